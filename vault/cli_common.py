@@ -1,0 +1,146 @@
+"""Options and helpers shared by the CLI modules: secrets, opening, output.
+
+Secrets come, in order, from ``--passphrase-file``, ``VAULT_PASSPHRASE`` or a
+prompt on a terminal; the emergency key from ``--emergency-key`` (the key or
+a file holding it). They are never echoed or logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from vault.errors import UsageError
+from vault.repository import Vault
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def passphrase_options(func: F) -> F:
+    func = click.option(
+        "--passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the passphrase from this file (first line). Or set VAULT_PASSPHRASE.",
+    )(func)
+    return func
+
+
+def emergency_options(func: F) -> F:
+    func = click.option(
+        "--reason",
+        help="Why the emergency key is being used (recorded in the audit log).",
+    )(func)
+    func = click.option(
+        "--emergency-key",
+        metavar="KEY|FILE",
+        help="Unlock with the sealed emergency key instead of the passphrase.",
+    )(func)
+    return func
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON only.")(func)
+
+
+def read_secret_file(path: Path, what: str) -> str:
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read the {what} file {path}: {exc.strerror}") from exc
+    line = text.splitlines()[0] if text.strip() else ""
+    if not line:
+        raise UsageError(f"the {what} file {path} is empty")
+    return line
+
+
+def available_passphrase(passphrase_file: Path | None, env: str = "VAULT_PASSPHRASE") -> str | None:
+    """A passphrase given without asking (file or environment), or None."""
+    if passphrase_file is not None:
+        return read_secret_file(passphrase_file, "passphrase")
+    return os.environ.get(env) or None
+
+
+def get_passphrase(
+    passphrase_file: Path | None,
+    *,
+    env: str = "VAULT_PASSPHRASE",
+    confirm: bool = False,
+    prompt: str = "Passphrase",
+) -> str:
+    found = available_passphrase(passphrase_file, env)
+    if found is not None:
+        return found
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"no {prompt.lower()} given",
+            hint=f"type it on a terminal, or set {env}, or give it in a file",
+        )
+    value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
+    return value
+
+
+def _emergency_secret(value: str) -> str:
+    candidate = Path(value).expanduser()
+    if not value.strip().upper().startswith("AGE-SECRET-KEY-") and candidate.is_file():
+        return read_secret_file(candidate, "emergency key")
+    return "".join(value.split())  # the sheet prints the key in groups
+
+
+@contextlib.contextmanager
+def opened(root: Path) -> Iterator[Vault]:
+    """Open the vault under its lock."""
+    vault = Vault.open(root)
+    with vault.lock:
+        yield vault
+
+
+@contextlib.contextmanager
+def unlocked(
+    root: Path,
+    passphrase_file: Path | None,
+    emergency_key: str | None = None,
+    reason: str | None = None,
+) -> Iterator[Vault]:
+    """Open the vault under its lock and unlock it."""
+    with opened(root) as vault:
+        if emergency_key:
+            if not reason:
+                raise UsageError(
+                    "--reason is required with --emergency-key",
+                    hint='e.g. --reason "coordinator on leave, court deadline"',
+                )
+            vault.unlock_with_emergency_key(_emergency_secret(emergency_key), reason)
+        else:
+            vault.unlock(get_passphrase(passphrase_file))
+        yield vault
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+class _Silent:
+    """Stands in for a progress bar under --quiet."""
+
+    def __init__(self, items: Iterable[Any]) -> None:
+        self.items = items
+
+    def __enter__(self) -> Iterable[Any]:
+        return self.items
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def progress(items: Iterable[Any], *, label: str, length: int, quiet: bool) -> Any:
+    """A progress bar on stderr, only on a terminal and without --quiet."""
+    if quiet or not sys.stderr.isatty():
+        return _Silent(items)
+    return click.progressbar(items, length=length, label=label, file=sys.stderr)

@@ -1,0 +1,104 @@
+"""Commands that make a vault and look after its keys: init, passwd."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vault.cli_common import get_passphrase, passphrase_options, unlocked
+from vault.emergency_sheet import write_emergency_sheet
+from vault.errors import UsageError
+from vault.keys import NewKeys
+from vault.passphrase_policy import check_passphrase
+from vault.repository import Vault
+
+DEFAULT_SHEET = Path("vault-emergency-sheet.pdf")
+
+
+@click.command()
+@click.option(
+    "--emergency-sheet",
+    "sheet",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_SHEET,
+    show_default=True,
+    help="Where to write the emergency sheet PDF (print it, then delete the file).",
+)
+@click.option("--centre-name", help="The centre's name, printed on the emergency sheet.")
+@passphrase_options
+@click.pass_obj
+def init(root: Path, sheet: Path, centre_name: str | None, passphrase_file: Path | None) -> None:
+    """Create a new vault, its keys and the emergency sheet.
+
+    You choose the coordinator's passphrase (at least 8 characters, with at
+    least two of upper case, lower case and digits). A second, emergency key
+    is printed on the emergency sheet PDF and is stored nowhere else: print
+    it, seal it in an envelope and give it to a committee member.
+
+    Example:
+
+        vault init --emergency-sheet ~/Desktop/emergency-sheet.pdf
+    """
+    sheet = sheet.expanduser().absolute()
+    if sheet.exists():
+        raise UsageError(
+            f"{sheet} already exists",
+            hint="an old emergency sheet must not be overwritten; choose another --emergency-sheet",
+        )
+    if not sheet.parent.is_dir():
+        raise UsageError(f"folder {sheet.parent} does not exist (for --emergency-sheet)")
+    passphrase = get_passphrase(passphrase_file, confirm=True, prompt="Choose a passphrase")
+    check_passphrase(passphrase)
+
+    def deliver(keys: NewKeys, config: dict[str, Any]) -> None:
+        write_emergency_sheet(
+            sheet,
+            secret_key=keys.emergency_secret,
+            vault_id=str(config["vault_id"]),
+            centre_name=centre_name,
+            created=datetime.fromisoformat(str(config["created"])),
+        )
+
+    vault = Vault.create(root, passphrase, centre_name=centre_name, deliver_emergency_key=deliver)
+    click.echo(f"Created the vault {vault.vault_id} in {root}")
+    click.echo("")
+    click.echo(f"The emergency sheet is at {sheet}")
+    click.echo("What to do with it now:")
+    click.echo("  1. Print it. Then delete the PDF file (and empty the bin).")
+    click.echo("  2. Put the printed sheet in an envelope and seal it.")
+    click.echo("  3. A committee member signs across the flap; tape over the signature.")
+    click.echo("  4. A management committee member keeps it. Any opening is recorded")
+    click.echo("     in the committee minutes, with the reason.")
+    click.echo("The emergency key opens everything in the vault if the passphrase is lost.")
+
+
+@click.command()
+@passphrase_options
+@click.option(
+    "--new-passphrase-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the new passphrase from this file. Or set VAULT_NEW_PASSPHRASE.",
+)
+@click.pass_obj
+def passwd(root: Path, passphrase_file: Path | None, new_passphrase_file: Path | None) -> None:
+    """Change the coordinator's passphrase.
+
+    Only the key file is re-encrypted; documents are untouched, so this is
+    quick. The emergency key keeps working.
+
+    Example:
+
+        vault passwd
+    """
+    with unlocked(root, passphrase_file) as vault:
+        new = get_passphrase(
+            new_passphrase_file, env="VAULT_NEW_PASSPHRASE", confirm=True, prompt="New passphrase"
+        )
+        vault.change_passphrase(new)
+    click.echo("Passphrase changed.")
+
+
+COMMANDS = [init, passwd]

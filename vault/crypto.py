@@ -1,0 +1,293 @@
+"""All encryption and decryption of the vault, through age (pyrage).
+
+Every file the vault stores is a standard age v1 file: anyone holding the key
+can open it with the reference ``age`` command alone. Nothing here invents
+cryptography; this module only chooses how age is called:
+
+- documents are streamed (``encrypt_file`` / ``decrypt_file`` and the ``_io``
+  calls), never read whole into memory;
+- before pyrage sees a file to decrypt, its header is parsed and checked here,
+  which closes gaps pyrage leaves open: a scrypt work factor above what the
+  vault writes (a hostile key file could cost minutes and gigabytes) and
+  malformed stanzas are refused;
+- decrypted output is written to a temporary file and renamed into place only
+  after the whole file has been authenticated, since age releases plaintext
+  chunk by chunk.
+
+pyrage's errors are translated here into ``WrongKeyError`` (the key does not
+open the file) or ``CryptoFormatError`` (the file is damaged or hostile).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import pyrage
+from pyrage import passphrase as age_passphrase
+from pyrage import x25519
+
+from vault.errors import CryptoFormatError, UsageError, WrongKeyError
+from vault.fsutil import private_temp_path, remove_quietly
+
+MAGIC = b"age-encryption.org/v1\n"
+ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
+ARMOR_END = b"-----END AGE ENCRYPTED FILE-----"
+# The vault writes scrypt files with the work factor pyrage picks (about 18-20
+# on a current computer). Anything above this is refused before it is tried.
+MAX_SCRYPT_WORK_FACTOR = 20
+# Largest header the parser reads; real headers are a few hundred bytes.
+MAX_HEADER_BYTES = 64 * 1024
+# Armored files are only ever small (key files, test vectors).
+MAX_ARMORED_BYTES = 16 * 1024 * 1024
+
+_B64_CHARS = re.compile(rb"^[A-Za-z0-9+/]*$")
+_ARG_CHARS = re.compile(rb"^[\x21-\x7e]+$")
+
+Identity = x25519.Identity
+Recipient = x25519.Recipient
+
+
+def generate_identity() -> tuple[str, str]:
+    """Make a new X25519 identity; return (secret key text, public recipient text)."""
+    identity = x25519.Identity.generate()
+    return str(identity), str(identity.to_public())
+
+
+def parse_identity(text: str) -> x25519.Identity:
+    """Parse an ``AGE-SECRET-KEY-1…`` string. The key is never quoted in errors."""
+    try:
+        return x25519.Identity.from_str(text.strip())
+    except (pyrage.IdentityError, ValueError) as exc:
+        raise WrongKeyError(
+            "key not accepted: it is not a valid age secret key",
+            hint="check the key was copied completely; it starts with AGE-SECRET-KEY-1",
+        ) from exc
+
+
+def parse_recipient(text: str) -> x25519.Recipient:
+    try:
+        return x25519.Recipient.from_str(text.strip())
+    except (pyrage.RecipientError, ValueError) as exc:
+        raise UsageError(f"not a valid age recipient: {text.strip()!r}") from exc
+
+
+def public_of(identity: x25519.Identity) -> str:
+    return str(identity.to_public())
+
+
+# --- header checks -----------------------------------------------------------
+
+
+def _parse_stanza_args(line: bytes) -> list[bytes]:
+    if not line.startswith(b"-> "):
+        raise CryptoFormatError("malformed age header: bad stanza line")
+    args = line[3:].split(b" ")
+    if not args or any(not a or not _ARG_CHARS.match(a) for a in args):
+        raise CryptoFormatError("malformed age header: bad stanza argument")
+    return args
+
+
+def check_header(data: bytes) -> None:
+    """Check the header at the start of ``data`` (an unarmored age file).
+
+    Refuses stanzas whose body is missing or does not end in a short line, and
+    scrypt stanzas with a work factor above ``MAX_SCRYPT_WORK_FACTOR``. The rest
+    (MACs, version, payload) pyrage checks itself.
+    """
+    if not data.startswith(MAGIC):
+        # Let pyrage name the problem (unknown version and the like).
+        return
+    lines = data[len(MAGIC) :].split(b"\n")
+    i = 0
+    while True:
+        if i >= len(lines) - 1:
+            raise CryptoFormatError("malformed age header: no header MAC line")
+        line = lines[i]
+        if line.startswith(b"---"):
+            return
+        args = _parse_stanza_args(line)
+        if args[0] == b"scrypt":
+            _check_scrypt_args(args)
+        i += 1
+        # Body: zero or more full 64-column lines, then exactly one shorter line.
+        while True:
+            if i >= len(lines) - 1:
+                raise CryptoFormatError("malformed age header: stanza body not terminated")
+            body = lines[i]
+            if body.startswith(b"-> ") or body.startswith(b"---"):
+                raise CryptoFormatError("malformed age header: stanza has no final body line")
+            if len(body) > 64 or not _B64_CHARS.match(body):
+                raise CryptoFormatError("malformed age header: bad stanza body")
+            i += 1
+            if len(body) < 64:
+                break
+
+
+def _check_scrypt_args(args: list[bytes]) -> None:
+    if len(args) != 3:
+        return  # pyrage refuses a wrong argument count
+    factor = args[2]
+    if factor.isdigit() and len(factor) <= 3 and int(factor) > MAX_SCRYPT_WORK_FACTOR:
+        raise CryptoFormatError(
+            f"refusing an age passphrase file with scrypt work factor {int(factor)} "
+            f"(at most {MAX_SCRYPT_WORK_FACTOR} is accepted)"
+        )
+
+
+def _dearmor_for_check(data: bytes) -> bytes | None:
+    """Best-effort decode of an armored file so its header can be checked."""
+    text = data.strip()
+    if not (text.startswith(ARMOR_BEGIN) and text.endswith(ARMOR_END)):
+        return None
+    body = text[len(ARMOR_BEGIN) : -len(ARMOR_END)]
+    try:
+        return base64.b64decode(b"".join(body.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_armored(head: bytes) -> bool:
+    return head.lstrip().startswith(ARMOR_BEGIN)
+
+
+# --- pyrage error translation -----------------------------------------------
+
+
+def _translate(exc: Exception, *, passphrase_file: bool) -> Exception:
+    text = str(exc)
+    if "No matching keys found" in text:
+        return WrongKeyError("the key does not open this file")
+    if passphrase_file and "Decryption failed" in text:
+        return WrongKeyError("wrong passphrase")
+    return CryptoFormatError(f"age file refused: {text.lower().rstrip('.')}")
+
+
+# --- streaming --------------------------------------------------------------
+
+
+def encrypt_file(src: Path, dst: Path, recipients: Sequence[x25519.Recipient]) -> None:
+    """Encrypt the file ``src`` to ``dst`` (which must not be a final name)."""
+    try:
+        pyrage.encrypt_file(str(src), str(dst), list(recipients))
+    except (pyrage.EncryptError, OSError) as exc:
+        raise CryptoFormatError(f"encryption failed: {exc}") from exc
+
+
+def encrypt_stream(src: BinaryIO, dst: BinaryIO, recipients: Sequence[x25519.Recipient]) -> None:
+    try:
+        pyrage.encrypt_io(src, dst, list(recipients))
+    except pyrage.EncryptError as exc:
+        raise CryptoFormatError(f"encryption failed: {exc}") from exc
+
+
+def encrypt_bytes(data: bytes, recipients: Sequence[x25519.Recipient]) -> bytes:
+    """Encrypt a small record (manifest, catalog snapshot, head)."""
+    out = io.BytesIO()
+    encrypt_stream(io.BytesIO(data), out, recipients)
+    return out.getvalue()
+
+
+def decrypt_stream(src: BinaryIO, dst: BinaryIO, identities: Iterable[x25519.Identity]) -> None:
+    """Decrypt ``src`` into ``dst``. ``dst`` receives unauthenticated chunks:
+    callers write it to a temp file and keep it only if this returns."""
+    head = src.read(MAX_HEADER_BYTES)
+    if _is_armored(head):
+        rest = src.read(MAX_ARMORED_BYTES)
+        if src.read(1):
+            raise CryptoFormatError("armored age file too large")
+        data = head + rest
+        decoded = _dearmor_for_check(data)
+        if decoded is not None:
+            check_header(decoded[:MAX_HEADER_BYTES])
+        # Whitespace around the armor is allowed by the format.
+        src = io.BytesIO(data.strip())
+    else:
+        check_header(head)
+        src = _Rejoined(head, src)
+    try:
+        pyrage.decrypt_io(src, dst, list(identities))
+    except (pyrage.DecryptError, OSError) as exc:
+        raise _translate(exc, passphrase_file=False) from exc
+
+
+def decrypt_bytes(data: bytes, identities: Iterable[x25519.Identity]) -> bytes:
+    out = io.BytesIO()
+    decrypt_stream(io.BytesIO(data), out, identities)
+    return out.getvalue()
+
+
+def decrypt_file(src: Path, dst: Path, identities: Iterable[x25519.Identity]) -> None:
+    """Decrypt ``src`` to ``dst``; ``dst`` appears only if the file authenticates.
+
+    The output goes to a private temp file beside ``dst`` first.
+    """
+    identities = list(identities)
+    with open(src, "rb") as f:
+        head = f.read(MAX_HEADER_BYTES)
+    tmp = private_temp_path(dst.parent, prefix=".decrypt-")
+    try:
+        if _is_armored(head):
+            with open(src, "rb") as fin, open(tmp, "wb") as fout:
+                decrypt_stream(fin, fout, identities)
+        else:
+            check_header(head)
+            try:
+                pyrage.decrypt_file(str(src), str(tmp), identities)
+            except (pyrage.DecryptError, OSError) as exc:
+                raise _translate(exc, passphrase_file=False) from exc
+        os.replace(tmp, dst)
+    finally:
+        remove_quietly(tmp)
+
+
+# --- passphrase files (the wrapped data key only) ----------------------------
+
+
+def encrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
+    """Wrap a small secret under a passphrase (age scrypt recipient)."""
+    try:
+        return bytes(age_passphrase.encrypt(data, passphrase))
+    except pyrage.EncryptError as exc:
+        raise CryptoFormatError(f"encryption failed: {exc}") from exc
+
+
+def decrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
+    if _is_armored(data):
+        decoded = _dearmor_for_check(data)
+        if decoded is not None:
+            check_header(decoded)
+        data = data.strip()
+    else:
+        check_header(data[:MAX_HEADER_BYTES])
+    try:
+        return bytes(age_passphrase.decrypt(data, passphrase))
+    except (pyrage.DecryptError, OSError) as exc:
+        raise _translate(exc, passphrase_file=True) from exc
+
+
+class _Rejoined(io.RawIOBase):
+    """A reader that yields ``head`` and then the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        chunk = self._stream.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)

@@ -1,0 +1,92 @@
+"""Exit codes and the exception tree of the vault.
+
+Every error a user can cause is a ``VaultError`` subclass that carries its exit
+code and, where one helps, a hint saying how to fix it. Only the CLI entry point
+catches these and turns them into one line on stderr and an exit status.
+
+    VaultError                      1  failure
+    ├── UsageError                  2  bad arguments, weak passphrase
+    │   └── WeakPassphraseError
+    ├── VaultNotFoundError          1  no vault at that folder
+    ├── VaultExistsError            1  init over an existing vault
+    ├── LockedError                 1  another vault command is running
+    ├── NotFoundError               1  unknown document id
+    ├── WrongKeyError               3  wrong passphrase, wrong emergency key
+    ├── IntegrityError              4  tampered object, bad MAC, broken audit chain
+    │   └── CryptoFormatError          malformed or hostile age file
+    ├── RemoteError                 5  remote unreachable or refused
+    └── PartialBatchError           6  some inputs quarantined
+
+Messages never contain a passphrase, a key, a file name of a document or any
+text of a document: they name object ids and document ids only.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    WRONG_KEY = 3
+    INTEGRITY = 4
+    REMOTE = 5
+    PARTIAL = 6
+    INTERRUPTED = 130
+
+
+class VaultError(Exception):
+    """Base of every error the vault reports to a user."""
+
+    exit_code: ExitCode = ExitCode.FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(VaultError):
+    exit_code = ExitCode.USAGE
+
+
+class WeakPassphraseError(UsageError):
+    """The passphrase breaks the centre's policy; the message names the rule."""
+
+
+class VaultNotFoundError(VaultError):
+    pass
+
+
+class VaultExistsError(VaultError):
+    pass
+
+
+class LockedError(VaultError):
+    pass
+
+
+class NotFoundError(VaultError):
+    pass
+
+
+class WrongKeyError(VaultError):
+    exit_code = ExitCode.WRONG_KEY
+
+
+class IntegrityError(VaultError):
+    exit_code = ExitCode.INTEGRITY
+
+
+class CryptoFormatError(IntegrityError):
+    """An age file that is malformed, or hostile (say, an absurd scrypt cost)."""
+
+
+class RemoteError(VaultError):
+    exit_code = ExitCode.REMOTE
+
+
+class PartialBatchError(VaultError):
+    exit_code = ExitCode.PARTIAL

@@ -1,0 +1,121 @@
+"""Durable, private file writing: temp name, fsync, rename; modes 0600/0700.
+
+Every file the vault writes goes through here so that a crash at any instant
+leaves either the old file or the new one, never a torn one, and nothing is
+ever readable by other users of the computer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+TEMP_PREFIX = ".tmp-"
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) with mode 0700; tighten it if it exists."""
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    with contextlib.suppress(OSError):
+        os.chmod(path, DIR_MODE)
+
+
+def private_temp_path(directory: Path, *, prefix: str = TEMP_PREFIX) -> Path:
+    """Reserve a new empty 0600 file in ``directory`` and return its path."""
+    name = directory / f"{prefix}{secrets.token_hex(8)}"
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    os.close(fd)
+    return name
+
+
+def remove_quietly(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (no-op where directories can't be opened)."""
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` durably and atomically, mode 0600."""
+    tmp = private_temp_path(path.parent)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        remove_quietly(tmp)
+    fsync_dir(path.parent)
+
+
+def commit_temp(tmp: Path, path: Path) -> None:
+    """fsync ``tmp`` and rename it to ``path``."""
+    fsync_file(tmp)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def append_line(path: Path, line: bytes) -> None:
+    """Append one line durably (journal and audit log)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def clean_stale_temps(directory: Path) -> int:
+    """Remove temp files a crashed run left behind; return how many."""
+    removed = 0
+    if not directory.exists():
+        return 0
+    for entry in directory.rglob(f"{TEMP_PREFIX}*"):
+        if entry.is_file():
+            remove_quietly(entry)
+            removed += 1
+    return removed
+
+
+def _tmpfs_root() -> Path | None:
+    for candidate in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            return Path(candidate)
+    return None
+
+
+@contextlib.contextmanager
+def private_workdir(prefix: str = "vault-") -> Iterator[Path]:
+    """A private 0700 work folder (on tmpfs where there is one), removed on every path."""
+    root = _tmpfs_root()
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=str(root) if root else None))
+    os.chmod(path, DIR_MODE)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

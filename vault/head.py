@@ -1,0 +1,139 @@
+"""Saved state of the catalog: encrypted snapshot, object index and the head.
+
+- ``snapshots/<sha256>.age``: the catalog, serialised and age-encrypted.
+- ``snapshots/<sha256>.idx``: plain JSON ``{object id: size}`` of every
+  object and manifest the catalog names: ids and sizes only, so verification
+  and sync can check completeness without a key.
+- ``head.json``: names both by hash, with the document count, a sequence
+  number, the audit log's tip, and a MAC over all of it under the key derived
+  from the data identity. It is replaced last and atomically, so the previous
+  head stays valid until the new snapshot is durable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vault import crypto
+from vault.catalog import Catalog
+from vault.errors import IntegrityError
+from vault.fsutil import atomic_write, make_private_dir, remove_quietly
+from vault.keys import DataKey
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Head:
+    seq: int
+    time: str
+    documents: int
+    catalog: str
+    index: str
+    audit: tuple[int, str]
+
+    def body(self) -> bytes:
+        record = {"format": FORMAT, **asdict(self), "audit": list(self.audit)}
+        return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+
+    @property
+    def short(self) -> str:
+        """A short hash of the head, for committee minutes."""
+        return hashlib.sha256(self.body()).hexdigest()[:12]
+
+
+def read_head(path: Path) -> tuple[Head, str] | None:
+    """The head and its MAC, unverified (what keyless commands can know)."""
+    try:
+        record: dict[str, Any] = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        raise IntegrityError("the vault head file is damaged") from exc
+    try:
+        mac = record.pop("mac")
+        record.pop("format")
+        record["audit"] = tuple(record["audit"])
+        return Head(**record), mac
+    except (KeyError, TypeError) as exc:
+        raise IntegrityError("the vault head file is damaged") from exc
+
+
+def read_index(snapshots: Path, head: Head) -> dict[str, int]:
+    path = snapshots / f"{head.index}.idx"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise IntegrityError("the object index named by the head is missing") from exc
+    if hashlib.sha256(data).hexdigest() != head.index:
+        raise IntegrityError("the object index is corrupt")
+    index: dict[str, int] = json.loads(data)
+    return index
+
+
+class SnapshotError(Exception):
+    """The snapshot is missing or unreadable (not tampering): rebuild it."""
+
+
+def load_catalog(snapshots: Path, head_path: Path, key: DataKey) -> tuple[Catalog, Head]:
+    """Open the catalog the head names, after checking the head's MAC.
+
+    Raises ``IntegrityError`` when the head is not authentic (tampering or
+    rollback by someone without the key) and ``SnapshotError`` when the
+    snapshot is missing or unreadable, which a rebuild from manifests mends.
+    """
+    found = read_head(head_path)
+    if found is None:
+        raise SnapshotError("no head")
+    head, mac = found
+    key.check_mac(head.body(), mac, "the vault head")
+    path = snapshots / f"{head.catalog}.age"
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise SnapshotError("catalog snapshot missing") from exc
+    if hashlib.sha256(blob).hexdigest() != head.catalog:
+        raise SnapshotError("catalog snapshot corrupt")
+    try:
+        return Catalog.from_bytes(crypto.decrypt_bytes(blob, [key.identity])), head
+    except IntegrityError as exc:
+        raise SnapshotError("catalog snapshot unreadable") from exc
+
+
+def save_catalog(
+    snapshots: Path,
+    head_path: Path,
+    catalog: Catalog,
+    index: dict[str, int],
+    key: DataKey,
+    audit_tip: tuple[int, str],
+    previous_seq: int,
+) -> Head:
+    make_private_dir(snapshots)
+    blob = crypto.encrypt_bytes(catalog.to_bytes(), [key.identity.to_public()])
+    catalog_id = hashlib.sha256(blob).hexdigest()
+    atomic_write(snapshots / f"{catalog_id}.age", blob)
+    index_bytes = json.dumps(index, sort_keys=True, separators=(",", ":")).encode()
+    index_id = hashlib.sha256(index_bytes).hexdigest()
+    atomic_write(snapshots / f"{index_id}.idx", index_bytes)
+    head = Head(
+        seq=previous_seq + 1,
+        time=datetime.now(UTC).isoformat(timespec="seconds"),
+        documents=catalog.count(),
+        catalog=catalog_id,
+        index=index_id,
+        audit=audit_tip,
+    )
+    record = json.loads(head.body())
+    record["mac"] = key.mac(head.body())
+    atomic_write(head_path, json.dumps(record, indent=2, sort_keys=True).encode())
+    keep = {f"{catalog_id}.age", f"{index_id}.idx"}
+    for old in snapshots.iterdir():
+        if old.name not in keep and not old.name.startswith("."):
+            remove_quietly(old)
+    return head

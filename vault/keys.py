@@ -1,0 +1,164 @@
+"""The vault's keys: the data identity and its two wrappings.
+
+- The **data identity** is an age X25519 key. Every object is encrypted to its
+  public recipient (``keys/data.pub``), so storing needs no secret.
+- Its secret is kept twice, each as a standard age file holding the
+  ``AGE-SECRET-KEY-1…`` line: ``keys/passphrase.age`` (age scrypt, the
+  coordinator's passphrase) and ``keys/emergency.age`` (to the emergency
+  recipient, whose secret exists only on the printed emergency sheet).
+- Two further keys are derived from the data identity with HMAC-SHA256 and a
+  purpose label: the MAC key that authenticates catalog snapshots, heads and
+  manifests, and the fingerprint key for duplicate detection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyrage import x25519
+
+from vault import crypto
+from vault.errors import IntegrityError, VaultNotFoundError, WrongKeyError
+from vault.fsutil import atomic_write, make_private_dir
+from vault.passphrase_policy import check_passphrase
+
+_MAC_LABEL = b"centre-vault/v1/mac"
+_FINGERPRINT_LABEL = b"centre-vault/v1/fingerprint"
+
+
+@dataclass(frozen=True)
+class KeyPaths:
+    root: Path
+
+    @property
+    def public(self) -> Path:
+        return self.root / "data.pub"
+
+    @property
+    def passphrase(self) -> Path:
+        return self.root / "passphrase.age"
+
+    @property
+    def emergency(self) -> Path:
+        return self.root / "emergency.age"
+
+    @property
+    def emergency_public(self) -> Path:
+        return self.root / "emergency.pub"
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """The unlocked data identity and the keys derived from it."""
+
+    secret: str = field(repr=False)
+    identity: x25519.Identity = field(repr=False)
+    mac_key: bytes = field(repr=False)
+    fingerprint_key: bytes = field(repr=False)
+
+    @classmethod
+    def from_secret(cls, secret: str) -> DataKey:
+        secret = secret.strip()
+        identity = crypto.parse_identity(secret)
+        raw = secret.encode()
+        return cls(
+            secret=secret,
+            identity=identity,
+            mac_key=hmac.new(raw, _MAC_LABEL, hashlib.sha256).digest(),
+            fingerprint_key=hmac.new(raw, _FINGERPRINT_LABEL, hashlib.sha256).digest(),
+        )
+
+    @property
+    def recipient(self) -> str:
+        return crypto.public_of(self.identity)
+
+    def mac(self, data: bytes) -> str:
+        return hmac.new(self.mac_key, data, hashlib.sha256).hexdigest()
+
+    def check_mac(self, data: bytes, mac: str, what: str) -> None:
+        if not hmac.compare_digest(self.mac(data), mac):
+            raise IntegrityError(
+                f"{what} failed its authenticity check",
+                hint="it was altered or not written by this vault; run 'vault verify'",
+            )
+
+
+@dataclass(frozen=True)
+class NewKeys:
+    data: DataKey
+    emergency_secret: str = field(repr=False)
+
+
+def create_keys(paths: KeyPaths, passphrase: str) -> NewKeys:
+    """Make the data and emergency identities and write the wrapped files.
+
+    The emergency secret is returned for printing and never written here.
+    """
+    check_passphrase(passphrase)
+    data_secret, data_public = crypto.generate_identity()
+    emergency_secret, emergency_public = crypto.generate_identity()
+    make_private_dir(paths.root)
+    payload = (data_secret + "\n").encode()
+    atomic_write(paths.passphrase, crypto.encrypt_with_passphrase(payload, passphrase))
+    atomic_write(
+        paths.emergency,
+        crypto.encrypt_bytes(payload, [crypto.parse_recipient(emergency_public)]),
+    )
+    atomic_write(paths.emergency_public, (emergency_public + "\n").encode())
+    atomic_write(paths.public, (data_public + "\n").encode())
+    return NewKeys(DataKey.from_secret(data_secret), emergency_secret)
+
+
+def read_recipient(paths: KeyPaths) -> x25519.Recipient:
+    try:
+        text = paths.public.read_text()
+    except FileNotFoundError as exc:
+        raise VaultNotFoundError(f"vault keys missing: {paths.public} not found") from exc
+    return crypto.parse_recipient(text)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise VaultNotFoundError(f"vault key file missing: {path}") from exc
+
+
+def _checked(secret: bytes, paths: KeyPaths) -> DataKey:
+    key = DataKey.from_secret(secret.decode("utf-8", "replace"))
+    if key.recipient != str(read_recipient(paths)):
+        raise IntegrityError("the unlocked key does not match this vault's public key")
+    return key
+
+
+def unlock_with_passphrase(paths: KeyPaths, passphrase: str) -> DataKey:
+    blob = _read(paths.passphrase)
+    try:
+        secret = crypto.decrypt_with_passphrase(blob, passphrase)
+    except WrongKeyError as exc:
+        raise WrongKeyError(
+            "wrong passphrase", hint="check Caps Lock; the emergency key also opens the vault"
+        ) from exc
+    return _checked(secret, paths)
+
+
+def unlock_with_emergency_key(paths: KeyPaths, emergency_secret: str) -> DataKey:
+    identity = crypto.parse_identity(emergency_secret)
+    try:
+        secret = crypto.decrypt_bytes(_read(paths.emergency), [identity])
+    except WrongKeyError as exc:
+        raise WrongKeyError(
+            "wrong emergency key: it does not open this vault",
+            hint="use the key printed on this vault's sealed emergency sheet",
+        ) from exc
+    return _checked(secret, paths)
+
+
+def change_passphrase(paths: KeyPaths, key: DataKey, new_passphrase: str) -> None:
+    """Re-wrap the data identity under a new passphrase (atomic replace)."""
+    check_passphrase(new_passphrase)
+    payload = (key.secret + "\n").encode()
+    atomic_write(paths.passphrase, crypto.encrypt_with_passphrase(payload, new_passphrase))

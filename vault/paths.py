@@ -1,0 +1,17 @@
+"""Where a vault lives when no folder is given: a per-user data folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+
+def default_vault_dir() -> Path:
+    if sys.platform == "win32":  # pragma: no cover - Windows
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        return base / "CentreVault" / "vault"
+    if sys.platform == "darwin":  # pragma: no cover - macOS
+        return Path.home() / "Library" / "Application Support" / "Centre Vault" / "vault"
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "centre-vault" / "vault"

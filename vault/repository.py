@@ -1,0 +1,513 @@
+"""The vault: one folder holding keys, objects, manifests, catalog and audit log.
+
+This is the library API the CLI calls. It needs no secret to store documents
+(they are encrypted to the vault's public key and journaled); reading,
+searching, exporting and folding the journal need the key, unlocked with the
+passphrase or the emergency key.
+
+Storing a document, locked or unlocked, is the same three durable steps: the
+encrypted original, the encrypted manifest, and a line in ``journal.log``
+naming both. Only then is the document *recorded*. An unlocked command folds
+the journal into the catalog: it checks fingerprints (dropping duplicates),
+signs manifests that were written without the key, and saves the snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pyrage import x25519
+
+from vault import keys as keyring
+from vault import manifest as manifests
+from vault.audit import AuditLog
+from vault.catalog import Catalog
+from vault.config import Layout, read_config, write_config
+from vault.errors import (
+    IntegrityError,
+    NotFoundError,
+    UsageError,
+    VaultExistsError,
+    VaultNotFoundError,
+)
+from vault.fsutil import append_line, atomic_write, make_private_dir, private_workdir
+from vault.head import (
+    Head,
+    SnapshotError,
+    load_catalog,
+    read_head,
+    read_index,
+    save_catalog,
+)
+from vault.keys import DataKey, KeyPaths, NewKeys
+from vault.lock import VaultLock
+from vault.manifest import Manifest
+from vault.paths import default_vault_dir
+from vault.objects import BadObject, ObjectStore, StoredObject
+
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What storing one file did."""
+
+    doc_id: str
+    duplicate_of: str | None = None  # set when the same content was already in the vault
+
+
+@dataclass
+class FoldResult:
+    added: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)  # manifest ids that failed checks
+
+
+@dataclass
+class VerifyResult:
+    checked: int = 0
+    bad: list[BadObject] = field(default_factory=list)
+    unreferenced: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.bad
+
+
+def fingerprint_file(path: Path, key: bytes) -> str:
+    """Keyed fingerprint (HMAC-SHA256) of a file's plaintext."""
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            mac.update(chunk)
+    return mac.hexdigest()
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Vault:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.layout = Layout(root)
+        self.key_paths = KeyPaths(self.layout.keys)
+        self.objects = ObjectStore(self.layout.objects, self.layout.tmp)
+        self.manifests = ObjectStore(self.layout.manifests, self.layout.tmp)
+        self.audit = AuditLog(self.layout.audit)
+        self.lock = VaultLock(self.layout.lock)
+        self.config: dict[str, Any] = {}
+        self.key: DataKey | None = None
+        self._catalog: Catalog | None = None
+        self._head: Head | None = None
+        self._recipient: x25519.Recipient | None = None
+
+    # --- lifecycle ----------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        root: Path,
+        passphrase: str,
+        *,
+        centre_name: str | None = None,
+        deliver_emergency_key: Callable[[NewKeys, dict[str, Any]], None],
+    ) -> Vault:
+        """Make a new vault at ``root`` and return it unlocked.
+
+        ``deliver_emergency_key`` receives the new keys and the settings and
+        must put the emergency key on paper (the sheet); if it fails, nothing
+        of the new vault is left behind, since a vault whose emergency key was
+        never delivered must not exist.
+        """
+        root = root.expanduser()
+        if Layout(root).config.exists():
+            raise VaultExistsError(f"a vault already exists at {root}")
+        if root.exists() and any(root.iterdir()):
+            raise VaultExistsError(
+                f"{root} is not empty", hint="choose a new or empty folder for the vault"
+            )
+        keyring.check_passphrase(passphrase)
+        existed = root.exists()
+        make_private_dir(root)
+        vault = cls(root)
+        try:
+            vault._create(passphrase, centre_name, deliver_emergency_key)
+        except BaseException:
+            vault.lock.release()
+            if existed:
+                for child in root.iterdir():
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+            else:
+                shutil.rmtree(root, ignore_errors=True)
+            raise
+        return vault
+
+    def _create(
+        self,
+        passphrase: str,
+        centre_name: str | None,
+        deliver_emergency_key: Callable[[NewKeys, dict[str, Any]], None],
+    ) -> None:
+        vault = self
+        with vault.lock:
+            new = keyring.create_keys(vault.key_paths, passphrase)
+            vault.config = {
+                "format": 1,
+                "vault_id": hashlib.sha256(new.data.recipient.encode()).hexdigest()[:16],
+                "created": now_utc(),
+                "passphrase_changed": now_utc(),
+                "centre_name": centre_name,
+            }
+            for directory in (vault.layout.objects, vault.layout.manifests, vault.layout.tmp):
+                make_private_dir(directory)
+            vault.key = new.data
+            deliver_emergency_key(new, vault.config)
+            vault.audit.append("init")
+            vault._catalog = Catalog.new()
+            vault._save()
+            write_config(vault.layout, vault.config)  # written last: its presence means "ready"
+
+    @classmethod
+    def open(cls, root: Path) -> Vault:
+        vault = cls(root.expanduser())
+        vault.config = read_config(vault.layout)
+        vault.objects.open()
+        return vault
+
+    @property
+    def vault_id(self) -> str:
+        return str(self.config.get("vault_id", ""))
+
+    @property
+    def recipient(self) -> x25519.Recipient:
+        if self._recipient is None:
+            self._recipient = keyring.read_recipient(self.key_paths)
+        return self._recipient
+
+    # --- unlocking -----------------------------------------------------------
+
+    def unlock(self, passphrase: str) -> None:
+        self.key = keyring.unlock_with_passphrase(self.key_paths, passphrase)
+
+    def unlock_with_emergency_key(self, secret: str, reason: str) -> None:
+        if not reason.strip():
+            raise UsageError("a reason is required when the emergency key is used")
+        self.key = keyring.unlock_with_emergency_key(self.key_paths, secret)
+        self.audit.append("emergency-use", reason=reason.strip())
+
+    def change_passphrase(self, new_passphrase: str) -> None:
+        keyring.change_passphrase(self.key_paths, self._need_key(), new_passphrase)
+        self.config["passphrase_changed"] = now_utc()
+        write_config(self.layout, self.config)
+        self.audit.append("passwd")
+
+    def _need_key(self) -> DataKey:
+        if self.key is None:
+            raise UsageError("this needs the vault to be unlocked")
+        return self.key
+
+    # --- storing ------------------------------------------------------------
+
+    def store_file(
+        self,
+        path: Path,
+        *,
+        name: str,
+        media_type: str,
+        doc_type: str = "other",
+        family: str | None = None,
+        text: list[str] | None = None,
+        pages: int | None = None,
+        fields: dict[str, Any] | None = None,
+        searchable: Path | None = None,
+    ) -> Stored:
+        """Encrypt a document and its manifest and record them in the journal.
+
+        When unlocked, a document whose content is already in the vault is not
+        stored again and ``duplicate_of`` names the existing one.
+        """
+        fingerprint = None
+        if self.key is not None:
+            fingerprint = fingerprint_file(path, self.key.fingerprint_key)
+            existing = self.catalog.by_fingerprint(fingerprint)
+            if existing is not None:
+                return Stored(existing, duplicate_of=existing)
+        recipients = [self.recipient]
+        original = self.objects.put_file(path, recipients)
+        stored = {original.id: original.size}
+        searchable_id = None
+        if searchable is not None:
+            pdf = self.objects.put_file(searchable, recipients)
+            stored[pdf.id] = pdf.size
+            searchable_id = pdf.id
+        doc = Manifest(
+            doc_id=manifests.new_document_id(),
+            original=original.id,
+            name=name,
+            media_type=media_type,
+            size=path.stat().st_size,
+            received=now_utc(),
+            pages=pages,
+            doc_type=doc_type,
+            family=family,
+            text=text or [],
+            fields=fields or {},
+            searchable=searchable_id,
+        )
+        if self.key is not None and fingerprint is not None:
+            record = self.manifests.put_bytes(doc.signed(fingerprint, self.key.mac), recipients)
+        else:
+            record = self.manifests.put_bytes(doc.to_json(), recipients)
+        self._journal(record, stored, signed=self.key is not None)
+        self.audit.append("ingest", [doc.doc_id, original.id])
+        return Stored(doc.doc_id)
+
+    def _journal(self, manifest: StoredObject, objects: dict[str, int], *, signed: bool) -> None:
+        line = {"manifest": manifest.id, "size": manifest.size, "objects": objects, "signed": signed}
+        append_line(self.layout.root / "journal.log", (json.dumps(line) + "\n").encode())
+
+    def journal_entries(self) -> list[dict[str, Any]]:
+        path = self.layout.root / "journal.log"
+        if not path.exists():
+            return []
+        entries = []
+        for line in path.read_text("utf-8").splitlines():
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                continue  # a torn last line from a crash: its document was never recorded
+        return entries
+
+    # --- the catalog -----------------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog, opened (and the journal folded in) on first use."""
+        if self._catalog is None:
+            key = self._need_key()
+            try:
+                self._catalog, self._head = load_catalog(
+                    self.layout.catalog, self.layout.head, key
+                )
+            except SnapshotError:
+                self.rebuild_catalog()
+            self.fold_journal()
+        assert self._catalog is not None
+        return self._catalog
+
+    def fold_journal(self) -> FoldResult:
+        """Bring journaled documents into the catalog (needs the key)."""
+        key = self._need_key()
+        result = FoldResult()
+        entries = self.journal_entries()
+        if not entries:
+            return result
+        catalog = self._catalog if self._catalog is not None else self.catalog
+        leftovers: list[str] = []
+        for entry in entries:
+            manifest_id = entry["manifest"]
+            if manifest_id in catalog.manifest_ids() or not self.manifests.exists(manifest_id):
+                continue  # folded before a crash, or already dropped
+            try:
+                data = self.manifests.get_bytes(manifest_id, [key.identity])
+                doc, signed = manifests.parse(data, check_mac=key.check_mac)
+            except IntegrityError:
+                result.rejected.append(manifest_id)
+                continue
+            if catalog.has(doc.doc_id):
+                doc = replace(doc, doc_id=manifests.new_document_id())
+            if not signed:
+                doc, manifest_id, leftover = self._sign(doc, manifest_id, key)
+                if doc is None:
+                    result.duplicates.append(manifest_id)
+                    leftovers.extend(entry["objects"])
+                    leftovers.append(manifest_id)
+                    continue
+                leftovers.append(leftover)
+            elif doc.fingerprint and catalog.by_fingerprint(doc.fingerprint):
+                result.duplicates.append(manifest_id)
+                leftovers.extend(entry["objects"])
+                leftovers.append(manifest_id)
+                continue
+            catalog.add(doc, manifest_id)
+            result.added.append(doc.doc_id)
+        for manifest_id in result.duplicates:
+            self.audit.append("duplicate", [manifest_id])
+        if result.added:
+            self.audit.append("fold", result.added)
+        self._save()
+        for object_id in leftovers:
+            self._drop(object_id)
+        atomic_write(self.layout.root / "journal.log", b"")
+        return result
+
+    def _sign(self, doc: Manifest, manifest_id: str, key: DataKey) -> tuple[Any, str, str]:
+        """Fingerprint an unverified document and write its signed manifest."""
+        catalog = self._catalog
+        assert catalog is not None
+        with private_workdir() as work:
+            plain = work / "original"
+            self.objects.get_file(doc.original, plain, [key.identity])
+            fingerprint = fingerprint_file(plain, key.fingerprint_key)
+        if catalog.by_fingerprint(fingerprint):
+            return None, manifest_id, manifest_id
+        signed = self.manifests.put_bytes(doc.signed(fingerprint, key.mac), [self.recipient])
+        return replace(doc, fingerprint=fingerprint), signed.id, manifest_id
+
+    def _drop(self, object_id: str) -> None:
+        for store in (self.objects, self.manifests):
+            if store.exists(object_id):
+                store.remove(object_id)
+
+    def _save(self) -> None:
+        key = self._need_key()
+        assert self._catalog is not None
+        index = {}
+        for object_id in self._catalog.object_ids():
+            index[object_id] = self.objects.path(object_id).stat().st_size
+        for object_id in self._catalog.manifest_ids():
+            index[object_id] = self.manifests.path(object_id).stat().st_size
+        self._head = save_catalog(
+            self.layout.catalog,
+            self.layout.head,
+            self._catalog,
+            index,
+            key,
+            self.audit.tip(),
+            self._head.seq if self._head else self._stored_seq(),
+        )
+
+    def _stored_seq(self) -> int:
+        found = read_head(self.layout.head)
+        return found[0].seq if found else 0
+
+    def rebuild_catalog(self, progress: Callable[[int, int], None] | None = None) -> FoldResult:
+        """Rebuild the catalog from the signed manifests (journal folded after)."""
+        key = self._need_key()
+        catalog = Catalog.new()
+        result = FoldResult()
+        journaled = {entry["manifest"] for entry in self.journal_entries()}
+        ids = list(self.manifests.ids())
+        for n, manifest_id in enumerate(ids, 1):
+            if progress:
+                progress(n, len(ids))
+            try:
+                doc, signed = manifests.parse(
+                    self.manifests.get_bytes(manifest_id, [key.identity]), check_mac=key.check_mac
+                )
+            except IntegrityError:
+                result.rejected.append(manifest_id)
+                continue
+            if not signed:
+                if manifest_id not in journaled:
+                    result.rejected.append(manifest_id)
+                continue
+            if doc.fingerprint and catalog.by_fingerprint(doc.fingerprint):
+                result.duplicates.append(manifest_id)
+                continue
+            if catalog.has(doc.doc_id):
+                doc = replace(doc, doc_id=manifests.new_document_id())
+            catalog.add(doc, manifest_id)
+            result.added.append(doc.doc_id)
+        self._catalog = catalog
+        self.audit.append("rebuild", [], documents=len(result.added), rejected=len(result.rejected))
+        self._save()
+        return result
+
+    # --- reading ------------------------------------------------------------
+
+    def documents(self) -> Iterator[dict[str, Any]]:
+        return self.catalog.documents()
+
+    def document(self, doc_id: str) -> dict[str, Any]:
+        wanted = manifests.normalise_document_id(doc_id)
+        row = self.catalog.get(wanted)
+        if row is None:
+            raise NotFoundError(f"no document {wanted} in this vault", hint="'vault list' shows ids")
+        return row
+
+    def text(self, doc_id: str) -> list[str]:
+        return self.catalog.pages(self.document(doc_id)["id"])
+
+    def export(self, doc_id: str, out: Path, *, version: str = "original") -> dict[str, Any]:
+        row = self.document(doc_id)
+        object_id = row["searchable"] if version == "searchable" else row["original"]
+        if object_id is None:
+            raise NotFoundError(f"document {row['id']} has no {version} version")
+        if out.exists() and out.is_dir():
+            raise UsageError(f"{out} is a folder; give a file name with --out")
+        if not out.parent.exists():
+            raise UsageError(f"folder {out.parent} does not exist")
+        self.objects.get_file(object_id, out, [self._need_key().identity])
+        self.audit.append("export", [row["id"], object_id], version=version)
+        return row
+
+    # --- checks ------------------------------------------------------------------
+
+    def expected_objects(self) -> dict[str, int]:
+        """Every object the head and the journal name, with sizes (no key needed)."""
+        expected: dict[str, int] = {}
+        found = read_head(self.layout.head)
+        if found is not None:
+            expected.update(read_index(self.layout.catalog, found[0]))
+        for entry in self.journal_entries():
+            expected.update(entry["objects"])
+            expected[entry["manifest"]] = entry["size"]
+        return expected
+
+    def verify(self, progress: Callable[[str], None] | None = None) -> VerifyResult:
+        """Re-hash every object and manifest; report corrupt and missing ones."""
+        expected = self.expected_objects()
+        result = VerifyResult()
+        seen: set[str] = set()
+        for store in (self.objects, self.manifests):
+            for object_id, problem in store.verify():
+                result.checked += 1
+                seen.add(object_id)
+                if progress:
+                    progress(object_id)
+                if problem:
+                    result.bad.append(problem)
+                elif object_id not in expected:
+                    result.unreferenced += 1
+        for object_id in sorted(set(expected) - seen):
+            result.bad.append(BadObject(object_id, "missing"))
+        self.audit.append("verify", [b.id for b in result.bad], ok=result.ok)
+        return result
+
+    def audit_anchor(self) -> tuple[int, str] | None:
+        found = read_head(self.layout.head)
+        if found is None:
+            return None
+        head, mac = found
+        if self.key is not None:
+            self.key.check_mac(head.body(), mac, "the vault head")
+        return head.audit
+
+    def head(self) -> Head | None:
+        found = read_head(self.layout.head)
+        return found[0] if found else None
+
+
+def locate(path: Path | None) -> Path:
+    """The vault folder: ``path``, or the per-user default."""
+    if path is not None:
+        return path.expanduser()
+    return default_vault_dir()
+
+
+def require_vault(root: Path) -> None:
+    if not Layout(root).config.exists():
+        raise VaultNotFoundError(
+            f"no vault at {root}",
+            hint="run 'vault init' to make one, or pass --vault DIR (or set VAULT_DIR)",
+        )
