@@ -81,7 +81,7 @@ class AuditLog:
         if event not in EVENTS:
             raise ValueError(f"unknown audit event {event!r}")
         seq, prev = self.tip()
-        body = {
+        body: dict[str, Any] = {
             "seq": seq + 1,
             "time": datetime.now(UTC).isoformat(timespec="seconds"),
             "event": event,
@@ -106,8 +106,12 @@ class AuditLog:
             if entry.hash == "unreadable":
                 problems.append(ChainProblem(entry.seq, "entry is unreadable"))
             elif entry.seq != expected_seq:
-                problems.append(ChainProblem(entry.seq, f"expected entry {expected_seq}: "
-                                             "an entry was removed or reordered"))
+                problems.append(
+                    ChainProblem(
+                        entry.seq,
+                        f"expected entry {expected_seq}: an entry was removed or reordered",
+                    )
+                )
             elif entry.prev != prev:
                 problems.append(ChainProblem(entry.seq, "link to the previous entry is broken"))
             elif _digest(body) != claimed:
@@ -117,5 +121,7 @@ class AuditLog:
             prev = entry.hash
             expected_seq = entry.seq + 1
         if not found_anchor and anchor is not None:
-            problems.append(ChainProblem(anchor[0], "entries recorded at the last save are missing"))
+            problems.append(
+                ChainProblem(anchor[0], "entries recorded at the last save are missing")
+            )
         return problems

@@ -96,7 +96,10 @@ class Catalog:
         return int(self.conn.execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def has(self, doc_id: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is not None
+        return (
+            self.conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            is not None
+        )
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
         rows = list(self.db.query("SELECT * FROM documents WHERE id = ?", [doc_id]))
@@ -126,9 +129,7 @@ class Catalog:
     def object_ids(self) -> set[str]:
         """Every document object the catalog names (originals, searchable PDFs)."""
         ids: set[str] = set()
-        for original, searchable in self.conn.execute(
-            "SELECT original, searchable FROM documents"
-        ):
+        for original, searchable in self.conn.execute("SELECT original, searchable FROM documents"):
             ids.add(original)
             if searchable:
                 ids.add(searchable)

@@ -10,7 +10,6 @@ traceback.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +56,8 @@ def cli(ctx: click.Context, vault_dir: Path | None) -> None:
     Scanned post is encrypted with age as soon as it is stored; only the
     coordinator's passphrase (or the sealed emergency key) opens it.
 
+    \b
     Example:
-
         vault init --emergency-sheet ~/emergency-sheet.pdf
         vault ingest ~/Scans/referral.pdf
         vault list
@@ -73,7 +72,15 @@ def _register() -> None:
 
     for module in (cli_setup, cli_documents, cli_checks):
         for command in module.COMMANDS:
+            _add_epilog(command)
             cli.add_command(command)
+
+
+def _add_epilog(command: click.Command) -> None:
+    command.epilog = command.epilog or EXIT_STATUSES
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _add_epilog(sub)
 
 
 _register()
@@ -84,4 +91,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

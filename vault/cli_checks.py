@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from vault.cli_common import json_option, opened, passphrase_options, print_json, unlocked
+from vault.cli_common import UnlockSpec, json_option, opened, print_json, unlock_options, unlocked
 from vault.errors import IntegrityError
 
 
@@ -18,23 +18,33 @@ def verify(root: Path, as_json: bool) -> None:
 
     Needs no passphrase. Exits with status 4 if anything is wrong.
 
+    \b
     Example:
-
         vault verify
     """
     with opened(root) as vault:
         result = vault.verify()
     if as_json:
-        print_json({"checked": result.checked, "ok": result.ok,
-                    "bad": [{"id": b.id, "problem": b.problem} for b in result.bad]})
+        print_json(
+            {
+                "checked": result.checked,
+                "ok": result.ok,
+                "bad": [{"id": b.id, "problem": b.problem} for b in result.bad],
+            }
+        )
     else:
         for bad in result.bad:
             click.echo(f"{bad.problem}: {bad.id}")
-        click.echo(f"Checked {result.checked} objects: "
-                   + ("all good." if result.ok else f"{len(result.bad)} bad."), err=True)
+        click.echo(
+            f"Checked {result.checked} objects: "
+            + ("all good." if result.ok else f"{len(result.bad)} bad."),
+            err=True,
+        )
     if not result.ok:
-        raise IntegrityError(f"{len(result.bad)} objects are missing or corrupt",
-                             hint="a backup copy can replace them")
+        raise IntegrityError(
+            f"{len(result.bad)} objects are missing or corrupt",
+            hint="a backup copy can replace them",
+        )
 
 
 @click.group(invoke_without_command=True)
@@ -43,8 +53,8 @@ def verify(root: Path, as_json: bool) -> None:
 def audit(ctx: click.Context, as_json: bool) -> None:
     """List the audit log (event types and ids only, never names or text).
 
+    \b
     Example:
-
         vault audit
         vault audit verify
     """
@@ -66,8 +76,8 @@ def audit(ctx: click.Context, as_json: bool) -> None:
 def audit_verify(root: Path) -> None:
     """Check the audit log's hash chain; exit 4 if an entry was edited or removed.
 
+    \b
     Example:
-
         vault audit verify
     """
     with opened(root) as vault:
@@ -80,24 +90,26 @@ def audit_verify(root: Path) -> None:
 
 
 @click.command(name="rebuild-catalog")
-@passphrase_options
+@unlock_options
 @click.pass_obj
-def rebuild_catalog(root: Path, passphrase_file: Path | None) -> None:
+def rebuild_catalog(root: Path, unlock: UnlockSpec) -> None:
     """Rebuild the catalog and search index from the document manifests.
 
     Done automatically when the catalog is missing or unreadable.
 
+    \b
     Example:
-
         vault rebuild-catalog
     """
-    with unlocked(root, passphrase_file) as vault:
+    with unlocked(root, unlock) as vault:
         result = vault.rebuild_catalog()
         vault.fold_journal()
         count = vault.catalog.count()
     click.echo(f"Rebuilt the catalog: {count} documents.", err=True)
     if result.rejected:
-        raise IntegrityError(f"{len(result.rejected)} manifests failed their checks and were left out")
+        raise IntegrityError(
+            f"{len(result.rejected)} manifests failed their checks and were left out"
+        )
 
 
 COMMANDS = [verify, audit, rebuild_catalog]

@@ -8,10 +8,12 @@ a file holding it). They are never echoed or logged.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,17 +34,35 @@ def passphrase_options(func: F) -> F:
     return func
 
 
-def emergency_options(func: F) -> F:
-    func = click.option(
-        "--reason",
-        help="Why the emergency key is being used (recorded in the audit log).",
-    )(func)
-    func = click.option(
+@dataclass(frozen=True)
+class UnlockSpec:
+    """How the user asked to unlock: passphrase (file, environment, prompt)
+    or the emergency key with a reason."""
+
+    passphrase_file: Path | None = None
+    emergency_key: str | None = None
+    reason: str | None = None
+
+
+def unlock_options(func: F) -> F:
+    """Add --passphrase-file, --emergency-key and --reason, passed on as ``unlock``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs["unlock"] = UnlockSpec(
+            kwargs.pop("passphrase_file"), kwargs.pop("emergency_key"), kwargs.pop("reason")
+        )
+        return func(*args, **kwargs)
+
+    wrapped = click.option(
+        "--reason", help="Why the emergency key is being used (recorded in the audit log)."
+    )(wrapper)
+    wrapped = click.option(
         "--emergency-key",
         metavar="KEY|FILE",
-        help="Unlock with the sealed emergency key instead of the passphrase.",
-    )(func)
-    return func
+        help="Unlock with the sealed emergency key (the key, or a file holding it).",
+    )(wrapped)
+    return passphrase_options(wrapped)  # type: ignore[return-value]
 
 
 def json_option(func: F) -> F:
@@ -102,23 +122,18 @@ def opened(root: Path) -> Iterator[Vault]:
 
 
 @contextlib.contextmanager
-def unlocked(
-    root: Path,
-    passphrase_file: Path | None,
-    emergency_key: str | None = None,
-    reason: str | None = None,
-) -> Iterator[Vault]:
+def unlocked(root: Path, spec: UnlockSpec) -> Iterator[Vault]:
     """Open the vault under its lock and unlock it."""
     with opened(root) as vault:
-        if emergency_key:
-            if not reason:
+        if spec.emergency_key:
+            if not spec.reason:
                 raise UsageError(
                     "--reason is required with --emergency-key",
                     hint='e.g. --reason "coordinator on leave, court deadline"',
                 )
-            vault.unlock_with_emergency_key(_emergency_secret(emergency_key), reason)
+            vault.unlock_with_emergency_key(_emergency_secret(spec.emergency_key), spec.reason)
         else:
-            vault.unlock(get_passphrase(passphrase_file))
+            vault.unlock(get_passphrase(spec.passphrase_file))
         yield vault
 
 

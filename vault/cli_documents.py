@@ -9,12 +9,14 @@ import click
 
 from ingest.pipeline import collect, ingest_paths
 from vault.cli_common import (
+    UnlockSpec,
     available_passphrase,
     json_option,
     opened,
     passphrase_options,
     print_json,
     progress,
+    unlock_options,
     unlocked,
 )
 from vault.errors import PartialBatchError, UsageError
@@ -24,14 +26,26 @@ DOC_TYPES = ["referral", "court-order", "letter", "other"]
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--type", "doc_type", type=click.Choice(DOC_TYPES), default="other", show_default=True,
-              help="The kind of document.")
+@click.option(
+    "--type",
+    "doc_type",
+    type=click.Choice(DOC_TYPES),
+    default="other",
+    show_default=True,
+    help="The kind of document.",
+)
 @click.option("--family", metavar="REF", help="Pseudonymous family reference, e.g. F-0042.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no per-file lines.")
 @passphrase_options
 @click.pass_obj
-def ingest(root: Path, paths: tuple[Path, ...], doc_type: str, family: str | None, quiet: bool,
-           passphrase_file: Path | None) -> None:
+def ingest(
+    root: Path,
+    paths: tuple[Path, ...],
+    doc_type: str,
+    family: str | None,
+    quiet: bool,
+    passphrase_file: Path | None,
+) -> None:
     """Encrypt files (PDF, TIFF, JPEG, PNG) into the vault.
 
     PATHS may be files or folders. No passphrase is needed: documents are
@@ -40,8 +54,8 @@ def ingest(root: Path, paths: tuple[Path, ...], doc_type: str, family: str | Non
     given, duplicates are caught straight away. The source files are left
     where they are.
 
+    \b
     Example:
-
         vault ingest ~/Scans/2026-11-25 --type referral --family F-0042
     """
     items = list(collect(list(paths)))
@@ -51,8 +65,13 @@ def ingest(root: Path, paths: tuple[Path, ...], doc_type: str, family: str | Non
             vault.unlock(passphrase)
             vault.catalog  # noqa: B018 - fold earlier work before checking duplicates
         with progress(items, label="Storing", length=len(items), quiet=quiet) as bar:
-            report = ingest_paths(vault, list(paths), doc_type=doc_type, family=family,
-                                  on_file=lambda _path: bar.update(1) if hasattr(bar, "update") else None)
+            report = ingest_paths(
+                vault,
+                list(paths),
+                doc_type=doc_type,
+                family=family,
+                on_file=lambda _path: bar.update(1) if hasattr(bar, "update") else None,
+            )
         if vault.key is not None:
             vault.fold_journal()
     if not quiet:
@@ -66,28 +85,32 @@ def ingest(root: Path, paths: tuple[Path, ...], doc_type: str, family: str | Non
     if report.duplicates:
         summary += f", {len(report.duplicates)} already in the vault"
     if not quiet or report.skipped:
-        click.echo(summary + (f", skipped {len(report.skipped)}." if report.skipped else "."), err=True)
+        click.echo(
+            summary + (f", skipped {len(report.skipped)}." if report.skipped else "."), err=True
+        )
     if report.skipped:
         raise PartialBatchError(f"{len(report.skipped)} of {len(items)} inputs were not stored")
 
 
 def _row_summary(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("id", "received", "doc_type", "family", "pages", "media_type",
-                                "size", "name")}
+    return {
+        k: row[k]
+        for k in ("id", "received", "doc_type", "family", "pages", "media_type", "size", "name")
+    }
 
 
 @click.command(name="list")
 @json_option
-@passphrase_options
+@unlock_options
 @click.pass_obj
-def list_documents(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
+def list_documents(root: Path, as_json: bool, unlock: UnlockSpec) -> None:
     """List the documents in the vault, oldest first.
 
+    \b
     Example:
-
         vault list --json
     """
-    with unlocked(root, passphrase_file) as vault:
+    with unlocked(root, unlock) as vault:
         rows = [_row_summary(row) for row in vault.documents()]
     if as_json:
         print_json(rows)
@@ -97,23 +120,25 @@ def list_documents(root: Path, as_json: bool, passphrase_file: Path | None) -> N
         return
     click.echo(f"{'ID':<10} {'RECEIVED':<11} {'TYPE':<12} {'FAMILY':<8} NAME")
     for row in rows:
-        click.echo(f"{row['id']:<10} {row['received'][:10]:<11} {row['doc_type']:<12} "
-                   f"{row['family'] or '-':<8} {row['name']}")
+        click.echo(
+            f"{row['id']:<10} {row['received'][:10]:<11} {row['doc_type']:<12} "
+            f"{row['family'] or '-':<8} {row['name']}"
+        )
 
 
 @click.command()
 @click.argument("doc_id", metavar="ID")
 @json_option
-@passphrase_options
+@unlock_options
 @click.pass_obj
-def show(root: Path, doc_id: str, as_json: bool, passphrase_file: Path | None) -> None:
+def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
     """Show a document's details and text.
 
+    \b
     Example:
-
         vault show D-7K3M9Q
     """
-    with unlocked(root, passphrase_file) as vault:
+    with unlocked(root, unlock) as vault:
         row = vault.document(doc_id)
         text = vault.text(row["id"])
         vault.audit.append("show", [row["id"]])
@@ -128,29 +153,37 @@ def show(root: Path, doc_id: str, as_json: bool, passphrase_file: Path | None) -
 
 @click.command()
 @click.argument("doc_id", metavar="ID")
-@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
-              help="The file to write.")
-@click.option("--original", "version", flag_value="original", default=True,
-              help="The file exactly as it was stored (default).")
-@click.option("--searchable", "version", flag_value="searchable",
-              help="The searchable PDF made by OCR.")
+@click.option(
+    "--out", "out", required=True, type=click.Path(path_type=Path), help="The file to write."
+)
+@click.option(
+    "--original",
+    "version",
+    flag_value="original",
+    default=True,
+    help="The file exactly as it was stored (default).",
+)
+@click.option(
+    "--searchable", "version", flag_value="searchable", help="The searchable PDF made by OCR."
+)
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
-@passphrase_options
+@unlock_options
 @click.pass_obj
-def export(root: Path, doc_id: str, out: Path, version: str, force: bool,
-           passphrase_file: Path | None) -> None:
+def export(
+    root: Path, doc_id: str, out: Path, version: str, force: bool, unlock: UnlockSpec
+) -> None:
     """Decrypt a document to a file (private to you, mode 0600).
 
     The exported file is not protected: delete it when done.
 
+    \b
     Example:
-
         vault export D-7K3M9Q --out ~/Desktop/referral.pdf
     """
     out = out.expanduser()
     if out.exists() and not force:
         raise UsageError(f"{out} already exists", hint="choose another --out, or add --force")
-    with unlocked(root, passphrase_file) as vault:
+    with unlocked(root, unlock) as vault:
         row = vault.export(doc_id, out, version=version)
     click.echo(f"Wrote {row['id']} to {out}", err=True)
 

@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from vault.cli_common import get_passphrase, passphrase_options, unlocked
+from vault.cli_common import (
+    UnlockSpec,
+    get_passphrase,
+    passphrase_options,
+    unlock_options,
+    unlocked,
+)
 from vault.emergency_sheet import write_emergency_sheet
 from vault.errors import UsageError
 from vault.keys import NewKeys
@@ -38,8 +44,8 @@ def init(root: Path, sheet: Path, centre_name: str | None, passphrase_file: Path
     is printed on the emergency sheet PDF and is stored nowhere else: print
     it, seal it in an envelope and give it to a committee member.
 
+    \b
     Example:
-
         vault init --emergency-sheet ~/Desktop/emergency-sheet.pdf
     """
     sheet = sheet.expanduser().absolute()
@@ -76,24 +82,25 @@ def init(root: Path, sheet: Path, centre_name: str | None, passphrase_file: Path
 
 
 @click.command()
-@passphrase_options
+@unlock_options
 @click.option(
     "--new-passphrase-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Read the new passphrase from this file. Or set VAULT_NEW_PASSPHRASE.",
 )
 @click.pass_obj
-def passwd(root: Path, passphrase_file: Path | None, new_passphrase_file: Path | None) -> None:
+def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> None:
     """Change the coordinator's passphrase.
 
     Only the key file is re-encrypted; documents are untouched, so this is
-    quick. The emergency key keeps working.
+    quick. The emergency key keeps working. If the passphrase is forgotten,
+    unlock with the emergency key (--emergency-key, --reason) to set a new one.
 
+    \b
     Example:
-
         vault passwd
     """
-    with unlocked(root, passphrase_file) as vault:
+    with unlocked(root, unlock) as vault:
         new = get_passphrase(
             new_passphrase_file, env="VAULT_NEW_PASSPHRASE", confirm=True, prompt="New passphrase"
         )

@@ -198,6 +198,7 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, identities: Iterable[x25519.Ide
     """Decrypt ``src`` into ``dst``. ``dst`` receives unauthenticated chunks:
     callers write it to a temp file and keep it only if this returns."""
     head = src.read(MAX_HEADER_BYTES)
+    reader: BinaryIO
     if _is_armored(head):
         rest = src.read(MAX_ARMORED_BYTES)
         if src.read(1):
@@ -207,12 +208,12 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, identities: Iterable[x25519.Ide
         if decoded is not None:
             check_header(decoded[:MAX_HEADER_BYTES])
         # Whitespace around the armor is allowed by the format.
-        src = io.BytesIO(data.strip())
+        reader = io.BytesIO(data.strip())
     else:
         check_header(head)
-        src = _Rejoined(head, src)
+        reader = io.BufferedReader(_Rejoined(head, src))
     try:
-        pyrage.decrypt_io(src, dst, list(identities))
+        pyrage.decrypt_io(reader, dst, list(identities))
     except (pyrage.DecryptError, OSError) as exc:
         raise _translate(exc, passphrase_file=False) from exc
 

@@ -78,7 +78,7 @@ def parse(data: bytes, *, check_mac: Any | None) -> tuple[Manifest, bool]:
     if mac is None:
         return replace(manifest, fingerprint=None), False
     if check_mac is not None:
-        check_mac(_canonical({"format": FORMAT, **record}), mac)
+        check_mac(_canonical({"format": FORMAT, **record}), mac, f"manifest of {manifest.doc_id}")
     return manifest, True
 
 

@@ -130,9 +130,7 @@ class ObjectStore:
             )
         return path
 
-    def get_file(
-        self, object_id: str, dst: Path, identities: Sequence[x25519.Identity]
-    ) -> None:
+    def get_file(self, object_id: str, dst: Path, identities: Sequence[x25519.Identity]) -> None:
         """Check and decrypt an object to ``dst``; ``dst`` appears only on success."""
         crypto.decrypt_file(self.check(object_id), dst, identities)
 

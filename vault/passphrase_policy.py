@@ -15,7 +15,10 @@ from importlib import resources
 from vault.errors import WeakPassphraseError
 
 MIN_LENGTH = 8
-_HINT = "choose at least 8 characters mixing upper case, lower case and digits, e.g. three unrelated words and a number"
+_HINT = (
+    "choose at least 8 characters mixing upper case, lower case and digits,"
+    " e.g. three unrelated words and a number"
+)
 
 
 @cache

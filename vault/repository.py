@@ -50,8 +50,8 @@ from vault.head import (
 from vault.keys import DataKey, KeyPaths, NewKeys
 from vault.lock import VaultLock
 from vault.manifest import Manifest
-from vault.paths import default_vault_dir
 from vault.objects import BadObject, ObjectStore, StoredObject
+from vault.paths import default_vault_dir
 
 _CHUNK = 1024 * 1024
 
@@ -272,7 +272,12 @@ class Vault:
         return Stored(doc.doc_id)
 
     def _journal(self, manifest: StoredObject, objects: dict[str, int], *, signed: bool) -> None:
-        line = {"manifest": manifest.id, "size": manifest.size, "objects": objects, "signed": signed}
+        line = {
+            "manifest": manifest.id,
+            "size": manifest.size,
+            "objects": objects,
+            "signed": signed,
+        }
         append_line(self.layout.root / "journal.log", (json.dumps(line) + "\n").encode())
 
     def journal_entries(self) -> list[dict[str, Any]]:
@@ -295,9 +300,7 @@ class Vault:
         if self._catalog is None:
             key = self._need_key()
             try:
-                self._catalog, self._head = load_catalog(
-                    self.layout.catalog, self.layout.head, key
-                )
+                self._catalog, self._head = load_catalog(self.layout.catalog, self.layout.head, key)
             except SnapshotError:
                 self.rebuild_catalog()
             self.fold_journal()
@@ -432,7 +435,9 @@ class Vault:
         wanted = manifests.normalise_document_id(doc_id)
         row = self.catalog.get(wanted)
         if row is None:
-            raise NotFoundError(f"no document {wanted} in this vault", hint="'vault list' shows ids")
+            raise NotFoundError(
+                f"no document {wanted} in this vault", hint="'vault list' shows ids"
+            )
         return row
 
     def text(self, doc_id: str) -> list[str]:

@@ -1,0 +1,86 @@
+"""Shared fixtures: one real vault made per session (scrypt is slow on
+purpose), copied fresh for each test that needs one."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vault.keys import NewKeys
+from vault.repository import Vault
+
+PASSPHRASE = "Correct Horse 42"
+CANARY = "CANARY-Przybylski-7Q"
+
+
+@dataclass(frozen=True)
+class Template:
+    path: Path
+    emergency_secret: str
+    data_secret: str
+
+
+@pytest.fixture(scope="session")
+def template_vault(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    root = tmp_path_factory.mktemp("template") / "vault"
+    captured: dict[str, NewKeys] = {}
+
+    def deliver(keys: NewKeys, config: dict[str, object]) -> None:
+        captured["keys"] = keys
+
+    Vault.create(root, PASSPHRASE, deliver_emergency_key=deliver)
+    keys = captured["keys"]
+    return Template(root, keys.emergency_secret, keys.data.secret)
+
+
+@pytest.fixture
+def vault_dir(template_vault: Template, tmp_path: Path) -> Path:
+    dest = tmp_path / "vault"
+    shutil.copytree(template_vault.path, dest)
+    return dest
+
+
+@pytest.fixture
+def unlocked_vault(vault_dir: Path) -> Iterator[Vault]:
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        yield vault
+
+
+def make_pdf(path: Path, text: str) -> Path:
+    """A small, valid one-page PDF whose text stream is uncompressed, so a
+    plaintext leak of it would show up in a byte search."""
+    content = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Kids[3 0 R]/Count 1>>",
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R"
+        b"/Resources<</Font<</F1 5 0 R>>>>>>",
+        b"<</Length %d>>\nstream\n" % len(content) + content + b"\nendstream",
+        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<</Size %d/Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    path.write_bytes(bytes(out))
+    return path
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.delenv("VAULT_PASSPHRASE", raising=False)
+    monkeypatch.delenv("VAULT_DIR", raising=False)
+    return CliRunner()
