@@ -7,7 +7,7 @@ reason, and stores the rest through the vault library.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +31,7 @@ class IngestReport:
         return [(p, s) for p, s in self.stored if s.duplicate_of]
 
 
-def collect(paths: list[Path]) -> Iterator[Path | Skipped]:
+def collect(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
     """Files named, and files inside folders named (sorted, hidden ones left out)."""
     for path in paths:
         if path.is_symlink():
@@ -69,19 +69,20 @@ def check_file(path: Path) -> str | Skipped:
 
 def ingest_paths(
     vault: Vault,
-    paths: list[Path],
+    items: Iterable[Path | Skipped],
     *,
     doc_type: str = "other",
     family: str | None = None,
-    on_file: Callable[[Path], None] | None = None,
+    on_file: Callable[[Path | Skipped], None] | None = None,
 ) -> IngestReport:
+    """Store each collected file; ``on_file`` is called as each one starts."""
     report = IngestReport()
-    for item in collect(paths):
+    for item in items:
+        if on_file:
+            on_file(item)
         if isinstance(item, Skipped):
             report.skipped.append(item)
             continue
-        if on_file:
-            on_file(item)
         checked = check_file(item)
         if isinstance(checked, Skipped):
             report.skipped.append(checked)

@@ -110,7 +110,7 @@ def _emergency_secret(value: str) -> str:
     candidate = Path(value).expanduser()
     if not value.strip().upper().startswith("AGE-SECRET-KEY-") and candidate.is_file():
         return read_secret_file(candidate, "emergency key")
-    return "".join(value.split())  # the sheet prints the key in groups
+    return "".join(value.split()).upper()  # the sheet prints the key in groups
 
 
 @contextlib.contextmanager
@@ -147,10 +147,16 @@ class _Silent:
     def __init__(self, items: Iterable[Any]) -> None:
         self.items = items
 
-    def __enter__(self) -> Iterable[Any]:
-        return self.items
+    def __enter__(self) -> _Silent:
+        return self
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
 
     def __exit__(self, *exc: object) -> None:
+        return None
+
+    def update(self, steps: int) -> None:
         return None
 
 

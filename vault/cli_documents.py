@@ -67,10 +67,10 @@ def ingest(
         with progress(items, label="Storing", length=len(items), quiet=quiet) as bar:
             report = ingest_paths(
                 vault,
-                list(paths),
+                items,
                 doc_type=doc_type,
                 family=family,
-                on_file=lambda _path: bar.update(1) if hasattr(bar, "update") else None,
+                on_file=lambda _item: bar.update(1),
             )
         if vault.key is not None:
             vault.fold_journal()

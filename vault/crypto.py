@@ -39,9 +39,12 @@ from vault.fsutil import private_temp_path, remove_quietly
 MAGIC = b"age-encryption.org/v1\n"
 ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 ARMOR_END = b"-----END AGE ENCRYPTED FILE-----"
-# The vault writes scrypt files with the work factor pyrage picks (about 18-20
-# on a current computer). Anything above this is refused before it is tried.
+# pyrage picks the scrypt work factor by timing the computer (19 on a small
+# office PC). Anything above MAX_SCRYPT_WORK_FACTOR is refused before it is
+# tried, unless the vault itself wrote that factor on a fast computer; never
+# above SCRYPT_CEILING (22: 4 GB and tens of seconds).
 MAX_SCRYPT_WORK_FACTOR = 20
+SCRYPT_CEILING = 22
 # Largest header the parser reads; real headers are a few hundred bytes.
 MAX_HEADER_BYTES = 64 * 1024
 # Armored files are only ever small (key files, test vectors).
@@ -94,7 +97,7 @@ def _parse_stanza_args(line: bytes) -> list[bytes]:
     return args
 
 
-def check_header(data: bytes) -> None:
+def check_header(data: bytes, *, max_work_factor: int = MAX_SCRYPT_WORK_FACTOR) -> None:
     """Check the header at the start of ``data`` (an unarmored age file).
 
     Refuses stanzas whose body is missing or does not end in a short line, and
@@ -114,7 +117,7 @@ def check_header(data: bytes) -> None:
             return
         args = _parse_stanza_args(line)
         if args[0] == b"scrypt":
-            _check_scrypt_args(args)
+            _check_scrypt_args(args, max_work_factor)
         i += 1
         # Body: zero or more full 64-column lines, then exactly one shorter line.
         while True:
@@ -130,15 +133,21 @@ def check_header(data: bytes) -> None:
                 break
 
 
-def _check_scrypt_args(args: list[bytes]) -> None:
+def _check_scrypt_args(args: list[bytes], max_work_factor: int) -> None:
     if len(args) != 3:
         return  # pyrage refuses a wrong argument count
     factor = args[2]
-    if factor.isdigit() and len(factor) <= 3 and int(factor) > MAX_SCRYPT_WORK_FACTOR:
+    if factor.isdigit() and len(factor) <= 3 and int(factor) > max_work_factor:
         raise CryptoFormatError(
             f"refusing an age passphrase file with scrypt work factor {int(factor)} "
-            f"(at most {MAX_SCRYPT_WORK_FACTOR} is accepted)"
+            f"(at most {max_work_factor} is accepted)"
         )
+
+
+def scrypt_work_factor(data: bytes) -> int | None:
+    """The work factor of the scrypt stanza in an (unarmored) age file, if any."""
+    match = re.search(rb"\n-> scrypt \S+ ([0-9]{1,3})\n", data[:MAX_HEADER_BYTES])
+    return int(match.group(1)) if match else None
 
 
 def _dearmor_for_check(data: bytes) -> bytes | None:
@@ -252,21 +261,31 @@ def decrypt_file(src: Path, dst: Path, identities: Iterable[x25519.Identity]) ->
 
 
 def encrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
-    """Wrap a small secret under a passphrase (age scrypt recipient)."""
+    """Wrap a small secret under a passphrase (age scrypt recipient).
+
+    Refuses to write a file the vault would later refuse to read.
+    """
     try:
-        return bytes(age_passphrase.encrypt(data, passphrase))
+        blob = bytes(age_passphrase.encrypt(data, passphrase))
     except pyrage.EncryptError as exc:
         raise CryptoFormatError(f"encryption failed: {exc}") from exc
+    factor = scrypt_work_factor(blob)
+    if factor is None or factor > SCRYPT_CEILING:
+        raise CryptoFormatError(f"age chose an unusable scrypt work factor ({factor})")
+    return blob
 
 
-def decrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
+def decrypt_with_passphrase(
+    data: bytes, passphrase: str, *, max_work_factor: int = MAX_SCRYPT_WORK_FACTOR
+) -> bytes:
+    limit = min(max_work_factor, SCRYPT_CEILING)
     if _is_armored(data):
         decoded = _dearmor_for_check(data)
         if decoded is not None:
-            check_header(decoded)
+            check_header(decoded, max_work_factor=limit)
         data = data.strip()
     else:
-        check_header(data[:MAX_HEADER_BYTES])
+        check_header(data[:MAX_HEADER_BYTES], max_work_factor=limit)
     try:
         return bytes(age_passphrase.decrypt(data, passphrase))
     except (pyrage.DecryptError, OSError) as exc:

@@ -90,12 +90,16 @@ def append_line(path: Path, line: bytes) -> None:
         os.close(fd)
 
 
-def clean_stale_temps(directory: Path) -> int:
-    """Remove temp files a crashed run left behind; return how many."""
+def clean_stale_temps(directory: Path, *, recursive: bool = True) -> int:
+    """Remove temp files a crashed run left behind; return how many.
+
+    Only call this holding the vault lock, so no live writer owns them.
+    """
     removed = 0
     if not directory.exists():
         return 0
-    for entry in directory.rglob(f"{TEMP_PREFIX}*"):
+    entries = directory.rglob(f"{TEMP_PREFIX}*") if recursive else directory.glob(f"{TEMP_PREFIX}*")
+    for entry in entries:
         if entry.is_file():
             remove_quietly(entry)
             removed += 1

@@ -90,6 +90,13 @@ class DataKey:
 class NewKeys:
     data: DataKey
     emergency_secret: str = field(repr=False)
+    work_factor: int  # scrypt work factor of the passphrase file
+
+
+def _wrap_with_passphrase(paths: KeyPaths, secret: str, passphrase: str) -> int:
+    blob = crypto.encrypt_with_passphrase((secret + "\n").encode(), passphrase)
+    atomic_write(paths.passphrase, blob)
+    return crypto.scrypt_work_factor(blob) or crypto.MAX_SCRYPT_WORK_FACTOR
 
 
 def create_keys(paths: KeyPaths, passphrase: str) -> NewKeys:
@@ -101,15 +108,16 @@ def create_keys(paths: KeyPaths, passphrase: str) -> NewKeys:
     data_secret, data_public = crypto.generate_identity()
     emergency_secret, emergency_public = crypto.generate_identity()
     make_private_dir(paths.root)
-    payload = (data_secret + "\n").encode()
-    atomic_write(paths.passphrase, crypto.encrypt_with_passphrase(payload, passphrase))
+    work_factor = _wrap_with_passphrase(paths, data_secret, passphrase)
     atomic_write(
         paths.emergency,
-        crypto.encrypt_bytes(payload, [crypto.parse_recipient(emergency_public)]),
+        crypto.encrypt_bytes(
+            (data_secret + "\n").encode(), [crypto.parse_recipient(emergency_public)]
+        ),
     )
     atomic_write(paths.emergency_public, (emergency_public + "\n").encode())
     atomic_write(paths.public, (data_public + "\n").encode())
-    return NewKeys(DataKey.from_secret(data_secret), emergency_secret)
+    return NewKeys(DataKey.from_secret(data_secret), emergency_secret, work_factor)
 
 
 def read_recipient(paths: KeyPaths) -> x25519.Recipient:
@@ -134,10 +142,16 @@ def _checked(secret: bytes, paths: KeyPaths) -> DataKey:
     return key
 
 
-def unlock_with_passphrase(paths: KeyPaths, passphrase: str) -> DataKey:
+def unlock_with_passphrase(
+    paths: KeyPaths, passphrase: str, *, work_factor: int | None = None
+) -> DataKey:
+    """Unlock with the passphrase; ``work_factor`` is the one the vault recorded
+    when it wrote the file (files costlier than that, or than the default
+    limit, are refused unread)."""
     blob = _read(paths.passphrase)
+    limit = max(crypto.MAX_SCRYPT_WORK_FACTOR, work_factor or 0)
     try:
-        secret = crypto.decrypt_with_passphrase(blob, passphrase)
+        secret = crypto.decrypt_with_passphrase(blob, passphrase, max_work_factor=limit)
     except WrongKeyError as exc:
         raise WrongKeyError(
             "wrong passphrase", hint="check Caps Lock; the emergency key also opens the vault"
@@ -157,8 +171,8 @@ def unlock_with_emergency_key(paths: KeyPaths, emergency_secret: str) -> DataKey
     return _checked(secret, paths)
 
 
-def change_passphrase(paths: KeyPaths, key: DataKey, new_passphrase: str) -> None:
-    """Re-wrap the data identity under a new passphrase (atomic replace)."""
+def change_passphrase(paths: KeyPaths, key: DataKey, new_passphrase: str) -> int:
+    """Re-wrap the data identity under a new passphrase (atomic replace);
+    return the scrypt work factor written."""
     check_passphrase(new_passphrase)
-    payload = (key.secret + "\n").encode()
-    atomic_write(paths.passphrase, crypto.encrypt_with_passphrase(payload, new_passphrase))
+    return _wrap_with_passphrase(paths, key.secret, new_passphrase)

@@ -2,7 +2,8 @@
 
 An exclusive OS file lock on ``<vault>/lock`` (fcntl on Unix, msvcrt on
 Windows); the OS drops it when the process dies, so a crash never leaves the
-vault locked.
+vault locked. Whoever holds it may clean up what a crashed writer left
+(``on_acquire``): no other writer can be mid-write then.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -42,10 +44,16 @@ else:
         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+DEFAULT_WAIT = 30.0  # seconds a command waits for another to finish
+
+
 class VaultLock:
-    def __init__(self, path: Path, *, wait: float = 30.0) -> None:
+    def __init__(
+        self, path: Path, *, wait: float | None = None, on_acquire: Callable[[], None] | None = None
+    ) -> None:
         self.path = path
-        self.wait = wait
+        self.wait = DEFAULT_WAIT if wait is None else wait
+        self.on_acquire = on_acquire
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -60,6 +68,12 @@ class VaultLock:
                 )
             time.sleep(0.1)
         self._fd = fd
+        if self.on_acquire is not None:
+            try:
+                self.on_acquire()
+            except BaseException:
+                self.release()
+                raise
 
     def release(self) -> None:
         if self._fd is not None:

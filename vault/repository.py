@@ -38,7 +38,13 @@ from vault.errors import (
     VaultExistsError,
     VaultNotFoundError,
 )
-from vault.fsutil import append_line, atomic_write, make_private_dir, private_workdir
+from vault.fsutil import (
+    append_line,
+    atomic_write,
+    clean_stale_temps,
+    make_private_dir,
+    private_workdir,
+)
 from vault.head import (
     Head,
     SnapshotError,
@@ -103,7 +109,7 @@ class Vault:
         self.objects = ObjectStore(self.layout.objects, self.layout.tmp)
         self.manifests = ObjectStore(self.layout.manifests, self.layout.tmp)
         self.audit = AuditLog(self.layout.audit)
-        self.lock = VaultLock(self.layout.lock)
+        self.lock = VaultLock(self.layout.lock, on_acquire=self._clean_after_crash)
         self.config: dict[str, Any] = {}
         self.key: DataKey | None = None
         self._catalog: Catalog | None = None
@@ -166,6 +172,7 @@ class Vault:
                 "created": now_utc(),
                 "passphrase_changed": now_utc(),
                 "centre_name": centre_name,
+                "scrypt_work_factor": new.work_factor,
             }
             for directory in (vault.layout.objects, vault.layout.manifests, vault.layout.tmp):
                 make_private_dir(directory)
@@ -180,8 +187,13 @@ class Vault:
     def open(cls, root: Path) -> Vault:
         vault = cls(root.expanduser())
         vault.config = read_config(vault.layout)
-        vault.objects.open()
         return vault
+
+    def _clean_after_crash(self) -> None:
+        """Remove temp files a killed writer left (called holding the lock)."""
+        self.objects.open()
+        for folder in (self.root, self.layout.keys, self.layout.catalog):
+            clean_stale_temps(folder, recursive=False)
 
     @property
     def vault_id(self) -> str:
@@ -196,7 +208,9 @@ class Vault:
     # --- unlocking -----------------------------------------------------------
 
     def unlock(self, passphrase: str) -> None:
-        self.key = keyring.unlock_with_passphrase(self.key_paths, passphrase)
+        self.key = keyring.unlock_with_passphrase(
+            self.key_paths, passphrase, work_factor=self.config.get("scrypt_work_factor")
+        )
 
     def unlock_with_emergency_key(self, secret: str, reason: str) -> None:
         if not reason.strip():
@@ -205,8 +219,9 @@ class Vault:
         self.audit.append("emergency-use", reason=reason.strip())
 
     def change_passphrase(self, new_passphrase: str) -> None:
-        keyring.change_passphrase(self.key_paths, self._need_key(), new_passphrase)
+        factor = keyring.change_passphrase(self.key_paths, self._need_key(), new_passphrase)
         self.config["passphrase_changed"] = now_utc()
+        self.config["scrypt_work_factor"] = factor
         write_config(self.layout, self.config)
         self.audit.append("passwd")
 

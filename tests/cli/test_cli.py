@@ -227,17 +227,11 @@ def test_lock_held_is_reported(
 ) -> None:
     from vault import lock as lockmod
 
+    monkeypatch.setattr(lockmod, "DEFAULT_WAIT", 0.2)
     holder = lockmod.VaultLock(vault_dir / "lock")
     holder.acquire()
     try:
-        monkeypatch.setattr(lockmod.VaultLock, "__init__", _short_wait_init)
         result = run(runner, vault_dir, "verify")
     finally:
         holder.release()
     assert result.exit_code == 1 and "busy" in result.output
-
-
-def _short_wait_init(self, path: Path, *, wait: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    self.path = path
-    self.wait = 0.2
-    self._fd = None

@@ -86,9 +86,8 @@ def _run(
     except subprocess.TimeoutExpired as exc:
         raise AgeCommandError(f"{args[0]} timed out after {timeout} s", None, "") from exc
     if result.returncode != 0:
-        raise AgeCommandError(
-            f"{Path(args[0]).name} failed", result.returncode, result.stderr.decode(errors="replace")
-        )
+        output = result.stderr.decode(errors="replace")
+        raise AgeCommandError(f"{Path(args[0]).name} failed", result.returncode, output)
     return result
 
 

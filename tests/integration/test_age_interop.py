@@ -42,9 +42,7 @@ DOCUMENT = b"%PDF-1.4\n% contact record\n" + bytes(range(256)) * 600 + b"\n%%EOF
 
 
 def test_age_command_is_installed() -> None:
-    result = subprocess.run(
-        [age_path(), "--version"], capture_output=True, timeout=10, check=True
-    )
+    result = subprocess.run([age_path(), "--version"], capture_output=True, timeout=10, check=True)
     assert result.stdout.strip(), "age --version printed nothing"
 
 
@@ -207,11 +205,26 @@ def test_right_passphrase_unlocks_the_same_key(stored: VaultFixture) -> None:
 LARGE_MIB = 210
 MAX_RSS_KIB = 200 * 1024  # lenient; the benchmark checks the 64 MB goal
 
+# The child reports its peak resident memory two ways. ru_maxrss is inherited
+# through fork and exec on Linux: a child of this pytest process (which ran
+# scrypt, 512 MiB, when a vault was created) would report the parent's peak.
+# VmHWM in /proc/self/status belongs to the child's own address space, so it
+# is the figure checked where it exists.
 _CHILD = r"""
-import hashlib, json, resource, sys
+import json, resource, sys
 from pathlib import Path
 from vault import crypto
 from vault.objects import ObjectStore
+
+def peak_kib():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 root, tmp, src, dst = (Path(p) for p in sys.argv[1:5])
 keys = json.loads(sys.stdin.read())  # the secret is not put on the command line
@@ -223,6 +236,7 @@ print(json.dumps({
     "id": stored.id,
     "size": stored.size,
     "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    "hwm_kib": peak_kib(),
 }))
 """
 
@@ -264,9 +278,8 @@ def test_large_file_round_trip_is_streamed(tmp_path: Path) -> None:
     assert sha256_file(back) == expected
     back.unlink()
     assert report["size"] > LARGE_MIB << 20
-    assert report["maxrss_kib"] < MAX_RSS_KIB, (
-        f"put+get of {LARGE_MIB} MiB peaked at {report['maxrss_kib'] // 1024} MiB"
-    )
+    peak = report["hwm_kib"] if report["hwm_kib"] is not None else report["maxrss_kib"]
+    assert peak < MAX_RSS_KIB, f"put+get of {LARGE_MIB} MiB peaked at {peak // 1024} MiB"
     store = ObjectStore(root, tmp)
     assert list(store.ids()) == [report["id"]]
     assert sha256_file(store.path(report["id"])) == report["id"]
