@@ -13,7 +13,8 @@ from vault.errors import CryptoFormatError, WrongKeyError
 def _scrypt_header(factor: str) -> bytes:
     return (
         b"age-encryption.org/v1\n-> scrypt rF0/NwblUHHTpgQgRpe5CQ " + factor.encode() + b"\n"
-        b"qW9eVsT0NVb/Vswtw8kPIxUnaYmm9Px1dYmq2+4+qZA\n--- 38TpQMxQRRNMfmYYpBX6DDrPx4/QY5UmJnhPyVoX/cw\n"
+        b"qW9eVsT0NVb/Vswtw8kPIxUnaYmm9Px1dYmq2+4+qZA\n"
+        b"--- 38TpQMxQRRNMfmYYpBX6DDrPx4/QY5UmJnhPyVoX/cw\n"
     )
 
 
