@@ -15,7 +15,9 @@ catches these and turns them into one line on stderr and an exit status.
     ├── IntegrityError              4  tampered object, bad MAC, broken audit chain
     │   └── CryptoFormatError          malformed or hostile age file
     ├── RemoteError                 5  remote unreachable or refused
-    └── PartialBatchError           6  some inputs quarantined
+    ├── PartialBatchError           6  some inputs quarantined
+    ├── UnreadableInputError        1  this input cannot be stored (quarantine it)
+    └── OcrEngineError              1  tesseract failed or is missing
 
 Messages never contain a passphrase, a key, a file name of a document or any
 text of a document: they name object ids and document ids only.
@@ -90,3 +92,13 @@ class RemoteError(VaultError):
 
 class PartialBatchError(VaultError):
     exit_code = ExitCode.PARTIAL
+
+
+class UnreadableInputError(VaultError):
+    """One input file cannot be read: corrupt, password-protected, a
+    decompression bomb, too many pages, an unknown type. The message is the
+    short reason written beside the quarantined file (never its text)."""
+
+
+class OcrEngineError(VaultError):
+    """The OCR engine itself failed (missing, crashed, timed out)."""
