@@ -232,6 +232,13 @@ class Vault:
 
     # --- storing ------------------------------------------------------------
 
+    def duplicate_of(self, path: Path) -> str | None:
+        """The id of a stored document with the same content, when unlocked
+        (without the key duplicates can only be found later, at folding)."""
+        if self.key is None:
+            return None
+        return self.catalog.by_fingerprint(fingerprint_file(path, self.key.fingerprint_key))
+
     def store_file(
         self,
         path: Path,
@@ -470,6 +477,54 @@ class Vault:
         self.objects.get_file(object_id, out, [self._need_key().identity])
         self.audit.append("export", [row["id"], object_id], version=version)
         return row
+
+    def edit(
+        self,
+        doc_id: str,
+        *,
+        doc_type: str | None = None,
+        family: str | None = None,
+        clear_family: bool = False,
+        fields: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Correct a document's type, family reference or fields.
+
+        Writes a new signed manifest (manifests are write-once), updates the
+        catalog and removes the old manifest; the original is untouched.
+        """
+        key = self._need_key()
+        row = self.document(doc_id)
+        data = self.manifests.get_bytes(row["manifest"], [key.identity])
+        doc, signed = manifests.parse(data, check_mac=key.check_mac)
+        if not signed or doc.fingerprint is None:
+            raise IntegrityError(f"the manifest of {row['id']} is not verified")
+        changes: dict[str, Any] = {}
+        if doc_type is not None:
+            changes["doc_type"] = doc_type
+        if clear_family:
+            changes["family"] = None
+        elif family is not None:
+            changes["family"] = family
+        if fields:
+            merged = dict(doc.fields)
+            for name, value in fields.items():
+                if value is None:
+                    merged.pop(name, None)
+                else:
+                    merged[name] = value
+            changes["fields"] = merged
+        if not changes:
+            raise UsageError("nothing to change", hint="give --type, --family or --field")
+        updated = replace(doc, **changes)
+        record = self.manifests.put_bytes(
+            updated.signed(doc.fingerprint, key.mac), [self.recipient]
+        )
+        self.catalog.add(updated, record.id)
+        self.audit.append("edit", [row["id"]], changed=sorted(changes))
+        self._save()
+        if record.id != row["manifest"]:
+            self.manifests.remove(row["manifest"])
+        return self.document(row["id"])
 
     # --- checks ------------------------------------------------------------------
 
