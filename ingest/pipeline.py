@@ -1,34 +1,126 @@
 """Turning paths on disk into stored documents.
 
-``collect`` walks files and folders (never following symlinks), ``ingest_paths``
-detects each file's type by content, skips what cannot be stored with a
-reason, and stores the rest through the vault library.
+``collect`` walks files and folders (never following symbolic links). For each
+file, ``Ingester.ingest_file``:
+
+1. detects its type from its content; an empty or unknown file is quarantined;
+2. skips a file whose content is already in the vault (when unlocked) or was
+   already ingested in this run, without OCR;
+3. runs OCR in a private work folder (removed on every path); input the OCR
+   finds unreadable (corrupt or password-protected PDF, decompression bomb,
+   too many pages) is quarantined with the reason;
+4. gives the document a type, family reference and fields from its text
+   (``ingest.rules``, ``ingest.fields``), unless the caller gave them;
+5. stores it with ``Vault.store_file``, which returns once the original, the
+   searchable PDF, the manifest and the journal line are durable.
+
+Each file ends as one ``Outcome``: ``Ingested``, ``Quarantined`` or ``Skipped``
+(not moved: a symbolic link, a missing or unreadable path). An
+``OcrEngineError`` (the engine, not the input, failed) propagates: the file
+stays where it is and what was stored before it stays stored.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ingest.detect import detect_media_type
+from ingest.fields import extract_fields, family_reference
+from ingest.rules import classify
+from ingest.settings import IngestSettings
+from ocr import OcrResult, ocr_document
+from vault.errors import UnreadableInputError, VaultError
+from vault.fsutil import private_workdir
 from vault.repository import Stored, Vault
+
+PageCallback = Callable[[int, int], None]
+
+EMPTY = "empty file (0 bytes)"
+UNKNOWN_TYPE = "not a PDF, TIFF, JPEG or PNG (type detected from its content)"
 
 
 @dataclass(frozen=True)
 class Skipped:
+    """Not stored and left where it is."""
+
     path: Path
     reason: str
+
+    def message(self) -> str:
+        return f"skipped: {self.path}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """Not stored: moved to the quarantine folder beside a reason file."""
+
+    path: Path
+    reason: str
+    moved_to: Path
+
+    def message(self) -> str:
+        return f"quarantined: {self.path}: {self.reason} (moved to {self.moved_to})"
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """Durably in the vault (or found there already)."""
+
+    path: Path
+    stored: Stored
+
+    @property
+    def duplicate(self) -> bool:
+        return self.stored.duplicate_of is not None
+
+    def message(self) -> str:
+        note = " (already in the vault)" if self.duplicate else ""
+        return f"{self.stored.doc_id}  {self.path}{note}"
+
+
+Outcome = Ingested | Quarantined | Skipped
 
 
 @dataclass
 class IngestReport:
-    stored: list[tuple[Path, Stored]] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
 
     @property
-    def duplicates(self) -> list[tuple[Path, Stored]]:
-        return [(p, s) for p, s in self.stored if s.duplicate_of]
+    def stored(self) -> list[Ingested]:
+        """Documents new to the vault."""
+        return [o for o in self.outcomes if isinstance(o, Ingested) and not o.duplicate]
+
+    @property
+    def duplicates(self) -> list[Ingested]:
+        return [o for o in self.outcomes if isinstance(o, Ingested) and o.duplicate]
+
+    @property
+    def quarantined(self) -> list[Quarantined]:
+        return [o for o in self.outcomes if isinstance(o, Quarantined)]
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        return [o for o in self.outcomes if isinstance(o, Skipped)]
+
+    @property
+    def not_stored(self) -> int:
+        return len(self.quarantined) + len(self.skipped)
+
+    def summary(self, quarantine: Path) -> str:
+        """One line saying what was done, e.g. for the end of a batch."""
+        new = len(self.stored)
+        text = f"Stored {new} document{'s' if new != 1 else ''}"
+        if self.duplicates:
+            text += f", {len(self.duplicates)} already in the vault"
+        if self.quarantined:
+            text += f", quarantined {len(self.quarantined)} (in {quarantine})"
+        if self.skipped:
+            text += f", skipped {len(self.skipped)}"
+        return text + "."
 
 
 def collect(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
@@ -50,45 +142,124 @@ def collect(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
             yield Skipped(path, "no such file")
 
 
-def check_file(path: Path) -> str | Skipped:
-    """The media type of a file that can be stored, or why it cannot."""
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return Skipped(path, f"cannot read: {exc.strerror}")
-    if size == 0:
-        return Skipped(path, "empty file (0 bytes)")
-    try:
-        media_type = detect_media_type(path)
-    except OSError as exc:
-        return Skipped(path, f"cannot read: {exc.strerror}")
-    if media_type is None:
-        return Skipped(path, "not a PDF, TIFF, JPEG or PNG (type detected from its content)")
-    return media_type
+@dataclass(frozen=True)
+class Unreadable:
+    reason: str
+
+
+def check_file(path: Path) -> str | Unreadable:
+    """The media type of ``path`` from its content, or why it cannot be stored.
+
+    Raises OSError if the file cannot be read at all.
+    """
+    if path.stat().st_size == 0:
+        return Unreadable(EMPTY)
+    media_type = detect_media_type(path)
+    return media_type if media_type is not None else Unreadable(UNKNOWN_TYPE)
+
+
+def understand(result: OcrResult, settings: IngestSettings) -> dict[str, Any]:
+    """``doc_type``, ``family`` and ``fields`` for ``store_file`` from the OCR result."""
+    text = "\n".join(page.text for page in result.pages)
+    fields = extract_fields(text)
+    fields["ocr_confidence"] = [page.confidence for page in result.pages]
+    return {
+        "doc_type": settings.doc_type or classify(text, settings.rules),
+        "family": settings.family or family_reference(text),
+        "fields": fields,
+    }
+
+
+def _content_hash(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class Ingester:
+    """Ingests files one at a time, remembering (in memory only) what this run stored."""
+
+    def __init__(self, settings: IngestSettings) -> None:
+        self.settings = settings
+        self._seen: dict[str, str] = {}  # SHA-256 of content -> document id
+
+    def ingest_file(
+        self, vault: Vault, path: Path, *, on_page: PageCallback | None = None
+    ) -> Outcome:
+        try:
+            checked = check_file(path)
+            digest = "" if isinstance(checked, Unreadable) else _content_hash(path)
+        except FileNotFoundError:
+            return Skipped(path, "no such file (it went away)")
+        except OSError as exc:
+            return Skipped(path, f"cannot read: {exc.strerror}")
+        if isinstance(checked, Unreadable):
+            return self.quarantine(path, checked.reason)
+        earlier = self._seen.get(digest) or vault.duplicate_of(path)
+        if earlier is not None:
+            return Ingested(path, Stored(earlier, duplicate_of=earlier))
+        outcome = self._ocr_and_store(vault, path, checked, on_page)
+        if isinstance(outcome, Ingested):
+            self._seen[digest] = outcome.stored.doc_id
+        return outcome
+
+    def _ocr_and_store(
+        self, vault: Vault, path: Path, media_type: str, on_page: PageCallback | None
+    ) -> Outcome:
+        settings = self.settings
+        with private_workdir() as work:
+            try:
+                result = ocr_document(
+                    path,
+                    media_type,
+                    work,
+                    languages=settings.languages,
+                    max_pages=settings.max_pages,
+                    on_page=on_page,
+                )
+            except UnreadableInputError as exc:
+                reason = exc.message
+            else:
+                stored = vault.store_file(
+                    path,
+                    name=path.name,
+                    media_type=media_type,
+                    text=[page.text for page in result.pages],
+                    pages=len(result.pages),
+                    # A born-digital PDF is its own searchable version: not stored twice.
+                    searchable=None if result.born_digital else result.searchable_pdf,
+                    **understand(result, settings),
+                )
+                return Ingested(path, stored)
+        return self.quarantine(path, reason)
+
+    def quarantine(self, path: Path, reason: str) -> Quarantined | Skipped:
+        """Move ``path`` to the quarantine, or say why it could not be moved."""
+        try:
+            return Quarantined(path, reason, self.settings.quarantine.put(path, reason))
+        except VaultError as exc:  # say, no right to move it: it stays, the batch goes on
+            return Skipped(path, f"{reason}; not moved to the quarantine: {exc.message}")
 
 
 def ingest_paths(
     vault: Vault,
     items: Iterable[Path | Skipped],
+    settings: IngestSettings,
     *,
-    doc_type: str = "other",
-    family: str | None = None,
-    on_file: Callable[[Path | Skipped], None] | None = None,
+    on_start: Callable[[int, Path], None] | None = None,
+    on_page: PageCallback | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> IngestReport:
-    """Store each collected file; ``on_file`` is called as each one starts."""
+    """Ingest each collected file; the callbacks follow progress as it happens."""
+    ingester = Ingester(settings)
     report = IngestReport()
-    for item in items:
-        if on_file:
-            on_file(item)
+    for number, item in enumerate(items, 1):
+        if on_start:
+            on_start(number, item.path if isinstance(item, Skipped) else item)
         if isinstance(item, Skipped):
-            report.skipped.append(item)
-            continue
-        checked = check_file(item)
-        if isinstance(checked, Skipped):
-            report.skipped.append(checked)
-            continue
-        stored = vault.store_file(
-            item, name=item.name, media_type=checked, doc_type=doc_type, family=family
-        )
-        report.stored.append((item, stored))
+            outcome: Outcome = item
+        else:
+            outcome = ingester.ingest_file(vault, item, on_page=on_page)
+        report.outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
     return report

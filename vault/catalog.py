@@ -1,8 +1,19 @@
-"""The catalog: an in-memory SQLite database of documents with an FTS5 index.
+"""The catalog: an in-memory SQLite database of documents with a search index.
 
 It never exists in plaintext on disk. ``Catalog.from_bytes`` opens a decrypted
 snapshot with ``sqlite3.Connection.deserialize``; ``to_bytes`` serialises it
-for encryption. Everything in it can be rebuilt from the manifests.
+for encryption. Everything in it can be rebuilt from the manifests, so a
+snapshot of an older schema is not migrated: ``from_bytes`` raises
+``OutdatedCatalogError`` and the caller rebuilds.
+
+    documents   one row per document (the manifest without its text)
+    pages       the OCR or embedded text of each page, as stored
+    page_keys, word_index, vocabulary, vocabulary_index: the search index,
+                owned by ``vault.search``
+
+Deleted rows are overwritten (``PRAGMA secure_delete``) and the search index
+is compacted before serialising after a removal or replacement, so a snapshot
+carries no trace of a removed document's text.
 """
 
 from __future__ import annotations
@@ -14,10 +25,12 @@ from typing import Any
 
 import sqlite_utils
 
+from vault import search
 from vault.errors import IntegrityError
 from vault.manifest import Manifest
 
-SCHEMA_VERSION = 1
+# 2: the search index of vault.search instead of sqlite-utils' pages_fts
+SCHEMA_VERSION = 2
 
 _DOCUMENT_COLUMNS = {
     "id": str, "manifest": str, "original": str, "searchable": str, "name": str,
@@ -26,10 +39,16 @@ _DOCUMENT_COLUMNS = {
 }  # fmt: skip
 
 
+class OutdatedCatalogError(IntegrityError):
+    """The snapshot was made with an older schema: rebuild it from the manifests."""
+
+
 class Catalog:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.conn.execute("PRAGMA secure_delete = ON")
         self.db = sqlite_utils.Database(conn)
+        self._removed = False  # text was removed since the index was last compacted
 
     @classmethod
     def new(cls) -> Catalog:
@@ -45,11 +64,23 @@ class Catalog:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise IntegrityError("the catalog snapshot is not a readable database") from exc
+        if 0 < version < SCHEMA_VERSION:
+            raise OutdatedCatalogError(
+                f"the catalog snapshot has schema version {version}, "
+                f"this version of vault uses {SCHEMA_VERSION}",
+                hint="it is rebuilt from the manifests",
+            )
         if version != SCHEMA_VERSION:
-            raise IntegrityError(f"the catalog snapshot has unknown schema version {version}")
+            raise IntegrityError(
+                f"the catalog snapshot has unknown schema version {version}",
+                hint="was it written by a newer version of vault? Upgrade vault",
+            )
         return cls(conn)
 
     def to_bytes(self) -> bytes:
+        if self._removed:
+            search.compact_index(self.conn)
+            self._removed = False
         self.conn.commit()
         return bytes(self.conn.serialize())
 
@@ -60,7 +91,7 @@ class Catalog:
         docs.create_index(["manifest"], unique=True)  # type: ignore[union-attr]
         pages = self.db["pages"]
         pages.create({"doc_id": str, "page": int, "text": str}, pk=("doc_id", "page"))  # type: ignore[union-attr]
-        pages.enable_fts(["text"], create_triggers=True)  # type: ignore[union-attr]
+        search.create_index(self.conn)
         self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.conn.commit()
 
@@ -83,12 +114,32 @@ class Catalog:
             "retention": manifest.retention,
             "fingerprint": manifest.fingerprint,
         }
-        self.db["documents"].insert(record, replace=True)  # type: ignore[union-attr]
-        self.conn.execute("DELETE FROM pages WHERE doc_id = ?", (manifest.doc_id,))
-        self.db["pages"].insert_all(  # type: ignore[union-attr]
-            {"doc_id": manifest.doc_id, "page": n, "text": text}
-            for n, text in enumerate(manifest.text, 1)
+        if self.has(manifest.doc_id):
+            self.conn.execute("DELETE FROM pages WHERE doc_id = ?", (manifest.doc_id,))
+            search.unindex_document(self.conn, manifest.doc_id)
+            self._removed = True
+        columns = ", ".join(record)
+        marks = ", ".join("?" * len(record))
+        self.conn.execute(
+            f"INSERT OR REPLACE INTO documents ({columns}) VALUES ({marks})",  # noqa: S608
+            list(record.values()),
         )
+        self.conn.executemany(
+            "INSERT INTO pages (doc_id, page, text) VALUES (?, ?, ?)",
+            [(manifest.doc_id, n, text) for n, text in enumerate(manifest.text, 1)],
+        )
+        search.index_document(self.conn, manifest.doc_id, manifest.text)
+
+    def remove(self, doc_id: str) -> bool:
+        """Remove a document and its text (``to_bytes`` then compacts the
+        index, so the snapshot keeps no trace of it); False if it was not here."""
+        if not self.has(doc_id):
+            return False
+        self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        self.conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
+        search.unindex_document(self.conn, doc_id)
+        self._removed = True
+        return True
 
     # --- reading -----------------------------------------------------------
 

@@ -68,9 +68,19 @@ def cli(ctx: click.Context, vault_dir: Path | None) -> None:
 
 
 def _register() -> None:
-    from vault import cli_checks, cli_documents, cli_records, cli_setup
+    from vault import (
+        cli_checks,
+        cli_documents,
+        cli_records,
+        cli_search,
+        cli_setup,
+        cli_sync,
+        cli_watch,
+    )
 
-    for module in (cli_setup, cli_documents, cli_records, cli_checks):
+    for module in (
+        cli_setup, cli_documents, cli_search, cli_records, cli_checks, cli_watch, cli_sync,
+    ):  # fmt: skip
         for command in module.COMMANDS:
             _add_epilog(command)
             cli.add_command(command)

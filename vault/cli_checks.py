@@ -7,21 +7,69 @@ from pathlib import Path
 import click
 
 from vault.cli_common import UnlockSpec, json_option, opened, print_json, unlock_options, unlocked
-from vault.errors import IntegrityError
+from vault.errors import IntegrityError, UsageError
+from vault.repository import Vault, require_vault
+
+
+def _subset(value: str | None) -> float | None:
+    """``10%`` or ``10`` -> 0.1."""
+    if value is None:
+        return None
+    text = value.strip().rstrip("%")
+    try:
+        percent = float(text)
+    except ValueError:
+        raise UsageError(
+            f"--read-data-subset needs a percentage, e.g. 10%, not {value!r}"
+        ) from None
+    if not 0 < percent <= 100:
+        raise UsageError("--read-data-subset must be more than 0% and at most 100%")
+    return percent / 100
 
 
 @click.command()
+@click.option("--remote", "remote_name", metavar="NAME", help="Check the backup on remote NAME.")
+@click.option(
+    "--read-data", is_flag=True, help="With --remote: download every file and re-hash it."
+)
+@click.option(
+    "--read-data-subset",
+    metavar="PCT",
+    help="With --remote: download and re-hash a random PCT of the files, e.g. 10%.",
+)
 @json_option
 @click.pass_obj
-def verify(root: Path, as_json: bool) -> None:
+def verify(
+    root: Path,
+    remote_name: str | None,
+    read_data: bool,
+    read_data_subset: str | None,
+    as_json: bool,
+) -> None:
     """Re-hash every stored object; report corrupt and missing ones.
 
-    Needs no passphrase. Exits with status 4 if anything is wrong.
+    With --remote NAME, check the backup on that remote instead: everything
+    its head and journal need must be there with the right size; with
+    --read-data (or --read-data-subset 10%) files are downloaded and
+    re-hashed too. Needs no passphrase. Exits with status 4 if anything is
+    wrong, 5 if the remote cannot be reached.
 
     \b
     Example:
         vault verify
+        vault verify --remote offsite --read-data-subset 10%
     """
+    if remote_name is None:
+        if read_data or read_data_subset:
+            raise UsageError("--read-data and --read-data-subset need --remote NAME")
+        _verify_local(root, as_json)
+        return
+    if read_data and read_data_subset:
+        raise UsageError("give --read-data or --read-data-subset, not both")
+    _verify_remote(root, remote_name, 1.0 if read_data else _subset(read_data_subset), as_json)
+
+
+def _verify_local(root: Path, as_json: bool) -> None:
     with opened(root) as vault:
         result = vault.verify()
     if as_json:
@@ -44,6 +92,52 @@ def verify(root: Path, as_json: bool) -> None:
         raise IntegrityError(
             f"{len(result.bad)} objects are missing or corrupt",
             hint="a backup copy can replace them",
+        )
+
+
+def _verify_remote(root: Path, name: str, read_data: float | None, as_json: bool) -> None:
+    from sync import events
+    from sync.check import check_remote
+    from sync.remotes import resolve
+
+    require_vault(root)
+    vault = Vault.open(root)
+    path = resolve(vault.config, name)[name]
+    result = check_remote(vault, name, path, read_data=read_data)
+    with vault.lock:
+        events.record(
+            vault,
+            "verify",
+            sorted({p.id for p in result.problems}),
+            ok=result.ok,
+            remote=name,
+            read=result.read,
+        )
+    if as_json:
+        print_json(
+            {
+                "remote": name,
+                "checked": result.checked,
+                "read": result.read,
+                "head": result.head,
+                "documents": result.documents,
+                "ok": result.ok,
+                "bad": [{"id": p.id, "problem": p.problem} for p in result.problems],
+            }
+        )
+    else:
+        for problem in result.problems:
+            click.echo(f"{problem.problem}: {problem.id}")
+        summary = f"Checked {result.checked} files on {name}"
+        if result.read:
+            summary += f", downloaded and re-hashed {result.read}"
+        click.echo(
+            summary + (": all good." if result.ok else f": {len(result.problems)} bad."), err=True
+        )
+    if not result.ok:
+        raise IntegrityError(
+            f"{len(result.problems)} files of the backup on {name} are missing or damaged",
+            hint=f"'vault repair {name}' sends good copies from this computer",
         )
 
 

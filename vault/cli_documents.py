@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ingest.pipeline import collect, ingest_paths
+from ingest.pipeline import Ingested, Outcome, collect, ingest_paths
+from ingest.progress import IngestProgress
+from ingest.settings import ingest_settings
 from vault.cli_common import (
     UnlockSpec,
     available_passphrase,
@@ -15,7 +18,6 @@ from vault.cli_common import (
     opened,
     passphrase_options,
     print_json,
-    progress,
     unlock_options,
     unlocked,
 )
@@ -30,29 +32,51 @@ DOC_TYPES = ["referral", "court-order", "letter", "other"]
     "--type",
     "doc_type",
     type=click.Choice(DOC_TYPES),
-    default="other",
-    show_default=True,
-    help="The kind of document.",
+    default=None,
+    help="The kind of document (default: found from its text by the keyword rules).",
 )
-@click.option("--family", metavar="REF", help="Pseudonymous family reference, e.g. F-0042.")
+@click.option(
+    "--family",
+    metavar="REF",
+    help="Pseudonymous family reference, e.g. F-0042 (default: an F-nnnn code in the text).",
+)
+@click.option(
+    "--quarantine",
+    "quarantine_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where unreadable files are moved (default: quarantine_dir in the vault's "
+    "config.json, else a 'quarantine' folder beside the vault folder).",
+)
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    help="Quarantine documents longer than this (default: max_pages in config.json, else 200).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no per-file lines.")
 @passphrase_options
 @click.pass_obj
 def ingest(
     root: Path,
     paths: tuple[Path, ...],
-    doc_type: str,
+    doc_type: str | None,
     family: str | None,
+    quarantine_dir: Path | None,
+    max_pages: int | None,
     quiet: bool,
     passphrase_file: Path | None,
 ) -> None:
-    """Encrypt files (PDF, TIFF, JPEG, PNG) into the vault.
+    """Read (OCR) and encrypt files (PDF, TIFF, JPEG, PNG) into the vault.
 
-    PATHS may be files or folders. No passphrase is needed: documents are
-    encrypted to the vault's public key and checked for duplicates the next
-    time the vault is unlocked. If VAULT_PASSPHRASE or --passphrase-file is
-    given, duplicates are caught straight away. The source files are left
-    where they are.
+    PATHS may be files or folders; types are found from the files' content.
+    Each document gets a type (referral, court-order, letter, other), a family
+    reference and fields such as case numbers and dates from its text, all
+    kept encrypted. No passphrase is needed: documents are encrypted to the
+    vault's public key and checked for duplicates the next time the vault is
+    unlocked. If VAULT_PASSPHRASE or --passphrase-file is given, duplicates
+    are caught straight away, without OCR. Stored files are left where they
+    are; files that cannot be read (empty, corrupt, password-protected, too
+    many pages) are moved to the quarantine folder beside a .reason.txt file,
+    and the rest of the batch goes on (exit status 6).
 
     \b
     Example:
@@ -61,35 +85,46 @@ def ingest(
     items = list(collect(list(paths)))
     passphrase = available_passphrase(passphrase_file)
     with opened(root) as vault:
+        settings = ingest_settings(
+            vault.root,
+            vault.config,
+            quarantine=quarantine_dir,
+            max_pages=max_pages,
+            doc_type=doc_type,
+            family=family,
+        )
         if passphrase:
             vault.unlock(passphrase)
             vault.catalog  # noqa: B018 - fold earlier work before checking duplicates
-        with progress(items, label="Storing", length=len(items), quiet=quiet) as bar:
+        bar = None if quiet or not sys.stderr.isatty() else IngestProgress(sys.stderr, len(items))
+
+        def show(outcome: Outcome) -> None:
+            if bar is not None:
+                bar.clear()
+            if isinstance(outcome, Ingested):
+                if not quiet:
+                    click.echo(outcome.message())
+            else:
+                click.echo(outcome.message(), err=True)
+
+        try:
             report = ingest_paths(
                 vault,
                 items,
-                doc_type=doc_type,
-                family=family,
-                on_file=lambda _item: bar.update(1),
+                settings,
+                on_start=bar.start_file if bar else None,
+                on_page=bar.page if bar else None,
+                on_outcome=show,
             )
+        finally:
+            if bar is not None:
+                bar.clear()
         if vault.key is not None:
             vault.fold_journal()
-    if not quiet:
-        for path, stored in report.stored:
-            note = " (already in the vault)" if stored.duplicate_of else ""
-            click.echo(f"{stored.doc_id}  {path}{note}")
-    for skipped in report.skipped:
-        click.echo(f"skipped: {skipped.path}: {skipped.reason}", err=True)
-    new = len(report.stored) - len(report.duplicates)
-    summary = f"Stored {new} document{'s' if new != 1 else ''}"
-    if report.duplicates:
-        summary += f", {len(report.duplicates)} already in the vault"
-    if not quiet or report.skipped:
-        click.echo(
-            summary + (f", skipped {len(report.skipped)}." if report.skipped else "."), err=True
-        )
-    if report.skipped:
-        raise PartialBatchError(f"{len(report.skipped)} of {len(items)} inputs were not stored")
+    if not quiet or report.not_stored:
+        click.echo(report.summary(settings.quarantine.folder), err=True)
+    if report.not_stored:
+        raise PartialBatchError(f"{report.not_stored} of {len(items)} inputs were not stored")
 
 
 def _row_summary(row: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from vault.cli_common import (
     unlock_options,
     unlocked,
 )
-from vault.emergency_sheet import write_emergency_sheet
 from vault.errors import UsageError
 from vault.keys import NewKeys
 from vault.passphrase_policy import check_passphrase
@@ -58,6 +57,8 @@ def init(root: Path, sheet: Path, centre_name: str | None, passphrase_file: Path
         raise UsageError(f"folder {sheet.parent} does not exist (for --emergency-sheet)")
     passphrase = get_passphrase(passphrase_file, confirm=True, prompt="Choose a passphrase")
     check_passphrase(passphrase)
+
+    from vault.emergency_sheet import write_emergency_sheet  # fpdf2 is slow to import
 
     def deliver(keys: NewKeys, config: dict[str, Any]) -> None:
         write_emergency_sheet(

@@ -60,10 +60,6 @@ class Layout:
     def lock(self) -> Path:
         return self.root / "lock"
 
-    @property
-    def quarantine(self) -> Path:
-        return self.root / "quarantine"
-
 
 def read_config(layout: Layout) -> dict[str, Any]:
     try:

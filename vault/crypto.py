@@ -33,7 +33,7 @@ import pyrage
 from pyrage import passphrase as age_passphrase
 from pyrage import x25519
 
-from vault.errors import CryptoFormatError, UsageError, WrongKeyError
+from vault.errors import CryptoFormatError, UsageError, VaultError, WrongKeyError
 from vault.fsutil import private_temp_path, remove_quietly
 
 MAGIC = b"age-encryption.org/v1\n"
@@ -171,6 +171,13 @@ def _is_armored(head: bytes) -> bool:
 
 def _translate(exc: Exception, *, passphrase_file: bool) -> Exception:
     text = str(exc)
+    if "excessive work parameter" in text:
+        # rage times the computer and refuses scrypt work it thinks would take
+        # too long: on an overloaded computer even the vault's own key file.
+        return VaultError(
+            "the computer is too busy to check the passphrase now",
+            hint="close other programs and try again",
+        )
     if "No matching keys found" in text:
         return WrongKeyError("the key does not open this file")
     if passphrase_file and "Decryption failed" in text:

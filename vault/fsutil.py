@@ -113,13 +113,57 @@ def _tmpfs_root() -> Path | None:
     return None
 
 
+_WORKDIR_PREFIX = "centre-vault-"
+
+
 @contextlib.contextmanager
-def private_workdir(prefix: str = "vault-") -> Iterator[Path]:
-    """A private 0700 work folder (on tmpfs where there is one), removed on every path."""
+def private_workdir() -> Iterator[Path]:
+    """A private 0700 work folder (on tmpfs where there is one), removed on every path.
+
+    Its name carries the process id so that one left by a killed process can
+    be found and removed later (``remove_orphan_workdirs``).
+    """
     root = _tmpfs_root()
-    path = Path(tempfile.mkdtemp(prefix=prefix, dir=str(root) if root else None))
+    path = Path(
+        tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-", dir=str(root) if root else None)
+    )
     os.chmod(path, DIR_MODE)
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def remove_orphan_workdirs() -> int:
+    """Remove work folders of processes that no longer run (killed mid-OCR:
+    they may hold page images). Returns how many were removed."""
+    removed = 0
+    roots = {Path(tempfile.gettempdir())}
+    tmpfs = _tmpfs_root()
+    if tmpfs is not None:
+        roots.add(tmpfs)
+    for root in roots:
+        for entry in root.glob(f"{_WORKDIR_PREFIX}*"):
+            pid_text = entry.name[len(_WORKDIR_PREFIX) :].split("-", 1)[0]
+            if not pid_text.isdigit() or _alive(int(pid_text)):
+                continue
+            try:
+                owned = entry.stat().st_uid == os.getuid()
+            except OSError:
+                continue
+            if owned and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+    return removed

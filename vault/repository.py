@@ -44,6 +44,7 @@ from vault.fsutil import (
     clean_stale_temps,
     make_private_dir,
     private_workdir,
+    remove_orphan_workdirs,
 )
 from vault.head import (
     Head,
@@ -194,6 +195,7 @@ class Vault:
         self.objects.open()
         for folder in (self.root, self.layout.keys, self.layout.catalog):
             clean_stale_temps(folder, recursive=False)
+        remove_orphan_workdirs()
 
     @property
     def vault_id(self) -> str:

@@ -40,7 +40,8 @@ def test_edit_type_family_and_fields(runner: CliRunner, vault_dir: Path, tmp_pat
     assert len(list(vault.manifests.ids())) == 1  # old manifests removed
     vault.rebuild_catalog()
     row = vault.document(doc_id)
-    assert (row["doc_type"], row["family"], row["fields"]) == ("court-order", None, {})
+    assert (row["doc_type"], row["family"]) == ("court-order", None)
+    assert "case_number" not in row["fields"]
     assert [e.event for e in vault.audit.entries()].count("edit") == 2
     assert vault.verify().ok
 

@@ -1,0 +1,144 @@
+"""Facts read from a document's text: case and referral numbers, dates, family code.
+
+Everything found goes into the document's encrypted manifest, never anywhere
+in plaintext. Only what is there is returned: a missing fact is a missing key.
+
+- ``case_number``: a labelled one ("Case number: …", "Case No. …") wins over
+  a bare UK family-court number (two letters, two-digit year, a letter, five
+  digits: ``NT26P00412``, ``ZW23C50123``).
+- ``referral_number``: "Referral number: REF-2026-0193", "Our ref: …", or a
+  bare ``REF-2026-0193``.
+- ``dates``: every real date in the text as ISO ``YYYY-MM-DD``, in order of
+  appearance, without repeats: ``12/11/2026`` (day first, as in the UK),
+  ``12 November 2026``, ``12th Nov 2026``, ``November 12, 2026``, ``2026-11-12``.
+- the family reference: the first pseudonymous code ``F-`` and four digits.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+# A reference token: letters, digits and / - . _, with at least one digit.
+_REF = r"([A-Z0-9](?:[A-Z0-9/\-._]*[A-Z0-9])?)"
+_LABEL_END = r"\s*(?:[:.#]|\bis\b)?\s*"
+
+_CASE_LABELLED = re.compile(
+    r"\bcase\s*(?:number|no\.?|ref(?:erence)?)" + _LABEL_END + _REF, re.IGNORECASE
+)
+_CASE_BARE = re.compile(r"\b[A-Z]{2}\d{2}[A-Z]\d{5}\b")
+_REFERRAL_LABELLED = re.compile(
+    r"\b(?:referral\s*(?:number|no\.?|ref(?:erence)?)|our\s*ref(?:erence)?\.?)" + _LABEL_END + _REF,
+    re.IGNORECASE,
+)
+_REFERRAL_BARE = re.compile(r"\bREF-\d{4}-\d{3,6}\b", re.IGNORECASE)
+_FAMILY = re.compile(r"(?<![\w-])F-\d{4}(?![\w-])")
+
+_MONTHS = {
+    name: n
+    for n, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        1,
+    )
+    for name in names
+}
+# Numeric dates must not be part of a longer run such as 1/12/2026/7 or 2026-11-12-3.
+_NOT_AFTER = r"(?<!\d)(?<!\d[/.-])"
+_NOT_BEFORE = r"(?!\d|[/.-]\d)"
+_MONTH = r"(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DATE_PATTERNS: list[tuple[re.Pattern[str], tuple[str, str, str]]] = [
+    (re.compile(_NOT_AFTER + r"(\d{4})-(\d{2})-(\d{2})" + _NOT_BEFORE), ("y", "m", "d")),
+    (
+        re.compile(_NOT_AFTER + r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})" + _NOT_BEFORE),
+        ("d", "m", "y"),
+    ),
+    (
+        re.compile(
+            r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+(\d{4})\b",
+            re.IGNORECASE,
+        ),
+        ("d", "M", "y"),
+    ),
+    (
+        re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.IGNORECASE),
+        ("M", "d", "y"),
+    ),
+]
+
+
+def _has_digit(token: str) -> bool:
+    return any(c.isdigit() for c in token)
+
+
+def _first_labelled(pattern: re.Pattern[str], text: str) -> str | None:
+    for match in pattern.finditer(text):
+        token = match.group(1)
+        if _has_digit(token):
+            return token
+    return None
+
+
+def case_number(text: str) -> str | None:
+    labelled = _first_labelled(_CASE_LABELLED, text)
+    if labelled:
+        return labelled
+    bare = _CASE_BARE.search(text)
+    return bare.group(0) if bare else None
+
+
+def referral_number(text: str) -> str | None:
+    labelled = _first_labelled(_REFERRAL_LABELLED, text)
+    if labelled:
+        return labelled
+    bare = _REFERRAL_BARE.search(text)
+    return bare.group(0) if bare else None
+
+
+def dates(text: str) -> list[str]:
+    """Every valid date in ``text`` as ISO strings, in order, without repeats."""
+    found: list[tuple[int, str]] = []
+    for pattern, order in _DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            parts = dict(zip(order, match.groups(), strict=True))
+            month = _MONTHS[parts["M"].lower()] if "M" in parts else int(parts["m"])
+            try:
+                day = date(int(parts["y"]), month, int(parts["d"]))
+            except ValueError:
+                continue
+            found.append((match.start(), day.isoformat()))
+    ordered: list[str] = []
+    for _, iso in sorted(found):
+        if iso not in ordered:
+            ordered.append(iso)
+    return ordered
+
+
+def family_reference(text: str) -> str | None:
+    match = _FAMILY.search(text)
+    return match.group(0) if match else None
+
+
+def extract_fields(text: str) -> dict[str, Any]:
+    """The facts found in ``text``, keyed ``case_number``, ``referral_number``, ``dates``."""
+    fields: dict[str, Any] = {}
+    if found := case_number(text):
+        fields["case_number"] = found
+    if found := referral_number(text):
+        fields["referral_number"] = found
+    if found_dates := dates(text):
+        fields["dates"] = found_dates
+    return fields

@@ -1,0 +1,62 @@
+"""Ingest settings: command-line options over ``config.json`` over defaults.
+
+Settings a centre may put in the vault's ``config.json`` (plain, no secrets):
+
+    quarantine_dir   where unreadable inputs go (default: beside the vault folder)
+    max_pages        longest document accepted, in pages (default 200)
+    ocr_languages    tesseract languages, e.g. "eng" or "eng+pol" (default "eng")
+    rules            document-type keyword rules (see ingest/rules.py)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest.quarantine import Quarantine, quarantine_folder
+from ingest.rules import Rules, load_rules
+from vault.errors import UsageError
+
+DEFAULT_MAX_PAGES = 200
+DEFAULT_LANGUAGES = "eng"
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    quarantine: Quarantine
+    rules: Rules
+    max_pages: int = DEFAULT_MAX_PAGES
+    languages: str = DEFAULT_LANGUAGES
+    doc_type: str | None = None  # None: from the rules
+    family: str | None = None  # None: from the text
+
+
+def ingest_settings(
+    vault_root: Path,
+    config: Mapping[str, Any],
+    *,
+    quarantine: Path | None = None,
+    max_pages: int | None = None,
+    doc_type: str | None = None,
+    family: str | None = None,
+) -> IngestSettings:
+    if max_pages is None:
+        max_pages = config.get("max_pages", DEFAULT_MAX_PAGES)
+        if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
+            raise UsageError("the 'max_pages' setting in config.json must be a whole number ≥ 1")
+    languages = config.get("ocr_languages", DEFAULT_LANGUAGES)
+    if not isinstance(languages, str) or not languages.strip():
+        raise UsageError(
+            "the 'ocr_languages' setting in config.json must be tesseract language codes",
+            hint='for example "eng" or "eng+pol"',
+        )
+    return IngestSettings(
+        quarantine=Quarantine(quarantine_folder(vault_root, quarantine, config)),
+        rules=load_rules(config),
+        max_pages=max_pages,
+        languages=languages.strip(),
+        doc_type=doc_type,
+        family=family,
+    )

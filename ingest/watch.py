@@ -1,0 +1,272 @@
+"""Watching a scanner's output folder (the inbox) by polling.
+
+Polling is portable (no inotify or FSEvents). Every ``interval`` seconds the
+inbox is listed (subfolders too). A file is taken once its size and
+modification time have stayed the same for ``settle`` seconds, so a file still
+being written is left alone; hidden files and partial downloads (``*.part``,
+``*.tmp``, ``~$*``, ``*.crdownload``) are never taken. A symbolic link is not
+followed: it is quarantined as "symbolic link".
+
+Each file is ingested under the vault lock, taken and released per file so
+other vault commands can run in between. Only after ``store_file`` has
+returned (original, manifest and journal line durable) is the source moved
+to the processed folder (keeping its subfolder, never overwriting) or
+deleted. A crash at any instant therefore leaves the source in the inbox, or
+the document in the vault, or both; a file ingested twice is dropped as a
+duplicate when the journal is folded.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.pipeline import Ingested, Ingester, IngestReport, Outcome, Skipped
+from ingest.quarantine import ensure_outside_vault
+from ingest.relocate import move_aside
+from ingest.settings import IngestSettings
+from vault.errors import LockedError, UsageError, VaultError
+from vault.fsutil import fsync_dir, make_private_dir
+from vault.repository import Vault
+
+IGNORED = (".*", "*.part", "*.tmp", "~$*", "*.crdownload")
+SYMLINK = "symbolic link"
+
+Signature = tuple[int, int]  # size, modification time (ns)
+
+
+def ignored(name: str) -> bool:
+    """Hidden files and names of files still being written or downloaded."""
+    lowered = name.lower()
+    return any(fnmatch.fnmatchcase(lowered, pattern) for pattern in IGNORED)
+
+
+@dataclass
+class InboxScan:
+    files: dict[Path, Signature] = field(default_factory=dict)
+    links: list[Path] = field(default_factory=list)
+
+
+def scan_inbox(inbox: Path, *, skip: Iterable[Path] = ()) -> InboxScan:
+    """Regular files and symbolic links in ``inbox`` and its subfolders
+    (hidden and partial ones left out, folders in ``skip`` not entered)."""
+    skipped = {p.resolve() for p in skip}
+    found = InboxScan()
+    folders = [inbox]
+    while folders:
+        folder = folders.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if ignored(entry.name):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                found.links.append(path)
+            elif stat.S_ISDIR(info.st_mode):
+                if path.resolve() not in skipped:
+                    folders.append(path)
+            elif stat.S_ISREG(info.st_mode):
+                found.files[path] = (info.st_size, info.st_mtime_ns)
+    found.links.sort()
+    return found
+
+
+def signature(path: Path) -> Signature | None:
+    try:
+        info = path.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    return (info.st_size, info.st_mtime_ns)
+
+
+class SettleTracker:
+    """Which files have kept the same size and mtime for ``settle`` seconds."""
+
+    def __init__(self, settle: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settle = settle
+        self.clock = clock
+        self._since: dict[Path, tuple[Signature, float]] = {}
+
+    def update(self, files: dict[Path, Signature]) -> tuple[list[Path], float | None]:
+        """The files now settled (sorted), and how soon the next one may be (or None)."""
+        now = self.clock()
+        ready: list[Path] = []
+        soonest: float | None = None
+        for path, sig in files.items():
+            seen = self._since.get(path)
+            if seen is None or seen[0] != sig:
+                seen = self._since[path] = (sig, now)
+            remaining = self.settle - (now - seen[1])
+            if remaining <= 0:
+                ready.append(path)
+            else:
+                soonest = remaining if soonest is None else min(soonest, remaining)
+        for gone in set(self._since) - set(files):
+            del self._since[gone]
+        return sorted(ready), soonest
+
+    def settled_signature(self, path: Path) -> Signature | None:
+        seen = self._since.get(path)
+        return seen[0] if seen else None
+
+    def forget(self, path: Path) -> None:
+        self._since.pop(path, None)
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    inbox: Path
+    processed: Path | None  # None: delete sources once stored
+    interval: float = 2.0
+    settle: float = 3.0
+    once: bool = False
+
+
+def processed_folder(inbox: Path, option: Path | None, vault_root: Path) -> Path:
+    """Where stored sources go: ``option``, or ``processed`` beside the inbox."""
+    folder = (option if option is not None else inbox.resolve().parent / "processed").resolve()
+    if folder == inbox.resolve():
+        raise UsageError("the processed folder cannot be the inbox itself")
+    ensure_outside_vault(folder, vault_root, "processed folder")
+    return folder
+
+
+def check_inbox(inbox: Path, vault_root: Path) -> Path:
+    if inbox.is_symlink() or not inbox.is_dir():
+        raise UsageError(f"the inbox {inbox} is not a folder")
+    resolved = inbox.resolve()
+    ensure_outside_vault(resolved, vault_root, "inbox")
+    root = vault_root.expanduser().resolve()
+    if resolved in root.parents:
+        raise UsageError(
+            f"the inbox {inbox} contains the vault folder",
+            hint="give the scanner a folder of its own",
+        )
+    return resolved
+
+
+class InboxWatcher:
+    """Polls the inbox and ingests settled files, one per vault lock."""
+
+    def __init__(
+        self,
+        open_vault: Callable[[], Vault],
+        settings: IngestSettings,
+        options: WatchOptions,
+        *,
+        on_outcome: Callable[[Outcome], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.open_vault = open_vault
+        self.settings = settings
+        self.options = options
+        self.on_outcome = on_outcome
+        self.on_notice = on_notice
+        self.sleep = sleep
+        self.tracker = SettleTracker(options.settle, clock)
+        self.ingester = Ingester(settings)
+        self.report = IngestReport()
+        self._left: dict[Path, Signature] = {}  # skipped files, until they change
+        self._stuck_links: set[Path] = set()  # links that could not be moved
+
+    def run(self) -> IngestReport:
+        """Watch until interrupted; with ``once``, until the inbox has nothing left."""
+        options = self.options
+        if options.processed is not None:
+            make_private_dir(options.processed)
+        while True:
+            busy = False
+            ready, soonest = self.poll()
+            for path in ready:
+                try:
+                    self.take(path)
+                except LockedError:
+                    if options.once:
+                        raise
+                    self._notice("the vault is busy; trying again shortly")
+                    busy = True
+                    break
+            if options.once and not ready and soonest is None:
+                return self.report
+            if ready and not busy:
+                continue  # look again straight away: more may have arrived
+            self.sleep(options.interval if soonest is None else min(options.interval, soonest))
+
+    def poll(self) -> tuple[list[Path], float | None]:
+        """Quarantine links; return the settled files and when the next may settle."""
+        skip = [self.settings.quarantine.folder]
+        if self.options.processed is not None:
+            skip.append(self.options.processed)
+        scan = scan_inbox(self.options.inbox, skip=skip)
+        for link in scan.links:
+            if link not in self._stuck_links:
+                outcome = self.ingester.quarantine(link, SYMLINK)
+                if isinstance(outcome, Skipped):
+                    self._stuck_links.add(link)
+                self._record(outcome)
+        files = {p: sig for p, sig in scan.files.items() if self._left.get(p) != sig}
+        return self.tracker.update(files)
+
+    def take(self, path: Path) -> Outcome | None:
+        """Ingest one settled file under the vault lock, then move or delete it."""
+        settled = self.tracker.settled_signature(path)
+        vault = self.open_vault()
+        with vault.lock:
+            if signature(path) != settled:
+                return None  # changed or gone since it settled: look again later
+            if vault.key is not None:
+                vault.catalog  # noqa: B018 - fold others' work before checking duplicates
+            outcome = self.ingester.ingest_file(vault, path)
+            self.tracker.forget(path)
+            if isinstance(outcome, Ingested):
+                if signature(path) == settled:
+                    self._dispose(path)
+                else:
+                    self._notice(
+                        f"{path} changed while it was being stored; "
+                        "it will be stored again once it settles"
+                    )
+                if vault.key is not None and not outcome.duplicate:
+                    vault.fold_journal()
+            elif isinstance(outcome, Skipped) and settled is not None:
+                self._left[path] = settled
+        self._record(outcome)
+        return outcome
+
+    def _dispose(self, path: Path) -> None:
+        processed = self.options.processed
+        try:
+            if processed is None:
+                path.unlink()
+                fsync_dir(path.parent)
+                return
+        except OSError as exc:
+            raise VaultError(f"{path} is stored but cannot be deleted: {exc.strerror}") from exc
+        folder = processed
+        for part in path.parent.relative_to(self.options.inbox).parts:
+            folder = folder / part
+            make_private_dir(folder)
+        move_aside(path, folder)
+
+    def _record(self, outcome: Outcome) -> None:
+        self.report.outcomes.append(outcome)
+        if self.on_outcome:
+            self.on_outcome(outcome)
+
+    def _notice(self, message: str) -> None:
+        if self.on_notice:
+            self.on_notice(message)

@@ -1,0 +1,168 @@
+"""OCR of a whole document: plan, pages in parallel processes, searchable PDF.
+
+``ocr_document`` is the package's entry point. It plans the document (and
+refuses unreadable input), keeps the text of born-digital pages, OCRs the
+other pages in a process pool (one tesseract thread per process), and lays
+the recognised text over the original pages. Every temporary file lives in
+a private folder inside the caller's ``workdir`` that is removed on every
+path; only the searchable PDF is left, and on error nothing is.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import pikepdf
+
+from ocr import imagepdf, source, tesseract
+from ocr.result import SOURCE_OCR, SOURCE_TEXT, OcrResult, PageResult
+from ocr.searchable import TextLayer, add_text_layers
+from ocr.worker import PageJob, PageOutcome, init_worker, ocr_page
+from vault.errors import OcrEngineError, UnreadableInputError
+from vault.fsutil import DIR_MODE, remove_quietly
+
+PAGE_TIMEOUT = 180.0  # seconds of tesseract per page run
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def ocr_document(
+    path: Path,
+    media_type: str,
+    workdir: Path,
+    *,
+    languages: str = "eng",
+    jobs: int | None = None,
+    max_pages: int = 200,
+    on_page: ProgressCallback | None = None,
+    page_timeout: float = PAGE_TIMEOUT,
+) -> OcrResult:
+    """Text of every page of ``path`` and a searchable PDF inside ``workdir``.
+
+    ``media_type`` is application/pdf, image/tiff, image/jpeg or image/png.
+    ``on_page(done, total)`` is called as each page is finished. Raises
+    ``UnreadableInputError`` for input that cannot be read and
+    ``OcrEngineError`` when tesseract is missing, fails or times out.
+    """
+    tesseract.check_languages(languages)
+    plan = source.plan_document(path, media_type, max_pages)
+    folder = workdir / f"ocr-{secrets.token_hex(6)}"
+    folder.mkdir(mode=DIR_MODE)
+    searchable = workdir / f"searchable-{secrets.token_hex(6)}.pdf"
+    progress = _Progress(plan.page_count, on_page)
+    try:
+        for _ in plan.text_pages:
+            progress.step()
+        outcomes = _ocr_pages(
+            plan, path, media_type, folder, languages, jobs, page_timeout, progress
+        )
+        pdf_made = _make_searchable(path, media_type, plan, outcomes, searchable)
+        pages = _page_results(plan, outcomes)
+    except BaseException:
+        remove_quietly(searchable)
+        raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return OcrResult(pages, searchable if pdf_made else None, plan.born_digital)
+
+
+class _Progress:
+    def __init__(self, total: int, callback: ProgressCallback | None) -> None:
+        self.done, self.total, self.callback = 0, total, callback
+
+    def step(self) -> None:
+        self.done += 1
+        if self.callback:
+            self.callback(self.done, self.total)
+
+
+def _ocr_pages(
+    plan: source.Plan,
+    path: Path,
+    media_type: str,
+    folder: Path,
+    languages: str,
+    jobs: int | None,
+    timeout: float,
+    progress: _Progress,
+) -> dict[int, PageOutcome]:
+    """OCR the planned pages in parallel; results by 0-based page index."""
+    if not plan.ocr_pages:
+        return {}
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(plan.ocr_pages)))
+    outcomes: dict[int, PageOutcome] = {}
+    executor = concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(str(folder),),
+    )
+    try:
+        futures = {
+            executor.submit(
+                ocr_page,
+                PageJob(index + 1, path, media_type, index, folder, languages, timeout),
+            ): index
+            for index in plan.ocr_pages
+        }
+        for future in concurrent.futures.as_completed(futures):
+            outcomes[futures[future]] = future.result()
+            progress.step()
+    except BrokenProcessPool as exc:
+        raise OcrEngineError("an OCR worker process stopped unexpectedly") from exc
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+    return outcomes
+
+
+def _make_searchable(
+    path: Path,
+    media_type: str,
+    plan: source.Plan,
+    outcomes: dict[int, PageOutcome],
+    out: Path,
+) -> bool:
+    """Write the searchable PDF to ``out``; False if the original PDF is one
+    pdfium could read but qpdf cannot."""
+    if plan.born_digital and media_type == source.PDF:
+        shutil.copyfile(path, out)
+        return True
+    layers = [
+        TextLayer(index, o.text_pdf, o.rotation, o.straightened)
+        for index, o in sorted(outcomes.items())
+    ]
+    if media_type != source.PDF:
+        with imagepdf.build_image_pdf(path, media_type, plan.page_count) as pdf:
+            add_text_layers(pdf, layers, out)
+        return True
+    try:
+        original = pikepdf.open(path)
+    except (pikepdf.PdfError, pikepdf.PasswordError):
+        return False
+    with original:
+        add_text_layers(original, layers, out)
+    return True
+
+
+def _page_results(plan: source.Plan, outcomes: dict[int, PageOutcome]) -> list[PageResult]:
+    pages = []
+    for index in range(plan.page_count):
+        if index in plan.text_pages:
+            pages.append(PageResult(index + 1, plan.text_pages[index], None, 0, 0.0, SOURCE_TEXT))
+            continue
+        o = outcomes.get(index)
+        if o is None:
+            raise UnreadableInputError("a page could not be processed")
+        pages.append(
+            PageResult(
+                index + 1, o.text, round(o.confidence, 2), o.rotation, round(o.skew, 2), SOURCE_OCR
+            )
+        )
+    return pages

@@ -1,0 +1,64 @@
+"""The image of one page, as tesseract is to see it (runs in a worker).
+
+PDF pages are drawn by pdfium at 300 dpi (less for huge pages); TIFF frames
+and photos are decoded by Pillow, with EXIF orientation applied and
+non-square fax pixels made square. The result is 1-bit or grey, with the
+resolution to pass as ``--dpi``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2 as pdfium
+from PIL import Image
+
+from ocr import images, pdfpages, source
+
+SQUARE_TOLERANCE = 0.05
+
+_open_pdf: tuple[Path, pdfium.PdfDocument] | None = None
+
+
+def _pdf(path: Path) -> pdfium.PdfDocument:
+    """The document, kept open for the next page of the same file."""
+    global _open_pdf
+    if _open_pdf is None or _open_pdf[0] != path:
+        if _open_pdf is not None:
+            _open_pdf[1].close()
+        _open_pdf = (path, pdfpages.open_pdf(path))
+    return _open_pdf[1]
+
+
+def _square(image: Image.Image, x_dpi: float, y_dpi: float) -> tuple[Image.Image, int]:
+    dpi = max(x_dpi, y_dpi)
+    if abs(x_dpi - y_dpi) <= SQUARE_TOLERANCE * dpi:
+        return image, round(dpi)
+    size = (round(image.width * dpi / x_dpi), round(image.height * dpi / y_dpi))
+    images.check_pixels(*size)
+    grey = image.convert("L")
+    return grey.resize(size, Image.Resampling.BICUBIC), round(dpi)
+
+
+def load_page(path: Path, media_type: str, index: int) -> tuple[Image.Image, int]:
+    """Page ``index`` (0-based) of the input, and its resolution in dpi."""
+    if media_type == source.PDF:
+        page = _pdf(path)[index]
+        try:
+            dpi = pdfpages.render_dpi(page)
+            return pdfpages.render(page, dpi), dpi
+        finally:
+            page.close()
+    if media_type == source.TIFF:
+        with images.open_image(path, what="TIFF") as tiff:
+            frame = source.tiff_frame(tiff, index)
+        picture, dpi = _square(images.for_ocr(frame), *images.resolution(frame))
+        return images.for_ocr(picture), dpi
+    with images.open_image(path) as photo, images.decoding("the image"):
+        photo.load()
+        x_dpi, y_dpi = images.resolution(photo)
+        upright = images.upright_by_exif(photo)
+        if upright.size != photo.size:
+            x_dpi, y_dpi = y_dpi, x_dpi
+        picture, dpi = _square(images.for_ocr(upright), x_dpi, y_dpi)
+    return images.for_ocr(picture), dpi

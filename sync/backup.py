@@ -1,0 +1,349 @@
+"""``vault sync``: send the vault's new ciphertext to a remote, head last.
+
+Needs no key: only encrypted objects, the encrypted catalog, the public
+keys, the age-wrapped data keys and the plain logs are moved. The remote
+mirrors the vault's layout.
+
+One sync, in order (each step starts only when the one before succeeded):
+
+1. **Preflight**: list the remote's top folder with one try and short network
+   timeouts, so an unreachable remote or refused credentials fail in seconds
+   with one line (``RemoteError``, exit 5). If the top-level files there are
+   not what the state file says was uploaded (the remote was emptied,
+   replaced or written by someone else), this becomes a ``--full`` sync.
+2. **Snapshot** under the vault lock (see ``snapshot.py``) and the plan: the
+   write-once files the state file does not list, and the replaceable files
+   whose bytes changed. Nothing new means nothing is sent.
+3. **Write-once files and the files nothing names**: objects, manifests, the
+   catalog snapshot and index, keys, ``config.json`` and ``audit.log``, in one
+   ``rclone copy --files-from --no-traverse`` (the cost does not grow with the
+   size of the remote).
+4. **Head**: uploaded as ``head.json.new`` then renamed over ``head.json`` with
+   ``moveto``, so the remote's head is replaced in one step on any backend,
+   and always sent (never skipped as "same size and time").
+5. **Journal**: after the head. The journal and the head together name every
+   document; a fold empties the local journal as it writes the new head, so
+   sending the emptied journal first would, for a moment, leave documents
+   named by neither on the remote.
+6. **Removals**: write-once files that neither the new head nor the journal
+   name any more (erased records, dropped duplicates, old catalog snapshots)
+   are deleted only now.
+
+An interrupted sync leaves the remote's previous head valid (everything it
+names is still there: nothing it names is removed before step 6) and the next
+run sends what is missing. ``--full`` first lists the remote (``lsjson -R
+--fast-list``) and rebuilds the state from what is really there. A remote
+that holds a different vault's backup is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sync import events, rclone
+from sync.snapshot import (
+    AUDIT,
+    CONFIG,
+    HEAD,
+    JOURNAL,
+    Snapshot,
+    is_write_once,
+    require_complete,
+    sha256_hex,
+    stage,
+    take_snapshot,
+)
+from sync.state import RemoteState, load_state, save_state, state_dir
+from vault.errors import LockedError, RemoteError, UsageError
+from vault.fsutil import make_private_dir
+from vault.lock import VaultLock
+from vault.repository import Vault
+
+HEAD_TEMP = "head.json.new"
+_TOP_LEVEL = (HEAD, JOURNAL, CONFIG, AUDIT)
+
+StatsCallback = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class SyncResult:
+    name: str
+    uploaded: int = 0
+    bytes: int = 0
+    deleted: int = 0
+    head: str | None = None
+    head_seq: int | None = None
+    documents: int = 0
+    full: bool = False
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.uploaded == 0 and self.deleted == 0
+
+
+@dataclass
+class Plan:
+    stored: list[str]  # write-once paths to send
+    early: list[str]  # replaceable files sent with them (keys, config, audit log)
+    head: bool
+    journal: bool
+    delete: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.stored or self.early or self.head or self.journal or self.delete)
+
+
+def now_utc() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def remote_lock(vault: Vault, name: str) -> VaultLock:
+    """One sync (or repair) per remote at a time."""
+    make_private_dir(state_dir(vault.root))
+    return VaultLock(state_dir(vault.root) / f"{name}.lock", wait=0)
+
+
+def sync_remote(
+    vault: Vault,
+    name: str,
+    path: str,
+    *,
+    full: bool = False,
+    on_stats: StatsCallback | None = None,
+) -> SyncResult:
+    """Bring remote ``name`` (rclone ``path``) up to date with the vault."""
+    started = time.monotonic()
+    what = f"sync to remote {name!r}"
+    try:
+        with remote_lock(vault, name):
+            result = _sync(vault, name, path, full=full, what=what, on_stats=on_stats)
+    except LockedError as exc:
+        raise LockedError(f"a sync to remote {name!r} is already running") from exc
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _sync(
+    vault: Vault,
+    name: str,
+    path: str,
+    *,
+    full: bool,
+    what: str,
+    on_stats: StatsCallback | None,
+) -> SyncResult:
+    result = SyncResult(name)
+    state = load_state(vault.root, name, path)
+    top = rclone.list_files(
+        path, what=what, recursive=False, timeout=rclone.PREFLIGHT_TIMEOUT, preflight=True
+    )
+    if not full and (state.fresh or _remote_changed(state, top)):
+        if not state.fresh:
+            result.notes.append("the remote is not as last left; checked all of it")
+        full = True
+    result.full = full
+    work = vault.layout.tmp / f"sync-{name}"
+    shutil.rmtree(work, ignore_errors=True)
+    make_private_dir(work)
+    try:
+        if full:
+            _reconcile(vault, name, path, state, top, work, what)
+        with vault.lock:
+            snap = take_snapshot(vault, state.stored)
+            require_complete(snap)
+            plan = make_plan(snap, state)
+            if not plan.empty:
+                if events.record(vault, "sync", [], remote=name):
+                    snap.files[AUDIT] = vault.layout.audit.read_bytes()
+                    plan = make_plan(snap, state)
+                staging = work / "staging"
+                make_private_dir(staging)
+                stage(snap, [*plan.stored, *plan.early, *_late(plan)], staging)
+        result.head = snap.head.short if snap.head else None
+        result.head_seq = snap.head.seq if snap.head else None
+        result.documents = snap.documents
+        if not plan.empty:
+            try:
+                _send(snap, plan, state, path, staging, work, result, what, on_stats)
+            finally:
+                save_state(vault.root, name, state)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    state.record_sync(
+        {
+            "time": now_utc(),
+            "uploaded": result.uploaded,
+            "bytes": result.bytes,
+            "deleted": result.deleted,
+            "head": result.head,
+            "head_seq": result.head_seq,
+            "documents": result.documents,
+            "full": result.full,
+        }
+    )
+    save_state(vault.root, name, state)
+    return result
+
+
+def _late(plan: Plan) -> list[str]:
+    return ([HEAD] if plan.head else []) + ([JOURNAL] if plan.journal else [])
+
+
+def make_plan(snap: Snapshot, state: RemoteState) -> Plan:
+    changed = [
+        rel
+        for rel, data in snap.files.items()
+        if state.files.get(rel, {}).get("sha256") != sha256_hex(data)
+    ]
+    return Plan(
+        stored=sorted(rel for rel in snap.stored if rel not in state.stored),
+        early=sorted(rel for rel in changed if rel not in (HEAD, JOURNAL)),
+        head=HEAD in changed,
+        journal=JOURNAL in changed,
+        delete=sorted(rel for rel in state.stored if rel not in snap.stored),
+    )
+
+
+def _send(
+    snap: Snapshot,
+    plan: Plan,
+    state: RemoteState,
+    path: str,
+    staging: Path,
+    work: Path,
+    result: SyncResult,
+    what: str,
+    on_stats: StatsCallback | None,
+) -> None:
+    """Steps 3-6; ``state`` is updated after each step that succeeded."""
+    first = [*plan.stored, *plan.early]
+    if first:
+        size = sum(max(snap.stored.get(rel, 0), 0) for rel in plan.stored)
+        size += sum(len(snap.files[rel]) for rel in plan.early)
+        sent = rclone.copy_files(
+            staging,
+            path,
+            first,
+            work,
+            what=what,
+            timeout=rclone.transfer_timeout(size, len(first)),
+            on_stats=on_stats,
+        )
+        _check_sent(sent, len(first), what)
+        state.stored.update(plan.stored)
+        for rel in plan.early:
+            _remember(state, snap, rel)
+        result.uploaded += len(first)
+        result.bytes += size
+    if plan.head:
+        timeout = rclone.transfer_timeout(len(snap.files[HEAD]), 1)
+        rclone.copy_file(staging / HEAD, rclone.join(path, HEAD_TEMP), what=what, timeout=timeout)
+        rclone.move_file(
+            rclone.join(path, HEAD_TEMP), rclone.join(path, HEAD), what=what, timeout=timeout
+        )
+        _remember(state, snap, HEAD)
+        result.uploaded += 1
+        result.bytes += len(snap.files[HEAD])
+    if plan.journal:
+        data = snap.files[JOURNAL]
+        rclone.copy_file(
+            staging / JOURNAL,
+            rclone.join(path, JOURNAL),
+            what=what,
+            timeout=rclone.transfer_timeout(len(data), 1),
+        )
+        _remember(state, snap, JOURNAL)
+        result.uploaded += 1
+        result.bytes += len(data)
+    if plan.delete:
+        rclone.delete_files(
+            path, plan.delete, work, what=what, timeout=rclone.transfer_timeout(0, len(plan.delete))
+        )
+        state.stored.difference_update(plan.delete)
+        result.deleted += len(plan.delete)
+
+
+def _check_sent(sent: rclone.Result, expected: int, what: str) -> None:
+    stats = sent.stats or {}
+    if stats and int(stats.get("transfers", expected)) < expected:
+        raise RemoteError(
+            f"{what} failed: rclone sent {stats.get('transfers')} of {expected} files",
+            hint="run 'vault sync' again",
+        )
+
+
+def _remember(state: RemoteState, snap: Snapshot, rel: str) -> None:
+    data = snap.files[rel]
+    state.files[rel] = {"sha256": sha256_hex(data), "size": len(data)}
+
+
+def _remote_changed(state: RemoteState, top: list[rclone.Entry] | None) -> bool:
+    """True when the remote's top-level files differ from what we last sent."""
+    present = {e.path: e.size for e in top or []}
+    for rel in _TOP_LEVEL:
+        sent = state.files.get(rel)
+        if sent is not None and present.get(rel) != sent.get("size"):
+            return True
+    return False
+
+
+def _reconcile(
+    vault: Vault,
+    name: str,
+    path: str,
+    state: RemoteState,
+    top: list[rclone.Entry] | None,
+    work: Path,
+    what: str,
+) -> None:
+    """Rebuild ``state`` from a real listing of the remote (``--full``)."""
+    state.files = {}
+    if top is None:
+        state.stored = set()
+        return
+    if any(e.path == CONFIG for e in top):
+        _refuse_other_vault(vault, path, work, what)
+    listing = rclone.list_files(
+        path, what=what, recursive=True, timeout=rclone.transfer_timeout(0, 100_000)
+    )
+    present = {e.path: e.size for e in listing or []}
+    stored = set()
+    for rel, size in present.items():
+        if not is_write_once(rel):
+            continue
+        local = vault.root.joinpath(*rel.split("/"))
+        try:
+            local_size = local.stat().st_size
+        except FileNotFoundError:
+            stored.add(rel)  # not ours any more (or never): removed after the head moves
+            continue
+        if local_size == size:
+            stored.add(rel)  # a wrong size is left out, so it is sent again
+    state.stored = stored
+    if HEAD_TEMP in present:
+        state.stored.add(HEAD_TEMP)  # a leftover of an interrupted sync: removed at the end
+
+
+def _refuse_other_vault(vault: Vault, path: str, work: Path, what: str) -> None:
+    fetched = work / "remote-config"
+    make_private_dir(fetched)
+    rclone.fetch_files(path, [CONFIG], fetched, work, what=what, timeout=rclone.PREFLIGHT_TIMEOUT)
+    try:
+        theirs = json.loads((fetched / CONFIG).read_text("utf-8")).get("vault_id")
+    except (OSError, ValueError, AttributeError):
+        return
+    if theirs and theirs != vault.vault_id:
+        raise UsageError(
+            f"the remote at {path} holds the backup of another vault ({theirs})",
+            hint="give each vault its own remote folder",
+        )

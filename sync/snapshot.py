@@ -1,0 +1,177 @@
+"""What a remote must hold to be a complete copy of the vault, taken at one instant.
+
+A snapshot is taken holding the vault lock, so the head, the journal and the
+files they name agree. It has two parts:
+
+- ``stored``: the write-once files the head and the journal need, as
+  relative paths with sizes: ``objects/ab/<id>``, ``manifests/ab/<id>``, and
+  the head's ``catalog/<sha>.age`` and ``catalog/<sha>.idx``. Files whose path
+  is in ``known`` (already on the remote) are taken on trust, so a sync does
+  not stat every object; the others are looked up, and any that is absent or
+  of the wrong size locally is listed in ``missing``.
+- ``files``: the bytes of the replaceable files: ``head.json``,
+  ``journal.log``, ``audit.log``, ``config.json`` and ``keys/*`` (public keys
+  and the two age-wrapped copies of the data key, needed for recovery).
+
+:func:`stage` lays the files to upload out in a private folder inside the
+vault's ``tmp`` (hard links to the write-once files, copies of the rest), so
+the upload sends exactly this snapshot even if the vault changes meanwhile.
+Nothing here needs a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vault.errors import IntegrityError
+from vault.fsutil import make_private_dir
+from vault.head import Head, read_head, read_index
+from vault.repository import Vault
+
+HEAD = "head.json"
+JOURNAL = "journal.log"
+AUDIT = "audit.log"
+CONFIG = "config.json"
+WRITE_ONCE_DIRS = ("objects/", "manifests/", "catalog/")
+
+
+@dataclass
+class Snapshot:
+    root: Path
+    stored: dict[str, int] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    head: Head | None = None
+    journaled: int = 0  # documents recorded but not yet folded into the catalog
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def documents(self) -> int:
+        return (self.head.documents if self.head else 0) + self.journaled
+
+
+def object_path(store: str, object_id: str) -> str:
+    return f"{store}/{object_id[:2]}/{object_id}"
+
+
+def is_write_once(path: str) -> bool:
+    return path.startswith(WRITE_ONCE_DIRS)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def expected_digest(path: str) -> str | None:
+    """The SHA-256 a write-once file's name promises (its id, or catalog hash)."""
+    name = path.rsplit("/", 1)[-1]
+    if path.startswith("catalog/"):
+        name = name.split(".", 1)[0]
+    return name if len(name) == 64 else None
+
+
+def parse_journal(data: bytes) -> list[dict[str, Any]]:
+    """Journal entries; a torn last line from a crash is skipped, as the vault does."""
+    entries = []
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and "manifest" in entry:
+            entries.append(entry)
+    return entries
+
+
+def take_snapshot(vault: Vault, known: Iterable[str] = ()) -> Snapshot:
+    """What the remote must hold now. Call holding the vault lock."""
+    known_paths = set(known)
+    layout = vault.layout
+    snap = Snapshot(vault.root)
+    for path in (layout.config, layout.audit, layout.root / JOURNAL, layout.head):
+        if path.exists():
+            snap.files[path.name] = path.read_bytes()
+    if layout.keys.is_dir():
+        for key_file in sorted(layout.keys.iterdir()):
+            if key_file.is_file() and not key_file.name.startswith("."):
+                snap.files[f"keys/{key_file.name}"] = key_file.read_bytes()
+    wanted: dict[str, tuple[int, tuple[str, ...]]] = {}
+    found = read_head(layout.head)
+    if found is not None:
+        snap.head = found[0]
+        for object_id, size in read_index(layout.catalog, snap.head).items():
+            wanted[object_id] = (int(size), ("objects", "manifests"))
+        for name in (f"{snap.head.catalog}.age", f"{snap.head.index}.idx"):
+            _add_catalog_file(snap, layout.catalog / name, f"catalog/{name}", known_paths)
+    entries = parse_journal(snap.files.get(JOURNAL, b""))
+    snap.journaled = len(entries)
+    for entry in entries:
+        for object_id, size in entry.get("objects", {}).items():
+            wanted[object_id] = (int(size), ("objects",))
+        wanted[entry["manifest"]] = (int(entry["size"]), ("manifests",))
+    for object_id, (size, stores) in wanted.items():
+        _add_object(snap, object_id, size, stores, known_paths)
+    return snap
+
+
+def _add_catalog_file(snap: Snapshot, local: Path, rel: str, known: set[str]) -> None:
+    try:
+        snap.stored[rel] = local.stat().st_size
+    except FileNotFoundError:
+        if rel in known:
+            snap.stored[rel] = -1  # on the remote already; size unknown here
+        else:
+            snap.missing.append(rel)
+
+
+def _add_object(
+    snap: Snapshot, object_id: str, size: int, stores: tuple[str, ...], known: set[str]
+) -> None:
+    candidates = [object_path(store, object_id) for store in stores]
+    for rel in candidates:
+        if rel in known:
+            snap.stored[rel] = size
+            return
+    for rel in candidates:
+        try:
+            actual = (snap.root / rel).stat().st_size
+        except FileNotFoundError:
+            continue
+        if actual == size:
+            snap.stored[rel] = size
+            return
+    snap.missing.append(candidates[0])
+
+
+def require_complete(snap: Snapshot) -> None:
+    if snap.missing:
+        shown = ", ".join(p.rsplit("/", 1)[-1][:12] for p in snap.missing[:5])
+        more = f" and {len(snap.missing) - 5} more" if len(snap.missing) > 5 else ""
+        raise IntegrityError(
+            f"{len(snap.missing)} files the vault needs are missing or damaged here "
+            f"({shown}{more}); nothing was sent so the backup stays consistent",
+            hint="run 'vault verify'; 'vault repair NAME' restores them from a backup",
+        )
+
+
+def stage(snap: Snapshot, paths: Iterable[str], folder: Path) -> None:
+    """Lay out ``paths`` of the snapshot under ``folder`` (a fresh private folder)."""
+    for rel in paths:
+        dest = folder.joinpath(*rel.split("/"))
+        make_private_dir(dest.parent)
+        if rel in snap.files:
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(snap.files[rel])
+            continue
+        source = snap.root.joinpath(*rel.split("/"))
+        try:
+            os.link(source, dest)
+        except OSError:
+            shutil.copyfile(source, dest)

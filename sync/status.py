@@ -1,0 +1,240 @@
+"""``vault status``: the health of the vault and its backups, without a key.
+
+Everything here comes from files that hold no personal data: the head (the
+document count and its short hash), the journal (documents stored but not yet
+checked by an unlocked command), the audit log (event types, times, ids and
+emergency-key reasons), ``config.json`` and the remotes' state files. Pages
+are not counted: the page counts are inside the encrypted catalog. No
+document name, text or remote path (a local path can contain a person's
+name) is shown.
+
+Warnings, in plain words, when a remote's last backup is older than
+``backup_max_age_hours`` (config, default 24), when the last check of the
+vault or of a remote found a problem, or when nothing has been verified for
+``verify_max_age_days`` (config, default 30).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sync.backup import make_plan
+from sync.remotes import remotes
+from sync.snapshot import HEAD, JOURNAL, take_snapshot
+from sync.state import load_state
+from vault.audit import AuditEntry
+from vault.errors import VaultError
+from vault.repository import Vault
+
+DEFAULT_BACKUP_MAX_AGE_HOURS = 24
+DEFAULT_VERIFY_MAX_AGE_DAYS = 30
+EMERGENCY_WINDOW_DAYS = 90  # when no report has been recorded yet
+
+
+@dataclass
+class RemoteStatus:
+    name: str
+    last_sync: str | None = None
+    hours_since_sync: float | None = None
+    synced_head: str | None = None
+    waiting_files: int | None = None
+    waiting_bytes: int | None = None
+    last_verify: dict[str, Any] | None = None
+    daily: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass
+class Status:
+    vault_id: str
+    centre_name: str | None
+    generated: str
+    documents: int
+    documents_unchecked: int
+    head: dict[str, Any] | None
+    last_ingest: str | None
+    passphrase_changed: str | None
+    passphrase_age_days: int | None
+    last_verify: dict[str, Any] | None
+    emergency_uses: list[dict[str, str]]
+    emergency_since: str | None
+    remotes: list[RemoteStatus]
+    warnings: list[str]
+    missing_here: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.warnings
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for remote in data["remotes"]:
+            remote.pop("daily")
+        data["ok"] = self.ok
+        return data
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+
+def _verify_fact(entry: AuditEntry) -> dict[str, Any]:
+    ok = bool(entry.detail.get("ok", not entry.ids))
+    return {
+        "time": entry.time,
+        "ok": ok,
+        "bad": len(entry.ids),
+        "remote": entry.detail.get("remote"),
+        "read_data": entry.detail.get("read"),
+    }
+
+
+def gather_status(vault: Vault, now: datetime | None = None) -> Status:
+    """Collect the facts and the warnings (no lock, no key, nothing written)."""
+    now = now or datetime.now(UTC)
+    config = vault.config
+    head = vault.head()
+    last_ingest = None
+    last_verify: dict[str, Any] | None = None
+    remote_verify: dict[str, dict[str, Any]] = {}
+    emergency: list[AuditEntry] = []
+    last_report: str | None = None
+    for entry in vault.audit.entries():
+        if entry.event == "ingest":
+            last_ingest = entry.time
+        elif entry.event == "verify":
+            fact = _verify_fact(entry)
+            last_verify = fact
+            if fact["remote"]:
+                remote_verify[str(fact["remote"])] = fact
+        elif entry.event == "emergency-use":
+            emergency.append(entry)
+        elif entry.event == "report":
+            last_report = entry.time
+    since = last_report or (now - timedelta(days=EMERGENCY_WINDOW_DAYS)).isoformat(
+        timespec="seconds"
+    )
+    since_time = _parse_time(since)
+    uses = [
+        {"time": e.time, "reason": str(e.detail.get("reason", ""))}
+        for e in emergency
+        if since_time is None or (_parse_time(e.time) or now) > since_time
+    ]
+    changed = config.get("passphrase_changed")
+    changed_time = _parse_time(changed)
+    journaled = len(vault.journal_entries())
+    status = Status(
+        vault_id=vault.vault_id,
+        centre_name=config.get("centre_name"),
+        generated=now.isoformat(timespec="seconds"),
+        documents=(head.documents if head else 0) + journaled,
+        documents_unchecked=journaled,
+        head=(
+            {"short": head.short, "seq": head.seq, "time": head.time, "documents": head.documents}
+            if head
+            else None
+        ),
+        last_ingest=last_ingest,
+        passphrase_changed=changed,
+        passphrase_age_days=(now - changed_time).days if changed_time else None,
+        last_verify=last_verify,
+        emergency_uses=uses,
+        emergency_since=last_report,
+        remotes=[],
+        warnings=[],
+    )
+    for name, path in sorted(remotes(config).items()):
+        status.remotes.append(_remote_status(vault, name, path, now, remote_verify.get(name)))
+    _waiting(vault, status)
+    status.warnings = warnings(status, config, now)
+    return status
+
+
+def _remote_status(
+    vault: Vault, name: str, path: str, now: datetime, verify: dict[str, Any] | None
+) -> RemoteStatus:
+    state = load_state(vault.root, name, path)
+    found = RemoteStatus(name=name, last_verify=verify, daily=state.daily)
+    if state.last_sync and not state.fresh:
+        found.last_sync = state.last_sync.get("time")
+        found.synced_head = state.last_sync.get("head")
+        when = _parse_time(found.last_sync)
+        if when is not None:
+            found.hours_since_sync = round((now - when).total_seconds() / 3600, 1)
+    return found
+
+
+def _waiting(vault: Vault, status: Status) -> None:
+    """Fill in each remote's waiting files and bytes (left None if the vault is mid-change)."""
+    for remote in status.remotes:
+        path = remotes(vault.config)[remote.name]
+        state = load_state(vault.root, remote.name, path)
+        try:
+            snap = take_snapshot(vault, state.stored)
+        except (VaultError, OSError):
+            continue
+        status.missing_here = len(snap.missing)
+        plan = make_plan(snap, state)
+        files = [*plan.stored, *plan.early]
+        size = sum(max(snap.stored.get(rel, 0), 0) for rel in plan.stored)
+        size += sum(len(snap.files[rel]) for rel in plan.early)
+        for late, wanted in ((HEAD, plan.head), (JOURNAL, plan.journal)):
+            if wanted:
+                files.append(late)
+                size += len(snap.files[late])
+        remote.waiting_files = len(files)
+        remote.waiting_bytes = size
+
+
+def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[str]:
+    found: list[str] = []
+    limit = float(config.get("backup_max_age_hours", DEFAULT_BACKUP_MAX_AGE_HOURS))
+    verify_days = int(config.get("verify_max_age_days", DEFAULT_VERIFY_MAX_AGE_DAYS))
+    if not status.remotes:
+        found.append("No backup is set up: add one with 'vault remote add NAME PATH'.")
+    for remote in status.remotes:
+        if remote.last_sync is None:
+            found.append(f"Nothing has been backed up to {remote.name} yet.")
+        elif remote.hours_since_sync is not None and remote.hours_since_sync > limit:
+            found.append(
+                f"The last backup to {remote.name} was {_ago(remote.hours_since_sync)} ago "
+                f"(it should be at most {limit:g} hours)."
+            )
+        if remote.last_verify and not remote.last_verify["ok"]:
+            found.append(
+                f"The last check of the backup on {remote.name} ({remote.last_verify['time'][:10]})"
+                f" found {remote.last_verify['bad']} missing or damaged files."
+            )
+    last = status.last_verify
+    if last and not last["ok"] and not last["remote"]:
+        found.append(
+            f"The last check of this computer's vault ({last['time'][:10]}) found "
+            f"{last['bad']} missing or damaged files."
+        )
+    when = _parse_time(last["time"]) if last else None
+    if when is None:
+        found.append("The vault and its backups have never been checked ('vault verify').")
+    elif now - when > timedelta(days=verify_days):
+        found.append(
+            f"Nothing has been checked for {(now - when).days} days "
+            f"(it should be at most {verify_days}): run 'vault verify'."
+        )
+    if status.missing_here:
+        found.append(
+            f"{status.missing_here} files the vault needs are missing on this computer: "
+            "run 'vault verify'."
+        )
+    return found
+
+
+def _ago(hours: float) -> str:
+    if hours < 48:
+        return f"{hours:.0f} hours"
+    return f"{hours / 24:.0f} days"

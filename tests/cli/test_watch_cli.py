@@ -1,0 +1,311 @@
+"""`vault watch`: settle, store, then move; quarantine; a crash loses nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from ingest.quarantine import reason_file
+from tests.conftest import PASSPHRASE, make_pdf
+from tests.ingest.inputs import scan_png
+from vault.cli import cli
+from vault.fsutil import TEMP_PREFIX
+from vault.repository import Vault
+
+ENV = {"VAULT_PASSPHRASE": PASSPHRASE}
+FAST = ("--settle", "0.3", "--interval", "0.1")
+
+
+def run(
+    runner: CliRunner, vault_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> Result:
+    result = runner.invoke(cli, ["--vault", str(vault_dir), *args], env=env)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def watch_once(runner: CliRunner, vault_dir: Path, inbox: Path, *args: str, **kw: object) -> Result:
+    return run(runner, vault_dir, "watch", str(inbox), "--once", *FAST, *args, **kw)  # type: ignore[arg-type]
+
+
+def stored_names(vault_dir: Path) -> list[str]:
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        return [doc["name"] for doc in vault.documents()]
+
+
+def files(folder: Path) -> list[str]:
+    if not folder.exists():
+        return []
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_once_stores_then_moves_each_file_to_processed(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    (inbox / "2026-11").mkdir(parents=True)
+    make_pdf(inbox / "a.pdf", "first letter")
+    make_pdf(inbox / "2026-11" / "b.pdf", "second letter")
+    processed = tmp_path / "processed"
+    journal = vault_dir / "journal.log"
+
+    # Watch, from another thread, that no file reaches processed before its
+    # journal line (which store_file writes last) is on disk.
+    seen: list[tuple[int, int]] = []
+    done = threading.Event()
+
+    def observe() -> None:
+        while not done.is_set():
+            moved = len(files(processed))
+            lines = len(journal.read_bytes().splitlines()) if journal.exists() else 0
+            seen.append((moved, lines))
+            time.sleep(0.002)
+
+    observer = threading.Thread(target=observe)
+    observer.start()
+    try:
+        result = watch_once(runner, vault_dir, inbox)
+    finally:
+        done.set()
+        observer.join()
+    assert result.exit_code == 0, result.output
+    assert all(lines >= moved for moved, lines in seen), seen
+    assert any(moved for moved, _ in seen)
+
+    assert files(inbox) == []
+    assert files(processed) == ["2026-11/b.pdf", "a.pdf"]
+    assert (processed.stat().st_mode & 0o777) == 0o700
+    out = result.stdout.splitlines()
+    assert len(out) == 2 and all(line.startswith("D-") for line in out)
+    assert f"  {inbox / 'a.pdf'}" in result.stdout
+    assert sorted(stored_names(vault_dir)) == ["a.pdf", "b.pdf"]
+
+
+def test_remove_source(runner: CliRunner, vault_dir: Path, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    make_pdf(inbox / "a.pdf", "deleted after storing")
+    result = watch_once(runner, vault_dir, inbox, "--remove-source", "--quiet")
+    assert result.exit_code == 0 and result.output == ""
+    assert files(inbox) == [] and not (tmp_path / "processed").exists()
+    assert stored_names(vault_dir) == ["a.pdf"]
+
+
+def test_processed_and_remove_source_together_is_a_usage_error(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "inbox").mkdir()
+    result = watch_once(
+        runner, vault_dir, tmp_path / "inbox", "--remove-source", "--processed", str(tmp_path / "p")
+    )
+    assert result.exit_code == 2
+
+
+def test_missing_inbox_is_a_usage_error(runner: CliRunner, vault_dir: Path, tmp_path: Path) -> None:
+    result = watch_once(runner, vault_dir, tmp_path / "nowhere")
+    assert result.exit_code == 2 and "not a folder" in result.stderr
+
+
+def test_links_quarantined_hidden_and_partial_files_left(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    elsewhere = make_pdf(tmp_path / "elsewhere.pdf", "not in the inbox")
+    (inbox / "link.pdf").symlink_to(elsewhere)
+    make_pdf(inbox / ".hidden.pdf", "hidden")
+    make_pdf(inbox / "scan.pdf.part", "partial")
+    (inbox / "empty.pdf").write_bytes(b"")
+    make_pdf(inbox / "good.pdf", "good")
+    result = watch_once(runner, vault_dir, inbox, "--quarantine", str(tmp_path / "q"))
+    assert result.exit_code == 6, result.output
+    quarantine = tmp_path / "q"
+    assert (quarantine / "link.pdf").is_symlink() and elsewhere.exists()
+    assert "symbolic link" in reason_file(quarantine / "link.pdf").read_text()
+    assert "empty file" in reason_file(quarantine / "empty.pdf").read_text()
+    assert files(inbox) == [".hidden.pdf", "scan.pdf.part"]
+    assert files(tmp_path / "processed") == ["good.pdf"]
+    assert "quarantined: " in result.stderr and "moved to" in result.stderr
+    assert stored_names(vault_dir) == ["good.pdf"]
+
+
+def test_a_growing_file_is_taken_only_once_complete(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    whole = make_pdf(tmp_path / "whole.pdf", "written slowly by a scanner " * 20).read_bytes()
+    target = inbox / "slow.pdf"
+    pieces = [whole[i : i + len(whole) // 6 + 1] for i in range(0, len(whole), len(whole) // 6 + 1)]
+    target.write_bytes(pieces[0])
+
+    def scanner() -> None:
+        for piece in pieces[1:]:
+            time.sleep(0.25)
+            with open(target, "ab") as f:
+                f.write(piece)
+
+    writer = threading.Thread(target=scanner)
+    writer.start()
+    try:
+        result = run(
+            runner, vault_dir, "watch", str(inbox), "--once", "--settle", "2", "--interval", "0.1"
+        )
+    finally:
+        writer.join()
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "processed" / "slow.pdf").read_bytes() == whole
+    assert not (tmp_path / "quarantine").exists()
+    exported = tmp_path / "out.pdf"
+    doc_id = result.stdout.split()[0]
+    assert run(runner, vault_dir, "export", doc_id, "--out", str(exported), env=ENV).exit_code == 0
+    assert exported.read_bytes() == whole
+
+
+def test_unlocked_watch_finds_duplicates(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    first = make_pdf(tmp_path / "first.pdf", "sent twice")
+    assert run(runner, vault_dir, "ingest", str(first), env=ENV).exit_code == 0
+    (inbox / "again.pdf").write_bytes(first.read_bytes())
+    result = watch_once(runner, vault_dir, inbox, env=ENV)
+    assert result.exit_code == 0, result.output
+    assert "already in the vault" in result.stdout
+    assert files(tmp_path / "processed") == ["again.pdf"]
+    assert stored_names(vault_dir) == ["first.pdf"]
+
+
+# --- the crash test -----------------------------------------------------------------
+
+
+def _start_watch(
+    vault_dir: Path, inbox: Path, runtime: Path, *extra: str
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "VAULT_DIR": str(vault_dir), "XDG_RUNTIME_DIR": str(runtime)}
+    env.pop("VAULT_PASSPHRASE", None)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vault.cli",
+            "watch",
+            str(inbox),
+            "--settle",
+            "0.2",
+            "--interval",
+            "0.1",
+            *extra,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _journal_started(vault_dir: Path) -> bool:
+    journal = vault_dir / "journal.log"
+    return journal.exists() and journal.stat().st_size > 0
+
+
+def _temp_file_in_vault(vault_dir: Path) -> bool:
+    tmp = vault_dir / "tmp"
+    return tmp.exists() and any(p.name.startswith(TEMP_PREFIX) for p in tmp.iterdir())
+
+
+def _first_processed(tmp_path: Path) -> bool:
+    return bool(files(tmp_path / "processed"))
+
+
+@pytest.mark.parametrize("moment", ["temp-file", "journal", "processed"])
+def test_killed_watch_loses_nothing_and_stores_each_file_once(
+    vault_dir: Path, tmp_path: Path, moment: str
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    sources = {f"letter-{n}.pdf": f"letter number {n} " * 50 for n in range(4)}
+    for name, text in sources.items():
+        make_pdf(inbox / name, text)
+    scan_png(inbox / "scan.png", ["A scanned note for the crash test", "Family F-0042"])
+    names = {*sources, "scan.png"}
+    content = {name: digest(inbox / name) for name in names}
+
+    probe = {
+        "temp-file": lambda: _temp_file_in_vault(vault_dir),
+        "journal": lambda: _journal_started(vault_dir),
+        "processed": lambda: _first_processed(tmp_path),
+    }[moment]
+    child = _start_watch(vault_dir, inbox, runtime)
+    try:
+        deadline = time.monotonic() + 60
+        while not probe():
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "the watch never got going"
+            time.sleep(0.0005)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+
+    assert files(inbox), "killed too late: the first run had finished"
+
+    restart = _start_watch(vault_dir, inbox, runtime, "--once")
+    _, err = restart.communicate(timeout=120)
+    assert restart.returncode == 0, err.decode()
+
+    # No source lost: each is in the inbox or in processed (by content).
+    processed = tmp_path / "processed"
+    left = {digest(p) for p in inbox.rglob("*") if p.is_file()}
+    done = {digest(p) for p in processed.rglob("*") if p.is_file()}
+    assert set(content.values()) <= left | done
+    assert left == set()  # the restart finished the job
+    # Each file stored exactly once after folding, and nothing half-written left.
+    stored = Counter(stored_names(vault_dir))
+    assert stored == Counter(names), stored
+    assert not _temp_file_in_vault(vault_dir)
+    assert Vault.open(vault_dir).journal_entries() == []  # folded by the unlock
+    assert not (tmp_path / "quarantine").exists()
+
+
+def test_ctrl_c_stops_with_exit_130(vault_dir: Path, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    make_pdf(inbox / "a.pdf", "before the interrupt")
+    child = _start_watch(vault_dir, inbox, tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while not _first_processed(tmp_path):
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == 130, err.decode()
+    assert err.decode().strip().endswith("vault: interrupted")
+    assert "Traceback" not in err.decode()
+    vault = Vault.open(vault_dir)
+    vault.lock.wait = 0
+    with vault.lock:  # released
+        pass

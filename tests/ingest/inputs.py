@@ -1,0 +1,119 @@
+"""Small inputs for ingest tests: one real scan to OCR, and hostile files.
+
+Kept small so the suite stays fast: born-digital PDFs need no OCR, and the one
+scan is a short page at 150 dpi.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import pikepdf
+from fpdf import FPDF
+from PIL import Image, ImageDraw, ImageFont
+
+from tests.conftest import CANARY, make_pdf
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+COURT_ORDER = [
+    "IN THE FAMILY COURT AT NOTTINGHAM",
+    "Case number: NT26P00412",
+    "CHILD ARRANGEMENTS ORDER",
+    "The Children Act 1989",
+    "Family reference F-0042",
+    "Made on 12 November 2026 by District Judge Ahmed",
+    "IT IS ORDERED THAT contact takes place at the centre.",
+]
+
+
+def scan_png(path: Path, lines: list[str] = COURT_ORDER, *, dpi: int = 150) -> Path:
+    """A clean scan of ``lines`` in DejaVu Sans (about 12 pt), as a PNG."""
+    size = round(12 / 72 * dpi)
+    face = ImageFont.truetype(str(FONT), size) if FONT.exists() else ImageFont.load_default(size)
+    width = round(8.27 * dpi)
+    step = round(size * 1.7)
+    page = Image.new("L", (width, dpi + step * len(lines)), 255)
+    draw = ImageDraw.Draw(page)
+    y = dpi // 2
+    for line in lines:
+        draw.text((dpi * 3 // 4, y), line, font=face, fill=0)
+        y += step
+    page.save(path, "PNG", dpi=(dpi, dpi))
+    return path
+
+
+def pages_pdf(path: Path, pages: int) -> Path:
+    """A born-digital PDF with ``pages`` short pages."""
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=12)
+    for n in range(1, pages + 1):
+        pdf.add_page()
+        pdf.cell(0, 10, f"Page {n} of a long bundle", new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def password_pdf(path: Path) -> Path:
+    source = make_pdf(path.with_name(path.name + ".src"), CANARY)
+    with pikepdf.open(source) as pdf:
+        pdf.save(path, encryption=pikepdf.Encryption(user="s3cret", owner="s3cret"))
+    source.unlink()
+    return path
+
+
+def truncated_pdf(path: Path) -> Path:
+    whole = make_pdf(path, f"{CANARY} truncated").read_bytes()
+    path.write_bytes(whole[: len(whole) // 3])
+    return path
+
+
+def random_pdf(path: Path) -> Path:
+    path.write_bytes(b"%PDF-1.7\n" + os.urandom(4096))
+    return path
+
+
+def text_as_jpg(path: Path) -> Path:
+    path.write_text(f"just some text named .jpg {CANARY}\n")
+    return path
+
+
+def empty_file(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
+
+
+def png_bomb(path: Path, side: int = 30000) -> Path:
+    """A valid 1-bit PNG of side x side pixels: ~100 KB on disk, ~110 MB decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + b"\xff" * ((side + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row * 1000) for _ in range(side // 1000))
+    idat += packer.compress(row * (side % 1000)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
+    path.write_bytes(data + chunk(b"IEND", b""))
+    return path
+
+
+# name -> (writer, words the reason should contain)
+BAD_INPUTS = {
+    "empty.pdf": (empty_file, "empty"),
+    "truncated.pdf": (truncated_pdf, "PDF"),
+    "random.pdf": (random_pdf, "PDF"),
+    "locked.pdf": (password_pdf, "password"),
+    "notes.jpg": (text_as_jpg, "not a PDF"),
+    "bomb.png": (png_bomb, "image"),
+}
+
+
+def write_bad_inputs(folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return {name: writer(folder / name) for name, (writer, _) in BAD_INPUTS.items()}

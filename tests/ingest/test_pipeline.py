@@ -1,0 +1,171 @@
+"""Ingesting files into a real vault with the real OCR (tesseract): bad input
+is quarantined and the batch goes on; documents get a type, family and fields."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.pipeline import Ingested, IngestReport, Quarantined, Skipped, collect, ingest_paths
+from ingest.quarantine import reason_file
+from ingest.settings import ingest_settings
+from tests.conftest import CANARY, PASSPHRASE, make_pdf
+from tests.ingest.inputs import BAD_INPUTS, pages_pdf, scan_png, write_bad_inputs
+from vault.repository import Vault
+
+REFERRAL = "REFERRAL FORM. Referral number: REF-2026-0193. F-0042. 12/11/2026"
+
+
+@pytest.fixture(autouse=True)
+def private_tmpfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """OCR work folders go here, so the tests can see they are removed."""
+    folder = tmp_path / "runtime"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+    return folder
+
+
+def run(
+    vault_dir: Path, paths: list[Path], *, unlock: bool = False, **options: Any
+) -> IngestReport:
+    vault = Vault.open(vault_dir)
+    settings = ingest_settings(vault_dir, vault.config, **options)
+    with vault.lock:
+        if unlock:
+            vault.unlock(PASSPHRASE)
+        report = ingest_paths(vault, collect(paths), settings)
+        if unlock:
+            vault.fold_journal()
+    return report
+
+
+def documents(vault_dir: Path) -> list[dict[str, object]]:
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        return list(vault.documents())
+
+
+def no_plaintext_in(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_bad_inputs_are_quarantined_and_the_rest_stored(
+    vault_dir: Path, tmp_path: Path, private_tmpfs: Path
+) -> None:
+    inbox = tmp_path / "in"
+    bad = write_bad_inputs(inbox)
+    make_pdf(inbox / "good.pdf", REFERRAL)
+
+    report = run(vault_dir, [inbox])
+
+    assert [o.path.name for o in report.stored] == ["good.pdf"]
+    quarantined = {o.path.name: o for o in report.quarantined}
+    assert set(quarantined) == set(BAD_INPUTS)
+    assert not report.skipped
+    folder = tmp_path / "quarantine"
+    for name, outcome in quarantined.items():
+        assert not bad[name].exists()
+        assert outcome.moved_to == folder / name
+        note = reason_file(outcome.moved_to).read_text()
+        assert outcome.reason in note and outcome.reason.strip()
+        assert BAD_INPUTS[name][1] in outcome.reason
+        assert CANARY not in note
+        assert (outcome.moved_to.stat().st_mode & 0o777) == 0o600
+    assert (folder.stat().st_mode & 0o777) == 0o700
+    assert (inbox / "good.pdf").exists()  # stored sources stay where they are
+    no_plaintext_in(vault_dir)
+    assert list(private_tmpfs.iterdir()) == []  # OCR work folders removed
+    assert [d["name"] for d in documents(vault_dir)] == ["good.pdf"]
+
+
+def test_locked_ingest_reads_type_family_and_fields(vault_dir: Path, tmp_path: Path) -> None:
+    report = run(vault_dir, [make_pdf(tmp_path / "r.pdf", REFERRAL)])
+    assert len(report.stored) == 1
+    (doc,) = documents(vault_dir)
+    assert doc["id"] == report.stored[0].stored.doc_id
+    assert (doc["doc_type"], doc["family"], doc["pages"]) == ("referral", "F-0042", 1)
+    fields = doc["fields"]
+    assert isinstance(fields, dict)
+    assert fields["referral_number"] == "REF-2026-0193"
+    assert fields["dates"] == ["2026-11-12"]
+    assert fields["ocr_confidence"] == [None]  # born-digital text: no OCR
+
+
+def test_given_type_and_family_win(vault_dir: Path, tmp_path: Path) -> None:
+    run(
+        vault_dir,
+        [make_pdf(tmp_path / "r.pdf", REFERRAL)],
+        doc_type="letter",
+        family="F-9999",
+    )
+    (doc,) = documents(vault_dir)
+    assert (doc["doc_type"], doc["family"]) == ("letter", "F-9999")
+
+
+def test_max_pages(vault_dir: Path, tmp_path: Path) -> None:
+    long = pages_pdf(tmp_path / "bundle.pdf", 3)
+    report = run(vault_dir, [long], max_pages=2)
+    (outcome,) = report.outcomes
+    assert isinstance(outcome, Quarantined) and not long.exists()
+    report = run(vault_dir, [outcome.moved_to], max_pages=3)
+    assert isinstance(report.outcomes[0], Ingested)
+    assert documents(vault_dir)[0]["pages"] == 3
+
+
+def test_same_content_twice_in_one_batch_is_stored_once(vault_dir: Path, tmp_path: Path) -> None:
+    a = make_pdf(tmp_path / "a.pdf", "the same letter")
+    b = tmp_path / "b.pdf"
+    b.write_bytes(a.read_bytes())
+    report = run(vault_dir, [a, b])
+    first, second = report.outcomes
+    assert isinstance(first, Ingested) and isinstance(second, Ingested)
+    assert second.duplicate and second.stored.doc_id == first.stored.doc_id
+    assert len(Vault.open(vault_dir).journal_entries()) == 1
+
+
+def test_unlocked_ingest_finds_what_is_already_stored(vault_dir: Path, tmp_path: Path) -> None:
+    a = make_pdf(tmp_path / "a.pdf", "stored before")
+    first = run(vault_dir, [a], unlock=True).outcomes[0]
+    again = run(vault_dir, [a], unlock=True).outcomes[0]
+    assert isinstance(first, Ingested) and isinstance(again, Ingested)
+    assert again.duplicate and again.stored.doc_id == first.stored.doc_id
+    assert "already in the vault" in again.message()
+
+
+def test_symlinks_and_missing_paths_are_skipped_not_moved(vault_dir: Path, tmp_path: Path) -> None:
+    target = make_pdf(tmp_path / "target.pdf", "x")
+    link = tmp_path / "link.pdf"
+    link.symlink_to(target)
+    report = run(vault_dir, [link, tmp_path / "missing.pdf"])
+    assert [type(o) for o in report.outcomes] == [Skipped, Skipped]
+    assert link.is_symlink() and not (tmp_path / "quarantine").exists()
+
+
+def test_a_scan_is_read_and_understood(vault_dir: Path, tmp_path: Path) -> None:
+    """One real OCR run (tesseract) on a small 150 dpi scan."""
+    scan = scan_png(tmp_path / "order.png")
+    report = run(vault_dir, [scan])
+    assert len(report.stored) == 1, report.outcomes
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        (doc,) = vault.documents()
+        text = "\n".join(vault.text(doc["id"]))
+    assert "FAMILY COURT" in text
+    assert (doc["doc_type"], doc["family"], doc["media_type"]) == (
+        "court-order",
+        "F-0042",
+        "image/png",
+    )
+    assert doc["fields"]["case_number"] == "NT26P00412"
+    assert "2026-11-12" in doc["fields"]["dates"]
+    (confidence,) = doc["fields"]["ocr_confidence"]
+    assert 50 < confidence <= 100
+    assert doc["searchable"] is not None
+    assert json.dumps(doc["fields"])  # manifest fields are plain JSON

@@ -1,0 +1,131 @@
+"""Sync to a real S3 server on loopback (``rclone serve s3``), killed mid-sync.
+
+The server is started by the test with random credentials; the client finds
+them only in RCLONE_CONFIG_TESTS3_* variables. A background checker reads the
+server's backing folder over and over during both syncs: whenever there is a
+head, everything it (and the journal) names must be there with its size.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from sync.backup import sync_remote
+from sync.check import check_remote
+from sync.remotes import add_remote
+from sync.repair import repair_remote
+from sync.state import load_state
+from tests.conftest import PASSPHRASE
+from tests.sync.conftest import s3_server, store_documents  # noqa: F401 (fixture)
+from tests.sync.remote_folder import files_in, missing_from, same_as_vault
+from tests.sync.s3server import S3Server
+from vault.errors import RemoteError
+from vault.repository import Vault
+
+NAME = "tests3"
+MANY = 250
+
+
+class HeadWatcher(threading.Thread):
+    """Checks the remote's head against its contents until stopped."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(daemon=True)
+        self.folder = folder
+        self.stop = threading.Event()
+        self.problems: list[str] = []
+        self.checks = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                found = missing_from(self.folder)
+            except (ValueError, KeyError, OSError):
+                continue  # a file caught while the server writes it: not what a client sees
+            self.checks += 1
+            if found:
+                self.problems.extend(found)
+            time.sleep(0.002)
+
+
+def objects_held(folder: Path) -> int:
+    return sum(1 for _ in folder.glob("objects/*/*")) if folder.exists() else 0
+
+
+def test_sync_killed_server_resync_verify_repair(
+    vault_dir: Path,
+    tmp_path: Path,
+    s3_server: S3Server,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s3_server.client_env(NAME, monkeypatch)
+    path = f"{NAME}:vault/backup"
+    backing = s3_server.folder / "vault" / "backup"
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        add_remote(vault, NAME, path)
+    store_documents(vault_dir, 2, tmp_path / "first")
+
+    first = sync_remote(vault, NAME, path)
+    assert first.uploaded > 0 and not missing_from(backing)
+    again = sync_remote(vault, NAME, path)
+    assert again.up_to_date and again.uploaded == 0
+    assert load_state(vault_dir, NAME, path).last_sync["uploaded"] == 0  # type: ignore[index]
+
+    # Many new documents, folded by an unlocked command: a new head that names them.
+    store_documents(vault_dir, MANY, tmp_path / "many", size=16 * 1024)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        vault.fold_journal()
+    vault = Vault.open(vault_dir)
+    before = objects_held(backing)
+
+    watcher = HeadWatcher(backing)
+    watcher.start()
+    outcome: list[object] = []
+
+    def run_sync() -> None:
+        try:
+            outcome.append(sync_remote(vault, NAME, path))
+        except RemoteError as error:
+            outcome.append(error)
+
+    syncing = threading.Thread(target=run_sync)
+    syncing.start()
+    deadline = time.monotonic() + 60
+    while objects_held(backing) < before + 20 and syncing.is_alive():
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    s3_server.kill()
+    arrived = objects_held(backing)
+    syncing.join(timeout=120)
+    assert not syncing.is_alive()
+    assert isinstance(outcome[0], RemoteError), "the sync finished before the server was killed"
+    assert before + 20 <= arrived < before + MANY, arrived
+    assert not missing_from(backing)  # the previous head is still whole
+
+    s3_server.start()
+    result = sync_remote(vault, NAME, path)
+    watcher.stop.set()
+    watcher.join()
+    assert watcher.checks > 10 and watcher.problems == []
+    assert result.uploaded > 0 and result.documents == MANY + 2
+    assert not missing_from(backing)
+    assert same_as_vault(backing, vault_dir) == []
+    assert objects_held(backing) == sum(1 for _ in vault_dir.glob("objects/*/*"))
+    assert sync_remote(vault, NAME, path).up_to_date
+
+    # Verify by downloading (S3 keeps only MD5s), find a flipped byte, repair it.
+    assert check_remote(vault, NAME, path, read_data=0.1).ok
+    victim = sorted(p for p in files_in(backing) if p.startswith("objects/"))[7]
+    data = bytearray((backing / victim).read_bytes())
+    data[100] ^= 0xFF
+    (backing / victim).write_bytes(bytes(data))
+    found = check_remote(vault, NAME, path, read_data=1.0)
+    assert [(p.path, p.problem) for p in found.problems] == [(victim, "corrupt")]
+    assert repair_remote(vault, NAME, path).uploaded == [victim]
+    assert (backing / victim).read_bytes() == (vault_dir / victim).read_bytes()

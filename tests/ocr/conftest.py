@@ -1,0 +1,144 @@
+"""Fixtures of the OCR tests: synthetic scans OCR'd once per session by the
+real tesseract, and private work folders checked for leftovers."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ocr import OcrResult, ocr_document
+from tests import scans
+
+PDF = "application/pdf"
+
+
+@dataclass(frozen=True)
+class Case:
+    """An input, what each page should read, and what OCR made of it."""
+
+    path: Path
+    media_type: str
+    variants: list[str]  # per page: a scans variant, "text" (born-digital) or "garbage"
+    texts: list[str]  # per page: the expected text
+    result: OcrResult
+    progress: list[tuple[int, int]]
+    workdir: Path
+
+
+def private_dir(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True)
+    return path
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    path = private_dir(tmp_path / "work")
+    yield path
+
+
+@pytest.fixture
+def system_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder standing in for the system temp dir (this process and
+    every process it starts)."""
+    path = private_dir(tmp_path / "system-tmp")
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.setenv(name, str(path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    return path
+
+
+def _run(
+    root: Path, name: str, path: Path, media_type: str, variants: list[str], texts: list[str],
+    **options: object,
+) -> Case:
+    workdir = private_dir(root / f"work-{name}")
+    progress: list[tuple[int, int]] = []
+    result = ocr_document(
+        path, media_type, workdir, on_page=lambda done, total: progress.append((done, total)),
+        **options,  # type: ignore[arg-type]
+    )
+    return Case(path, media_type, variants, texts, result, progress, workdir)
+
+
+@pytest.fixture(scope="session")
+def ocr_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ocr")
+
+
+@pytest.fixture(scope="session")
+def pdf_300(ocr_root: Path) -> Case:
+    """An image-only PDF (JPEG pages) at 300 dpi."""
+    variants = ["clean", "sideways", "noisy", "very-skewed"]
+    path = scans.write_image_pdf(ocr_root / "scan-300.pdf", [scans.scan(v) for v in variants])
+    return _run(ocr_root, "pdf", path, PDF, variants, [scans.LETTER] * 4)
+
+
+@pytest.fixture(scope="session")
+def tiff_200(ocr_root: Path) -> Case:
+    """A CCITT G4 TIFF at 200 dpi."""
+    variants = ["clean", "upside-down", "skewed"]
+    pages = [scans.scan(v, dpi=200) for v in variants]
+    path = scans.write_tiff_g4(ocr_root / "scan-200.tif", pages, dpi=200)
+    return _run(ocr_root, "tiff", path, "image/tiff", variants, [scans.LETTER] * 3)
+
+
+@pytest.fixture(scope="session")
+def jpeg_exif(ocr_root: Path) -> Case:
+    """A phone-style JPEG stored sideways with an EXIF orientation, 200 dpi, one worker."""
+    path = scans.write_jpeg(
+        ocr_root / "photo.jpg", scans.scan("clean", dpi=200), dpi=200, exif_rotate=True
+    )
+    return _run(ocr_root, "jpeg", path, "image/jpeg", ["clean"], [scans.LETTER], jobs=1)
+
+
+@pytest.fixture(scope="session")
+def png_noisy(ocr_root: Path) -> Case:
+    path = scans.write_png(ocr_root / "noisy.png", scans.scan("noisy", dpi=200), dpi=200)
+    return _run(ocr_root, "png", path, "image/png", ["noisy"], [scans.LETTER])
+
+
+@pytest.fixture(scope="session")
+def born_digital(ocr_root: Path) -> Case:
+    texts = [scans.LETTER, scans.SECOND_LETTER]
+    path = scans.write_born_digital(ocr_root / "born.pdf", texts)
+    return _run(ocr_root, "born", path, PDF, ["text", "text"], texts)
+
+
+@pytest.fixture(scope="session")
+def mixed_pdf(ocr_root: Path) -> Case:
+    """A born-digital page, a scanned page, and a scan whose text layer is
+    font garbage (it must be OCR'd)."""
+    digital = scans.write_born_digital(ocr_root / "mixed-part1.pdf", [scans.SECOND_LETTER])
+    scanned = scans.write_image_pdf(
+        ocr_root / "mixed-part2.pdf", [scans.scan("clean", dpi=200)], dpi=200
+    )
+    garbage = scans.write_garbage_text_pdf(
+        ocr_root / "mixed-part3.pdf", scans.scan("clean", dpi=200), dpi=200
+    )
+    path = scans.merge_pdfs(ocr_root / "mixed.pdf", [digital, scanned, garbage])
+    return _run(
+        ocr_root, "mixed", path, PDF, ["text", "clean", "garbage"],
+        [scans.SECOND_LETTER, scans.LETTER, scans.LETTER],
+    )
+
+
+@pytest.fixture(
+    scope="session", params=["pdf_300", "tiff_200", "jpeg_exif", "png_noisy", "mixed_pdf"]
+)
+def ocr_case(request: pytest.FixtureRequest) -> Case:
+    """Each scanned document in turn."""
+    case: Case = request.getfixturevalue(request.param)
+    return case
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def without_tesseract(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """PATH with no tesseract on it (for this process and its workers)."""
+    monkeypatch.setenv("PATH", str(private_dir(tmp_path / "empty-bin")))

@@ -1,0 +1,177 @@
+"""Sync to a local-folder remote with real rclone: layout, incremental, head last."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from sync import backup
+from sync.backup import sync_remote
+from sync.remotes import add_remote
+from sync.state import load_state, state_path
+from tests.conftest import PASSPHRASE
+from tests.sync.conftest import store_documents
+from tests.sync.remote_folder import files_in, missing_from, named_by_head, same_as_vault
+from vault.errors import IntegrityError, UsageError
+from vault.repository import Vault
+
+
+def test_first_sync_mirrors_the_vault(local_remote: tuple[Vault, str, Path]) -> None:
+    vault, name, folder = local_remote
+    result = sync_remote(vault, name, str(folder))
+    assert result.full and result.uploaded > 0 and result.documents == 3
+    held = files_in(folder)
+    for rel in ("head.json", "journal.log", "audit.log", "config.json", "keys/data.pub",
+                "keys/emergency.pub", "keys/passphrase.age", "keys/emergency.age"):  # fmt: skip
+        assert rel in held, rel
+    named = named_by_head(folder)
+    assert named is not None and not missing_from(folder)
+    for entry in vault.journal_entries():
+        assert f"manifests/{entry['manifest'][:2]}/{entry['manifest']}" in held
+    assert same_as_vault(folder, vault.root) == []
+    assert not any(p.startswith(("remotes/", "tmp/", "lock")) for p in held)
+
+
+def test_second_sync_sends_nothing(local_remote: tuple[Vault, str, Path]) -> None:
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    before = {p: (folder / p).stat().st_mtime_ns for p in files_in(folder)}
+    again = sync_remote(vault, name, str(folder))
+    assert again.up_to_date and again.uploaded == 0 and again.bytes == 0 and not again.full
+    assert {p: (folder / p).stat().st_mtime_ns for p in files_in(folder)} == before
+    state = load_state(vault.root, name, str(folder))
+    assert state.last_sync is not None and state.last_sync["uploaded"] == 0
+
+
+def test_state_file_is_private_and_holds_ids_only(local_remote: tuple[Vault, str, Path]) -> None:
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    path = state_path(vault.root, name)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    assert "CANARY" not in text and ".pdf" not in text
+    record = json.loads(text)
+    assert all(p.startswith(("objects/", "manifests/", "catalog/")) for p in record["stored"])
+
+
+def test_new_documents_send_only_new_files(
+    local_remote: tuple[Vault, str, Path], tmp_path: Path
+) -> None:
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    store_documents(vault.root, 2, tmp_path / "more")
+    result = sync_remote(vault, name, str(folder))
+    # 2 documents: 2 objects + 2 manifests, the audit log and the journal.
+    assert result.uploaded == 6 and not result.full
+    assert result.documents == 5 and not missing_from(folder)
+
+
+def test_fold_moves_the_head_and_removes_dropped_files_after_it(
+    local_remote: tuple[Vault, str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    old_head = json.loads((folder / "head.json").read_bytes())
+    unsigned = {e["manifest"] for e in vault.journal_entries()}
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        vault.fold_journal()
+    calls: list[tuple[str, list[str]]] = []
+    real_copy, real_delete = backup.rclone.copy_file, backup.rclone.delete_files
+
+    def copy_file(source: Path, dest: str, **kw: object) -> None:
+        calls.append(("copy", [dest]))
+        real_copy(source, dest, **kw)  # type: ignore[arg-type]
+
+    def delete_files(root: str, paths: list[str], work: Path, **kw: object) -> int:
+        # The new head is already in place when anything is removed.
+        assert json.loads((folder / "head.json").read_bytes()) != old_head
+        assert not missing_from(folder)
+        calls.append(("delete", list(paths)))
+        return real_delete(root, paths, work, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(backup.rclone, "copy_file", copy_file)
+    monkeypatch.setattr(backup.rclone, "delete_files", delete_files)
+    result = sync_remote(vault, name, str(folder))
+    assert result.deleted >= len(unsigned)
+    order = [kind for kind, _ in calls]
+    assert order == ["copy", "copy", "delete"]  # head (temp name), journal, removals
+    assert calls[0][1][0].endswith("head.json.new")
+    assert calls[1][1][0].endswith("journal.log")
+    held = files_in(folder)
+    assert not any(m in p for p in held for m in unsigned)
+    assert "head.json.new" not in held
+    assert not missing_from(folder) and same_as_vault(folder, vault.root) == []
+
+
+def test_full_sync_resends_what_was_removed_by_hand(local_remote: tuple[Vault, str, Path]) -> None:
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    victim = next(p for p in sorted(files_in(folder)) if p.startswith("objects/"))
+    (folder / victim).unlink()
+    assert sync_remote(vault, name, str(folder)).up_to_date  # the state still trusts it
+    result = sync_remote(vault, name, str(folder), full=True)
+    # --full re-sends the small replaceable files (it cannot compare their bytes)
+    # and, of the write-once files, only the one that was missing.
+    replaceable = [p for p in files_in(folder) if not p.startswith(("objects/", "manifests/"))]
+    replaceable = [p for p in replaceable if not p.startswith("catalog/")]
+    assert result.uploaded == 1 + len(replaceable) and (folder / victim).exists()
+
+
+def test_emptied_remote_is_noticed_and_filled_again(local_remote: tuple[Vault, str, Path]) -> None:
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    shutil.rmtree(folder)
+    result = sync_remote(vault, name, str(folder))
+    assert result.full and result.notes
+    assert not missing_from(folder) and "head.json" in files_in(folder)
+
+
+def test_two_remotes_at_once(local_remote: tuple[Vault, str, Path], tmp_path: Path) -> None:
+    vault, name, folder = local_remote
+    other = tmp_path / "second"
+    with vault.lock:
+        add_remote(vault, "second", str(other))
+    sync_remote(vault, name, str(folder))
+    sync_remote(vault, "second", str(other))
+    assert files_in(folder) == files_in(other)
+
+
+def test_remote_of_another_vault_is_refused(
+    local_remote: tuple[Vault, str, Path], tmp_path: Path
+) -> None:
+    vault, name, folder = local_remote
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"vault_id": "0123456789abcdef"}))
+    with pytest.raises(UsageError, match="another vault"):
+        sync_remote(vault, name, str(folder))
+
+
+def test_missing_local_object_sends_nothing(local_remote: tuple[Vault, str, Path]) -> None:
+    vault, name, folder = local_remote
+    entry = vault.journal_entries()[0]
+    object_id = next(iter(entry["objects"]))
+    vault.objects.path(object_id).unlink()
+    with pytest.raises(IntegrityError, match="missing or damaged here"):
+        sync_remote(vault, name, str(folder))
+    assert not folder.exists() or "head.json" not in files_in(folder)
+
+
+def test_remote_path_is_never_run_by_a_shell(stored_vault: Path, tmp_path: Path) -> None:
+    evil = tmp_path / "backup $(touch PWNED) `touch PWNED2`"
+    vault = Vault.open(stored_vault)
+    with vault.lock:
+        add_remote(vault, "odd", str(evil))
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        sync_remote(vault, "odd", str(evil))
+    finally:
+        os.chdir(cwd)
+    assert (evil / "head.json").exists()
+    assert not list(tmp_path.rglob("PWNED*"))

@@ -1,0 +1,276 @@
+"""Commands for backups: remote add/list/remove, sync, repair, status, report.
+
+None of them needs the passphrase: they move and check ciphertext only.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from sync.backup import SyncResult, sync_remote
+from sync.progress import TransferProgress, human_bytes
+from sync.remotes import add_remote, remotes, remove_remote, resolve
+from sync.repair import repair_remote
+from sync.report import write_report
+from sync.state import remove_state
+from sync.status import gather_status
+from vault.cli_common import json_option, opened, print_json
+from vault.errors import IntegrityError, VaultError
+from vault.repository import Vault, require_vault
+
+
+@click.group()
+def remote() -> None:
+    """Set up where backups go: rclone remotes or local folders.
+
+    A remote is a name for an rclone path: any rclone backend
+    (``offsite:bucket/vault``, set up with ``rclone config`` or
+    RCLONE_CONFIG_<NAME>_* variables, which hold the credentials) or a
+    folder (a USB disk). Several remotes can be used at once.
+
+    \b
+    Example:
+        vault remote add usb /media/backup/vault
+        vault remote add offsite offsite:centre-vault
+        vault remote list
+    """
+
+
+@remote.command(name="add")
+@click.argument("name")
+@click.argument("path", metavar="RCLONE_PATH")
+@click.pass_obj
+def remote_add(root: Path, name: str, path: str) -> None:
+    """Add a remote called NAME at RCLONE_PATH (a folder, or remote:path).
+
+    Credentials never go here: keep them in rclone's configuration.
+
+    \b
+    Example:
+        vault remote add usb /media/backup/vault
+    """
+    with opened(root) as vault:
+        stored = add_remote(vault, name, path)
+    click.echo(f"Added remote {name}: {stored}")
+    click.echo(f"Back up to it now with: vault sync {name}", err=True)
+
+
+@remote.command(name="list")
+@json_option
+@click.pass_obj
+def remote_list(root: Path, as_json: bool) -> None:
+    """List the remotes and their rclone paths.
+
+    \b
+    Example:
+        vault remote list --json
+    """
+    found = remotes(Vault.open(root).config)
+    if as_json:
+        print_json([{"name": n, "path": p} for n, p in sorted(found.items())])
+        return
+    if not found:
+        click.echo("No remotes yet: add one with 'vault remote add NAME PATH'.", err=True)
+    for name, path in sorted(found.items()):
+        click.echo(f"{name}\t{path}")
+
+
+@remote.command(name="remove")
+@click.argument("name")
+@click.pass_obj
+def remote_remove(root: Path, name: str) -> None:
+    """Stop backing up to remote NAME (what it holds is left alone).
+
+    \b
+    Example:
+        vault remote remove usb
+    """
+    with opened(root) as vault:
+        path = remove_remote(vault, name)
+        remove_state(vault.root, name)
+    click.echo(f"Removed remote {name} ({path}); the files there were not touched.")
+
+
+def _describe(result: SyncResult) -> str:
+    if result.up_to_date:
+        text = f"{result.name}: already up to date"
+    else:
+        text = f"{result.name}: sent {result.uploaded} files ({human_bytes(result.bytes)})" + (
+            f", removed {result.deleted}" if result.deleted else ""
+        )
+    head = f", state code {result.head}" if result.head else ""
+    return f"{text}; {result.documents} documents{head}."
+
+
+@click.command(name="sync")
+@click.argument("name", required=False)
+@click.option("--full", is_flag=True, help="List the whole remote and send whatever it lacks.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@click.pass_obj
+def sync_command(root: Path, name: str | None, full: bool, quiet: bool) -> None:
+    """Back up the vault to remote NAME, or to every remote.
+
+    Needs no passphrase: only encrypted files are sent. Sends only what the
+    remote does not have yet, and the vault's head last, so the backup is
+    always consistent even if a sync is cut off; the next sync finishes the
+    job. --full checks the whole remote instead of trusting the record of
+    what was sent (use it if files were removed from the remote by hand).
+
+    \b
+    Example:
+        vault sync
+        vault sync offsite --full
+    """
+    require_vault(root)
+    vault = Vault.open(root)
+    failures: list[VaultError] = []
+    for remote_name, path in resolve(vault.config, name).items():
+        bar = None
+        if not quiet and sys.stderr.isatty():
+            bar = TransferProgress(sys.stderr, remote_name)
+        try:
+            result = sync_remote(vault, remote_name, path, full=full, on_stats=bar)
+        except VaultError as error:
+            if name is not None:
+                raise
+            failures.append(error)
+            click.echo(f"{remote_name}: failed: {error.message}", err=True)
+            continue
+        finally:
+            if bar is not None:
+                bar.clear()
+        for note in result.notes:
+            click.echo(f"{remote_name}: {note}", err=True)
+        click.echo(_describe(result))
+    if failures:
+        first = failures[0]
+        raise type(first)(
+            f"{len(failures)} of the backups failed; first: {first.message}", hint=first.hint
+        )
+
+
+@click.command()
+@click.argument("name")
+@click.pass_obj
+def repair(root: Path, name: str) -> None:
+    """Mend the vault and remote NAME from each other.
+
+    Re-hashes every stored file on both sides; re-sends files that are
+    missing or damaged on the remote, and replaces files that are missing or
+    damaged here with the remote's copy once it has been checked. Needs no
+    passphrase. Exit status 4 if something could be mended from neither side.
+
+    \b
+    Example:
+        vault repair offsite
+    """
+    require_vault(root)
+    vault = Vault.open(root)
+    path = resolve(vault.config, name)[name]
+    result = repair_remote(vault, name, path)
+    for rel in result.uploaded:
+        click.echo(f"sent again: {rel.rsplit('/', 1)[-1]}")
+    for rel in result.restored:
+        click.echo(f"restored here: {rel.rsplit('/', 1)[-1]}")
+    for problem in result.unrepaired:
+        click.echo(f"{problem.problem}: {problem.id}")
+    click.echo(
+        f"Checked {result.checked} files: {len(result.uploaded)} sent again, "
+        f"{len(result.restored)} restored here, {len(result.unrepaired)} could not be mended.",
+        err=True,
+    )
+    if not result.ok:
+        raise IntegrityError(
+            f"{len(result.unrepaired)} files are damaged both here and on {name}",
+            hint="try 'vault repair' with another remote",
+        )
+    if result.uploaded or result.restored:
+        click.echo(f"Now run: vault sync {name}", err=True)
+
+
+@click.command()
+@json_option
+@click.pass_obj
+def status(root: Path, as_json: bool) -> None:
+    """Show the health of the vault and its backups (no passphrase needed).
+
+    Documents held, the last document stored, each backup's last run and
+    what is waiting to be sent, the last checks, emergency key uses, and the
+    passphrase's age, with warnings in plain words. No names or document text
+    are shown. Exits 0 even with warnings: monitoring should read "ok" and
+    "warnings" from --json.
+
+    \b
+    Example:
+        vault status
+        vault status --json
+    """
+    require_vault(root)
+    found = gather_status(Vault.open(root))
+    if as_json:
+        print_json(found.as_dict())
+        return
+    click.echo(f"Documents: {found.documents}", nl=False)
+    if found.documents_unchecked:
+        click.echo(f" ({found.documents_unchecked} not yet checked for duplicates)", nl=False)
+    click.echo("")
+    if found.head:
+        click.echo(f"State code: {found.head['short']} (number {found.head['seq']})")
+    click.echo(f"Last document stored: {found.last_ingest or 'never'}")
+    for remote_status in found.remotes:
+        line = f"Backup {remote_status.name}: last {remote_status.last_sync or 'never'}"
+        if remote_status.waiting_files is not None:
+            line += (
+                f", {remote_status.waiting_files} files "
+                f"({human_bytes(remote_status.waiting_bytes or 0)}) waiting"
+            )
+        click.echo(line)
+    last = found.last_verify
+    if last:
+        where = f"remote {last['remote']}" if last["remote"] else "this computer"
+        click.echo(f"Last check: {last['time']} of {where}: " + ("ok" if last["ok"] else "FAILED"))
+    else:
+        click.echo("Last check: never")
+    click.echo(f"Emergency key uses: {len(found.emergency_uses)}")
+    for use in found.emergency_uses:
+        click.echo(f"  {use['time']}: {use['reason']}")
+    if found.passphrase_age_days is not None:
+        click.echo(f"Passphrase changed: {found.passphrase_age_days} days ago")
+    for warning in found.warnings:
+        click.echo(f"warning: {warning}")
+
+
+@click.command()
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The report file: FILE.pdf or FILE.html.",
+)
+@click.pass_obj
+def report(root: Path, out: Path) -> None:
+    """Write a one-page backup report for the management committee.
+
+    Plain English, no passphrase needed, no names or document text: the
+    number of documents and the vault's state code for the minutes, backups,
+    checks, emergency key use with reasons, and a 90-day chart.
+
+    \b
+    Example:
+        vault report --out committee-report.pdf
+    """
+    from sync import events
+
+    require_vault(root)
+    vault = Vault.open(root)
+    found = gather_status(vault)
+    write_report(found, out)
+    with vault.lock:
+        events.record(vault, "report", [], documents=found.documents)
+    click.echo(f"Wrote the report to {out}")
+
+
+COMMANDS = [remote, sync_command, repair, status, report]

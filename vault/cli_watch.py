@@ -1,0 +1,133 @@
+"""The ``watch`` command: ingest what a scanner drops into a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ingest.pipeline import Ingested, Outcome
+from ingest.settings import ingest_settings
+from ingest.watch import InboxWatcher, WatchOptions, check_inbox, processed_folder
+from vault.cli_common import available_passphrase, passphrase_options
+from vault.errors import PartialBatchError, UsageError
+from vault.keys import DataKey
+from vault.repository import Vault
+
+
+@click.command()
+@click.argument("inbox", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--processed",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where stored files are moved (default: a 'processed' folder beside INBOX).",
+)
+@click.option(
+    "--remove-source",
+    is_flag=True,
+    help="Delete each file once it is stored, instead of moving it.",
+)
+@click.option("--once", is_flag=True, help="Store what is in INBOX now, then stop (for cron).")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds between looks at INBOX.",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    help="Seconds a file's size and time must stay the same before it is taken.",
+)
+@click.option(
+    "--quarantine",
+    "quarantine_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where unreadable files are moved (default: quarantine_dir in the vault's "
+    "config.json, else a 'quarantine' folder beside the vault folder).",
+)
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    help="Quarantine documents longer than this (default: max_pages in config.json, else 200).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No line per document.")
+@passphrase_options
+@click.pass_obj
+def watch(
+    root: Path,
+    inbox: Path,
+    processed: Path | None,
+    remove_source: bool,
+    once: bool,
+    interval: float,
+    settle: float,
+    quarantine_dir: Path | None,
+    max_pages: int | None,
+    quiet: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Watch a scanner's folder and store each new file in the vault.
+
+    A file is taken once it has stopped changing for --settle seconds
+    (hidden files and partial downloads such as *.part, *.tmp and ~$* are
+    left alone). Only once a document is durably in the vault is its file
+    moved to the processed folder (or deleted, with --remove-source), so a
+    crash or power cut never loses a scan. Files that cannot be read are
+    moved to the quarantine folder beside a .reason.txt file. The vault is
+    locked for one file at a time, so other vault commands can run in between.
+    No passphrase is needed; with VAULT_PASSPHRASE or --passphrase-file,
+    duplicates are caught straight away. Stop with Ctrl-C. With --once, the
+    exit status is 6 if any file was quarantined.
+
+    \b
+    Example:
+        vault watch ~/Scans/inbox --processed ~/Scans/done
+        vault watch ~/Scans/inbox --once --remove-source
+    """
+    if processed is not None and remove_source:
+        raise UsageError("give either --processed or --remove-source, not both")
+    vault = Vault.open(root)
+    inbox = check_inbox(inbox, vault.root)
+    settings = ingest_settings(
+        vault.root, vault.config, quarantine=quarantine_dir, max_pages=max_pages
+    )
+    options = WatchOptions(
+        inbox=inbox,
+        processed=None if remove_source else processed_folder(inbox, processed, vault.root),
+        interval=interval,
+        settle=settle,
+        once=once,
+    )
+    key: DataKey | None = None
+    passphrase = available_passphrase(passphrase_file)
+    if passphrase:
+        vault.unlock(passphrase)
+        key = vault.key
+
+    def open_vault() -> Vault:
+        fresh = Vault.open(root)  # re-read per file: others may have changed the vault
+        fresh.key = key
+        return fresh
+
+    def show(outcome: Outcome) -> None:
+        if isinstance(outcome, Ingested):
+            if not quiet:
+                click.echo(outcome.message())
+        else:
+            click.echo(outcome.message(), err=True)
+
+    def notice(message: str) -> None:
+        click.echo(f"vault: {message}", err=True)
+
+    report = InboxWatcher(open_vault, settings, options, on_outcome=show, on_notice=notice).run()
+    if not quiet or report.not_stored:
+        click.echo(report.summary(settings.quarantine.folder), err=True)
+    if report.not_stored:
+        raise PartialBatchError(f"{report.not_stored} files in {inbox} were not stored")
+
+
+COMMANDS = [watch]
