@@ -61,7 +61,7 @@ from sync.snapshot import (
     take_snapshot,
 )
 from sync.state import RemoteState, load_state, save_state, state_dir
-from vault.errors import LockedError, RemoteError, UsageError
+from vault.errors import LockedError, RemoteError, UsageError, VaultError
 from vault.fsutil import make_private_dir
 from vault.lock import VaultLock
 from vault.repository import Vault
@@ -166,17 +166,16 @@ def _sync(
                 if events.record(vault, "sync", [], remote=name):
                     snap.files[AUDIT] = vault.layout.audit.read_bytes()
                     plan = make_plan(snap, state)
-                staging = work / "staging"
-                make_private_dir(staging)
-                stage(snap, [*plan.stored, *plan.early, *_late(plan)], staging)
+                stage(snap, _late(plan), work)
         result.head = snap.head.short if snap.head else None
         result.head_seq = snap.head.seq if snap.head else None
         result.documents = snap.documents
         if not plan.empty:
             try:
-                _send(snap, plan, state, path, staging, work, result, what, on_stats)
-            finally:
-                save_state(vault.root, name, state)
+                _send(snap, plan, state, path, work, result, what, on_stats)
+            except BaseException:
+                save_state(vault.root, name, state)  # keep what did arrive
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     state.record_sync(
@@ -219,27 +218,42 @@ def _send(
     plan: Plan,
     state: RemoteState,
     path: str,
-    staging: Path,
     work: Path,
     result: SyncResult,
     what: str,
     on_stats: StatsCallback | None,
 ) -> None:
-    """Steps 3-6; ``state`` is updated after each step that succeeded."""
+    """Steps 3-6; ``state`` is updated after each step that succeeded.
+
+    The files of step 3 are sent straight from the vault folder: write-once
+    files never change, and a newer audit log, key or settings file than the
+    snapshot's is harmless (none of them names an object). The head and the
+    journal, which do, are sent from the snapshot's copies in ``work``.
+    """
     first = [*plan.stored, *plan.early]
     if first:
         size = sum(max(snap.stored.get(rel, 0), 0) for rel in plan.stored)
         size += sum(len(snap.files[rel]) for rel in plan.early)
-        sent = rclone.copy_files(
-            staging,
-            path,
-            first,
-            work,
-            what=what,
-            timeout=rclone.transfer_timeout(size, len(first)),
-            on_stats=on_stats,
-        )
-        _check_sent(sent, len(first), what)
+        copied: list[str] = []
+        try:
+            sent = rclone.copy_files(
+                snap.root,
+                path,
+                first,
+                work,
+                what=what,
+                timeout=rclone.transfer_timeout(size, len(first)),
+                on_stats=on_stats,
+                copied=copied,
+            )
+        except RemoteError:
+            # Keep what did arrive, so the next run does not send it again.
+            state.stored.update(rel for rel in copied if rel in snap.stored)
+            for rel in copied:
+                if rel in plan.early:
+                    _remember(state, snap, rel)
+            raise
+        _check_sent(sent, snap, first, what)
         state.stored.update(plan.stored)
         for rel in plan.early:
             _remember(state, snap, rel)
@@ -247,7 +261,7 @@ def _send(
         result.bytes += size
     if plan.head:
         timeout = rclone.transfer_timeout(len(snap.files[HEAD]), 1)
-        rclone.copy_file(staging / HEAD, rclone.join(path, HEAD_TEMP), what=what, timeout=timeout)
+        rclone.copy_file(work / HEAD, rclone.join(path, HEAD_TEMP), what=what, timeout=timeout)
         rclone.move_file(
             rclone.join(path, HEAD_TEMP), rclone.join(path, HEAD), what=what, timeout=timeout
         )
@@ -257,7 +271,7 @@ def _send(
     if plan.journal:
         data = snap.files[JOURNAL]
         rclone.copy_file(
-            staging / JOURNAL,
+            work / JOURNAL,
             rclone.join(path, JOURNAL),
             what=what,
             timeout=rclone.transfer_timeout(len(data), 1),
@@ -273,13 +287,22 @@ def _send(
         result.deleted += len(plan.delete)
 
 
-def _check_sent(sent: rclone.Result, expected: int, what: str) -> None:
+def _check_sent(sent: rclone.Result, snap: Snapshot, paths: list[str], what: str) -> None:
+    """rclone skips a listed file that does not exist: make sure none was skipped."""
     stats = sent.stats or {}
-    if stats and int(stats.get("transfers", expected)) < expected:
-        raise RemoteError(
-            f"{what} failed: rclone sent {stats.get('transfers')} of {expected} files",
+    count = int(stats.get("transfers", len(paths)))
+    if count >= len(paths):
+        return
+    vanished = [rel for rel in paths if not snap.root.joinpath(*rel.split("/")).exists()]
+    if vanished:
+        raise VaultError(
+            f"{what} stopped: {len(vanished)} files changed in the vault while it ran",
             hint="run 'vault sync' again",
         )
+    raise RemoteError(
+        f"{what} failed: rclone sent {count} of {len(paths)} files",
+        hint="run 'vault sync' again",
+    )
 
 
 def _remember(state: RemoteState, snap: Snapshot, rel: str) -> None:

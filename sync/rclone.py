@@ -64,6 +64,7 @@ _REFUSED = (
     "invalid_grant", "expired token", "authentication",
 )  # fmt: skip
 _NO_REMOTE = "didn't find section in config file"
+GIVE_UP_AFTER = 3  # files failed in a row with "cannot connect" before a transfer stops
 _MAX_DETAIL = 160
 _KEEP_LOGS = 200
 
@@ -80,6 +81,7 @@ class Result:
     stdout: bytes
     logs: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, Any] | None = None
+    copied: list[str] = field(default_factory=list)  # files rclone reported sent (with -v)
 
 
 def binary() -> str:
@@ -122,12 +124,18 @@ def run(
     what: str,
     ok_codes: Iterable[int] = (0,),
     on_stats: Callable[[dict[str, Any]], None] | None = None,
+    give_up_after: int | None = None,
+    copied: list[str] | None = None,
 ) -> Result:
     """Run ``rclone argv[0] <global flags> argv[1:]``; raise ``RemoteError`` on failure.
 
     ``what`` names the operation for the error line ("sync to remote
     'offsite'"). ``on_stats`` receives each stats record rclone logs (use
-    ``--stats 1s --stats-log-level NOTICE`` to get them).
+    ``--stats 1s --stats-log-level NOTICE`` to get them). ``give_up_after``:
+    stop rclone once it has logged that many "cannot connect" errors with no
+    file sent in between: rclone would otherwise retry each remaining file
+    against a dead remote for many minutes. ``copied`` (a list) receives the
+    files rclone reports sent, also when the run fails (needs ``-v``).
     """
     if not argv:
         raise ValueError("rclone needs a subcommand")
@@ -141,14 +149,17 @@ def run(
         )
     except OSError as exc:
         raise VaultError(f"cannot start rclone: {exc.strerror}") from exc
-    result = Result(returncode=-1, stdout=b"")
+    result = Result(returncode=-1, stdout=b"", copied=copied if copied is not None else [])
     timed_out = threading.Event()
+    gave_up = threading.Event()
+    unreachable = 0
 
     def expire() -> None:
         timed_out.set()
         proc.kill()
 
     def read_log() -> None:
+        nonlocal unreachable
         assert proc.stderr is not None
         for raw in proc.stderr:
             record = _parse_log_line(raw)
@@ -159,6 +170,16 @@ def run(
                 if on_stats is not None:
                     on_stats(record["stats"])
                 continue
+            msg = str(record.get("msg", ""))
+            if msg.startswith("Copied") and record.get("object"):
+                result.copied.append(str(record["object"]))
+                unreachable = 0
+                continue
+            if record.get("level") == "error" and _is_unreachable(msg):
+                unreachable += 1
+                if give_up_after is not None and unreachable >= give_up_after:
+                    gave_up.set()
+                    proc.kill()
             result.logs.append(record)
             if len(result.logs) > _KEEP_LOGS:
                 del result.logs[: len(result.logs) - _KEEP_LOGS]
@@ -181,6 +202,8 @@ def run(
         for stream in (proc.stdout, proc.stderr):
             if stream is not None:
                 stream.close()
+    if gave_up.is_set():
+        raise remote_error(what, result)
     if timed_out.is_set():
         raise RemoteError(
             f"{what} failed: rclone did not finish within {timeout:.0f} s",
@@ -231,6 +254,11 @@ def remote_error(what: str, result: Result) -> RemoteError:
         )
     reason = _short(detail, secrets) if detail else f"rclone exit status {result.returncode}"
     return RemoteError(f"{what} failed: {reason}")
+
+
+def _is_unreachable(message: str) -> bool:
+    lowered = message.lower()
+    return any(word in lowered for word in _UNREACHABLE)
 
 
 def _main_message(logs: list[dict[str, Any]]) -> str:
@@ -323,20 +351,29 @@ def copy_files(
     what: str,
     timeout: float,
     on_stats: Callable[[dict[str, Any]], None] | None = None,
+    copied: list[str] | None = None,
 ) -> Result:
     """Copy the listed relative paths from ``source`` to ``dest``, unconditionally.
 
     ``--files-from`` with ``--no-traverse`` and ``--no-check-dest``: rclone
     neither lists the destination nor asks it about each file, so the cost
     does not grow with what the remote already holds, and a file is sent even
-    when one of the same size and time is there (``-I``).
+    when one of the same size and time is there (``-I``). Gives up early when
+    the remote stops answering (see ``run``); ``copied`` receives what was sent.
     """
     listing = _write_list(work, paths)
     argv = [
-        "copy", "--files-from-raw", str(listing), "--no-traverse", "--no-check-dest", "-I",
+        "copy", "-v", "--files-from-raw", str(listing), "--no-traverse", "--no-check-dest", "-I",
         "--stats", "1s", "--stats-log-level", "NOTICE", *TRANSFER_FLAGS, "--", str(source), dest,
     ]  # fmt: skip
-    return run(argv, timeout=timeout, what=what, on_stats=on_stats)
+    return run(
+        argv,
+        timeout=timeout,
+        what=what,
+        on_stats=on_stats,
+        give_up_after=GIVE_UP_AFTER,
+        copied=copied,
+    )
 
 
 def copy_file(source: Path | str, dest: str, *, what: str, timeout: float) -> None:

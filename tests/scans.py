@@ -73,7 +73,7 @@ def dense_text(seed: int, *, lines: int = 42) -> str:
 
 
 A4_INCHES = (8.27, 11.69)
-VARIANTS = ("clean", "skewed", "very-skewed", "noisy", "upside-down", "sideways")
+VARIANTS = ("clean", "skewed", "very-skewed", "noisy", "very-noisy", "upside-down", "sideways")
 
 
 def font(size_px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -119,6 +119,8 @@ def spoil(page: Image.Image, variant: str) -> Image.Image:
         return page.rotate(-5.0, resample=Image.Resampling.BICUBIC, fillcolor=255)
     if variant == "noisy":
         return add_noise(page)
+    if variant == "very-noisy":  # tesseract reads nothing at all from this as it is
+        return add_noise(page, amount=0.12)
     if variant == "upside-down":
         return page.transpose(Image.Transpose.ROTATE_180)
     if variant == "sideways":

@@ -75,6 +75,9 @@ def search(
             limit=limit + 1,
             fuzzy=not exact,
         )
+        # Snippets show document text, as 'show' does: record which documents
+        # were shown (ids only, never the query, which is often a name).
+        vault.audit.append("search", [hit.id for hit in hits[:limit]])
     more = len(hits) > limit
     hits = hits[:limit]
     if as_json:

@@ -52,13 +52,21 @@ def system_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _run(
-    root: Path, name: str, path: Path, media_type: str, variants: list[str], texts: list[str],
+    root: Path,
+    name: str,
+    path: Path,
+    media_type: str,
+    variants: list[str],
+    texts: list[str],
     **options: object,
 ) -> Case:
     workdir = private_dir(root / f"work-{name}")
     progress: list[tuple[int, int]] = []
     result = ocr_document(
-        path, media_type, workdir, on_page=lambda done, total: progress.append((done, total)),
+        path,
+        media_type,
+        workdir,
+        on_page=lambda done, total: progress.append((done, total)),
         **options,  # type: ignore[arg-type]
     )
     return Case(path, media_type, variants, texts, result, progress, workdir)
@@ -97,8 +105,9 @@ def jpeg_exif(ocr_root: Path) -> Case:
 
 @pytest.fixture(scope="session")
 def png_noisy(ocr_root: Path) -> Case:
-    path = scans.write_png(ocr_root / "noisy.png", scans.scan("noisy", dpi=200), dpi=200)
-    return _run(ocr_root, "png", path, "image/png", ["noisy"], [scans.LETTER])
+    """A PNG at 300 dpi so noisy that tesseract reads nothing until it is filtered."""
+    path = scans.write_png(ocr_root / "noisy.png", scans.scan("very-noisy"))
+    return _run(ocr_root, "png", path, "image/png", ["very-noisy"], [scans.LETTER])
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +130,11 @@ def mixed_pdf(ocr_root: Path) -> Case:
     )
     path = scans.merge_pdfs(ocr_root / "mixed.pdf", [digital, scanned, garbage])
     return _run(
-        ocr_root, "mixed", path, PDF, ["text", "clean", "garbage"],
+        ocr_root,
+        "mixed",
+        path,
+        PDF,
+        ["text", "clean", "garbage"],
         [scans.SECOND_LETTER, scans.LETTER, scans.LETTER],
     )
 

@@ -38,6 +38,19 @@ def word_boxes(pdf: Path, page: int) -> list[tuple[str, float, float, float, flo
 
 def render_page(pdf: Path, page: int, out_base: Path, *, dpi: int) -> Path:
     """Page ``page`` drawn by poppler (its /Rotate applied) as a grey PGM."""
-    run(["pdftoppm", "-gray", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile",
-         str(pdf), str(out_base)])
+    run(
+        [
+            "pdftoppm",
+            "-gray",
+            "-r",
+            str(dpi),
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-singlefile",
+            str(pdf),
+            str(out_base),
+        ]
+    )
     return out_base.with_suffix(".pgm")

@@ -29,7 +29,12 @@ def test_every_scanned_page_reads_back(ocr_case: Case) -> None:
 
 def test_pages_are_turned_upright(pdf_300: Case, tiff_200: Case, jpeg_exif: Case) -> None:
     turns = {
-        "clean": 0, "noisy": 0, "skewed": 0, "very-skewed": 0, "upside-down": 180, "sideways": 90
+        "clean": 0,
+        "noisy": 0,
+        "skewed": 0,
+        "very-skewed": 0,
+        "upside-down": 180,
+        "sideways": 90,
     }
     for case in (pdf_300, tiff_200):
         for page, variant in zip(case.result.pages, case.variants):
@@ -42,8 +47,9 @@ def test_pages_are_turned_upright(pdf_300: Case, tiff_200: Case, jpeg_exif: Case
     ("fixture", "page", "tilt"),
     [("tiff_200", 3, 2.0), ("pdf_300", 4, -5.0), ("pdf_300", 1, 0.0), ("tiff_200", 2, 0.0)],
 )
-def test_skew_is_measured(request: pytest.FixtureRequest, fixture: str, page: int,
-                          tilt: float) -> None:
+def test_skew_is_measured(
+    request: pytest.FixtureRequest, fixture: str, page: int, tilt: float
+) -> None:
     case: Case = request.getfixturevalue(fixture)
     assert case.result.pages[page - 1].skew == pytest.approx(tilt, abs=0.4)
 

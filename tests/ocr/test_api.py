@@ -14,10 +14,17 @@ def test_public_names() -> None:
 
 def test_result_fields() -> None:
     assert [f.name for f in dataclasses.fields(ocr.PageResult)] == [
-        "number", "text", "confidence", "rotation", "skew", "source",
+        "number",
+        "text",
+        "confidence",
+        "rotation",
+        "skew",
+        "source",
     ]
     assert [f.name for f in dataclasses.fields(ocr.OcrResult)] == [
-        "pages", "searchable_pdf", "born_digital",
+        "pages",
+        "searchable_pdf",
+        "born_digital",
     ]
 
 
@@ -29,6 +36,7 @@ def test_ocr_document_signature() -> None:
     assert parameters["max_pages"].default == 200
     assert parameters["on_page"].default is None
     assert all(
-        p.kind is inspect.Parameter.KEYWORD_ONLY for name, p in parameters.items()
+        p.kind is inspect.Parameter.KEYWORD_ONLY
+        for name, p in parameters.items()
         if name not in ("path", "media_type", "workdir")
     )

