@@ -75,7 +75,7 @@ def build_image_pdf(path: Path, media_type: str, page_count: int) -> pikepdf.Pdf
     if media_type == source.TIFF:
         with images.open_image(path, what="TIFF") as tiff:
             for index in range(page_count):
-                frame = source.tiff_frame(tiff, index)
+                frame = images.tiff_frame(tiff, index)
                 _add_decoded(pdf, frame, images.resolution(frame))
     else:
         _add_photo(pdf, path, media_type)

@@ -67,6 +67,15 @@ def decoding(what: str) -> Iterator[None]:
         raise UnreadableInputError(f"{what} cannot be decoded (damaged image)") from exc
 
 
+def tiff_frame(tiff: Image.Image, index: int) -> Image.Image:
+    """Frame ``index`` of an open TIFF, decoded, pixel cap checked."""
+    with decoding("a TIFF page"):
+        tiff.seek(index)
+        check_pixels(*tiff.size)
+        tiff.load()
+        return tiff.copy()
+
+
 def resolution(image: Image.Image) -> tuple[float, float]:
     """Horizontal and vertical dots per inch, trusted only when plausible;
     otherwise assumed from an A4 page filling the image."""

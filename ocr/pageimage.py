@@ -43,7 +43,7 @@ def _square(image: Image.Image, x_dpi: float, y_dpi: float) -> tuple[Image.Image
 def load_page(path: Path, media_type: str, index: int) -> tuple[Image.Image, int]:
     """Page ``index`` (0-based) of the input, and its resolution in dpi."""
     if media_type == source.PDF:
-        page = _pdf(path)[index]
+        page = pdfpages.get_page(_pdf(path), index)
         try:
             dpi = pdfpages.render_dpi(page)
             return pdfpages.render(page, dpi), dpi
@@ -51,7 +51,7 @@ def load_page(path: Path, media_type: str, index: int) -> tuple[Image.Image, int
             page.close()
     if media_type == source.TIFF:
         with images.open_image(path, what="TIFF") as tiff:
-            frame = source.tiff_frame(tiff, index)
+            frame = images.tiff_frame(tiff, index)
         picture, dpi = _square(images.for_ocr(frame), *images.resolution(frame))
         return images.for_ocr(picture), dpi
     with images.open_image(path) as photo, images.decoding("the image"):

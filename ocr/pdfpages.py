@@ -34,11 +34,24 @@ def open_pdf(path: Path) -> pdfium.PdfDocument:
         raise UnreadableInputError("PDF cannot be read (damaged or not a PDF)") from exc
 
 
-def page_text(page: pdfium.PdfPage) -> str:
-    """The text a PDF page carries, line breaks as ``\\n``."""
-    textpage = page.get_textpage()
+def get_page(document: pdfium.PdfDocument, index: int) -> pdfium.PdfPage:
     try:
-        text = textpage.get_text_bounded()
+        return document[index]
+    except pdfium.PdfiumError as exc:
+        raise UnreadableInputError("a PDF page cannot be read") from exc
+
+
+def page_text(page: pdfium.PdfPage) -> str:
+    """The text a PDF page carries, line breaks as ``\\n``; empty if pdfium
+    cannot read it (the page is then OCR'd)."""
+    try:
+        textpage = page.get_textpage()
+    except pdfium.PdfiumError:
+        return ""
+    try:
+        text: str = textpage.get_text_bounded()
+    except pdfium.PdfiumError:
+        return ""
     finally:
         textpage.close()
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
@@ -47,14 +60,17 @@ def page_text(page: pdfium.PdfPage) -> str:
 def image_count(page: pdfium.PdfPage) -> int:
     """How many images the page draws; refuses one that would decode to a bomb."""
     count = 0
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
-        count += 1
-        try:
-            width, height = obj.get_px_size()
-        except pdfium.PdfiumError:
-            continue
-        if width * height > MAX_PIXELS:
-            raise UnreadableInputError(BOMB_REASON)
+    try:
+        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
+            count += 1
+            try:
+                width, height = obj.get_px_size()
+            except pdfium.PdfiumError:
+                continue  # drawn as nothing; not a reason to refuse the page
+            if width * height > MAX_PIXELS:
+                raise UnreadableInputError(BOMB_REASON)
+    except pdfium.PdfiumError as exc:
+        raise UnreadableInputError("a PDF page cannot be read") from exc
     return count
 
 
@@ -79,7 +95,7 @@ def render(page: pdfium.PdfPage, dpi: int) -> Image.Image:
     """The page as pdfium shows it (its /Rotate applied), in grey."""
     try:
         bitmap = page.render(scale=dpi / 72, may_draw_forms=True)
-        image = bitmap.to_pil()
+        image: Image.Image = bitmap.to_pil()
     except pdfium.PdfiumError as exc:
         raise UnreadableInputError("a PDF page cannot be drawn") from exc
     return image.convert("L")

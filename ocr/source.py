@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from itertools import count
 from pathlib import Path
 
-from PIL import Image
-
 from ocr import images, pdfpages
 from ocr.textcheck import is_real_text
 from vault.errors import UnreadableInputError
@@ -65,7 +63,7 @@ def _plan_pdf(path: Path, max_pages: int) -> Plan:
         text_pages: dict[int, str] = {}
         ocr_pages: list[int] = []
         for index in range(page_count):
-            page = document[index]
+            page = pdfpages.get_page(document, index)
             try:
                 text = pdfpages.page_text(page)
                 pictures = pdfpages.image_count(page)
@@ -100,12 +98,3 @@ def _plan_tiff(path: Path, max_pages: int) -> Plan:
     if frames == 0:
         raise UnreadableInputError("TIFF has no pages")
     return Plan(frames, ocr_pages=list(range(frames)))
-
-
-def tiff_frame(image: Image.Image, index: int) -> Image.Image:
-    """Frame ``index`` of an open TIFF, decoded, pixel cap checked."""
-    with images.decoding("a TIFF page"):
-        image.seek(index)
-        images.check_pixels(*image.size)
-        image.load()
-        return image.copy()

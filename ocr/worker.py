@@ -107,7 +107,8 @@ def ocr_page(job: PageJob) -> PageOutcome:
         cleaned = picture
     extra = skew.measure_skew(cleaned)
     if not skew.needs_straightening(extra):
-        extra = first_tilt if abs(first_tilt) >= RETRY_SKEW else 0.0
+        trusted = first.confidence >= GOOD_CONFIDENCE and abs(first_tilt) >= RETRY_SKEW
+        extra = first_tilt if trusted else 0.0
     if extra:
         cleaned = skew.straighten(cleaned, extra)
     second = _recognise(job, cleaned, dpi, "b", tesseract.PSM_AUTO_OSD)

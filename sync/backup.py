@@ -47,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sync import events, rclone
+from sync import rclone
 from sync.snapshot import (
     AUDIT,
     CONFIG,
@@ -163,9 +163,9 @@ def _sync(
             require_complete(snap)
             plan = make_plan(snap, state)
             if not plan.empty:
-                if events.record(vault, "sync", [], remote=name):
-                    snap.files[AUDIT] = vault.layout.audit.read_bytes()
-                    plan = make_plan(snap, state)
+                vault.audit.append("sync", [], remote=name)
+                snap.files[AUDIT] = vault.layout.audit.read_bytes()
+                plan = make_plan(snap, state)
                 stage(snap, _late(plan), work)
         result.head = snap.head.short if snap.head else None
         result.head_seq = snap.head.seq if snap.head else None

@@ -101,9 +101,14 @@ def inspect_remote(path: str, work: Path, what: str) -> RemoteView:
     for rel in (*RECOVERY_KEYS, CONFIG):
         if view.present.get(rel, 0) <= 0:
             view.problems.append(Problem(rel, "missing"))
-    found = read_head(fetched / HEAD) if HEAD in view.present else None
+    try:
+        found = read_head(fetched / HEAD) if HEAD in view.present else None
+    except IntegrityError:
+        view.problems.append(Problem(HEAD, "corrupt"))
+        found = None
     if found is None:
-        view.problems.append(Problem(HEAD, "missing"))
+        if HEAD not in view.present:
+            view.problems.append(Problem(HEAD, "missing"))
     else:
         view.head = found[0]
         _need_head(view, path, fetched, work, what)

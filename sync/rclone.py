@@ -22,6 +22,7 @@ neither rclone's exit code nor its stderr, so failures cannot be told apart.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -64,6 +65,7 @@ _REFUSED = (
     "invalid_grant", "expired token", "authentication",
 )  # fmt: skip
 _NO_REMOTE = "didn't find section in config file"
+_LIST_NUMBERS = itertools.count(1)
 GIVE_UP_AFTER = 3  # files failed in a row with "cannot connect" before a transfer stops
 _MAX_DETAIL = 160
 _KEEP_LOGS = 200
@@ -193,9 +195,10 @@ def run(
         result.stdout = proc.stdout.read()
         result.returncode = proc.wait()
         reader.join()
-    except BaseException:
+    except BaseException:  # Ctrl-C included: never leave rclone running
         proc.kill()
         proc.wait()
+        reader.join(timeout=5)
         raise
     finally:
         timer.cancel()
@@ -243,7 +246,7 @@ def remote_error(what: str, result: Result) -> RemoteError:
         )
     if any(word in lowered for word in _REFUSED):
         return RemoteError(
-            f"{what} failed: access refused ({_short(detail, secrets)})",
+            f"{what} failed: access refused ({_short(_refusal_part(detail), secrets)})",
             hint="check the credentials in rclone's configuration ('rclone config') "
             "or in the RCLONE_CONFIG_* variables",
         )
@@ -275,6 +278,15 @@ def _main_message(logs: list[dict[str, Any]]) -> str:
         if record.get("level") == "error":
             return str(record.get("msg", ""))
     return ""
+
+
+def _refusal_part(detail: str) -> str:
+    """``403 SignatureDoesNotMatch`` out of an S3 SDK error; else the message."""
+    code = re.search(r"StatusCode: (\d{3})", detail)
+    name = re.search(r"api error (\w+)", detail)
+    if code or name:
+        return " ".join(m.group(1) for m in (code, name) if m)
+    return detail
 
 
 def _network_part(detail: str) -> str:
@@ -454,9 +466,10 @@ def fetch_files(
 
 
 def _write_list(work: Path, paths: Sequence[str]) -> Path:
-    fd_path = work / f"list-{threading.get_ident()}-{len(list(work.iterdir()))}"
-    fd_path.write_text("".join(f"{p}\n" for p in paths), "utf-8")
-    return fd_path
+    """A ``--files-from-raw`` list: relative paths (ids), one a line."""
+    listing = work / f"list-{next(_LIST_NUMBERS)}"
+    listing.write_text("".join(f"{p}\n" for p in paths), "utf-8")
+    return listing
 
 
 def transfer_timeout(total_bytes: int, files: int) -> float:

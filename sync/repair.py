@@ -19,7 +19,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync import events, rclone
+from sync import rclone
 from sync.backup import remote_lock
 from sync.check import Problem, inspect_remote
 from sync.snapshot import expected_digest, take_snapshot
@@ -28,6 +28,8 @@ from vault.errors import LockedError
 from vault.fsutil import commit_temp, make_private_dir
 from vault.objects import hash_file
 from vault.repository import Vault
+
+STORES = ("objects/", "manifests/")
 
 
 @dataclass
@@ -62,8 +64,8 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
     try:
         snap = take_snapshot(vault)
         view = inspect_remote(path, work, what)
-        paths = sorted(
-            rel for rel in {*snap.stored, *snap.missing, *view.needed} if expected_digest(rel)
+        paths = _one_path_per_object(
+            {*snap.stored, *snap.missing, *view.needed}, vault, set(view.present)
         )
         result.checked = len(paths)
         remote_bad = {rel: "missing" for rel in paths if rel not in view.present}
@@ -103,14 +105,14 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
             )
             result.uploaded = upload
         if restore:
-            _restore(vault, path, restore, work, what, result)
+            size = sum(view.present[rel] for rel in restore)
+            _restore(vault, path, restore, size, work, what, result)
         state = load_state(vault.root, name, path)
         if not state.fresh:
             state.stored.update(upload)
             state.stored.difference_update(p.path for p in result.unrepaired)
             save_state(vault.root, name, state)
-        events.record(
-            vault,
+        vault.audit.append(
             "repair",
             [expected_digest(rel) or rel for rel in [*upload, *result.restored]],
             remote=name,
@@ -121,17 +123,37 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
     return result
 
 
+def _one_path_per_object(candidates: set[str], vault: Vault, remote: set[str]) -> list[str]:
+    """The files to check, sorted; when only an id is known (an index entry found
+    on neither side), an object and a manifest path may both be guessed: keep
+    the one that exists somewhere."""
+    chosen: dict[str, str] = {}
+    for rel in sorted(candidates):
+        if not expected_digest(rel):
+            continue
+        key = rel.split("/", 1)[1] if rel.startswith(STORES) else rel
+        exists = rel in remote or vault.root.joinpath(*rel.split("/")).is_file()
+        if key not in chosen or exists:
+            chosen[key] = rel
+    return sorted(chosen.values())
+
+
 def _restore(
-    vault: Vault, path: str, paths: list[str], work: Path, what: str, result: RepairResult
+    vault: Vault,
+    path: str,
+    paths: list[str],
+    size: int,
+    work: Path,
+    what: str,
+    result: RepairResult,
 ) -> None:
     """Download good copies into the vault's tmp, re-hash, then move into place."""
     download = vault.layout.tmp / f"restore-{result.name}"
     shutil.rmtree(download, ignore_errors=True)
     make_private_dir(download)
     try:
-        rclone.fetch_files(
-            path, paths, download, work, what=what, timeout=rclone.transfer_timeout(0, len(paths))
-        )
+        timeout = rclone.transfer_timeout(size, len(paths))
+        rclone.fetch_files(path, paths, download, work, what=what, timeout=timeout)
         for rel in paths:
             fetched = download.joinpath(*rel.split("/"))
             if not fetched.is_file() or hash_file(fetched) != expected_digest(rel):

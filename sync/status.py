@@ -25,7 +25,7 @@ from sync.remotes import remotes
 from sync.snapshot import HEAD, JOURNAL, take_snapshot
 from sync.state import load_state
 from vault.audit import AuditEntry
-from vault.errors import VaultError
+from vault.errors import IntegrityError, VaultError
 from vault.repository import Vault
 
 DEFAULT_BACKUP_MAX_AGE_HOURS = 24
@@ -100,7 +100,11 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     """Collect the facts and the warnings (no lock, no key, nothing written)."""
     now = now or datetime.now(UTC)
     config = vault.config
-    head = vault.head()
+    damaged_head = False
+    try:
+        head = vault.head()
+    except IntegrityError:
+        head, damaged_head = None, True
     last_ingest = None
     last_verify: dict[str, Any] | None = None
     remote_verify: dict[str, dict[str, Any]] = {}
@@ -154,6 +158,8 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         status.remotes.append(_remote_status(vault, name, path, now, remote_verify.get(name)))
     _waiting(vault, status)
     status.warnings = warnings(status, config, now)
+    if damaged_head:
+        status.warnings.insert(0, "The vault's head file is damaged: run 'vault verify'.")
     return status
 
 

@@ -219,6 +219,15 @@ def merge_pdfs(path: Path, parts: Sequence[Path]) -> Path:
     return path
 
 
+def set_page_rotation(path: Path, turns: dict[int, int]) -> Path:
+    """Give pages (0-based) a /Rotate, as scanners do for landscape pages."""
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        for index, degrees in turns.items():
+            pdf.pages[index].Rotate = degrees
+        pdf.save(path)
+    return path
+
+
 def write_encrypted_pdf(path: Path, source: Path, *, password: str = "s3cret") -> Path:
     with pikepdf.open(source) as pdf:
         pdf.save(path, encryption=pikepdf.Encryption(user=password, owner=password))

@@ -24,7 +24,7 @@ GENESIS = "0" * 64
 
 EVENTS = {
     "init", "ingest", "fold", "duplicate", "show", "export", "passwd", "verify",
-    "rebuild", "emergency-use", "unlock", "edit", "search",
+    "rebuild", "emergency-use", "unlock", "edit", "search", "sync", "repair", "report",
 }  # fmt: skip
 
 

@@ -96,7 +96,6 @@ def _verify_local(root: Path, as_json: bool) -> None:
 
 
 def _verify_remote(root: Path, name: str, read_data: float | None, as_json: bool) -> None:
-    from sync import events
     from sync.check import check_remote
     from sync.remotes import resolve
 
@@ -105,8 +104,7 @@ def _verify_remote(root: Path, name: str, read_data: float | None, as_json: bool
     path = resolve(vault.config, name)[name]
     result = check_remote(vault, name, path, read_data=read_data)
     with vault.lock:
-        events.record(
-            vault,
+        vault.audit.append(
             "verify",
             sorted({p.id for p in result.problems}),
             ok=result.ok,

@@ -127,14 +127,15 @@ def sync_command(root: Path, name: str | None, full: bool, quiet: bool) -> None:
     require_vault(root)
     vault = Vault.open(root)
     failures: list[VaultError] = []
-    for remote_name, path in resolve(vault.config, name).items():
+    targets = resolve(vault.config, name)
+    for remote_name, path in targets.items():
         bar = None
         if not quiet and sys.stderr.isatty():
             bar = TransferProgress(sys.stderr, remote_name)
         try:
             result = sync_remote(vault, remote_name, path, full=full, on_stats=bar)
         except VaultError as error:
-            if name is not None:
+            if len(targets) == 1:
                 raise
             failures.append(error)
             click.echo(f"{remote_name}: failed: {error.message}", err=True)
@@ -262,14 +263,13 @@ def report(root: Path, out: Path) -> None:
     Example:
         vault report --out committee-report.pdf
     """
-    from sync import events
 
     require_vault(root)
     vault = Vault.open(root)
     found = gather_status(vault)
     write_report(found, out)
     with vault.lock:
-        events.record(vault, "report", [], documents=found.documents)
+        vault.audit.append("report", [], documents=found.documents)
     click.echo(f"Wrote the report to {out}")
 
 

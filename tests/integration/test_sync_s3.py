@@ -21,7 +21,7 @@ from sync.repair import repair_remote
 from sync.state import load_state
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import s3_server, store_documents  # noqa: F401 (fixture)
-from tests.sync.remote_folder import files_in, missing_from, same_as_vault
+from tests.sync.remote_folder import SERVER_TEMP, files_in, missing_from, same_as_vault
 from tests.sync.s3server import S3Server
 from vault.errors import RemoteError
 from vault.repository import Vault
@@ -53,7 +53,10 @@ class HeadWatcher(threading.Thread):
 
 
 def objects_held(folder: Path) -> int:
-    return sum(1 for _ in folder.glob("objects/*/*")) if folder.exists() else 0
+    """Objects on the server (not counting uploads a killed server left half-done)."""
+    if not folder.exists():
+        return 0
+    return sum(1 for p in folder.glob("objects/*/*") if not p.name.startswith(SERVER_TEMP))
 
 
 def test_sync_killed_server_resync_verify_repair(
@@ -131,3 +134,28 @@ def test_sync_killed_server_resync_verify_repair(
     assert [(p.path, p.problem) for p in found.problems] == [(victim, "corrupt")]
     assert repair_remote(vault, NAME, path).uploaded == [victim]
     assert (backing / victim).read_bytes() == (vault_dir / victim).read_bytes()
+
+
+def test_wrong_credentials_exit_5_in_one_line(
+    vault_dir: Path,
+    s3_server: S3Server,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from click.testing import CliRunner
+
+    from vault.cli import cli
+
+    s3_server.client_env(NAME, monkeypatch)
+    wrong = "wrong" + s3_server.secret[5:]
+    monkeypatch.setenv(f"RCLONE_CONFIG_{NAME.upper()}_SECRET_ACCESS_KEY", wrong)
+    monkeypatch.delenv("VAULT_PASSPHRASE", raising=False)
+    runner = CliRunner()
+    base = ["--vault", str(vault_dir)]
+    assert runner.invoke(cli, [*base, "remote", "add", NAME, f"{NAME}:vault/b"]).exit_code == 0
+    started = time.monotonic()
+    result = runner.invoke(cli, [*base, "sync", NAME])
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 5
+    assert "access refused (403 SignatureDoesNotMatch)" in result.stderr
+    assert len(result.stderr.splitlines()) == 2  # the error and the hint
+    assert wrong not in result.output and s3_server.secret not in result.output

@@ -58,7 +58,8 @@ def _run(
     media_type: str,
     variants: list[str],
     texts: list[str],
-    **options: object,
+    *,
+    jobs: int | None = None,
 ) -> Case:
     workdir = private_dir(root / f"work-{name}")
     progress: list[tuple[int, int]] = []
@@ -66,8 +67,8 @@ def _run(
         path,
         media_type,
         workdir,
+        jobs=jobs,
         on_page=lambda done, total: progress.append((done, total)),
-        **options,  # type: ignore[arg-type]
     )
     return Case(path, media_type, variants, texts, result, progress, workdir)
 
@@ -119,8 +120,9 @@ def born_digital(ocr_root: Path) -> Case:
 
 @pytest.fixture(scope="session")
 def mixed_pdf(ocr_root: Path) -> Case:
-    """A born-digital page, a scanned page, and a scan whose text layer is
-    font garbage (it must be OCR'd)."""
+    """A born-digital page, a scanned page, a scan whose text layer is font
+    garbage (it must be OCR'd), and a sideways scan whose /Rotate 270 shows
+    it upside down (OCR must turn it a further 180 degrees)."""
     digital = scans.write_born_digital(ocr_root / "mixed-part1.pdf", [scans.SECOND_LETTER])
     scanned = scans.write_image_pdf(
         ocr_root / "mixed-part2.pdf", [scans.scan("clean", dpi=200)], dpi=200
@@ -128,14 +130,18 @@ def mixed_pdf(ocr_root: Path) -> Case:
     garbage = scans.write_garbage_text_pdf(
         ocr_root / "mixed-part3.pdf", scans.scan("clean", dpi=200), dpi=200
     )
-    path = scans.merge_pdfs(ocr_root / "mixed.pdf", [digital, scanned, garbage])
+    turned = scans.write_image_pdf(
+        ocr_root / "mixed-part4.pdf", [scans.scan("sideways", dpi=200)], dpi=200
+    )
+    scans.set_page_rotation(turned, {0: 270})
+    path = scans.merge_pdfs(ocr_root / "mixed.pdf", [digital, scanned, garbage, turned])
     return _run(
         ocr_root,
         "mixed",
         path,
         PDF,
-        ["text", "clean", "garbage"],
-        [scans.SECOND_LETTER, scans.LETTER, scans.LETTER],
+        ["text", "clean", "garbage", "turned"],
+        [scans.SECOND_LETTER, scans.LETTER, scans.LETTER, scans.LETTER],
     )
 
 

@@ -27,7 +27,9 @@ def test_every_scanned_page_reads_back(ocr_case: Case) -> None:
                 assert needle in page.text, f"page {page.number} ({variant}) lacks {needle}"
 
 
-def test_pages_are_turned_upright(pdf_300: Case, tiff_200: Case, jpeg_exif: Case) -> None:
+def test_pages_are_turned_upright(
+    pdf_300: Case, tiff_200: Case, jpeg_exif: Case, mixed_pdf: Case
+) -> None:
     turns = {
         "clean": 0,
         "noisy": 0,
@@ -41,6 +43,8 @@ def test_pages_are_turned_upright(pdf_300: Case, tiff_200: Case, jpeg_exif: Case
             assert page.rotation == turns[variant], f"{variant} page turned {page.rotation}"
     # EXIF orientation is how the photo is shown, so nothing more to turn.
     assert jpeg_exif.result.pages[0].rotation == 0
+    # Shown upside down by its own /Rotate: turned relative to how it was shown.
+    assert mixed_pdf.result.pages[3].rotation == 180
 
 
 @pytest.mark.parametrize(
@@ -70,5 +74,5 @@ def test_born_digital_pdf_keeps_its_own_text(born_digital: Case) -> None:
 def test_mixed_pdf_ocrs_only_pages_without_real_text(mixed_pdf: Case) -> None:
     result = mixed_pdf.result
     assert not result.born_digital
-    assert [p.source for p in result.pages] == ["text", "ocr", "ocr"]
+    assert [p.source for p in result.pages] == ["text", "ocr", "ocr", "ocr"]
     assert result.pages[0].text == scans.SECOND_LETTER

@@ -4,6 +4,7 @@ the invisible text over the words it belongs to."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pikepdf
@@ -36,6 +37,7 @@ def test_searchable_pdf_is_valid_and_complete(ocr_case: Case) -> None:
     assert searchable is not None
     assert searchable.parent == ocr_case.workdir
     assert leftovers(ocr_case.workdir) == [searchable.name]
+    assert stat.S_IMODE(searchable.stat().st_mode) == 0o600
     with pikepdf.open(searchable) as pdf:
         assert len(pdf.pages) == len(ocr_case.texts)
         pdf.check_pdf_syntax()
@@ -73,12 +75,20 @@ def test_born_digital_searchable_pdf_is_the_original(born_digital: Case) -> None
     searchable = born_digital.result.searchable_pdf
     assert searchable is not None
     assert searchable.read_bytes() == born_digital.path.read_bytes()
+    assert stat.S_IMODE(searchable.stat().st_mode) == 0o600
 
 
 @pytest.mark.parametrize(
     ("fixture", "page"),
-    [("pdf_300", 2), ("pdf_300", 4), ("tiff_200", 2), ("jpeg_exif", 1), ("mixed_pdf", 3)],
-    ids=["sideways", "very-skewed", "upside-down", "exif-turned", "garbage-text"],
+    [
+        ("pdf_300", 2),
+        ("pdf_300", 4),
+        ("tiff_200", 2),
+        ("jpeg_exif", 1),
+        ("mixed_pdf", 3),
+        ("mixed_pdf", 4),
+    ],
+    ids=["sideways", "very-skewed", "upside-down", "exif-turned", "garbage-text", "had-rotate"],
 )
 def test_page_shows_upright_with_text_over_its_words(
     request: pytest.FixtureRequest, fixture: str, page: int, tmp_path: Path
@@ -102,9 +112,7 @@ def test_page_shows_upright_with_text_over_its_words(
     assert scans.levenshtein(drawn_word.text, "Przybylski,") <= 2
     # Poppler splits words of a tilted line, so compare where the word starts.
     layer_word = next(
-        w
-        for w in poppler.word_boxes(case.result.searchable_pdf, page)
-        if w[0].startswith("Przy")
+        w for w in poppler.word_boxes(case.result.searchable_pdf, page) if w[0].startswith("Przy")
     )
     scale = 72 / RENDER_DPI
     drawn_start = (drawn_word.left * scale, (drawn_word.top + drawn_word.height / 2) * scale)

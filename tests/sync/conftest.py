@@ -26,9 +26,7 @@ def store_documents(root: Path, count: int, work: Path, *, size: int = 0) -> lis
             if size:
                 with open(path, "ab") as f:
                     f.write(os.urandom(size))
-            stored = vault.store_file(
-                path, name=f"{CANARY}-{n}.pdf", media_type="application/pdf"
-            )
+            stored = vault.store_file(path, name=f"{CANARY}-{n}.pdf", media_type="application/pdf")
             ids.append(stored.doc_id)
     return ids
 

@@ -75,8 +75,9 @@ def same_as_vault(folder: Path, vault_root: Path) -> list[str]:
         local = vault_root / rel
         if not local.exists():
             problems.append(f"extra {rel}")
-        elif hashlib.sha256(local.read_bytes()).digest() != hashlib.sha256(
-            (folder / rel).read_bytes()
-        ).digest():
+        elif (
+            hashlib.sha256(local.read_bytes()).digest()
+            != hashlib.sha256((folder / rel).read_bytes()).digest()
+        ):
             problems.append(f"differs {rel}")
     return problems

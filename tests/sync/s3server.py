@@ -42,12 +42,13 @@ class S3Server:
 
     def start(self) -> None:
         env = dict(os.environ, RCLONE_AUTH_KEY=f'"{self.access},{self.secret}"')
+        argv = [
+            rclone.binary(), "serve", "s3", "--addr", f"127.0.0.1:{self.port}",
+            "--dir-cache-time", "1ms", str(self.folder),
+        ]  # fmt: skip
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [
-                    rclone.binary(), "serve", "s3", "--addr", f"127.0.0.1:{self.port}",
-                    "--dir-cache-time", "1ms", str(self.folder),
-                ],  # fmt: skip
+                argv,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,

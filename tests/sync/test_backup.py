@@ -175,3 +175,16 @@ def test_remote_path_is_never_run_by_a_shell(stored_vault: Path, tmp_path: Path)
         os.chdir(cwd)
     assert (evil / "head.json").exists()
     assert not list(tmp_path.rglob("PWNED*"))
+
+
+def test_with_sync_audit_events_a_second_sync_still_sends_nothing(
+    local_remote: tuple[Vault, str, Path],
+) -> None:
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    events = [e for e in vault.audit.entries() if e.event == "sync"]
+    assert len(events) == 1 and events[0].detail == {"remote": name}
+    # The entry was written before the upload, so the remote's audit log has it.
+    assert (folder / "audit.log").read_bytes() == vault.layout.audit.read_bytes()
+    assert sync_remote(vault, name, str(folder)).up_to_date
+    assert len([e for e in vault.audit.entries() if e.event == "sync"]) == 1

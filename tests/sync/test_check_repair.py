@@ -64,7 +64,8 @@ def test_bad_local_object_is_restored_from_the_remote(
 ) -> None:
     vault, name, folder = local_remote
     sync_remote(vault, name, str(folder))
-    corrupt, gone = sorted(p for p in files_in(folder) if p.startswith(("objects/", "manifests/")))[:2]
+    stored = sorted(p for p in files_in(folder) if p.startswith(("objects/", "manifests/")))
+    corrupt, gone = stored[:2]
     flip_byte(vault.root / corrupt)
     (vault.root / gone).unlink()
     assert not vault.verify().ok

@@ -44,7 +44,8 @@ def test_unknown_rclone_remote_is_named() -> None:
 
 
 def test_missing_folder_is_none_not_an_error(tmp_path: Path) -> None:
-    assert rclone.list_files(str(tmp_path / "nothing"), what="x", recursive=True, timeout=30) is None
+    missing = str(tmp_path / "nothing")
+    assert rclone.list_files(missing, what="x", recursive=True, timeout=30) is None
 
 
 def test_secrets_are_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
