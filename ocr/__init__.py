@@ -14,7 +14,23 @@ from tesseract's words), ``skew`` and ``noise`` (clean-up before a retry),
 (the searchable PDF), ``result`` (what is handed back).
 """
 
-from ocr.document import ocr_document
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from ocr.result import OcrResult, PageResult
 
+if TYPE_CHECKING:
+    from ocr.document import ocr_document
+
 __all__ = ["OcrResult", "PageResult", "ocr_document"]
+
+
+def __getattr__(name: str) -> object:
+    # Imported on first use, so that worker processes (which import
+    # ocr.worker, and so this package) do not load pikepdf and the rest.
+    if name == "ocr_document":
+        from ocr.document import ocr_document
+
+        return ocr_document
+    raise AttributeError(f"module 'ocr' has no attribute {name!r}")

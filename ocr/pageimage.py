@@ -26,7 +26,9 @@ def _pdf(path: Path) -> pdfium.PdfDocument:
     if _open_pdf is None or _open_pdf[0] != path:
         if _open_pdf is not None:
             _open_pdf[1].close()
-        _open_pdf = (path, pdfpages.open_pdf(path))
+        document = pdfpages.open_pdf(path)
+        document.init_forms()  # so that filled-in form fields are drawn too
+        _open_pdf = (path, document)
     return _open_pdf[1]
 
 

@@ -65,6 +65,22 @@ def unlock_options(func: F) -> F:
     return passphrase_options(wrapped)  # type: ignore[return-value]
 
 
+def quarantine_options(func: F) -> F:
+    """--quarantine and --max-pages, shared by ingest and watch."""
+    func = click.option(
+        "--max-pages",
+        type=click.IntRange(min=1),
+        help="Quarantine documents longer than this (default: max_pages in config.json, else 200).",
+    )(func)
+    return click.option(
+        "--quarantine",
+        "quarantine_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where unreadable files are moved (default: quarantine_dir in the vault's "
+        "config.json, else a 'quarantine' folder beside the vault folder).",
+    )(func)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON only.")(func)
 

@@ -18,6 +18,7 @@ from vault.cli_common import (
     opened,
     passphrase_options,
     print_json,
+    quarantine_options,
     unlock_options,
     unlocked,
 )
@@ -40,18 +41,7 @@ DOC_TYPES = ["referral", "court-order", "letter", "other"]
     metavar="REF",
     help="Pseudonymous family reference, e.g. F-0042 (default: an F-nnnn code in the text).",
 )
-@click.option(
-    "--quarantine",
-    "quarantine_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where unreadable files are moved (default: quarantine_dir in the vault's "
-    "config.json, else a 'quarantine' folder beside the vault folder).",
-)
-@click.option(
-    "--max-pages",
-    type=click.IntRange(min=1),
-    help="Quarantine documents longer than this (default: max_pages in config.json, else 200).",
-)
+@quarantine_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no per-file lines.")
 @passphrase_options
 @click.pass_obj

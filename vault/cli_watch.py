@@ -9,7 +9,7 @@ import click
 from ingest.pipeline import Ingested, Outcome
 from ingest.settings import ingest_settings
 from ingest.watch import InboxWatcher, WatchOptions, check_inbox, processed_folder
-from vault.cli_common import available_passphrase, passphrase_options
+from vault.cli_common import available_passphrase, passphrase_options, quarantine_options
 from vault.errors import PartialBatchError, UsageError
 from vault.keys import DataKey
 from vault.repository import Vault
@@ -42,18 +42,7 @@ from vault.repository import Vault
     show_default=True,
     help="Seconds a file's size and time must stay the same before it is taken.",
 )
-@click.option(
-    "--quarantine",
-    "quarantine_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where unreadable files are moved (default: quarantine_dir in the vault's "
-    "config.json, else a 'quarantine' folder beside the vault folder).",
-)
-@click.option(
-    "--max-pages",
-    type=click.IntRange(min=1),
-    help="Quarantine documents longer than this (default: max_pages in config.json, else 200).",
-)
+@quarantine_options
 @click.option("--quiet", "-q", is_flag=True, help="No line per document.")
 @passphrase_options
 @click.pass_obj
