@@ -4,14 +4,12 @@ Measured on every page before OCR: tesseract reads a page tilted 2 degrees
 either way, but loses most of one tilted 2.5 degrees clockwise. The measure
 is the classic projection profile on a small copy of the page: turned by the
 right angle, the text lines make the row (or, for a sideways page, column)
-ink profile as sharp as it gets. About 25 ms a page.
+ink profile as sharp (high in variance) as it gets. About 40 ms a page.
 """
 
 from __future__ import annotations
 
-import itertools
-
-from PIL import Image
+from PIL import Image, ImageStat
 
 WORKING_SIDE = 600  # pixels on the long side of the copy that is measured
 MAX_SKEW = 6.0  # degrees searched either way
@@ -21,15 +19,16 @@ MIN_GAIN = 1.05  # the best angle must sharpen the profile this much over none
 MIN_CORRECTION = 1.0  # degrees; less is left to tesseract
 
 
-def _sharpness(profile: bytes) -> int:
-    return sum((b - a) ** 2 for a, b in itertools.pairwise(profile))
+def _spread(profile: Image.Image) -> float:
+    """Variance of an ink profile: high when lines and gaps alternate sharply."""
+    return float(ImageStat.Stat(profile).var[0])
 
 
-def _profiles(ink: Image.Image, angle: float) -> tuple[int, int]:
-    turned = ink.rotate(angle, resample=Image.Resampling.NEAREST, fillcolor=0)
-    rows = turned.resize((1, turned.height), Image.Resampling.BOX).tobytes()
-    columns = turned.resize((turned.width, 1), Image.Resampling.BOX).tobytes()
-    return _sharpness(rows), _sharpness(columns)
+def _profiles(ink: Image.Image, angle: float) -> tuple[float, float]:
+    turned = ink.rotate(angle, resample=Image.Resampling.NEAREST)  # fills with 0: no ink
+    rows = turned.resize((1, turned.height), Image.Resampling.BOX)
+    columns = turned.resize((turned.width, 1), Image.Resampling.BOX)
+    return _spread(rows), _spread(columns)
 
 
 def _steps(centre: float, half_width: float, step: float) -> list[float]:
