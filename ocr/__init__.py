@@ -9,9 +9,11 @@ Modules: ``document`` (the entry point and the process pool), ``source``
 (planning, refusing unreadable input), ``pdfpages`` and ``images`` (pdfium
 and Pillow), ``pageimage`` and ``worker`` (one page, in a worker),
 ``tesseract`` (every tesseract run), ``layout`` (orientation and skew read
-from tesseract's words), ``skew`` and ``noise`` (clean-up before a retry),
-``textcheck`` (real words or font garbage), ``imagepdf`` and ``searchable``
-(the searchable PDF), ``result`` (what is handed back).
+from tesseract's words), ``skew`` (straightening before OCR), ``noise``
+(median filter before a retry), ``textcheck`` (real words or font garbage),
+``imagepdf`` and ``searchable`` (the searchable PDF), ``result`` (what is
+handed back). Errors are ``vault.errors.UnreadableInputError`` (the input)
+and ``OcrEngineError`` (tesseract).
 """
 
 from __future__ import annotations

@@ -120,7 +120,10 @@ def _run(
     except RuntimeError as exc:  # pytesseract's way of saying the timeout expired
         if "timeout" not in str(exc).lower():
             raise
-        raise OcrEngineError(f"tesseract timed out after {timeout:g} s on a page") from exc
+        raise OcrEngineError(
+            f"tesseract timed out after {timeout:g} s on a page",
+            hint="the computer may be busy; try again, or allow more time per page",
+        ) from exc
     except OSError as exc:
         raise OcrEngineError(f"tesseract could not run: {exc.strerror or exc}") from exc
 

@@ -140,8 +140,15 @@ def to_bilevel(page: Image.Image) -> Image.Image:
 # --- writers -------------------------------------------------------------------------
 
 
-def write_image_pdf(path: Path, pages: Sequence[Image.Image], *, dpi: int = 300) -> Path:
-    """An image-only PDF: each page one JPEG (DCTDecode) image, no text."""
+def write_image_pdf(
+    path: Path, pages: Sequence[Image.Image], *, dpi: int = 300, bilevel: bool = False
+) -> Path:
+    """An image-only PDF: each page one JPEG (DCTDecode) image, no text; with
+    ``bilevel``, one 1-bit CCITT G4 image, as scanners make in text mode."""
+    if bilevel:
+        first, *rest = [to_bilevel(p) for p in pages]
+        first.save(path, "PDF", resolution=dpi, save_all=True, append_images=rest)
+        return path
     first, *rest = [p.convert("L") if p.mode not in ("L", "RGB") else p for p in pages]
     first.save(path, "PDF", resolution=dpi, save_all=True, append_images=rest, quality=80)
     return path

@@ -120,12 +120,12 @@ def born_digital(ocr_root: Path) -> Case:
 
 @pytest.fixture(scope="session")
 def mixed_pdf(ocr_root: Path) -> Case:
-    """A born-digital page, a scanned page, a scan whose text layer is font
+    """A born-digital page, a bilevel (CCITT) scan, a scan whose text layer is font
     garbage (it must be OCR'd), and a sideways scan whose /Rotate 270 shows
     it upside down (OCR must turn it a further 180 degrees)."""
     digital = scans.write_born_digital(ocr_root / "mixed-part1.pdf", [scans.SECOND_LETTER])
     scanned = scans.write_image_pdf(
-        ocr_root / "mixed-part2.pdf", [scans.scan("clean", dpi=200)], dpi=200
+        ocr_root / "mixed-part2.pdf", [scans.scan("clean", dpi=200)], dpi=200, bilevel=True
     )
     garbage = scans.write_garbage_text_pdf(
         ocr_root / "mixed-part3.pdf", scans.scan("clean", dpi=200), dpi=200
