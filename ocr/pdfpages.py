@@ -3,6 +3,11 @@
 pdfium is fast (text of a page in well under a millisecond) and tolerant of
 sloppy files; what it cannot open is corrupt, truncated or locked, and the
 input is refused with that reason.
+
+Pages are drawn at 300 dpi, except a scan made at 200-300 dpi, which is drawn
+at its own resolution: scaling a scan up adds nothing and blurs its noise
+into blobs (a noisy 200 dpi JPEG page: 10.6% character errors drawn at 300
+dpi, 1.6% at 200, and a third less tesseract time).
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from ocr.images import BOMB_REASON, MAX_PIXELS
 from vault.errors import UnreadableInputError
 
 RENDER_DPI = 300
+MIN_NATIVE_DPI = 200  # a scan below this is drawn at RENDER_DPI all the same
+SCAN_COVERAGE = 0.5  # share of the page an image must cover to count as its scan
 MAX_RENDER_PIXELS = 60_000_000  # A4 at 300 dpi is 8.7 MP; bigger pages are drawn coarser
 MIN_RENDER_DPI = 30
 FPDF_ERR_PASSWORD = 4
@@ -94,13 +101,35 @@ def is_empty(page: pdfium.PdfPage) -> bool:
     return not any(True for _ in page.get_objects(max_depth=1))
 
 
+def _scan_resolution(page: pdfium.PdfPage, page_area: float) -> float | None:
+    """Resolution of the image covering most of the page (a scan), if any."""
+    best: tuple[float, float] | None = None  # (area in square inches, dpi)
+    try:
+        for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
+            left, bottom, right, top = obj.get_bounds()
+            area = (right - left) / 72 * (top - bottom) / 72
+            pixels = obj.get_px_size()
+            if area > 0 and (best is None or area > best[0]):
+                best = (area, math.sqrt(pixels[0] * pixels[1] / area))
+    except pdfium.PdfiumError:
+        return None
+    if best is None or best[0] < SCAN_COVERAGE * page_area:
+        return None
+    return best[1]
+
+
 def render_dpi(page: pdfium.PdfPage) -> int:
-    """300 dpi, or less for a page so big that its pixels would pass the cap."""
+    """300 dpi, or the scan's own resolution if that is 200-300 dpi; less
+    for a page so big that its pixels would pass the cap."""
     width, height = page.get_size()
     if width <= 0 or height <= 0:
         raise UnreadableInputError("PDF page has no size")
     area = width / 72 * height / 72  # square inches
-    dpi = min(RENDER_DPI, math.floor(math.sqrt(MAX_RENDER_PIXELS / area)))
+    dpi = RENDER_DPI
+    native = _scan_resolution(page, area)
+    if native is not None and MIN_NATIVE_DPI <= native < RENDER_DPI:
+        dpi = round(native)
+    dpi = min(dpi, math.floor(math.sqrt(MAX_RENDER_PIXELS / area)))
     if dpi < MIN_RENDER_DPI:
         raise UnreadableInputError("PDF page too large to draw")
     return dpi
