@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 
 from vault.cli_common import UnlockSpec, unlock_options, unlocked
+from vault.cli_documents import DOC_TYPES
 from vault.errors import UsageError
-
-DOC_TYPES = ["referral", "court-order", "letter", "other"]
 
 
 def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str | None]:

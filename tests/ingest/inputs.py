@@ -7,8 +7,6 @@ scan is a short page at 150 dpi.
 from __future__ import annotations
 
 import os
-import struct
-import zlib
 from pathlib import Path
 
 import pikepdf
@@ -16,6 +14,7 @@ from fpdf import FPDF
 from PIL import Image, ImageDraw, ImageFont
 
 from tests.conftest import CANARY, make_pdf
+from tests.scans import write_png_bomb
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -86,21 +85,9 @@ def empty_file(path: Path) -> Path:
     return path
 
 
-def png_bomb(path: Path, side: int = 30000) -> Path:
-    """A valid 1-bit PNG of side x side pixels: ~100 KB on disk, ~110 MB decoded."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + b"\xff" * ((side + 7) // 8)
-    packer = zlib.compressobj(9)
-    idat = b"".join(packer.compress(row * 1000) for _ in range(side // 1000))
-    idat += packer.compress(row * (side % 1000)) + packer.flush()
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat)
-    path.write_bytes(data + chunk(b"IEND", b""))
-    return path
+def png_bomb(path: Path) -> Path:
+    """A valid 1-bit PNG of 30000 x 30000 pixels: ~100 KB on disk, ~1 GB decoded."""
+    return write_png_bomb(path)
 
 
 # name -> (writer, words the reason should contain)
