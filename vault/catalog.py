@@ -28,6 +28,7 @@ import sqlite_utils
 from vault import search
 from vault.errors import IntegrityError
 from vault.manifest import Manifest
+from vault.parts import split_ref
 
 # 2: the search index of vault.search instead of sqlite-utils' pages_fts
 SCHEMA_VERSION = 2
@@ -181,9 +182,9 @@ class Catalog:
         """Every document object the catalog names (originals, searchable PDFs)."""
         ids: set[str] = set()
         for original, searchable in self.conn.execute("SELECT original, searchable FROM documents"):
-            ids.add(original)
+            ids.update(split_ref(original))
             if searchable:
-                ids.add(searchable)
+                ids.update(split_ref(searchable))
         return ids
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import os
 import re
@@ -262,6 +263,152 @@ def decrypt_file(src: Path, dst: Path, identities: Iterable[x25519.Identity]) ->
         os.replace(tmp, dst)
     finally:
         remove_quietly(tmp)
+
+
+# --- parts of a large file ---------------------------------------------------
+#
+# A large document is stored as several age files ("parts"), each one a
+# standard age file holding one stretch of the document, so that they can be
+# encrypted and decrypted in parallel processes (see ``vault/parts.py``).
+
+# age's payload: a 16-byte nonce, then STREAM chunks of up to 64 KiB of
+# plaintext, each followed by a 16-byte tag (age v1 format).
+_PAYLOAD_NONCE = 16
+_STREAM_CHUNK = 64 * 1024
+_STREAM_TAG = 16
+_IO_BUFFER = 1024 * 1024
+
+
+def header_length(head: bytes) -> int:
+    """Length of the (unarmored) age header at the start of ``head``."""
+    if not head.startswith(MAGIC):
+        raise CryptoFormatError("not an age file")
+    end = head.find(b"\n---", len(MAGIC) - 1)
+    line_end = head.find(b"\n", end + 1) if end >= 0 else -1
+    if line_end < 0:
+        raise CryptoFormatError("malformed age header: no header MAC line")
+    return line_end + 1
+
+
+def plaintext_size(path: Path) -> int:
+    """How many bytes the age file at ``path`` decrypts to (from its size alone)."""
+    with open(path, "rb") as f:
+        head = f.read(MAX_HEADER_BYTES)
+        size = os.fstat(f.fileno()).st_size
+    payload = size - header_length(head) - _PAYLOAD_NONCE
+    if payload < _STREAM_TAG:
+        raise CryptoFormatError("age file refused: payload too short")
+    chunks = -(-payload // (_STREAM_CHUNK + _STREAM_TAG))
+    return payload - chunks * _STREAM_TAG
+
+
+class _Range(io.RawIOBase):
+    """Reads ``length`` bytes of an open file from ``offset`` (positioned reads)."""
+
+    def __init__(self, fd: int, offset: int, length: int) -> None:
+        self._fd, self._offset, self._left = fd, offset, length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = min(len(buffer), self._left)
+        if n <= 0:
+            return 0
+        got = os.preadv(self._fd, [memoryview(buffer)[:n]], self._offset)
+        if got == 0:
+            raise CryptoFormatError("the file being stored shrank while it was read")
+        self._offset += got
+        self._left -= got
+        return got
+
+
+class _HashingWriter(io.RawIOBase):
+    """Writes to an open file and hashes what it writes (SHA-256)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(data)
+        self.hash.update(view)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self.size += len(data)
+        return len(data)
+
+
+class _OffsetWriter(io.RawIOBase):
+    """Writes into an open file from ``offset`` on (positioned writes)."""
+
+    def __init__(self, fd: int, offset: int) -> None:
+        self._fd, self.offset = fd, offset
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(data)
+        while view:
+            written = os.pwrite(self._fd, view, self.offset)
+            self.offset += written
+            view = view[written:]
+        return len(data)
+
+
+def encrypt_part(
+    src: Path, offset: int, length: int, dst: Path, recipients: Sequence[str]
+) -> tuple[str, int]:
+    """Encrypt ``length`` bytes of ``src`` from ``offset`` into the new file ``dst``.
+
+    ``dst`` is fsynced. Returns the SHA-256 (hex) and size of what was written:
+    the part's object id, computed as it is written rather than read back.
+    """
+    keys = [parse_recipient(r) for r in recipients]
+    src_fd = os.open(src, os.O_RDONLY)
+    try:
+        dst_fd = os.open(dst, os.O_WRONLY | os.O_TRUNC)
+        try:
+            writer = _HashingWriter(dst_fd)
+            reader = io.BufferedReader(_Range(src_fd, offset, length), _IO_BUFFER)
+            try:
+                pyrage.encrypt_io(reader, writer, keys)
+            except pyrage.EncryptError as exc:
+                raise CryptoFormatError(f"encryption failed: {exc}") from exc
+            os.fsync(dst_fd)
+        finally:
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)
+    return writer.hash.hexdigest(), writer.size
+
+
+def decrypt_part(src: Path, dst: Path, offset: int, identities: Sequence[str]) -> int:
+    """Decrypt the age file ``src`` into the existing file ``dst`` from ``offset``.
+
+    ``dst`` receives unauthenticated plaintext: it must be a private temp file
+    kept only if every part decrypts. Returns the bytes written.
+    """
+    keys = [parse_identity(i) for i in identities]
+    with open(src, "rb") as f:
+        head = f.read(MAX_HEADER_BYTES)
+    check_header(head)
+    dst_fd = os.open(dst, os.O_WRONLY)
+    try:
+        writer = _OffsetWriter(dst_fd, offset)
+        with open(src, "rb", buffering=_IO_BUFFER) as reader:
+            try:
+                pyrage.decrypt_io(reader, writer, keys)
+            except (pyrage.DecryptError, OSError) as exc:
+                raise _translate(exc, passphrase_file=False) from exc
+    finally:
+        os.close(dst_fd)
+    return writer.offset - offset
 
 
 # --- passphrase files (the wrapped data key only) ----------------------------

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from pyrage import x25519
 
-from vault import crypto
+from vault import crypto, parts
 from vault.errors import IntegrityError, NotFoundError
 from vault.fsutil import (
     clean_stale_temps,
     commit_temp,
+    fsync_dir,
     make_private_dir,
     private_temp_path,
     remove_quietly,
@@ -35,8 +36,20 @@ _CHUNK = 1024 * 1024
 
 @dataclass(frozen=True)
 class StoredObject:
+    """What a put stored: one object, or a document in parts (see ``parts.py``).
+
+    ``id`` is the object id, or for a document in parts its reference (the
+    parts' ids joined by ``,``); ``size`` counts the stored bytes of all parts.
+    """
+
     id: str
     size: int
+    parts: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def objects(self) -> dict[str, int]:
+        """Every object written, with its size."""
+        return dict(self.parts) if self.parts else {self.id: self.size}
 
 
 @dataclass(frozen=True)
@@ -51,9 +64,13 @@ def hash_file(path: Path) -> str:
 
 
 class ObjectStore:
-    def __init__(self, root: Path, tmp: Path) -> None:
+    def __init__(
+        self, root: Path, tmp: Path, *, part_size: int = parts.PART_SIZE, jobs: int | None = None
+    ) -> None:
         self.root = root
         self.tmp = tmp
+        self.part_size = part_size
+        self.jobs = parts.default_jobs() if jobs is None else jobs
 
     def open(self) -> None:
         make_private_dir(self.root)
@@ -85,13 +102,47 @@ class ObjectStore:
     # --- put ---------------------------------------------------------------
 
     def put_file(self, src: Path, recipients: Sequence[x25519.Recipient]) -> StoredObject:
-        """Encrypt the file ``src`` into the store (streamed)."""
+        """Encrypt the file ``src`` into the store (streamed).
+
+        A file larger than ``part_size`` is stored in parts, encrypted in
+        parallel; every part is committed only once all of them are written.
+        """
+        part_spans = parts.spans(src.stat().st_size, self.part_size)
+        if len(part_spans) > 1:
+            return self._put_parts(src, part_spans, recipients)
         tmp = private_temp_path(self.tmp)
         try:
             crypto.encrypt_file(src, tmp, recipients)
             return self._commit(tmp)
         finally:
             remove_quietly(tmp)
+
+    def _put_parts(
+        self,
+        src: Path,
+        part_spans: list[tuple[int, int]],
+        recipients: Sequence[x25519.Recipient],
+    ) -> StoredObject:
+        temps: list[Path] = []
+        try:
+            temps = [private_temp_path(self.tmp) for _ in part_spans]
+            written = parts.encrypt_parts(
+                src, temps, part_spans, [str(r) for r in recipients], jobs=self.jobs
+            )
+            folders = set()
+            for tmp, (object_id, size) in zip(temps, written, strict=True):
+                final = self.path(object_id)
+                if not (final.exists() and final.stat().st_size == size):
+                    make_private_dir(final.parent)
+                    os.replace(tmp, final)  # the worker fsynced it
+                    folders.add(final.parent)
+            for folder in folders:
+                fsync_dir(folder)
+        finally:
+            for tmp in temps:
+                remove_quietly(tmp)
+        ref = parts.join_ref([object_id for object_id, _ in written])
+        return StoredObject(ref, sum(size for _, size in written), tuple(written))
 
     def put_bytes(self, data: bytes, recipients: Sequence[x25519.Recipient]) -> StoredObject:
         """Encrypt a small record (a manifest) into the store."""
@@ -130,9 +181,31 @@ class ObjectStore:
             )
         return path
 
-    def get_file(self, object_id: str, dst: Path, identities: Sequence[x25519.Identity]) -> None:
-        """Check and decrypt an object to ``dst``; ``dst`` appears only on success."""
-        crypto.decrypt_file(self.check(object_id), dst, identities)
+    def get_file(self, ref: str, dst: Path, identities: Sequence[x25519.Identity]) -> None:
+        """Check and decrypt an object, or a document in parts, to ``dst``.
+
+        ``dst`` appears only when every byte has been checked and decrypted.
+        """
+        ids = parts.split_ref(ref)
+        if len(ids) == 1:
+            crypto.decrypt_file(self.check(ref), dst, identities)
+            return
+        for object_id in ids:
+            if not self.path(object_id).is_file():
+                raise IntegrityError(
+                    f"object {object_id[:12]} is missing", hint="run 'vault verify'"
+                )
+        tmp = private_temp_path(dst.parent, prefix=".decrypt-")
+        try:
+            parts.decrypt_parts(
+                [(self.path(i), i) for i in ids],
+                tmp,
+                [str(identity) for identity in identities],
+                jobs=self.jobs,
+            )
+            os.replace(tmp, dst)
+        finally:
+            remove_quietly(tmp)
 
     def get_bytes(self, object_id: str, identities: Sequence[x25519.Identity]) -> bytes:
         """Check and decrypt a small object (a manifest) into memory."""

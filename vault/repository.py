@@ -58,6 +58,7 @@ from vault.keys import DataKey, KeyPaths, NewKeys
 from vault.lock import VaultLock
 from vault.manifest import Manifest
 from vault.objects import BadObject, ObjectStore, StoredObject
+from vault.parts import split_ref
 from vault.paths import default_vault_dir
 
 _CHUNK = 1024 * 1024
@@ -267,11 +268,11 @@ class Vault:
                 return Stored(existing, duplicate_of=existing)
         recipients = [self.recipient]
         original = self.objects.put_file(path, recipients)
-        stored = {original.id: original.size}
+        stored = original.objects
         searchable_id = None
         if searchable is not None:
             pdf = self.objects.put_file(searchable, recipients)
-            stored[pdf.id] = pdf.size
+            stored.update(pdf.objects)
             searchable_id = pdf.id
         doc = Manifest(
             doc_id=manifests.new_document_id(),
@@ -292,7 +293,7 @@ class Vault:
         else:
             record = self.manifests.put_bytes(doc.to_json(), recipients)
         self._journal(record, stored, signed=self.key is not None)
-        self.audit.append("ingest", [doc.doc_id, original.id])
+        self.audit.append("ingest", [doc.doc_id, *original.objects])
         return Stored(doc.doc_id)
 
     def _journal(self, manifest: StoredObject, objects: dict[str, int], *, signed: bool) -> None:
@@ -477,7 +478,7 @@ class Vault:
         if not out.parent.exists():
             raise UsageError(f"folder {out.parent} does not exist")
         self.objects.get_file(object_id, out, [self._need_key().identity])
-        self.audit.append("export", [row["id"], object_id], version=version)
+        self.audit.append("export", [row["id"], *split_ref(object_id)], version=version)
         return row
 
     def edit(

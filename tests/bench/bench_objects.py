@@ -140,11 +140,23 @@ def vault_op(work: Path, store: Path, op: str, *args: str) -> Measured:
     r = run_measured([*argv, str(result_file), *args], work)
     child = json.loads(result_file.read_text())
     result_file.unlink()
-    return Measured(child["op_seconds"], r["wall"], r["maxrss_kb"] / 1024, child)
+    # The put/get process and its worker processes are all counted: the
+    # child's own peak plus, for each worker, the largest worker's peak (an
+    # upper bound: forked workers share pages with the child).
+    workers_kb = child["workers"] * child["worker_rss_kb"]
+    rss_kb = max(r["maxrss_kb"], child["vm_hwm_kb"] + workers_kb)
+    return Measured(child["op_seconds"], r["wall"], rss_kb / 1024, child)
 
 
 def object_path(store: Path, object_id: str) -> Path:
     return store / "objects" / object_id[:2] / object_id
+
+
+def object_paths(store: Path, ref: str) -> list[Path]:
+    """The object files of a stored file (several when it is stored in parts)."""
+    from vault.parts import split_ref
+
+    return [object_path(store, object_id) for object_id in split_ref(ref)]
 
 
 # --- child process ------------------------------------------------------------
@@ -160,8 +172,11 @@ def _vm_hwm_kb() -> int:
 
 def child_main(argv: list[str]) -> None:
     """``_child put STORE RESULT SRC RECIPIENT`` or ``_child get STORE RESULT ID DST KEYFILE``."""
+    import resource
+
     from vault import crypto
     from vault.objects import ObjectStore
+    from vault.parts import split_ref
 
     op, store_dir, result_file, *rest = argv
     store = ObjectStore(Path(store_dir) / "objects", Path(store_dir) / "tmp")
@@ -172,16 +187,18 @@ def child_main(argv: list[str]) -> None:
         t0 = time.perf_counter()
         obj = store.put_file(Path(src), [recipient])
         seconds = time.perf_counter() - t0
-        result = {"id": obj.id, "size": obj.size}
+        result = {"id": obj.id, "size": obj.size, "parts": len(obj.objects)}
     elif op == "get":
         object_id, dst, keyfile = rest
         identity = crypto.parse_identity(Path(keyfile).read_text())
         t0 = time.perf_counter()
         store.get_file(object_id, Path(dst), [identity])
         seconds = time.perf_counter() - t0
-        result = {}
+        result = {"parts": len(split_ref(object_id))}
     else:
         raise SystemExit(f"unknown child op {op!r}")
+    result["workers"] = min(store.jobs, result["parts"]) if result["parts"] > 1 else 0
+    result["worker_rss_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result["op_seconds"] = seconds
     result["vm_hwm_kb"] = _vm_hwm_kb()
     Path(result_file).write_text(json.dumps(result))
@@ -251,12 +268,14 @@ def _bench_in(work: Path, size_mb: int, repeats: int, keys: tuple[str, str]) -> 
     setup = vault_op(work, store, "put", str(plain), public)
     get_id = setup.extra["id"]
     interop = work / "interop.out"
-    run_measured(
-        [AGE, "-d", "-i", str(keyfile), "-o", str(interop), str(object_path(store, get_id))], work
-    )
-    if sha256_of(interop) != plain_sha:
-        raise RuntimeError("age -d of a vault object did not give back the input")
-    interop.unlink()
+    digest = hashlib.sha256()
+    for part in object_paths(store, get_id):  # a large file is stored in parts
+        run_measured([AGE, "-d", "-i", str(keyfile), "-o", str(interop), str(part)], work)
+        with open(interop, "rb") as f:
+            digest.update(f.read())
+        interop.unlink()
+    if digest.hexdigest() != plain_sha:
+        raise RuntimeError("age -d of the vault's objects did not give back the input")
     floor = trampoline_floor_mb(work)
 
     series = {
@@ -273,7 +292,8 @@ def _bench_in(work: Path, size_mb: int, repeats: int, keys: tuple[str, str]) -> 
         log(f"round {i}: age encrypt {m.seconds:.3f}s {m.rss_mb:.1f} MB")
 
         m = vault_op(work, store, "put", str(plain), public)
-        object_path(store, m.extra["id"]).unlink()
+        for part in object_paths(store, m.extra["id"]):
+            part.unlink()
         series["vault put"].runs.append(m)
         log(f"round {i}: vault put   {m.seconds:.3f}s {m.rss_mb:.1f} MB (wall {m.wall:.3f}s)")
 
@@ -310,7 +330,17 @@ def report(series: dict[str, Series], size_mb: int, repeats: int, floor: float) 
     for name in baseline:
         s = series[name]
         hwm = max(m.extra["vm_hwm_kb"] for m in s.runs) / 1024
-        print(f"  {name}: {min(m.wall for m in s.runs):.3f}s; child's own VmHWM {hwm:.1f} MB")
+        extra = s.runs[0].extra
+        workers = (
+            f"; {extra['workers']} worker processes for {extra['parts']} parts, "
+            f"each at most {max(m.extra['worker_rss_kb'] for m in s.runs) / 1024:.1f} MB"
+            if extra["workers"]
+            else ""
+        )
+        print(
+            f"  {name}: {min(m.wall for m in s.runs):.3f}s; child's own VmHWM {hwm:.1f} MB{workers}"
+        )
+    print("peak RSS of a vault row: the child's peak plus every worker's (an upper bound)")
     print(
         f"RSS floor of the measuring trampoline: {floor:.1f} MB (values near it are upper bounds)"
     )

@@ -1,0 +1,152 @@
+"""Large documents stored in parts: sizes, round trips, damage, interop."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyrage
+import pytest
+from pyrage import x25519
+
+from tests.integration.agecmd import age_decrypt_with_identity_to_file, write_identity_file
+from vault import crypto
+from vault.errors import IntegrityError
+from vault.objects import ObjectStore
+from vault.parts import join_ref, spans, split_ref
+
+KIB = 1024
+PART = 256 * KIB
+
+
+@pytest.fixture
+def keys() -> tuple[x25519.Identity, x25519.Recipient]:
+    identity = x25519.Identity.generate()
+    return identity, identity.to_public()
+
+
+def make_store(tmp_path: Path, jobs: int = 2) -> ObjectStore:
+    store = ObjectStore(tmp_path / "objects", tmp_path / "tmp", part_size=PART, jobs=jobs)
+    store.open()
+    return store
+
+
+def test_spans_cover_the_file_once() -> None:
+    assert spans(0, 10) == [(0, 0)]
+    assert spans(10, 10) == [(0, 10)]
+    assert spans(25, 10) == [(0, 10), (10, 10), (20, 5)]
+    assert split_ref(join_ref(["a" * 64, "b" * 64])) == ["a" * 64, "b" * 64]
+
+
+@pytest.mark.parametrize(
+    "size", [0, 1, 64 * KIB - 1, 64 * KIB, 64 * KIB + 1, 128 * KIB, 300 * KIB + 7]
+)
+def test_plaintext_size_from_the_file_size(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient], size: int
+) -> None:
+    path = tmp_path / "x.age"
+    path.write_bytes(pyrage.encrypt(os.urandom(size), [keys[1]]))
+    assert crypto.plaintext_size(path) == size
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_large_file_round_trips_in_parts(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient], jobs: int
+) -> None:
+    identity, recipient = keys
+    store = make_store(tmp_path, jobs)
+    data = os.urandom(3 * PART + 12345)
+    src = tmp_path / "large.bin"
+    src.write_bytes(data)
+
+    stored = store.put_file(src, [recipient])
+
+    ids = split_ref(stored.id)
+    assert len(ids) == 4 and list(stored.objects) == ids
+    assert sorted(store.ids()) == sorted(ids)
+    assert stored.size == sum(store.path(i).stat().st_size for i in ids)
+    assert [b for b, _ in store.verify()] == sorted(ids)
+    assert all(problem is None for _, problem in store.verify())
+    assert not any(store.tmp.iterdir())  # no temp file left behind
+    out = tmp_path / "back.bin"
+    store.get_file(stored.id, out, [identity])
+    assert out.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["back.bin", "large.bin", "objects", "tmp"]
+
+
+def test_small_file_is_one_object(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient]
+) -> None:
+    store = make_store(tmp_path)
+    src = tmp_path / "small.bin"
+    src.write_bytes(os.urandom(PART))  # exactly one part's worth
+    stored = store.put_file(src, [keys[1]])
+    assert split_ref(stored.id) == [stored.id] and stored.objects == {stored.id: stored.size}
+
+
+def test_each_part_is_an_age_file_the_age_command_opens(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient]
+) -> None:
+    identity, recipient = keys
+    store = make_store(tmp_path)
+    data = os.urandom(2 * PART + 99)
+    src = tmp_path / "large.bin"
+    src.write_bytes(data)
+    stored = store.put_file(src, [recipient])
+    key_file = write_identity_file(tmp_path / "key.txt", str(identity))
+    joined = b""
+    for object_id in split_ref(stored.id):
+        out = tmp_path / "part.out"
+        age_decrypt_with_identity_to_file(store.path(object_id), key_file, out, timeout=60)
+        joined += out.read_bytes()
+    assert joined == data
+
+
+def test_damaged_part_is_named_and_nothing_is_written(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient]
+) -> None:
+    identity, recipient = keys
+    store = make_store(tmp_path)
+    src = tmp_path / "large.bin"
+    src.write_bytes(os.urandom(3 * PART))
+    stored = store.put_file(src, [recipient])
+    victim = split_ref(stored.id)[1]
+    path = store.path(victim)
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0x01
+    path.write_bytes(bytes(damaged))
+
+    out = tmp_path / "out.bin"
+    with pytest.raises(IntegrityError, match=f"object {victim[:12]} is corrupt"):
+        store.get_file(stored.id, out, [identity])
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".decrypt-")] == []
+    bad = [problem for _, problem in store.verify() if problem]
+    assert [(b.id, b.problem) for b in bad] == [(victim, "corrupt")]
+
+
+def test_missing_part_is_named(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient]
+) -> None:
+    identity, recipient = keys
+    store = make_store(tmp_path)
+    src = tmp_path / "large.bin"
+    src.write_bytes(os.urandom(2 * PART + 1))
+    stored = store.put_file(src, [recipient])
+    victim = split_ref(stored.id)[-1]
+    store.path(victim).unlink()
+    with pytest.raises(IntegrityError, match=f"object {victim[:12]} is missing"):
+        store.get_file(stored.id, tmp_path / "out.bin", [identity])
+    assert not (tmp_path / "out.bin").exists()
+
+
+def test_wrong_key_opens_no_part(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient]
+) -> None:
+    store = make_store(tmp_path)
+    src = tmp_path / "large.bin"
+    src.write_bytes(os.urandom(2 * PART + 1))
+    stored = store.put_file(src, [keys[1]])
+    with pytest.raises(Exception, match="the key does not open this file"):
+        store.get_file(stored.id, tmp_path / "out.bin", [x25519.Identity.generate()])
+    assert not (tmp_path / "out.bin").exists()

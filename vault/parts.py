@@ -1,0 +1,148 @@
+"""Large documents in parts, encrypted and decrypted by parallel processes.
+
+pyrage encrypts and decrypts on one core and holds Python's lock while it
+does, so one age stream cannot go faster than one core allows. A document
+larger than ``PART_SIZE`` is therefore stored as consecutive parts of
+``PART_SIZE`` bytes of plaintext (the last one shorter), each part its own
+standard age file and its own content-addressed object, and the parts are
+encrypted and decrypted by a pool of worker processes.
+
+A document's reference (the ``original`` or ``searchable`` of its manifest)
+is the object id for a document in one part, and the ids of its parts in
+order, joined by ``,``, otherwise. By hand, with the ``age`` command alone, a
+document in parts is the parts decrypted one after the other into one file.
+
+Nothing here touches the store's folders: ``ObjectStore`` reserves the temp
+files, hands them over, and commits the results.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from vault import crypto
+from vault.errors import CryptoFormatError, IntegrityError
+
+T = TypeVar("T")
+
+PART_SIZE = 64 * 1024 * 1024
+SEPARATOR = ","
+MAX_JOBS = 4
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+def split_ref(ref: str) -> list[str]:
+    """The object ids a document reference names, in order."""
+    return ref.split(SEPARATOR)
+
+
+def join_ref(ids: Sequence[str]) -> str:
+    return SEPARATOR.join(ids)
+
+
+def spans(size: int, part_size: int = PART_SIZE) -> list[tuple[int, int]]:
+    """(offset, length) of each part of a file of ``size`` bytes (one part if it fits)."""
+    if size <= part_size:
+        return [(0, size)]
+    return [(offset, min(part_size, size - offset)) for offset in range(0, size, part_size)]
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, MAX_JOBS))
+
+
+def _worker_start(parent: int) -> None:
+    # Ctrl-C is the parent's to handle: it stops the pool and removes the temps.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        # A worker dies with its parent (even a killed one) instead of
+        # finishing its part for nobody.
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context(method),
+        initializer=_worker_start,
+        initargs=(os.getpid(),),
+    )
+
+
+def _run_all(fn: Callable[..., T], calls: list[tuple[Any, ...]], jobs: int) -> list[T]:
+    """``fn(*args)`` for each call, in order; in parallel when there is more than one."""
+    if len(calls) == 1 or jobs <= 1:
+        return [fn(*args) for args in calls]
+    pool = _pool(min(jobs, len(calls)))
+    futures: list[Future[T]] = []
+    try:
+        futures = [pool.submit(fn, *args) for args in calls]
+        return [f.result() for f in futures]
+    finally:
+        for future in futures:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def encrypt_parts(
+    src: Path,
+    temps: Sequence[Path],
+    part_spans: Sequence[tuple[int, int]],
+    recipients: Sequence[str],
+    *,
+    jobs: int,
+) -> list[tuple[str, int]]:
+    """Encrypt each span of ``src`` into its temp file; (object id, size) of each."""
+    calls = [
+        (src, offset, length, temp, list(recipients))
+        for temp, (offset, length) in zip(temps, part_spans, strict=True)
+    ]
+    return _run_all(crypto.encrypt_part, calls, jobs)
+
+
+def check_and_decrypt(
+    path: Path, object_id: str, dst: Path, offset: int, identities: Sequence[str]
+) -> int:
+    """Re-hash one part against its id, then decrypt it into ``dst`` at ``offset``."""
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    if digest != object_id:
+        raise IntegrityError(
+            f"object {object_id[:12]} is corrupt (its contents do not match its hash)",
+            hint="run 'vault verify'; a backup copy can replace it",
+        )
+    return crypto.decrypt_part(path, dst, offset, identities)
+
+
+def decrypt_parts(
+    parts: Sequence[tuple[Path, str]], dst: Path, identities: Sequence[str], *, jobs: int
+) -> None:
+    """Check and decrypt the parts ``(path, object id)``, in order, into the
+    existing (empty) file ``dst``.
+
+    Each part's plaintext size follows from its size, so every worker knows
+    where its part goes before any is decrypted.
+    """
+    sizes = [crypto.plaintext_size(path) for path, _ in parts]
+    offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+    os.truncate(dst, sum(sizes))
+    calls = [
+        (path, object_id, dst, offset, list(identities))
+        for (path, object_id), offset in zip(parts, offsets, strict=True)
+    ]
+    written = _run_all(check_and_decrypt, calls, jobs)
+    if written != sizes:
+        raise CryptoFormatError("a part of the document did not decrypt to its expected size")
