@@ -4,6 +4,7 @@ the real ``age`` command on a copy of a vault: no vault code reads anything."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -26,6 +27,12 @@ def _fill(vault_dir: Path, tmp_path: Path) -> dict[str, bytes]:
             src = make_pdf(tmp_path / f"letter-{n}.pdf", f"Manual recovery letter {n}")
             vault.store_file(src, name=src.name, media_type="application/pdf")
             originals[src.name] = src.read_bytes()
+        # A document in parts (parts made small here: 64 MiB in real use).
+        vault.objects.part_size = 64 * 1024
+        large = tmp_path / "recording.bin"
+        large.write_bytes(os.urandom(3 * 64 * 1024 + 7))
+        vault.store_file(large, name=large.name, media_type="application/octet-stream")
+        originals[large.name] = large.read_bytes()
         vault.fold_journal()
     return originals
 
@@ -34,12 +41,14 @@ def _recover(copy: Path, data_key: Path, out: Path) -> dict[str, bytes]:
     recovered = {}
     for manifest_path in sorted(copy.glob("manifests/*/*")):
         record = json.loads(age_decrypt_with_identity(manifest_path, data_key))
-        object_id = record["original"]
         target = out / record["name"]
-        age_decrypt_with_identity_to_file(
-            copy / "objects" / object_id[:2] / object_id, data_key, target
-        )
-        recovered[record["name"]] = target.read_bytes()
+        content = b""
+        for object_id in record["original"].split(","):  # several ids: parts, in order
+            age_decrypt_with_identity_to_file(
+                copy / "objects" / object_id[:2] / object_id, data_key, target
+            )
+            content += target.read_bytes()
+        recovered[record["name"]] = content
     return recovered
 
 
