@@ -276,7 +276,7 @@ def decrypt_file(src: Path, dst: Path, identities: Iterable[x25519.Identity]) ->
 _PAYLOAD_NONCE = 16
 _STREAM_CHUNK = 64 * 1024
 _STREAM_TAG = 16
-_IO_BUFFER = 1024 * 1024
+_IO_BUFFER = 256 * 1024
 
 
 def header_length(head: bytes) -> int:
@@ -362,12 +362,13 @@ class _OffsetWriter(io.RawIOBase):
 
 
 def encrypt_part(
-    src: Path, offset: int, length: int, dst: Path, recipients: Sequence[str]
+    src: Path, offset: int, length: int, dst: Path, recipients: Sequence[str], sync: bool = True
 ) -> tuple[str, int]:
     """Encrypt ``length`` bytes of ``src`` from ``offset`` into the new file ``dst``.
 
-    ``dst`` is fsynced. Returns the SHA-256 (hex) and size of what was written:
-    the part's object id, computed as it is written rather than read back.
+    ``dst`` is fsynced unless ``sync`` is false (the caller then must).
+    Returns the SHA-256 (hex) and size of what was written: the part's object
+    id, computed as it is written rather than read back.
     """
     keys = [parse_recipient(r) for r in recipients]
     src_fd = os.open(src, os.O_RDONLY)
@@ -380,7 +381,8 @@ def encrypt_part(
                 pyrage.encrypt_io(reader, writer, keys)
             except pyrage.EncryptError as exc:
                 raise CryptoFormatError(f"encryption failed: {exc}") from exc
-            os.fsync(dst_fd)
+            if sync:
+                os.fsync(dst_fd)
         finally:
             os.close(dst_fd)
     finally:
@@ -388,27 +390,47 @@ def encrypt_part(
     return writer.hash.hexdigest(), writer.size
 
 
-def decrypt_part(src: Path, dst: Path, offset: int, identities: Sequence[str]) -> int:
+def decrypt_part(src: Path, dst: Path, offset: int, identities: Sequence[str]) -> tuple[int, str]:
     """Decrypt the age file ``src`` into the existing file ``dst`` from ``offset``.
 
     ``dst`` receives unauthenticated plaintext: it must be a private temp file
-    kept only if every part decrypts. Returns the bytes written.
+    kept only if every part decrypts. Returns the bytes written and the
+    SHA-256 (hex) of ``src`` as read, so the caller can check the object's id
+    without reading it twice.
     """
     keys = [parse_identity(i) for i in identities]
     with open(src, "rb") as f:
         head = f.read(MAX_HEADER_BYTES)
     check_header(head)
+    src_fd = os.open(src, os.O_RDONLY)
     dst_fd = os.open(dst, os.O_WRONLY)
     try:
+        hashing = _HashingReader(src_fd)
         writer = _OffsetWriter(dst_fd, offset)
-        with open(src, "rb", buffering=_IO_BUFFER) as reader:
-            try:
-                pyrage.decrypt_io(reader, writer, keys)
-            except (pyrage.DecryptError, OSError) as exc:
-                raise _translate(exc, passphrase_file=False) from exc
+        try:
+            pyrage.decrypt_io(io.BufferedReader(hashing, _IO_BUFFER), writer, keys)
+        except (pyrage.DecryptError, OSError) as exc:
+            raise _translate(exc, passphrase_file=False) from exc
     finally:
         os.close(dst_fd)
-    return writer.offset - offset
+        os.close(src_fd)
+    return writer.offset - offset, hashing.hash.hexdigest()
+
+
+class _HashingReader(io.RawIOBase):
+    """Reads an open file from its start and hashes what it reads (SHA-256)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self.hash = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        got = os.readv(self._fd, [buffer])
+        self.hash.update(memoryview(buffer)[:got])
+        return got
 
 
 # --- passphrase files (the wrapped data key only) ----------------------------

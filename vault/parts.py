@@ -25,12 +25,13 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, TypeVar
 
 from vault import crypto
-from vault.errors import CryptoFormatError, IntegrityError
+from vault.errors import CryptoFormatError, IntegrityError, WrongKeyError
+from vault.fsutil import fsync_file
 
 T = TypeVar("T")
 
@@ -82,19 +83,43 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
     )
 
 
-def _run_all(fn: Callable[..., T], calls: list[tuple[Any, ...]], jobs: int) -> list[T]:
-    """``fn(*args)`` for each call, in order; in parallel when there is more than one."""
+def _run_all(
+    fn: Callable[..., T],
+    calls: list[tuple[Any, ...]],
+    jobs: int,
+    after: Callable[[int], object] | None = None,
+) -> list[T]:
+    """``fn(*args)`` for each call, in order; in parallel when there is more than one.
+
+    ``after(i)`` runs in this process once call ``i`` has finished, on a
+    thread, while the workers go on with the next calls (used to fsync).
+    """
     if len(calls) == 1 or jobs <= 1:
-        return [fn(*args) for args in calls]
+        results = []
+        for i, args in enumerate(calls):
+            results.append(fn(*args))
+            if after is not None:
+                after(i)
+        return results
     pool = _pool(min(jobs, len(calls)))
+    helpers = ThreadPoolExecutor(max_workers=jobs)
     futures: list[Future[T]] = []
     try:
         futures = [pool.submit(fn, *args) for args in calls]
+        number = {future: i for i, future in enumerate(futures)}
+        followers = []
+        for future in as_completed(futures):
+            future.result()  # the first failure stops everything
+            if after is not None:
+                followers.append(helpers.submit(after, number[future]))
+        for follower in followers:
+            follower.result()
         return [f.result() for f in futures]
     finally:
         for future in futures:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
+        helpers.shutdown(wait=True)
 
 
 def encrypt_parts(
@@ -105,26 +130,39 @@ def encrypt_parts(
     *,
     jobs: int,
 ) -> list[tuple[str, int]]:
-    """Encrypt each span of ``src`` into its temp file; (object id, size) of each."""
+    """Encrypt each span of ``src`` into its temp file; (object id, size) of each.
+
+    Every temp file is fsynced before this returns; the fsyncs run here, on
+    threads, so the workers never wait for the disk.
+    """
     calls = [
-        (src, offset, length, temp, list(recipients))
+        (src, offset, length, temp, list(recipients), False)
         for temp, (offset, length) in zip(temps, part_spans, strict=True)
     ]
-    return _run_all(crypto.encrypt_part, calls, jobs)
+    return _run_all(crypto.encrypt_part, calls, jobs, after=lambda i: fsync_file(temps[i]))
 
 
 def check_and_decrypt(
     path: Path, object_id: str, dst: Path, offset: int, identities: Sequence[str]
 ) -> int:
-    """Re-hash one part against its id, then decrypt it into ``dst`` at ``offset``."""
-    with open(path, "rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    """Decrypt one part into ``dst`` at ``offset``, checking it against its id.
+
+    The hash is taken as the part is read; a part that does not match its id
+    is reported as corrupt whether or not age noticed first.
+    """
+    try:
+        written, digest = crypto.decrypt_part(path, dst, offset, identities)
+    except (CryptoFormatError, WrongKeyError):
+        with open(path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        if digest == object_id:
+            raise
     if digest != object_id:
         raise IntegrityError(
             f"object {object_id[:12]} is corrupt (its contents do not match its hash)",
             hint="run 'vault verify'; a backup copy can replace it",
         )
-    return crypto.decrypt_part(path, dst, offset, identities)
+    return written
 
 
 def decrypt_parts(
