@@ -16,6 +16,11 @@ measured command is therefore forked from a minimal trampoline
 ``os.wait4``. Its own floor (a few MB) is measured and printed; a value at the
 floor only says "at most this much".
 
+A file larger than 64 MiB is stored in parts by worker processes (see
+``vault/parts.py``): the vault rows' peak RSS is the measured child's own peak
+plus, for each worker it used, the largest worker's peak (``RUSAGE_CHILDREN``),
+an upper bound since forked workers share pages with the child.
+
 Timing: the age rows are the wall time of the whole ``age`` process. The vault
 rows are the time of the ``put_file`` / ``get_file`` call inside its child
 (interpreter start and imports excluded; the child's whole wall time is printed
