@@ -31,6 +31,16 @@ def make_store(tmp_path: Path, jobs: int = 2) -> ObjectStore:
     return store
 
 
+def store_large(
+    tmp_path: Path, recipient: x25519.Recipient, size: int
+) -> tuple[ObjectStore, list[str]]:
+    """A store holding one file of ``size`` random bytes; the ids of its parts."""
+    store = make_store(tmp_path)
+    src = tmp_path / "large.bin"
+    src.write_bytes(os.urandom(size))
+    return store, split_ref(store.put_file(src, [recipient]).id)
+
+
 def test_spans_cover_the_file_once() -> None:
     assert spans(0, 10) == [(0, 0)]
     assert spans(10, 10) == [(0, 10)]
@@ -106,11 +116,8 @@ def test_damaged_part_is_named_and_nothing_is_written(
     tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient]
 ) -> None:
     identity, recipient = keys
-    store = make_store(tmp_path)
-    src = tmp_path / "large.bin"
-    src.write_bytes(os.urandom(3 * PART))
-    stored = store.put_file(src, [recipient])
-    victim = split_ref(stored.id)[1]
+    store, ids = store_large(tmp_path, recipient, 3 * PART)
+    victim = ids[1]
     path = store.path(victim)
     damaged = bytearray(path.read_bytes())
     damaged[len(damaged) // 2] ^= 0x01
@@ -118,7 +125,7 @@ def test_damaged_part_is_named_and_nothing_is_written(
 
     out = tmp_path / "out.bin"
     with pytest.raises(IntegrityError, match=f"object {victim[:12]} is corrupt"):
-        store.get_file(stored.id, out, [identity])
+        store.get_file(join_ref(ids), out, [identity])
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".decrypt-")] == []
     bad = [problem for _, problem in store.verify() if problem]
@@ -129,24 +136,18 @@ def test_missing_part_is_named(
     tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient]
 ) -> None:
     identity, recipient = keys
-    store = make_store(tmp_path)
-    src = tmp_path / "large.bin"
-    src.write_bytes(os.urandom(2 * PART + 1))
-    stored = store.put_file(src, [recipient])
-    victim = split_ref(stored.id)[-1]
+    store, ids = store_large(tmp_path, recipient, 2 * PART + 1)
+    victim = ids[-1]
     store.path(victim).unlink()
     with pytest.raises(IntegrityError, match=f"object {victim[:12]} is missing"):
-        store.get_file(stored.id, tmp_path / "out.bin", [identity])
+        store.get_file(join_ref(ids), tmp_path / "out.bin", [identity])
     assert not (tmp_path / "out.bin").exists()
 
 
 def test_wrong_key_opens_no_part(
     tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient]
 ) -> None:
-    store = make_store(tmp_path)
-    src = tmp_path / "large.bin"
-    src.write_bytes(os.urandom(2 * PART + 1))
-    stored = store.put_file(src, [keys[1]])
+    store, ids = store_large(tmp_path, keys[1], 2 * PART + 1)
     with pytest.raises(Exception, match="the key does not open this file"):
-        store.get_file(stored.id, tmp_path / "out.bin", [x25519.Identity.generate()])
+        store.get_file(join_ref(ids), tmp_path / "out.bin", [x25519.Identity.generate()])
     assert not (tmp_path / "out.bin").exists()
