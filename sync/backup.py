@@ -4,23 +4,30 @@ Needs no key: only encrypted objects, the encrypted catalog, the public
 keys, the age-wrapped data keys and the plain logs are moved. The remote
 mirrors the vault's layout.
 
-One sync, in order (each step starts only when the one before succeeded):
+A sync starts one ``rclone rcd`` and makes every step a call to it (see
+``rcd.py``): starting rclone costs about as much as sending a few small
+files, so it is started once, first, and boots while the snapshot is taken.
+In order (each step starts only when the one before succeeded):
 
-1. **Preflight**: list the remote's top folder with one try and short network
+1. **Snapshot** under the vault lock (see ``snapshot.py``: after a sync that
+   finished in full, only what changed since is read) and the plan: the
+   write-once files the state file does not list, and the replaceable files
+   whose bytes changed.
+2. **Preflight**: list the remote's top folder with one try and short network
    timeouts, so an unreachable remote or refused credentials fail in seconds
    with one line (``RemoteError``, exit 5). If the top-level files there are
    not what the state file says was uploaded (the remote was emptied,
-   replaced or written by someone else), this becomes a ``--full`` sync.
-2. **Snapshot** under the vault lock (see ``snapshot.py``) and the plan: the
-   write-once files the state file does not list, and the replaceable files
-   whose bytes changed. Nothing new means nothing is sent.
+   replaced or written by someone else), this becomes a ``--full`` sync and
+   the snapshot is taken again. Nothing new means nothing is sent; otherwise
+   a "sync" event is added to the audit log (a second, short hold of the
+   lock) so the copy sent has it.
 3. **Write-once files and the files nothing names**: objects, manifests, the
    catalog snapshot and index, keys, ``config.json`` and ``audit.log``, in one
-   ``rclone copy --files-from --no-traverse`` (the cost does not grow with the
-   size of the remote).
-4. **Head**: uploaded as ``head.json.new`` then renamed over ``head.json`` with
-   ``moveto``, so the remote's head is replaced in one step on any backend,
-   and always sent (never skipped as "same size and time").
+   copy of a list of files that neither lists nor asks the remote first (the
+   cost does not grow with the size of the remote).
+4. **Head**: uploaded as ``head.json.new`` then renamed over ``head.json``,
+   so the remote's head is replaced in one step (server-side where the
+   backend can), and always sent (never skipped as "same size and time").
 5. **Journal**: after the head. The journal and the head together name every
    document; a fold empties the local journal as it writes the new head, so
    sending the emptied journal first would, for a moment, leave documents
@@ -31,9 +38,10 @@ One sync, in order (each step starts only when the one before succeeded):
 
 An interrupted sync leaves the remote's previous head valid (everything it
 names is still there: nothing it names is removed before step 6) and the next
-run sends what is missing. ``--full`` first lists the remote (``lsjson -R
---fast-list``) and rebuilds the state from what is really there. A remote
-that holds a different vault's backup is refused.
+run sends what is missing; files that did arrive before a copy failed are
+recorded, so they are not sent again. ``--full`` first lists the whole remote
+and rebuilds the state from what is really there. A remote that holds a
+different vault's backup is refused.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from sync import rclone
+from sync.rcd import Daemon
 from sync.snapshot import (
     AUDIT,
     CONFIG,
@@ -56,7 +65,6 @@ from sync.snapshot import (
     Snapshot,
     is_write_once,
     require_complete,
-    sha256_hex,
     stage,
     take_snapshot,
 )
@@ -143,54 +151,60 @@ def _sync(
     on_stats: StatsCallback | None,
 ) -> SyncResult:
     result = SyncResult(name)
-    state = load_state(vault.root, name, path)
-    top = rclone.list_files(
-        path, what=what, recursive=False, timeout=rclone.PREFLIGHT_TIMEOUT, preflight=True
-    )
-    if not full and (state.fresh or _remote_changed(state, top)):
-        if not state.fresh:
-            result.notes.append("the remote is not as last left; checked all of it")
-        full = True
-    result.full = full
     work = vault.layout.tmp / f"sync-{name}"
     shutil.rmtree(work, ignore_errors=True)
     make_private_dir(work)
     try:
-        if full:
-            _reconcile(vault, name, path, state, top, work, what)
-        with vault.lock:
-            snap = take_snapshot(vault, state.stored)
-            require_complete(snap)
+        with Daemon(what) as remote:  # rclone starts while the snapshot is taken
+            state = load_state(vault.root, name, path)
+            with vault.lock:
+                snap = take_snapshot(vault, state.stored, sent=state.since())
             plan = make_plan(snap, state)
-            if not plan.empty:
-                vault.audit.append("sync", [], remote=name)
-                snap.files[AUDIT] = vault.layout.audit.read_bytes()
+            top = remote.list_files(
+                path, recursive=False, timeout=rclone.PREFLIGHT_TIMEOUT, preflight=True
+            )
+            if not full and (state.fresh or _remote_changed(state, top)):
+                if not state.fresh:
+                    result.notes.append("the remote is not as last left; checked all of it")
+                full = True
+            result.full = full
+            if full:
+                _reconcile(vault, remote, path, state, top, work)
+                with vault.lock:
+                    snap = take_snapshot(vault, state.stored)
                 plan = make_plan(snap, state)
+            require_complete(snap)
+            if not plan.empty:
+                with vault.lock:
+                    vault.audit.append("sync", [], remote=name)
+                    snap.set_file(AUDIT, vault.layout.audit.read_bytes())
+                plan.early = sorted({*plan.early, AUDIT})  # the only file that changed
                 stage(snap, _late(plan), work)
-        result.head = snap.head.short if snap.head else None
-        result.head_seq = snap.head.seq if snap.head else None
-        result.documents = snap.documents
-        if not plan.empty:
-            try:
-                _send(snap, plan, state, path, work, result, what, on_stats)
-            except BaseException:
-                save_state(vault.root, name, state)  # keep what did arrive
-                raise
+            result.head = snap.head.short if snap.head else None
+            result.head_seq = snap.head.seq if snap.head else None
+            result.documents = snap.documents
+            if not plan.empty:
+                try:
+                    _send(remote, snap, plan, state, path, work, result, on_stats)
+                except BaseException:
+                    save_state(vault.root, name, state)  # keep what did arrive
+                    raise
+            remote.finish()  # rclone exits while the state is saved
+            state.record_sync(
+                {
+                    "time": now_utc(),
+                    "uploaded": result.uploaded,
+                    "bytes": result.bytes,
+                    "deleted": result.deleted,
+                    "head": result.head,
+                    "head_seq": result.head_seq,
+                    "documents": result.documents,
+                    "full": result.full,
+                }
+            )
+            save_state(vault.root, name, state, complete=snap.journaled)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    state.record_sync(
-        {
-            "time": now_utc(),
-            "uploaded": result.uploaded,
-            "bytes": result.bytes,
-            "deleted": result.deleted,
-            "head": result.head,
-            "head_seq": result.head_seq,
-            "documents": result.documents,
-            "full": result.full,
-        }
-    )
-    save_state(vault.root, name, state)
     return result
 
 
@@ -199,28 +213,24 @@ def _late(plan: Plan) -> list[str]:
 
 
 def make_plan(snap: Snapshot, state: RemoteState) -> Plan:
-    changed = [
-        rel
-        for rel, data in snap.files.items()
-        if state.files.get(rel, {}).get("sha256") != sha256_hex(data)
-    ]
+    changed = [rel for rel in snap.files if _changed(state, snap, rel)]
     return Plan(
-        stored=sorted(rel for rel in snap.stored if rel not in state.stored),
+        stored=sorted(snap.stored.keys() - state.stored),
         early=sorted(rel for rel in changed if rel not in (HEAD, JOURNAL)),
         head=HEAD in changed,
         journal=JOURNAL in changed,
-        delete=sorted(rel for rel in state.stored if rel not in snap.stored),
+        delete=sorted(state.stored - snap.stored.keys()),
     )
 
 
 def _send(
+    remote: Daemon,
     snap: Snapshot,
     plan: Plan,
     state: RemoteState,
     path: str,
     work: Path,
     result: SyncResult,
-    what: str,
     on_stats: StatsCallback | None,
 ) -> None:
     """Steps 3-6; ``state`` is updated after each step that succeeded.
@@ -236,12 +246,11 @@ def _send(
         size += sum(len(snap.files[rel]) for rel in plan.early)
         copied: list[str] = []
         try:
-            sent = rclone.copy_files(
+            sent = remote.copy_files(
                 snap.root,
                 path,
                 first,
                 work,
-                what=what,
                 timeout=rclone.transfer_timeout(size, len(first)),
                 on_stats=on_stats,
                 copied=copied,
@@ -253,7 +262,7 @@ def _send(
                 if rel in plan.early:
                     _remember(state, snap, rel)
             raise
-        _check_sent(sent, snap, first, what)
+        _check_sent(sent, snap, first, remote.what)
         state.stored.update(plan.stored)
         for rel in plan.early:
             _remember(state, snap, rel)
@@ -261,36 +270,29 @@ def _send(
         result.bytes += size
     if plan.head:
         timeout = rclone.transfer_timeout(len(snap.files[HEAD]), 1)
-        rclone.copy_file(work / HEAD, rclone.join(path, HEAD_TEMP), what=what, timeout=timeout)
-        rclone.move_file(
-            rclone.join(path, HEAD_TEMP), rclone.join(path, HEAD), what=what, timeout=timeout
-        )
+        remote.copy_file(work, HEAD, path, HEAD_TEMP, timeout=timeout)
+        remote.move_file(path, HEAD_TEMP, HEAD, timeout=timeout)
         _remember(state, snap, HEAD)
         result.uploaded += 1
         result.bytes += len(snap.files[HEAD])
     if plan.journal:
         data = snap.files[JOURNAL]
-        rclone.copy_file(
-            work / JOURNAL,
-            rclone.join(path, JOURNAL),
-            what=what,
-            timeout=rclone.transfer_timeout(len(data), 1),
+        remote.copy_file(
+            work, JOURNAL, path, JOURNAL, timeout=rclone.transfer_timeout(len(data), 1)
         )
         _remember(state, snap, JOURNAL)
         result.uploaded += 1
         result.bytes += len(data)
     if plan.delete:
-        rclone.delete_files(
-            path, plan.delete, work, what=what, timeout=rclone.transfer_timeout(0, len(plan.delete))
+        remote.delete_files(
+            path, plan.delete, work, timeout=rclone.transfer_timeout(0, len(plan.delete))
         )
         state.stored.difference_update(plan.delete)
         result.deleted += len(plan.delete)
 
 
-def _check_sent(sent: rclone.Result, snap: Snapshot, paths: list[str], what: str) -> None:
+def _check_sent(count: int, snap: Snapshot, paths: list[str], what: str) -> None:
     """rclone skips a listed file that does not exist: make sure none was skipped."""
-    stats = sent.stats or {}
-    count = int(stats.get("transfers", len(paths)))
     if count >= len(paths):
         return
     vanished = [rel for rel in paths if not snap.root.joinpath(*rel.split("/")).exists()]
@@ -305,9 +307,16 @@ def _check_sent(sent: rclone.Result, snap: Snapshot, paths: list[str], what: str
     )
 
 
+def _changed(state: RemoteState, snap: Snapshot, rel: str) -> bool:
+    """True when the remote's copy of a replaceable file is not the snapshot's."""
+    sent = state.files.get(rel)
+    if sent is None or sent.get("size") != len(snap.files[rel]):
+        return True  # (a different size spares hashing a long log)
+    return bool(sent.get("sha256") != snap.digest(rel))
+
+
 def _remember(state: RemoteState, snap: Snapshot, rel: str) -> None:
-    data = snap.files[rel]
-    state.files[rel] = {"sha256": sha256_hex(data), "size": len(data)}
+    state.files[rel] = {"sha256": snap.digest(rel), "size": len(snap.files[rel])}
 
 
 def _remote_changed(state: RemoteState, top: list[rclone.Entry] | None) -> bool:
@@ -322,12 +331,11 @@ def _remote_changed(state: RemoteState, top: list[rclone.Entry] | None) -> bool:
 
 def _reconcile(
     vault: Vault,
-    name: str,
+    remote: Daemon,
     path: str,
     state: RemoteState,
     top: list[rclone.Entry] | None,
     work: Path,
-    what: str,
 ) -> None:
     """Rebuild ``state`` from a real listing of the remote (``--full``)."""
     state.files = {}
@@ -335,10 +343,8 @@ def _reconcile(
         state.stored = set()
         return
     if any(e.path == CONFIG for e in top):
-        _refuse_other_vault(vault, path, work, what)
-    listing = rclone.list_files(
-        path, what=what, recursive=True, timeout=rclone.transfer_timeout(0, 100_000)
-    )
+        _refuse_other_vault(vault, remote, path, work)
+    listing = remote.list_files(path, recursive=True, timeout=rclone.transfer_timeout(0, 100_000))
     present = {e.path: e.size for e in listing or []}
     stored = set()
     for rel, size in present.items():
@@ -357,10 +363,10 @@ def _reconcile(
         state.stored.add(HEAD_TEMP)  # a leftover of an interrupted sync: removed at the end
 
 
-def _refuse_other_vault(vault: Vault, path: str, work: Path, what: str) -> None:
+def _refuse_other_vault(vault: Vault, remote: Daemon, path: str, work: Path) -> None:
     fetched = work / "remote-config"
     make_private_dir(fetched)
-    rclone.fetch_files(path, [CONFIG], fetched, work, what=what, timeout=rclone.PREFLIGHT_TIMEOUT)
+    remote.download_file(path, CONFIG, fetched, timeout=rclone.PREFLIGHT_TIMEOUT)
     try:
         theirs = json.loads((fetched / CONFIG).read_text("utf-8")).get("vault_id")
     except (OSError, ValueError, AttributeError):

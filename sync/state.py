@@ -1,20 +1,33 @@
-"""What each remote holds, as far as this vault knows: ``<vault>/remotes/<name>.json``.
+"""What each remote holds, as far as this vault knows: ``<vault>/remotes/<name>.*``.
 
 So that a sync uploads only what is new without listing the whole remote,
-each remote has a small local state file (mode 0600, written atomically):
+each remote has two small local files (mode 0600):
 
-- ``path``: the rclone path the state is about (a changed path starts afresh);
-- ``stored``: relative paths of the write-once files the remote holds
-  (``objects/ab/<id>``, ``manifests/ab/<id>``, ``catalog/<sha>.age|.idx``):
-  ids only, never names;
-- ``files``: the replaceable files (head, journal, logs, keys, settings) as
-  ``{path: {"sha256", "size"}}`` of the copy last uploaded;
-- ``last_sync``: time, files and bytes uploaded, files removed, the head's
-  short hash and the document count of the last successful sync;
-- ``daily``: per UTC day, successful syncs and the document count, for the
-  committee report's chart (the last 400 days are kept).
+- ``<name>.stored``: the relative paths of the write-once files the remote
+  holds (``objects/ab/<id>``, ``manifests/ab/<id>``, ``catalog/<sha>.age|.idx``),
+  one a line after a header line that names the rclone path: ids only, never
+  names. A sync appends what it sent (and fsyncs), so saving costs what is
+  new, not what the remote holds; the file is rewritten atomically when
+  paths are removed or the remote's path changed. A last line cut short by a
+  crash is ignored (it was never complete, so never relied on).
+- ``<name>.json`` (written atomically): ``path``, the rclone path the state
+  is about (a changed path starts afresh); ``files``, the replaceable files
+  (head, journal, logs, keys, settings) as ``{path: {"sha256", "size"}}`` of
+  the copy last uploaded; ``last_sync``, time, files and bytes uploaded,
+  files removed, the head's short hash and the document count of the last
+  successful sync; ``daily``, per UTC day, successful syncs and the document
+  count, for the committee report's chart (the last 400 days are kept);
+  ``complete``, only when the last save was a sync that finished in full:
+  then the paths are exactly what the head and journal in ``files`` name,
+  and ``{"journaled": N}`` is the documents that journal records (the next
+  sync reads only what changed since, see ``snapshot.py``). Any other save
+  (a failed sync, a repair) leaves it out.
 
-``vault sync --full`` rebuilds ``stored`` from a real listing of the remote.
+The paths are appended before ``<name>.json`` is replaced, and only once the
+files arrived, so a crash between the two loses nothing the remote holds.
+Format 1 kept the paths inside ``<name>.json``; it is still read, and the
+next save writes format 2. ``vault sync --full`` rebuilds the paths from a
+real listing of the remote.
 """
 
 from __future__ import annotations
@@ -24,10 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vault.fsutil import atomic_write, make_private_dir
+from sync.snapshot import HEAD, JOURNAL, Sent, sha256_hex
+from vault.fsutil import append_line, atomic_write, make_private_dir
 
 STATE_DIR = "remotes"
 KEEP_DAYS = 400
+FORMAT = 2
 
 
 def state_dir(vault_root: Path) -> Path:
@@ -38,6 +53,10 @@ def state_path(vault_root: Path, name: str) -> Path:
     return state_dir(vault_root) / f"{name}.json"
 
 
+def stored_path(vault_root: Path, name: str) -> Path:
+    return state_dir(vault_root) / f"{name}.stored"
+
+
 @dataclass
 class RemoteState:
     path: str
@@ -46,6 +65,25 @@ class RemoteState:
     last_sync: dict[str, Any] | None = None
     daily: dict[str, dict[str, int]] = field(default_factory=dict)
     fresh: bool = True  # no state file was found (or it was for another path)
+    complete: int | None = None  # see ``complete`` above: the documents journaled
+    # The paths as in <name>.stored now (None: that file must be rewritten).
+    saved: set[str] | None = field(default=None, repr=False, compare=False)
+
+    def since(self) -> Sent | None:
+        """What the last sync left on the remote, if it finished in full and
+        nothing else changed this state since; else None."""
+        if self.complete is None:
+            return None
+        head, journal = self.files.get(HEAD), self.files.get(JOURNAL)
+        try:
+            return Sent(
+                head=str(head["sha256"]) if head is not None else None,
+                journal=str(journal["sha256"]) if journal is not None else sha256_hex(b""),
+                journal_size=int(journal["size"]) if journal is not None else 0,
+                journaled=int(self.complete),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def record_sync(self, summary: dict[str, Any]) -> None:
         self.last_sync = summary
@@ -66,28 +104,88 @@ def load_state(vault_root: Path, name: str, path: str) -> RemoteState:
     if not isinstance(record, dict) or record.get("path") != path:
         history = record.get("daily", {}) if isinstance(record, dict) else {}
         return RemoteState(path, daily=history if isinstance(history, dict) else {})
+    saved = None
+    complete = record.get("complete")
+    journaled = complete.get("journaled") if isinstance(complete, dict) else None
+    if record.get("format", 1) == 1:
+        stored = set(record.get("stored", []))
+    else:
+        found = _read_stored(stored_path(vault_root, name), path)
+        if found is None:  # lost or for another path: start afresh (a --full sync)
+            return RemoteState(path, daily=dict(record.get("daily", {})))
+        stored, saved = found, set(found)
     return RemoteState(
         path=path,
-        stored=set(record.get("stored", [])),
+        stored=stored,
         files=dict(record.get("files", {})),
         last_sync=record.get("last_sync"),
         daily=dict(record.get("daily", {})),
         fresh=False,
+        complete=journaled if isinstance(journaled, int) else None,
+        saved=saved,
     )
 
 
-def save_state(vault_root: Path, name: str, state: RemoteState) -> None:
+def save_state(
+    vault_root: Path, name: str, state: RemoteState, *, complete: int | None = None
+) -> None:
+    """Write ``state``: new paths appended to ``<name>.stored``, then ``<name>.json``.
+
+    ``complete``: only for a sync that finished in full, the documents its
+    journal records (see ``complete`` above); without it, that is dropped.
+    """
     make_private_dir(state_dir(vault_root))
-    record = {
-        "format": 1,
+    _save_stored(stored_path(vault_root, name), state)
+    record: dict[str, Any] = {
+        "format": FORMAT,
         "path": state.path,
-        "stored": sorted(state.stored),
         "files": state.files,
         "last_sync": state.last_sync,
         "daily": state.daily,
     }
+    if complete is not None:
+        record["complete"] = {"journaled": complete}
     atomic_write(state_path(vault_root, name), json.dumps(record, separators=(",", ":")).encode())
+    state.complete = complete
 
 
 def remove_state(vault_root: Path, name: str) -> None:
     state_path(vault_root, name).unlink(missing_ok=True)
+    stored_path(vault_root, name).unlink(missing_ok=True)
+
+
+def _header(path: str) -> bytes:
+    return json.dumps({"format": FORMAT, "path": path}).encode() + b"\n"
+
+
+def _read_stored(file: Path, path: str) -> set[str] | None:
+    """The paths in ``file``; None if it is missing or about another rclone path."""
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        return None
+    header, _, body = data.partition(b"\n")
+    try:
+        if json.loads(header).get("path") != path:
+            return None
+    except (ValueError, AttributeError):
+        return None
+    lines = body.decode("utf-8", errors="replace").split("\n")
+    lines.pop()  # "" after the last newline, or a line a crash cut short
+    return set(lines)
+
+
+def _save_stored(file: Path, state: RemoteState) -> None:
+    saved = state.saved
+    if saved is not None and saved <= state.stored and file.exists():
+        added = state.stored - saved
+        if added:
+            append_line(file, _lines(added))
+    else:
+        atomic_write(file, _header(state.path) + _lines(state.stored))
+    state.saved = set(state.stored)
+
+
+def _lines(paths: set[str]) -> bytes:
+    """One path a line; a path with a line break (never one of ours) is left out."""
+    return "".join(f"{p}\n" for p in sorted(paths) if "\n" not in p and "\r" not in p).encode()

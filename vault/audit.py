@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from typing import Any
 from vault.fsutil import append_line
 
 GENESIS = "0" * 64
+_TAIL = 64 * 1024  # bytes read from the end of the log to find its last entry
 
 EVENTS = {
     "init", "ingest", "fold", "duplicate", "show", "export", "passwd", "verify",
@@ -72,10 +74,39 @@ class AuditLog:
                     yield AuditEntry(number, "", "?", [], {}, "", "unreadable")
 
     def tip(self) -> tuple[int, str]:
-        last = None
-        for last in self.entries():  # noqa: B007
-            pass
+        """The last entry's (seq, hash), or (0, GENESIS) for an empty log.
+
+        Reads only the end of the file: a sync or an ingest appends to a log
+        of many thousands of entries. When the last line is not a readable
+        entry, the whole log is read, as ``entries`` numbers it.
+        """
+        last = self._last_entry()
+        if last is None:
+            for last in self.entries():  # noqa: B007
+                pass
         return (last.seq, last.hash) if last else (0, GENESIS)
+
+    def _last_entry(self) -> AuditEntry | None:
+        """The entry on the last line, read from the end; None if that is not simple."""
+        try:
+            with open(self.path, "rb") as f:
+                size = f.seek(0, os.SEEK_END)
+                start = max(0, size - _TAIL)
+                f.seek(start)
+                tail = f.read()
+        except FileNotFoundError:
+            return None
+        lines = tail.splitlines()
+        if not lines or (start > 0 and len(lines) < 2):
+            return None  # empty, or a last line longer than the tail read
+        try:  # bytes.splitlines splits as ``entries`` does (universal newlines)
+            record = json.loads(lines[-1].decode("utf-8"))
+            entry = AuditEntry(**record)
+        except (ValueError, TypeError):
+            return None
+        if not isinstance(entry.seq, int) or not isinstance(entry.hash, str):
+            return None
+        return entry
 
     def append(self, event: str, ids: list[str] | None = None, **detail: Any) -> AuditEntry:
         if event not in EVENTS:

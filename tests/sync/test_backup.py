@@ -7,13 +7,14 @@ import os
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sync import backup
+from sync import rcd
 from sync.backup import sync_remote
 from sync.remotes import add_remote
-from sync.state import load_state, state_path
+from sync.state import load_state, state_path, stored_path
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import store_documents
 from tests.sync.remote_folder import files_in, missing_from, named_by_head, same_as_vault
@@ -48,15 +49,18 @@ def test_second_sync_sends_nothing(local_remote: tuple[Vault, str, Path]) -> Non
     assert state.last_sync is not None and state.last_sync["uploaded"] == 0
 
 
-def test_state_file_is_private_and_holds_ids_only(local_remote: tuple[Vault, str, Path]) -> None:
+def test_state_files_are_private_and_hold_ids_only(local_remote: tuple[Vault, str, Path]) -> None:
     vault, name, folder = local_remote
     sync_remote(vault, name, str(folder))
-    path = state_path(vault.root, name)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    text = path.read_text()
-    assert "CANARY" not in text and ".pdf" not in text
-    record = json.loads(text)
-    assert all(p.startswith(("objects/", "manifests/", "catalog/")) for p in record["stored"])
+    for path in (state_path(vault.root, name), stored_path(vault.root, name)):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        text = path.read_text()
+        assert "CANARY" not in text and ".pdf" not in text
+    record = json.loads(state_path(vault.root, name).read_text())
+    assert record["format"] == 2 and "stored" not in record
+    header, *paths = stored_path(vault.root, name).read_text().splitlines()
+    assert json.loads(header)["path"] == str(folder)
+    assert paths and all(p.startswith(("objects/", "manifests/", "catalog/")) for p in paths)
 
 
 def test_new_documents_send_only_new_files(
@@ -82,21 +86,22 @@ def test_fold_moves_the_head_and_removes_dropped_files_after_it(
         vault.unlock(PASSPHRASE)
         vault.fold_journal()
     calls: list[tuple[str, list[str]]] = []
-    real_copy, real_delete = backup.rclone.copy_file, backup.rclone.delete_files
+    real_copy, real_delete = rcd.Daemon.copy_file, rcd.Daemon.delete_files
 
-    def copy_file(source: Path, dest: str, **kw: object) -> None:
+    def copy_file(self: rcd.Daemon, root: Path, source: str, dest_root: str, dest: str,
+                  **kw: Any) -> None:  # fmt: skip
         calls.append(("copy", [dest]))
-        real_copy(source, dest, **kw)  # type: ignore[arg-type]
+        real_copy(self, root, source, dest_root, dest, **kw)
 
-    def delete_files(root: str, paths: list[str], work: Path, **kw: object) -> int:
+    def delete_files(self: rcd.Daemon, root: str, paths: list[str], work: Path, **kw: Any) -> int:
         # The new head is already in place when anything is removed.
         assert json.loads((folder / "head.json").read_bytes()) != old_head
         assert not missing_from(folder)
         calls.append(("delete", list(paths)))
-        return real_delete(root, paths, work, **kw)  # type: ignore[arg-type]
+        return real_delete(self, root, paths, work, **kw)
 
-    monkeypatch.setattr(backup.rclone, "copy_file", copy_file)
-    monkeypatch.setattr(backup.rclone, "delete_files", delete_files)
+    monkeypatch.setattr(rcd.Daemon, "copy_file", copy_file)
+    monkeypatch.setattr(rcd.Daemon, "delete_files", delete_files)
     result = sync_remote(vault, name, str(folder))
     assert result.deleted >= len(unsigned)
     order = [kind for kind, _ in calls]

@@ -1,0 +1,520 @@
+"""One ``rclone rcd`` for the steps of a sync, driven over its HTTP API.
+
+Starting rclone costs about as much as sending a handful of small files, and
+a sync has several ordered steps (preflight listing, new files, head,
+journal, removals). So ``vault sync`` starts one daemon (``rclone rcd``,
+started by ``rclone.py`` like every rclone process) and makes each step a
+call to it: ``operations/list``, ``sync/copy`` with a list file,
+``operations/copyfile``, ``operations/movefile``, ``operations/delete``.
+
+The API listens on a unix socket in a private (0700) folder made for this
+run, so only this user can reach it and it needs no password; where Python
+has no unix sockets (Windows) it listens on a loopback port with a password
+made for this run. :class:`Daemon` starts rclone on entry and returns at
+once, so the caller's own work overlaps its start; the first call waits
+until the socket answers. The daemon's log goes to a file in that folder.
+On every path out (success, error, Ctrl-C) the daemon is stopped and the
+folder removed.
+
+Every call has a timeout. A copy or a delete is one call made from a worker
+thread, in a stats group of its own (``_group``), so it answers the moment
+rclone is done (polling ``job/status`` of an ``_async`` job was measured
+slower: the polls compete with the copy); meanwhile the calling thread
+watches it:
+
+- the daemon's log says which files arrived ("Copied …"), also when the copy
+  fails, so the caller can record them and not send them again (rclone's
+  ``core/transferred`` keeps only the last 100; the log is complete, and a
+  call's lines are in the file before its answer is sent);
+- after ``GIVE_UP_AFTER`` "cannot connect" errors with nothing sent between,
+  the call is stopped (``job/stopgroup``): rclone would otherwise retry every
+  remaining file against a dead remote for many minutes;
+- the files not sent yet are tried again twice, after 1 s and then 2 s;
+- ``on_stats`` gets ``core/stats`` of the group every half second.
+
+Errors become one line through ``rclone.describe_failure``; secrets are
+blanked there.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sync import rclone
+from vault.errors import RemoteError
+
+SOCKET = "rc.sock"
+HAVE_UNIX_SOCKETS = hasattr(socket, "AF_UNIX")
+READY_TIMEOUT = 10.0  # rclone answers in well under 0.1 s
+CALL_TIMEOUT = 30.0  # job control and stats calls, which answer at once
+POLL_FIRST = 0.002  # while waiting for rclone to start
+WATCH_EVERY = 0.05  # the log is read this often during a transfer
+STATS_EVERY = 0.5
+RETRY_PAUSES = (1.0, 2.0)  # a failed copy is tried again after each of these
+GIVE_UP_AFTER = rclone.GIVE_UP_AFTER
+
+# One try and short network waits, so a dead remote fails in seconds.
+PREFLIGHT_CONFIG = {"LowLevelRetries": 1, "ConnectTimeout": "10s", "Timeout": "20s"}
+# Send every listed file, asking the remote nothing first (as ``copy --files-from-raw
+# LIST --no-traverse --no-check-dest -I``): the cost does not grow with the remote.
+SEND_CONFIG = {"NoTraverse": True, "NoCheckDest": True, "IgnoreTimes": True}
+_LIST_OPT = {"filesOnly": True, "noMimeType": True, "noModTime": True}
+_NOT_FOUND = "directory not found"
+# What rclone's rc says when its first request to a bucket-based remote
+# (S3 and the like) failed: it could not tell whether the path is a file.
+_IS_FILE = "is a file not a directory"
+
+StatsCallback = Callable[[dict[str, Any]], None]
+
+
+class _Refused(Exception):
+    """rclone answered a call with an error (its message)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+@dataclass
+class _Job:
+    success: bool
+    error: str
+    stats: dict[str, Any]
+    gave_up: bool = False
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    def reason(self) -> str:
+        """The message that says why the job failed."""
+        if self.gave_up or not self.error or "context canceled" in self.error:
+            return rclone.main_message(self.logs) or self.error
+        return self.error
+
+
+class Daemon:
+    """One ``rclone rcd`` for one sync: ``with Daemon(what) as remote: …``.
+
+    ``what`` names the operation in error lines ("sync to remote 'usb'").
+    ``calls`` counts the calls made (the benchmark reports it).
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.calls = 0
+        self._folder: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._socket = ""
+        self._port = 0
+        self._headers = {"Content-Type": "application/json"}
+        self._ready = False
+        self._log_offset = 0
+        self._groups = 0
+        self._counting = threading.Lock()  # calls are made from two threads
+
+    def __enter__(self) -> Daemon:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- the process ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start rclone; do not wait for it (the first call does)."""
+        self._folder = Path(tempfile.mkdtemp(prefix="vault-rclone-"))  # mode 0700
+        try:
+            if HAVE_UNIX_SOCKETS:
+                self._socket = str(self._folder / SOCKET)
+                self._proc = rclone.start_daemon(self._folder, f"unix://{self._socket}")
+            else:  # pragma: no cover - Windows; tested on Linux by forcing it
+                self._port = _free_port()
+                user, password = secrets.token_hex(8), secrets.token_urlsafe(24)
+                token = base64.b64encode(f"{user}:{password}".encode()).decode()
+                self._headers["Authorization"] = f"Basic {token}"
+                self._proc = rclone.start_daemon(
+                    self._folder, f"127.0.0.1:{self._port}", credentials=(user, password)
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    def finish(self) -> None:
+        """Ask rclone to exit now, without waiting: no more calls will be made."""
+        if self._proc is not None:
+            rclone.stop_daemon(self._proc, wait=False)
+
+    def close(self) -> None:
+        """Stop rclone and remove the private folder (safe to call twice)."""
+        try:
+            if self._proc is not None:
+                rclone.stop_daemon(self._proc)
+        finally:
+            self._proc = None
+            if self._folder is not None:
+                shutil.rmtree(self._folder, ignore_errors=True)
+                self._folder = None
+
+    def _connection(self, timeout: float) -> http.client.HTTPConnection:
+        if self._socket:
+            return _UnixConnection(self._socket, timeout)
+        return http.client.HTTPConnection("127.0.0.1", self._port, timeout=timeout)
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
+        if self._proc is None:
+            raise RuntimeError("the rclone daemon is not running")
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            connection = self._connection(1.0)
+            try:
+                connection.connect()
+                break
+            except OSError:
+                pass
+            finally:
+                connection.close()
+            if self._proc.poll() is not None:
+                raise self._died()
+            if time.monotonic() >= deadline:
+                raise RemoteError(
+                    f"{self.what} failed: rclone did not start within {READY_TIMEOUT:.0f} s"
+                )
+            time.sleep(POLL_FIRST)
+        self._ready = True
+
+    def _died(self) -> RemoteError:
+        """Why the daemon stopped, from its log."""
+        message = rclone.main_message(self._read_log()) or "rclone stopped unexpectedly"
+        return rclone.describe_failure(self.what, message)
+
+    def _read_log(self) -> list[dict[str, Any]]:
+        """The daemon's log records written since the last read (whole lines only)."""
+        if self._folder is None:
+            return []
+        try:
+            with open(self._folder / rclone.DAEMON_LOG, "rb") as log:
+                log.seek(self._log_offset)
+                data = log.read()
+        except FileNotFoundError:
+            return []
+        end = data.rfind(b"\n") + 1
+        self._log_offset += end
+        records = (rclone.parse_log_line(line) for line in data[:end].splitlines())
+        return [r for r in records if r is not None]
+
+    # --- calls ---------------------------------------------------------------------
+
+    def call(self, method: str, params: dict[str, Any], *, timeout: float) -> dict[str, Any]:
+        """POST ``params`` to ``method``: its JSON answer; ``_Refused`` if rclone says no."""
+        self._wait_ready()
+        with self._counting:
+            self.calls += 1
+        connection = self._connection(timeout)
+        try:
+            connection.request(
+                "POST", f"/{method}", body=json.dumps(params).encode(), headers=self._headers
+            )
+            response = connection.getresponse()
+            status, data = response.status, response.read()
+        except TimeoutError as exc:
+            raise RemoteError(
+                f"{self.what} failed: rclone did not finish within {timeout:.0f} s",
+                hint="check the network connection and try again",
+            ) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            if self._proc is not None and self._proc.poll() is not None:
+                raise self._died() from exc
+            raise RemoteError(f"{self.what} failed: lost touch with rclone ({exc})") from exc
+        finally:
+            connection.close()
+        try:
+            answer = json.loads(data)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise RemoteError(f"{self.what} failed: rclone's answer could not be read")
+        if status != 200:
+            raise _Refused(str(answer.get("error") or f"HTTP status {status}"))
+        return answer
+
+    def _failure(self, message: str, root: str) -> RemoteError:
+        """One line for ``message``; a misleading "is a file" is explained first."""
+        if _IS_FILE in message:
+            self._explain(root)
+        return rclone.describe_failure(self.what, message)
+
+    def _explain(self, root: str) -> list[rclone.Entry] | None:
+        """Find out why rclone's rc called ``root`` a file: a CLI listing says why.
+
+        Raises the real reason (cannot reach the remote, access refused);
+        returns the listing if the remote answers now.
+        """
+        return rclone.list_files(
+            root,
+            what=self.what,
+            recursive=False,
+            timeout=rclone.PREFLIGHT_TIMEOUT,
+            preflight=True,
+        )
+
+    # --- operations ----------------------------------------------------------------
+
+    def list_files(
+        self, root: str, *, recursive: bool, timeout: float, preflight: bool = False
+    ) -> list[rclone.Entry] | None:
+        """Files under ``root`` with sizes; None when the folder does not exist.
+
+        No modification times or MIME types (one request per file on some
+        backends); recursive listings use ``--fast-list``. ``preflight``: one
+        try with short network waits, and afterwards rclone forgets the
+        backend it made for it, so the transfers that follow get their own
+        retries and waits.
+        """
+        config: dict[str, Any] = dict(PREFLIGHT_CONFIG) if preflight else {}
+        params: dict[str, Any] = {"fs": root, "remote": "", "opt": dict(_LIST_OPT)}
+        if recursive:
+            params["opt"]["recurse"] = True
+            config["UseListR"] = True  # --fast-list
+        if config:
+            params["_config"] = config
+        answer: dict[str, Any] | None
+        try:
+            answer = self.call("operations/list", params, timeout=timeout)
+        except _Refused as refused:
+            if _NOT_FOUND in refused.message:
+                answer = None
+            elif preflight and _IS_FILE in refused.message:
+                found = self._explain(root)  # raises the real reason if there is one
+                self._forget_backends()
+                return found
+            else:
+                raise rclone.describe_failure(self.what, refused.message) from None
+        if preflight:
+            self._forget_backends()
+        if answer is None:
+            return None
+        try:
+            return [
+                rclone.Entry(str(r["Path"]), int(r["Size"]))
+                for r in answer.get("list") or []
+                if not r.get("IsDir")
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RemoteError(f"{self.what} failed: rclone's listing could not be read") from exc
+
+    def _forget_backends(self) -> None:
+        """Drop rclone's cached backends: the next call makes them with its own settings."""
+        self.call("fscache/clear", {}, timeout=CALL_TIMEOUT)
+
+    def copy_files(
+        self,
+        source: Path | str,
+        dest: str,
+        paths: Sequence[str],
+        work: Path,
+        *,
+        timeout: float,
+        on_stats: StatsCallback | None = None,
+        copied: list[str] | None = None,
+    ) -> int:
+        """Copy the listed relative paths from ``source`` to ``dest``; return how many were sent.
+
+        Sent unconditionally and without asking the remote about each file
+        (``SEND_CONFIG``), so the cost does not grow with what the remote
+        holds. A listed file that does not exist is skipped (the count tells).
+        ``copied`` receives each file as it arrives, also when the copy
+        fails. Gives up early against a dead remote; otherwise tries the
+        files not sent yet again, twice. ``timeout`` bounds the whole.
+        """
+        copied = [] if copied is None else copied
+        deadline = time.monotonic() + timeout
+        remaining = list(paths)
+        sent = 0
+        pauses = list(RETRY_PAUSES)
+        while True:
+            listing = rclone.write_list(work, remaining)
+            params = {
+                "srcFs": str(source),
+                "dstFs": dest,
+                "_filter": {"FilesFromRaw": [str(listing)]},
+                "_config": SEND_CONFIG,
+            }
+            job = self._run_job("sync/copy", params, deadline, timeout, on_stats, copied)
+            sent += int(job.stats.get("transfers", 0))
+            if job.success:
+                return sent
+            if job.gave_up or not pauses or time.monotonic() + pauses[0] >= deadline:
+                raise self._failure(job.reason(), dest)
+            time.sleep(pauses.pop(0))
+            done = set(copied)
+            remaining = [p for p in remaining if p not in done]
+
+    def copy_file(
+        self, source_root: Path | str, source: str, dest_root: str, dest: str, *, timeout: float
+    ) -> None:
+        """Copy one file to an exact path, unconditionally (as ``copyto -I --no-check-dest``)."""
+        params = {
+            "srcFs": str(source_root),
+            "srcRemote": source,
+            "dstFs": dest_root,
+            "dstRemote": dest,
+            "_config": {"NoCheckDest": True, "IgnoreTimes": True},
+        }
+        try:
+            self.call("operations/copyfile", params, timeout=timeout)
+        except _Refused as refused:
+            raise self._failure(refused.message, dest_root) from None
+
+    def move_file(self, root: str, source: str, dest: str, *, timeout: float) -> None:
+        """Rename a file on the remote (as ``moveto``: server-side where it can)."""
+        params = {"srcFs": root, "srcRemote": source, "dstFs": root, "dstRemote": dest}
+        try:
+            self.call("operations/movefile", params, timeout=timeout)
+        except _Refused as refused:
+            raise self._failure(refused.message, root) from None
+
+    def delete_files(self, root: str, paths: Sequence[str], work: Path, *, timeout: float) -> int:
+        """Delete the listed relative paths under ``root``; return how many were removed."""
+        listing = rclone.write_list(work, paths)
+        params = {
+            "fs": root,
+            "_filter": {"FilesFromRaw": [str(listing)]},
+            "_config": {"NoTraverse": True},
+        }
+        job = self._run_job(
+            "operations/delete", params, time.monotonic() + timeout, timeout, None, []
+        )
+        if not job.success:
+            if _NOT_FOUND in job.error:
+                return 0
+            raise self._failure(job.reason(), root)
+        return int(job.stats.get("deletes", 0))
+
+    def download_file(self, root: str, source: str, dest: Path, *, timeout: float) -> None:
+        """Copy one file of the remote into the local folder ``dest``."""
+        params = {"srcFs": root, "srcRemote": source, "dstFs": str(dest), "dstRemote": source}
+        try:
+            self.call("operations/copyfile", params, timeout=timeout)
+        except _Refused as refused:
+            raise self._failure(refused.message, root) from None
+
+    # --- jobs ----------------------------------------------------------------------
+
+    def _run_job(
+        self,
+        method: str,
+        params: dict[str, Any],
+        deadline: float,
+        timeout: float,
+        on_stats: StatsCallback | None,
+        copied: list[str],
+    ) -> _Job:
+        """Call ``method`` and watch it to its end (see the module's docstring).
+
+        The call is made from a worker thread and answers the moment rclone
+        is done, with no polling delay; meanwhile this thread reads the
+        daemon's log and, every half second, the stats of the call's group.
+        """
+        self._wait_ready()
+        self._read_log()  # what came before is not this call's
+        self._groups += 1
+        group = {"group": f"vault-{self._groups}"}
+        outcome: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["answer"] = self.call(
+                    method, {**params, "_group": group["group"]}, timeout=timeout + CALL_TIMEOUT
+                )
+            except BaseException as error:  # handed to the watching thread
+                outcome["error"] = error
+
+        worker = threading.Thread(target=call, name=f"rclone {method}", daemon=True)
+        worker.start()
+        logs: list[dict[str, Any]] = []
+        unreachable = 0
+        next_stats = time.monotonic() + STATS_EVERY
+        while True:
+            worker.join(timeout=WATCH_EVERY)
+            done = not worker.is_alive()
+            for record in self._read_log():  # complete up to here once the call answered
+                msg = str(record.get("msg", ""))
+                if msg.startswith("Copied") and record.get("object"):
+                    copied.append(str(record["object"]))
+                    unreachable = 0
+                elif record.get("level") in ("error", "critical", "fatal"):
+                    logs.append(record)
+                    if rclone.is_unreachable(msg):
+                        unreachable += 1
+            if done:
+                break
+            if unreachable >= GIVE_UP_AFTER:
+                self._stop_group(group)
+                stats = self.call("core/stats", group, timeout=CALL_TIMEOUT)
+                return _Job(False, "", stats, True, logs)
+            now = time.monotonic()
+            if now >= deadline:
+                self._stop_group(group)
+                raise RemoteError(
+                    f"{self.what} failed: rclone did not finish within {timeout:.0f} s",
+                    hint="check the network connection and try again",
+                )
+            if on_stats is not None and now >= next_stats:
+                on_stats(self.call("core/stats", group, timeout=CALL_TIMEOUT))
+                next_stats = now + STATS_EVERY
+        error = outcome.get("error")
+        if error is not None and not isinstance(error, _Refused):
+            raise error
+        stats = self.call("core/stats", group, timeout=CALL_TIMEOUT)
+        if on_stats is not None:
+            on_stats(stats)
+        if isinstance(error, _Refused):
+            return _Job(False, error.message, stats, False, logs)
+        return _Job(True, "", stats, False, logs)
+
+    def _stop_group(self, group: dict[str, str]) -> None:
+        self.call("job/stopgroup", group, timeout=CALL_TIMEOUT)
+
+
+def _free_port() -> int:  # pragma: no cover - Windows; tested on Linux by forcing it
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
