@@ -7,12 +7,14 @@ PDFs keep their own text.
 
 Modules: ``document`` (the entry point and the process pool), ``source``
 (planning, refusing unreadable input), ``pdfpages`` and ``images`` (pdfium
-and Pillow), ``pageimage`` and ``worker`` (one page, in a worker),
+and Pillow), ``embedded`` (a PDF page that is only its JPEG scan, taken as
+stored), ``pageimage`` and ``worker`` (one page, in a worker),
 ``tesseract`` (every tesseract run), ``layout`` (orientation and skew read
-from tesseract's words), ``skew`` (straightening before OCR), ``noise``
-(median filter before a retry), ``textcheck`` (real words or font garbage),
-``imagepdf`` and ``searchable`` (the searchable PDF), ``result`` (what is
-handed back). Errors are ``vault.errors.UnreadableInputError`` (the input)
+from tesseract's words), ``skew`` (straightening before OCR), ``upright``
+(which way up a page stands, from its ink), ``noise`` (median filter for
+speckled pages; where the ink is), ``textcheck`` (real words or font
+garbage), ``imagepdf`` and ``searchable`` (the searchable PDF), ``result``
+(what is handed back). Errors are ``vault.errors.UnreadableInputError`` (the input)
 and ``OcrEngineError`` (tesseract).
 """
 

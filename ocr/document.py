@@ -2,10 +2,12 @@
 
 ``ocr_document`` is the package's entry point. It plans the document (and
 refuses unreadable input), keeps the text of born-digital pages, OCRs the
-other pages in a process pool (one tesseract thread per process), and lays
-the recognised text over the original pages. Every temporary file lives in
-a private folder inside the caller's ``workdir`` that is removed on every
-path; only the searchable PDF is left, and on error nothing is.
+other pages in a process pool (one tesseract thread per process; a PDF page
+that is only its JPEG scan goes to its worker as those bytes, see
+``embedded``), and lays the recognised text over the original pages. Every
+temporary file lives in a private folder inside the caller's ``workdir``
+that is removed on every path; only the searchable PDF is left, and on
+error nothing is.
 
 Workers are started with ``spawn`` on every system (the default on Windows
 and macOS): no inherited locks or threads, the same behaviour everywhere.
@@ -17,6 +19,8 @@ a script that calls this must guard its top level with
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import dataclasses
 import multiprocessing
 import os
 import secrets
@@ -28,6 +32,7 @@ from pathlib import Path
 import pikepdf
 
 from ocr import imagepdf, source, tesseract
+from ocr.embedded import StoredScans
 from ocr.result import SOURCE_OCR, SOURCE_TEXT, OcrResult, PageResult
 from ocr.searchable import TextLayer, add_text_layers
 from ocr.worker import PageJob, PageOutcome, init_worker, ocr_page
@@ -35,6 +40,7 @@ from vault.errors import OcrEngineError, UnreadableInputError
 from vault.fsutil import DIR_MODE, FILE_MODE, remove_quietly
 
 PAGE_TIMEOUT = 180.0  # seconds of tesseract per page run
+QUEUED_PER_WORKER = 2  # pages handed to the pool per worker at any time
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -99,7 +105,11 @@ def _ocr_pages(
     timeout: float,
     progress: _Progress,
 ) -> dict[int, PageOutcome]:
-    """OCR the planned pages in parallel; results by 0-based page index."""
+    """OCR the planned pages in parallel; results by 0-based page index.
+
+    Pages are handed out in order, a few more than there are workers (so none
+    waits), each with its stored JPEG when it is only that (``embedded``):
+    no more than that is held in memory however long the document."""
     if not plan.ocr_pages:
         return {}
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan.ocr_pages)))
@@ -110,17 +120,24 @@ def _ocr_pages(
         initializer=init_worker,
         initargs=(str(folder),),
     )
+    waiting = list(reversed(plan.ocr_pages))
+    running: dict[concurrent.futures.Future[PageOutcome], int] = {}
     try:
-        futures = {
-            executor.submit(
-                ocr_page,
-                PageJob(index + 1, path, media_type, index, folder, languages, timeout),
-            ): index
-            for index in plan.ocr_pages
-        }
-        for future in concurrent.futures.as_completed(futures):
-            outcomes[futures[future]] = future.result()
-            progress.step()
+        with contextlib.ExitStack() as stack:
+            scans = stack.enter_context(StoredScans(path)) if media_type == source.PDF else None
+            while waiting or running:
+                while waiting and len(running) < workers * QUEUED_PER_WORKER:
+                    index = waiting.pop()
+                    job = PageJob(index + 1, path, media_type, index, folder, languages, timeout)
+                    if scans is not None:
+                        job = dataclasses.replace(job, scan=scans.scan(index))
+                    running[executor.submit(ocr_page, job)] = index
+                done, _ = concurrent.futures.wait(
+                    running, return_when=concurrent.futures.FIRST_COMPLETED
+                )
+                for future in done:
+                    outcomes[running.pop(future)] = future.result()
+                    progress.step()
     except BrokenProcessPool as exc:
         raise OcrEngineError("an OCR worker process stopped unexpectedly") from exc
     finally:
@@ -142,7 +159,7 @@ def _make_searchable(
         os.chmod(out, FILE_MODE)
         return True
     layers = [
-        TextLayer(index, o.text_pdf, o.rotation, o.straightened)
+        TextLayer(index, o.text_pdf, o.rotation, o.straightened, o.turned, o.frame)
         for index, o in sorted(outcomes.items())
     ]
     if media_type != source.PDF:

@@ -37,6 +37,7 @@ def test_pages_are_turned_upright(
         "very-skewed": 0,
         "upside-down": 180,
         "sideways": 90,
+        "sideways-skewed": 90,
     }
     for case in (pdf_300, tiff_200):
         for page, variant in zip(case.result.pages, case.variants):
@@ -49,7 +50,13 @@ def test_pages_are_turned_upright(
 
 @pytest.mark.parametrize(
     ("fixture", "page", "tilt"),
-    [("tiff_200", 3, 2.0), ("pdf_300", 4, -5.0), ("pdf_300", 1, 0.0), ("tiff_200", 2, 0.0)],
+    [
+        ("tiff_200", 3, 2.0),
+        ("pdf_300", 4, -5.0),
+        ("pdf_300", 1, 0.0),
+        ("tiff_200", 2, 0.0),
+        ("pdf_300", 5, 3.0),
+    ],
 )
 def test_skew_is_measured(
     request: pytest.FixtureRequest, fixture: str, page: int, tilt: float

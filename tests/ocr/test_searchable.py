@@ -83,12 +83,21 @@ def test_born_digital_searchable_pdf_is_the_original(born_digital: Case) -> None
     [
         ("pdf_300", 2),
         ("pdf_300", 4),
+        ("pdf_300", 5),
         ("tiff_200", 2),
         ("jpeg_exif", 1),
         ("mixed_pdf", 3),
         ("mixed_pdf", 4),
     ],
-    ids=["sideways", "very-skewed", "upside-down", "exif-turned", "garbage-text", "had-rotate"],
+    ids=[
+        "sideways",
+        "very-skewed",
+        "sideways-skewed",
+        "upside-down",
+        "exif-turned",
+        "garbage-text",
+        "had-rotate",
+    ],
 )
 def test_page_shows_upright_with_text_over_its_words(
     request: pytest.FixtureRequest, fixture: str, page: int, tmp_path: Path
