@@ -142,6 +142,22 @@ def assert_only_whole_objects(root: Path) -> None:
 
 # --- the object store -----------------------------------------------------------
 
+
+def no_process_mentions(text: str, wait: float = 10.0) -> bool:
+    """True once no running process has ``text`` in its command line."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = False
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                found = found or text.encode() in cmdline.read_bytes()
+            except OSError:
+                continue
+        if not found or time.monotonic() > deadline:
+            return not found
+        time.sleep(0.1)
+
+
 _PUT_CHILD = r"""
 import sys
 from pathlib import Path
@@ -170,6 +186,8 @@ def test_killed_put_leaves_no_partial_object(large_file: tuple[Path, str], tmp_p
     else:
         pytest.fail(f"no kill landed mid-write in {ATTEMPTS} attempts")
 
+    # The worker processes of a large (in parts) put die with it.
+    assert no_process_mentions(str(root)), "the killed put's workers are still running"
     # The kill landed before the rename: only a temp file exists.
     assert_only_whole_objects(root)
     assert files_under(root) == [], "a put killed mid-write committed an object"
