@@ -11,9 +11,9 @@ error nothing is.
 
 Workers are started with ``spawn`` on every system (the default on Windows
 and macOS): no inherited locks or threads, the same behaviour everywhere.
-It costs about 0.2 s a worker, once per document, and, as with any spawn,
-a script that calls this must guard its top level with
-``if __name__ == "__main__":``.
+It costs about 0.2 s a worker, once per document. They are started
+without the caller's main module (see ``_main_module_hidden``): a script
+that calls this is not imported again in each worker.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ import multiprocessing
 import os
 import secrets
 import shutil
-from collections.abc import Callable
+import sys
+import types
+from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -125,24 +127,49 @@ def _ocr_pages(
     try:
         with contextlib.ExitStack() as stack:
             scans = stack.enter_context(StoredScans(path)) if media_type == source.PDF else None
-            while waiting or running:
+
+            def hand_out() -> None:
                 while waiting and len(running) < workers * QUEUED_PER_WORKER:
                     index = waiting.pop()
                     job = PageJob(index + 1, path, media_type, index, folder, languages, timeout)
                     if scans is not None:
                         job = dataclasses.replace(job, scan=scans.scan(index))
                     running[executor.submit(ocr_page, job)] = index
+
+            with _main_module_hidden():  # the first pages start the workers
+                hand_out()
+            while running:
                 done, _ = concurrent.futures.wait(
                     running, return_when=concurrent.futures.FIRST_COMPLETED
                 )
                 for future in done:
                     outcomes[running.pop(future)] = future.result()
                     progress.step()
+                hand_out()
     except BrokenProcessPool as exc:
         raise OcrEngineError("an OCR worker process stopped unexpectedly") from exc
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
     return outcomes
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """A blank ``__main__`` while worker processes are started.
+
+    A spawned process imports the parent's main module again, in case a
+    function defined there is sent to it. Ours run only ``ocr.worker``, so
+    they are spared the caller's imports (half a second a worker for the OCR
+    benchmark's, with fpdf) and its unguarded top-level code."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is None:
+            del sys.modules["__main__"]
+        else:
+            sys.modules["__main__"] = main
 
 
 def _make_searchable(
