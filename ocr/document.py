@@ -26,6 +26,7 @@ import os
 import secrets
 import shutil
 import sys
+import threading
 import types
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -43,6 +44,7 @@ from vault.fsutil import DIR_MODE, FILE_MODE, remove_quietly
 
 PAGE_TIMEOUT = 180.0  # seconds of tesseract per page run
 QUEUED_PER_WORKER = 2  # pages handed to the pool per worker at any time
+_MAIN_SWAP = threading.Lock()
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -161,15 +163,16 @@ def _main_module_hidden() -> Iterator[None]:
     function defined there is sent to it. Ours run only ``ocr.worker``, so
     they are spared the caller's imports (half a second a worker for the OCR
     benchmark's, with fpdf) and its unguarded top-level code."""
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is None:
-            del sys.modules["__main__"]
-        else:
-            sys.modules["__main__"] = main
+    with _MAIN_SWAP:  # two documents OCR'd in threads must not swap it in turn
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is None:
+                del sys.modules["__main__"]
+            else:
+                sys.modules["__main__"] = main
 
 
 def _make_searchable(
