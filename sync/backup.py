@@ -31,7 +31,8 @@ In order (each step starts only when the one before succeeded):
 5. **Journal**: after the head. The journal and the head together name every
    document; a fold empties the local journal as it writes the new head, so
    sending the emptied journal first would, for a moment, leave documents
-   named by neither on the remote.
+   named by neither on the remote. While it goes, the new state is written
+   beside the state file; it is renamed into place once the journal arrived.
 6. **Removals**: write-once files that neither the new head nor the journal
    name any more (erased records, dropped duplicates, old catalog snapshots)
    are deleted only now.
@@ -68,7 +69,14 @@ from sync.snapshot import (
     stage,
     take_snapshot,
 )
-from sync.state import RemoteState, load_state, save_state, state_dir
+from sync.state import (
+    PendingState,
+    RemoteState,
+    load_state,
+    prepare_state,
+    save_state,
+    state_dir,
+)
 from vault.errors import LockedError, RemoteError, UsageError, VaultError
 from vault.fsutil import make_private_dir
 from vault.lock import VaultLock
@@ -132,22 +140,27 @@ def sync_remote(
     """Bring remote ``name`` (rclone ``path``) up to date with the vault."""
     started = time.monotonic()
     what = f"sync to remote {name!r}"
-    try:
-        with remote_lock(vault, name):
-            result = _sync(vault, name, path, full=full, what=what, on_stats=on_stats)
-    except LockedError as exc:
-        raise LockedError(f"a sync to remote {name!r} is already running") from exc
+    with Daemon(what) as remote:  # first: rclone starts while the rest is done
+        lock = remote_lock(vault, name)
+        try:
+            lock.acquire()
+        except LockedError as exc:
+            raise LockedError(f"a sync to remote {name!r} is already running") from exc
+        try:
+            result = _sync(vault, remote, name, path, full=full, on_stats=on_stats)
+        finally:
+            lock.release()
     result.seconds = time.monotonic() - started
     return result
 
 
 def _sync(
     vault: Vault,
+    remote: Daemon,
     name: str,
     path: str,
     *,
     full: bool,
-    what: str,
     on_stats: StatsCallback | None,
 ) -> SyncResult:
     result = SyncResult(name)
@@ -155,57 +168,70 @@ def _sync(
     shutil.rmtree(work, ignore_errors=True)
     make_private_dir(work)
     try:
-        with Daemon(what) as remote:  # rclone starts while the snapshot is taken
-            state = load_state(vault.root, name, path)
+        state = load_state(vault.root, name, path)
+        with vault.lock:
+            snap = take_snapshot(vault, state.stored, sent=state.since())
+        plan = make_plan(snap, state)
+        top = remote.list_files(
+            path, recursive=False, timeout=rclone.PREFLIGHT_TIMEOUT, preflight=True
+        )
+        if not full and (state.fresh or _remote_changed(state, top)):
+            if not state.fresh:
+                result.notes.append("the remote is not as last left; checked all of it")
+            full = True
+        result.full = full
+        if full:
+            _reconcile(vault, remote, path, state, top, work)
             with vault.lock:
-                snap = take_snapshot(vault, state.stored, sent=state.since())
+                snap = take_snapshot(vault, state.stored)
             plan = make_plan(snap, state)
-            top = remote.list_files(
-                path, recursive=False, timeout=rclone.PREFLIGHT_TIMEOUT, preflight=True
+        require_complete(snap)
+        if not plan.empty:
+            with vault.lock:
+                vault.audit.append("sync", [], remote=name)
+                snap.set_file(AUDIT, vault.layout.audit.read_bytes())
+            plan.early = sorted({*plan.early, AUDIT})  # the only file that changed
+            stage(snap, _late(plan), work)
+        result.head = snap.head.short if snap.head else None
+        result.head_seq = snap.head.seq if snap.head else None
+        result.documents = snap.documents
+        pending: PendingState | None = None
+
+        def prepare() -> None:  # while rclone sends the last file, if it is the journal
+            nonlocal pending
+            pending = prepare_state(
+                vault.root, name, state, summary=_summary(result), complete=snap.journaled
             )
-            if not full and (state.fresh or _remote_changed(state, top)):
-                if not state.fresh:
-                    result.notes.append("the remote is not as last left; checked all of it")
-                full = True
-            result.full = full
-            if full:
-                _reconcile(vault, remote, path, state, top, work)
-                with vault.lock:
-                    snap = take_snapshot(vault, state.stored)
-                plan = make_plan(snap, state)
-            require_complete(snap)
-            if not plan.empty:
-                with vault.lock:
-                    vault.audit.append("sync", [], remote=name)
-                    snap.set_file(AUDIT, vault.layout.audit.read_bytes())
-                plan.early = sorted({*plan.early, AUDIT})  # the only file that changed
-                stage(snap, _late(plan), work)
-            result.head = snap.head.short if snap.head else None
-            result.head_seq = snap.head.seq if snap.head else None
-            result.documents = snap.documents
-            if not plan.empty:
-                try:
-                    _send(remote, snap, plan, state, path, work, result, on_stats)
-                except BaseException:
-                    save_state(vault.root, name, state)  # keep what did arrive
-                    raise
-            remote.finish()  # rclone exits while the state is saved
-            state.record_sync(
-                {
-                    "time": now_utc(),
-                    "uploaded": result.uploaded,
-                    "bytes": result.bytes,
-                    "deleted": result.deleted,
-                    "head": result.head,
-                    "head_seq": result.head_seq,
-                    "documents": result.documents,
-                    "full": result.full,
-                }
-            )
-            save_state(vault.root, name, state, complete=snap.journaled)
+
+        if not plan.empty:
+            try:
+                _send(remote, snap, plan, state, path, work, result, on_stats, prepare)
+            except BaseException:
+                if pending is not None:
+                    pending.discard()
+                save_state(vault.root, name, state)  # keep what did arrive
+                raise
+        remote.finish()  # every call answered: rclone ends while the state is saved
+        if pending is None:
+            prepare()
+        assert pending is not None
+        pending.commit()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _summary(result: SyncResult) -> dict[str, Any]:
+    return {
+        "time": now_utc(),
+        "uploaded": result.uploaded,
+        "bytes": result.bytes,
+        "deleted": result.deleted,
+        "head": result.head,
+        "head_seq": result.head_seq,
+        "documents": result.documents,
+        "full": result.full,
+    }
 
 
 def _late(plan: Plan) -> list[str]:
@@ -232,13 +258,20 @@ def _send(
     work: Path,
     result: SyncResult,
     on_stats: StatsCallback | None,
+    last: Callable[[], None],
 ) -> None:
-    """Steps 3-6; ``state`` is updated after each step that succeeded.
+    """Steps 3-6; ``state`` and ``result`` are updated after each step that succeeded.
 
     The files of step 3 are sent straight from the vault folder: write-once
     files never change, and a newer audit log, key or settings file than the
     snapshot's is harmless (none of them names an object). The head and the
-    journal, which do, are sent from the snapshot's copies in ``work``.
+    journal, which do, are sent from the snapshot's copies in ``work``. (The
+    audit log goes before the head: the head records the log's tip.)
+
+    ``last`` runs while rclone sends the journal when that is the last step
+    (the usual sync: new documents, nothing to remove); the journal is
+    recorded first so that it sees ``state`` and ``result`` as they will be
+    if the journal arrives, and is put back if it does not.
     """
     first = [*plan.stored, *plan.early]
     if first:
@@ -254,6 +287,7 @@ def _send(
                 timeout=rclone.transfer_timeout(size, len(first)),
                 on_stats=on_stats,
                 copied=copied,
+                meanwhile=lambda: [snap.digest(rel) for rel in plan.early],  # for the state
             )
         except RemoteError:
             # Keep what did arrive, so the next run does not send it again.
@@ -277,12 +311,25 @@ def _send(
         result.bytes += len(snap.files[HEAD])
     if plan.journal:
         data = snap.files[JOURNAL]
-        remote.copy_file(
-            work, JOURNAL, path, JOURNAL, timeout=rclone.transfer_timeout(len(data), 1)
-        )
+        sent_before = state.files.get(JOURNAL)
         _remember(state, snap, JOURNAL)
         result.uploaded += 1
         result.bytes += len(data)
+        try:
+            remote.copy_file(
+                work,
+                JOURNAL,
+                path,
+                JOURNAL,
+                timeout=rclone.transfer_timeout(len(data), 1),
+                meanwhile=None if plan.delete else last,
+            )
+        except BaseException:
+            if sent_before is None:
+                del state.files[JOURNAL]
+            else:
+                state.files[JOURNAL] = sent_before
+            raise
     if plan.delete:
         remote.delete_files(
             path, plan.delete, work, timeout=rclone.transfer_timeout(0, len(plan.delete))

@@ -14,7 +14,8 @@ made for this run. :class:`Daemon` starts rclone on entry and returns at
 once, so the caller's own work overlaps its start; the first call waits
 until the socket answers. The daemon's log goes to a file in that folder.
 On every path out (success, error, Ctrl-C) the daemon is stopped and the
-folder removed.
+folder removed: terminated (``core/quit`` would take over a second), or
+killed at once when every call has been answered (``finish``).
 
 Every call has a timeout. A copy or a delete is one call made from a worker
 thread, in a stats group of its own (``_group``), so it answers the moment
@@ -79,6 +80,7 @@ _NOT_FOUND = "directory not found"
 _IS_FILE = "is a file not a directory"
 
 StatsCallback = Callable[[dict[str, Any]], None]
+Work = Callable[[], object]  # Python work done while rclone works on a call
 
 
 class _Refused(Exception):
@@ -176,9 +178,12 @@ class Daemon:
             raise
 
     def finish(self) -> None:
-        """Ask rclone to exit now, without waiting: no more calls will be made."""
+        """Stop rclone now, once every call has been answered: it is idle, so
+        it is killed (nothing is lost) and ends while the caller goes on;
+        ``close`` then only waits for it. Faster than a graceful exit, which
+        takes rclone about 10 ms."""
         if self._proc is not None:
-            rclone.stop_daemon(self._proc, wait=False)
+            rclone.kill_daemon(self._proc)
 
     def close(self) -> None:
         """Stop rclone and remove the private folder (safe to call twice)."""
@@ -275,6 +280,30 @@ class Daemon:
             raise _Refused(str(answer.get("error") or f"HTTP status {status}"))
         return answer
 
+    def _call_meanwhile(
+        self, method: str, params: dict[str, Any], timeout: float, meanwhile: Work | None
+    ) -> dict[str, Any]:
+        """``call``, running ``meanwhile`` in this thread while rclone works on it."""
+        if meanwhile is None:
+            return self.call(method, params, timeout=timeout)
+        self._wait_ready()
+        outcome: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["answer"] = self.call(method, params, timeout=timeout)
+            except BaseException as error:  # handed to this thread
+                outcome["error"] = error
+
+        worker = threading.Thread(target=call, name=f"rclone {method}", daemon=True)
+        worker.start()
+        meanwhile()
+        worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        answer: dict[str, Any] = outcome["answer"]
+        return answer
+
     def _failure(self, message: str, root: str) -> RemoteError:
         """One line for ``message``; a misleading "is a file" is explained first."""
         if _IS_FILE in message:
@@ -354,6 +383,7 @@ class Daemon:
         timeout: float,
         on_stats: StatsCallback | None = None,
         copied: list[str] | None = None,
+        meanwhile: Work | None = None,
     ) -> int:
         """Copy the listed relative paths from ``source`` to ``dest``; return how many were sent.
 
@@ -363,6 +393,7 @@ class Daemon:
         ``copied`` receives each file as it arrives, also when the copy
         fails. Gives up early against a dead remote; otherwise tries the
         files not sent yet again, twice. ``timeout`` bounds the whole.
+        ``meanwhile`` is run in this thread while rclone copies (once).
         """
         copied = [] if copied is None else copied
         deadline = time.monotonic() + timeout
@@ -377,7 +408,8 @@ class Daemon:
                 "_filter": {"FilesFromRaw": [str(listing)]},
                 "_config": SEND_CONFIG,
             }
-            job = self._run_job("sync/copy", params, deadline, timeout, on_stats, copied)
+            job = self._run_job("sync/copy", params, deadline, timeout, on_stats, copied, meanwhile)
+            meanwhile = None
             sent += int(job.stats.get("transfers", 0))
             if job.success:
                 return sent
@@ -388,9 +420,19 @@ class Daemon:
             remaining = [p for p in remaining if p not in done]
 
     def copy_file(
-        self, source_root: Path | str, source: str, dest_root: str, dest: str, *, timeout: float
+        self,
+        source_root: Path | str,
+        source: str,
+        dest_root: str,
+        dest: str,
+        *,
+        timeout: float,
+        meanwhile: Work | None = None,
     ) -> None:
-        """Copy one file to an exact path, unconditionally (as ``copyto -I --no-check-dest``)."""
+        """Copy one file to an exact path, unconditionally (as ``copyto -I --no-check-dest``).
+
+        ``meanwhile`` is run in this thread while rclone copies.
+        """
         params = {
             "srcFs": str(source_root),
             "srcRemote": source,
@@ -399,7 +441,7 @@ class Daemon:
             "_config": {"NoCheckDest": True, "IgnoreTimes": True},
         }
         try:
-            self.call("operations/copyfile", params, timeout=timeout)
+            self._call_meanwhile("operations/copyfile", params, timeout, meanwhile)
         except _Refused as refused:
             raise self._failure(refused.message, dest_root) from None
 
@@ -446,12 +488,14 @@ class Daemon:
         timeout: float,
         on_stats: StatsCallback | None,
         copied: list[str],
+        meanwhile: Work | None = None,
     ) -> _Job:
         """Call ``method`` and watch it to its end (see the module's docstring).
 
         The call is made from a worker thread and answers the moment rclone
-        is done, with no polling delay; meanwhile this thread reads the
-        daemon's log and, every half second, the stats of the call's group.
+        is done, with no polling delay; meanwhile this thread runs
+        ``meanwhile``, then reads the daemon's log and, every half second,
+        the stats of the call's group.
         """
         self._wait_ready()
         self._read_log()  # what came before is not this call's
@@ -469,6 +513,8 @@ class Daemon:
 
         worker = threading.Thread(target=call, name=f"rclone {method}", daemon=True)
         worker.start()
+        if meanwhile is not None:
+            meanwhile()
         logs: list[dict[str, Any]] = []
         unreachable = 0
         next_stats = time.monotonic() + STATS_EVERY

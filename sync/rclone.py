@@ -365,16 +365,19 @@ def start_daemon(
             raise VaultError(f"cannot start rclone: {exc.strerror}") from exc
 
 
-def stop_daemon(proc: subprocess.Popen[bytes], *, wait: bool = True) -> None:
-    """Stop an ``rclone rcd`` now: terminate, then kill if it lingers.
+def kill_daemon(proc: subprocess.Popen[bytes]) -> None:
+    """Kill an idle ``rclone rcd`` (every call answered) without waiting for it."""
+    if proc.poll() is None:
+        proc.kill()
+
+
+def stop_daemon(proc: subprocess.Popen[bytes]) -> None:
+    """Stop an ``rclone rcd`` now: terminate, then kill if it lingers 5 s.
 
     Not ``core/quit``: that waits over a second before the daemon exits.
-    ``wait=False`` only asks it to exit; call again to wait for it.
     """
     if proc.poll() is None:
         proc.terminate()
-    if not wait:
-        return
     try:
         proc.wait(5)
     except subprocess.TimeoutExpired:

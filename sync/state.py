@@ -10,10 +10,11 @@ each remote has two small local files (mode 0600):
   new, not what the remote holds; the file is rewritten atomically when
   paths are removed or the remote's path changed. A last line cut short by a
   crash is ignored (it was never complete, so never relied on).
-- ``<name>.json`` (written atomically): ``path``, the rclone path the state
-  is about (a changed path starts afresh); ``files``, the replaceable files
-  (head, journal, logs, keys, settings) as ``{path: {"sha256", "size"}}`` of
-  the copy last uploaded; ``last_sync``, time, files and bytes uploaded,
+- ``<name>.json`` (a temp file, fsynced, renamed over it): ``path``, the
+  rclone path the state is about (a changed path starts afresh); ``files``,
+  the replaceable files (head, journal, logs, keys, settings) as
+  ``{path: {"sha256", "size"}}`` of the copy last uploaded; ``last_sync``,
+  time, files and bytes uploaded,
   files removed, the head's short hash and the document count of the last
   successful sync; ``daily``, per UTC day, successful syncs and the document
   count, for the committee report's chart (the last 400 days are kept);
@@ -24,7 +25,9 @@ each remote has two small local files (mode 0600):
   (a failed sync, a repair) leaves it out.
 
 The paths are appended before ``<name>.json`` is replaced, and only once the
-files arrived, so a crash between the two loses nothing the remote holds.
+files arrived, so a crash between the two loses nothing the remote holds. A
+sync writes its new state while rclone sends the last file (``prepare_state``)
+and only renames it into place once that file arrived (``PendingState``).
 Format 1 kept the paths inside ``<name>.json``; it is still read, and the
 next save writes format 2. ``vault sync --full`` rebuilds the paths from a
 real listing of the remote.
@@ -33,12 +36,19 @@ real listing of the remote.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sync.snapshot import HEAD, JOURNAL, Sent, sha256_hex
-from vault.fsutil import append_line, atomic_write, make_private_dir
+from vault.fsutil import (
+    append_line,
+    atomic_write,
+    make_private_dir,
+    private_temp_path,
+    remove_quietly,
+)
 
 STATE_DIR = "remotes"
 KEEP_DAYS = 400
@@ -87,12 +97,54 @@ class RemoteState:
 
     def record_sync(self, summary: dict[str, Any]) -> None:
         self.last_sync = summary
-        day = str(summary["time"])[:10]
-        entry = self.daily.setdefault(day, {"syncs": 0, "documents": 0})
-        entry["syncs"] += 1
-        entry["documents"] = int(summary.get("documents", 0))
-        for old in sorted(self.daily)[:-KEEP_DAYS]:
-            del self.daily[old]
+        self.daily = _count_sync(self.daily, summary)
+
+
+def _count_sync(
+    daily: dict[str, dict[str, int]], summary: dict[str, Any]
+) -> dict[str, dict[str, int]]:
+    """``daily`` with the sync of ``summary`` counted (a new dict)."""
+    counted = {day: dict(entry) for day, entry in daily.items()}
+    entry = counted.setdefault(str(summary["time"])[:10], {"syncs": 0, "documents": 0})
+    entry["syncs"] += 1
+    entry["documents"] = int(summary.get("documents", 0))
+    for old in sorted(counted)[:-KEEP_DAYS]:
+        del counted[old]
+    return counted
+
+
+class PendingState:
+    """A state written beside ``<name>.json``: ``commit`` puts it in place, ``discard`` drops it.
+
+    So that the writing (and its fsyncs) can overlap rclone's last transfer
+    and only the rename waits for it to succeed.
+    """
+
+    def __init__(
+        self,
+        file: Path,
+        temp: Path,
+        stored: Path,
+        state: RemoteState,
+        summary: dict[str, Any] | None,
+        complete: int | None,
+    ) -> None:
+        self.file, self.temp, self.stored = file, temp, stored
+        self.state, self.summary, self.complete = state, summary, complete
+
+    def commit(self) -> None:
+        """Put the state in place (the rename is not fsynced: a power cut that
+        undid it would only bring back the state before, and the next sync
+        would send a few files again)."""
+        if not (self.state.saved is not None and self.state.saved <= self.state.stored):
+            _save_stored(self.stored, self.state)  # paths were removed: rewritten first
+        os.replace(self.temp, self.file)
+        if self.summary is not None:
+            self.state.record_sync(self.summary)
+        self.state.complete = self.complete
+
+    def discard(self) -> None:
+        remove_quietly(self.temp)
 
 
 def load_state(vault_root: Path, name: str, path: str) -> RemoteState:
@@ -127,26 +179,60 @@ def load_state(vault_root: Path, name: str, path: str) -> RemoteState:
 
 
 def save_state(
-    vault_root: Path, name: str, state: RemoteState, *, complete: int | None = None
+    vault_root: Path,
+    name: str,
+    state: RemoteState,
+    *,
+    summary: dict[str, Any] | None = None,
+    complete: int | None = None,
 ) -> None:
     """Write ``state``: new paths appended to ``<name>.stored``, then ``<name>.json``.
 
-    ``complete``: only for a sync that finished in full, the documents its
-    journal records (see ``complete`` above); without it, that is dropped.
+    ``summary``: a sync that succeeded, recorded as ``last_sync`` and in
+    ``daily``. ``complete``: only for a sync that finished in full, the
+    documents its journal records (see ``complete`` above); without it, that
+    is dropped.
+    """
+    prepare_state(vault_root, name, state, summary=summary, complete=complete).commit()
+
+
+def prepare_state(
+    vault_root: Path,
+    name: str,
+    state: RemoteState,
+    *,
+    summary: dict[str, Any] | None = None,
+    complete: int | None = None,
+) -> PendingState:
+    """Write what ``save_state`` would, but leave ``<name>.json`` to ``commit``.
+
+    New paths are appended to ``<name>.stored`` now (only ever paths the
+    remote holds); ``state`` itself changes only on ``commit``.
     """
     make_private_dir(state_dir(vault_root))
-    _save_stored(stored_path(vault_root, name), state)
+    stored = stored_path(vault_root, name)
+    if state.saved is not None and state.saved <= state.stored:
+        _save_stored(stored, state)  # appends; a rewrite waits for ``commit``
     record: dict[str, Any] = {
         "format": FORMAT,
         "path": state.path,
         "files": state.files,
-        "last_sync": state.last_sync,
-        "daily": state.daily,
+        "last_sync": summary if summary is not None else state.last_sync,
+        "daily": _count_sync(state.daily, summary) if summary is not None else state.daily,
     }
     if complete is not None:
         record["complete"] = {"journaled": complete}
-    atomic_write(state_path(vault_root, name), json.dumps(record, separators=(",", ":")).encode())
-    state.complete = complete
+    file = state_path(vault_root, name)
+    temp = private_temp_path(file.parent)
+    try:
+        with open(temp, "wb") as out:
+            out.write(json.dumps(record, separators=(",", ":")).encode())
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        remove_quietly(temp)
+        raise
+    return PendingState(file, temp, stored, state, summary, complete)
 
 
 def remove_state(vault_root: Path, name: str) -> None:

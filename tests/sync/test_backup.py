@@ -193,3 +193,28 @@ def test_with_sync_audit_events_a_second_sync_still_sends_nothing(
     assert (folder / "audit.log").read_bytes() == vault.layout.audit.read_bytes()
     assert sync_remote(vault, name, str(folder)).up_to_date
     assert len([e for e in vault.audit.entries() if e.event == "sync"]) == 1
+
+
+def test_a_new_head_finds_its_audit_tip_already_on_the_remote(
+    local_remote: tuple[Vault, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The head records the audit log's tip: the remote's audit log must hold it
+    # before the head arrives (without a new head, the log goes with the journal).
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        vault.fold_journal()
+    real_move = rcd.Daemon.move_file
+    checked: list[bool] = []
+
+    def move_file(self: rcd.Daemon, root: str, source: str, dest: str, **kw: Any) -> None:
+        new_head = json.loads((folder / source).read_bytes())
+        seq, digest = new_head["audit"]
+        held = [json.loads(line) for line in (folder / "audit.log").read_text().splitlines()]
+        checked.append(any(e["seq"] == seq and e["hash"] == digest for e in held))
+        real_move(self, root, source, dest, **kw)
+
+    monkeypatch.setattr(rcd.Daemon, "move_file", move_file)
+    sync_remote(vault, name, str(folder))
+    assert checked == [True]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,19 @@ def assert_same(whole: Snapshot, since: Snapshot) -> None:
     assert since.files == whole.files
     for rel in since.files:
         assert since.digest(rel) == whole.digest(rel)
+
+
+def fail_journal(monkeypatch: pytest.MonkeyPatch, *, run_meanwhile: bool) -> None:
+    """Make the copy of journal.log fail (after ``meanwhile``, if asked)."""
+
+    def copy_file(self: Any, root: Any, source: str, *args: Any, meanwhile: Any = None,
+                  **kw: Any) -> None:  # fmt: skip
+        assert source == "journal.log"
+        if run_meanwhile and meanwhile is not None:
+            meanwhile()
+        raise RemoteError("sync failed: on purpose")
+
+    monkeypatch.setattr(backup.Daemon, "copy_file", copy_file)
 
 
 def test_after_new_documents_only_the_new_lines_are_read(
@@ -96,10 +110,7 @@ def test_a_failed_or_other_save_forgets_the_last_sync(
     sync_remote(vault, name, str(folder))
     store_documents(vault.root, 1, tmp_path / "more")
 
-    def fail(*args: object, **kwargs: object) -> None:
-        raise RemoteError("sync failed: on purpose")
-
-    monkeypatch.setattr(backup.Daemon, "copy_file", fail)
+    fail_journal(monkeypatch, run_meanwhile=False)
     with pytest.raises(RemoteError):
         sync_remote(vault, name, str(folder))
     state = load_state(vault.root, name, str(folder))
@@ -124,3 +135,28 @@ def test_erased_files_are_still_removed_after_syncs_since(
         vault.fold_journal()  # unsigned manifests are replaced: old ones dropped
     result = sync_remote(vault, name, str(folder))
     assert result.deleted > 0
+
+
+def test_a_journal_that_does_not_arrive_is_not_recorded(
+    local_remote: tuple[Vault, str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The state is written while rclone sends the journal; it must not count
+    # until the journal arrived.
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    before = load_state(vault.root, name, str(folder))
+    store_documents(vault.root, 1, tmp_path / "more")
+
+    fail_journal(monkeypatch, run_meanwhile=True)
+    with pytest.raises(RemoteError):
+        sync_remote(vault, name, str(folder))
+    after = load_state(vault.root, name, str(folder))
+    assert after.files["journal.log"] == before.files["journal.log"]
+    assert after.last_sync == before.last_sync and after.daily == before.daily
+    assert after.since() is None
+    assert len(after.stored) == len(before.stored) + 2  # the object and manifest did arrive
+    assert sorted(p.name for p in (vault.root / "remotes").iterdir()) == [
+        f"{name}.json", f"{name}.lock", f"{name}.stored",
+    ]  # fmt: skip
+    monkeypatch.undo()
+    assert sync_remote(vault, name, str(folder)).uploaded == 2  # audit log and journal
