@@ -73,6 +73,14 @@ PREFLIGHT_CONFIG = {"LowLevelRetries": 1, "ConnectTimeout": "10s", "Timeout": "2
 # Send every listed file, asking the remote nothing first (as ``copy --files-from-raw
 # LIST --no-traverse --no-check-dest -I``): the cost does not grow with the remote.
 SEND_CONFIG = {"NoTraverse": True, "NoCheckDest": True, "IgnoreTimes": True}
+# From a local folder to a local folder, rclone's check after each copy compares
+# two MD5s of one byte stream (the local backend hashes what it reads and what
+# it writes, as it goes): it checks rclone's own buffers, not the disk, and
+# costs two MD5 passes over every byte (most of the time spent sending the
+# audit log and journal of a large vault). It is skipped there; elsewhere the
+# remote's own checksum is compared, and kept. ``vault verify --remote
+# --read-data`` re-hashes what was written.
+LOCAL_TO_LOCAL_CONFIG = {"IgnoreChecksum": True}
 _LIST_OPT = {"filesOnly": True, "noMimeType": True, "noModTime": True}
 _NOT_FOUND = "directory not found"
 # What rclone's rc says when its first request to a bucket-based remote
@@ -142,6 +150,7 @@ class Daemon:
         self._ready = False
         self._log_offset = 0
         self._groups = 0
+        self._local: dict[str, bool] = {}
         self._counting = threading.Lock()  # calls are made from two threads
 
     def __enter__(self) -> Daemon:
@@ -369,6 +378,22 @@ class Daemon:
         except (KeyError, TypeError, ValueError) as exc:
             raise RemoteError(f"{self.what} failed: rclone's listing could not be read") from exc
 
+    def _between(self, source: Path | str, dest: str) -> dict[str, Any]:
+        """Settings for a copy from ``source`` (a ``Path`` is a local folder) to ``dest``."""
+        if isinstance(source, Path) and self._is_local(dest):
+            return LOCAL_TO_LOCAL_CONFIG
+        return {}
+
+    def _is_local(self, root: str) -> bool:
+        """True when rclone's backend for ``root`` is the local filesystem (asked once)."""
+        if root not in self._local:
+            try:
+                info = self.call("operations/fsinfo", {"fs": root}, timeout=CALL_TIMEOUT)
+                self._local[root] = bool((info.get("Features") or {}).get("IsLocal"))
+            except _Refused:
+                self._local[root] = False  # the copy will say what is wrong
+        return self._local[root]
+
     def _forget_backends(self) -> None:
         """Drop rclone's cached backends: the next call makes them with its own settings."""
         self.call("fscache/clear", {}, timeout=CALL_TIMEOUT)
@@ -406,7 +431,7 @@ class Daemon:
                 "srcFs": str(source),
                 "dstFs": dest,
                 "_filter": {"FilesFromRaw": [str(listing)]},
-                "_config": SEND_CONFIG,
+                "_config": {**SEND_CONFIG, **self._between(source, dest)},
             }
             job = self._run_job("sync/copy", params, deadline, timeout, on_stats, copied, meanwhile)
             meanwhile = None
@@ -438,7 +463,11 @@ class Daemon:
             "srcRemote": source,
             "dstFs": dest_root,
             "dstRemote": dest,
-            "_config": {"NoCheckDest": True, "IgnoreTimes": True},
+            "_config": {
+                "NoCheckDest": True,
+                "IgnoreTimes": True,
+                **self._between(source_root, dest_root),
+            },
         }
         try:
             self._call_meanwhile("operations/copyfile", params, timeout, meanwhile)

@@ -177,3 +177,17 @@ def test_without_unix_sockets_a_loopback_port_with_a_password(
     user, password = base64.b64decode(token).decode().split(":", 1)
     argv = " ".join(str(a) for a in started.procs[0].args)  # type: ignore[union-attr]
     assert user not in argv and password not in argv and "--rc-no-auth" not in argv
+
+
+def test_the_checksum_after_a_copy_is_skipped_only_from_local_to_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {
+        "TYPE": "s3", "PROVIDER": "Rclone", "ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        "ACCESS_KEY_ID": "AKTEST", "SECRET_ACCESS_KEY": "x" * 20,
+    }.items():  # fmt: skip
+        monkeypatch.setenv(f"RCLONE_CONFIG_FAR_{key}", value)
+    with rcd.Daemon("sync") as daemon:
+        assert daemon._between(tmp_path, str(tmp_path / "dst")) == {"IgnoreChecksum": True}
+        assert daemon._between(tmp_path, "far:bucket") == {}  # S3's own MD5 is compared
+        assert daemon._between(str(tmp_path), str(tmp_path / "dst")) == {}  # not known local
