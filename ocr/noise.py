@@ -3,11 +3,13 @@ much ink a page has, and where."""
 
 from __future__ import annotations
 
-from PIL import Image, ImageFilter
+from PIL import Image, ImageChops, ImageFilter
 
 DARK = 128
 NOISY_SHARE = 0.005  # share of pixels a median filter changes from dark to light
-SAMPLE_SIDE = 384  # pixels; the square from the middle of a page that is looked at first
+SAMPLE_SIDE = 384  # pixels; the side of the squares of a page that are looked at first
+LONE_SHARE = 0.002  # share of lone dark pixels in one that makes a page speckled
+_NEIGHBOURS = ImageFilter.Kernel((3, 3), [1, 1, 1, 1, 0, 1, 1, 1, 1], scale=8)
 BOUNDS_REDUCTION = 4  # ink is looked for on a copy this many times smaller
 FAINT = 230  # on that copy, anything darker than this may be ink
 
@@ -27,12 +29,21 @@ def despeckle(page: Image.Image) -> tuple[Image.Image, float]:
 
 
 def looks_speckled(page: Image.Image) -> bool:
-    """``despeckle``'s measure on a square from the middle of the page (about
-    15 ms): a noisy scan is noisy all over, margins included."""
+    """True when a square from the page (a third of the way down, half way or
+    two thirds) is strewn with lone dark pixels (no dark neighbour), as
+    salt-and-pepper noise leaves them, margins included; text leaves next to
+    none, however small its print (which the median filter would eat).
+    About 5 ms."""
     side = min(SAMPLE_SIDE, page.width, page.height)
-    left, top = (page.width - side) // 2, (page.height - side) // 2
-    _, speckle = despeckle(page.crop((left, top, left + side, top + side)))
-    return speckle >= NOISY_SHARE
+    left = (page.width - side) // 2
+    for share in (1 / 3, 1 / 2, 2 / 3):
+        top = min(round(page.height * share - side / 2), page.height - side)
+        sample = page.crop((left, max(top, 0), left + side, max(top, 0) + side)).convert("L")
+        dark = sample.point(lambda v: 255 if v < DARK else 0)
+        crowded = dark.filter(_NEIGHBOURS).point(lambda v: 255 if v else 0)
+        if ImageChops.subtract(dark, crowded).histogram()[255] >= LONE_SHARE * side * side:
+            return True
+    return False
 
 
 def ink_share(page: Image.Image) -> float:

@@ -1,15 +1,16 @@
 """OCR of one page, in a worker process.
 
-Before tesseract, a quick look at the page (well under 0.1 s): a speckled
-page goes through a 3x3 median filter, a page tilted a degree or more is
-straightened, and a page whose way up is clear from its ink (``upright``)
-is turned upright and read without orientation detection (``--psm 3``);
-any other page is read as it lies with it (``--psm 1``, a tenth slower).
-When that reads poorly (low mean confidence, no words on a page with ink,
-or lines still tilted), one retry as the page lies on a cleaned copy:
-median filter if the page is speckled, straightened again if need be, with
-``--psm 1``; it is skipped when it would read the same image the same way.
-Of the two runs, the one with more confidently read text is kept.
+Before tesseract, a quick look at the page (well under 0.1 s): a page
+strewn with specks goes through a 3x3 median filter, a page tilted a degree
+or more is straightened, and a page whose way up is clear from its ink
+(``upright``) is turned upright and read without orientation detection
+(``--psm 3``); any other page is read as it lies with it (``--psm 1``, a
+tenth slower). When that reads poorly (low mean confidence, no words on a
+page with ink, or lines still tilted), one retry as the page lies, with
+``--psm 1``, on the other copy (median-filtered if the first was not and the
+page is speckled; unfiltered if it was), straightened again if need be; it
+is skipped when it would read the same image the same way. Of the two runs,
+the one with more confidently read text is kept.
 
 Tesseract gets the part of the image with ink on it, with a sixth of an
 inch of paper round it (its rule and blob finding costs grow with the area,
@@ -142,11 +143,12 @@ def _outcome(job: PageJob, reading: _Reading, straightened: float, turned: int =
 
 def ocr_page(job: PageJob) -> PageOutcome:
     picture, dpi = pageimage.load_page(job.path, job.media_type, job.index, job.scan)
-    cleaned = False
-    if noise.looks_speckled(picture):
+    unfiltered = None  # the page as loaded, if it was filtered
+    speckled = noise.looks_speckled(picture)
+    if speckled:
         filtered, speckle = noise.despeckle(picture)
         if speckle >= noise.NOISY_SHARE:
-            picture, cleaned = filtered, True
+            picture, unfiltered = filtered, picture
     tilt, across = skew.measure_lines(picture)
     turn = upright.turn_to_upright(picture, tilt, across)
     straightened = 0.0
@@ -162,11 +164,13 @@ def ocr_page(job: PageJob) -> PageOutcome:
     if _reads_well(first.result, picture) and abs(first_tilt) < RETRY_SKEW:
         return _outcome(job, first, straightened, turn or 0)
 
+    # The retry reads the other copy: filtered if the first was not and the
+    # page is speckled, unfiltered if it was (the filter may eat small print).
     retry = picture
-    if not cleaned:
-        filtered, speckle = noise.despeckle(picture)
-        if speckle >= noise.NOISY_SHARE:
-            retry = filtered
+    if unfiltered is not None:
+        retry = skew.straighten(unfiltered, straightened) if straightened else unfiltered
+    elif speckled:
+        retry, _ = noise.despeckle(picture)
     extra = skew.measure_skew(retry)
     if not skew.needs_straightening(extra):
         confident = first.result.confidence >= GOOD_CONFIDENCE

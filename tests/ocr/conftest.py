@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from ocr import OcrResult, ocr_document
 from tests import scans
@@ -168,3 +168,15 @@ def leftovers(folder: Path) -> list[str]:
 def without_tesseract(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """PATH with no tesseract on it (for this process and its workers)."""
     monkeypatch.setenv("PATH", str(private_dir(tmp_path / "empty-bin")))
+
+
+def small_print(dpi: int = 200, points: int = 6) -> tuple[Image.Image, str]:
+    """A page full of small print (6 pt at 200 dpi), black and white, as a fax
+    might bring, and its text."""
+    page = Image.new("L", (round(8.27 * dpi), round(11.69 * dpi)), 255)
+    size, step = round(points / 72 * dpi), round(points / 72 * dpi * 1.3)
+    text = scans.dense_text(7, lines=(page.height - 280) // step)
+    draw = ImageDraw.Draw(page)
+    for number, line in enumerate(text.splitlines()):
+        draw.text((140, 140 + number * step), line, font=scans.font(size), fill=0)
+    return scans.to_bilevel(page), text

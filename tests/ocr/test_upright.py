@@ -8,6 +8,7 @@ from PIL import Image
 
 from ocr import skew, upright
 from tests import scans
+from tests.ocr.conftest import small_print
 
 T = Image.Transpose
 
@@ -40,6 +41,15 @@ def test_every_quarter_turn_of_a_tilted_page() -> None:
     for transpose, turn in [(T.ROTATE_90, 90), (T.ROTATE_180, 180), (T.ROTATE_270, 270)]:
         assert _turn(page.transpose(transpose)) == turn
     assert _turn(page) == 0
+
+
+@pytest.mark.parametrize("points", [6, 8])
+def test_small_print(points: int) -> None:
+    """Its lines blur on the skew measure's small copy; they are told apart here."""
+    page, _ = small_print(200, points)
+    assert _turn(page) == 0
+    assert _turn(page.transpose(T.ROTATE_90)) == 90
+    assert _turn(page.transpose(T.ROTATE_180)) == 180
 
 
 def test_bilevel_pages() -> None:
