@@ -11,7 +11,7 @@ and Pillow), ``embedded`` (a PDF page that is only its JPEG scan, taken as
 stored), ``pageimage`` and ``worker`` (one page, in a worker),
 ``tesseract`` (every tesseract run), ``layout`` (orientation and skew read
 from tesseract's words), ``skew`` (straightening before OCR), ``upright``
-(which way up a page stands, from its ink), ``noise`` (median filter for
+(which way up a page stands, from its ink), ``noise`` (specks taken out of
 speckled pages; where the ink is), ``textcheck`` (real words or font
 garbage), ``imagepdf`` and ``searchable`` (the searchable PDF), ``result``
 (what is handed back). Errors are ``vault.errors.UnreadableInputError`` (the input)

@@ -1,13 +1,13 @@
 """OCR of one page, in a worker process.
 
 Before tesseract, a quick look at the page (well under 0.1 s): a page
-strewn with specks goes through a 3x3 median filter, a page tilted a degree
+strewn with specks is cleaned (``noise.despeckle``), a page tilted a degree
 or more is straightened, and a page whose way up is clear from its ink
 (``upright``) is turned upright and read without orientation detection
 (``--psm 3``); any other page is read as it lies with it (``--psm 1``, a
 tenth slower). When that reads poorly (low mean confidence, no words on a
 page with ink, or lines still tilted), one retry as the page lies, with
-``--psm 1``, on the other copy (median-filtered if the first was not and the
+``--psm 1``, on the other copy (cleaned of specks if the first was not and the
 page is speckled; unfiltered if it was), straightened again if need be; it
 is skipped when it would read the same image the same way. Of the two runs,
 the one with more confidently read text is kept.
@@ -41,6 +41,9 @@ RETRY_SKEW = 2.0  # degrees of tilt left in the lines read that call for a retry
 MIN_INK = 0.002  # share of dark pixels below which a page with no words is blank
 
 
+Frame = tuple[float, float, float, float]  # left, bottom, right, top in points
+
+
 @dataclass(frozen=True)
 class PageJob:
     number: int  # 1-based
@@ -64,9 +67,6 @@ class PageOutcome:
     text_pdf: Path  # tesseract's text-only page for the image as OCR'd
     turned: int = 0  # clockwise degrees the straightened image was turned before OCR
     frame: Frame | None = None  # the whole image in text_pdf's coordinates, if cropped
-
-
-Frame = tuple[float, float, float, float]  # left, bottom, right, top in points
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def ocr_page(job: PageJob) -> PageOutcome:
     unfiltered = None  # the page as loaded, if it was filtered
     speckled = noise.looks_speckled(picture)
     if speckled:
-        filtered, speckle = noise.despeckle(picture)
+        filtered, speckle = noise.despeckle(picture, dpi)
         if speckle >= noise.NOISY_SHARE:
             picture, unfiltered = filtered, picture
     tilt, across = skew.measure_lines(picture)
@@ -170,7 +170,7 @@ def ocr_page(job: PageJob) -> PageOutcome:
     if unfiltered is not None:
         retry = skew.straighten(unfiltered, straightened) if straightened else unfiltered
     elif speckled:
-        retry, _ = noise.despeckle(picture)
+        retry, _ = noise.despeckle(picture, dpi)
     extra = skew.measure_skew(retry)
     if not skew.needs_straightening(extra):
         confident = first.result.confidence >= GOOD_CONFIDENCE
