@@ -11,6 +11,7 @@ import click
 from ingest.pipeline import Ingested, Outcome, collect, ingest_paths
 from ingest.progress import IngestProgress
 from ingest.settings import ingest_settings
+from sync.progress import human_bytes
 from vault.cli_common import (
     UnlockSpec,
     available_passphrase,
@@ -170,8 +171,9 @@ def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
     if as_json:
         print_json({**row, "text": text})
         return
+    shown = {**row, "size": human_bytes(row["size"]) if row["size"] is not None else None}
     for key in ("id", "name", "received", "doc_type", "family", "media_type", "size", "pages"):
-        click.echo(f"{key.replace('_', ' '):>10}: {row[key] if row[key] is not None else '-'}")
+        click.echo(f"{key.replace('_', ' '):>10}: {shown[key] if shown[key] is not None else '-'}")
     for n, page in enumerate(text, 1):
         click.echo(f"\n--- page {n} ---\n{page}")
 
