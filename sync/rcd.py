@@ -8,7 +8,8 @@ call to it: ``operations/list``, ``sync/copy`` with a list file,
 ``operations/copyfile``, ``operations/movefile``, ``operations/delete``.
 
 The API listens on a unix socket in a private (0700) folder made for this
-run, so only this user can reach it and it needs no password; where Python
+run (named with the process id, so that the next vault command removes it
+if this one is killed), so only this user can reach it and it needs no password; where Python
 has no unix sockets (Windows) it listens on a loopback port with a password
 made for this run. :class:`Daemon` starts rclone on entry and returns at
 once, so the caller's own work overlaps its start; the first call waits
@@ -46,7 +47,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -57,6 +57,7 @@ from typing import Any
 
 from sync import rclone
 from vault.errors import RemoteError
+from vault.fsutil import new_private_dir
 
 SOCKET = "rc.sock"
 HAVE_UNIX_SOCKETS = hasattr(socket, "AF_UNIX")
@@ -169,7 +170,7 @@ class Daemon:
 
     def start(self) -> None:
         """Start rclone; do not wait for it (the first call does)."""
-        self._folder = Path(tempfile.mkdtemp(prefix="vault-rclone-"))  # mode 0700
+        self._folder = new_private_dir()
         try:
             if HAVE_UNIX_SOCKETS:
                 self._socket = str(self._folder / SOCKET)

@@ -25,6 +25,7 @@ neither rclone's exit code nor its stderr, so failures cannot be told apart.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -344,7 +345,8 @@ def start_daemon(
     sockets, ``address`` is a loopback port and ``credentials`` a user and
     password made for this run, passed in the environment
     (``RCLONE_RC_USER``, ``RCLONE_RC_PASS``), never on the command line.
-    Stop it with :func:`stop_daemon`.
+    Stop it with :func:`stop_daemon`, from the thread that started it: on
+    Linux the daemon is sent SIGTERM when that thread ends.
     """
     log = folder / DAEMON_LOG
     args = [
@@ -359,10 +361,33 @@ def start_daemon(
     with open(log, "ab") as early:  # anything rclone says before its log file is open
         try:
             return subprocess.Popen(
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=early, env=env
+                [*_dying_with_parent(), *args],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=early,
+                env=env,
             )
         except OSError as exc:
             raise VaultError(f"cannot start rclone: {exc.strerror}") from exc
+
+
+@functools.cache
+def _dying_with_parent() -> tuple[str, ...]:
+    """The prefix that makes the daemon die with the thread that started it.
+
+    On Linux, util-linux's ``setpriv --pdeathsig TERM`` sets the parent-death
+    signal and then becomes rclone, so a vault killed outright (SIGKILL, a
+    crash) leaves no daemon behind; rclone has no option of its own for it.
+    Elsewhere, or with a ``setpriv`` too old for it, nothing (the daemon is
+    then stopped only on the paths the vault sees)."""
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    if setpriv is None:
+        return ()
+    try:
+        done = subprocess.run([setpriv, "--help"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return (setpriv, "--pdeathsig", "TERM", "--") if b"--pdeathsig" in done.stdout else ()
 
 
 def kill_daemon(proc: subprocess.Popen[bytes]) -> None:

@@ -116,9 +116,8 @@ def _tmpfs_root() -> Path | None:
 _WORKDIR_PREFIX = "centre-vault-"
 
 
-@contextlib.contextmanager
-def private_workdir() -> Iterator[Path]:
-    """A private 0700 work folder (on tmpfs where there is one), removed on every path.
+def new_private_dir() -> Path:
+    """A new private 0700 folder on tmpfs where there is one; the caller removes it.
 
     Its name carries the process id so that one left by a killed process can
     be found and removed later (``remove_orphan_workdirs``).
@@ -128,6 +127,13 @@ def private_workdir() -> Iterator[Path]:
         tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-", dir=str(root) if root else None)
     )
     os.chmod(path, DIR_MODE)
+    return path
+
+
+@contextlib.contextmanager
+def private_workdir() -> Iterator[Path]:
+    """A private 0700 work folder (``new_private_dir``), removed on every path."""
+    path = new_private_dir()
     try:
         yield path
     finally:
@@ -147,8 +153,9 @@ def _alive(pid: int) -> bool:
 
 
 def remove_orphan_workdirs() -> int:
-    """Remove work folders of processes that no longer run (killed mid-OCR:
-    they may hold page images). Returns how many were removed."""
+    """Remove work folders of processes that no longer run (killed mid-OCR,
+    they may hold page images; mid-sync, rclone's log). Returns how many
+    were removed."""
     removed = 0
     roots = {Path(tempfile.gettempdir())}
     tmpfs = _tmpfs_root()

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from vault import crypto
-from vault.fsutil import TEMP_PREFIX
+from vault.fsutil import TEMP_PREFIX, remove_orphan_workdirs
 from vault.keys import NewKeys
 from vault.objects import ObjectStore
 from vault.parts import split_ref
@@ -313,3 +313,32 @@ def test_killed_ingest_leaves_a_consistent_vault(
     reopened = Vault.open(root)
     reopened.unlock(PASSPHRASE)
     assert [d["id"] for d in reopened.documents()] == [docs[0]["id"]]
+
+
+# --- the rclone daemon of a sync ----------------------------------------------------
+
+_DAEMON_CHILD = r"""
+import sys, time
+from pathlib import Path
+from sync.rcd import Daemon
+
+ready = Path(sys.argv[1])
+with Daemon("sync") as daemon:
+    daemon.list_files(sys.argv[2], recursive=False, timeout=60)  # started and answering
+    ready.write_text(str(daemon._folder))
+    time.sleep(600)
+"""
+
+
+def test_killed_sync_leaves_no_daemon_and_its_folder_goes(tmp_path: Path) -> None:
+    """rclone has no way of its own to end with the vault; killed outright,
+    the vault would otherwise leave it serving for good."""
+    ready, log = tmp_path / "ready", tmp_path / "child.log"
+    child = start_child(_DAEMON_CHILD, str(ready), str(tmp_path), log=log)
+    assert kill_when(child, ready.exists, log)
+    time.sleep(0.05)  # the write may still be under way
+    folder = Path(ready.read_text())
+    assert folder.is_dir()
+    assert no_process_mentions(str(folder)), "rclone outlived the vault"
+    remove_orphan_workdirs()  # as the next vault command does
+    assert not folder.exists()
