@@ -25,9 +25,13 @@ In order (each step starts only when the one before succeeded):
    catalog snapshot and index, keys, ``config.json`` and ``audit.log``, in one
    copy of a list of files that neither lists nor asks the remote first (the
    cost does not grow with the size of the remote).
-4. **Head**: uploaded as ``head.json.new`` then renamed over ``head.json``,
-   so the remote's head is replaced in one step (server-side where the
-   backend can), and always sent (never skipped as "same size and time").
+4. **Head**: uploaded straight over ``head.json``, and always sent (never
+   skipped as "same size and time"). The remote's head is replaced in one
+   step: rclone writes it under a temporary name and renames it over the
+   old one on file-like backends (a local folder, SFTP, FTP, SMB), and
+   object stores replace an object whole. (A rename on the remote would not
+   do: rclone's ``moveto`` deletes the old file first, so for a moment there
+   would be no head at all.)
 5. **Journal**: after the head. The journal and the head together name every
    document; a fold empties the local journal as it writes the new head, so
    sending the emptied journal first would, for a moment, leave documents
@@ -82,7 +86,7 @@ from vault.fsutil import make_private_dir
 from vault.lock import VaultLock
 from vault.repository import Vault
 
-HEAD_TEMP = "head.json.new"
+HEAD_TEMP = "head.json.new"  # where earlier versions uploaded the head first
 _TOP_LEVEL = (HEAD, JOURNAL, CONFIG, AUDIT)
 
 StatsCallback = Callable[[dict[str, Any]], None]
@@ -304,8 +308,7 @@ def _send(
         result.bytes += size
     if plan.head:
         timeout = rclone.transfer_timeout(len(snap.files[HEAD]), 1)
-        remote.copy_file(work, HEAD, path, HEAD_TEMP, timeout=timeout)
-        remote.move_file(path, HEAD_TEMP, HEAD, timeout=timeout)
+        remote.copy_file(work, HEAD, path, HEAD, timeout=timeout)
         _remember(state, snap, HEAD)
         result.uploaded += 1
         result.bytes += len(snap.files[HEAD])

@@ -5,7 +5,7 @@ a sync has several ordered steps (preflight listing, new files, head,
 journal, removals). So ``vault sync`` starts one daemon (``rclone rcd``,
 started by ``rclone.py`` like every rclone process) and makes each step a
 call to it: ``operations/list``, ``sync/copy`` with a list file,
-``operations/copyfile``, ``operations/movefile``, ``operations/delete``.
+``operations/copyfile``, ``operations/delete``.
 
 The API listens on a unix socket in a private (0700) folder made for this
 run (named with the process id, so that the next vault command removes it
@@ -474,14 +474,6 @@ class Daemon:
             self._call_meanwhile("operations/copyfile", params, timeout, meanwhile)
         except _Refused as refused:
             raise self._failure(refused.message, dest_root) from None
-
-    def move_file(self, root: str, source: str, dest: str, *, timeout: float) -> None:
-        """Rename a file on the remote (as ``moveto``: server-side where it can)."""
-        params = {"srcFs": root, "srcRemote": source, "dstFs": root, "dstRemote": dest}
-        try:
-            self.call("operations/movefile", params, timeout=timeout)
-        except _Refused as refused:
-            raise self._failure(refused.message, root) from None
 
     def delete_files(self, root: str, paths: Sequence[str], work: Path, *, timeout: float) -> int:
         """Delete the listed relative paths under ``root``; return how many were removed."""

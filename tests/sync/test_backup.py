@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -105,8 +106,8 @@ def test_fold_moves_the_head_and_removes_dropped_files_after_it(
     result = sync_remote(vault, name, str(folder))
     assert result.deleted >= len(unsigned)
     order = [kind for kind, _ in calls]
-    assert order == ["copy", "copy", "delete"]  # head (temp name), journal, removals
-    assert calls[0][1][0].endswith("head.json.new")
+    assert order == ["copy", "copy", "delete"]  # head, journal, removals
+    assert calls[0][1][0] == "head.json"
     assert calls[1][1][0].endswith("journal.log")
     held = files_in(folder)
     assert not any(m in p for p in held for m in unsigned)
@@ -205,16 +206,65 @@ def test_a_new_head_finds_its_audit_tip_already_on_the_remote(
     with vault.lock:
         vault.unlock(PASSPHRASE)
         vault.fold_journal()
-    real_move = rcd.Daemon.move_file
+    real_copy = rcd.Daemon.copy_file
     checked: list[bool] = []
 
-    def move_file(self: rcd.Daemon, root: str, source: str, dest: str, **kw: Any) -> None:
-        new_head = json.loads((folder / source).read_bytes())
-        seq, digest = new_head["audit"]
-        held = [json.loads(line) for line in (folder / "audit.log").read_text().splitlines()]
-        checked.append(any(e["seq"] == seq and e["hash"] == digest for e in held))
-        real_move(self, root, source, dest, **kw)
+    def copy_file(self: rcd.Daemon, root: Path, source: str, dest_root: str, dest: str,
+                  **kw: Any) -> None:  # fmt: skip
+        if dest == "head.json":
+            new_head = json.loads((root / source).read_bytes())
+            seq, digest = new_head["audit"]
+            held = [json.loads(line) for line in (folder / "audit.log").read_text().splitlines()]
+            checked.append(any(e["seq"] == seq and e["hash"] == digest for e in held))
+        real_copy(self, root, source, dest_root, dest, **kw)
 
-    monkeypatch.setattr(rcd.Daemon, "move_file", move_file)
+    monkeypatch.setattr(rcd.Daemon, "copy_file", copy_file)
     sync_remote(vault, name, str(folder))
     assert checked == [True]
+
+
+def test_the_remote_always_has_a_head_while_it_is_replaced(
+    local_remote: tuple[Vault, str, Path], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Watched as it happens: the old head stays readable until the new one
+    is in its place (rclone's moveto would delete it first)."""
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    real_copy = rcd.Daemon.copy_file
+    seen: list[bytes | None] = []
+
+    def watch(head: Path, started: threading.Event, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                seen.append(head.read_bytes())
+            except FileNotFoundError:
+                seen.append(None)
+            started.set()
+
+    def copy_file(self: rcd.Daemon, root: Path, source: str, dest_root: str, dest: str,
+                  **kw: Any) -> None:  # fmt: skip
+        if dest != "head.json":
+            return real_copy(self, root, source, dest_root, dest, **kw)
+        started, stop = threading.Event(), threading.Event()
+        watcher = threading.Thread(target=watch, args=(folder / "head.json", started, stop))
+        watcher.start()
+        started.wait()
+        try:
+            real_copy(self, root, source, dest_root, dest, **kw)
+        finally:
+            stop.set()
+            watcher.join()
+
+    monkeypatch.setattr(rcd.Daemon, "copy_file", copy_file)
+    for n in range(3):
+        store_documents(vault.root, 1, tmp_path / f"post-{n}")
+        with vault.lock:
+            vault.unlock(PASSPHRASE)
+            vault.fold_journal()
+        old = (folder / "head.json").read_bytes()
+        sync_remote(vault, name, str(folder))
+        new = (folder / "head.json").read_bytes()
+        assert new != old and len(seen) >= 2
+        assert None not in seen, "the remote had no head for a moment"
+        assert set(seen) <= {old, new}  # never a partly written head
+        seen.clear()

@@ -94,13 +94,15 @@ def test_copy_reports_each_file_and_stats(tmp_path: Path) -> None:
     assert all((dest / n).read_bytes() == (source / n).read_bytes() for n in names)
 
 
-def test_one_file_copy_move_download_delete(tmp_path: Path) -> None:
+def test_one_file_copy_download_delete(tmp_path: Path) -> None:
     source, dest, work = tmp_path / "src", tmp_path / "dst", tmp_path / "work"
     work.mkdir()
     names = source_files(source, 3)
     with rcd.Daemon("steps") as daemon:
-        daemon.copy_file(source, names[0], str(dest), "a.new", timeout=30)
-        daemon.move_file(str(dest), "a.new", "a", timeout=30)
+        daemon.copy_file(source, names[0], str(dest), "a", timeout=30)
+        daemon.copy_file(source, names[1], str(dest), "a", timeout=30)  # replaced
+        assert (dest / "a").read_bytes() == (source / names[1]).read_bytes()
+        daemon.copy_file(source, names[0], str(dest), "a", timeout=30)
         daemon.download_file(str(dest), "a", work / "back", timeout=30)
         assert (work / "back" / "a").read_bytes() == (source / names[0]).read_bytes()
         daemon.copy_files(source, str(dest), names, work, timeout=30)
