@@ -13,7 +13,9 @@ Workers are started with ``spawn`` on every system (the default on Windows
 and macOS): no inherited locks or threads, the same behaviour everywhere.
 It costs about 0.2 s a worker, once per document. They are started
 without the caller's main module (see ``_main_module_hidden``): a script
-that calls this is not imported again in each worker.
+that calls this is not imported again in each worker. A Ctrl-C is this
+process's to handle (``vault.workers``): the pool is stopped, tesseract
+runs end, and the private folder is removed.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ocr.searchable import TextLayer, add_text_layers
 from ocr.worker import PageJob, PageOutcome, init_worker, ocr_page
 from vault.errors import OcrEngineError, UnreadableInputError
 from vault.fsutil import DIR_MODE, FILE_MODE, remove_quietly
+from vault.workers import workers_starting
 
 PAGE_TIMEOUT = 180.0  # seconds of tesseract per page run
 QUEUED_PER_WORKER = 2  # pages handed to the pool per worker at any time
@@ -122,7 +125,7 @@ def _ocr_pages(
         max_workers=workers,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=init_worker,
-        initargs=(str(folder),),
+        initargs=(str(folder), os.getpid()),
     )
     waiting = list(reversed(plan.ocr_pages))
     running: dict[concurrent.futures.Future[PageOutcome], int] = {}
@@ -138,7 +141,7 @@ def _ocr_pages(
                         job = dataclasses.replace(job, scan=scans.scan(index))
                     running[executor.submit(ocr_page, job)] = index
 
-            with _main_module_hidden():  # the first pages start the workers
+            with _main_module_hidden(), workers_starting():  # the first pages start them
                 hand_out()
             while running:
                 done, _ = concurrent.futures.wait(

@@ -33,6 +33,7 @@ from PIL import Image
 
 from ocr import layout, noise, pageimage, skew, tesseract, upright
 from vault.fsutil import remove_quietly
+from vault.workers import start_worker
 
 GOOD_CONFIDENCE = 70.0  # mean word confidence below which a page is retried
 CROP_MARGIN = 1 / 6  # inches of paper kept round the ink when the margins are cut off
@@ -75,8 +76,10 @@ class _Reading:
     frame: Frame | None  # the whole image in the coordinates of the text layer, if cropped
 
 
-def init_worker(folder: str) -> None:
-    """Process initialiser: one tesseract thread, temporary files in ``folder``."""
+def init_worker(folder: str, parent: int) -> None:
+    """Process initialiser: Ctrl-C left to the parent, death with it
+    (``vault.workers``); one tesseract thread; temporary files in ``folder``."""
+    start_worker(parent)
     os.environ["OMP_THREAD_LIMIT"] = "1"
     for name in ("TMPDIR", "TEMP", "TMP"):
         os.environ[name] = folder

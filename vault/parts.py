@@ -18,11 +18,9 @@ files, hands them over, and commits the results.
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import multiprocessing
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -32,13 +30,13 @@ from typing import Any, TypeVar
 from vault import crypto
 from vault.errors import CryptoFormatError, IntegrityError, WrongKeyError
 from vault.fsutil import fsync_file
+from vault.workers import start_worker, workers_starting
 
 T = TypeVar("T")
 
 PART_SIZE = 64 * 1024 * 1024
 SEPARATOR = ","
 MAX_JOBS = 4
-_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
 def split_ref(ref: str) -> list[str]:
@@ -61,24 +59,12 @@ def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_JOBS))
 
 
-def _worker_start(parent: int) -> None:
-    # Ctrl-C is the parent's to handle: it stops the pool and removes the temps.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        # A worker dies with its parent (even a killed one) instead of
-        # finishing its part for nobody.
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
 def _pool(jobs: int) -> ProcessPoolExecutor:
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     return ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context(method),
-        initializer=_worker_start,
+        initializer=start_worker,
         initargs=(os.getpid(),),
     )
 
@@ -105,7 +91,8 @@ def _run_all(
     helpers = ThreadPoolExecutor(max_workers=jobs)
     futures: list[Future[T]] = []
     try:
-        futures = [pool.submit(fn, *args) for args in calls]
+        with workers_starting():
+            futures = [pool.submit(fn, *args) for args in calls]
         number = {future: i for i, future in enumerate(futures)}
         followers = []
         for future in as_completed(futures):

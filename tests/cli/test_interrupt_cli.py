@@ -1,0 +1,177 @@
+"""`vault ingest` stopped in the middle of OCR, by Ctrl-C at a terminal (a
+SIGINT to the whole process group: the vault, its OCR workers and their
+tesseract runs) or by a kill: one line, exit 130, no page image or text left
+anywhere, the scan still where it was, no worker left running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests import scans
+from vault.repository import Vault
+
+WAIT = 60.0
+
+
+def everything_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def children_of(pid: int) -> set[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def all_gone(pids: set[int], within: float = 10.0) -> bool:
+    """True once none of ``pids`` runs (False if one still does after ``within`` s)."""
+    deadline = time.monotonic() + within
+    while any(running(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+class Scene:
+    """A vault, a four-page scan to ingest, and private stand-ins for tmpfs
+    (XDG_RUNTIME_DIR) and the system temp folder (TMPDIR)."""
+
+    def __init__(self, vault_dir: Path, tmp_path: Path) -> None:
+        self.vault_dir = vault_dir
+        self.runtime = tmp_path / "runtime"
+        self.system_tmp = tmp_path / "system-tmp"
+        for folder in (self.runtime, self.system_tmp):
+            folder.mkdir(mode=0o700)
+        variants = ["clean", "skewed", "upside-down", "clean"]
+        (tmp_path / "inbox").mkdir()
+        self.scan = scans.write_image_pdf(
+            tmp_path / "inbox" / "bundle.pdf", [scans.scan(v) for v in variants]
+        )
+        self.before = self.scan.read_bytes()
+
+    def start(self) -> subprocess.Popen[bytes]:
+        env = {
+            **os.environ,
+            "VAULT_DIR": str(self.vault_dir),
+            "XDG_RUNTIME_DIR": str(self.runtime),
+            "TMPDIR": str(self.system_tmp),
+        }
+        env.pop("VAULT_PASSPHRASE", None)
+        return subprocess.Popen(
+            [sys.executable, "-m", "vault.cli", "ingest", str(self.scan)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, as a terminal gives it
+        )
+
+    def workers_starting(self, child: subprocess.Popen[bytes]) -> Callable[[], bool]:
+        """A probe: an OCR worker process has been started (and is most likely
+        still importing its modules)."""
+
+        def probe() -> bool:
+            for pid in children_of(child.pid):
+                try:
+                    if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                        return True
+                except OSError:
+                    continue
+            return False
+
+        return probe
+
+    def ocr_under_way(self) -> bool:
+        """A page image is in the OCR work folder on (stand-in) tmpfs."""
+        return any(p.name.startswith("page-") for p in self.runtime.rglob("*"))
+
+    def wait_for(self, child: subprocess.Popen[bytes], probe: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + WAIT
+        while not probe():
+            assert child.poll() is None, child.communicate()
+            assert time.monotonic() < deadline, "OCR never got under way"
+            time.sleep(0.005)
+
+    def assert_nothing_left(self) -> None:
+        assert everything_under(self.system_tmp) == []
+        assert self.scan.read_bytes() == self.before, "the scan left the inbox"
+        vault = Vault.open(self.vault_dir)
+        assert vault.journal_entries() == [], "a document was stored after all"
+
+
+@pytest.mark.parametrize("moment", ["workers-starting", "mid-ocr"])
+def test_ctrl_c_is_one_line_exit_130_and_leaves_nothing(
+    vault_dir: Path, tmp_path: Path, moment: str
+) -> None:
+    scene = Scene(vault_dir, tmp_path)
+    child = scene.start()
+    try:
+        probe = scene.ocr_under_way if moment == "mid-ocr" else scene.workers_starting(child)
+        scene.wait_for(child, probe)
+        if moment == "workers-starting":
+            time.sleep(0.1)  # past Python's start, into the imports of the worker
+        workers = children_of(child.pid)
+        assert workers, "no OCR worker processes"
+        os.killpg(child.pid, signal.SIGINT)
+        out, err = child.communicate(timeout=WAIT)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert child.returncode == 130, err.decode()
+    assert err.decode() == "vault: interrupted\n"  # no worker's traceback either
+    assert out == b""
+    assert everything_under(scene.runtime) == []  # the work folder went with its pages
+    assert all_gone(workers)
+    scene.assert_nothing_left()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_killed_mid_ocr_its_workers_die_with_it_and_the_next_run_cleans_up(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    scene = Scene(vault_dir, tmp_path)
+    child = scene.start()
+    try:
+        scene.wait_for(child, scene.ocr_under_way)
+        workers = children_of(child.pid)
+        assert workers, "no OCR worker processes"
+        child.kill()  # the vault alone, not its group: no clean-up of its own
+        child.wait(timeout=WAIT)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert all_gone(workers), "OCR workers outlived the killed vault"
+    # A killed vault leaves its work folder; the next command removes it.
+    assert everything_under(scene.runtime) != []
+    rerun = scene.start()
+    out, err = rerun.communicate(timeout=WAIT * 3)
+    assert rerun.returncode == 0, err.decode()
+    assert out.decode().startswith("D-")
+    assert everything_under(scene.runtime) == []
+    assert everything_under(scene.system_tmp) == []
