@@ -15,3 +15,10 @@ def default_vault_dir() -> Path:
         return Path.home() / "Library" / "Application Support" / "Centre Vault" / "vault"
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "centre-vault" / "vault"
+
+
+def locate(path: Path | None) -> Path:
+    """The vault folder: ``path``, or the per-user default."""
+    if path is not None:
+        return path.expanduser()
+    return default_vault_dir()

@@ -59,7 +59,6 @@ from vault.lock import VaultLock
 from vault.manifest import Manifest
 from vault.objects import BadObject, ObjectStore, StoredObject
 from vault.parts import split_ref
-from vault.paths import default_vault_dir
 
 _CHUNK = 1024 * 1024
 
@@ -574,13 +573,6 @@ class Vault:
     def head(self) -> Head | None:
         found = read_head(self.layout.head)
         return found[0] if found else None
-
-
-def locate(path: Path | None) -> Path:
-    """The vault folder: ``path``, or the per-user default."""
-    if path is not None:
-        return path.expanduser()
-    return default_vault_dir()
 
 
 def require_vault(root: Path) -> None:

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
-from vault.cli_common import UnlockSpec, json_option, opened, print_json, unlock_options, unlocked
+from vault.cli.common import UnlockSpec, json_option, opened, print_json, unlock_options, unlocked
 from vault.errors import IntegrityError, UsageError
-from vault.repository import Vault, require_vault
 
 
 def _subset(value: str | None) -> float | None:
@@ -98,6 +97,7 @@ def _verify_local(root: Path, as_json: bool) -> None:
 def _verify_remote(root: Path, name: str, read_data: float | None, as_json: bool) -> None:
     from sync.check import check_remote
     from sync.remotes import resolve
+    from vault.repository import Vault, require_vault
 
     require_vault(root)
     vault = Vault.open(root)
@@ -203,5 +203,3 @@ def rebuild_catalog(root: Path, unlock: UnlockSpec) -> None:
             f"{len(result.rejected)} manifests failed their checks and were left out"
         )
 
-
-COMMANDS = [verify, audit, rebuild_catalog]

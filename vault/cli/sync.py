@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from sync.backup import SyncResult, sync_remote
-from sync.progress import TransferProgress, human_bytes
-from sync.remotes import add_remote, remotes, remove_remote, resolve
-from sync.repair import repair_remote
-from sync.report import write_report
-from sync.state import remove_state
-from sync.status import gather_status
-from vault.cli_common import json_option, opened, print_json
+from vault.cli.common import json_option, opened, print_json
 from vault.errors import IntegrityError, VaultError
-from vault.repository import Vault, require_vault
+
+if TYPE_CHECKING:
+    from sync.backup import SyncResult
 
 
 @click.group()
@@ -52,6 +48,8 @@ def remote_add(root: Path, name: str, path: str) -> None:
     Example:
         vault remote add usb /media/backup/vault
     """
+    from sync.remotes import add_remote
+
     with opened(root) as vault:
         stored = add_remote(vault, name, path)
     click.echo(f"Added remote {name}: {stored}")
@@ -68,6 +66,9 @@ def remote_list(root: Path, as_json: bool) -> None:
     Example:
         vault remote list --json
     """
+    from sync.remotes import remotes
+    from vault.repository import Vault
+
     found = remotes(Vault.open(root).config)
     if as_json:
         print_json([{"name": n, "path": p} for n, p in sorted(found.items())])
@@ -88,6 +89,9 @@ def remote_remove(root: Path, name: str) -> None:
     Example:
         vault remote remove usb
     """
+    from sync.remotes import remove_remote
+    from sync.state import remove_state
+
     with opened(root) as vault:
         path = remove_remote(vault, name)
         remove_state(vault.root, name)
@@ -95,6 +99,8 @@ def remote_remove(root: Path, name: str) -> None:
 
 
 def _describe(result: SyncResult) -> str:
+    from sync.progress import human_bytes
+
     if result.up_to_date:
         text = f"{result.name}: already up to date"
     else:
@@ -124,6 +130,11 @@ def sync_command(root: Path, name: str | None, full: bool, quiet: bool) -> None:
         vault sync
         vault sync offsite --full
     """
+    from sync.backup import sync_remote
+    from sync.progress import TransferProgress
+    from sync.remotes import resolve
+    from vault.repository import Vault, require_vault
+
     require_vault(root)
     vault = Vault.open(root)
     failures: list[VaultError] = []
@@ -168,6 +179,10 @@ def repair(root: Path, name: str) -> None:
     Example:
         vault repair offsite
     """
+    from sync.remotes import resolve
+    from sync.repair import repair_remote
+    from vault.repository import Vault, require_vault
+
     require_vault(root)
     vault = Vault.open(root)
     path = resolve(vault.config, name)[name]
@@ -209,6 +224,10 @@ def status(root: Path, as_json: bool) -> None:
         vault status
         vault status --json
     """
+    from sync.progress import human_bytes
+    from sync.status import gather_status
+    from vault.repository import Vault, require_vault
+
     require_vault(root)
     found = gather_status(Vault.open(root))
     if as_json:
@@ -263,6 +282,9 @@ def report(root: Path, out: Path) -> None:
     Example:
         vault report --out committee-report.pdf
     """
+    from sync.report import write_report  # fpdf2: only when a report is written
+    from sync.status import gather_status
+    from vault.repository import Vault, require_vault
 
     require_vault(root)
     vault = Vault.open(root)
@@ -272,5 +294,3 @@ def report(root: Path, out: Path) -> None:
         vault.audit.append("report", [], documents=found.documents)
     click.echo(f"Wrote the report to {out}")
 
-
-COMMANDS = [remote, sync_command, repair, status, report]

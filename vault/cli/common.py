@@ -15,14 +15,18 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from vault.errors import UsageError
-from vault.repository import Vault
+
+if TYPE_CHECKING:  # the repository (pyrage, sqlite) is imported when a command runs
+    from vault.repository import Vault
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+DOC_TYPES = ["referral", "court-order", "letter", "other"]
 
 
 def passphrase_options(func: F) -> F:
@@ -132,6 +136,8 @@ def _emergency_secret(value: str) -> str:
 @contextlib.contextmanager
 def opened(root: Path) -> Iterator[Vault]:
     """Open the vault under its lock."""
+    from vault.repository import Vault
+
     vault = Vault.open(root)
     with vault.lock:
         yield vault

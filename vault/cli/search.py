@@ -4,13 +4,21 @@ show the hits (or JSON)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from vault.cli_common import UnlockSpec, json_option, print_json, unlock_options, unlocked
-from vault.cli_documents import DOC_TYPES
-from vault.search import Hit, parse_date, parse_query
-from vault.search import search as search_catalog
+from vault.cli.common import (
+    DOC_TYPES,
+    UnlockSpec,
+    json_option,
+    print_json,
+    unlock_options,
+    unlocked,
+)
+
+if TYPE_CHECKING:
+    from vault.search import Hit
 
 
 @click.command()
@@ -61,6 +69,9 @@ def search(
         vault search "court order" --type court-order --since 2026-01-01
         vault search NT26P00412 --json
     """
+    from vault.search import parse_date, parse_query
+    from vault.search import search as search_catalog
+
     parsed = parse_query(" ".join(query))
     first = parse_date(since, "--since") if since is not None else None
     last = parse_date(until, "--until") if until is not None else None
@@ -104,5 +115,3 @@ def _show(hit: Hit) -> None:
     )
     click.echo(f"    {snippet}")
 
-
-COMMANDS = [search]

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from vault.cli_common import UnlockSpec, unlock_options, unlocked
-from vault.cli_documents import DOC_TYPES
+from vault.cli.common import DOC_TYPES, UnlockSpec, unlock_options, unlocked
 from vault.errors import UsageError
 
 
@@ -63,5 +62,3 @@ def edit(
         )
     click.echo(f"{row['id']}: type {row['doc_type']}, family {row['family'] or '-'}", err=True)
 
-
-COMMANDS = [edit]

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ingest.pipeline import Ingested, Outcome
-from ingest.settings import ingest_settings
-from ingest.watch import InboxWatcher, WatchOptions, check_inbox, processed_folder
-from vault.cli_common import available_passphrase, passphrase_options, quarantine_options
+from vault.cli.common import available_passphrase, passphrase_options, quarantine_options
 from vault.errors import PartialBatchError, UsageError
-from vault.keys import DataKey
-from vault.repository import Vault
+
+if TYPE_CHECKING:
+    from ingest.pipeline import Outcome
+    from vault.keys import DataKey
+    from vault.repository import Vault
 
 
 @click.command()
@@ -77,6 +78,11 @@ def watch(
         vault watch ~/Scans/inbox --processed ~/Scans/done
         vault watch ~/Scans/inbox --once --remove-source
     """
+    from ingest.pipeline import Ingested
+    from ingest.settings import ingest_settings
+    from ingest.watch import InboxWatcher, WatchOptions, check_inbox, processed_folder
+    from vault.repository import Vault
+
     if processed is not None and remove_source:
         raise UsageError("give either --processed or --remove-source, not both")
     vault = Vault.open(root)
@@ -118,5 +124,3 @@ def watch(
     if report.not_stored:
         raise PartialBatchError(f"{report.not_stored} files in {inbox} were not stored")
 
-
-COMMANDS = [watch]

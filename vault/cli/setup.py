@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from vault.cli_common import (
+from vault.cli.common import (
     UnlockSpec,
     get_passphrase,
     passphrase_options,
@@ -16,9 +16,9 @@ from vault.cli_common import (
     unlocked,
 )
 from vault.errors import UsageError
-from vault.keys import NewKeys
-from vault.passphrase_policy import check_passphrase
-from vault.repository import Vault
+
+if TYPE_CHECKING:
+    from vault.keys import NewKeys
 
 DEFAULT_SHEET = Path("vault-emergency-sheet.pdf")
 
@@ -47,6 +47,9 @@ def init(root: Path, sheet: Path, centre_name: str | None, passphrase_file: Path
     Example:
         vault init --emergency-sheet ~/Desktop/emergency-sheet.pdf
     """
+    from vault.passphrase_policy import check_passphrase
+    from vault.repository import Vault
+
     sheet = sheet.expanduser().absolute()
     if sheet.exists():
         raise UsageError(
@@ -108,5 +111,3 @@ def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> 
         vault.change_passphrase(new)
     click.echo("Passphrase changed.")
 
-
-COMMANDS = [init, passwd]

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ingest.pipeline import Ingested, Outcome, collect, ingest_paths
-from ingest.progress import IngestProgress
-from ingest.settings import ingest_settings
-from sync.progress import human_bytes
-from vault.cli_common import (
+from vault.cli.common import (
+    DOC_TYPES,
     UnlockSpec,
     available_passphrase,
     json_option,
@@ -25,8 +22,8 @@ from vault.cli_common import (
 )
 from vault.errors import PartialBatchError, UsageError
 
-DOC_TYPES = ["referral", "court-order", "letter", "other"]
-
+if TYPE_CHECKING:
+    from ingest.pipeline import Outcome
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -73,6 +70,10 @@ def ingest(
     Example:
         vault ingest ~/Scans/2026-11-25 --type referral --family F-0042
     """
+    from ingest.pipeline import Ingested, collect, ingest_paths
+    from ingest.progress import IngestProgress
+    from ingest.settings import ingest_settings
+
     items = list(collect(list(paths)))
     passphrase = available_passphrase(passphrase_file)
     with opened(root) as vault:
@@ -164,6 +165,8 @@ def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
     Example:
         vault show D-7K3M9Q
     """
+    from sync.progress import human_bytes
+
     with unlocked(root, unlock) as vault:
         row = vault.document(doc_id)
         text = vault.text(row["id"])
@@ -214,5 +217,3 @@ def export(
         row = vault.export(doc_id, out, version=version)
     click.echo(f"Wrote {row['id']} to {out}", err=True)
 
-
-COMMANDS = [ingest, list_documents, show, export]

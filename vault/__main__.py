@@ -1,0 +1,5 @@
+"""``python -m vault``: the same as the ``vault`` command."""
+
+from vault.cli import main
+
+main()

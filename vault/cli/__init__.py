@@ -1,0 +1,111 @@
+"""The ``vault`` command: the group and the table of its commands.
+
+Each area's commands live in a module of their own beside this one
+(``documents``, ``search``, ``records``, ``watch``, ``sync``, ``checks``,
+``setup``; shared options in ``common``). The table below names where each
+command lives and its one-line summary, so ``vault --help`` imports none of
+them; ``group.LazyGroup`` loads a command's module only when it is used, and
+is the one place where errors become messages and exit codes.
+
+A new command: write it in the module of its area (or a new module), then add
+one line to ``COMMANDS``; ``tests/cli/test_layout.py`` checks the summary.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from vault.cli.group import EXIT_STATUSES, Entry, LazyGroup
+
+COMMANDS: dict[str, Entry] = {
+    "init": Entry(
+        "vault.cli.setup", "init", "Create a new vault, its keys and the emergency sheet."
+    ),
+    "passwd": Entry("vault.cli.setup", "passwd", "Change the coordinator's passphrase."),
+    "ingest": Entry(
+        "vault.cli.documents",
+        "ingest",
+        "Read (OCR) and encrypt files (PDF, TIFF, JPEG, PNG) into the vault.",
+    ),
+    "list": Entry(
+        "vault.cli.documents", "list_documents", "List the documents in the vault, oldest first."
+    ),
+    "show": Entry("vault.cli.documents", "show", "Show a document's details and text."),
+    "export": Entry(
+        "vault.cli.documents", "export", "Decrypt a document to a file (private to you, mode 0600)."
+    ),
+    "search": Entry(
+        "vault.cli.search", "search", "Search the text of the documents (OCR or embedded text)."
+    ),
+    "edit": Entry(
+        "vault.cli.records", "edit", "Correct a document's type, family reference or fields."
+    ),
+    "watch": Entry(
+        "vault.cli.watch", "watch", "Watch a scanner's folder and store each new file in the vault."
+    ),
+    "remote": Entry(
+        "vault.cli.sync", "remote", "Set up where backups go: rclone remotes or local folders."
+    ),
+    "sync": Entry(
+        "vault.cli.sync", "sync_command", "Back up the vault to remote NAME, or to every remote."
+    ),
+    "repair": Entry("vault.cli.sync", "repair", "Mend the vault and remote NAME from each other."),
+    "status": Entry(
+        "vault.cli.sync",
+        "status",
+        "Show the health of the vault and its backups (no passphrase needed).",
+    ),
+    "report": Entry(
+        "vault.cli.sync",
+        "report",
+        "Write a one-page backup report for the management committee.",
+    ),
+    "verify": Entry(
+        "vault.cli.checks",
+        "verify",
+        "Re-hash every stored object; report corrupt and missing ones.",
+    ),
+    "audit": Entry(
+        "vault.cli.checks",
+        "audit",
+        "List the audit log (event types and ids only, never names or text).",
+    ),
+    "rebuild-catalog": Entry(
+        "vault.cli.checks",
+        "rebuild_catalog",
+        "Rebuild the catalog and search index from the document manifests.",
+    ),
+}
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, epilog=EXIT_STATUSES)
+@click.option(
+    "--vault",
+    "vault_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="VAULT_DIR",
+    help="The vault folder (default: VAULT_DIR, or a folder in your user data folder).",
+)
+@click.version_option(package_name="centre-vault", prog_name="vault")
+@click.pass_context
+def cli(ctx: click.Context, vault_dir: Path | None) -> None:
+    """An encrypted, searchable vault for a centre's confidential documents.
+
+    Scanned post is encrypted with age as soon as it is stored; only the
+    coordinator's passphrase (or the sealed emergency key) opens it.
+
+    \b
+    Example:
+        vault init --emergency-sheet ~/emergency-sheet.pdf
+        vault ingest ~/Scans/referral.pdf
+        vault list
+    """
+    from vault.paths import locate
+
+    ctx.obj = locate(vault_dir)
+
+
+def main() -> None:
+    cli.main(prog_name="vault")

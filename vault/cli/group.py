@@ -1,0 +1,103 @@
+"""The ``vault`` group: commands loaded on demand, errors turned into exit codes.
+
+``LazyGroup`` knows each command by the module and name it lives under and a
+one-line summary for ``vault --help``, so listing the commands imports none
+of them; a command's module is imported only when that command is asked for
+(to run it, or for its own ``--help``). This follows click's documented
+lazy-loading pattern.
+
+``LazyGroup.invoke`` is the only place where errors become messages and exit
+codes: a ``VaultError`` prints ``vault: error: …`` and ``vault: hint: …`` and
+exits with its code; Ctrl-C exits 130. Anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from vault.errors import ExitCode, VaultError
+
+EXIT_STATUSES = """\b
+Exit status: 0 ok, 1 failure, 2 usage, 3 wrong passphrase or key,
+4 integrity failure, 5 remote unreachable, 6 some inputs skipped, 130 interrupted."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Where a command lives, and the summary ``vault --help`` shows for it."""
+
+    module: str  # e.g. "vault.cli.documents"
+    attribute: str  # the click command object in that module
+    summary: str  # must equal the command's own short help (a test checks)
+
+
+def report_error(error: VaultError) -> None:
+    click.echo(f"vault: error: {error.message}", err=True)
+    if error.hint:
+        click.echo(f"vault: hint: {error.hint}", err=True)
+
+
+def add_epilog(command: click.Command) -> None:
+    """Give a command (and its subcommands) the exit statuses as epilog."""
+    command.epilog = command.epilog or EXIT_STATUSES
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            add_epilog(sub)
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported when first used."""
+
+    def __init__(self, *args: Any, lazy: dict[str, Entry] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, Entry] = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            self.add_command(self.load(cmd_name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def load(self, cmd_name: str) -> click.Command:
+        entry = self.lazy[cmd_name]
+        command = getattr(importlib.import_module(entry.module), entry.attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{entry.module}.{entry.attribute} is not a click command")
+        add_epilog(command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, as click lays it out, from the table:
+        no command is imported."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            command = self.commands.get(name)
+            if command is None:
+                stand_in = click.Command(name, help=self.lazy[name].summary)
+                rows.append((name, stand_in.get_short_help_str(limit)))
+            elif not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VaultError as error:
+            report_error(error)
+            ctx.exit(int(error.exit_code))
+        except KeyboardInterrupt:
+            click.echo("vault: interrupted", err=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
