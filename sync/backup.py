@@ -58,10 +58,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sync import rclone
-from sync.rcd import Daemon
 from sync.snapshot import (
     AUDIT,
     CONFIG,
@@ -73,6 +72,9 @@ from sync.snapshot import (
     stage,
     take_snapshot,
 )
+
+if TYPE_CHECKING:
+    from sync.rcd import Daemon
 from sync.state import (
     PendingState,
     RemoteState,
@@ -144,6 +146,8 @@ def sync_remote(
     """Bring remote ``name`` (rclone ``path``) up to date with the vault."""
     started = time.monotonic()
     what = f"sync to remote {name!r}"
+    from sync.rcd import Daemon  # http.client: only when a sync runs
+
     with Daemon(what) as remote:  # first: rclone starts while the rest is done
         lock = remote_lock(vault, name)
         try:

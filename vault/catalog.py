@@ -23,8 +23,6 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-import sqlite_utils
-
 from vault import search
 from vault.errors import IntegrityError
 from vault.manifest import Manifest
@@ -48,6 +46,8 @@ class Catalog:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.conn.execute("PRAGMA secure_delete = ON")
+        import sqlite_utils  # only once a catalog is opened: `vault status` never needs it
+
         self.db = sqlite_utils.Database(conn)
         self._removed = False  # text was removed since the index was last compacted
 

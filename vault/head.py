@@ -17,13 +17,15 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault import crypto
-from vault.catalog import Catalog
 from vault.errors import IntegrityError
 from vault.fsutil import atomic_write, make_private_dir, remove_quietly
 from vault.keys import DataKey
+
+if TYPE_CHECKING:  # the catalog (SQLite, search) loads only when a snapshot is opened
+    from vault.catalog import Catalog
 
 FORMAT = 1
 
@@ -92,6 +94,8 @@ def load_catalog(snapshots: Path, head_path: Path, key: DataKey) -> tuple[Catalo
         raise SnapshotError("no head")
     head, mac = found
     key.check_mac(head.body(), mac, "the vault head")
+    from vault.catalog import Catalog
+
     path = snapshots / f"{head.catalog}.age"
     try:
         blob = path.read_bytes()

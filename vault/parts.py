@@ -19,18 +19,19 @@ files, hands them over, and commits the results.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vault import crypto
 from vault.errors import CryptoFormatError, IntegrityError, WrongKeyError
 from vault.fsutil import fsync_file
 from vault.workers import start_worker, workers_starting
+
+if TYPE_CHECKING:  # the pools are imported only when a large document is stored or read
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 T = TypeVar("T")
 
@@ -60,6 +61,9 @@ def default_jobs() -> int:
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     return ProcessPoolExecutor(
         max_workers=jobs,
@@ -87,6 +91,8 @@ def _run_all(
             if after is not None:
                 after(i)
         return results
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     pool = _pool(min(jobs, len(calls)))
     helpers = ThreadPoolExecutor(max_workers=jobs)
     futures: list[Future[T]] = []

@@ -22,14 +22,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyrage import x25519
 
 from vault import keys as keyring
 from vault import manifest as manifests
 from vault.audit import AuditLog
-from vault.catalog import Catalog
 from vault.config import Layout, read_config, write_config
 from vault.errors import (
     IntegrityError,
@@ -59,6 +58,9 @@ from vault.lock import VaultLock
 from vault.manifest import Manifest
 from vault.objects import BadObject, ObjectStore, StoredObject
 from vault.parts import split_ref
+
+if TYPE_CHECKING:  # the catalog loads on first use: `vault status` never needs it
+    from vault.catalog import Catalog
 
 _CHUNK = 1024 * 1024
 
@@ -180,6 +182,8 @@ class Vault:
             vault.key = new.data
             deliver_emergency_key(new, vault.config)
             vault.audit.append("init")
+            from vault.catalog import Catalog
+
             vault._catalog = Catalog.new()
             vault._save()
             write_config(vault.layout, vault.config)  # written last: its presence means "ready"
@@ -420,6 +424,8 @@ class Vault:
     def rebuild_catalog(self, progress: Callable[[int, int], None] | None = None) -> FoldResult:
         """Rebuild the catalog from the signed manifests (journal folded after)."""
         key = self._need_key()
+        from vault.catalog import Catalog
+
         catalog = Catalog.new()
         result = FoldResult()
         journaled = {entry["manifest"] for entry in self.journal_entries()}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from vault import __version__
 from vault.cli.group import EXIT_STATUSES, Entry, LazyGroup
 
 COMMANDS: dict[str, Entry] = {
@@ -88,7 +89,7 @@ COMMANDS: dict[str, Entry] = {
     envvar="VAULT_DIR",
     help="The vault folder (default: VAULT_DIR, or a folder in your user data folder).",
 )
-@click.version_option(package_name="centre-vault", prog_name="vault")
+@click.version_option(__version__, prog_name="vault")  # no package metadata look-up
 @click.pass_context
 def cli(ctx: click.Context, vault_dir: Path | None) -> None:
     """An encrypted, searchable vault for a centre's confidential documents.
