@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from sync import backup
+from sync import rcd
 from sync.backup import sync_remote
 from sync.snapshot import Snapshot, take_snapshot
 from sync.state import load_state, save_state
@@ -46,7 +46,7 @@ def fail_journal(monkeypatch: pytest.MonkeyPatch, *, run_meanwhile: bool) -> Non
             meanwhile()
         raise RemoteError("sync failed: on purpose")
 
-    monkeypatch.setattr(backup.Daemon, "copy_file", copy_file)
+    monkeypatch.setattr(rcd.Daemon, "copy_file", copy_file)
 
 
 def test_after_new_documents_only_the_new_lines_are_read(
