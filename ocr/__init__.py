@@ -1,5 +1,5 @@
 """OCR of scanned documents: page images from PDFs, TIFFs and photos;
-orientation and skew; tesseract through pytesseract, pages in parallel with
+orientation and skew; tesseract (ocr/tesseract.py), pages in parallel with
 one thread per process; per-page text and a searchable PDF; born-digital
 PDFs keep their own text.
 

@@ -1,10 +1,13 @@
-"""Every run of tesseract, through pytesseract.
+"""Every run of tesseract: the one place the program is started.
 
 One run per page gives the text, a text-only PDF page (the invisible layer of
 a searchable PDF) and the word table (TSV) with confidences and boxes. The
-input is an image file in the work folder, never a PIL image: pytesseract
-would re-encode it as PNG and drop its resolution. ``--dpi`` is always given.
-Each run has a timeout; failures become ``OcrEngineError``.
+input is an image file in the work folder, never a PIL image (re-encoding
+it as PNG would drop its resolution). ``--dpi`` is always given. Each run is
+an argument list with a timeout, gets the vault's environment without its
+secrets, and is killed when the worker that started it dies, so a killed
+vault leaves no tesseract writing page text into the work folder
+(``vault.children``); failures become ``OcrEngineError``.
 
 Tesseract runs with OMP_THREAD_LIMIT=1 (set by the worker process that calls
 us): pages run in parallel processes, which is far faster than its threads.
@@ -13,11 +16,12 @@ us): pages run in parallel processes, which is far faster than its threads.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytesseract
-
+from vault.children import dying_with_parent, environment
 from vault.errors import OcrEngineError, UsageError
 
 LANGUAGES = re.compile(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*")
@@ -103,29 +107,45 @@ def parse_tsv(tsv: str) -> list[Word]:
 def _run(
     image: Path, out_base: Path, *, extensions: str, languages: str, config: str, timeout: float
 ) -> None:
+    """``tesseract IMAGE OUT_BASE -l LANGS CONFIG… EXTENSIONS…``: no shell, a
+    timeout, no secret in its environment, and killed if its parent dies."""
+    argv = [
+        *dying_with_parent("KILL"), _binary(), str(image), str(out_base), "-l", languages,
+        *config.split(), *extensions.split(),
+    ]  # fmt: skip
     try:
-        pytesseract.pytesseract.run_tesseract(
-            str(image), str(out_base), extensions, languages, config=config, timeout=timeout
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            env=environment(),
+            check=False,
         )
-    except pytesseract.TesseractNotFoundError as exc:
-        raise OcrEngineError(
-            "tesseract is not installed or not on PATH",
-            hint="install tesseract-ocr (scripts/setup does it)",
-        ) from exc
-    except pytesseract.TesseractError as exc:
-        raise OcrEngineError(
-            f"tesseract failed (exit {exc.status}): {_last_line(exc.message)}",
-            hint=_hint(exc.message, languages),
-        ) from exc
-    except RuntimeError as exc:  # pytesseract's way of saying the timeout expired
-        if "timeout" not in str(exc).lower():
-            raise
+    except subprocess.TimeoutExpired as exc:
         raise OcrEngineError(
             f"tesseract timed out after {timeout:g} s on a page",
             hint="the computer may be busy; try again, or allow more time per page",
         ) from exc
     except OSError as exc:
         raise OcrEngineError(f"tesseract could not run: {exc.strerror or exc}") from exc
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", errors="replace")
+        raise OcrEngineError(
+            f"tesseract failed (exit {done.returncode}): {_last_line(message)}",
+            hint=_hint(message, languages),
+        )
+
+
+def _binary() -> str:
+    found = shutil.which("tesseract")
+    if found is None:
+        raise OcrEngineError(
+            "tesseract is not installed or not on PATH",
+            hint="install tesseract-ocr (scripts/setup does it)",
+        )
+    return found
 
 
 def _last_line(message: str) -> str:

