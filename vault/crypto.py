@@ -2,7 +2,9 @@
 
 Every file the vault stores is a standard age v1 file: anyone holding the key
 can open it with the reference ``age`` command alone. Nothing here invents
-cryptography; this module only chooses how age is called:
+cryptography; this module only chooses how age is called. The one exception
+is writing the passphrase file, whose scrypt cost pyrage does not let us set:
+``scrypt_file`` writes it, in age's format, at a fixed cost.
 
 - documents are streamed (``encrypt_file`` / ``decrypt_file`` and the ``_io``
   calls), never read whole into memory;
@@ -34,16 +36,18 @@ import pyrage
 from pyrage import passphrase as age_passphrase
 from pyrage import x25519
 
+from vault import scrypt_file
 from vault.errors import CryptoFormatError, UsageError, VaultError, WrongKeyError
 from vault.fsutil import private_temp_path, remove_quietly
 
 MAGIC = b"age-encryption.org/v1\n"
 ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 ARMOR_END = b"-----END AGE ENCRYPTED FILE-----"
-# pyrage picks the scrypt work factor by timing the computer (19 on a small
-# office PC). Anything above MAX_SCRYPT_WORK_FACTOR is refused before it is
-# tried, unless the vault itself wrote that factor on a fast computer; never
-# above SCRYPT_CEILING (22: 4 GB and tens of seconds).
+# The vault writes its passphrase file at a fixed scrypt work factor of 18
+# (``scrypt_file``). Earlier versions let pyrage pick it by timing the
+# computer (19 to 22), so reading accepts up to MAX_SCRYPT_WORK_FACTOR, or the
+# factor the vault recorded when it wrote the file; never above
+# SCRYPT_CEILING (22: 4 GB and tens of seconds).
 MAX_SCRYPT_WORK_FACTOR = 20
 SCRYPT_CEILING = 22
 # Largest header the parser reads; real headers are a few hundred bytes.
@@ -437,18 +441,9 @@ class _HashingReader(io.RawIOBase):
 
 
 def encrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
-    """Wrap a small secret under a passphrase (age scrypt recipient).
-
-    Refuses to write a file the vault would later refuse to read.
-    """
-    try:
-        blob = bytes(age_passphrase.encrypt(data, passphrase))
-    except pyrage.EncryptError as exc:
-        raise CryptoFormatError(f"encryption failed: {exc}") from exc
-    factor = scrypt_work_factor(blob)
-    if factor is None or factor > SCRYPT_CEILING:
-        raise CryptoFormatError(f"age chose an unusable scrypt work factor ({factor})")
-    return blob
+    """Wrap a small secret under a passphrase: a standard age scrypt file at
+    the fixed work factor ``scrypt_file.WORK_FACTOR`` (2^18, 256 MiB)."""
+    return scrypt_file.encrypt(data, passphrase)
 
 
 def decrypt_with_passphrase(

@@ -1,0 +1,118 @@
+"""Writing an age passphrase (scrypt) file at a fixed, known cost.
+
+The passphrase file (``keys/passphrase.age``) is the one file whose cost the
+vault must choose itself: pyrage picks the scrypt work factor by timing the
+computer it runs on, so a file written on a fast desktop could need more
+memory than the replacement laptop has, and every unlocking command pays that
+peak. Here the file is written with the work factor ``WORK_FACTOR`` (2^18,
+age's own default: 256 MiB and about a second), which opens on a computer
+with 2 GB of memory.
+
+It is a standard age v1 file (age-encryption.org/v1) with one scrypt stanza,
+so ``age -d`` and pyrage open it; reading it stays pyrage's job
+(``vault.crypto``). The format is assembled from the ``cryptography``
+package's primitives, as the age specification lays it out:
+
+- a random 16-byte file key;
+- stanza ``-> scrypt SALT LOG2N``; its body is the file key sealed with
+  ChaCha20-Poly1305 (zero nonce) under ``scrypt(passphrase,
+  "age-encryption.org/v1/scrypt" + salt, N=2^LOG2N, r=8, p=1)``;
+- the header MAC: HMAC-SHA256 of the header up to ``---``, keyed with
+  HKDF-SHA256(file key, info "header");
+- the payload: a 16-byte nonce, then 64 KiB chunks sealed with
+  ChaCha20-Poly1305 under HKDF-SHA256(file key, salt nonce, info "payload"),
+  each nonce an 11-byte big-endian counter and a last-chunk flag.
+
+Base64 is unpadded standard base64, as age writes it. The tests check every
+byte of this against the community test vectors and the ``age`` command.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+WORK_FACTOR = 18  # log2 of scrypt's N: 256 MiB of memory (128 * N * r bytes)
+
+_VERSION = b"age-encryption.org/v1"
+_SCRYPT_LABEL = b"age-encryption.org/v1/scrypt"
+_CHUNK = 64 * 1024
+_COLUMNS = 64
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.b64encode(data).rstrip(b"=")
+
+
+def _hkdf(key: bytes, salt: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(key)
+
+
+def wrap_key(file_key: bytes, passphrase: str, salt: bytes, work_factor: int) -> bytes:
+    """The scrypt stanza's body: the file key sealed under the passphrase."""
+    kdf = Scrypt(salt=_SCRYPT_LABEL + salt, length=32, n=1 << work_factor, r=8, p=1)
+    wrapping = kdf.derive(passphrase.encode("utf-8"))
+    return ChaCha20Poly1305(wrapping).encrypt(bytes(12), file_key, None)
+
+
+def header_mac(file_key: bytes, header: bytes) -> bytes:
+    """The MAC of ``header`` (everything up to and including ``---``)."""
+    return hmac.new(_hkdf(file_key, b"", b"header"), header, hashlib.sha256).digest()
+
+
+def seal_payload(file_key: bytes, nonce: bytes, plaintext: bytes) -> bytes:
+    """The payload: ``nonce`` and the STREAM-sealed chunks of ``plaintext``."""
+    aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
+    starts = range(0, len(plaintext), _CHUNK) if plaintext else range(1)
+    last = len(starts) - 1
+    out = [nonce]
+    for counter, start in enumerate(starts):
+        chunk_nonce = counter.to_bytes(11, "big") + (b"\x01" if counter == last else b"\x00")
+        out.append(aead.encrypt(chunk_nonce, plaintext[start : start + _CHUNK], None))
+    return b"".join(out)
+
+
+def _body_lines(body: bytes) -> bytes:
+    text = _b64(body)
+    lines = [text[i : i + _COLUMNS] for i in range(0, len(text), _COLUMNS)]
+    if not lines or len(lines[-1]) == _COLUMNS:
+        lines.append(b"")  # a body always ends with a short (maybe empty) line
+    return b"".join(line + b"\n" for line in lines)
+
+
+def encrypt(
+    plaintext: bytes,
+    passphrase: str,
+    *,
+    work_factor: int = WORK_FACTOR,
+    file_key: bytes | None = None,
+    salt: bytes | None = None,
+    nonce: bytes | None = None,
+) -> bytes:
+    """An age file of ``plaintext`` that ``passphrase`` opens.
+
+    ``file_key``, ``salt`` and ``nonce`` are random unless given (tests give
+    them, to rebuild known files byte for byte); each is 16 bytes."""
+    file_key = os.urandom(16) if file_key is None else file_key
+    salt = os.urandom(16) if salt is None else salt
+    nonce = os.urandom(16) if nonce is None else nonce
+    if not (len(file_key) == len(salt) == len(nonce) == 16):
+        raise ValueError("file key, salt and nonce are 16 bytes each")
+    if not 1 <= work_factor <= 30:
+        raise ValueError("scrypt work factor out of range")
+    body = wrap_key(file_key, passphrase, salt, work_factor)
+    header = (
+        _VERSION + b"\n"
+        + b"-> scrypt " + _b64(salt) + b" " + str(work_factor).encode() + b"\n"
+        + _body_lines(body)
+        + b"---"
+    )  # fmt: skip
+    mac = header_mac(file_key, header)
+    return header + b" " + _b64(mac) + b"\n" + seal_payload(file_key, nonce, plaintext)
