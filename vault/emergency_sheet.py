@@ -162,9 +162,9 @@ _USE_STEPS = (
 
 _USE_AFTER = (
     "REMOTE is where the vault's backup copy is kept, DIR is a new empty folder and FILE "
-    "is a file holding the key. Or leave out --emergency-key FILE and type the key "
-    "carefully when asked (the spaces and line breaks on this sheet are not part of the "
-    "key). If you use a file, delete it afterwards.",
+    "is a file holding the key, or a photo of this sheet (its QR code is read). Or leave "
+    "out FILE and type the key when asked (spaces, line breaks and small letters do not "
+    "matter). Never type the key itself on the command line. Delete the file afterwards.",
     "Every use of the emergency key is recorded in the vault's audit log.",
 )
 

@@ -1,8 +1,9 @@
 """Options and helpers shared by the CLI modules: secrets, opening, output.
 
 Secrets come, in order, from ``--passphrase-file``, ``VAULT_PASSPHRASE`` or a
-prompt on a terminal; the emergency key from ``--emergency-key`` (the key or
-a file holding it). They are never echoed or logged.
+prompt on a terminal; the emergency key from ``--emergency-key`` (a file, an
+image of the sheet, or a hidden prompt; never the command line, see
+``vault.emergency_key``). They are never echoed or logged.
 """
 
 from __future__ import annotations
@@ -64,8 +65,12 @@ def unlock_options(func: F) -> F:
     )(wrapper)
     wrapped = click.option(
         "--emergency-key",
-        metavar="KEY|FILE",
-        help="Unlock with the sealed emergency key (the key, or a file holding it).",
+        metavar="FILE|IMAGE|-",
+        is_flag=False,
+        flag_value="-",
+        help="Unlock with the sealed emergency key: a file holding it, a photo or scan "
+        "of the emergency sheet (its QR code is read), or '-' (or no value) to type it "
+        "at a hidden prompt. Never the key itself: the command line is not secret.",
     )(wrapped)
     return passphrase_options(wrapped)  # type: ignore[return-value]
 
@@ -135,10 +140,32 @@ def get_passphrase(
 
 
 def _emergency_secret(value: str) -> str:
-    candidate = Path(value).expanduser()
-    if not value.strip().upper().startswith("AGE-SECRET-KEY-") and candidate.is_file():
-        return read_secret_file(candidate, "emergency key")
-    return "".join(value.split()).upper()  # the sheet prints the key in groups
+    from vault import emergency_key
+
+    if value == "-":
+        return emergency_key.from_answer(_ask_emergency_key())
+    return emergency_key.from_file(Path(value).expanduser())
+
+
+def _refuse_key_on_command_line(value: str) -> None:
+    from vault import emergency_key
+
+    if value != "-" and emergency_key.looks_like_key(value):
+        raise UsageError(
+            "the emergency key must not be given on the command line",
+            hint="ps and the shell history show it: type it at the prompt "
+            "(--emergency-key with no value), or give a file or a photo of the sheet",
+        )
+
+
+def _ask_emergency_key() -> str:
+    """A hidden prompt on a terminal; otherwise the first line of standard input."""
+    if sys.stdin.isatty():
+        answer: str = click.prompt(
+            "Emergency key (spaces and case do not matter)", hide_input=True, err=True
+        )
+        return answer
+    return sys.stdin.readline()
 
 
 @contextlib.contextmanager
@@ -154,6 +181,8 @@ def opened(root: Path) -> Iterator[Vault]:
 @contextlib.contextmanager
 def unlocked(root: Path, spec: UnlockSpec) -> Iterator[Vault]:
     """Open the vault under its lock and unlock it."""
+    if spec.emergency_key:
+        _refuse_key_on_command_line(spec.emergency_key)
     with opened(root) as vault:
         if spec.emergency_key:
             if not spec.reason:
