@@ -43,6 +43,14 @@ EMPTY = "empty file (0 bytes)"
 UNKNOWN_TYPE = "not a PDF, TIFF, JPEG or PNG (type detected from its content)"
 
 
+def _named(path: Path, verbose: bool) -> str:
+    """A file as messages name it: by name only, its full path if ``verbose``.
+
+    A scheduled task's log then holds no folder names (which may name a
+    family or a member of staff)."""
+    return str(path) if verbose else path.name
+
+
 @dataclass(frozen=True)
 class Skipped:
     """Not stored and left where it is."""
@@ -50,8 +58,8 @@ class Skipped:
     path: Path
     reason: str
 
-    def message(self) -> str:
-        return f"skipped: {self.path}: {self.reason}"
+    def message(self, *, verbose: bool = False) -> str:
+        return f"skipped: {_named(self.path, verbose)}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -62,8 +70,9 @@ class Quarantined:
     reason: str
     moved_to: Path
 
-    def message(self) -> str:
-        return f"quarantined: {self.path}: {self.reason} (moved to {self.moved_to})"
+    def message(self, *, verbose: bool = False) -> str:
+        moved = self.moved_to if verbose else f"the quarantine as {self.moved_to.name}"
+        return f"quarantined: {_named(self.path, verbose)}: {self.reason} (moved to {moved})"
 
 
 @dataclass(frozen=True)
@@ -77,9 +86,9 @@ class Ingested:
     def duplicate(self) -> bool:
         return self.stored.duplicate_of is not None
 
-    def message(self) -> str:
+    def message(self, *, verbose: bool = False) -> str:
         note = " (already in the vault)" if self.duplicate else ""
-        return f"{self.stored.doc_id}  {self.path}{note}"
+        return f"{self.stored.doc_id}  {_named(self.path, verbose)}{note}"
 
 
 Outcome = Ingested | Quarantined | Skipped

@@ -1,7 +1,8 @@
 """The quarantine folder: where inputs that cannot be stored are moved.
 
 Each quarantined file sits beside ``<name>.reason.txt``: the reason in plain
-words, when, and where the file came from; never any of the document's text.
+words, when, and the file's name (its full path only when asked to be
+verbose); never any of the document's text.
 The folder is private (0700), its files 0600, and it always lies outside the
 vault folder, which must never hold plaintext. It is, in order: the
 ``--quarantine`` option, the ``quarantine_dir`` setting in the vault's
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.relocate import move_aside
+from vault.display import escaped
 from vault.errors import UsageError, VaultError
 from vault.fsutil import atomic_write
 
@@ -53,10 +55,11 @@ def ensure_outside_vault(folder: Path, vault_root: Path, what: str) -> None:
 @dataclass(frozen=True)
 class Quarantine:
     folder: Path
+    verbose: bool = False  # the reason file names the source by its full path
 
     def put(self, path: Path, reason: str) -> Path:
         """Move ``path`` here beside its reason file; return where it went."""
-        source = path.absolute()
+        source = escaped(path.absolute() if self.verbose else path.name)
         dest = move_aside(path, self.folder, companions=(REASON_SUFFIX,))
         when = datetime.now(UTC).astimezone().isoformat(timespec="seconds")
         note = (
@@ -69,7 +72,8 @@ class Quarantine:
             atomic_write(reason_file(dest), note.encode("utf-8"))
         except OSError as exc:
             raise VaultError(
-                f"{path} was moved to {dest} but its reason file cannot be written: {exc.strerror}"
+                f"{path.name} was moved to the quarantine as {dest.name} but its reason "
+                f"file cannot be written: {exc.strerror}"
             ) from exc
         return dest
 

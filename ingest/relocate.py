@@ -51,10 +51,12 @@ def move_aside(src: Path, folder: Path, *, companions: Sequence[str] = ()) -> Pa
         except FileExistsError:
             continue
         except OSError as exc:
-            raise VaultError(f"cannot move {src} to {folder}: {exc.strerror}") from exc
+            raise VaultError(
+                f"cannot move {src.name} to the folder {folder.name}: {exc.strerror}"
+            ) from exc
         break
     else:
-        raise VaultError(f"cannot move {src} to {folder}: too many files named {src.name}")
+        raise VaultError(f"cannot move {src.name} to the folder {folder.name}: too many so named")
     fsync_dir(folder)
     try:
         src.unlink()
@@ -62,7 +64,8 @@ def move_aside(src: Path, folder: Path, *, companions: Sequence[str] = ()) -> Pa
         pass
     except OSError as exc:
         raise VaultError(
-            f"{src} was copied to {dest} but cannot be removed: {exc.strerror}"
+            f"{src.name} was copied to {dest.name} in {folder.name} but cannot be removed: "
+            f"{exc.strerror}"
         ) from exc
     fsync_dir(src.parent)
     return dest

@@ -31,6 +31,7 @@ class IngestSettings:
     languages: str = DEFAULT_LANGUAGES
     doc_type: str | None = None  # None: from the rules
     family: str | None = None  # None: from the text
+    verbose: bool = False  # messages name files by full path, not only by name
 
 
 def ingest_settings(
@@ -41,6 +42,7 @@ def ingest_settings(
     max_pages: int | None = None,
     doc_type: str | None = None,
     family: str | None = None,
+    verbose: bool = False,
 ) -> IngestSettings:
     if max_pages is None:
         max_pages = config.get("max_pages", DEFAULT_MAX_PAGES)
@@ -53,10 +55,11 @@ def ingest_settings(
             hint='for example "eng" or "eng+pol"',
         )
     return IngestSettings(
-        quarantine=Quarantine(quarantine_folder(vault_root, quarantine, config)),
+        quarantine=Quarantine(quarantine_folder(vault_root, quarantine, config), verbose=verbose),
         rules=load_rules(config),
         max_pages=max_pages,
         languages=languages.strip(),
         doc_type=doc_type,
         family=family,
+        verbose=verbose,
     )

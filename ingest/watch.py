@@ -237,7 +237,7 @@ class InboxWatcher:
                     self._dispose(path)
                 else:
                     self._notice(
-                        f"{path} changed while it was being stored; "
+                        f"{self._named(path)} changed while it was being stored; "
                         "it will be stored again once it settles"
                     )
                 if vault.key is not None and not outcome.duplicate:
@@ -255,12 +255,17 @@ class InboxWatcher:
                 fsync_dir(path.parent)
                 return
         except OSError as exc:
-            raise VaultError(f"{path} is stored but cannot be deleted: {exc.strerror}") from exc
+            raise VaultError(
+                f"{self._named(path)} is stored but cannot be deleted: {exc.strerror}"
+            ) from exc
         folder = processed
         for part in path.parent.relative_to(self.options.inbox).parts:
             folder = folder / part
             make_private_dir(folder)
         move_aside(path, folder)
+
+    def _named(self, path: Path) -> str:
+        return str(path) if self.settings.verbose else path.name
 
     def _record(self, outcome: Outcome) -> None:
         self.report.outcomes.append(outcome)

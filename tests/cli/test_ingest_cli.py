@@ -54,11 +54,11 @@ def test_bad_inputs_quarantined_batch_goes_on_exit_6(
 
     # stdout: only the stored document's line; stderr: where each bad file went.
     (line,) = result.stdout.splitlines()
-    assert line.startswith("D-") and line.endswith(f"  {good}")
+    assert line.startswith("D-") and line.endswith(f"  {good.name}")
     quarantine = tmp_path / "quarantine"
     for name in BAD_INPUTS:
-        assert f"quarantined: {inbox / name}: " in result.stderr
-        assert f"(moved to {quarantine / name})" in result.stderr
+        assert f"quarantined: {name}: " in result.stderr
+        assert f"(moved to the quarantine as {name})" in result.stderr
         assert (quarantine / name).exists() and not (inbox / name).exists()
         assert reason_file(quarantine / name).exists()
     assert f"Stored 1 document, quarantined {len(BAD_INPUTS)} (in {quarantine})." in result.stderr
@@ -75,8 +75,8 @@ def test_name_clashes_in_quarantine_get_a_number(
     result = run(runner, vault_dir, "ingest", str(tmp_path / "a"), str(tmp_path / "b"))
     assert result.exit_code == 6
     quarantine = tmp_path / "quarantine"
-    assert f"(moved to {quarantine / 'scan.pdf'})" in result.stderr
-    assert f"(moved to {quarantine / 'scan-1.pdf'})" in result.stderr
+    assert "(moved to the quarantine as scan.pdf)" in result.stderr
+    assert "(moved to the quarantine as scan-1.pdf)" in result.stderr
     assert reason_file(quarantine / "scan-1.pdf").exists()
 
 

@@ -69,13 +69,18 @@ def test_quarantine_writes_a_reason_without_text(tmp_path: Path) -> None:
     note = reason_file(moved)
     assert note.name == "broken.pdf.reason.txt"
     text = note.read_text()
-    assert "damaged PDF" in text and "Quarantined:" in text and str(src) in text
+    assert "damaged PDF" in text and "Quarantined:" in text and "From: broken.pdf\n" in text
+    assert str(tmp_path) not in text  # the name only, no folder names
     assert CANARY not in text
     assert mode(note) == 0o600 and mode(moved) == 0o600 and mode(tmp_path / "q") == 0o700
     again = tmp_path / "broken.pdf"
     again.write_bytes(b"other")
     assert quarantine.put(again, "damaged PDF").name == "broken-1.pdf"
     assert (tmp_path / "q" / "broken-1.pdf.reason.txt").exists()
+    verbose = tmp_path / "broken.pdf"
+    verbose.write_bytes(b"third")
+    moved = Quarantine(tmp_path / "q", verbose=True).put(verbose, "damaged PDF")
+    assert f"From: {verbose}\n" in reason_file(moved).read_text()
 
 
 def test_quarantine_folder_choice(tmp_path: Path) -> None:

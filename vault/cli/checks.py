@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from vault.cli.common import UnlockSpec, json_option, opened, print_json, unlock_options, unlocked
+from vault.display import escaped
 from vault.errors import IntegrityError, UsageError
 
 
@@ -160,7 +161,8 @@ def audit(ctx: click.Context, as_json: bool) -> None:
     for e in entries:
         detail = " ".join(f"{k}={v}" for k, v in sorted(e["detail"].items()))
         ids = " ".join(i[:12] for i in e["ids"])
-        click.echo(f"{e['seq']:>5} {e['time']} {e['event']:<14} {ids} {detail}".rstrip())
+        line = f"{e['seq']:>5} {e['time']} {e['event']:<14} {ids} {detail}".rstrip()
+        click.echo(escaped(line))  # a recorded reason is free text
 
 
 @audit.command(name="verify")

@@ -91,6 +91,16 @@ def quarantine_options(func: F) -> F:
     )(func)
 
 
+def verbose_option(func: F) -> F:
+    return click.option(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        help="Name files by their full path (by default only by name, so that a "
+        "scheduled task's log holds no folder names).",
+    )(func)
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON only.")(func)
 

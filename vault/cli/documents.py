@@ -19,7 +19,9 @@ from vault.cli.common import (
     quarantine_options,
     unlock_options,
     unlocked,
+    verbose_option,
 )
+from vault.display import escaped, escaped_lines
 from vault.errors import PartialBatchError, UsageError
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 )
 @quarantine_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no per-file lines.")
+@verbose_option
 @passphrase_options
 @click.pass_obj
 def ingest(
@@ -51,6 +54,7 @@ def ingest(
     quarantine_dir: Path | None,
     max_pages: int | None,
     quiet: bool,
+    verbose: bool,
     passphrase_file: Path | None,
 ) -> None:
     """Read (OCR) and encrypt files (PDF, TIFF, JPEG, PNG) into the vault.
@@ -84,6 +88,7 @@ def ingest(
             max_pages=max_pages,
             doc_type=doc_type,
             family=family,
+            verbose=verbose,
         )
         if passphrase:
             vault.unlock(passphrase)
@@ -95,9 +100,9 @@ def ingest(
                 bar.clear()
             if isinstance(outcome, Ingested):
                 if not quiet:
-                    click.echo(outcome.message())
+                    click.echo(escaped(outcome.message(verbose=verbose)))
             else:
-                click.echo(outcome.message(), err=True)
+                click.echo(escaped(outcome.message(verbose=verbose)), err=True)
 
         try:
             report = ingest_paths(
@@ -114,7 +119,7 @@ def ingest(
         if vault.key is not None:
             vault.fold_journal()
     if not quiet or report.not_stored:
-        click.echo(report.summary(settings.quarantine.folder), err=True)
+        click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
     if report.not_stored:
         raise PartialBatchError(f"{report.not_stored} of {len(items)} inputs were not stored")
 
@@ -147,10 +152,8 @@ def list_documents(root: Path, as_json: bool, unlock: UnlockSpec) -> None:
         return
     click.echo(f"{'ID':<10} {'RECEIVED':<11} {'TYPE':<12} {'FAMILY':<8} NAME")
     for row in rows:
-        click.echo(
-            f"{row['id']:<10} {row['received'][:10]:<11} {row['doc_type']:<12} "
-            f"{row['family'] or '-':<8} {row['name']}"
-        )
+        cells = [escaped(row[k] or "-") for k in ("id", "received", "doc_type", "family", "name")]
+        click.echo(f"{cells[0]:<10} {cells[1][:10]:<11} {cells[2]:<12} {cells[3]:<8} {cells[4]}")
 
 
 @click.command()
@@ -176,9 +179,10 @@ def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
         return
     shown = {**row, "size": human_bytes(row["size"]) if row["size"] is not None else None}
     for key in ("id", "name", "received", "doc_type", "family", "media_type", "size", "pages"):
-        click.echo(f"{key.replace('_', ' '):>10}: {shown[key] if shown[key] is not None else '-'}")
+        value = escaped(shown[key]) if shown[key] is not None else "-"
+        click.echo(f"{key.replace('_', ' '):>10}: {value}")
     for n, page in enumerate(text, 1):
-        click.echo(f"\n--- page {n} ---\n{page}")
+        click.echo(f"\n--- page {n} ---\n{escaped_lines(page)}")
 
 
 @click.command()
@@ -215,5 +219,5 @@ def export(
         raise UsageError(f"{out} already exists", hint="choose another --out, or add --force")
     with unlocked(root, unlock) as vault:
         row = vault.export(doc_id, out, version=version)
-    click.echo(f"Wrote {row['id']} to {out}", err=True)
+    click.echo(f"Wrote {row['id']} to {escaped(out)}", err=True)
 

@@ -40,9 +40,11 @@ class Entry:
 
 
 def report_error(error: VaultError) -> None:
-    click.echo(f"vault: error: {error.message}", err=True)
+    from vault.display import escaped  # a message may quote a file name
+
+    click.echo(f"vault: error: {escaped(error.message)}", err=True)
     if error.hint:
-        click.echo(f"vault: hint: {error.hint}", err=True)
+        click.echo(f"vault: hint: {escaped(error.hint)}", err=True)
 
 
 def add_epilog(command: click.Command) -> None:

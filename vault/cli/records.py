@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from vault.cli.common import DOC_TYPES, UnlockSpec, unlock_options, unlocked
+from vault.display import escaped
 from vault.errors import UsageError
 
 
@@ -60,5 +61,7 @@ def edit(
         row = vault.edit(
             doc_id, doc_type=doc_type, family=family, clear_family=no_family, fields=fields
         )
-    click.echo(f"{row['id']}: type {row['doc_type']}, family {row['family'] or '-'}", err=True)
+    click.echo(
+        escaped(f"{row['id']}: type {row['doc_type']}, family {row['family'] or '-'}"), err=True
+    )
 

@@ -19,6 +19,7 @@ from vault.cli.common import (
 
 if TYPE_CHECKING:
     from vault.search import Hit
+from vault.display import escaped
 
 
 @click.command()
@@ -106,12 +107,14 @@ def search(
 def _show(hit: Hit) -> None:
     pages = ", ".join(str(page) for page in hit.pages)
     note = "  (similar spelling)" if hit.kind == "fuzzy" else ""
+    cells = [escaped(v or "-") for v in (hit.id, hit.received, hit.doc_type, hit.family)]
     click.echo(
-        f"{hit.id:<10} {hit.received[:10]:<11} {hit.doc_type:<12} {hit.family or '-':<8} "
-        f"{hit.name}  p. {pages}{note}"
+        f"{cells[0]:<10} {cells[1][:10]:<11} {cells[2]:<12} {cells[3]:<8} "
+        f"{escaped(hit.name)}  p. {pages}{note}"
     )
     snippet = "".join(
-        click.style(part.text, bold=True) if part.hit else part.text for part in hit.snippet
+        click.style(escaped(part.text), bold=True) if part.hit else escaped(part.text)
+        for part in hit.snippet
     )
     click.echo(f"    {snippet}")
 

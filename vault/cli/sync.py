@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from vault.cli.common import json_option, opened, print_json
+from vault.display import escaped
 from vault.errors import IntegrityError, VaultError
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def remote_list(root: Path, as_json: bool) -> None:
     if not found:
         click.echo("No remotes yet: add one with 'vault remote add NAME PATH'.", err=True)
     for name, path in sorted(found.items()):
-        click.echo(f"{name}\t{path}")
+        click.echo(f"{escaped(name)}\t{escaped(path)}")
 
 
 @remote.command(name="remove")
@@ -149,7 +150,7 @@ def sync_command(root: Path, name: str | None, full: bool, quiet: bool) -> None:
             if len(targets) == 1:
                 raise
             failures.append(error)
-            click.echo(f"{remote_name}: failed: {error.message}", err=True)
+            click.echo(escaped(f"{remote_name}: failed: {error.message}"), err=True)
             continue
         finally:
             if bar is not None:
@@ -256,7 +257,7 @@ def status(root: Path, as_json: bool) -> None:
         click.echo("Last check: never")
     click.echo(f"Emergency key uses: {len(found.emergency_uses)}")
     for use in found.emergency_uses:
-        click.echo(f"  {use['time']}: {use['reason']}")
+        click.echo(escaped(f"  {use['time']}: {use['reason']}"))
     if found.passphrase_age_days is not None:
         click.echo(f"Passphrase changed: {found.passphrase_age_days} days ago")
     for warning in found.warnings:

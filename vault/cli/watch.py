@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vault.cli.common import available_passphrase, passphrase_options, quarantine_options
+from vault.cli.common import (
+    available_passphrase,
+    passphrase_options,
+    quarantine_options,
+    verbose_option,
+)
+from vault.display import escaped
 from vault.errors import PartialBatchError, UsageError
 
 if TYPE_CHECKING:
@@ -45,6 +51,7 @@ if TYPE_CHECKING:
 )
 @quarantine_options
 @click.option("--quiet", "-q", is_flag=True, help="No line per document.")
+@verbose_option
 @passphrase_options
 @click.pass_obj
 def watch(
@@ -58,6 +65,7 @@ def watch(
     quarantine_dir: Path | None,
     max_pages: int | None,
     quiet: bool,
+    verbose: bool,
     passphrase_file: Path | None,
 ) -> None:
     """Watch a scanner's folder and store each new file in the vault.
@@ -88,7 +96,7 @@ def watch(
     vault = Vault.open(root)
     inbox = check_inbox(inbox, vault.root)
     settings = ingest_settings(
-        vault.root, vault.config, quarantine=quarantine_dir, max_pages=max_pages
+        vault.root, vault.config, quarantine=quarantine_dir, max_pages=max_pages, verbose=verbose
     )
     options = WatchOptions(
         inbox=inbox,
@@ -111,16 +119,16 @@ def watch(
     def show(outcome: Outcome) -> None:
         if isinstance(outcome, Ingested):
             if not quiet:
-                click.echo(outcome.message())
+                click.echo(escaped(outcome.message(verbose=verbose)))
         else:
-            click.echo(outcome.message(), err=True)
+            click.echo(escaped(outcome.message(verbose=verbose)), err=True)
 
     def notice(message: str) -> None:
-        click.echo(f"vault: {message}", err=True)
+        click.echo(f"vault: {escaped(message)}", err=True)
 
     report = InboxWatcher(open_vault, settings, options, on_outcome=show, on_notice=notice).run()
     if not quiet or report.not_stored:
-        click.echo(report.summary(settings.quarantine.folder), err=True)
+        click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
     if report.not_stored:
         raise PartialBatchError(f"{report.not_stored} files in {inbox} were not stored")
 

@@ -1,0 +1,41 @@
+"""Text from outside (file names, OCR text, settings) made safe to show.
+
+A stored file's name, a document's text or a family reference may hold
+control characters: an escape sequence clears or recolours the terminal or
+changes its title, a carriage return or line feed rewrites a row of ``vault
+list`` into a fake one, a bidi override shows ``gpj.exe`` as ``exe.jpg``.
+Everything shown to a person goes through :func:`escaped` (one line) or
+:func:`escaped_lines` (page text, whose line breaks and tabs are kept):
+C0 controls, DEL, C1 controls, the bidi controls and the Unicode line and
+paragraph separators are shown as ``\\xNN`` or ``\\uNNNN``. JSON output needs
+none of this: its encoder escapes them already.
+"""
+
+from __future__ import annotations
+
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_SEPARATORS = "\u2028\u2029"
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _unsafe(char: str) -> bool:
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F or char in _BIDI or char in _SEPARATORS
+
+
+_ONE_LINE = {code: _escape(chr(code)) for code in range(0x2070) if _unsafe(chr(code))}
+_MANY_LINES = {code: text for code, text in _ONE_LINE.items() if chr(code) not in "\n\t"}
+
+
+def escaped(value: object) -> str:
+    """``value`` as one line of text, every control character escaped."""
+    return str(value).translate(_ONE_LINE)
+
+
+def escaped_lines(text: str) -> str:
+    """Like :func:`escaped`, but line breaks and tabs are kept."""
+    return text.translate(_MANY_LINES)
