@@ -23,6 +23,8 @@ stays where it is and what was stored before it stays stored.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,23 +134,57 @@ class IngestReport:
         return text + "."
 
 
+def not_a_file(mode: int) -> str | None:
+    """Why something that is not a regular file or folder cannot be stored
+    (None for a regular file). Such things are never opened: reading a named
+    pipe or a device could wait forever."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a file"
+    return "not a regular file"
+
+
 def collect(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
-    """Files named, and files inside folders named (sorted, hidden ones left out)."""
+    """Files named, and files inside folders named (sorted, hidden ones left out).
+
+    Symbolic links, named pipes, devices and sockets are skipped with the reason."""
     for path in paths:
-        if path.is_symlink():
-            yield Skipped(path, "symbolic links are not followed")
-        elif path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if any(part.startswith(".") for part in child.relative_to(path).parts):
-                    continue
-                if child.is_symlink():
-                    yield Skipped(child, "symbolic links are not followed")
-                elif child.is_file():
-                    yield child
-        elif path.is_file():
-            yield path
-        else:
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
             yield Skipped(path, "no such file")
+            continue
+        except OSError as exc:
+            yield Skipped(path, f"cannot read: {exc.strerror}")
+            continue
+        if stat.S_ISDIR(mode):
+            yield from _collect_folder(path)
+        else:
+            yield _one(path, mode)
+
+
+def _collect_folder(folder: Path) -> Iterator[Path | Skipped]:
+    for child in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in child.relative_to(folder).parts):
+            continue
+        try:
+            mode = child.lstat().st_mode
+        except OSError:
+            continue  # gone since the folder was listed
+        if not stat.S_ISDIR(mode):
+            yield _one(child, mode)
+
+
+def _one(path: Path, mode: int) -> Path | Skipped:
+    if stat.S_ISLNK(mode):
+        return Skipped(path, "symbolic links are not followed")
+    reason = not_a_file(mode)
+    return path if reason is None else Skipped(path, reason)
 
 
 @dataclass(frozen=True)
@@ -156,12 +192,30 @@ class Unreadable:
     reason: str
 
 
-def check_file(path: Path) -> str | Unreadable:
+@dataclass(frozen=True)
+class NotAFile:
+    reason: str
+
+
+def check_file(path: Path) -> str | Unreadable | NotAFile:
     """The media type of ``path`` from its content, or why it cannot be stored.
 
+    A named pipe or device is found before it is opened (and the file is
+    opened without waiting, should it have been swapped for one since).
     Raises OSError if the file cannot be read at all.
     """
-    if path.stat().st_size == 0:
+    reason = not_a_file(path.stat().st_mode)
+    if reason is not None:
+        return NotAFile(reason)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    reason = not_a_file(info.st_mode)
+    if reason is not None:
+        return NotAFile(reason)
+    if info.st_size == 0:
         return Unreadable(EMPTY)
     media_type = detect_media_type(path)
     return media_type if media_type is not None else Unreadable(UNKNOWN_TYPE)
@@ -196,11 +250,13 @@ class Ingester:
     ) -> Outcome:
         try:
             checked = check_file(path)
-            digest = "" if isinstance(checked, Unreadable) else _content_hash(path)
+            digest = "" if not isinstance(checked, str) else _content_hash(path)
         except FileNotFoundError:
             return Skipped(path, "no such file (it went away)")
         except OSError as exc:
             return Skipped(path, f"cannot read: {exc.strerror}")
+        if isinstance(checked, NotAFile):
+            return Skipped(path, checked.reason)
         if isinstance(checked, Unreadable):
             return self.quarantine(path, checked.reason)
         earlier = self._seen.get(digest) or vault.duplicate_of(path)

@@ -5,7 +5,11 @@ inbox is listed (subfolders too). A file is taken once its size and
 modification time have stayed the same for ``settle`` seconds, so a file still
 being written is left alone; hidden files and partial downloads (``*.part``,
 ``*.tmp``, ``~$*``, ``*.crdownload``) are never taken. A symbolic link is not
-followed: it is quarantined as "symbolic link".
+followed: it is quarantined as "symbolic link". A named pipe, device or socket
+is never opened (reading one could wait forever): it is reported once, with
+what it is, and left alone. With ``once``, the files that settle within one
+``settle`` period of the start are taken and the watch stops: a file still
+being written is left for the next run.
 
 Each file is ingested under the vault lock, taken and released per file so
 other vault commands can run in between. Only after ``store_file`` has
@@ -26,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.pipeline import Ingested, Ingester, IngestReport, Outcome, Skipped
+from ingest.pipeline import Ingested, Ingester, IngestReport, Outcome, Skipped, not_a_file
 from ingest.quarantine import ensure_outside_vault
 from ingest.relocate import move_aside
 from ingest.settings import IngestSettings
@@ -50,6 +54,7 @@ def ignored(name: str) -> bool:
 class InboxScan:
     files: dict[Path, Signature] = field(default_factory=dict)
     links: list[Path] = field(default_factory=list)
+    others: dict[Path, str] = field(default_factory=dict)  # pipes, devices…: what they are
 
 
 def scan_inbox(inbox: Path, *, skip: Iterable[Path] = ()) -> InboxScan:
@@ -79,6 +84,8 @@ def scan_inbox(inbox: Path, *, skip: Iterable[Path] = ()) -> InboxScan:
                     folders.append(path)
             elif stat.S_ISREG(info.st_mode):
                 found.files[path] = (info.st_size, info.st_mtime_ns)
+            else:
+                found.others[path] = not_a_file(info.st_mode) or "not a regular file"
     found.links.sort()
     return found
 
@@ -116,6 +123,11 @@ class SettleTracker:
         for gone in set(self._since) - set(files):
             del self._since[gone]
         return sorted(ready), soonest
+
+    def pending(self) -> list[Path]:
+        """The files seen that have not yet settled (sorted)."""
+        now = self.clock()
+        return sorted(p for p, (_, since) in self._since.items() if now - since < self.settle)
 
     def settled_signature(self, path: Path) -> Signature | None:
         seen = self._since.get(path)
@@ -182,12 +194,14 @@ class InboxWatcher:
         self.report = IngestReport()
         self._left: dict[Path, Signature] = {}  # skipped files, until they change
         self._stuck_links: set[Path] = set()  # links that could not be moved
+        self._reported: set[Path] = set()  # pipes, devices… already reported
 
     def run(self) -> IngestReport:
         """Watch until interrupted; with ``once``, until the inbox has nothing left."""
         options = self.options
         if options.processed is not None:
             make_private_dir(options.processed)
+        stop_at = self.tracker.clock() + options.settle
         while True:
             busy = False
             ready, soonest = self.poll()
@@ -201,6 +215,9 @@ class InboxWatcher:
                     busy = True
                     break
             if options.once and not ready and soonest is None:
+                return self.report
+            if options.once and not ready and self.tracker.clock() >= stop_at:
+                self._leave_unsettled()
                 return self.report
             if ready and not busy:
                 continue  # look again straight away: more may have arrived
@@ -218,6 +235,11 @@ class InboxWatcher:
                 if isinstance(outcome, Skipped):
                     self._stuck_links.add(link)
                 self._record(outcome)
+        for path, reason in sorted(scan.others.items()):
+            if path not in self._reported:
+                self._reported.add(path)
+                self._record(Skipped(path, reason))
+        self._reported &= set(scan.others)  # one taken away and put back is new
         files = {p: sig for p, sig in scan.files.items() if self._left.get(p) != sig}
         return self.tracker.update(files)
 
@@ -263,6 +285,11 @@ class InboxWatcher:
             folder = folder / part
             make_private_dir(folder)
         move_aside(path, folder)
+
+    def _leave_unsettled(self) -> None:
+        """With ``once``: say which files are left because they are still changing."""
+        for path in self.tracker.pending():
+            self._notice(f"{self._named(path)} is still being written; left for the next run")
 
     def _named(self, path: Path) -> str:
         return str(path) if self.settings.verbose else path.name

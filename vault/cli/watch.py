@@ -34,7 +34,12 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Delete each file once it is stored, instead of moving it.",
 )
-@click.option("--once", is_flag=True, help="Store what is in INBOX now, then stop (for cron).")
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Store what is in INBOX now, then stop (for cron); a file still being "
+    "written after --settle seconds is left for the next run.",
+)
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.1),
