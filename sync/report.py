@@ -64,11 +64,18 @@ def _when(text: str | None) -> str:
     return text.replace("T", " ")[:16] + " UTC"
 
 
+UNVERIFIED = (
+    "unverified: the report was made without the passphrase, which alone can check "
+    "that these figures were written by the vault"
+)
+
+
 def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     """The report's sections as (heading, plain-English lines)."""
     head = status.head
     records = [
         f"The vault holds {status.documents} documents"
+        + (" (unverified, see the state code)" if head and not status.head_verified else "")
         + (
             f" ({status.documents_unchecked} of them stored since the vault was last opened)."
             if status.documents_unchecked
@@ -79,7 +86,8 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     if head:
         records.append(
             f"Vault state code: {head['short']} (number {head['seq']}, {head['documents']} "
-            f"documents, saved {_when(head['time'])})."
+            f"documents, saved {_when(head['time'])})"
+            + ("." if status.head_verified else f"; {UNVERIFIED}.")
         )
         records.append(
             "Write this code and number in the minutes. The number should only ever go up "

@@ -8,6 +8,11 @@ are not counted: the page counts are inside the encrypted catalog. No
 document name, text or remote path (a local path can contain a person's
 name) is shown.
 
+The head's figures (document count, state code) are authentic only if its
+MAC checks, which needs the key: with the vault unlocked they are checked
+(``head_verified``), otherwise shown as unverified. A head whose MAC fails
+is a warning naming ``vault rebuild-catalog``.
+
 Warnings, in plain words, when a remote's last backup is older than
 ``backup_max_age_hours`` (config, default 24), when the last check of the
 vault or of a remote found a problem, or when nothing has been verified for
@@ -26,6 +31,7 @@ from sync.snapshot import HEAD, JOURNAL, take_snapshot
 from sync.state import load_state
 from vault.audit import AuditEntry
 from vault.errors import IntegrityError, VaultError
+from vault.head import read_head
 from vault.repository import Vault
 
 DEFAULT_BACKUP_MAX_AGE_HOURS = 24
@@ -62,6 +68,7 @@ class Status:
     remotes: list[RemoteStatus]
     warnings: list[str]
     missing_here: int = 0
+    head_verified: bool = False  # the head's MAC was checked (needs the key)
 
     @property
     def ok(self) -> bool:
@@ -100,11 +107,19 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     """Collect the facts and the warnings (no lock, no key, nothing written)."""
     now = now or datetime.now(UTC)
     config = vault.config
-    damaged_head = False
+    damaged_head = forged_head = False
+    head_verified = False
     try:
-        head = vault.head()
+        found_head = read_head(vault.layout.head)
     except IntegrityError:
-        head, damaged_head = None, True
+        found_head, damaged_head = None, True
+    head = found_head[0] if found_head else None
+    if found_head is not None and vault.key is not None:
+        try:
+            vault.key.check_mac(found_head[0].body(), found_head[1], "the vault head")
+            head_verified = True
+        except IntegrityError:
+            forged_head = True
     last_ingest = None
     last_verify: dict[str, Any] | None = None
     remote_verify: dict[str, dict[str, Any]] = {}
@@ -153,6 +168,7 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         emergency_since=last_report,
         remotes=[],
         warnings=[],
+        head_verified=head_verified,
     )
     for name, path in sorted(remotes(config).items()):
         status.remotes.append(_remote_status(vault, name, path, now, remote_verify.get(name)))
@@ -160,6 +176,12 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     status.warnings = warnings(status, config, now)
     if damaged_head:
         status.warnings.insert(0, "The vault's head file is damaged: run 'vault verify'.")
+    if forged_head:
+        status.warnings.insert(
+            0,
+            "The vault's head failed its authenticity check (its figures are not to be "
+            "trusted): run 'vault rebuild-catalog'.",
+        )
     return status
 
 

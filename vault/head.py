@@ -28,6 +28,10 @@ if TYPE_CHECKING:  # the catalog (SQLite, search) loads only when a snapshot is 
     from vault.catalog import Catalog
 
 FORMAT = 1
+HEAD_MAC_HINT = (
+    "it was altered or not written by this vault: run 'vault rebuild-catalog' to rebuild "
+    "the catalog from the manifests, then 'vault verify'"
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,7 @@ def load_catalog(snapshots: Path, head_path: Path, key: DataKey) -> tuple[Catalo
     if found is None:
         raise SnapshotError("no head")
     head, mac = found
-    key.check_mac(head.body(), mac, "the vault head")
+    key.check_mac(head.body(), mac, "the vault head", hint=HEAD_MAC_HINT)
     from vault.catalog import Catalog
 
     path = snapshots / f"{head.catalog}.age"

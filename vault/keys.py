@@ -78,11 +78,11 @@ class DataKey:
     def mac(self, data: bytes) -> str:
         return hmac.new(self.mac_key, data, hashlib.sha256).hexdigest()
 
-    def check_mac(self, data: bytes, mac: str, what: str) -> None:
+    def check_mac(self, data: bytes, mac: str, what: str, *, hint: str | None = None) -> None:
         if not hmac.compare_digest(self.mac(data), mac):
             raise IntegrityError(
                 f"{what} failed its authenticity check",
-                hint="it was altered or not written by this vault; run 'vault verify'",
+                hint=hint or "it was altered or not written by this vault; run 'vault verify'",
             )
 
 

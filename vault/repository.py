@@ -46,6 +46,7 @@ from vault.fsutil import (
     remove_orphan_workdirs,
 )
 from vault.head import (
+    HEAD_MAC_HINT,
     Head,
     SnapshotError,
     load_catalog,
@@ -573,7 +574,7 @@ class Vault:
             return None
         head, mac = found
         if self.key is not None:
-            self.key.check_mac(head.body(), mac, "the vault head")
+            self.key.check_mac(head.body(), mac, "the vault head", hint=HEAD_MAC_HINT)
         return head.audit
 
     def head(self) -> Head | None:

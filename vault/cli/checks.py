@@ -52,7 +52,9 @@ def verify(
     its head and journal need must be there with the right size; with
     --read-data (or --read-data-subset 10%) files are downloaded and
     re-hashed too. Needs no passphrase. Exits with status 4 if anything is
-    wrong, 5 if the remote cannot be reached.
+    wrong, 5 if the remote cannot be reached. Objects that no document names
+    (left by an interrupted ingest) are counted and reported; they are not
+    an error.
 
     \b
     Example:
@@ -78,6 +80,7 @@ def _verify_local(root: Path, as_json: bool) -> None:
                 "checked": result.checked,
                 "ok": result.ok,
                 "bad": [{"id": b.id, "problem": b.problem} for b in result.bad],
+                "unreferenced": result.unreferenced,
             }
         )
     else:
@@ -88,6 +91,15 @@ def _verify_local(root: Path, as_json: bool) -> None:
             + ("all good." if result.ok else f"{len(result.bad)} bad."),
             err=True,
         )
+        if result.unreferenced:
+            click.echo(
+                f"{result.unreferenced} objects are named by no document (left by interrupted "
+                "ingests): they take space but hold nothing the vault needs.",
+                err=True,
+            )
+            click.echo(
+                "vault: hint: 'vault prune' removes them (it comes in a later version)", err=True
+            )
     if not result.ok:
         raise IntegrityError(
             f"{len(result.bad)} objects are missing or corrupt",

@@ -11,12 +11,19 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vault.cli.common import json_option, opened, print_json
+from vault.cli.common import (
+    available_passphrase,
+    json_option,
+    opened,
+    passphrase_options,
+    print_json,
+)
 from vault.display import escaped
 from vault.errors import IntegrityError, VaultError
 
 if TYPE_CHECKING:
     from sync.backup import SyncResult
+    from vault.repository import Vault
 
 
 @click.group()
@@ -208,17 +215,31 @@ def repair(root: Path, name: str) -> None:
         click.echo(f"Now run: vault sync {name}", err=True)
 
 
+def _maybe_unlocked(root: Path, passphrase_file: Path | None) -> Vault:
+    """The vault, unlocked if a passphrase was given without asking (to check the head)."""
+    from vault.repository import Vault
+
+    vault = Vault.open(root)
+    passphrase = available_passphrase(passphrase_file)
+    if passphrase:
+        vault.unlock(passphrase)
+    return vault
+
+
 @click.command()
 @json_option
+@passphrase_options
 @click.pass_obj
-def status(root: Path, as_json: bool) -> None:
+def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     """Show the health of the vault and its backups (no passphrase needed).
 
     Documents held, the last document stored, each backup's last run and
     what is waiting to be sent, the last checks, emergency key uses, and the
     passphrase's age, with warnings in plain words. No names or document text
     are shown. Exits 0 even with warnings: monitoring should read "ok" and
-    "warnings" from --json.
+    "warnings" from --json. The document count and state code are checked
+    as written by the vault only with the passphrase (VAULT_PASSPHRASE or
+    --passphrase-file); otherwise they are marked unverified.
 
     \b
     Example:
@@ -227,19 +248,22 @@ def status(root: Path, as_json: bool) -> None:
     """
     from sync.progress import human_bytes
     from sync.status import gather_status
-    from vault.repository import Vault, require_vault
+    from vault.repository import require_vault
 
     require_vault(root)
-    found = gather_status(Vault.open(root))
+    found = gather_status(_maybe_unlocked(root, passphrase_file))
     if as_json:
         print_json(found.as_dict())
         return
     click.echo(f"Documents: {found.documents}", nl=False)
+    if found.head and not found.head_verified:
+        click.echo(" (unverified)", nl=False)
     if found.documents_unchecked:
         click.echo(f" ({found.documents_unchecked} not yet checked for duplicates)", nl=False)
     click.echo("")
     if found.head:
-        click.echo(f"State code: {found.head['short']} (number {found.head['seq']})")
+        mark = "" if found.head_verified else " (unverified: needs the passphrase to check)"
+        click.echo(f"State code: {found.head['short']} (number {found.head['seq']}){mark}")
     click.echo(f"Last document stored: {found.last_ingest or 'never'}")
     for remote_status in found.remotes:
         line = f"Backup {remote_status.name}: last {remote_status.last_sync or 'never'}"
@@ -271,8 +295,9 @@ def status(root: Path, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The report file: FILE.pdf or FILE.html.",
 )
+@passphrase_options
 @click.pass_obj
-def report(root: Path, out: Path) -> None:
+def report(root: Path, out: Path, passphrase_file: Path | None) -> None:
     """Write a one-page backup report for the management committee.
 
     Plain English, no passphrase needed, no names or document text: the
@@ -285,10 +310,10 @@ def report(root: Path, out: Path) -> None:
     """
     from sync.report import write_report  # fpdf2: only when a report is written
     from sync.status import gather_status
-    from vault.repository import Vault, require_vault
+    from vault.repository import require_vault
 
     require_vault(root)
-    vault = Vault.open(root)
+    vault = _maybe_unlocked(root, passphrase_file)
     found = gather_status(vault)
     write_report(found, out)
     with vault.lock:
