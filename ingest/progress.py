@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from vault.display import escaped
+
 
 class IngestProgress:
     def __init__(
@@ -40,7 +42,7 @@ class IngestProgress:
     def start_file(self, number: int, path: Path) -> None:
         with self._lock:
             self._pages_before += self._page[0]
-            self._file, self._name, self._page = number, path.name, (0, 0)
+            self._file, self._name, self._page = number, escaped(path.name), (0, 0)
             self._draw()
 
     def page(self, done: int, total: int) -> None:

@@ -160,12 +160,21 @@ def _emergency_secret(value: str) -> str:
 def _refuse_key_on_command_line(value: str) -> None:
     from vault import emergency_key
 
-    if value != "-" and emergency_key.looks_like_key(value):
+    if value == "-" or _exists(Path(value).expanduser()):
+        return  # a file of that name is a file, whatever it is called
+    if emergency_key.looks_like_key(value):
         raise UsageError(
             "the emergency key must not be given on the command line",
             hint="ps and the shell history show it: type it at the prompt "
             "(--emergency-key with no value), or give a file or a photo of the sheet",
         )
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long to be a file, say
+        return False
 
 
 def _ask_emergency_key() -> str:
