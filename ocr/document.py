@@ -121,12 +121,13 @@ def _ocr_pages(
         return {}
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan.ocr_pages)))
     outcomes: dict[int, PageOutcome] = {}
-    executor = concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=init_worker,
-        initargs=(str(folder), os.getpid()),
-    )
+    with workers_starting():  # it may start multiprocessing's resource tracker
+        executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(str(folder), os.getpid()),
+        )
     waiting = list(reversed(plan.ocr_pages))
     running: dict[concurrent.futures.Future[PageOutcome], int] = {}
     try:

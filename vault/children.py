@@ -5,9 +5,10 @@
   that can read a process's environment (``/proc/PID/environ`` of a process
   running as the same user, a crash reporter) must not find them in rclone,
   tesseract or a worker. :func:`withheld_secrets` takes them out of this
-  process's environment for the length of a command, so nothing started
-  meanwhile inherits them; :func:`environment` is the environment for a
-  program started with an explicit one.
+  process's environment for the length of a command (and wipes them from the
+  block the process was started with, which a forked worker shares), so
+  nothing started meanwhile inherits them; :func:`environment` is the
+  environment for a program started with an explicit one.
 - **Death with its parent.** A program started with :func:`dying_with_parent`
   before its argument list gets a parent-death signal (Linux, util-linux's
   ``setpriv --pdeathsig``): when the thread that started it ends, even by a
@@ -19,6 +20,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import shutil
@@ -35,11 +37,39 @@ def withheld_secrets() -> Iterator[dict[str, str]]:
 
     Yields them (name to value) for the code that needs them; they are put
     back afterwards, so a caller's environment is as it was."""
+    started_with = _original_entries(SECRET_VARIABLES)
     taken = {name: os.environ.pop(name) for name in SECRET_VARIABLES if name in os.environ}
+    for address, size in started_with:
+        ctypes.memset(address, 0, size)
     try:
         yield taken
     finally:
         os.environ.update(taken)
+
+
+def _original_entries(names: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Where the C environment holds ``NAME=value`` for each of ``names``
+    (address, length), on Linux.
+
+    Taking a variable out of the environment leaves its bytes where the
+    process was started with them: ``/proc/PID/environ`` still shows them,
+    for this process and for every process forked from it (the object-part
+    workers). So they are overwritten too, once out of the environment."""
+    if not sys.platform.startswith("linux"):
+        return []
+    try:
+        environ = ctypes.POINTER(ctypes.c_void_p).in_dll(ctypes.CDLL(None), "environ")
+    except (OSError, ValueError):  # pragma: no cover - a C library without it
+        return []
+    prefixes = tuple(name.encode() + b"=" for name in names)
+    found = []
+    index = 0
+    while (address := environ[index]) is not None:
+        entry = ctypes.string_at(address)
+        if entry.startswith(prefixes):
+            found.append((address, len(entry)))
+        index += 1
+    return found
 
 
 def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:

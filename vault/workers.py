@@ -23,25 +23,29 @@ import sys
 from collections.abc import Iterator
 from types import FrameType
 
+from vault.children import withheld_secrets
+
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 _CAN_BLOCK = hasattr(signal, "pthread_sigmask")
 
 
 @contextlib.contextmanager
 def workers_starting() -> Iterator[None]:
-    """Ctrl-C held back from this thread while it starts worker processes.
+    """Ctrl-C held back from this thread while it starts worker processes,
+    and the secret environment variables kept from them (``vault.children``).
 
     A new process inherits the blocked signal, so a Ctrl-C that comes while it
     is still starting waits until ``start_worker`` has said how to take it. In
     this process it is delivered as soon as the block ends."""
-    if not _CAN_BLOCK:  # pragma: no cover - Windows
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    with withheld_secrets():
+        if not _CAN_BLOCK:  # pragma: no cover - Windows
+            yield
+            return
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _leave_to_parent(signum: int, frame: FrameType | None) -> None:
