@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 SECRET_VARIABLES = ("VAULT_PASSPHRASE", "VAULT_NEW_PASSPHRASE")
 
@@ -61,12 +62,19 @@ def _original_entries(names: tuple[str, ...]) -> list[tuple[int, int]]:
         environ = ctypes.POINTER(ctypes.c_void_p).in_dll(ctypes.CDLL(None), "environ")
     except (OSError, ValueError):  # pragma: no cover - a C library without it
         return []
+    try:  # the block /proc/PID/environ shows: fields 50 and 51 of /proc/self/stat
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        start, end = int(fields[47]), int(fields[48])
+    except (OSError, IndexError, ValueError):  # pragma: no cover - no /proc
+        return []
     prefixes = tuple(name.encode() + b"=" for name in names)
     found = []
     index = 0
     while (address := environ[index]) is not None:
         entry = ctypes.string_at(address)
-        if entry.startswith(prefixes):
+        # Only the block the process was started with: a string set since is
+        # the C library's, which may free it when the variable is removed.
+        if entry.startswith(prefixes) and start <= address and address + len(entry) < end:
             found.append((address, len(entry)))
         index += 1
     return found
