@@ -124,7 +124,7 @@ def available_passphrase(passphrase_file: Path | None, env: str = "VAULT_PASSPHR
 
 
 def _withheld(name: str) -> str | None:
-    """A secret variable the command took out of the environment (``vault.cli``)."""
+    """A secret variable the command took out of the environment (``vault.cli.group``)."""
     ctx = click.get_current_context(silent=True)
     secrets = ctx.meta.get(SECRETS, {}) if ctx is not None else {}
     return secrets.get(name)
