@@ -75,7 +75,7 @@ def search(
     parsed = parse_query(" ".join(query))
     first = parse_date(since, "--since") if since is not None else None
     last = parse_date(until, "--until") if until is not None else None
-    with unlocked(root, unlock) as vault:
+    with unlocked(root, unlock, reading=True) as vault:
         hits = search_catalog(
             vault.catalog,
             parsed,
@@ -114,4 +114,3 @@ def _show(hit: Hit) -> None:
         click.style(part.text, bold=True) if part.hit else part.text for part in hit.snippet
     )
     click.echo(f"    {snippet}")
-

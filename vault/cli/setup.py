@@ -110,4 +110,3 @@ def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> 
         )
         vault.change_passphrase(new)
     click.echo("Passphrase changed.")
-

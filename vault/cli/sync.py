@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vault.cli.common import json_option, opened, print_json
+from vault.cli.common import json_option, opened, print_json, warn_if_read_only
 from vault.errors import IntegrityError, VaultError
 
 if TYPE_CHECKING:
@@ -270,8 +270,9 @@ def status(root: Path, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The report file: FILE.pdf or FILE.html.",
 )
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 @click.pass_obj
-def report(root: Path, out: Path) -> None:
+def report(root: Path, out: Path, force: bool) -> None:
     """Write a one-page backup report for the management committee.
 
     Plain English, no passphrase needed, no names or document text: the
@@ -282,15 +283,20 @@ def report(root: Path, out: Path) -> None:
     Example:
         vault report --out committee-report.pdf
     """
-    from sync.report import write_report  # fpdf2: only when a report is written
+    from sync.report import check_report_path, write_report  # fpdf2: only for a report
     from sync.status import gather_status
+    from vault.readonly import adapt as read_only_adapt
     from vault.repository import Vault, require_vault
 
+    out = out.expanduser()
+    check_report_path(out, force=force)
     require_vault(root)
     vault = Vault.open(root)
     found = gather_status(vault)
-    write_report(found, out)
+    write_report(found, out, force=force, tmp=vault.layout.tmp)
+    vault.lock.read_only_ok = True
     with vault.lock:
+        read_only_adapt(vault)
         vault.audit.append("report", [], documents=found.documents)
+        warn_if_read_only(vault)
     click.echo(f"Wrote the report to {out}")
-
