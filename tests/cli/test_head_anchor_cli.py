@@ -75,6 +75,8 @@ def test_deleted_head_is_exit_4_until_rebuilt_and_the_rebuild_names_what_is_gone
         assert result.exit_code == 4, (args, result.output)
     listed = run(runner, vault_dir, "list")
     assert "vault: error: the vault head (head.json) is missing" in listed.output
+    status = run(runner, vault_dir, "status", "--json")
+    assert "head.json) is missing" in json.loads(status.stdout)["warnings"][0]
     assert "rebuild-catalog" in listed.output
     assert not (vault_dir / "head.json").exists()  # nothing was rebuilt behind the user's back
 
