@@ -65,7 +65,7 @@ def storage_error(exc: OSError, root: Path | None = None) -> StorageError:
         return StorageError(
             f"disk full: a file could not be written{at}",
             hint="free some space on that disk (or choose another folder), then run the "
-            "command again; what was not stored is still where it was",
+            "command again",
             errno=number,
         )
     if number == errno.EROFS:

@@ -121,6 +121,9 @@ def _copy(src: Path, out: Path, *, force: bool) -> None:
             shutil.copyfileobj(source, dst, 1024 * 1024)
             dst.flush()
             os.fsync(dst.fileno())
+    except OSError as exc:
+        remove_quietly(out)
+        raise OSError(exc.errno, exc.strerror, str(out)) from exc  # name the file
     except BaseException:
         remove_quietly(out)
         raise

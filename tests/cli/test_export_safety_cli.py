@@ -158,3 +158,21 @@ def test_report_never_replaces_without_force(
     assert run(runner, vault_dir, "report", "--out", str(out), "--force").exit_code == 0
     assert "<html" in out.read_text().lower()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_export_onto_a_full_disk_is_exit_1_and_leaves_nothing(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    """A document bigger than the stick: "disk full", status 1 (not the
+    integrity status 4), and no partial file at --out or beside it."""
+    from tests.mounts import small_tmpfs
+
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + os.urandom(3 * 1024 * 1024))
+    doc = _stored(vault_dir, big)
+    with small_tmpfs(tmp_path / "stick", "1m") as stick:
+        result = run(runner, vault_dir, "export", doc, "--out", str(stick / "big.pdf"))
+        assert result.exit_code == 1, result.output
+        assert "vault: error: disk full" in result.output
+        assert list(stick.iterdir()) == []
+    assert list((vault_dir / "tmp").iterdir()) == []
