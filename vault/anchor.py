@@ -30,16 +30,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from vault.errors import IntegrityError
-from vault.fsutil import atomic_write, make_private_dir
+from vault.fsutil import TEMP_PREFIX, atomic_write, make_private_dir
 from vault.head import Head, head_record, is_authentic, parse_head
 from vault.keys import DataKey
 from vault.paths import default_state_dir
 
 ANCHOR_NAME = "anchor.json"
+_STALE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,20 @@ def record(root: Path, vault_id: str, head: Head, key: DataKey) -> None:
     data = head_record(head, key)
     for path in anchor_paths(root, vault_id):
         with contextlib.suppress(OSError):
-            if path.parent != root:
+            if path.parent != root:  # (the vault's own temp files go when it is locked)
                 make_private_dir(default_state_dir())
                 make_private_dir(path.parent)
+                _remove_old_temps(path.parent)
             atomic_write(path, data)
+
+
+def _remove_old_temps(folder: Path) -> None:
+    """Temp files of anchor writes killed long ago (other vaults may be writing now)."""
+    stale = time.time() - _STALE_SECONDS
+    for temp in folder.glob(f"{TEMP_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            if temp.stat().st_mtime < stale:
+                temp.unlink()
 
 
 def copies(root: Path, vault_id: str, head_path: Path) -> list[Copy]:

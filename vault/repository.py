@@ -333,9 +333,10 @@ class Vault:
         """The catalog, opened (and the journal folded in) on first use."""
         if self._catalog is None:
             key = self._need_key()
-            anchor.check_present(
-                self.root, self.vault_id, self.layout.head, any(self.manifests.ids())
-            )
+            if anchor.head_missing(self.layout.head):
+                anchor.check_present(
+                    self.root, self.vault_id, self.layout.head, any(self.manifests.ids())
+                )
             try:
                 self._catalog, self._head = load_catalog(self.layout.catalog, self.layout.head, key)
             except SnapshotError:  # under an authentic head (or none in an empty vault)
