@@ -61,3 +61,4 @@ def edit(
             doc_id, doc_type=doc_type, family=family, clear_family=no_family, fields=fields
         )
     click.echo(f"{row['id']}: type {row['doc_type']}, family {row['family'] or '-'}", err=True)
+

@@ -110,3 +110,4 @@ def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> 
         )
         vault.change_passphrase(new)
     click.echo("Passphrase changed.")
+

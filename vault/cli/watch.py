@@ -123,3 +123,4 @@ def watch(
         click.echo(report.summary(settings.quarantine.folder), err=True)
     if report.not_stored:
         raise PartialBatchError(f"{report.not_stored} files in {inbox} were not stored")
+
