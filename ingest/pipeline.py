@@ -37,6 +37,7 @@ from ingest.settings import IngestSettings
 from ocr import OcrResult, ocr_document
 from vault.errors import UnreadableInputError, VaultError
 from vault.fsutil import private_workdir
+from vault.oserror import storage_error
 from vault.repository import Stored, Vault
 
 PageCallback = Callable[[int, int], None]
@@ -93,7 +94,20 @@ class Ingested:
         return f"{self.stored.doc_id}  {_named(self.path, verbose)}{note}"
 
 
-Outcome = Ingested | Quarantined | Skipped
+@dataclass(frozen=True)
+class Failed:
+    """Not stored because the computer refused (disk full, no permission):
+    left where it is, nothing wrong with the file; the batch goes on."""
+
+    path: Path
+    reason: str
+    errno: int | None = None
+
+    def message(self, *, verbose: bool = False) -> str:
+        return f"not stored: {_named(self.path, verbose)}: {self.reason}"
+
+
+Outcome = Ingested | Quarantined | Skipped | Failed
 
 
 @dataclass
@@ -118,8 +132,12 @@ class IngestReport:
         return [o for o in self.outcomes if isinstance(o, Skipped)]
 
     @property
+    def failed(self) -> list[Failed]:
+        return [o for o in self.outcomes if isinstance(o, Failed)]
+
+    @property
     def not_stored(self) -> int:
-        return len(self.quarantined) + len(self.skipped)
+        return len(self.quarantined) + len(self.skipped) + len(self.failed)
 
     def summary(self, quarantine: Path) -> str:
         """One line saying what was done, e.g. for the end of a batch."""
@@ -131,6 +149,8 @@ class IngestReport:
             text += f", quarantined {len(self.quarantined)} (in {quarantine})"
         if self.skipped:
             text += f", skipped {len(self.skipped)}"
+        if self.failed:
+            text += f", {len(self.failed)} not stored ({self.failed[0].reason})"
         return text + "."
 
 
@@ -262,7 +282,11 @@ class Ingester:
         earlier = self._seen.get(digest) or vault.duplicate_of(path)
         if earlier is not None:
             return Ingested(path, Stored(earlier, duplicate_of=earlier))
-        outcome = self._ocr_and_store(vault, path, checked, on_page)
+        try:
+            outcome = self._ocr_and_store(vault, path, checked, on_page)
+        except OSError as exc:  # the disk is full, a folder read-only: not this file's fault
+            error = storage_error(exc, vault.root)
+            return Failed(path, error.message, error.errno)
         if isinstance(outcome, Ingested):
             self._seen[digest] = outcome.stored.doc_id
         return outcome

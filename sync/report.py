@@ -8,12 +8,14 @@ the passphrase's age, the warnings, and a chart of the last 90 days: backups
 per day and the number of documents. PDF (drawn with fpdf2: text, lines and
 filled rectangles) or HTML (the chart as inline SVG), chosen by the file's
 suffix. Made without the key, so it cannot contain a name, a document's text
-or a file name; the file is written 0600.
+or a file name; the file is written 0600, and like an export it never
+replaces an existing file without ``force`` (``vault.outfile``).
 """
 
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,7 +25,7 @@ from fpdf import FPDF
 from sync.progress import human_bytes
 from sync.status import Status
 from vault.errors import UsageError
-from vault.fsutil import atomic_write
+from vault.outfile import check_destination, place, work_file
 
 CHART_DAYS = 90
 
@@ -146,15 +148,30 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     ]
 
 
-def write_report(status: Status, out: Path, today: date | None = None) -> None:
-    suffix = out.suffix.lower()
-    if suffix not in (".pdf", ".html", ".htm"):
+def check_report_path(out: Path, *, force: bool = False) -> None:
+    if out.suffix.lower() not in (".pdf", ".html", ".htm"):
         raise UsageError(f"cannot tell the report type from {out.name}", hint="use .pdf or .html")
-    if not out.parent.is_dir():
-        raise UsageError(f"folder {out.parent} does not exist")
+    check_destination(out, force=force)
+
+
+def write_report(
+    status: Status,
+    out: Path,
+    today: date | None = None,
+    *,
+    force: bool = False,
+    tmp: Path | None = None,
+) -> None:
+    """Write the report to ``out`` (made in ``tmp``, the vault's own, if given)."""
+    check_report_path(out, force=force)
     days = chart_days(status, today)
-    data = _pdf(status, days) if suffix == ".pdf" else _html(status, days).encode("utf-8")
-    atomic_write(out, data)
+    data = _pdf(status, days) if out.suffix.lower() == ".pdf" else _html(status, days).encode()
+    with work_file(tmp, out) as made:
+        with open(made, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        place(made, out, force=force)
 
 
 def _title(status: Status) -> str:

@@ -29,6 +29,7 @@ from sync.backup import make_plan
 from sync.remotes import remotes
 from sync.snapshot import HEAD, JOURNAL, take_snapshot
 from sync.state import load_state
+from vault.anchor import check_present
 from vault.audit import AuditEntry
 from vault.errors import IntegrityError, VaultError
 from vault.head import read_head
@@ -182,7 +183,20 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
             "The vault's head failed its authenticity check (its figures are not to be "
             "trusted): run 'vault rebuild-catalog'.",
         )
+    if head is None and not damaged_head and not forged_head and _head_missing(vault):
+        status.warnings.insert(
+            0, "The vault's head file (head.json) is missing: run 'vault rebuild-catalog'."
+        )
     return status
+
+
+def _head_missing(vault: Vault) -> bool:
+    """head.json is gone from a vault that held something (see ``vault.anchor``)."""
+    try:
+        check_present(vault.root, vault.vault_id, vault.layout.head, any(vault.manifests.ids()))
+    except IntegrityError:
+        return True
+    return False
 
 
 def _remote_status(

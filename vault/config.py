@@ -3,16 +3,24 @@
 ``config.json`` holds no secret and no personal data: the vault id, when it was
 made, when the passphrase last changed, and settings later features add
 (remotes, document-type rules). Written atomically.
+
+Every setting is type-checked when the file is read (``check_settings``), so
+a hand-edited file with a wrong type (a list for the whole file, ``"remotes":
+"x"``, ``"scrypt_work_factor": "abc"``) is one clear ``SettingsError`` naming
+the setting, never a traceback later in whichever command first uses it.
+Settings this version does not know are left alone.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vault.errors import VaultNotFoundError
+from vault.errors import SettingsError, VaultNotFoundError
 from vault.fsutil import atomic_write
 
 
@@ -61,17 +69,104 @@ class Layout:
         return self.root / "lock"
 
 
+def _whole(low: int, high: int | None = None) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        return (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value >= low
+            and (high is None or value <= high)
+        )
+
+    return check
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _time(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _vault_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 64 and value.isascii() and value.isalnum()
+
+
+def _names_to_text(value: Any) -> bool:
+    return isinstance(value, dict) and all(_text(k) and _text(v) for k, v in value.items())
+
+
+def _names_to_phrases(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        _text(k) and isinstance(v, list) and all(_text(p) for p in v) for k, v in value.items()
+    )
+
+
+# setting -> (check, what it must be)
+SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "format": (_whole(1, 1), "1"),
+    "vault_id": (_vault_id, "letters and digits"),
+    "created": (_time, "a date and time"),
+    "passphrase_changed": (_time, "a date and time"),
+    "centre_name": (_text_or_none, "text or null"),
+    "scrypt_work_factor": (_whole(1, 30), "a whole number from 1 to 30"),
+    "remotes": (_names_to_text, 'a table of names to rclone paths, e.g. {"offsite": "b2:c"}'),
+    "quarantine_dir": (_text, "a folder path"),
+    "rules": (_names_to_phrases, 'a table of types to lists of phrases, e.g. {"referral": ["X"]}'),
+    "max_pages": (_whole(1), "a whole number of at least 1"),
+    "ocr_languages": (_text, 'tesseract language codes, e.g. "eng"'),
+    "backup_max_age_hours": (_positive_number, "a number of hours above 0"),
+    "verify_max_age_days": (_whole(1), "a whole number of days of at least 1"),
+}  # fmt: skip
+
+
+def check_settings(data: Any, path: Path) -> dict[str, Any]:
+    """``data`` as read from ``path``, after checking every setting's type."""
+    if not isinstance(data, dict):
+        raise SettingsError(
+            f"the vault settings file {path.name} is malformed: it must be a JSON object",
+            hint=f"correct {path} (a copy is on the backup remote)",
+        )
+    for name, (check, wanted) in SETTINGS.items():
+        if name in data and not check(data[name]):
+            raise SettingsError(
+                f"the setting '{name}' in {path.name} is malformed: it must be {wanted}",
+                hint=f"correct it in {path}",
+            )
+    return data
+
+
 def read_config(layout: Layout) -> dict[str, Any]:
     try:
-        data: dict[str, Any] = json.loads(layout.config.read_text("utf-8"))
+        text = layout.config.read_bytes()
     except FileNotFoundError as exc:
         raise VaultNotFoundError(
             f"no vault at {layout.root}",
             hint="run 'vault init' to make one, or pass --vault DIR (or set VAULT_DIR)",
         ) from exc
+    try:
+        data = json.loads(text)
     except ValueError as exc:
-        raise VaultNotFoundError(f"the vault settings file is damaged: {layout.config}") from exc
-    return data
+        raise SettingsError(
+            f"the vault settings file {layout.config.name} is not valid JSON",
+            hint=f"correct {layout.config} (a copy is on the backup remote)",
+        ) from exc
+    return check_settings(data, layout.config)
 
 
 def write_config(layout: Layout, config: dict[str, Any]) -> None:

@@ -17,7 +17,10 @@ is writing the passphrase file, whose scrypt cost pyrage does not let us set:
   chunk by chunk.
 
 pyrage's errors are translated here into ``WrongKeyError`` (the key does not
-open the file) or ``CryptoFormatError`` (the file is damaged or hostile).
+open the file) or ``CryptoFormatError`` (the file is damaged or hostile);
+a failure of the computer underneath (disk full, no permission), which pyrage
+reports as its own error with "(os error N)" in the text, is raised as the
+``OSError`` it is, never as a format error: a full disk is not tampering.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from pyrage import x25519
 from vault import scrypt_file
 from vault.errors import CryptoFormatError, UsageError, VaultError, WrongKeyError
 from vault.fsutil import private_temp_path, remove_quietly
+from vault.oserror import os_error_from
 
 MAGIC = b"age-encryption.org/v1\n"
 ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
@@ -174,7 +178,15 @@ def _is_armored(head: bytes) -> bool:
 # --- pyrage error translation -----------------------------------------------
 
 
+def _encrypt_failed(exc: Exception, dst: Path | None = None) -> Exception:
+    """``exc`` from pyrage while encrypting, as the error to raise."""
+    return os_error_from(exc, dst) or CryptoFormatError(f"encryption failed: {exc}")
+
+
 def _translate(exc: Exception, *, passphrase_file: bool) -> Exception:
+    os_error = exc if isinstance(exc, OSError) and exc.errno else os_error_from(exc)
+    if os_error is not None:
+        return os_error
     text = str(exc)
     if "excessive work parameter" in text:
         # rage times the computer and refuses scrypt work it thinks would take
@@ -197,15 +209,15 @@ def encrypt_file(src: Path, dst: Path, recipients: Sequence[x25519.Recipient]) -
     """Encrypt the file ``src`` to ``dst`` (which must not be a final name)."""
     try:
         pyrage.encrypt_file(str(src), str(dst), list(recipients))
-    except (pyrage.EncryptError, OSError) as exc:
-        raise CryptoFormatError(f"encryption failed: {exc}") from exc
+    except pyrage.EncryptError as exc:
+        raise _encrypt_failed(exc, dst) from exc
 
 
 def encrypt_stream(src: BinaryIO, dst: BinaryIO, recipients: Sequence[x25519.Recipient]) -> None:
     try:
         pyrage.encrypt_io(src, dst, list(recipients))
     except pyrage.EncryptError as exc:
-        raise CryptoFormatError(f"encryption failed: {exc}") from exc
+        raise _encrypt_failed(exc) from exc
 
 
 def encrypt_bytes(data: bytes, recipients: Sequence[x25519.Recipient]) -> bytes:
@@ -248,12 +260,13 @@ def decrypt_bytes(data: bytes, identities: Iterable[x25519.Identity]) -> bytes:
 def decrypt_file(src: Path, dst: Path, identities: Iterable[x25519.Identity]) -> None:
     """Decrypt ``src`` to ``dst``; ``dst`` appears only if the file authenticates.
 
-    The output goes to a private temp file beside ``dst`` first.
+    The output goes to a private temp file beside ``dst`` first (named
+    ``.tmp-*``, which the vault cleans up in its own folders).
     """
     identities = list(identities)
     with open(src, "rb") as f:
         head = f.read(MAX_HEADER_BYTES)
-    tmp = private_temp_path(dst.parent, prefix=".decrypt-")
+    tmp = private_temp_path(dst.parent, prefix=".tmp-decrypt-")
     try:
         if _is_armored(head):
             with open(src, "rb") as fin, open(tmp, "wb") as fout:
@@ -384,7 +397,7 @@ def encrypt_part(
             try:
                 pyrage.encrypt_io(reader, writer, keys)
             except pyrage.EncryptError as exc:
-                raise CryptoFormatError(f"encryption failed: {exc}") from exc
+                raise _encrypt_failed(exc, dst) from exc
             if sync:
                 os.fsync(dst_fd)
         finally:

@@ -6,11 +6,13 @@ catches these and turns them into one line on stderr and an exit status.
 
     VaultError                      1  failure
     ├── UsageError                  2  bad arguments, weak passphrase
-    │   └── WeakPassphraseError
+    │   ├── WeakPassphraseError
+    │   └── SettingsError              a malformed setting in config.json
     ├── VaultNotFoundError          1  no vault at that folder
     ├── VaultExistsError            1  init over an existing vault
     ├── LockedError                 1  another vault command is running
     ├── NotFoundError               1  unknown document id
+    ├── StorageError                1  disk full, no permission, read-only folder
     ├── WrongKeyError               3  wrong passphrase, wrong emergency key
     ├── IntegrityError              4  tampered object, bad MAC, broken audit chain
     │   └── CryptoFormatError          malformed or hostile age file
@@ -72,6 +74,21 @@ class LockedError(VaultError):
 
 class NotFoundError(VaultError):
     pass
+
+
+class StorageError(VaultError):
+    """The computer refused a file operation (disk full, permission denied,
+    read-only folder): not tampering, so never exit status 4. Made from an
+    ``OSError`` by ``vault.oserror.storage_error``."""
+
+    def __init__(self, message: str, *, hint: str | None = None, errno: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.errno = errno
+
+
+class SettingsError(UsageError):
+    """A setting in the vault's config.json has the wrong type or value (a
+    usage error, as a bad option is: the user's input, fixed by editing it)."""
 
 
 class WrongKeyError(VaultError):

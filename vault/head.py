@@ -56,18 +56,48 @@ class Head:
 def read_head(path: Path) -> tuple[Head, str] | None:
     """The head and its MAC, unverified (what keyless commands can know)."""
     try:
-        record: dict[str, Any] = json.loads(path.read_bytes())
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
-    except ValueError as exc:
-        raise IntegrityError("the vault head file is damaged") from exc
+    except IsADirectoryError:
+        data = b""  # a folder in its place: as damaged as a garbled file
+    return parse_head(data)
+
+
+def parse_head(data: bytes) -> tuple[Head, str]:
+    """A head record (head.json or a copy of it) and its MAC, unverified."""
+    damaged = IntegrityError(
+        "the vault head file is damaged",
+        hint="'vault rebuild-catalog' rebuilds it from the manifests",
+    )
     try:
+        record: dict[str, Any] = json.loads(data)
         mac = record.pop("mac")
-        record.pop("format")
-        record["audit"] = tuple(record["audit"])
-        return Head(**record), mac
-    except (KeyError, TypeError) as exc:
-        raise IntegrityError("the vault head file is damaged") from exc
+        if record.pop("format") != FORMAT or not isinstance(mac, str):
+            raise damaged
+        audit = record["audit"]
+        record["audit"] = (int(audit[0]), str(audit[1]))
+        head = Head(**record)
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise damaged from exc
+    if not isinstance(head.seq, int) or isinstance(head.seq, bool):
+        raise damaged
+    return head, mac
+
+
+def head_record(head: Head, key: DataKey) -> bytes:
+    """The bytes of head.json for ``head``: its fields and their MAC."""
+    record = json.loads(head.body())
+    record["mac"] = key.mac(head.body())
+    return json.dumps(record, indent=2, sort_keys=True).encode()
+
+
+def is_authentic(head: Head, mac: str, key: DataKey) -> bool:
+    try:
+        key.check_mac(head.body(), mac, "the vault head")
+    except IntegrityError:
+        return False
+    return True
 
 
 def read_index(snapshots: Path, head: Head) -> dict[str, int]:
@@ -137,9 +167,7 @@ def save_catalog(
         index=index_id,
         audit=audit_tip,
     )
-    record = json.loads(head.body())
-    record["mac"] = key.mac(head.body())
-    atomic_write(head_path, json.dumps(record, indent=2, sort_keys=True).encode())
+    atomic_write(head_path, head_record(head, key))
     keep = {f"{catalog_id}.age", f"{index_id}.idx"}
     for old in snapshots.iterdir():
         if old.name not in keep and not old.name.startswith("."):

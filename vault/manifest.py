@@ -5,6 +5,11 @@ A manifest written by an unlocked command carries a MAC under the vault's MAC
 key and the keyed fingerprint of the original. One written without the
 passphrase (public-key ingest) has neither: it is *unverified* and waits in the
 journal until an unlocked command checks it and writes a verified copy.
+
+Manifests are write-once: a correction (``vault edit``) writes a new one with
+the next ``revision`` and then removes the old, so after an edit cut short
+between the two, a catalog rebuild keeps the higher revision. ``revision`` 0
+is left out of the JSON, so manifests written before it existed read the same.
 """
 
 from __future__ import annotations
@@ -47,9 +52,13 @@ class Manifest:
     searchable: str | None = None  # object id of the searchable PDF
     retention: str | None = None
     fingerprint: str | None = None
+    revision: int = 0  # 1 more at each correction (vault edit)
 
     def to_json(self) -> bytes:
-        return _canonical({"format": FORMAT, **asdict(self)})
+        record = asdict(self)
+        if not record["revision"]:
+            del record["revision"]
+        return _canonical({"format": FORMAT, **record})
 
     def signed(self, fingerprint: str, mac: Any) -> bytes:
         """The verified form: with fingerprint and MAC (``mac`` maps bytes to hex)."""
@@ -73,6 +82,8 @@ def parse(data: bytes, *, check_mac: Any | None) -> tuple[Manifest, bool]:
         if record.pop("format", None) != FORMAT:
             raise ValueError("unknown manifest format")
         manifest = Manifest(**record)
+        if isinstance(manifest.revision, bool) or not isinstance(manifest.revision, int):
+            raise ValueError("bad revision")
     except (ValueError, TypeError) as exc:
         raise IntegrityError("a manifest is malformed") from exc
     if mac is None:

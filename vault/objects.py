@@ -195,7 +195,7 @@ class ObjectStore:
                 raise IntegrityError(
                     f"object {object_id[:12]} is missing", hint="run 'vault verify'"
                 )
-        tmp = private_temp_path(dst.parent, prefix=".decrypt-")
+        tmp = private_temp_path(dst.parent, prefix=".tmp-decrypt-")
         try:
             parts.decrypt_parts(
                 [(self.path(i), i) for i in ids],

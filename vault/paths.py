@@ -1,4 +1,5 @@
-"""Where a vault lives when no folder is given: a per-user data folder."""
+"""Per-user folders: where a vault lives when no folder is given, and where
+this computer keeps what it remembers about its vaults."""
 
 from __future__ import annotations
 
@@ -22,3 +23,15 @@ def locate(path: Path | None) -> Path:
     if path is not None:
         return path.expanduser()
     return default_vault_dir()
+
+
+def default_state_dir() -> Path:
+    """A per-user folder for what this computer remembers outside any vault
+    folder (see ``vault.anchor``)."""
+    if sys.platform == "win32":  # pragma: no cover - Windows
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+        return base / "CentreVault" / "state"
+    if sys.platform == "darwin":  # pragma: no cover - macOS
+        return Path.home() / "Library" / "Application Support" / "Centre Vault" / "state"
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "centre-vault"

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyrage import x25519
 
+from vault import anchor
 from vault import keys as keyring
 from vault import manifest as manifests
 from vault.audit import AuditLog
@@ -37,6 +38,7 @@ from vault.errors import (
     VaultExistsError,
     VaultNotFoundError,
 )
+from vault.export import export_document
 from vault.fsutil import (
     append_line,
     atomic_write,
@@ -58,10 +60,10 @@ from vault.keys import DataKey, KeyPaths, NewKeys
 from vault.lock import VaultLock
 from vault.manifest import Manifest
 from vault.objects import BadObject, ObjectStore, StoredObject
-from vault.parts import split_ref
 
 if TYPE_CHECKING:  # the catalog loads on first use: `vault status` never needs it
     from vault.catalog import Catalog
+    from vault.rebuild import RebuildResult
 
 _CHUNK = 1024 * 1024
 
@@ -232,6 +234,10 @@ class Vault:
         write_config(self.layout, self.config)
         self.audit.append("passwd")
 
+    def unlocked_key(self) -> DataKey:
+        """The data key; ``UsageError`` when the vault is not unlocked."""
+        return self._need_key()
+
     def _need_key(self) -> DataKey:
         if self.key is None:
             raise UsageError("this needs the vault to be unlocked")
@@ -328,11 +334,21 @@ class Vault:
         """The catalog, opened (and the journal folded in) on first use."""
         if self._catalog is None:
             key = self._need_key()
+            if anchor.head_missing(self.layout.head):
+                anchor.check_present(
+                    self.root, self.vault_id, self.layout.head, any(self.manifests.ids())
+                )
             try:
                 self._catalog, self._head = load_catalog(self.layout.catalog, self.layout.head, key)
-            except SnapshotError:
+            except SnapshotError:  # under an authentic head (or none in an empty vault)
+                found = read_head(self.layout.head)
+                if found is not None:
+                    anchor.check_not_older(self.root, self.vault_id, found[0], key)
                 self.rebuild_catalog()
-            self.fold_journal()
+            else:
+                anchor.check_not_older(self.root, self.vault_id, self._head, key)
+            if not self.lock.read_only:  # a read-only vault is read as it is
+                self.fold_journal()
         assert self._catalog is not None
         return self._catalog
 
@@ -415,47 +431,25 @@ class Vault:
             index,
             key,
             self.audit.tip(),
-            self._head.seq if self._head else self._stored_seq(),
+            self._head.seq if self._head else self._stored_seq(key),
         )
+        anchor.record(self.root, self.vault_id, self._head, key)
 
-    def _stored_seq(self) -> int:
-        found = read_head(self.layout.head)
-        return found[0].seq if found else 0
+    def _stored_seq(self, key: DataKey) -> int:
+        """The highest authentic state number of head.json and its anchors."""
+        found = anchor.highest(anchor.copies(self.root, self.vault_id, self.layout.head), key)
+        return found.head.seq if found else 0
 
-    def rebuild_catalog(self, progress: Callable[[int, int], None] | None = None) -> FoldResult:
-        """Rebuild the catalog from the signed manifests (journal folded after)."""
-        key = self._need_key()
-        from vault.catalog import Catalog
+    def rebuild_catalog(self, progress: Callable[[int, int], None] | None = None) -> RebuildResult:
+        """Rebuild the catalog from the signed manifests (``vault.rebuild``)."""
+        from vault.rebuild import rebuild_catalog
 
-        catalog = Catalog.new()
-        result = FoldResult()
-        journaled = {entry["manifest"] for entry in self.journal_entries()}
-        ids = list(self.manifests.ids())
-        for n, manifest_id in enumerate(ids, 1):
-            if progress:
-                progress(n, len(ids))
-            try:
-                doc, signed = manifests.parse(
-                    self.manifests.get_bytes(manifest_id, [key.identity]), check_mac=key.check_mac
-                )
-            except IntegrityError:
-                result.rejected.append(manifest_id)
-                continue
-            if not signed:
-                if manifest_id not in journaled:
-                    result.rejected.append(manifest_id)
-                continue
-            if doc.fingerprint and catalog.by_fingerprint(doc.fingerprint):
-                result.duplicates.append(manifest_id)
-                continue
-            if catalog.has(doc.doc_id):
-                doc = replace(doc, doc_id=manifests.new_document_id())
-            catalog.add(doc, manifest_id)
-            result.added.append(doc.doc_id)
-        self._catalog = catalog
-        self.audit.append("rebuild", [], documents=len(result.added), rejected=len(result.rejected))
+        return rebuild_catalog(self, progress)
+
+    def adopt_catalog(self, catalog: Catalog) -> None:
+        """Make ``catalog`` (rebuilt) the vault's and save it under a new head."""
+        self._catalog, self._head = catalog, None
         self._save()
-        return result
 
     # --- reading ------------------------------------------------------------
 
@@ -474,18 +468,11 @@ class Vault:
     def text(self, doc_id: str) -> list[str]:
         return self.catalog.pages(self.document(doc_id)["id"])
 
-    def export(self, doc_id: str, out: Path, *, version: str = "original") -> dict[str, Any]:
-        row = self.document(doc_id)
-        object_id = row["searchable"] if version == "searchable" else row["original"]
-        if object_id is None:
-            raise NotFoundError(f"document {row['id']} has no {version} version")
-        if out.exists() and out.is_dir():
-            raise UsageError(f"{out} is a folder; give a file name with --out")
-        if not out.parent.exists():
-            raise UsageError(f"folder {out.parent} does not exist")
-        self.objects.get_file(object_id, out, [self._need_key().identity])
-        self.audit.append("export", [row["id"], *split_ref(object_id)], version=version)
-        return row
+    def export(
+        self, doc_id: str, out: Path, *, version: str = "original", force: bool = False
+    ) -> dict[str, Any]:
+        """Decrypt a document to ``out`` (``vault.export``)."""
+        return export_document(self, doc_id, out, version=version, force=force)
 
     def edit(
         self,
@@ -524,7 +511,7 @@ class Vault:
             changes["fields"] = merged
         if not changes:
             raise UsageError("nothing to change", hint="give --type, --family or --field")
-        updated = replace(doc, **changes)
+        updated = replace(doc, **changes, revision=doc.revision + 1)
         record = self.manifests.put_bytes(
             updated.signed(doc.fingerprint, key.mac), [self.recipient]
         )
@@ -541,6 +528,9 @@ class Vault:
         """Every object the head and the journal name, with sizes (no key needed)."""
         expected: dict[str, int] = {}
         found = read_head(self.layout.head)
+        if found is None:  # head.json is gone: what its last copy named (see verify)
+            copy = anchor.highest(anchor.copies(self.root, self.vault_id, self.layout.head), None)
+            found = (copy.head, copy.mac) if copy else None
         if found is not None:
             expected.update(read_index(self.layout.catalog, found[0]))
         for entry in self.journal_entries():
@@ -565,17 +555,21 @@ class Vault:
                     result.unreferenced += 1
         for object_id in sorted(set(expected) - seen):
             result.bad.append(BadObject(object_id, "missing"))
+        try:
+            anchor.check_present(self.root, self.vault_id, self.layout.head, bool(seen))
+        except IntegrityError:
+            result.bad.append(BadObject(self.layout.head.name, "missing"))
         self.audit.append("verify", [b.id for b in result.bad], ok=result.ok)
         return result
 
     def audit_anchor(self) -> tuple[int, str] | None:
+        """The audit tip of the newest head record (head.json or an anchor),
+        so that deleting head.json does not hide entries cut off the log."""
         found = read_head(self.layout.head)
-        if found is None:
-            return None
-        head, mac = found
-        if self.key is not None:
-            self.key.check_mac(head.body(), mac, "the vault head", hint=HEAD_MAC_HINT)
-        return head.audit
+        if found is not None and self.key is not None:
+            self.key.check_mac(found[0].body(), found[1], "the vault head", hint=HEAD_MAC_HINT)
+        best = anchor.highest(anchor.copies(self.root, self.vault_id, self.layout.head), self.key)
+        return best.head.audit if best else None
 
     def head(self) -> Head | None:
         found = read_head(self.layout.head)

@@ -127,7 +127,7 @@ def test_damaged_part_is_named_and_nothing_is_written(
     with pytest.raises(IntegrityError, match=f"object {victim[:12]} is corrupt"):
         store.get_file(join_ref(ids), out, [identity])
     assert not out.exists()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".decrypt-")] == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".tmp-", ".decrypt-"))] == []
     bad = [problem for _, problem in store.verify() if problem]
     assert [(b.id, b.problem) for b in bad] == [(victim, "corrupt")]
 

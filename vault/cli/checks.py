@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from vault.cli.common import UnlockSpec, json_option, opened, print_json, unlock_options, unlocked
+from vault.cli.common import (
+    UnlockSpec,
+    json_option,
+    opened,
+    print_json,
+    unlock_options,
+    unlocked,
+    warn_if_read_only,
+)
 from vault.display import escaped
 from vault.errors import IntegrityError, UsageError
 
@@ -72,7 +80,7 @@ def verify(
 
 
 def _verify_local(root: Path, as_json: bool) -> None:
-    with opened(root) as vault:
+    with opened(root, reading=True) as vault:
         result = vault.verify()
     if as_json:
         print_json(
@@ -110,13 +118,16 @@ def _verify_local(root: Path, as_json: bool) -> None:
 def _verify_remote(root: Path, name: str, read_data: float | None, as_json: bool) -> None:
     from sync.check import check_remote
     from sync.remotes import resolve
+    from vault.readonly import adapt as read_only_adapt
     from vault.repository import Vault, require_vault
 
     require_vault(root)
     vault = Vault.open(root)
     path = resolve(vault.config, name)[name]
     result = check_remote(vault, name, path, read_data=read_data)
+    vault.lock.read_only_ok = True
     with vault.lock:
+        read_only_adapt(vault)
         vault.audit.append(
             "verify",
             sorted({p.id for p in result.problems}),
@@ -124,6 +135,7 @@ def _verify_remote(root: Path, name: str, read_data: float | None, as_json: bool
             remote=name,
             read=result.read,
         )
+        warn_if_read_only(vault)
     if as_json:
         print_json(
             {
@@ -165,7 +177,7 @@ def audit(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    with opened(ctx.obj) as vault:
+    with opened(ctx.obj, reading=True) as vault:
         entries = [entry.as_dict() for entry in vault.audit.entries()]
     if as_json:
         print_json(entries)
@@ -186,7 +198,7 @@ def audit_verify(root: Path) -> None:
     Example:
         vault audit verify
     """
-    with opened(root) as vault:
+    with opened(root, reading=True) as vault:
         problems = vault.audit.verify(vault.audit_anchor())
     for problem in problems:
         click.echo(f"entry {problem.seq}: {problem.problem}")
@@ -201,7 +213,12 @@ def audit_verify(root: Path) -> None:
 def rebuild_catalog(root: Path, unlock: UnlockSpec) -> None:
     """Rebuild the catalog and search index from the document manifests.
 
-    Done automatically when the catalog is missing or unreadable.
+    Works whatever state head.json is in (missing, damaged, forged, older):
+    the new head goes on from the highest state number this vault can
+    authenticate. Anything the last saved state named that is gone is listed
+    and the exit status is 4; so is a manifest that fails its checks. Of two
+    versions of a document (an edit cut short) the newer is kept. A missing
+    snapshot under a good head is rebuilt automatically.
 
     \b
     Example:
@@ -209,11 +226,24 @@ def rebuild_catalog(root: Path, unlock: UnlockSpec) -> None:
     """
     with unlocked(root, unlock) as vault:
         result = vault.rebuild_catalog()
+        rebuilt = vault.catalog.count()
         vault.fold_journal()
         count = vault.catalog.count()
+    for object_id in result.missing:
+        click.echo(f"missing: {object_id}")
     click.echo(f"Rebuilt the catalog: {count} documents.", err=True)
-    if result.rejected:
-        raise IntegrityError(
-            f"{len(result.rejected)} manifests failed their checks and were left out"
+    problems = []
+    if result.missing:
+        problems.append(f"{len(result.missing)} files named by the last saved state are gone")
+    elif result.last_documents is not None and rebuilt < result.last_documents:
+        problems.append(
+            f"the last saved state had {result.last_documents} documents, "
+            f"the manifests give {rebuilt}"
         )
-
+    if result.rejected:
+        problems.append(f"{len(result.rejected)} manifests failed their checks and were left out")
+    if problems:
+        raise IntegrityError(
+            "; ".join(problems),
+            hint="a backup may still hold them: 'vault verify --remote NAME'",
+        )

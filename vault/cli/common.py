@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from vault.cli.group import SECRETS
-from vault.errors import UsageError
+from vault.errors import StorageError, UsageError
 
 if TYPE_CHECKING:  # the repository (pyrage, sqlite) is imported when a command runs
     from vault.repository import Vault
@@ -188,21 +188,43 @@ def _ask_emergency_key() -> str:
 
 
 @contextlib.contextmanager
-def opened(root: Path) -> Iterator[Vault]:
-    """Open the vault under its lock."""
+def opened(root: Path, *, reading: bool = False) -> Iterator[Vault]:
+    """Open the vault under its lock. A ``reading`` command also works on a
+    vault that cannot be written (``vault.readonly``) and warns of what it
+    could not record."""
+    from vault.readonly import adapt as read_only_adapt
     from vault.repository import Vault
 
     vault = Vault.open(root)
+    vault.lock.read_only_ok = reading
     with vault.lock:
+        read_only_adapt(vault)
         yield vault
+        warn_if_read_only(vault)
+
+
+def warn_if_read_only(vault: Vault) -> None:
+    """Say what a command could not record or show on a read-only vault."""
+    from vault.readonly import notes as read_only_notes
+
+    if vault.lock.read_only:
+        unfolded = len(vault.journal_entries()) if vault.key is not None else 0
+        for note in read_only_notes(vault.audit, unfolded):
+            click.echo(f"vault: warning: {note}", err=True)
 
 
 @contextlib.contextmanager
-def unlocked(root: Path, spec: UnlockSpec) -> Iterator[Vault]:
-    """Open the vault under its lock and unlock it."""
+def unlocked(root: Path, spec: UnlockSpec, *, reading: bool = False) -> Iterator[Vault]:
+    """Open the vault under its lock and unlock it (``reading``: see ``opened``)."""
     if spec.emergency_key:
         _refuse_key_on_command_line(spec.emergency_key)
-    with opened(root) as vault:
+    with opened(root, reading=reading) as vault:
+        if spec.emergency_key and vault.lock.read_only:
+            raise StorageError(
+                "the vault is read-only, and every use of the emergency key must be "
+                "recorded in its audit log",
+                hint="make the vault folder writable, or use the passphrase",
+            )
         if spec.emergency_key:
             if not spec.reason:
                 raise UsageError(

@@ -22,10 +22,12 @@ from vault.cli.common import (
     verbose_option,
 )
 from vault.display import escaped, escaped_lines
-from vault.errors import PartialBatchError, UsageError
+from vault.errors import PartialBatchError, StorageError
+from vault.outfile import check_destination
 
 if TYPE_CHECKING:
     from ingest.pipeline import Outcome
+
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -68,7 +70,9 @@ def ingest(
     are caught straight away, without OCR. Stored files are left where they
     are; files that cannot be read (empty, corrupt, password-protected, too
     many pages) are moved to the quarantine folder beside a .reason.txt file,
-    and the rest of the batch goes on (exit status 6).
+    and the rest of the batch goes on (exit status 6). Files the computer
+    could not store (disk full, no permission) stay where they are, the rest
+    of the batch is still tried, and the exit status is 1.
 
     \b
     Example:
@@ -120,6 +124,14 @@ def ingest(
             vault.fold_journal()
     if not quiet or report.not_stored:
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
+    if report.failed:  # the computer refused (disk full): status 1, never 4 or 6
+        first = report.failed[0]
+        raise StorageError(
+            f"{len(report.failed)} of {len(items)} inputs were not stored: {first.reason}",
+            hint="they are still where they were; free space (or fix the permissions) "
+            "and run the same command again",
+            errno=first.errno,
+        )
     if report.not_stored:
         raise PartialBatchError(f"{report.not_stored} of {len(items)} inputs were not stored")
 
@@ -142,7 +154,7 @@ def list_documents(root: Path, as_json: bool, unlock: UnlockSpec) -> None:
     Example:
         vault list --json
     """
-    with unlocked(root, unlock) as vault:
+    with unlocked(root, unlock, reading=True) as vault:
         rows = [_row_summary(row) for row in vault.documents()]
     if as_json:
         print_json(rows)
@@ -170,7 +182,7 @@ def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
     """
     from sync.progress import human_bytes
 
-    with unlocked(root, unlock) as vault:
+    with unlocked(root, unlock, reading=True) as vault:
         row = vault.document(doc_id)
         text = vault.text(row["id"])
         vault.audit.append("show", [row["id"]])
@@ -208,16 +220,18 @@ def export(
 ) -> None:
     """Decrypt a document to a file (private to you, mode 0600).
 
-    The exported file is not protected: delete it when done.
+    The exported file is not protected: delete it when done. An existing
+    file is never replaced without --force, even one made while the vault
+    was being unlocked, and nothing is left beside it if the export is
+    interrupted.
 
     \b
     Example:
         vault export D-7K3M9Q --out ~/Desktop/referral.pdf
     """
     out = out.expanduser()
-    if out.exists() and not force:
-        raise UsageError(f"{out} already exists", hint="choose another --out, or add --force")
-    with unlocked(root, unlock) as vault:
-        row = vault.export(doc_id, out, version=version)
+    check_destination(out, force=force)
+    with unlocked(root, unlock, reading=True) as vault:
+        row = vault.export(doc_id, out, version=version, force=force)
     click.echo(f"Wrote {row['id']} to {escaped(out)}", err=True)
 

@@ -10,8 +10,10 @@ lazy-loading pattern.
 environment for the run (``vault.children``), so no program a command starts
 inherits them, and is the only place where errors become messages and exit
 codes: a ``VaultError`` prints ``vault: error: …`` and ``vault: hint: …`` and
-exits with its code; Ctrl-C exits 130. Anything else is a bug and keeps its
-traceback.
+exits with its code; Ctrl-C exits 130. An ``OSError`` (disk full,
+permission denied, a read-only folder) is the computer refusing, not a bug:
+it becomes one line too (``vault.oserror``), exit status 1. Anything else is
+a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -107,6 +109,13 @@ class LazyGroup(click.Group):
         except VaultError as error:
             report_error(error)
             ctx.exit(int(error.exit_code))
+        except OSError as exc:
+            from pathlib import Path
+
+            from vault.oserror import storage_error
+
+            report_error(storage_error(exc, ctx.obj if isinstance(ctx.obj, Path) else None))
+            ctx.exit(int(ExitCode.FAILURE))
         except KeyboardInterrupt:
             click.echo("vault: interrupted", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))

@@ -76,7 +76,7 @@ def search(
     parsed = parse_query(" ".join(query))
     first = parse_date(since, "--since") if since is not None else None
     last = parse_date(until, "--until") if until is not None else None
-    with unlocked(root, unlock) as vault:
+    with unlocked(root, unlock, reading=True) as vault:
         hits = search_catalog(
             vault.catalog,
             parsed,
@@ -117,4 +117,3 @@ def _show(hit: Hit) -> None:
         for part in hit.snippet
     )
     click.echo(f"    {snippet}")
-

@@ -17,6 +17,7 @@ from vault.cli.common import (
     opened,
     passphrase_options,
     print_json,
+    warn_if_read_only,
 )
 from vault.display import escaped
 from vault.errors import IntegrityError, VaultError
@@ -295,9 +296,10 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The report file: FILE.pdf or FILE.html.",
 )
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
 @passphrase_options
 @click.pass_obj
-def report(root: Path, out: Path, passphrase_file: Path | None) -> None:
+def report(root: Path, out: Path, force: bool, passphrase_file: Path | None) -> None:
     """Write a one-page backup report for the management committee.
 
     Plain English, no passphrase needed, no names or document text: the
@@ -308,15 +310,20 @@ def report(root: Path, out: Path, passphrase_file: Path | None) -> None:
     Example:
         vault report --out committee-report.pdf
     """
-    from sync.report import write_report  # fpdf2: only when a report is written
+    from sync.report import check_report_path, write_report  # fpdf2: only for a report
     from sync.status import gather_status
+    from vault.readonly import adapt as read_only_adapt
     from vault.repository import require_vault
 
+    out = out.expanduser()
+    check_report_path(out, force=force)
     require_vault(root)
     vault = _maybe_unlocked(root, passphrase_file)
     found = gather_status(vault)
-    write_report(found, out)
+    write_report(found, out, force=force, tmp=vault.layout.tmp)
+    vault.lock.read_only_ok = True
     with vault.lock:
+        read_only_adapt(vault)
         vault.audit.append("report", [], documents=found.documents)
+        warn_if_read_only(vault)
     click.echo(f"Wrote the report to {out}")
-
