@@ -13,14 +13,17 @@ In order (each step starts only when the one before succeeded):
    finished in full, only what changed since is read) and the plan: the
    write-once files the state file does not list, and the replaceable files
    whose bytes changed.
-2. **Preflight**: list the remote's top folder with one try and short network
-   timeouts, so an unreachable remote or refused credentials fail in seconds
-   with one line (``RemoteError``, exit 5). If the top-level files there are
-   not what the state file says was uploaded (the remote was emptied,
-   replaced or written by someone else), this becomes a ``--full`` sync and
-   the snapshot is taken again. Nothing new means nothing is sent; otherwise
-   a "sync" event is added to the audit log (a second, short hold of the
-   lock) so the copy sent has it.
+2. **Preflight**: list the remote's replaceable files (the top folder and
+   ``keys/``) with their hashes, with one try and short network timeouts,
+   so an unreachable remote or refused credentials fail in seconds with one
+   line (``RemoteError``, exit 5). If any of them is not byte for byte what
+   the state file says was sent (the remote was emptied, an older head put
+   back, a head, journal line or key forged: see ``replaceable.py``), this
+   becomes a ``--full`` sync, which sends this computer's copy of every
+   replaceable file again, and the snapshot is taken again. Nothing new
+   means nothing is sent; otherwise a remote that turns out to be the vault
+   folder itself is refused, and a "sync" event is added to the audit log
+   (a second, short hold of the lock) so the copy sent has it.
 3. **Write-once files and the files nothing names**: objects, manifests, the
    catalog snapshot and index, keys, ``config.json`` and ``audit.log``, in one
    copy of a list of files that neither lists nor asks the remote first (the
@@ -53,6 +56,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -61,6 +65,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sync import rclone
+from sync.remotes import local_folder, refuse_vault_folder
+from sync.replaceable import HASHES, LISTED, Difference, compare, compare_fetched, describe
 from sync.snapshot import (
     AUDIT,
     CONFIG,
@@ -89,7 +95,6 @@ from vault.lock import VaultLock
 from vault.repository import Vault
 
 HEAD_TEMP = "head.json.new"  # where earlier versions uploaded the head first
-_TOP_LEVEL = (HEAD, JOURNAL, CONFIG, AUDIT)
 
 StatsCallback = Callable[[dict[str, Any]], None]
 
@@ -172,6 +177,9 @@ def _sync(
     on_stats: StatsCallback | None,
 ) -> SyncResult:
     result = SyncResult(name)
+    folder = local_folder(path)
+    if folder is not None:
+        refuse_vault_folder(folder, vault.root)  # the vault may have moved since 'remote add'
     work = vault.layout.tmp / f"sync-{name}"
     shutil.rmtree(work, ignore_errors=True)
     make_private_dir(work)
@@ -181,11 +189,21 @@ def _sync(
             snap = take_snapshot(vault, state.stored, sent=state.since())
         plan = make_plan(snap, state)
         top = remote.list_files(
-            path, recursive=False, timeout=rclone.PREFLIGHT_TIMEOUT, preflight=True
+            path,
+            recursive=True,
+            include=LISTED,
+            hashes=HASHES,
+            timeout=rclone.PREFLIGHT_TIMEOUT,
+            preflight=True,
         )
-        if not full and (state.fresh or _remote_changed(state, top)):
-            if not state.fresh:
-                result.notes.append("the remote is not as last left; checked all of it")
+        md5 = not any("sha256" in e.hashes for e in top or [])  # remember what it can give
+        differ = [] if state.fresh else _remote_changed(remote, path, state, top, work)
+        if not full and (state.fresh or differ):
+            if differ:
+                result.notes.append(
+                    f"the remote is not as last left ({describe(differ)}); "
+                    "checked all of it and sent this computer's copies"
+                )
             full = True
         result.full = full
         if full:
@@ -195,6 +213,7 @@ def _sync(
             plan = make_plan(snap, state)
         require_complete(snap)
         if not plan.empty:
+            _check_local_folder(vault, remote, path)
             with vault.lock:
                 vault.audit.append("sync", [], remote=name)
                 snap.set_file(AUDIT, vault.layout.audit.read_bytes())
@@ -213,7 +232,7 @@ def _sync(
 
         if not plan.empty:
             try:
-                _send(remote, snap, plan, state, path, work, result, on_stats, prepare)
+                _send(remote, snap, plan, state, path, work, result, on_stats, prepare, md5)
             except BaseException:
                 if pending is not None:
                     pending.discard()
@@ -267,6 +286,7 @@ def _send(
     result: SyncResult,
     on_stats: StatsCallback | None,
     last: Callable[[], None],
+    md5: bool,
 ) -> None:
     """Steps 3-6; ``state`` and ``result`` are updated after each step that succeeded.
 
@@ -279,7 +299,8 @@ def _send(
     ``last`` runs while rclone sends the journal when that is the last step
     (the usual sync: new documents, nothing to remove); the journal is
     recorded first so that it sees ``state`` and ``result`` as they will be
-    if the journal arrives, and is put back if it does not.
+    if the journal arrives, and is put back if it does not. ``md5``: record
+    each replaceable file's MD5 as well (the remote gives no SHA-256).
     """
     first = [*plan.stored, *plan.early]
     if first:
@@ -295,31 +316,31 @@ def _send(
                 timeout=rclone.transfer_timeout(size, len(first)),
                 on_stats=on_stats,
                 copied=copied,
-                meanwhile=lambda: [snap.digest(rel) for rel in plan.early],  # for the state
+                meanwhile=lambda: _remember_all({}, snap, plan.early, md5),  # digests, cached
             )
         except RemoteError:
             # Keep what did arrive, so the next run does not send it again.
             state.stored.update(rel for rel in copied if rel in snap.stored)
             for rel in copied:
                 if rel in plan.early:
-                    _remember(state, snap, rel)
+                    _remember(state.files, snap, rel, md5)
             raise
         _check_sent(sent, snap, first, remote.what)
         state.stored.update(plan.stored)
         for rel in plan.early:
-            _remember(state, snap, rel)
+            _remember(state.files, snap, rel, md5)
         result.uploaded += len(first)
         result.bytes += size
     if plan.head:
         timeout = rclone.transfer_timeout(len(snap.files[HEAD]), 1)
         remote.copy_file(work, HEAD, path, HEAD, timeout=timeout)
-        _remember(state, snap, HEAD)
+        _remember(state.files, snap, HEAD, md5)
         result.uploaded += 1
         result.bytes += len(snap.files[HEAD])
     if plan.journal:
         data = snap.files[JOURNAL]
         sent_before = state.files.get(JOURNAL)
-        _remember(state, snap, JOURNAL)
+        _remember(state.files, snap, JOURNAL, md5)
         result.uploaded += 1
         result.bytes += len(data)
         try:
@@ -369,18 +390,60 @@ def _changed(state: RemoteState, snap: Snapshot, rel: str) -> bool:
     return bool(sent.get("sha256") != snap.digest(rel))
 
 
-def _remember(state: RemoteState, snap: Snapshot, rel: str) -> None:
-    state.files[rel] = {"sha256": snap.digest(rel), "size": len(snap.files[rel])}
+def _remember(files: dict[str, dict[str, Any]], snap: Snapshot, rel: str, md5: bool) -> None:
+    """Record in ``files`` what the remote holds of ``rel`` once it is sent
+    (digests are cached by ``snap``: computing them early is no extra work)."""
+    found: dict[str, Any] = {"sha256": snap.digest(rel), "size": len(snap.files[rel])}
+    if md5:
+        found["md5"] = snap.md5(rel)
+    files[rel] = found
 
 
-def _remote_changed(state: RemoteState, top: list[rclone.Entry] | None) -> bool:
-    """True when the remote's top-level files differ from what we last sent."""
-    present = {e.path: e.size for e in top or []}
-    for rel in _TOP_LEVEL:
-        sent = state.files.get(rel)
-        if sent is not None and present.get(rel) != sent.get("size"):
-            return True
-    return False
+def _remember_all(
+    files: dict[str, dict[str, Any]], snap: Snapshot, paths: list[str], md5: bool
+) -> None:
+    for rel in paths:
+        _remember(files, snap, rel, md5)
+
+
+def _remote_changed(
+    remote: Daemon, path: str, state: RemoteState, top: list[rclone.Entry] | None, work: Path
+) -> list[Difference]:
+    """The replaceable files on the remote that are not what was last sent there.
+
+    Judged by the hashes in the listing; a file the remote gives no usable
+    hash for is downloaded and hashed (a local folder and S3-like stores
+    never need it)."""
+    differ, unknown = compare(state.files, top or [])
+    if unknown:
+        fetched = work / "remote-files"
+        make_private_dir(fetched)
+        remote.copy_files(
+            path,
+            str(fetched),
+            unknown,
+            work,
+            timeout=rclone.transfer_timeout(sum(state.files[r]["size"] for r in unknown), 1),
+        )
+        differ += compare_fetched(state.files, fetched, unknown)
+    return differ
+
+
+def _check_local_folder(vault: Vault, remote: Daemon, path: str) -> None:
+    """Before anything is written to a remote that rclone says is a local folder
+    (a plain path, ``:local:``, a named remote of the local type): refuse one
+    that overlaps the vault, and make the folder private (0700) if an earlier
+    version left it open to others (rclone now writes with the umask 077)."""
+    folder = remote.local_folder(path)
+    if folder is None:
+        return
+    refuse_vault_folder(folder, vault.root)
+    try:
+        mode = folder.stat().st_mode
+        if mode & 0o077:
+            folder.chmod(stat.S_IMODE(mode) & 0o700)
+    except OSError:
+        pass  # not there yet (rclone makes it, private), or not ours to change
 
 
 def _reconcile(

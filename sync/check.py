@@ -1,44 +1,57 @@
-"""``vault verify --remote``: is the copy on a remote complete and intact?
+"""``vault verify --remote``: is the copy on a remote complete, intact and ours?
 
-Needs no key. The remote is judged by its own head and journal, the ones a
-recovery would use:
+Needs no key. Nothing on the remote is trusted for being there: it is
+judged by what this computer sent, and by its own head and journal, the
+ones a recovery would use:
 
 1. list the remote (one quick try first, then ``lsjson -R --fast-list``);
-2. fetch its ``head.json``, ``journal.log`` and the object index the head
-   names (its SHA-256 must match the name);
-3. every object and manifest they name, the catalog snapshot, the keys needed
-   for recovery and ``config.json`` must be there, objects with the size the
-   index records;
-4. with ``read_data`` (a fraction: 1.0 for ``--read-data``, 0.1 for
+2. fetch its replaceable files (head, journal, audit log, settings, keys)
+   and the object index the head names (its SHA-256 must match the name);
+3. the head must be the one this computer last sent there, or the one this
+   computer has now; or, when the key is at hand (``unlock``), a newer one
+   whose MAC is right. Anything else is a forged or rolled-back head. The
+   other replaceable files must be, byte for byte, what was last sent;
+4. everything the local head and journal name that the state file says was
+   sent must be there with its size (the catalog snapshot with the size it
+   has here), and so must every object and manifest the remote's own head
+   and journal name, the catalog snapshot, the keys needed for recovery
+   and ``config.json``;
+5. with ``read_data`` (a fraction: 1.0 for ``--read-data``, 0.1 for
    ``--read-data-subset 10%``) the files, or a random sample of them as
    restic samples, are downloaded and re-hashed with SHA-256 (``rclone
    checksum sha256 --download``: S3-like remotes keep only MD5s).
 
-A head older than the last one this computer sent there is reported as a
-rollback. Each problem names the object id (or file) and what is wrong.
+Each problem names the object id (or file) and what is wrong.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sync import rclone
+from sync.replaceable import compare_fetched
 from sync.snapshot import (
     CONFIG,
     HEAD,
     JOURNAL,
     expected_digest,
+    is_write_once,
     object_path,
     parse_journal,
 )
-from sync.state import load_state
+from sync.state import RemoteState, load_state
 from vault.errors import IntegrityError
 from vault.fsutil import make_private_dir
 from vault.head import Head, read_head, read_index
+from vault.keys import DataKey
 from vault.repository import Vault
+
+Unlock = Callable[[], DataKey | None]  # the data key, if it can be had without asking
 
 RECOVERY_KEYS = ("keys/data.pub", "keys/passphrase.age", "keys/emergency.age")
 
@@ -62,6 +75,8 @@ class RemoteView:
 
     present: dict[str, int] = field(default_factory=dict)
     head: Head | None = None
+    mac: str = ""
+    fetched: Path | None = None  # where its head, journal (and ``also``) were downloaded
     needed: dict[str, int] = field(default_factory=dict)  # path -> size (-1: unknown)
     problems: list[Problem] = field(default_factory=list)
 
@@ -80,8 +95,9 @@ class CheckResult:
         return not self.problems
 
 
-def inspect_remote(path: str, work: Path, what: str) -> RemoteView:
-    """List the remote and work out what its head and journal need."""
+def inspect_remote(path: str, work: Path, what: str, also: Iterable[str] = ()) -> RemoteView:
+    """List the remote and work out what its head and journal need; ``also``:
+    more small files to download beside them."""
     view = RemoteView()
     top = rclone.list_files(
         path, what=what, recursive=False, timeout=rclone.PREFLIGHT_TIMEOUT, preflight=True
@@ -93,9 +109,10 @@ def inspect_remote(path: str, work: Path, what: str) -> RemoteView:
         path, what=what, recursive=True, timeout=rclone.transfer_timeout(0, 100_000)
     )
     view.present = {e.path: e.size for e in listing or []}
-    fetched = work / "remote"
+    fetched = view.fetched = work / "remote"
     make_private_dir(fetched)
     meta = [rel for rel in (HEAD, JOURNAL) if rel in view.present]
+    meta += [rel for rel in also if rel in view.present and rel not in meta]
     if meta:
         rclone.fetch_files(path, meta, fetched, work, what=what, timeout=rclone.PREFLIGHT_TIMEOUT)
     for rel in (*RECOVERY_KEYS, CONFIG):
@@ -110,7 +127,7 @@ def inspect_remote(path: str, work: Path, what: str) -> RemoteView:
         if HEAD not in view.present:
             view.problems.append(Problem(HEAD, "missing"))
     else:
-        view.head = found[0]
+        view.head, view.mac = found
         _need_head(view, path, fetched, work, what)
     for entry in parse_journal((fetched / JOURNAL).read_bytes() if JOURNAL in meta else b""):
         for object_id, size in entry.get("objects", {}).items():
@@ -162,23 +179,46 @@ def check_remote(
     *,
     read_data: float | None = None,
     rng: random.Random | None = None,
+    unlock: Unlock | None = None,
 ) -> CheckResult:
-    """Check remote ``name``; with ``read_data``, re-hash that fraction of its files."""
+    """Check remote ``name``; with ``read_data``, re-hash that fraction of its files.
+
+    ``unlock`` gives the data key when it is at hand (else None): then a head
+    newer than the one last sent is accepted if its MAC is right.
+    """
     what = f"verify of remote {name!r}"
     result = CheckResult(name)
     work = vault.layout.tmp / f"verify-{name}"
     shutil.rmtree(work, ignore_errors=True)
     make_private_dir(work)
     try:
-        view = inspect_remote(path, work, what)
-        result.problems.extend(view.problems)
-        result.checked = len(view.needed)
+        state = load_state(vault.root, name, path)
+        sent = {} if state.fresh else dict(state.files)
+        view = inspect_remote(path, work, what, also=sorted(sent))
+        problems = {p.path: p for p in view.problems}
         if view.head is not None:
             result.head = view.head.short
             result.documents = view.head.documents
-            _check_rollback(vault, name, path, view.head, result)
+        head = _judge_head(vault, state, view, unlock)
+        if head is not None:
+            problems.setdefault(HEAD, head)
+        newer = head is None and view.head is not None and _is_newer(vault, state, view.head)
+        if not newer and view.fetched is not None:  # else whoever sent it sent the rest
+            others = {rel: mine for rel, mine in sent.items() if rel != HEAD}
+            for diff in compare_fetched(others, view.fetched, sorted(others)):
+                problems.setdefault(diff.path, Problem(diff.path, diff.problem))
+        expected = {} if newer else _named_here(vault, state, view, head is None)
+        for rel, size in sorted(expected.items()):
+            if rel not in view.present:
+                problems.setdefault(rel, Problem(rel, "missing"))
+            elif size >= 0 and view.present[rel] != size:
+                problems.setdefault(rel, Problem(rel, "wrong size"))
+            known = view.needed.get(rel, -1)
+            view.needed[rel] = size if size >= 0 else known
+        result.problems.extend(problems.values())
+        result.checked = len(view.needed)
         if read_data:
-            bad = {p.path for p in view.problems}
+            bad = set(problems)
             readable = [rel for rel in view.needed if rel in view.present and rel not in bad]
             chosen = sample(sorted(readable), read_data, rng)
             sums = {rel: digest for rel in chosen if (digest := expected_digest(rel))}
@@ -196,8 +236,99 @@ def check_remote(
     return result
 
 
-def _check_rollback(vault: Vault, name: str, path: str, head: Head, result: CheckResult) -> None:
-    state = load_state(vault.root, name, path)
-    sent = (state.last_sync or {}).get("head_seq")
-    if isinstance(sent, int) and head.seq < sent:
-        result.problems.append(Problem(HEAD, f"rolled back (head {head.seq}, sent {sent})"))
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def _sent_seq(state: RemoteState) -> int | None:
+    seq = (state.last_sync or {}).get("head_seq")
+    return seq if isinstance(seq, int) else None
+
+
+def _local_head(vault: Vault) -> Head | None:
+    try:
+        found = read_head(vault.layout.head)
+    except IntegrityError:
+        return None
+    return found[0] if found else None
+
+
+def _is_newer(vault: Vault, state: RemoteState, head: Head) -> bool:
+    """The remote's head is later than any this computer sent or has (a head
+    found authentic by ``_judge_head``: its sequence number can be believed)."""
+    local = _local_head(vault)
+    return head.seq > max(_sent_seq(state) or 0, local.seq if local else 0)
+
+
+def _judge_head(
+    vault: Vault, state: RemoteState, view: RemoteView, unlock: Unlock | None
+) -> Problem | None:
+    """A problem with the remote's head, if it is not one this computer can vouch for."""
+    if view.fetched is None or HEAD not in view.present:
+        return None  # a missing head is reported with the rest
+    theirs = _digest(view.fetched / HEAD)
+    if theirs is None:
+        return Problem(HEAD, "missing")
+    if not state.fresh and theirs == (state.files.get(HEAD) or {}).get("sha256"):
+        return None  # the head last sent
+    if theirs == _digest(vault.layout.head):
+        return None  # the head this computer has (sent, and the record of it lost)
+    if view.head is not None and unlock is not None and _is_newer(vault, state, view.head):
+        key = unlock()
+        if key is not None:
+            try:
+                key.check_mac(view.head.body(), view.mac, "the remote's head")
+                return None  # newer, and made by someone holding the key
+            except IntegrityError:
+                pass
+    sent = _sent_seq(state)
+    if view.head is not None and sent is not None and view.head.seq < sent:
+        return Problem(HEAD, f"rolled back (head {view.head.seq}, sent {sent})")
+    return Problem(HEAD, "not the head this computer sent")
+
+
+def _named_here(
+    vault: Vault, state: RemoteState, view: RemoteView, head_ok: bool
+) -> dict[str, int]:
+    """What the remote must hold by this computer's own record: the write-once
+    files the local head and journal name that were sent there, with their
+    sizes (-1: unknown). Without a record of what was sent, the files the
+    local head names when the remote holds that very head."""
+    layout = vault.layout
+    try:
+        found = read_head(layout.head)
+    except IntegrityError:
+        found = None
+    named: dict[str, int] = {}
+    if found is not None:
+        head = found[0]
+        for name in (f"{head.catalog}.age", f"{head.index}.idx"):
+            local = layout.catalog / name
+            named[f"catalog/{name}"] = local.stat().st_size if local.is_file() else -1
+        try:
+            index = read_index(layout.catalog, head)
+        except (IntegrityError, ValueError):
+            index = {}
+        for object_id, size in index.items():
+            paths = [object_path(store, object_id) for store in ("objects", "manifests")]
+            rel = next((p for p in paths if p in state.stored or p in view.present), paths[0])
+            named[rel] = int(size)
+    if state.fresh:
+        local_digest = _digest(layout.head)
+        remote_digest = _digest(view.fetched / HEAD) if view.fetched is not None else None
+        same = head_ok and local_digest is not None and local_digest == remote_digest
+        return named if same else {}
+    journal = layout.root / JOURNAL
+    for entry in parse_journal(journal.read_bytes() if journal.is_file() else b""):
+        for object_id, size in entry.get("objects", {}).items():
+            named[object_path("objects", object_id)] = int(size)
+        named[object_path("manifests", entry["manifest"])] = int(entry["size"])
+    return {rel: size for rel, size in named.items() if rel in state.stored}
+
+
+def is_replaceable(path: str) -> bool:
+    """True for the files a sync replaces (head, journal, logs, keys, settings)."""
+    return not is_write_once(path)

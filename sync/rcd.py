@@ -31,8 +31,16 @@ watches it:
 - after ``GIVE_UP_AFTER`` "cannot connect" errors with nothing sent between,
   the call is stopped (``job/stopgroup``): rclone would otherwise retry every
   remaining file against a dead remote for many minutes;
-- the files not sent yet are tried again twice, after 1 s and then 2 s;
+- when nothing moves for ``STALL_AFTER`` seconds (no byte read or written,
+  no file done: the remote went silent, as a dead NAS or a pulled cable
+  leaves it, and rclone would wait out its network timeouts and retries,
+  minutes), the call is stopped too;
+- a failed copy's files not sent yet are tried again twice, after 1 s and
+  then 2 s, unless every error said the remote cannot be reached, or it
+  went silent (trying again would only wait as long once more);
 - ``on_stats`` gets ``core/stats`` of the group every half second.
+
+The one-file copies of the head and the journal are watched the same way.
 
 Errors become one line through ``rclone.describe_failure``; secrets are
 blanked there.
@@ -68,6 +76,8 @@ WATCH_EVERY = 0.05  # the log is read this often during a transfer
 STATS_EVERY = 0.5
 RETRY_PAUSES = (1.0, 2.0)  # a failed copy is tried again after each of these
 GIVE_UP_AFTER = rclone.GIVE_UP_AFTER
+STALL_AFTER = 20.0  # seconds with nothing moving before a call is stopped
+STALL_EVERY = 1.0  # the call's progress is read this often (when not already for on_stats)
 
 # One try and short network waits, so a dead remote fails in seconds.
 PREFLIGHT_CONFIG = {"LowLevelRetries": 1, "ConnectTimeout": "10s", "Timeout": "20s"}
@@ -125,12 +135,21 @@ class _Job:
     stats: dict[str, Any]
     gave_up: bool = False
     logs: list[dict[str, Any]] = field(default_factory=list)
+    stalled: bool = False
 
     def reason(self) -> str:
         """The message that says why the job failed."""
         if self.gave_up or not self.error or "context canceled" in self.error:
             return rclone.main_message(self.logs) or self.error
         return self.error
+
+    def hopeless(self) -> bool:
+        """True when trying again cannot help: the remote went silent, or every
+        error said it cannot be reached."""
+        if self.gave_up or self.stalled:
+            return True
+        messages = [str(r.get("msg", "")) for r in self.logs] or [self.error]
+        return all(rclone.is_unreachable(m) for m in messages)
 
 
 class Daemon:
@@ -151,7 +170,7 @@ class Daemon:
         self._ready = False
         self._log_offset = 0
         self._groups = 0
-        self._local: dict[str, bool] = {}
+        self._info: dict[str, dict[str, Any]] = {}
         self._counting = threading.Lock()  # calls are made from two threads
 
     def __enter__(self) -> Daemon:
@@ -290,29 +309,12 @@ class Daemon:
             raise _Refused(str(answer.get("error") or f"HTTP status {status}"))
         return answer
 
-    def _call_meanwhile(
-        self, method: str, params: dict[str, Any], timeout: float, meanwhile: Work | None
-    ) -> dict[str, Any]:
-        """``call``, running ``meanwhile`` in this thread while rclone works on it."""
-        if meanwhile is None:
-            return self.call(method, params, timeout=timeout)
-        self._wait_ready()
-        outcome: dict[str, Any] = {}
-
-        def call() -> None:
-            try:
-                outcome["answer"] = self.call(method, params, timeout=timeout)
-            except BaseException as error:  # handed to this thread
-                outcome["error"] = error
-
-        worker = threading.Thread(target=call, name=f"rclone {method}", daemon=True)
-        worker.start()
-        meanwhile()
-        worker.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        answer: dict[str, Any] = outcome["answer"]
-        return answer
+    def _silent(self) -> RemoteError:
+        return RemoteError(
+            f"{self.what} failed: the remote stopped answering "
+            f"(nothing moved for {STALL_AFTER:.0f} s)",
+            hint="check the network connection and the remote, then try again",
+        )
 
     def _failure(self, message: str, root: str) -> RemoteError:
         """One line for ``message``; a misleading "is a file" is explained first."""
@@ -337,7 +339,14 @@ class Daemon:
     # --- operations ----------------------------------------------------------------
 
     def list_files(
-        self, root: str, *, recursive: bool, timeout: float, preflight: bool = False
+        self,
+        root: str,
+        *,
+        recursive: bool,
+        timeout: float,
+        preflight: bool = False,
+        include: Sequence[str] = (),
+        hashes: Sequence[str] = (),
     ) -> list[rclone.Entry] | None:
         """Files under ``root`` with sizes; None when the folder does not exist.
 
@@ -345,13 +354,22 @@ class Daemon:
         backends); recursive listings use ``--fast-list``. ``preflight``: one
         try with short network waits, and afterwards rclone forgets the
         backend it made for it, so the transfers that follow get their own
-        retries and waits.
+        retries and waits. ``include``: only files matching these rclone
+        filter patterns (folders that cannot match are not listed: no
+        ``--fast-list`` then); ``hashes``: the hash types wanted with each
+        file, where the remote has them (a local folder computes them).
         """
         config: dict[str, Any] = dict(PREFLIGHT_CONFIG) if preflight else {}
         params: dict[str, Any] = {"fs": root, "remote": "", "opt": dict(_LIST_OPT)}
         if recursive:
             params["opt"]["recurse"] = True
-            config["UseListR"] = True  # --fast-list
+            if not include:
+                config["UseListR"] = True  # --fast-list
+        if include:
+            params["_filter"] = {"IncludeRule": list(include)}
+        if hashes:
+            params["opt"]["showHash"] = True
+            params["opt"]["hashTypes"] = list(hashes)
         if config:
             params["_config"] = config
         answer: dict[str, Any] | None
@@ -371,11 +389,7 @@ class Daemon:
         if answer is None:
             return None
         try:
-            return [
-                rclone.Entry(str(r["Path"]), int(r["Size"]))
-                for r in answer.get("list") or []
-                if not r.get("IsDir")
-            ]
+            return [rclone.entry(r) for r in answer.get("list") or [] if not r.get("IsDir")]
         except (KeyError, TypeError, ValueError) as exc:
             raise RemoteError(f"{self.what} failed: rclone's listing could not be read") from exc
 
@@ -387,13 +401,23 @@ class Daemon:
 
     def _is_local(self, root: str) -> bool:
         """True when rclone's backend for ``root`` is the local filesystem (asked once)."""
-        if root not in self._local:
+        return self.local_folder(root) is not None
+
+    def local_folder(self, root: str) -> Path | None:
+        """The folder ``root`` is, when rclone's backend for it is the local
+        filesystem (a plain path, ``:local:``, or a named remote of that type);
+        else None. Asked once per ``root``."""
+        if root not in self._info:
             try:
-                info = self.call("operations/fsinfo", {"fs": root}, timeout=CALL_TIMEOUT)
-                self._local[root] = bool((info.get("Features") or {}).get("IsLocal"))
+                self._info[root] = self.call(
+                    "operations/fsinfo", {"fs": root}, timeout=CALL_TIMEOUT
+                )
             except _Refused:
-                self._local[root] = False  # the copy will say what is wrong
-        return self._local[root]
+                self._info[root] = {}  # the copy will say what is wrong
+        info = self._info[root]
+        if not (info.get("Features") or {}).get("IsLocal") or not info.get("Root"):
+            return None
+        return Path(str(info["Root"]))
 
     def _forget_backends(self) -> None:
         """Drop rclone's cached backends: the next call makes them with its own settings."""
@@ -439,7 +463,9 @@ class Daemon:
             sent += int(job.stats.get("transfers", 0))
             if job.success:
                 return sent
-            if job.gave_up or not pauses or time.monotonic() + pauses[0] >= deadline:
+            if job.stalled:
+                raise self._silent()
+            if job.hopeless() or not pauses or time.monotonic() + pauses[0] >= deadline:
                 raise self._failure(job.reason(), dest)
             time.sleep(pauses.pop(0))
             done = set(copied)
@@ -470,10 +496,14 @@ class Daemon:
                 **self._between(source_root, dest_root),
             },
         }
-        try:
-            self._call_meanwhile("operations/copyfile", params, timeout, meanwhile)
-        except _Refused as refused:
-            raise self._failure(refused.message, dest_root) from None
+        deadline = time.monotonic() + timeout
+        job = self._run_job(
+            "operations/copyfile", params, deadline, timeout, None, [], meanwhile, counted=False
+        )
+        if job.stalled:
+            raise self._silent()
+        if not job.success:
+            raise self._failure(job.reason(), dest_root)
 
     def delete_files(self, root: str, paths: Sequence[str], work: Path, *, timeout: float) -> int:
         """Delete the listed relative paths under ``root``; return how many were removed."""
@@ -486,6 +516,8 @@ class Daemon:
         job = self._run_job(
             "operations/delete", params, time.monotonic() + timeout, timeout, None, []
         )
+        if job.stalled:
+            raise self._silent()
         if not job.success:
             if _NOT_FOUND in job.error:
                 return 0
@@ -511,13 +543,16 @@ class Daemon:
         on_stats: StatsCallback | None,
         copied: list[str],
         meanwhile: Work | None = None,
+        *,
+        counted: bool = True,
     ) -> _Job:
         """Call ``method`` and watch it to its end (see the module's docstring).
 
         The call is made from a worker thread and answers the moment rclone
         is done, with no polling delay; meanwhile this thread runs
-        ``meanwhile``, then reads the daemon's log and, every half second,
-        the stats of the call's group.
+        ``meanwhile``, then reads the daemon's log and, every half second
+        or second, the stats of the call's group. ``counted``: the final
+        stats are wanted (not for a one-file copy: one call less).
         """
         self._wait_ready()
         self._read_log()  # what came before is not this call's
@@ -539,7 +574,10 @@ class Daemon:
             meanwhile()
         logs: list[dict[str, Any]] = []
         unreachable = 0
-        next_stats = time.monotonic() + STATS_EVERY
+        started = time.monotonic()
+        next_stats = started + (STATS_EVERY if on_stats is not None else STALL_EVERY)
+        progress: tuple[object, ...] = ()
+        moved = started  # when progress last changed
         while True:
             worker.join(timeout=WATCH_EVERY)
             done = not worker.is_alive()
@@ -565,13 +603,23 @@ class Daemon:
                     f"{self.what} failed: rclone did not finish within {timeout:.0f} s",
                     hint="check the network connection and try again",
                 )
-            if on_stats is not None and now >= next_stats:
-                on_stats(self.call("core/stats", group, timeout=CALL_TIMEOUT))
-                next_stats = now + STATS_EVERY
+            if now >= next_stats:
+                stats = self.call("core/stats", group, timeout=CALL_TIMEOUT)
+                if on_stats is not None:
+                    on_stats(stats)
+                now_progress = (*_progress(stats), len(copied), len(logs))
+                if now_progress != progress:
+                    progress, moved = now_progress, now
+                elif now - moved >= STALL_AFTER:
+                    self._stop_group(group)
+                    return _Job(False, "", stats, False, logs, stalled=True)
+                next_stats = now + (STATS_EVERY if on_stats is not None else STALL_EVERY)
         error = outcome.get("error")
         if error is not None and not isinstance(error, _Refused):
             raise error
-        stats = self.call("core/stats", group, timeout=CALL_TIMEOUT)
+        stats = {}
+        if counted or on_stats is not None:
+            stats = self.call("core/stats", group, timeout=CALL_TIMEOUT)
         if on_stats is not None:
             on_stats(stats)
         if isinstance(error, _Refused):
@@ -580,6 +628,18 @@ class Daemon:
 
     def _stop_group(self, group: dict[str, str]) -> None:
         self.call("job/stopgroup", group, timeout=CALL_TIMEOUT)
+
+
+def _progress(stats: dict[str, Any]) -> tuple[object, ...]:
+    """What moves while a call makes headway: bytes, files done, checks, deletions,
+    and the bytes of each file in flight."""
+    moving = tuple(
+        (t.get("name"), t.get("bytes"))
+        for t in stats.get("transferring") or []
+        if isinstance(t, dict)
+    )
+    keys = ("bytes", "transfers", "checks", "deletes", "errors", "serverSideCopies")
+    return (*(stats.get(k) for k in keys), moving)
 
 
 def _free_port() -> int:  # pragma: no cover - Windows; tested on Linux by forcing it

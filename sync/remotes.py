@@ -2,7 +2,11 @@
 
 ``config.json`` key ``"remotes"`` maps a short name to an rclone path: any
 backend (``offsite:bucket/vault``) or a local folder (``/mnt/usb/vault``,
-made absolute when added). Only the path is kept: credentials belong to
+made absolute when added). A path that is the vault folder itself, or
+inside it, or holds it, is refused, however it is spelt: through a symbolic
+link, or as rclone's ``:local:PATH``; ``vault sync`` checks again, and asks
+rclone where a named remote of the local type really points, before it
+writes anything. Only the path is kept: credentials belong to
 rclone's own configuration or its ``RCLONE_CONFIG_<REMOTE>_*`` environment
 variables, so a path carrying connection-string parameters
 (``:s3,secret_access_key=…:``) is refused. Settings are changed under the
@@ -22,6 +26,7 @@ from vault.repository import Vault
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 _DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
+_LOCAL_BACKEND = re.compile(r"^:local(,[^:]*)?:(.*)$", re.DOTALL)  # rclone's :local:PATH
 CONFIG_KEY = "remotes"
 
 
@@ -38,6 +43,29 @@ def is_local(path: str) -> bool:
     return ":" not in path
 
 
+def local_folder(path: str) -> Path | None:
+    """The local folder ``path`` names when rclone reads it as one (a plain
+    path or ``:local:PATH``), made absolute; else None."""
+    backend = _LOCAL_BACKEND.match(path)
+    if backend is not None:
+        path = backend.group(2) or "."
+    elif not is_local(path):
+        return None
+    return Path(os.path.expanduser(path)).absolute()
+
+
+def refuse_vault_folder(folder: Path, vault_root: Path) -> None:
+    """Refuse a backup folder that is the vault, or inside it, or holds it,
+    once symbolic links are followed (as far as the folders exist)."""
+    spelt, root = folder.absolute(), vault_root.expanduser().absolute()
+    for local, vault in ((spelt, root), (spelt.resolve(), root.resolve())):
+        if local == vault or vault in local.parents or local in vault.parents:
+            raise UsageError(
+                f"{spelt} overlaps the vault folder",
+                hint="a backup must be outside the vault folder (another disk, or the cloud)",
+            )
+
+
 def normalise_path(path: str, vault_root: Path) -> str:
     """Check a remote path and make a local one absolute."""
     path = path.strip()
@@ -47,15 +75,11 @@ def normalise_path(path: str, vault_root: Path) -> str:
         raise UsageError(f"a remote path cannot start with '-': {path!r}")
     if "\n" in path or "\r" in path:
         raise UsageError("a remote path cannot contain a line break")
-    if is_local(path):
-        local = Path(os.path.expanduser(path)).absolute()
-        root = vault_root.expanduser().absolute()
-        if local == root or root in local.parents or local in root.parents:
-            raise UsageError(
-                f"{local} overlaps the vault folder",
-                hint="a backup must be outside the vault folder (another disk, or the cloud)",
-            )
-        return str(local)
+    local = local_folder(path)
+    if local is not None:
+        refuse_vault_folder(local, vault_root)
+        if is_local(path):
+            return str(local)
     remote_part = path.split(":", 2)[:2]
     has_settings = path.startswith(":") or "," in remote_part[0]
     if has_settings and "=" in ":".join(remote_part):

@@ -1,16 +1,20 @@
 """``vault repair NAME``: mend the vault and a remote from each other.
 
-Needs no key. Every write-once file that the local head and journal, or the
-remote's head and journal, name is re-hashed on both sides (the remote's by
-downloading it). Then:
+Needs no key. Every write-once file that the local head and journal name is
+re-hashed on both sides (the remote's by downloading it). Then:
 
 - missing or corrupt on the remote, good here: uploaded again (overwriting);
 - missing or corrupt here, good on the remote: downloaded into a private
   folder inside the vault, re-hashed, and only then moved into place;
 - bad on both sides: reported (exit status 4); another remote may have it.
 
-Replaceable files (head, journal, keys, settings) are the job of ``vault
-sync``, which is suggested afterwards. The vault stays locked throughout.
+Only what this computer's own head and journal name is ever brought into
+the vault, and only with the bytes its name promises: whatever else the
+remote holds, or its head and journal name (an older catalog snapshot put
+back, an object and a journal line forged by someone holding only the
+public key), is never downloaded. Replaceable files (head, journal, keys,
+settings) are the job of ``vault sync``, which puts this computer's copies
+back and is suggested afterwards. The vault stays locked throughout.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 from sync import rclone
 from sync.backup import remote_lock
 from sync.check import Problem, inspect_remote
-from sync.snapshot import expected_digest, take_snapshot
+from sync.snapshot import Snapshot, expected_digest, take_snapshot
 from sync.state import load_state, save_state
 from vault.errors import LockedError
 from vault.fsutil import commit_temp, make_private_dir
@@ -64,9 +68,11 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
     try:
         snap = take_snapshot(vault)
         view = inspect_remote(path, work, what)
-        paths = _one_path_per_object(
-            {*snap.stored, *snap.missing, *view.needed}, vault, set(view.present)
-        )
+        index = [rel for rel in snap.missing if rel.endswith(".idx") and rel in view.present]
+        if index:  # the head's index first: it names the rest
+            _restore(vault, path, index, view.present[index[0]], work, what, result)
+            snap = take_snapshot(vault)
+        paths = _one_path_per_object(_named_here(snap), vault, set(view.present))
         result.checked = len(paths)
         remote_bad = {rel: "missing" for rel in paths if rel not in view.present}
         sums = {rel: expected_digest(rel) or "" for rel in paths if rel in view.present}
@@ -121,6 +127,17 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _named_here(snap: Snapshot) -> set[str]:
+    """The write-once files the local head and journal name: the only ones repair
+    touches. A file missing here whose store is not known (named by the head's
+    index, found in neither folder) may be an object or a manifest: both are tried."""
+    named = {*snap.stored, *snap.missing}
+    for rel in snap.missing:
+        if rel.startswith("objects/"):
+            named.add("manifests/" + rel.removeprefix("objects/"))
+    return named
 
 
 def _one_path_per_object(candidates: set[str], vault: Vault, remote: set[str]) -> list[str]:

@@ -11,7 +11,8 @@ files they name agree. It has two parts:
   of the wrong size locally is listed in ``missing``.
 - ``files``: the bytes of the replaceable files: ``head.json``,
   ``journal.log``, ``audit.log``, ``config.json`` and ``keys/*`` (public keys
-  and the two age-wrapped copies of the data key, needed for recovery).
+  and the two age-wrapped copies of the data key, needed for recovery),
+  leaving out ``LOCAL_ONLY``: what never leaves this computer.
 
 :func:`stage` writes the snapshot's copies of the replaceable files that
 name objects (the head and the journal) to a private folder, so what is sent
@@ -48,6 +49,12 @@ JOURNAL = "journal.log"
 AUDIT = "audit.log"
 CONFIG = "config.json"
 WRITE_ONCE_DIRS = ("objects/", "manifests/", "catalog/")
+# Files of the vault folder that are never sent to a remote, wherever they
+# sit (paths relative to the vault folder). Sync reads only the files above,
+# ``keys/*`` and the write-once folders, so a secret kept elsewhere (the
+# installation signing key, in ``local/``) never goes; one kept under
+# ``keys/`` must be named here.
+LOCAL_ONLY: frozenset[str] = frozenset({"keys/signing.key", "local/signing.key"})
 
 
 @dataclass
@@ -67,10 +74,21 @@ class Snapshot:
             found = self._digests[rel] = sha256_hex(self.files[rel])
         return found
 
+    def md5(self, rel: str) -> str:
+        """MD5 (hex) of the replaceable file ``rel``: the hash S3-like remotes keep."""
+        found = self._digests.get(f"md5:{rel}")
+        if found is None:
+            data = self.files[rel]
+            found = self._digests[f"md5:{rel}"] = hashlib.md5(
+                data, usedforsecurity=False
+            ).hexdigest()
+        return found
+
     def set_file(self, rel: str, data: bytes) -> None:
         """Replace the snapshot's copy of ``rel`` (the audit log, after the sync's entry)."""
         self.files[rel] = data
         self._digests.pop(rel, None)
+        self._digests.pop(f"md5:{rel}", None)
 
     @property
     def documents(self) -> int:
@@ -148,8 +166,9 @@ def take_snapshot(vault: Vault, known: Iterable[str] = (), *, sent: Sent | None 
             snap.files[path.name] = path.read_bytes()
     if layout.keys.is_dir():
         for key_file in sorted(layout.keys.iterdir()):
-            if key_file.is_file() and not key_file.name.startswith("."):
-                snap.files[f"keys/{key_file.name}"] = key_file.read_bytes()
+            rel = f"keys/{key_file.name}"
+            if key_file.is_file() and not key_file.name.startswith(".") and rel not in LOCAL_ONLY:
+                snap.files[rel] = key_file.read_bytes()
     if sent is not None and _since(snap, vault, known_paths, sent):
         return snap
     wanted: dict[str, tuple[int, tuple[str, ...]]] = {}
@@ -157,7 +176,12 @@ def take_snapshot(vault: Vault, known: Iterable[str] = (), *, sent: Sent | None 
     if found is not None:
         snap.head = found[0]
         either = ("objects", "manifests")
-        for object_id, size in read_index(layout.catalog, snap.head).items():
+        try:
+            index = read_index(layout.catalog, snap.head)
+        except (IntegrityError, ValueError):  # missing or damaged: what it names is unknown
+            snap.missing.append(f"catalog/{snap.head.index}.idx")
+            index = {}
+        for object_id, size in index.items():
             wanted[object_id] = (int(size), either)
         for name in (f"{snap.head.catalog}.age", f"{snap.head.index}.idx"):
             _add_catalog_file(snap, layout.catalog / name, f"catalog/{name}", known_paths)

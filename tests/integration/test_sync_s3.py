@@ -8,12 +8,16 @@ head, everything it (and the journal) names must be there with its size.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sync import rcd
 from sync.backup import sync_remote
 from sync.check import check_remote
 from sync.remotes import add_remote
@@ -159,3 +163,113 @@ def test_wrong_credentials_exit_5_in_one_line(
     assert "access refused (403 SignatureDoesNotMatch)" in result.stderr
     assert len(result.stderr.splitlines()) == 2  # the error and the hint
     assert wrong not in result.output and s3_server.secret not in result.output
+
+
+@pytest.mark.parametrize("when", ["objects", "head"])
+def test_a_server_that_goes_silent_mid_sync_fails_within_seconds(
+    vault_dir: Path,
+    tmp_path: Path,
+    s3_server: S3Server,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    when: str,
+) -> None:
+    """A remote that stops answering without closing anything (a dead NAS, a
+    pulled cable: here the server is frozen with SIGSTOP) fails after
+    ``STALL_AFTER`` seconds with nothing moving, not after rclone's network
+    timeouts and retries (over five minutes). The limit is shortened here to
+    keep the test quick; ``test_the_stall_limit_is_tens_of_seconds`` bounds
+    the real one."""
+    monkeypatch.setattr(rcd, "STALL_AFTER", 4.0)
+    s3_server.client_env(NAME, monkeypatch)
+    path = f"{NAME}:vault/backup"
+    backing = s3_server.folder / "vault" / "backup"
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        add_remote(vault, NAME, path)
+    store_documents(vault_dir, 2, tmp_path / "first")
+    sync_remote(vault, NAME, path)
+    store_documents(vault_dir, 40 if when == "objects" else 1, tmp_path / "many", size=8 * 1024)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        vault.fold_journal()
+    assert s3_server.proc is not None
+    frozen = threading.Event()
+    if when == "head":  # frozen just as the head is about to be sent
+        real_copy = rcd.Daemon.copy_file
+
+        def copy_file(self: rcd.Daemon, *args: Any, **kwargs: Any) -> None:
+            if not frozen.is_set():
+                assert s3_server.proc is not None
+                os.kill(s3_server.proc.pid, signal.SIGSTOP)
+                frozen.set()
+            real_copy(self, *args, **kwargs)
+
+        monkeypatch.setattr(rcd.Daemon, "copy_file", copy_file)
+    before = objects_held(backing)
+    outcome: list[object] = []
+
+    def run_sync() -> None:
+        try:
+            outcome.append(sync_remote(vault, NAME, path))
+        except RemoteError as error:
+            outcome.append(error)
+
+    syncing = threading.Thread(target=run_sync)
+    syncing.start()
+    try:
+        if when == "objects":
+            deadline = time.monotonic() + 60
+            while objects_held(backing) < before + 10 and syncing.is_alive():
+                assert time.monotonic() < deadline
+                time.sleep(0.002)
+            os.kill(s3_server.proc.pid, signal.SIGSTOP)
+            frozen.set()
+        assert frozen.wait(60)
+        stopped_at = time.monotonic()
+        syncing.join(timeout=120)
+        took = time.monotonic() - stopped_at
+    finally:
+        os.kill(s3_server.proc.pid, signal.SIGCONT)
+    assert not syncing.is_alive()
+    assert isinstance(outcome[0], RemoteError), "the sync finished before the server froze"
+    assert "stopped answering" in outcome[0].message
+    assert took < 4.0 + 10, took
+    assert not missing_from(backing)  # the previous head is still whole
+
+
+def test_a_head_changed_on_the_server_is_noticed_by_its_md5_and_sent_again(
+    vault_dir: Path,
+    tmp_path: Path,
+    s3_server: S3Server,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s3_server.client_env(NAME, monkeypatch)
+    path = f"{NAME}:vault/backup"
+    backing = s3_server.folder / "vault" / "backup"
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        add_remote(vault, NAME, path)
+    store_documents(vault_dir, 1, tmp_path / "first")
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        vault.fold_journal()
+    sync_remote(vault, NAME, path)
+    fetched: list[str] = []
+    real_copy = rcd.Daemon.copy_files
+
+    def copy_files(self: rcd.Daemon, source: Path | str, dest: str, paths: Any, *a: Any,
+                   **kw: Any) -> int:  # fmt: skip
+        if isinstance(source, str):
+            fetched.extend(paths)  # downloaded to be hashed here: S3 gives MD5s instead
+        return real_copy(self, source, dest, paths, *a, **kw)
+
+    monkeypatch.setattr(rcd.Daemon, "copy_files", copy_files)
+    assert sync_remote(vault, NAME, path).up_to_date
+    head = bytearray((backing / "head.json").read_bytes())
+    head[-3] ^= 0x01
+    (backing / "head.json").write_bytes(bytes(head))
+    again = sync_remote(vault, NAME, path)
+    assert again.full and "head.json changed" in again.notes[0]
+    assert (backing / "head.json").read_bytes() == (vault_dir / "head.json").read_bytes()
+    assert fetched == []
+    assert check_remote(vault, NAME, path).ok

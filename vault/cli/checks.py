@@ -8,8 +8,10 @@ import click
 
 from vault.cli.common import (
     UnlockSpec,
+    available_passphrase,
     json_option,
     opened,
+    passphrase_options,
     print_json,
     unlock_options,
     unlocked,
@@ -46,6 +48,7 @@ def _subset(value: str | None) -> float | None:
     help="With --remote: download and re-hash a random PCT of the files, e.g. 10%.",
 )
 @json_option
+@passphrase_options
 @click.pass_obj
 def verify(
     root: Path,
@@ -53,12 +56,17 @@ def verify(
     read_data: bool,
     read_data_subset: str | None,
     as_json: bool,
+    passphrase_file: Path | None,
 ) -> None:
     """Re-hash every stored object; report corrupt and missing ones.
 
-    With --remote NAME, check the backup on that remote instead: everything
-    its head and journal need must be there with the right size; with
-    --read-data (or --read-data-subset 10%) files are downloaded and
+    With --remote NAME, check the backup on that remote instead: its head
+    must be the one this computer last sent there (or, with the passphrase
+    given by VAULT_PASSPHRASE or --passphrase-file, a newer one that
+    proves it was made with the vault's key), its journal, log, keys and
+    settings what was sent, and everything this computer sent there and
+    everything its head and journal need must be there with the right size;
+    with --read-data (or --read-data-subset 10%) files are downloaded and
     re-hashed too. Needs no passphrase. Exits with status 4 if anything is
     wrong, 5 if the remote cannot be reached. Objects that no document names
     (left by an interrupted ingest) are counted and reported; they are not
@@ -76,7 +84,8 @@ def verify(
         return
     if read_data and read_data_subset:
         raise UsageError("give --read-data or --read-data-subset, not both")
-    _verify_remote(root, remote_name, 1.0 if read_data else _subset(read_data_subset), as_json)
+    fraction = 1.0 if read_data else _subset(read_data_subset)
+    _verify_remote(root, remote_name, fraction, as_json, passphrase_file)
 
 
 def _verify_local(root: Path, as_json: bool) -> None:
@@ -115,16 +124,27 @@ def _verify_local(root: Path, as_json: bool) -> None:
         )
 
 
-def _verify_remote(root: Path, name: str, read_data: float | None, as_json: bool) -> None:
-    from sync.check import check_remote
+def _verify_remote(
+    root: Path, name: str, read_data: float | None, as_json: bool, passphrase_file: Path | None
+) -> None:
+    from sync.check import check_remote, is_replaceable
     from sync.remotes import resolve
+    from vault.keys import DataKey
     from vault.readonly import adapt as read_only_adapt
     from vault.repository import Vault, require_vault
 
     require_vault(root)
     vault = Vault.open(root)
     path = resolve(vault.config, name)[name]
-    result = check_remote(vault, name, path, read_data=read_data)
+
+    def key_at_hand() -> DataKey | None:
+        passphrase = available_passphrase(passphrase_file)
+        if passphrase is None:
+            return None
+        vault.unlock(passphrase)
+        return vault.key
+
+    result = check_remote(vault, name, path, read_data=read_data, unlock=key_at_hand)
     vault.lock.read_only_ok = True
     with vault.lock:
         read_only_adapt(vault)
@@ -158,9 +178,17 @@ def _verify_remote(root: Path, name: str, read_data: float | None, as_json: bool
             summary + (": all good." if result.ok else f": {len(result.problems)} bad."), err=True
         )
     if not result.ok:
+        if any(is_replaceable(p.path) for p in result.problems):
+            hint = (
+                f"'vault sync {name}' puts this computer's head, journal, log and keys back "
+                "and sends whatever else is missing there"
+            )
+        else:
+            hint = f"'vault repair {name}' sends good copies from this computer"
         raise IntegrityError(
-            f"{len(result.problems)} files of the backup on {name} are missing or damaged",
-            hint=f"'vault repair {name}' sends good copies from this computer",
+            f"{len(result.problems)} files of the backup on {name} are missing, damaged "
+            "or not what this computer sent",
+            hint=hint,
         )
 
 
