@@ -459,7 +459,9 @@ def _reconcile(
     if top is None:
         state.stored = set()
         return
-    if any(e.path == CONFIG for e in top):
+    if state.fresh and any(e.path == CONFIG for e in top):
+        # Only where this computer never synced: on a remote it did, a changed
+        # config.json is a file to put back, not a reason to stop backing up.
         _refuse_other_vault(vault, remote, path, work)
     listing = remote.list_files(path, recursive=True, timeout=rclone.transfer_timeout(0, 100_000))
     present = {e.path: e.size for e in listing or []}

@@ -199,7 +199,7 @@ def check_remote(
         if view.head is not None:
             result.head = view.head.short
             result.documents = view.head.documents
-        head = _judge_head(vault, state, view, unlock)
+        head = judge_head(vault, state, view, unlock)
         if head is not None:
             problems.setdefault(HEAD, head)
         newer = head is None and view.head is not None and _is_newer(vault, state, view.head)
@@ -258,12 +258,12 @@ def _local_head(vault: Vault) -> Head | None:
 
 def _is_newer(vault: Vault, state: RemoteState, head: Head) -> bool:
     """The remote's head is later than any this computer sent or has (a head
-    found authentic by ``_judge_head``: its sequence number can be believed)."""
+    found authentic by ``judge_head``: its sequence number can be believed)."""
     local = _local_head(vault)
     return head.seq > max(_sent_seq(state) or 0, local.seq if local else 0)
 
 
-def _judge_head(
+def judge_head(
     vault: Vault, state: RemoteState, view: RemoteView, unlock: Unlock | None
 ) -> Problem | None:
     """A problem with the remote's head, if it is not one this computer can vouch for."""

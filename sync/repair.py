@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sync import rclone
 from sync.backup import remote_lock
-from sync.check import Problem, inspect_remote
+from sync.check import Problem, inspect_remote, judge_head
 from sync.snapshot import Snapshot, expected_digest, take_snapshot
 from sync.state import load_state, save_state
 from vault.errors import LockedError
@@ -43,6 +43,7 @@ class RepairResult:
     uploaded: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     unrepaired: list[Problem] = field(default_factory=list)
+    head: Problem | None = None  # the remote's head is not this computer's (sync mends it)
 
     @property
     def ok(self) -> bool:
@@ -114,6 +115,7 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
             size = sum(view.present[rel] for rel in restore)
             _restore(vault, path, restore, size, work, what, result)
         state = load_state(vault.root, name, path)
+        result.head = judge_head(vault, state, view, None)
         if not state.fresh:
             state.stored.update(upload)
             state.stored.difference_update(p.path for p in result.unrepaired)

@@ -13,7 +13,9 @@ each remote has two small local files (mode 0600):
 - ``<name>.json`` (a temp file, fsynced, renamed over it): ``path``, the
   rclone path the state is about (a changed path starts afresh); ``files``,
   the replaceable files (head, journal, logs, keys, settings) as
-  ``{path: {"sha256", "size"}}`` of the copy last uploaded; ``last_sync``,
+  ``{path: {"sha256", "size"}}`` of the copy last uploaded (with ``"md5"``
+  too for a remote that keeps only MD5s), against which each sync and
+  ``verify --remote`` judge the remote's copies (``replaceable.py``); ``last_sync``,
   time, files and bytes uploaded,
   files removed, the head's short hash and the document count of the last
   successful sync; ``daily``, per UTC day, successful syncs and the document

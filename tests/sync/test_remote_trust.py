@@ -133,6 +133,18 @@ def test_changed_replaceable_file_of_the_same_size_is_sent_again(
     assert run(runner, vault_dir, "verify", "--remote", "usb").exit_code == 0
 
 
+def test_a_config_planted_on_our_remote_is_put_back_not_obeyed(
+    runner: CliRunner, synced: tuple[Path, Path]
+) -> None:
+    """On a remote this computer backs up to, another vault's config.json is
+    tampering to undo: it must not stop the backups."""
+    vault_dir, folder = synced
+    (folder / "config.json").write_text(json.dumps({"vault_id": "0123456789abcdef"}))
+    again = sync(runner, vault_dir)
+    assert "config.json" in again.stderr
+    assert (folder / "config.json").read_bytes() == (vault_dir / "config.json").read_bytes()
+
+
 def test_newer_head_with_a_valid_mac_passes_only_with_the_key(
     runner: CliRunner, synced: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,6 +193,7 @@ def test_rolled_back_head_is_found_and_put_right_by_a_plain_sync(
     before = vault_files(vault_dir)
     repaired = run(runner, vault_dir, "repair", "usb")
     assert repaired.exit_code == 0, repaired.output
+    assert "rolled back" in repaired.stdout and "vault sync usb" in repaired.stderr
     after = vault_files(vault_dir)
     assert {k: v for k, v in after.items() if k != "audit.log"} == {
         k: v for k, v in before.items() if k != "audit.log"

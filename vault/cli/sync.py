@@ -212,7 +212,9 @@ def repair(root: Path, name: str) -> None:
             f"{len(result.unrepaired)} files are damaged both here and on {name}",
             hint="try 'vault repair' with another remote",
         )
-    if result.uploaded or result.restored:
+    if result.head is not None:
+        click.echo(f"{result.head.problem}: head.json (on {name})")
+    if result.uploaded or result.restored or result.head is not None:
         click.echo(f"Now run: vault sync {name}", err=True)
 
 
