@@ -32,9 +32,12 @@ watches it:
   the call is stopped (``job/stopgroup``): rclone would otherwise retry every
   remaining file against a dead remote for many minutes;
 - when nothing moves for ``STALL_AFTER`` seconds (no byte read or written,
-  no file done: the remote went silent, as a dead NAS or a pulled cable
-  leaves it, and rclone would wait out its network timeouts and retries,
-  minutes), the call is stopped too;
+  no file done), the remote is asked for a listing of its top folder; if it
+  does not answer within ``PROBE_TIMEOUT`` it went silent (as a dead NAS or
+  a pulled cable leaves it: rclone would wait out its network timeouts and
+  retries, minutes) and the call is stopped too. A remote that answers is
+  slow, not gone (rclone counts a chunk of a large upload when it reads it,
+  not as it goes out), and is waited for;
 - a failed copy's files not sent yet are tried again twice, after 1 s and
   then 2 s, unless every error said the remote cannot be reached, or it
   went silent (trying again would only wait as long once more);
@@ -76,7 +79,8 @@ WATCH_EVERY = 0.05  # the log is read this often during a transfer
 STATS_EVERY = 0.5
 RETRY_PAUSES = (1.0, 2.0)  # a failed copy is tried again after each of these
 GIVE_UP_AFTER = rclone.GIVE_UP_AFTER
-STALL_AFTER = 20.0  # seconds with nothing moving before a call is stopped
+STALL_AFTER = 20.0  # seconds with nothing moving before the remote is asked if it is there
+PROBE_TIMEOUT = 10.0  # how long it has to answer
 STALL_EVERY = 1.0  # the call's progress is read this often (when not already for on_stats)
 
 # One try and short network waits, so a dead remote fails in seconds.
@@ -312,7 +316,8 @@ class Daemon:
     def _silent(self) -> RemoteError:
         return RemoteError(
             f"{self.what} failed: the remote stopped answering "
-            f"(nothing moved for {STALL_AFTER:.0f} s)",
+            f"(nothing moved for {STALL_AFTER:.0f} s, and it did not answer "
+            f"within {PROBE_TIMEOUT:.0f} s)",
             hint="check the network connection and the remote, then try again",
         )
 
@@ -446,6 +451,7 @@ class Daemon:
         ``meanwhile`` is run in this thread while rclone copies (once).
         """
         copied = [] if copied is None else copied
+        remote = source if isinstance(source, str) else dest  # the one that may go silent
         deadline = time.monotonic() + timeout
         remaining = list(paths)
         sent = 0
@@ -458,7 +464,9 @@ class Daemon:
                 "_filter": {"FilesFromRaw": [str(listing)]},
                 "_config": {**SEND_CONFIG, **self._between(source, dest)},
             }
-            job = self._run_job("sync/copy", params, deadline, timeout, on_stats, copied, meanwhile)
+            job = self._run_job(
+                "sync/copy", params, deadline, timeout, on_stats, copied, meanwhile, probe=remote
+            )
             meanwhile = None
             sent += int(job.stats.get("transfers", 0))
             if job.success:
@@ -498,7 +506,15 @@ class Daemon:
         }
         deadline = time.monotonic() + timeout
         job = self._run_job(
-            "operations/copyfile", params, deadline, timeout, None, [], meanwhile, counted=False
+            "operations/copyfile",
+            params,
+            deadline,
+            timeout,
+            None,
+            [],
+            meanwhile,
+            counted=False,
+            probe=source_root if isinstance(source_root, str) else dest_root,
         )
         if job.stalled:
             raise self._silent()
@@ -514,7 +530,7 @@ class Daemon:
             "_config": {"NoTraverse": True},
         }
         job = self._run_job(
-            "operations/delete", params, time.monotonic() + timeout, timeout, None, []
+            "operations/delete", params, time.monotonic() + timeout, timeout, None, [], probe=root
         )
         if job.stalled:
             raise self._silent()
@@ -545,6 +561,7 @@ class Daemon:
         meanwhile: Work | None = None,
         *,
         counted: bool = True,
+        probe: str,
     ) -> _Job:
         """Call ``method`` and watch it to its end (see the module's docstring).
 
@@ -552,7 +569,8 @@ class Daemon:
         is done, with no polling delay; meanwhile this thread runs
         ``meanwhile``, then reads the daemon's log and, every half second
         or second, the stats of the call's group. ``counted``: the final
-        stats are wanted (not for a one-file copy: one call less).
+        stats are wanted (not for a one-file copy: one call less). ``probe``:
+        the remote to ask whether it is still there when nothing moves.
         """
         self._wait_ready()
         self._read_log()  # what came before is not this call's
@@ -611,8 +629,10 @@ class Daemon:
                 if now_progress != progress:
                     progress, moved = now_progress, now
                 elif now - moved >= STALL_AFTER:
-                    self._stop_group(group)
-                    return _Job(False, "", stats, False, logs, stalled=True)
+                    if not self._answers(probe):
+                        self._stop_group(group)
+                        return _Job(False, "", stats, False, logs, stalled=True)
+                    moved = time.monotonic()  # slow, not gone: wait as long again
                 next_stats = now + (STATS_EVERY if on_stats is not None else STALL_EVERY)
         error = outcome.get("error")
         if error is not None and not isinstance(error, _Refused):
@@ -625,6 +645,23 @@ class Daemon:
         if isinstance(error, _Refused):
             return _Job(False, error.message, stats, False, logs)
         return _Job(True, "", stats, False, logs)
+
+    def _answers(self, root: str) -> bool:
+        """True when remote ``root`` answers a listing of its top folder within
+        ``PROBE_TIMEOUT`` (one try, short network waits)."""
+        params = {
+            "fs": root,
+            "remote": "",
+            "opt": dict(_LIST_OPT),
+            "_config": dict(PREFLIGHT_CONFIG),
+        }
+        try:
+            self.call("operations/list", params, timeout=PROBE_TIMEOUT)
+        except _Refused as refused:  # an answer, unless it says the remote is out of reach
+            return not rclone.is_unreachable(refused.message)
+        except RemoteError:
+            return False  # no answer in time
+        return True
 
     def _stop_group(self, group: dict[str, str]) -> None:
         self.call("job/stopgroup", group, timeout=CALL_TIMEOUT)

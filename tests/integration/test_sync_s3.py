@@ -175,11 +175,12 @@ def test_a_server_that_goes_silent_mid_sync_fails_within_seconds(
 ) -> None:
     """A remote that stops answering without closing anything (a dead NAS, a
     pulled cable: here the server is frozen with SIGSTOP) fails after
-    ``STALL_AFTER`` seconds with nothing moving, not after rclone's network
-    timeouts and retries (over five minutes). The limit is shortened here to
-    keep the test quick; ``test_the_stall_limit_is_tens_of_seconds`` bounds
-    the real one."""
+    ``STALL_AFTER`` seconds with nothing moving and ``PROBE_TIMEOUT`` more
+    without an answer, not after rclone's network timeouts and retries (over
+    five minutes). The limits are shortened here to keep the test quick;
+    ``test_the_stall_limit_is_tens_of_seconds`` bounds the real ones."""
     monkeypatch.setattr(rcd, "STALL_AFTER", 4.0)
+    monkeypatch.setattr(rcd, "PROBE_TIMEOUT", 2.0)
     s3_server.client_env(NAME, monkeypatch)
     path = f"{NAME}:vault/backup"
     backing = s3_server.folder / "vault" / "backup"
@@ -233,7 +234,7 @@ def test_a_server_that_goes_silent_mid_sync_fails_within_seconds(
     assert not syncing.is_alive()
     assert isinstance(outcome[0], RemoteError), "the sync finished before the server froze"
     assert "stopped answering" in outcome[0].message
-    assert took < 4.0 + 10, took
+    assert took < 4.0 + 2.0 + 10, took
     assert not missing_from(backing)  # the previous head is still whole
 
 

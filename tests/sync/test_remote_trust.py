@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from sync import rcd
+from sync import rcd, rclone
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import store_documents
 from tests.sync.remote_folder import files_in, missing_from, named_by_head
@@ -373,7 +373,36 @@ def test_remote_that_is_the_vault_is_refused_however_spelt(
 
 
 def test_the_stall_limit_is_tens_of_seconds() -> None:
-    assert 5 <= rcd.STALL_AFTER <= 30
+    assert rcd.STALL_AFTER >= 5 and rcd.STALL_AFTER + rcd.PROBE_TIMEOUT <= 40
+
+
+def test_a_slow_remote_that_still_answers_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No progress seen (as when rclone has counted a chunk it is still sending)
+    is not enough to give up: the remote is asked, answers, and the copy goes on."""
+    monkeypatch.setattr(rcd, "STALL_AFTER", 0.05)
+    monkeypatch.setattr(rcd, "STALL_EVERY", 0.02)
+    monkeypatch.setattr(rcd, "_progress", lambda stats: ())  # never seen to move
+    asked: list[str] = []
+    real_answers = rcd.Daemon._answers
+
+    def answers(self: rcd.Daemon, root: str) -> bool:
+        asked.append(root)
+        return real_answers(self, root)
+
+    monkeypatch.setattr(rcd.Daemon, "_answers", answers)
+    monkeypatch.setattr(rclone, "DAEMON_FLAGS", [*rclone.DAEMON_FLAGS, "--bwlimit", "4M"])
+    source, dest, work = tmp_path / "src", tmp_path / "dest", tmp_path / "work"
+    work.mkdir()
+    names = []
+    for n in range(8):  # 4 MiB at 4 MiB/s: about a second
+        (source / f"d{n}").mkdir(parents=True)
+        (source / f"d{n}" / "f").write_bytes(os.urandom(512 * 1024))
+        names.append(f"d{n}/f")
+    with rcd.Daemon("copy") as daemon:
+        sent = daemon.copy_files(source, str(dest), names, work, timeout=120)
+    assert sent == len(names) and asked and set(asked) == {str(dest)}
 
 
 def test_a_copy_that_only_failed_to_reach_the_remote_is_not_tried_again() -> None:
