@@ -114,7 +114,9 @@ def inspect_remote(path: str, work: Path, what: str, also: Iterable[str] = ()) -
     meta = [rel for rel in (HEAD, JOURNAL) if rel in view.present]
     meta += [rel for rel in also if rel in view.present and rel not in meta]
     if meta:
-        rclone.fetch_files(path, meta, fetched, work, what=what, timeout=rclone.PREFLIGHT_TIMEOUT)
+        size = sum(view.present[rel] for rel in meta)
+        timeout = rclone.transfer_timeout(size, len(meta))
+        rclone.fetch_files(path, meta, fetched, work, what=what, timeout=timeout)
     for rel in (*RECOVERY_KEYS, CONFIG):
         if view.present.get(rel, 0) <= 0:
             view.problems.append(Problem(rel, "missing"))
