@@ -192,7 +192,7 @@ def _sync(
             path,
             recursive=True,
             include=LISTED,
-            hashes=HASHES,
+            hashes=_hash_kinds(state),
             timeout=rclone.PREFLIGHT_TIMEOUT,
             preflight=True,
         )
@@ -397,6 +397,16 @@ def _remember(files: dict[str, dict[str, Any]], snap: Snapshot, rel: str, md5: b
     if md5:
         found["md5"] = snap.md5(rel)
     files[rel] = found
+
+
+def _hash_kinds(state: RemoteState) -> tuple[str, ...]:
+    """The hashes to ask the remote for. One that gave SHA-256 before (its
+    records have no MD5) is asked for that alone: a local folder computes
+    each kind asked for, and MD5 would double the work. Any other, both
+    (an S3-like store has its MD5s at hand, and gives no SHA-256)."""
+    if all("md5" in sent for sent in state.files.values()):
+        return HASHES
+    return ("sha256",)
 
 
 def _remember_all(

@@ -12,6 +12,7 @@ import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -112,6 +113,31 @@ def test_forged_head_fails_verify_and_the_next_sync_puts_ours_back(
     assert (folder / "head.json").read_bytes() == (vault_dir / "head.json").read_bytes()
     assert not missing_from(folder)
     assert run(runner, vault_dir, "verify", "--remote", "usb", "--read-data").exit_code == 0
+
+
+def test_a_folder_remote_is_asked_for_sha256_alone(
+    runner: CliRunner, synced: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A local folder computes every hash asked for: once it has given SHA-256,
+    MD5 is neither asked for nor recorded (the sync of a large vault would
+    hash its audit log and journal twice)."""
+    vault_dir, _ = synced
+    asked: list[tuple[str, ...]] = []
+    real_list = rcd.Daemon.list_files
+
+    def list_files(self: rcd.Daemon, *args: Any, **kwargs: Any) -> Any:
+        asked.append(tuple(kwargs.get("hashes", ())))
+        return real_list(self, *args, **kwargs)
+
+    monkeypatch.setattr(rcd.Daemon, "list_files", list_files)
+    store_documents(vault_dir, 1, tmp_path / "more", size=64)
+    sync(runner, vault_dir)  # the first sync, to an empty folder, could not know
+    store_documents(vault_dir, 1, tmp_path / "later", size=64)
+    sync(runner, vault_dir)
+    sync(runner, vault_dir)
+    assert asked[1:] == [("sha256",), ("sha256",)]
+    files = json.loads((vault_dir / "remotes" / "usb.json").read_text())["files"]
+    assert "md5" not in files["journal.log"] and "md5" not in files["audit.log"]
 
 
 @pytest.mark.parametrize("victim", ["journal.log", "audit.log", "config.json", "keys/data.pub"])
