@@ -214,6 +214,8 @@ def _sync(
         require_complete(snap)
         if not plan.empty:
             _check_local_folder(vault, remote, path)
+            if not top:  # nothing listed to tell which hashes the remote gives
+                md5 = "sha256" not in remote.hash_kinds(path)
             with vault.lock:
                 vault.audit.append("sync", [], remote=name)
                 snap.set_file(AUDIT, vault.layout.audit.read_bytes())

@@ -408,10 +408,12 @@ class Daemon:
         """True when rclone's backend for ``root`` is the local filesystem (asked once)."""
         return self.local_folder(root) is not None
 
-    def local_folder(self, root: str) -> Path | None:
-        """The folder ``root`` is, when rclone's backend for it is the local
-        filesystem (a plain path, ``:local:``, or a named remote of that type);
-        else None. Asked once per ``root``."""
+    def hash_kinds(self, root: str) -> list[str]:
+        """The hash types the remote ``root`` gives ("sha256", "md5", …; asked once)."""
+        self._fs_info(root)
+        return [str(kind) for kind in self._info[root].get("Hashes") or []]
+
+    def _fs_info(self, root: str) -> None:
         if root not in self._info:
             try:
                 self._info[root] = self.call(
@@ -419,6 +421,12 @@ class Daemon:
                 )
             except _Refused:
                 self._info[root] = {}  # the copy will say what is wrong
+
+    def local_folder(self, root: str) -> Path | None:
+        """The folder ``root`` is, when rclone's backend for it is the local
+        filesystem (a plain path, ``:local:``, or a named remote of that type);
+        else None. Asked once per ``root``."""
+        self._fs_info(root)
         info = self._info[root]
         if not (info.get("Features") or {}).get("IsLocal") or not info.get("Root"):
             return None
