@@ -33,13 +33,13 @@ rewritten) takes the whole snapshot, as does a first or ``--full`` sync.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vault import journal
 from vault.errors import IntegrityError
 from vault.head import Head, read_head, read_index
 from vault.repository import Vault
@@ -131,23 +131,8 @@ def expected_digest(path: str) -> str | None:
 
 
 def parse_journal(data: bytes) -> list[dict[str, Any]]:
-    """Journal entries; a torn last line from a crash is skipped, as the vault does."""
-    text = data.decode("utf-8", errors="replace")
-    try:  # one parse for the whole journal: much faster than one per line
-        whole = json.loads("[" + ",".join(text.splitlines()) + "]")
-    except ValueError:
-        whole = None
-    if isinstance(whole, list) and all(isinstance(e, dict) and "manifest" in e for e in whole):
-        return whole
-    entries = []
-    for line in text.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and "manifest" in entry:
-            entries.append(entry)
-    return entries
+    """Every complete journal entry, as the vault reads them (``vault.journal``)."""
+    return journal.parse(data).records
 
 
 def take_snapshot(vault: Vault, known: Iterable[str] = (), *, sent: Sent | None = None) -> Snapshot:

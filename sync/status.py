@@ -30,7 +30,7 @@ from sync.remotes import remotes
 from sync.snapshot import HEAD, JOURNAL, take_snapshot
 from sync.state import load_state
 from vault.anchor import check_present
-from vault.audit import AuditEntry
+from vault.audit import UNREADABLE, AuditEntry
 from vault.errors import IntegrityError, VaultError
 from vault.head import read_head
 from vault.repository import Vault
@@ -126,8 +126,11 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     remote_verify: dict[str, dict[str, Any]] = {}
     emergency: list[AuditEntry] = []
     last_report: str | None = None
+    damaged_audit = 0
     for entry in vault.audit.entries():
-        if entry.event == "ingest":
+        if entry.hash == UNREADABLE:
+            damaged_audit += 1
+        elif entry.event == "ingest":
             last_ingest = entry.time
         elif entry.event == "verify":
             fact = _verify_fact(entry)
@@ -175,6 +178,22 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         status.remotes.append(_remote_status(vault, name, path, now, remote_verify.get(name)))
     _waiting(vault, status)
     status.warnings = warnings(status, config, now)
+    damaged_journal = vault.journal_damage()
+    set_aside = len(vault.set_aside_entries())
+    if set_aside:
+        status.warnings.insert(
+            0,
+            f"{set_aside} journal entries were set aside as not genuine or unreadable; "
+            "they are kept, untouched, in journal-set-aside.log.",
+        )
+    if damaged_journal:
+        status.warnings.insert(
+            0, f"The journal has {damaged_journal} damaged lines: run 'vault verify'."
+        )
+    if damaged_audit:
+        status.warnings.insert(
+            0, f"The audit log has {damaged_audit} damaged lines: run 'vault audit verify'."
+        )
     if damaged_head:
         status.warnings.insert(0, "The vault's head file is damaged: run 'vault verify'.")
     if forged_head:

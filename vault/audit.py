@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from vault import jsonlines
 from vault.fsutil import append_line
 
 GENESIS = "0" * 64
@@ -27,6 +28,7 @@ _TAIL = 64 * 1024  # bytes read from the end of the log to find its last entry
 EVENTS = {
     "init", "ingest", "fold", "duplicate", "show", "export", "passwd", "verify",
     "rebuild", "emergency-use", "unlock", "edit", "search", "sync", "repair", "report",
+    "set-aside",
 }  # fmt: skip
 
 
@@ -53,6 +55,23 @@ class ChainProblem:
     problem: str
 
 
+_FIELDS = {"seq", "time", "event", "ids", "detail", "prev", "hash"}
+UNREADABLE = "unreadable"  # the hash of a stand-in for a damaged line
+
+
+def is_record(value: Any) -> bool:
+    """A whole audit entry as written (its chain is checked by ``verify``)."""
+    return (
+        isinstance(value, dict)
+        and set(value) == _FIELDS
+        and isinstance(value["seq"], int)
+        and isinstance(value["hash"], str)
+        and isinstance(value["prev"], str)
+        and isinstance(value["ids"], list)
+        and isinstance(value["detail"], dict)
+    )
+
+
 def _digest(body: dict[str, Any]) -> str:
     data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(data).hexdigest()
@@ -63,27 +82,32 @@ class AuditLog:
         self.path = path
 
     def entries(self) -> Iterator[AuditEntry]:
+        """Every entry; a damaged line is a stand-in entry whose hash is
+        ``UNREADABLE``, followed by any whole entry glued onto it."""
         if not self.path.exists():
             return
-        with open(self.path, encoding="utf-8") as f:
+        with open(self.path, encoding="utf-8", errors="replace") as f:
             for number, line in enumerate(f, 1):
-                try:
-                    record = json.loads(line)
+                found = jsonlines.Lines()
+                jsonlines.parse_line(line, is_record, found)
+                if found.damaged:
+                    yield AuditEntry(number, "", "?", [], {}, "", UNREADABLE)
+                for record in found.records:
                     yield AuditEntry(**record)
-                except (ValueError, TypeError):
-                    yield AuditEntry(number, "", "?", [], {}, "", "unreadable")
 
     def tip(self) -> tuple[int, str]:
         """The last entry's (seq, hash), or (0, GENESIS) for an empty log.
 
         Reads only the end of the file: a sync or an ingest appends to a log
         of many thousands of entries. When the last line is not a readable
-        entry, the whole log is read, as ``entries`` numbers it.
+        entry, the whole log is read and the chain goes on from the last
+        readable entry (the damage stays for ``verify`` to report).
         """
         last = self._last_entry()
         if last is None:
-            for last in self.entries():  # noqa: B007
-                pass
+            for entry in self.entries():
+                if entry.hash != UNREADABLE:
+                    last = entry
         return (last.seq, last.hash) if last else (0, GENESIS)
 
     def _last_entry(self) -> AuditEntry | None:
@@ -99,14 +123,13 @@ class AuditLog:
         lines = tail.splitlines()
         if not lines or (start > 0 and len(lines) < 2):
             return None  # empty, or a last line longer than the tail read
+        if not tail.endswith(b"\n"):
+            return None  # a torn last line: the next append cuts it off
         try:  # bytes.splitlines splits as ``entries`` does (universal newlines)
             record = json.loads(lines[-1].decode("utf-8"))
-            entry = AuditEntry(**record)
-        except (ValueError, TypeError):
+        except ValueError:
             return None
-        if not isinstance(entry.seq, int) or not isinstance(entry.hash, str):
-            return None
-        return entry
+        return AuditEntry(**record) if is_record(record) else None
 
     def append(self, event: str, ids: list[str] | None = None, **detail: Any) -> AuditEntry:
         if event not in EVENTS:
@@ -134,9 +157,10 @@ class AuditLog:
         for entry in self.entries():
             body = entry.as_dict()
             claimed = body.pop("hash")
-            if entry.hash == "unreadable":
-                problems.append(ChainProblem(entry.seq, "entry is unreadable"))
-            elif entry.seq != expected_seq:
+            if entry.hash == UNREADABLE:
+                problems.append(ChainProblem(entry.seq, f"line {entry.seq} is damaged"))
+                continue
+            if entry.seq != expected_seq:
                 problems.append(
                     ChainProblem(
                         entry.seq,

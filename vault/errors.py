@@ -13,6 +13,7 @@ catches these and turns them into one line on stderr and an exit status.
     ├── LockedError                 1  another vault command is running
     ├── NotFoundError               1  unknown document id
     ├── StorageError                1  disk full, no permission, read-only folder
+    ├── MissingSigningKeyError      1  this computer's signing key is missing
     ├── WrongKeyError               3  wrong passphrase, wrong emergency key
     ├── IntegrityError              4  tampered object, bad MAC, broken audit chain
     │   └── CryptoFormatError          malformed or hostile age file
@@ -89,6 +90,8 @@ class StorageError(VaultError):
 class SettingsError(UsageError):
     """A setting in the vault's config.json has the wrong type or value (a
     usage error, as a bad option is: the user's input, fixed by editing it)."""
+class MissingSigningKeyError(VaultError):
+    """Storing without the passphrase needs this computer's signing key."""
 
 
 class WrongKeyError(VaultError):

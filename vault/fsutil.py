@@ -8,6 +8,8 @@ ever readable by other users of the computer.
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
 import os
 import secrets
 import shutil
@@ -81,13 +83,74 @@ def commit_temp(tmp: Path, path: Path) -> None:
 
 
 def append_line(path: Path, line: bytes) -> None:
-    """Append one line durably (journal and audit log)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    """Append whole lines durably (journal, audit log, sync state), or nothing.
+
+    Every byte is written and fsynced, or the file is cut back to its old
+    length and the error raised: a short write (a full disk) never leaves a
+    torn line for the next append to glue onto. A torn last line left by a
+    crash is cut off first, unless it is a whole JSON record that lost only
+    its line end, which is then completed.
+    """
+    if not line.endswith(b"\n"):
+        raise ValueError("append_line takes whole lines")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
-        os.write(fd, line)
-        os.fsync(fd)
+        start = _whole_lines_end(fd)
+        data = memoryview(line)
+        written = 0
+        try:
+            while written < len(data):
+                count = os.pwrite(fd, data[written:], start + written)
+                if count <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written += count
+            os.fsync(fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+                os.fsync(fd)
+            raise
     finally:
         os.close(fd)
+
+
+_TAIL_CHUNK = 64 * 1024
+
+
+def _whole_lines_end(fd: int) -> int:
+    """Where the next line goes: the end of the file's last whole line.
+
+    A torn tail (no line end) is cut off, or, when it parses as a whole JSON
+    record, completed with a line end.
+    """
+    size = os.fstat(fd).st_size
+    if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+        return size
+    end = size
+    tail = b""
+    while end > 0:  # find the last line end, reading backwards
+        begin = max(0, end - _TAIL_CHUNK)
+        chunk = os.pread(fd, end - begin, begin)
+        tail = chunk + tail
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            tail = tail[cut + 1 :]
+            begin += cut + 1
+            break
+        end = begin
+    else:
+        begin = 0
+    try:
+        whole = isinstance(json.loads(tail), dict)
+    except ValueError:
+        whole = False
+    if not whole:
+        os.ftruncate(fd, begin)
+        os.fsync(fd)
+        return begin
+    if os.pwrite(fd, b"\n", size) != 1:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return size + 1
 
 
 def clean_stale_temps(directory: Path, *, recursive: bool = True) -> int:

@@ -5,8 +5,9 @@
   object and manifest the catalog names: ids and sizes only, so verification
   and sync can check completeness without a key.
 - ``head.json``: names both by hash, with the document count, a sequence
-  number, the audit log's tip, and a MAC over all of it under the key derived
-  from the data identity. It is replaced last and atomically, so the previous
+  number, the audit log's tip, the public half of this computer's signing key
+  (``signing.py``), and a MAC over all of it under the key derived from the
+  data identity. It is replaced last and atomically, so the previous
   head stays valid until the new snapshot is durable.
 """
 
@@ -42,9 +43,12 @@ class Head:
     catalog: str
     index: str
     audit: tuple[int, str]
+    signer: str | None = None  # public half of the installation signing key (signing.py)
 
     def body(self) -> bytes:
         record = {"format": FORMAT, **asdict(self), "audit": list(self.audit)}
+        if self.signer is None:
+            del record["signer"]  # a head written before signing keys keeps its MAC
         return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
 
     @property
@@ -151,6 +155,7 @@ def save_catalog(
     key: DataKey,
     audit_tip: tuple[int, str],
     previous_seq: int,
+    signer: str | None = None,
 ) -> Head:
     make_private_dir(snapshots)
     blob = crypto.encrypt_bytes(catalog.to_bytes(), [key.identity.to_public()])
@@ -166,6 +171,7 @@ def save_catalog(
         catalog=catalog_id,
         index=index_id,
         audit=audit_tip,
+        signer=signer,
     )
     atomic_write(head_path, head_record(head, key))
     keep = {f"{catalog_id}.age", f"{index_id}.idx"}

@@ -120,6 +120,11 @@ def create_keys(paths: KeyPaths, passphrase: str) -> NewKeys:
     return NewKeys(DataKey.from_secret(data_secret), emergency_secret, work_factor)
 
 
+def vault_id_of(recipient: str) -> str:
+    """The vault id: the first 16 hex digits of the SHA-256 of its public key."""
+    return hashlib.sha256(recipient.strip().encode()).hexdigest()[:16]
+
+
 def read_recipient(paths: KeyPaths) -> x25519.Recipient:
     try:
         text = paths.public.read_text()

@@ -7,16 +7,19 @@ passphrase or the emergency key.
 
 Storing a document, locked or unlocked, is the same three durable steps: the
 encrypted original, the encrypted manifest, and a line in ``journal.log``
-naming both. Only then is the document *recorded*. An unlocked command folds
-the journal into the catalog: it checks fingerprints (dropping duplicates),
-signs manifests that were written without the key, and saves the snapshot.
+naming both, signed with this computer's installation signing key
+(``signing.py``). Only then is the document *recorded*. An unlocked command
+folds the journal into the catalog: it checks each entry (a manifest without
+a MAC must carry a signature by the key the head names), checks fingerprints
+(dropping duplicates), signs manifests that were written without the key, and
+saves the snapshot. A fold replayed after a crash recognises what it folded,
+and nothing the catalog or a journal names is ever deleted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -26,25 +29,26 @@ from typing import TYPE_CHECKING, Any
 
 from pyrage import x25519
 
-from vault import anchor
+from vault import anchor, fold, signing
+from vault import journal as journals
 from vault import keys as keyring
 from vault import manifest as manifests
 from vault.audit import AuditLog
 from vault.config import Layout, read_config, write_config
 from vault.errors import (
     IntegrityError,
+    MissingSigningKeyError,
     NotFoundError,
     UsageError,
     VaultExistsError,
     VaultNotFoundError,
 )
 from vault.export import export_document
+from vault.fold import FoldResult
 from vault.fsutil import (
-    append_line,
     atomic_write,
     clean_stale_temps,
     make_private_dir,
-    private_workdir,
     remove_orphan_workdirs,
 )
 from vault.head import (
@@ -59,7 +63,7 @@ from vault.head import (
 from vault.keys import DataKey, KeyPaths, NewKeys
 from vault.lock import VaultLock
 from vault.manifest import Manifest
-from vault.objects import BadObject, ObjectStore, StoredObject
+from vault.objects import BadObject, ObjectStore
 
 if TYPE_CHECKING:  # the catalog loads on first use: `vault status` never needs it
     from vault.catalog import Catalog
@@ -74,13 +78,6 @@ class Stored:
 
     doc_id: str
     duplicate_of: str | None = None  # set when the same content was already in the vault
-
-
-@dataclass
-class FoldResult:
-    added: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)  # manifest ids that failed checks
 
 
 @dataclass
@@ -107,6 +104,14 @@ def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+_UNSET: Any = object()
+
+
+def _signers_of(head: Head) -> frozenset[str] | None:
+    """The signing keys an authenticated head trusts; None: a head from before them."""
+    return None if head.signer is None else frozenset({head.signer})
+
+
 class Vault:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -121,6 +126,9 @@ class Vault:
         self._catalog: Catalog | None = None
         self._head: Head | None = None
         self._recipient: x25519.Recipient | None = None
+        self.set_aside: list[tuple[str, str]] = []  # journal entries set aside by this process
+        self._journal_signers: frozenset[str] | None = _UNSET
+        self._opening_fold = FoldResult()  # what opening the catalog folded in
 
     # --- lifecycle ----------------------------------------------------------
 
@@ -174,7 +182,7 @@ class Vault:
             new = keyring.create_keys(vault.key_paths, passphrase)
             vault.config = {
                 "format": 1,
-                "vault_id": hashlib.sha256(new.data.recipient.encode()).hexdigest()[:16],
+                "vault_id": keyring.vault_id_of(new.data.recipient),
                 "created": now_utc(),
                 "passphrase_changed": now_utc(),
                 "centre_name": centre_name,
@@ -184,6 +192,7 @@ class Vault:
                 make_private_dir(directory)
             vault.key = new.data
             deliver_emergency_key(new, vault.config)
+            signing.create(signing.key_path(vault.root))
             vault.audit.append("init")
             from vault.catalog import Catalog
 
@@ -210,8 +219,16 @@ class Vault:
 
     @property
     def recipient(self) -> x25519.Recipient:
+        """The vault's public key, refused unless it matches the vault id."""
         if self._recipient is None:
-            self._recipient = keyring.read_recipient(self.key_paths)
+            recipient = keyring.read_recipient(self.key_paths)
+            if self.vault_id and keyring.vault_id_of(str(recipient)) != self.vault_id:
+                raise IntegrityError(
+                    "keys/data.pub is not this vault's public key (it does not match "
+                    f"the vault id {self.vault_id}); nothing was stored",
+                    hint="restore keys/data.pub from a backup ('vault repair NAME')",
+                )
+            self._recipient = recipient
         return self._recipient
 
     # --- unlocking -----------------------------------------------------------
@@ -277,6 +294,7 @@ class Vault:
             if existing is not None:
                 return Stored(existing, duplicate_of=existing)
         recipients = [self.recipient]
+        entry_key = self._entry_key()
         original = self.objects.put_file(path, recipients)
         stored = original.objects
         searchable_id = None
@@ -302,30 +320,62 @@ class Vault:
             record = self.manifests.put_bytes(doc.signed(fingerprint, self.key.mac), recipients)
         else:
             record = self.manifests.put_bytes(doc.to_json(), recipients)
-        self._journal(record, stored, signed=self.key is not None)
+        entry = journals.new_entry(
+            record.id, record.size, stored, signed=self.key is not None, key=entry_key
+        )
+        journals.append(self._journal_path, entry)
         self.audit.append("ingest", [doc.doc_id, *original.objects])
         return Stored(doc.doc_id)
 
-    def _journal(self, manifest: StoredObject, objects: dict[str, int], *, signed: bool) -> None:
-        line = {
-            "manifest": manifest.id,
-            "size": manifest.size,
-            "objects": objects,
-            "signed": signed,
-        }
-        append_line(self.layout.root / "journal.log", (json.dumps(line) + "\n").encode())
+    @property
+    def _journal_path(self) -> Path:
+        return self.layout.root / journals.JOURNAL
+
+    @property
+    def _set_aside_path(self) -> Path:
+        return self.layout.root / journals.SET_ASIDE
+
+    def _entry_key(self) -> signing.SigningKey | None:
+        """The key that signs a new journal entry.
+
+        Unlocked, the manifest carries a MAC; the entry is signed too (the key
+        is made if missing: this save names it in the head). Without the key,
+        the entry must be signed by the key the head names, or the next fold
+        would set it aside; only a head from before signing keys asks none.
+        """
+        if self.key is not None:
+            return self._signing_key()
+        key = signing.load(signing.key_path(self.root))
+        found = read_head(self.layout.head)
+        named = found[0].signer if found else None
+        if named is not None and (key is None or key.public != named):
+            raise MissingSigningKeyError(
+                "this computer's signing key is missing or is not the one the vault "
+                "names, so documents stored without the passphrase could not be "
+                "authenticated; nothing was stored",
+                hint="run a command that unlocks the vault (say 'vault list') to make a new one",
+            )
+        return key
+
+    def _signing_key(self) -> signing.SigningKey:
+        """This computer's signing key, made when missing or damaged (unlocked only)."""
+        self._need_key()
+        path = signing.key_path(self.root)
+        try:
+            key = signing.load(path)
+        except IntegrityError:
+            key = None
+        return key if key is not None else signing.create(path)
 
     def journal_entries(self) -> list[dict[str, Any]]:
-        path = self.layout.root / "journal.log"
-        if not path.exists():
-            return []
-        entries = []
-        for line in path.read_text("utf-8").splitlines():
-            try:
-                entries.append(json.loads(line))
-            except ValueError:
-                continue  # a torn last line from a crash: its document was never recorded
-        return entries
+        return journals.read(self._journal_path).records
+
+    def journal_damage(self) -> int:
+        """Damaged stretches of the journal (text that is no whole entry)."""
+        return len(journals.read(self._journal_path).damaged)
+
+    def set_aside_entries(self) -> list[dict[str, Any]]:
+        return journals.read_set_aside(self._set_aside_path)
 
     # --- the catalog -----------------------------------------------------------
 
@@ -340,6 +390,7 @@ class Vault:
                 )
             try:
                 self._catalog, self._head = load_catalog(self.layout.catalog, self.layout.head, key)
+                self._journal_signers = _signers_of(self._head)
             except SnapshotError:  # under an authentic head (or none in an empty vault)
                 found = read_head(self.layout.head)
                 if found is not None:
@@ -348,68 +399,91 @@ class Vault:
             else:
                 anchor.check_not_older(self.root, self.vault_id, self._head, key)
             if not self.lock.read_only:  # a read-only vault is read as it is
-                self.fold_journal()
+                self._opening_fold = fold.fold_journal(self)
+                local = self._signing_key().public
+                if self._head is None or self._head.signer != local:
+                    self._save()  # name this computer's signing key (first use, or a new key)
         assert self._catalog is not None
         return self._catalog
 
-    def fold_journal(self) -> FoldResult:
-        """Bring journaled documents into the catalog (needs the key)."""
-        key = self._need_key()
-        result = FoldResult()
-        entries = self.journal_entries()
-        if not entries:
-            return result
-        catalog = self._catalog if self._catalog is not None else self.catalog
-        leftovers: list[str] = []
-        for entry in entries:
-            manifest_id = entry["manifest"]
-            if manifest_id in catalog.manifest_ids() or not self.manifests.exists(manifest_id):
-                continue  # folded before a crash, or already dropped
-            try:
-                data = self.manifests.get_bytes(manifest_id, [key.identity])
-                doc, signed = manifests.parse(data, check_mac=key.check_mac)
-            except IntegrityError:
-                result.rejected.append(manifest_id)
-                continue
-            if catalog.has(doc.doc_id):
-                doc = replace(doc, doc_id=manifests.new_document_id())
-            if not signed:
-                doc, manifest_id, leftover = self._sign(doc, manifest_id, key)
-                if doc is None:
-                    result.duplicates.append(manifest_id)
-                    leftovers.extend(entry["objects"])
-                    leftovers.append(manifest_id)
-                    continue
-                leftovers.append(leftover)
-            elif doc.fingerprint and catalog.by_fingerprint(doc.fingerprint):
-                result.duplicates.append(manifest_id)
-                leftovers.extend(entry["objects"])
-                leftovers.append(manifest_id)
-                continue
-            catalog.add(doc, manifest_id)
-            result.added.append(doc.doc_id)
-        for manifest_id in result.duplicates:
-            self.audit.append("duplicate", [manifest_id])
-        if result.added:
-            self.audit.append("fold", result.added)
-        self._save()
-        for object_id in leftovers:
-            self._drop(object_id)
-        atomic_write(self.layout.root / "journal.log", b"")
-        return result
+    def _note_journal_signers(self) -> None:
+        """Before anything is saved: whose journal entries the fold accepts.
 
-    def _sign(self, doc: Manifest, manifest_id: str, key: DataKey) -> tuple[Any, str, str]:
-        """Fingerprint an unverified document and write its signed manifest."""
-        catalog = self._catalog
-        assert catalog is not None
-        with private_workdir() as work:
-            plain = work / "original"
-            self.objects.get_file(doc.original, plain, [key.identity])
-            fingerprint = fingerprint_file(plain, key.fingerprint_key)
-        if catalog.by_fingerprint(fingerprint):
-            return None, manifest_id, manifest_id
-        signed = self.manifests.put_bytes(doc.signed(fingerprint, key.mac), [self.recipient])
-        return replace(doc, fingerprint=fingerprint), signed.id, manifest_id
+        The authenticated head's signing key; a head from before signing keys
+        accepts unsigned entries once (they were written on this computer
+        before it had a key). Without an authentic head, only this computer's
+        key is trusted.
+        """
+        if self._journal_signers is not _UNSET:
+            return
+        key = self._need_key()
+        try:
+            found = read_head(self.layout.head)
+            if found is not None:
+                key.check_mac(found[0].body(), found[1], "the vault head")
+                self._journal_signers = _signers_of(found[0])
+                return
+        except IntegrityError:
+            pass
+        local = signing.load(signing.key_path(self.root))
+        self._journal_signers = frozenset({local.public} if local else ())
+
+    def accepts(self, entry: dict[str, Any]) -> bool:
+        """Whether the fold trusts a journal entry whose manifest has no MAC."""
+        self._note_journal_signers()
+        signers = self._journal_signers
+        if signers is None:
+            return True  # a vault from before signing keys: see _note_journal_signers
+        assert isinstance(signers, frozenset)
+        return any(journals.check_entry(entry, signer) for signer in signers)
+
+    @property
+    def legacy_journal(self) -> bool:
+        """Whether the journal was written before this vault had a signing key."""
+        self._note_journal_signers()
+        return self._journal_signers is None
+
+    def fold_journal(self) -> FoldResult:
+        """Bring journaled documents into the catalog (``vault.fold``)."""
+        if self._catalog is None:
+            self.catalog  # noqa: B018 - opening the catalog folds the journal in
+            return self._opening_fold
+        return fold.fold_journal(self)
+
+    def record_set_aside(self, entry: dict[str, Any], reason: str) -> None:
+        journals.set_aside(self._set_aside_path, entry, reason)
+        self.set_aside.append((str(entry.get("manifest", "damaged line")), reason))
+
+    def empty_journal(self) -> None:
+        atomic_write(self._journal_path, b"")
+
+    def save_catalog(self) -> None:
+        """Save the open catalog under a new head (needs the key)."""
+        self._save()
+
+    def referenced(self) -> set[str]:
+        """Every object id the catalog, the head's index, the journal or the
+        set-aside entries name: never to be deleted."""
+        named: set[str] = set()
+        if self._catalog is not None:
+            named |= self._catalog.object_ids() | self._catalog.manifest_ids()
+        found = read_head(self.layout.head)
+        if found is not None:
+            named |= set(read_index(self.layout.catalog, found[0]))
+        aside = [e for e in self.set_aside_entries() if journals.is_entry(e)]
+        for entry in [*self.journal_entries(), *aside]:
+            named |= set(entry["objects"])
+            named.add(entry["manifest"])
+        return named
+
+    def drop_unreferenced(self, object_ids: list[str]) -> None:
+        """Remove these objects, but none that anything names (``referenced``)."""
+        if not object_ids:
+            return
+        named = self.referenced()
+        for object_id in object_ids:
+            if object_id not in named:
+                self._drop(object_id)
 
     def _drop(self, object_id: str) -> None:
         for store in (self.objects, self.manifests):
@@ -432,6 +506,7 @@ class Vault:
             key,
             self.audit.tip(),
             self._head.seq if self._head else self._stored_seq(key),
+            signer=self._signing_key().public,
         )
         anchor.record(self.root, self.vault_id, self._head, key)
 
@@ -444,6 +519,7 @@ class Vault:
         """Rebuild the catalog from the signed manifests (``vault.rebuild``)."""
         from vault.rebuild import rebuild_catalog
 
+        self._note_journal_signers()  # before the rebuilt catalog is saved
         return rebuild_catalog(self, progress)
 
     def adopt_catalog(self, catalog: Catalog) -> None:
@@ -519,7 +595,7 @@ class Vault:
         self.audit.append("edit", [row["id"]], changed=sorted(changes))
         self._save()
         if record.id != row["manifest"]:
-            self.manifests.remove(row["manifest"])
+            self.drop_unreferenced([row["manifest"]])
         return self.document(row["id"])
 
     # --- checks ------------------------------------------------------------------

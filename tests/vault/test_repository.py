@@ -182,6 +182,7 @@ def test_forged_snapshot_with_public_key_is_refused(vault_dir: Path) -> None:
 
 def test_forged_journal_manifest_is_rejected(vault_dir: Path, tmp_path: Path) -> None:
     """A *signed*-looking manifest from someone without the key fails its MAC."""
+    from vault import journal
     from vault.manifest import Manifest
 
     vault = Vault.open(vault_dir)
@@ -189,7 +190,10 @@ def test_forged_journal_manifest_is_rejected(vault_dir: Path, tmp_path: Path) ->
     record = vault.manifests.put_bytes(
         doc.signed("f" * 64, lambda body: "0" * 64), [vault.recipient]
     )
-    vault._journal(record, {}, signed=True)
+    journal.append(
+        vault_dir / journal.JOURNAL,
+        journal.new_entry(record.id, record.size, {}, signed=True, key=None),
+    )
     vault.unlock(PASSPHRASE)
     result = vault.fold_journal()
     assert result.rejected == [record.id]

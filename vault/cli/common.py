@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from vault.cli.group import SECRETS
-from vault.errors import StorageError, UsageError
+from vault.errors import IntegrityError, StorageError, UsageError
 
 if TYPE_CHECKING:  # the repository (pyrage, sqlite) is imported when a command runs
     from vault.repository import Vault
@@ -235,6 +235,21 @@ def unlocked(root: Path, spec: UnlockSpec, *, reading: bool = False) -> Iterator
         else:
             vault.unlock(get_passphrase(spec.passphrase_file))
         yield vault
+        if vault.set_aside:  # reported once the command has done and shown the rest
+            click.get_current_context().call_on_close(lambda: report_set_aside(vault))
+
+
+def report_set_aside(vault: Vault) -> None:
+    """Exit 4 naming the journal entries this command set aside."""
+    shown = "; ".join(f"{name[:12]}: {reason}" for name, reason in vault.set_aside[:3])
+    more = f" and {len(vault.set_aside) - 3} more" if len(vault.set_aside) > 3 else ""
+    count = len(vault.set_aside)
+    raise IntegrityError(
+        f"{count} journal entr{'y was' if count == 1 else 'ies were'} set aside, "
+        f"not trusted ({shown}{more})",
+        hint="everything else was done; they are kept in journal-set-aside.log, "
+        "their files untouched",
+    )
 
 
 def print_json(data: Any) -> None:

@@ -17,6 +17,7 @@ from vault.cli.common import (
     passphrase_options,
     print_json,
     quarantine_options,
+    report_set_aside,
     unlock_options,
     unlocked,
     verbose_option,
@@ -124,6 +125,8 @@ def ingest(
             vault.fold_journal()
     if not quiet or report.not_stored:
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
+    if vault.set_aside:  # earlier entries the unlocked fold did not trust
+        report_set_aside(vault)
     if report.failed:  # the computer refused (disk full): status 1, never 4 or 6
         first = report.failed[0]
         raise StorageError(
