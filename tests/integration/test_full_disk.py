@@ -118,8 +118,10 @@ def test_a_journal_line_that_does_not_fit_stores_nothing_and_says_so(
 
     source = make_pdf(tmp_path / "referral.pdf", "referral")
     result = run(runner, root, "ingest", str(source))
-    assert result.exit_code != 0, result.output
+    assert result.exit_code == 1, result.output
     assert "Stored 1" not in result.output
+    assert isinstance(result.exception, SystemExit), result.exception  # one line, no traceback
+    assert "disk" in result.stderr
     assert journal.read_bytes() == before, "the failed append left bytes behind"
 
     inbox = tmp_path / "inbox"
@@ -128,6 +130,7 @@ def test_a_journal_line_that_does_not_fit_stores_nothing_and_says_so(
     watched = run(runner, root, "watch", str(inbox), "--once", "--settle", "0.2",
                   "--interval", "0.1", "--remove-source")  # fmt: skip
     assert watched.exit_code != 0, watched.output
+    assert isinstance(watched.exception, SystemExit), watched.exception
     assert scan.exists(), "watch deleted a source whose record was not written"
     assert journal.read_bytes() == before
 
