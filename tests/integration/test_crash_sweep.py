@@ -152,9 +152,16 @@ def _sweep(
     argv: list[str], start: Path, template: Template, sources: dict[str, str], work: Path
 ) -> int:
     env = _env(template)
-    root = work / "vault"
-    shutil.copytree(start, root)
-    run = [str(root) if a == "ROOT" else a for a in argv]
+
+    def fresh(name: str) -> tuple[Path, list[str]]:
+        # A folder of its own each time: the per-user anchor of a vault is
+        # kept by folder, and a copy of an older state in the same folder
+        # would rightly be taken for a rollback.
+        root = work / name
+        shutil.copytree(start, root)
+        return root, [str(root) if a == "ROOT" else a for a in argv]
+
+    root, run = fresh("vault-count")
     counts = _count_calls(run, env, work / "trace")
     shutil.rmtree(root)
     assert counts["rename"] and counts["fsync"], counts
@@ -162,7 +169,7 @@ def _sweep(
     kills = 0
     for call in SYSCALLS:
         for n in range(1, counts[call] + 1):
-            shutil.copytree(start, root)
+            root, run = fresh(f"vault-{call}-{n}")
             if _killed_at(call, n, run, env):
                 kills += 1
                 listed = _check_next_command(root, template, sources, work)
