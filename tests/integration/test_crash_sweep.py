@@ -1,37 +1,35 @@
-"""Ingest and the fold killed at every file operation they make.
+"""Ingest and the fold killed at every file operation they make (``sweep.py``).
 
-``strace`` stops the child (SIGKILL, delivered as the system call starts, so
-the call never runs) at the N-th rename, unlink, positioned write, truncate
-or fsync, for every N the uninterrupted run makes. After each kill the next
-command must list every document it recorded, export each byte-identical,
-and find ``verify`` and the audit chain clean; running the job again then
-finishes it.
+After each kill the next command must list every document it recorded,
+export each byte-identical, and find ``verify`` and the audit chain clean;
+running the job again then finishes it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
 import shutil
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Template, make_pdf
+from sync.backup import sync_remote
+from sync.remotes import add_remote
+from tests.conftest import PASSPHRASE, Template, make_pdf
+from tests.integration.sweep import (
+    ROOT,
+    VAULT_CMD,
+    Sweep,
+    assert_clean,
+    child_env,
+    exported,
+    sha,
+)
+from tests.processes import all_gone, environ_of, program_of
 from vault import manifest as manifests
 from vault.keys import DataKey
 from vault.repository import Vault
-
-SYSCALLS = (
-    "rename", "renameat", "renameat2", "unlink", "unlinkat",
-    "pwrite64", "ftruncate", "fsync", "fdatasync",
-)  # fmt: skip
-_CALL = re.compile(r"^(?:\d+\s+)?([a-z0-9_]+)\(")
-VAULT_CMD = str(Path(sys.executable).with_name("vault"))
 
 _FOLD_CHILD = r"""
 import os, sys
@@ -47,49 +45,6 @@ with vault.lock:
 """
 
 
-def _env(template: Template) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("VAULT_PASSPHRASE", "VAULT_DIR")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["TEST_DATA_SECRET"] = template.data_secret
-    return env
-
-
-def _count_calls(argv: list[str], env: dict[str, str], log: Path) -> Counter[str]:
-    subprocess.run(
-        ["strace", "-f", "-qq", "-o", str(log), "-e", "trace=" + ",".join(SYSCALLS), *argv],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        timeout=120,
-    )
-    counts: Counter[str] = Counter()
-    for line in log.read_text().splitlines():
-        found = _CALL.match(line)
-        if found:
-            counts[found.group(1)] += 1
-    return counts
-
-
-def _killed_at(call: str, n: int, argv: list[str], env: dict[str, str]) -> bool:
-    done = subprocess.run(
-        ["strace", "-f", "-qq", "-o", os.devnull, "-e", f"trace={call}",
-         "-e", f"inject={call}:signal=KILL:when={n}", *argv],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        timeout=120,
-    )  # fmt: skip
-    if done.returncode == 0:
-        return False  # that call came fewer times this run
-    assert done.returncode in (137, -9), done.stderr.decode(errors="replace")
-    return True
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _recorded(vault: Vault, key: DataKey, work: Path) -> set[str]:
     """The contents of every document the journal records (read before the fold)."""
     found = set()
@@ -97,7 +52,7 @@ def _recorded(vault: Vault, key: DataKey, work: Path) -> set[str]:
         data = vault.manifests.get_bytes(entry["manifest"], [key.identity])
         doc, _ = manifests.parse(data, check_mac=None)
         vault.objects.get_file(doc.original, work / "recorded", [key.identity])
-        found.add(_sha(work / "recorded"))
+        found.add(sha(work / "recorded"))
     return found
 
 
@@ -109,20 +64,11 @@ def _check_next_command(
     with vault.lock:
         vault.key = DataKey.from_secret(template.data_secret)
         recorded = _recorded(vault, vault.key, work)
-        docs = list(vault.documents())
-        assert not getattr(vault, "set_aside", []), "a journal entry was set aside"
-        contents = []
-        for n, doc in enumerate(docs):
-            out = work / f"export-{n}"
-            vault.export(doc["id"], out)
-            contents.append(_sha(out))
-            out.unlink()
+        contents = list(exported(vault, work).values())
         assert set(contents) <= set(sources.values()), "a listed document does not export whole"
         assert len(contents) == len(set(contents)), "a document is listed twice"
         assert recorded <= set(contents), "a recorded document is not listed"
-        result = vault.verify()
-        assert result.ok, result.bad
-        assert vault.audit.verify(vault.audit_anchor()) == []
+        assert_clean(vault)
     return set(contents)
 
 
@@ -145,44 +91,27 @@ def sources(tmp_path: Path) -> dict[str, str]:
         "b.pdf": make_pdf(tmp_path / "b.pdf", "sweep letter b"),
     }
     shutil.copy(made["a.pdf"], tmp_path / "c.pdf")  # the same letter scanned twice
-    return {name: _sha(tmp_path / name) for name in ("a.pdf", "b.pdf", "c.pdf")}
+    return {name: sha(tmp_path / name) for name in ("a.pdf", "b.pdf", "c.pdf")}
 
 
 def _sweep(
     argv: list[str], start: Path, template: Template, sources: dict[str, str], work: Path
 ) -> int:
-    env = _env(template)
-
-    def fresh(name: str) -> tuple[Path, list[str]]:
-        # A folder of its own each time: the per-user anchor of a vault is
-        # kept by folder, and a copy of an older state in the same folder
-        # would rightly be taken for a rollback.
-        root = work / name
-        shutil.copytree(start, root)
-        return root, [str(root) if a == "ROOT" else a for a in argv]
-
-    root, run = fresh("vault-count")
-    counts = _count_calls(run, env, work / "trace")
-    shutil.rmtree(root)
-    assert counts["rename"] and counts["fsync"], counts
     recorded_before = _recorded(Vault.open(start), DataKey.from_secret(template.data_secret), work)
-    kills = 0
-    for call in SYSCALLS:
-        for n in range(1, counts[call] + 1):
-            root, run = fresh(f"vault-{call}-{n}")
-            if _killed_at(call, n, run, env):
-                kills += 1
-                listed = _check_next_command(root, template, sources, work)
-                assert listed >= recorded_before, "a document recorded before the run was lost"
-                _finish(root, template, sources, work)
-            shutil.rmtree(root)
-    return kills
+
+    def check(root: Path) -> None:
+        listed = _check_next_command(root, template, sources, work)
+        assert listed >= recorded_before, "a document recorded before the run was lost"
+        _finish(root, template, sources, work)
+
+    env = child_env(TEST_DATA_SECRET=template.data_secret)
+    return Sweep(argv, start, env, work, check).run()
 
 
 def test_ingest_killed_at_every_file_operation(
     template_vault: Template, sources: dict[str, str], tmp_path: Path
 ) -> None:
-    argv = [VAULT_CMD, "--vault", "ROOT", "ingest", "--quiet",
+    argv = [VAULT_CMD, "--vault", ROOT, "ingest", "--quiet",
             *(str(tmp_path / name) for name in sources)]  # fmt: skip
     kills = _sweep(argv, template_vault.path, template_vault, sources, tmp_path)
     assert kills > 20
@@ -197,6 +126,125 @@ def test_fold_killed_at_every_file_operation(
     with vault.lock:
         for name in sources:  # without the key: journaled, unsigned, c.pdf a duplicate
             vault.store_file(tmp_path / name, name=name, media_type="application/pdf")
-    argv = [sys.executable, "-c", _FOLD_CHILD, "ROOT"]
+    argv = [sys.executable, "-c", _FOLD_CHILD, ROOT]
     kills = _sweep(argv, start, template_vault, sources, tmp_path)  # a and b: never lost
+    assert kills > 10
+
+
+def _stored_and_folded(template: Template, sources: dict[str, str], work: Path) -> Path:
+    """A copy of the template vault holding the sources, all in its catalog."""
+    start = work / "folded"
+    shutil.copytree(template.path, start)
+    vault = Vault.open(start)
+    with vault.lock:
+        vault.key = DataKey.from_secret(template.data_secret)
+        for name in sources:
+            vault.store_file(work / name, name=name, media_type="application/pdf")
+        vault.fold_journal()
+    return start
+
+
+def test_edit_killed_at_every_file_operation(
+    template_vault: Template, sources: dict[str, str], tmp_path: Path
+) -> None:
+    """After each kill the document is whole, with either its old record or the
+    new one (never a mix, never both); editing again then finishes it."""
+    start = _stored_and_folded(template_vault, sources, tmp_path)
+    vault = Vault.open(start)
+    with vault.lock:
+        vault.key = DataKey.from_secret(template_vault.data_secret)
+        before = {doc["id"]: doc for doc in vault.documents()}
+    edited = sorted(before)[0]
+    old = (before[edited]["doc_type"], before[edited]["family"])
+    new = ("court-order", "F-0042")
+    contents = set(sources.values())
+
+    def check(root: Path) -> None:
+        vault = Vault.open(root)
+        with vault.lock:
+            vault.key = DataKey.from_secret(template_vault.data_secret)
+            found = exported(vault, tmp_path)
+            assert found.keys() == before.keys(), "a document was lost or listed twice"
+            assert set(found.values()) == contents, "a document does not export whole"
+            row = vault.document(edited)
+            assert (row["doc_type"], row["family"]) in (old, new), row
+            assert_clean(vault)
+            vault.edit(edited, doc_type=new[0], family=new[1])
+            assert (vault.document(edited)["doc_type"], vault.document(edited)["family"]) == new
+            assert_clean(vault)
+
+    argv = [VAULT_CMD, "--vault", ROOT, "edit", edited, "--type", new[0], "--family", new[1]]
+    env = child_env(VAULT_PASSPHRASE=PASSPHRASE)
+    kills = Sweep(argv, start, env, tmp_path, check).run()
+    assert kills > 10
+
+
+def _rclone_of(marker: str) -> set[int]:
+    """The rclone processes started by a run marked with ``marker`` in its environment."""
+    return {
+        pid
+        for pid in (int(p.name) for p in Path("/proc").glob("[0-9]*"))
+        if program_of(pid) == "rclone"
+        and (environ_of(pid) or {}).get(b"TEST_SWEEP") == marker.encode()
+    }
+
+
+def _vault(root: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [VAULT_CMD, "--vault", str(root), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_sync_killed_at_every_file_operation(
+    template_vault: Template, sources: dict[str, str], tmp_path: Path
+) -> None:
+    """A sync to a folder remote that sends new and edited documents, a new
+    journal line and head, and removes what the old head named, killed at
+    each file operation of the vault's own process (rclone's daemon, its
+    child, runs untraced and dies with it). After each kill: rclone is gone,
+    the next sync succeeds and the remote's ``verify --read-data`` is clean,
+    and every document is listed, whole, with ``verify`` and the audit chain
+    clean."""
+    del sources["c.pdf"]  # (a duplicate: it adds nothing here)
+    start = _stored_and_folded(template_vault, sources, tmp_path)
+    remote = tmp_path / "usb"
+    vault = Vault.open(start)
+    with vault.lock:
+        add_remote(vault, "usb", str(remote))
+    sync_remote(vault, "usb", str(remote))
+    with vault.lock:  # since the last sync: an edit (a new head) and a new document
+        vault.key = DataKey.from_secret(template_vault.data_secret)
+        doc_id = sorted(doc["id"] for doc in vault.documents())[0]
+        vault.edit(doc_id, doc_type="court-order")
+        vault.key = None
+        sources["d.pdf"] = sha(make_pdf(tmp_path / "d.pdf", "sweep letter d"))
+        vault.store_file(tmp_path / "d.pdf", name="d.pdf", media_type="application/pdf")
+    remote_before = tmp_path / "usb-before"
+    shutil.copytree(remote, remote_before)
+    marker = str(tmp_path)
+    env = child_env(TEST_SWEEP=marker)
+
+    def put_back_remote() -> None:
+        shutil.rmtree(remote, ignore_errors=True)
+        shutil.copytree(remote_before, remote)
+
+    def check(root: Path) -> None:
+        assert all_gone(_rclone_of(marker), within=5), "rclone outlived the killed vault"
+        done = _vault(root, "sync", "usb", "--quiet", env=env)
+        assert done.returncode == 0, done.stderr
+        done = _vault(root, "verify", "--remote", "usb", "--read-data", env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        vault = Vault.open(root)
+        with vault.lock:
+            vault.key = DataKey.from_secret(template_vault.data_secret)
+            assert sorted(exported(vault, tmp_path).values()) == sorted(sources.values())
+            assert_clean(vault)
+
+    argv = [VAULT_CMD, "--vault", ROOT, "sync", "usb", "--quiet"]
+    sweep = Sweep(argv, start, env, tmp_path, check, before=put_back_remote, follow=False)
+    kills = sweep.run()
     assert kills > 10
