@@ -10,7 +10,8 @@ ones a recovery would use:
 3. the head must be the one this computer last sent there, or the one this
    computer has now; or, when the key is at hand (``unlock``), a newer one
    whose MAC is right. Anything else is a forged or rolled-back head. The
-   other replaceable files must be, byte for byte, what was last sent;
+   other replaceable files must be, byte for byte, what was last sent or
+   what this computer has now (a sync cut off before it saved its record);
 4. everything the local head and journal name that the state file says was
    sent must be there with its size (the catalog snapshot with the size it
    has here), and so must every object and manifest the remote's own head
@@ -208,6 +209,8 @@ def check_remote(
         if not newer and view.fetched is not None:  # else whoever sent it sent the rest
             others = {rel: mine for rel, mine in sent.items() if rel != HEAD}
             for diff in compare_fetched(others, view.fetched, sorted(others)):
+                if diff.problem == "changed" and _as_here(vault, view.fetched, diff.path):
+                    continue  # this computer's copy, sent and the record of it lost
                 problems.setdefault(diff.path, Problem(diff.path, diff.problem))
         expected = {} if newer else _named_here(vault, state, view, head is None)
         for rel, size in sorted(expected.items()):
@@ -243,6 +246,16 @@ def _digest(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
         return None
+
+
+def _as_here(vault: Vault, fetched: Path, rel: str) -> bool:
+    """The remote's copy of replaceable file ``rel`` is byte for byte this computer's.
+
+    A sync cut off after a file arrived but before the record of it was saved
+    (killed, a power cut) leaves the remote holding what this computer has,
+    not what the record says was sent: that is no forgery."""
+    local = _digest(vault.root.joinpath(*rel.split("/")))
+    return local is not None and local == _digest(fetched.joinpath(*rel.split("/")))
 
 
 def _sent_seq(state: RemoteState) -> int | None:

@@ -10,21 +10,31 @@ strace counts calls per thread: with ``follow`` (``strace -f``) every thread
 and child is traced, and a kill lands in whichever first makes its N-th such
 call; without it only the command's main thread is traced (and killed), and
 its children (rclone) run untouched until they die with it.
+
+A child's own file operations are reached another way (``run_child``): an
+uninterrupted run lists every file the child renames into a folder or
+removes from it; then, for each, strace (``-P`` that path) makes the call
+fail and stops the child with SIGSTOP before it returns to its code, so the
+call never runs, and the test kills the command and the child with SIGKILL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.processes import descendants_of, program_of
 from vault.repository import Vault
 
 SYSCALLS = (
@@ -34,6 +44,14 @@ SYSCALLS = (
 VAULT_CMD = str(Path(sys.executable).with_name("vault"))
 ROOT = "ROOT"  # stands for the run's vault folder in a command line
 _CALL = re.compile(r"^(?:\d+\s+)?([a-z0-9_]+)\(")
+_PATH = re.compile(r'"((?:[^"\\]|\\.)*)"')
+COMMITS = (
+    "rename",
+    "renameat",
+    "renameat2",
+    "unlink",
+    "unlinkat",
+)  # what puts a file in place or removes it
 _TIMEOUT = 120
 
 
@@ -90,6 +108,29 @@ def count_calls(argv: list[str], env: dict[str, str], log: Path, *, follow: bool
     return counts
 
 
+def commits_under(
+    argv: list[str], env: dict[str, str], log: Path, folder: Path
+) -> list[tuple[str, Path]]:
+    """The renames into and removals from ``folder`` (by any process of the
+    run), in order: each call and the path it puts in place or removes."""
+    subprocess.run(
+        ["strace", "-f", "-qq", "-o", str(log), "-e", "trace=" + ",".join(COMMITS), *argv],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=_TIMEOUT,
+    )
+    found = []
+    for line in log.read_text().splitlines():
+        call, paths = _CALL.match(line), _PATH.findall(line)
+        if call and paths and "ENOENT" not in line:
+            target = Path(paths[-1] if call.group(1).startswith("rename") else paths[0])
+            if target.is_relative_to(folder):
+                found.append((call.group(1), target))
+    return list(dict.fromkeys(found))
+
+
 def killed_at(call: str, n: int, argv: list[str], env: dict[str, str], *, follow: bool) -> bool:
     """Run ``argv``, killed at its N-th ``call``; False if it made fewer this time."""
     done = subprocess.run(
@@ -114,7 +155,6 @@ class Sweep:
     ``start``: the vault before it runs, copied afresh for each run;
     ``check``: called with the run's vault folder after each kill;
     ``before``: called before each run (to put back what else it changes);
-    ``every``: kill at every N-th call only (1: at each one).
     """
 
     argv: list[str]
@@ -124,7 +164,6 @@ class Sweep:
     check: Callable[[Path], None]
     before: Callable[[], None] = lambda: None
     follow: bool = True
-    every: int = 1
 
     def _fresh(self, name: str) -> tuple[Path, list[str]]:
         # A folder of its own each time: the per-user anchor of a vault is
@@ -142,16 +181,81 @@ class Sweep:
         finally:
             shutil.rmtree(root)
 
+    def run_child(self, program: str, folder: Path) -> int:
+        """Kill the command, and its child ``program``, as the child is about to
+        put each file in place in ``folder`` or remove one from it (see
+        ``killed_with_child_at``); return how many kills landed."""
+        root, run = self._fresh("vault-count")
+        try:
+            commits = commits_under(run, self.env, self.work / "trace", folder)
+        finally:
+            shutil.rmtree(root)
+        assert commits, f"{program} put nothing in {folder}"
+        kills = 0
+        for n, (call, path) in enumerate(commits):
+            root, run = self._fresh(f"vault-{program}-{n}")
+            if killed_with_child_at(call, path, run, self.env, program=program):
+                kills += 1
+                self.check(root)
+            shutil.rmtree(root)
+        return kills
+
     def run(self, counts: Counter[str] | None = None) -> int:
         """Kill the command at each counted call in turn; return how many kills landed."""
         counts = self.count() if counts is None else counts
         assert counts["rename"] and counts["fsync"], counts
         kills = 0
         for call in SYSCALLS:
-            for n in range(1, counts[call] + 1, self.every):
+            for n in range(1, counts[call] + 1):
                 root, run = self._fresh(f"vault-{call}-{n}")
                 if killed_at(call, n, run, self.env, follow=self.follow):
                     kills += 1
                     self.check(root)
                 shutil.rmtree(root)
         return kills
+
+
+def _stopped(pid: int) -> bool:
+    """True when every thread of ``pid`` is stopped (a group stop, not one syscall)."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            states.append(task.read_text().rsplit(")", 1)[1].split()[0])
+        except (OSError, IndexError):
+            return False
+    return bool(states) and all(state in "tT" for state in states)
+
+
+def killed_with_child_at(
+    call: str, path: Path, argv: list[str], env: dict[str, str], *, program: str
+) -> bool:
+    """Run ``argv``; as its child ``program`` is about to make ``call`` on
+    ``path``, stop the child there (the call never runs) and SIGKILL the
+    command, then the child. False if the call did not come this run."""
+    strace = subprocess.Popen(
+        ["strace", "-f", "-qq", "-o", os.devnull, "-P", str(path), "-e", f"trace={call}",
+         "-e", f"inject={call}:error=EIO:signal=STOP:when=1", *argv],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + _TIMEOUT
+    try:
+        while strace.poll() is None:
+            assert time.monotonic() < deadline, f"{argv} never reached {call} {path}"
+            tree = descendants_of(strace.pid)
+            held = [pid for pid in tree if program_of(pid) == program and _stopped(pid)]
+            time.sleep(0.05)
+            if held and all(_stopped(pid) for pid in held):
+                for pid in sorted(tree - set(held)):  # the command first, as it would die
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                for pid in held:
+                    os.kill(pid, signal.SIGKILL)
+                strace.wait(timeout=_TIMEOUT)
+                return True
+        return False
+    finally:
+        if strace.poll() is None:
+            strace.kill()
+            strace.wait()

@@ -1,8 +1,11 @@
-"""Ingest and the fold killed at every file operation they make (``sweep.py``).
+"""Ingest, the fold, edit and sync killed at every file operation they make
+(``sweep.py``), and sync also as its rclone puts each file on the remote.
 
-After each kill the next command must list every document it recorded,
-export each byte-identical, and find ``verify`` and the audit chain clean;
-running the job again then finishes it.
+After each kill the next command must list every document, export each
+byte-identical, and find ``verify`` and the audit chain clean; running the
+job again then finishes it (for sync: the next sync succeeds and the
+remote's ``verify --read-data`` is clean). Every call is a kill point: none
+is sampled.
 """
 
 from __future__ import annotations
@@ -199,16 +202,15 @@ def _vault(root: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedP
     )
 
 
-def test_sync_killed_at_every_file_operation(
-    template_vault: Template, sources: dict[str, str], tmp_path: Path
-) -> None:
-    """A sync to a folder remote that sends new and edited documents, a new
-    journal line and head, and removes what the old head named, killed at
-    each file operation of the vault's own process (rclone's daemon, its
-    child, runs untraced and dies with it). After each kill: rclone is gone,
-    the next sync succeeds and the remote's ``verify --read-data`` is clean,
-    and every document is listed, whole, with ``verify`` and the audit chain
-    clean."""
+@pytest.fixture
+def sync_sweep(template_vault: Template, sources: dict[str, str], tmp_path: Path) -> Sweep:
+    """``vault sync`` to a folder remote that sends an edited document's new
+    manifest and catalog, a new document (a journal line) and a new head, and
+    removes what the old head named. After each kill: no rclone is left, the
+    remote as the kill left it passes ``verify --remote`` (its own head and
+    journal name nothing it lacks), the next sync succeeds, the remote's
+    ``verify --read-data`` is clean, and every document is listed, whole,
+    with ``verify`` and the audit chain clean."""
     del sources["c.pdf"]  # (a duplicate: it adds nothing here)
     start = _stored_and_folded(template_vault, sources, tmp_path)
     remote = tmp_path / "usb"
@@ -216,10 +218,9 @@ def test_sync_killed_at_every_file_operation(
     with vault.lock:
         add_remote(vault, "usb", str(remote))
     sync_remote(vault, "usb", str(remote))
-    with vault.lock:  # since the last sync: an edit (a new head) and a new document
+    with vault.lock:  # since that sync: an edit (a new head) and a new document
         vault.key = DataKey.from_secret(template_vault.data_secret)
-        doc_id = sorted(doc["id"] for doc in vault.documents())[0]
-        vault.edit(doc_id, doc_type="court-order")
+        vault.edit(sorted(doc["id"] for doc in vault.documents())[0], doc_type="court-order")
         vault.key = None
         sources["d.pdf"] = sha(make_pdf(tmp_path / "d.pdf", "sweep letter d"))
         vault.store_file(tmp_path / "d.pdf", name="d.pdf", media_type="application/pdf")
@@ -228,16 +229,16 @@ def test_sync_killed_at_every_file_operation(
     marker = str(tmp_path)
     env = child_env(TEST_SWEEP=marker)
 
-    def put_back_remote() -> None:
+    def put_back_remote() -> None:  # every run starts from the same remote, at the same path
         shutil.rmtree(remote, ignore_errors=True)
         shutil.copytree(remote_before, remote)
 
     def check(root: Path) -> None:
         assert all_gone(_rclone_of(marker), within=5), "rclone outlived the killed vault"
-        done = _vault(root, "sync", "usb", "--quiet", env=env)
-        assert done.returncode == 0, done.stderr
-        done = _vault(root, "verify", "--remote", "usb", "--read-data", env=env)
-        assert done.returncode == 0, done.stdout + done.stderr
+        for args in (["verify", "--remote", "usb"], ["sync", "usb", "--quiet"],
+                     ["verify", "--remote", "usb", "--read-data"]):  # fmt: skip
+            done = _vault(root, *args, env=env)
+            assert done.returncode == 0, (args, done.stdout + done.stderr)
         vault = Vault.open(root)
         with vault.lock:
             vault.key = DataKey.from_secret(template_vault.data_secret)
@@ -245,6 +246,19 @@ def test_sync_killed_at_every_file_operation(
             assert_clean(vault)
 
     argv = [VAULT_CMD, "--vault", ROOT, "sync", "usb", "--quiet"]
-    sweep = Sweep(argv, start, env, tmp_path, check, before=put_back_remote, follow=False)
-    kills = sweep.run()
-    assert kills > 10
+    return Sweep(argv, start, env, tmp_path, check, before=put_back_remote, follow=False)
+
+
+def test_sync_killed_at_every_file_operation(sync_sweep: Sweep) -> None:
+    """Killed at each file operation of the vault's own process; rclone's
+    daemon, its child, runs untraced until it dies with it."""
+    assert sync_sweep.run() > 10
+
+
+def test_sync_killed_as_rclone_puts_each_file_on_the_remote(
+    sync_sweep: Sweep, tmp_path: Path
+) -> None:
+    """Killed, with its rclone, as rclone is about to rename each file it sent
+    into place on the remote or to remove one (objects, catalog, audit log,
+    head, journal, then what the old head named)."""
+    assert sync_sweep.run_child("rclone", tmp_path / "usb") > 5
