@@ -85,6 +85,11 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
         ),
         f"Last document stored: {_when(status.last_ingest)}.",
     ]
+    if status.documents_untrusted:
+        records.append(
+            f"Not counted: {status.documents_untrusted} journal entries not signed by this "
+            "vault's signing key (untrusted; they will be set aside, see Warnings)."
+        )
     if head:
         records.append(
             f"Vault state code: {head['short']} (number {head['seq']}, {head['documents']} "

@@ -2,7 +2,9 @@
 
 Everything here comes from files that hold no personal data: the head (the
 document count and its short hash), the journal (documents stored but not yet
-checked by an unlocked command), the audit log (event types, times, ids and
+checked by an unlocked command: only entries signed by the signing key the
+head names count; others are shown as untrusted, since the fold will set
+them aside), the audit log (event types, times, ids and
 emergency-key reasons), ``config.json`` and the remotes' state files. Pages
 are not counted: the page counts are inside the encrypted catalog. No
 document name, text or remote path (a local path can contain a person's
@@ -29,10 +31,12 @@ from sync.backup import make_plan
 from sync.remotes import remotes
 from sync.snapshot import HEAD, JOURNAL, take_snapshot
 from sync.state import load_state
+from vault import journal as journals
+from vault import signing
 from vault.anchor import check_present
 from vault.audit import UNREADABLE, AuditEntry
 from vault.errors import IntegrityError, VaultError
-from vault.head import read_head
+from vault.head import Head, read_head
 from vault.repository import Vault
 
 DEFAULT_BACKUP_MAX_AGE_HOURS = 24
@@ -70,6 +74,7 @@ class Status:
     warnings: list[str]
     missing_here: int = 0
     head_verified: bool = False  # the head's MAC was checked (needs the key)
+    documents_untrusted: int = 0  # journal entries the fold would set aside (see _trusted)
 
     @property
     def ok(self) -> bool:
@@ -152,7 +157,8 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     ]
     changed = config.get("passphrase_changed")
     changed_time = _parse_time(changed)
-    journaled = len(vault.journal_entries())
+    entries = vault.journal_entries()
+    journaled = _trusted(vault, head if not forged_head else None, entries)
     status = Status(
         vault_id=vault.vault_id,
         centre_name=config.get("centre_name"),
@@ -173,6 +179,7 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         remotes=[],
         warnings=[],
         head_verified=head_verified,
+        documents_untrusted=len(entries) - journaled,
     )
     for name, path in sorted(remotes(config).items()):
         status.remotes.append(_remote_status(vault, name, path, now, remote_verify.get(name)))
@@ -180,6 +187,13 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     status.warnings = warnings(status, config, now)
     damaged_journal = vault.journal_damage()
     set_aside = len(vault.set_aside_entries())
+    if status.documents_untrusted:
+        status.warnings.insert(
+            0,
+            f"{status.documents_untrusted} journal entries are not signed by the signing "
+            "key the vault names: they are not counted, and the next command that "
+            "unlocks the vault sets them aside.",
+        )
     if set_aside:
         status.warnings.insert(
             0,
@@ -207,6 +221,23 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
             0, "The vault's head file (head.json) is missing: run 'vault rebuild-catalog'."
         )
     return status
+
+
+def _trusted(vault: Vault, head: Head | None, entries: list[dict[str, Any]]) -> int:
+    """How many journal entries the fold would take in: those signed by the
+    signing key the head names (every one under a head from before signing
+    keys); without a head to go by (none, or its MAC failed), those signed by
+    this computer's key, as the fold does (``Vault.accepts``)."""
+    if head is not None and head.signer is None:
+        return len(entries)
+    signer = head.signer if head is not None else None
+    if signer is None:
+        try:
+            local = signing.load(signing.key_path(vault.root))
+        except IntegrityError:
+            local = None
+        signer = local.public if local else None
+    return sum(1 for entry in entries if journals.check_entry(entry, signer))
 
 
 def _head_missing(vault: Vault) -> bool:

@@ -111,3 +111,25 @@ def test_an_unlocked_ingest_stores_then_names_what_it_set_aside(
     assert result.exit_code == 4, result.output
     assert "Stored 1 document" in result.stderr and forged[:12] in result.stderr
     assert listed(run(runner, vault_dir, "list", "--json", env=ENV)) == ["a.pdf"]
+
+
+def test_status_counts_only_genuine_journal_entries_as_waiting(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    """A forged entry (written with the public key only) is not a document
+    waiting to be checked: status and the report show it as untrusted."""
+    recipient = (vault_dir / "keys" / "data.pub").read_text().strip()
+    _write_raw(vault_dir, tmp_path, recipient, "court.pdf")
+    assert run(runner, vault_dir, "ingest", str(make_pdf(tmp_path / "a.pdf", "a"))).exit_code == 0
+
+    found = json.loads(run(runner, vault_dir, "status", "--json").stdout)
+    assert (found["documents"], found["documents_unchecked"]) == (1, 1)
+    assert found["documents_untrusted"] == 1
+    assert any("not signed" in warning for warning in found["warnings"])
+    text = run(runner, vault_dir, "status").output
+    assert "Documents: 1 " in text and "1 not yet checked" in text
+    assert "1 untrusted" in text
+    report = tmp_path / "report.html"
+    assert run(runner, vault_dir, "report", "--out", str(report)).exit_code == 0
+    html = report.read_text()
+    assert "holds 1 documents" in html and "1 journal entries" in html

@@ -263,6 +263,8 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         click.echo(" (unverified)", nl=False)
     if found.documents_unchecked:
         click.echo(f" ({found.documents_unchecked} not yet checked for duplicates)", nl=False)
+    if found.documents_untrusted:
+        click.echo(f" ({found.documents_untrusted} untrusted, to be set aside)", nl=False)
     click.echo("")
     if found.head:
         mark = "" if found.head_verified else " (unverified: needs the passphrase to check)"
