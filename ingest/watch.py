@@ -30,7 +30,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.pipeline import Ingested, Ingester, IngestReport, Outcome, Skipped, not_a_file
+from ingest.pipeline import (
+    Failed,
+    Ingested,
+    Ingester,
+    IngestReport,
+    Outcome,
+    Skipped,
+    not_a_file,
+)
 from ingest.quarantine import ensure_outside_vault
 from ingest.relocate import move_aside
 from ingest.settings import IngestSettings
@@ -266,6 +274,8 @@ class InboxWatcher:
                     vault.fold_journal()
             elif isinstance(outcome, Skipped) and settled is not None:
                 self._left[path] = settled
+            elif isinstance(outcome, Failed) and self.options.once and settled is not None:
+                self._left[path] = settled  # reported once; not taken for one still changing
         self._record(outcome)
         return outcome
 

@@ -154,6 +154,29 @@ def test_a_journal_line_that_does_not_fit_stores_nothing_and_says_so(
     assert listed.exit_code == 0 and len(json.loads(listed.stdout)) == padded + 2
 
 
+def test_watch_once_on_a_full_disk_fails_with_the_disk_full_line(
+    small_disk: Path, template_vault: Template, tmp_path: Path, runner: CliRunner
+) -> None:
+    """As ``vault ingest`` does: status 1 (the computer refused, not a partial
+    batch), the reason named, and the scan neither stored nor taken for one
+    still being written."""
+    root = vault_on(small_disk, template_vault, tmp_path / "big")
+    pad_journal(root, tmp_path)
+    filler = fill(small_disk)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    scan = make_pdf(inbox / "scan.pdf", "scanned letter")
+    watched = run(runner, root, "watch", str(inbox), "--once", "--settle", "0.2",
+                  "--interval", "0.1", "--remove-source")  # fmt: skip
+    assert watched.exit_code == 1, watched.output
+    assert isinstance(watched.exception, SystemExit), watched.exception
+    errors = [line for line in watched.stderr.splitlines() if line.startswith("vault: error:")]
+    assert len(errors) == 1 and "disk" in errors[0], watched.stderr
+    assert "still being written" not in watched.stderr
+    assert scan.exists()
+    filler.unlink()
+
+
 def test_an_audit_entry_that_does_not_fit_is_not_torn_and_the_next_ones_are_kept(
     small_disk: Path,
 ) -> None:

@@ -24,6 +24,7 @@ from vault.cli.group import SECRETS
 from vault.errors import IntegrityError, StorageError, UsageError
 
 if TYPE_CHECKING:  # the repository (pyrage, sqlite) is imported when a command runs
+    from ingest.pipeline import Failed
     from vault.repository import Vault
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -249,6 +250,18 @@ def report_set_aside(vault: Vault) -> None:
         f"not trusted ({shown}{more})",
         hint="everything else was done; they are kept in journal-set-aside.log, "
         "their files untouched",
+    )
+
+
+def refused(failed: list[Failed], what: str) -> StorageError:
+    """The error for files the computer refused to store (disk full, no
+    permission): status 1, never 4 or 6. ``what``: "2 of 5 inputs"."""
+    first = failed[0]
+    return StorageError(
+        f"{what} were not stored: {first.reason}",
+        hint="they are still where they were; free space (or fix the permissions) "
+        "and run the same command again",
+        errno=first.errno,
     )
 
 

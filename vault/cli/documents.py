@@ -17,13 +17,14 @@ from vault.cli.common import (
     passphrase_options,
     print_json,
     quarantine_options,
+    refused,
     report_set_aside,
     unlock_options,
     unlocked,
     verbose_option,
 )
 from vault.display import escaped, escaped_lines
-from vault.errors import PartialBatchError, StorageError
+from vault.errors import PartialBatchError
 from vault.outfile import check_destination
 
 if TYPE_CHECKING:
@@ -128,13 +129,7 @@ def ingest(
     if vault.set_aside:  # earlier entries the unlocked fold did not trust
         report_set_aside(vault)
     if report.failed:  # the computer refused (disk full): status 1, never 4 or 6
-        first = report.failed[0]
-        raise StorageError(
-            f"{len(report.failed)} of {len(items)} inputs were not stored: {first.reason}",
-            hint="they are still where they were; free space (or fix the permissions) "
-            "and run the same command again",
-            errno=first.errno,
-        )
+        raise refused(report.failed, f"{len(report.failed)} of {len(items)} inputs")
     if report.not_stored:
         raise PartialBatchError(f"{report.not_stored} of {len(items)} inputs were not stored")
 

@@ -11,6 +11,7 @@ from vault.cli.common import (
     available_passphrase,
     passphrase_options,
     quarantine_options,
+    refused,
     verbose_option,
 )
 from vault.display import escaped
@@ -134,6 +135,8 @@ def watch(
     report = InboxWatcher(open_vault, settings, options, on_outcome=show, on_notice=notice).run()
     if not quiet or report.not_stored:
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
+    if report.failed:  # the computer refused (disk full): status 1, as ingest
+        raise refused(report.failed, f"{len(report.failed)} files in {inbox}")
     if report.not_stored:
         raise PartialBatchError(f"{report.not_stored} files in {inbox} were not stored")
 
