@@ -85,7 +85,8 @@ def watch(
     locked for one file at a time, so other vault commands can run in between.
     No passphrase is needed; with VAULT_PASSPHRASE or --passphrase-file,
     duplicates are caught straight away. Stop with Ctrl-C. With --once, the
-    exit status is 6 if any file was quarantined.
+    exit status is 1 if the computer refused to store a file (disk full, no
+    permission; it stays in the inbox), else 6 if any file was quarantined.
 
     \b
     Example:
