@@ -194,7 +194,8 @@ class Sweep:
         kills = 0
         for n, (call, path) in enumerate(commits):
             root, run = self._fresh(f"vault-{program}-{n}")
-            if killed_with_child_at(call, path, run, self.env, program=program):
+            log = self.work / "trace"
+            if killed_with_child_at(call, path, run, self.env, log, program=program):
                 kills += 1
                 self.check(root)
             shutil.rmtree(root)
@@ -227,13 +228,13 @@ def _stopped(pid: int) -> bool:
 
 
 def killed_with_child_at(
-    call: str, path: Path, argv: list[str], env: dict[str, str], *, program: str
+    call: str, path: Path, argv: list[str], env: dict[str, str], log: Path, *, program: str
 ) -> bool:
     """Run ``argv``; as its child ``program`` is about to make ``call`` on
     ``path``, stop the child there (the call never runs) and SIGKILL the
     command, then the child. False if the call did not come this run."""
     strace = subprocess.Popen(
-        ["strace", "-f", "-qq", "-o", os.devnull, "-P", str(path), "-e", f"trace={call}",
+        ["strace", "-f", "-qq", "-o", str(log), "-P", str(path), "-e", f"trace={call}",
          "-e", f"inject={call}:error=EIO:signal=STOP:when=1", *argv],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -243,17 +244,24 @@ def killed_with_child_at(
     try:
         while strace.poll() is None:
             assert time.monotonic() < deadline, f"{argv} never reached {call} {path}"
+            time.sleep(0.05)
+            injected = [
+                ln for ln in log.read_text(errors="replace").splitlines() if "(INJECTED)" in ln
+            ]
+            if not injected:
+                continue
+            assert f'"{path}"' in injected[0], injected  # that call, on that path, never ran
             tree = descendants_of(strace.pid)
             held = [pid for pid in tree if program_of(pid) == program and _stopped(pid)]
-            time.sleep(0.05)
-            if held and all(_stopped(pid) for pid in held):
-                for pid in sorted(tree - set(held)):  # the command first, as it would die
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                for pid in held:
+            if not held:
+                continue  # the group stop is still reaching its threads
+            for pid in sorted(tree - set(held)):  # the command first, as it would die
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                strace.wait(timeout=_TIMEOUT)
-                return True
+            for pid in held:
+                os.kill(pid, signal.SIGKILL)
+            strace.wait(timeout=_TIMEOUT)
+            return True
         return False
     finally:
         if strace.poll() is None:
