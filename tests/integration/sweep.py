@@ -155,6 +155,7 @@ class Sweep:
     ``start``: the vault before it runs, copied afresh for each run;
     ``check``: called with the run's vault folder after each kill;
     ``before``: called before each run (to put back what else it changes);
+    ``follow``: trace (and kill at) every thread and child, or the main thread only.
     """
 
     argv: list[str]
@@ -201,9 +202,9 @@ class Sweep:
             shutil.rmtree(root)
         return kills
 
-    def run(self, counts: Counter[str] | None = None) -> int:
+    def run(self) -> int:
         """Kill the command at each counted call in turn; return how many kills landed."""
-        counts = self.count() if counts is None else counts
+        counts = self.count()
         assert counts["rename"] and counts["fsync"], counts
         kills = 0
         for call in SYSCALLS:
