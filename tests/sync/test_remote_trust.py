@@ -115,6 +115,27 @@ def test_forged_head_fails_verify_and_the_next_sync_puts_ours_back(
     assert run(runner, vault_dir, "verify", "--remote", "usb", "--read-data").exit_code == 0
 
 
+def test_a_sync_cut_off_before_its_record_is_no_forgery(
+    runner: CliRunner, synced: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A sync killed after its files arrived but before it saved its record
+    (the crash sweep finds this) leaves the remote holding what this computer
+    has: not "changed". A file that is neither is still caught."""
+    vault_dir, folder = synced
+    record = vault_dir / "remotes"
+    shutil.copytree(record, tmp_path / "record-before")
+    store_documents(vault_dir, 1, tmp_path / "more")
+    sync(runner, vault_dir)
+    shutil.rmtree(record)
+    shutil.copytree(tmp_path / "record-before", record)  # as if killed before saving it
+    found = run(runner, vault_dir, "verify", "--remote", "usb", "--read-data")
+    assert found.exit_code == 0, found.output
+
+    (folder / "journal.log").write_bytes(b'{"manifest": "forged"}\n')
+    found = run(runner, vault_dir, "verify", "--remote", "usb")
+    assert found.exit_code == 4 and "changed: journal.log" in found.stdout, found.output
+
+
 def test_a_folder_remote_is_asked_for_sha256_alone(
     runner: CliRunner, synced: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
