@@ -137,9 +137,13 @@ def check_present(root: Path, vault_id: str, head_path: Path, has_manifests: boo
 def check_not_older(root: Path, vault_id: str, head: Head, key: DataKey) -> None:
     """Refuse an authentic head older than the authentic anchor beside it:
     head.json put back from an older copy. (The anchor outside the vault is
-    not asked: a whole vault folder restored from the user's own backup
-    brings its anchor.json with it and is as consistent as it was.)"""
-    newest = highest(_read(anchor_paths(root, vault_id)[:1]), key)
+    not asked while anchor.json is there: a whole vault folder restored from
+    the user's own backup brings its anchor.json with it and is as consistent
+    as it was. With anchor.json gone, it is: else removing anchor.json would
+    let an old head back in unseen.)"""
+    beside, outside = anchor_paths(root, vault_id)
+    asked = [beside] if beside.exists() or beside.is_symlink() else [beside, outside]
+    newest = highest(_read(asked), key)
     if newest is not None and newest.head.seq > head.seq:
         raise IntegrityError(
             f"the vault head is older than the last one saved here "

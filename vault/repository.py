@@ -55,6 +55,7 @@ from vault.head import (
     HEAD_MAC_HINT,
     Head,
     SnapshotError,
+    is_authentic,
     load_catalog,
     read_head,
     read_index,
@@ -107,9 +108,21 @@ def now_utc() -> str:
 _UNSET: Any = object()
 
 
-def _signers_of(head: Head) -> frozenset[str] | None:
-    """The signing keys an authenticated head trusts; None: a head from before them."""
-    return None if head.signer is None else frozenset({head.signer})
+def _signers_of(head: Head, later: list[anchor.Copy]) -> frozenset[str] | None:
+    """The signing keys an authenticated head trusts; None: a head from before them.
+
+    ``later``: the authentic anchors. A head that names no key while an anchor
+    names one is an old head put back (anchors came with signing keys): it
+    must not make unsigned entries acceptable, so the anchor's key is trusted.
+    """
+    if head.signer is not None:
+        return frozenset({head.signer})
+    named = [copy for copy in later if copy.head.signer is not None]
+    if not named:
+        return None
+    newest = max(named, key=lambda copy: copy.head.seq)
+    assert newest.head.signer is not None
+    return frozenset({newest.head.signer})
 
 
 class Vault:
@@ -390,7 +403,7 @@ class Vault:
                 )
             try:
                 self._catalog, self._head = load_catalog(self.layout.catalog, self.layout.head, key)
-                self._journal_signers = _signers_of(self._head)
+                self._journal_signers = _signers_of(self._head, self._anchors(key))
             except SnapshotError:  # under an authentic head (or none in an empty vault)
                 found = read_head(self.layout.head)
                 if found is not None:
@@ -421,12 +434,19 @@ class Vault:
             found = read_head(self.layout.head)
             if found is not None:
                 key.check_mac(found[0].body(), found[1], "the vault head")
-                self._journal_signers = _signers_of(found[0])
+                self._journal_signers = _signers_of(found[0], self._anchors(key))
                 return
         except IntegrityError:
             pass
         local = signing.load(signing.key_path(self.root))
         self._journal_signers = frozenset({local.public} if local else ())
+
+    def _anchors(self, key: DataKey) -> list[anchor.Copy]:
+        """The authentic anchors of the head (``vault.anchor``)."""
+        found = anchor.copies(self.root, self.vault_id, self.layout.head)
+        return [
+            c for c in found if c.where != self.layout.head and is_authentic(c.head, c.mac, key)
+        ]
 
     def accepts(self, entry: dict[str, Any]) -> bool:
         """Whether the fold trusts a journal entry whose manifest has no MAC."""

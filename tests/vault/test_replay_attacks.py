@@ -1,0 +1,66 @@
+"""An attacker who can write the vault folder but holds neither the data key
+nor this computer's signing key: old genuine heads put back, anchors removed,
+genuine journal lines replayed. Nothing forged may become a document."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Template, make_pdf
+from tests.vault.test_journal import _forge, _make_legacy, _store, _unlocked
+from vault import anchor
+from vault.errors import IntegrityError
+from vault.head import read_head
+from vault.repository import Vault
+
+
+@pytest.mark.parametrize("snapshot", [True, False], ids=["with-its-snapshot", "rebuilt"])
+def test_a_head_from_before_signing_keys_put_back_does_not_let_unsigned_entries_in(
+    template_vault: Template, vault_dir: Path, tmp_path: Path, snapshot: bool
+) -> None:
+    _make_legacy(vault_dir, template_vault)
+    _store(Vault.open(vault_dir), make_pdf(tmp_path / "old.pdf", "stored before the upgrade"))
+    old = tmp_path / "old-copy"
+    shutil.copytree(vault_dir, old)  # what an old backup of the vault holds
+    assert _unlocked(vault_dir, template_vault).catalog.count() == 1
+    found = read_head(vault_dir / "head.json")
+    assert found is not None and found[0].signer is not None
+
+    # The old genuine head put back, the anchor beside it removed, a forged entry.
+    shutil.copy2(old / "head.json", vault_dir / "head.json")
+    if snapshot:
+        for name in (old / "catalog").iterdir():
+            shutil.copy2(name, vault_dir / "catalog" / name.name)
+    (vault_dir / anchor.ANCHOR_NAME).unlink()
+    forged = _forge(Vault.open(vault_dir), tmp_path, key=None)
+
+    with pytest.raises(IntegrityError, match="older than the last one saved"):
+        _unlocked(vault_dir, template_vault).catalog
+    later = _unlocked(vault_dir, template_vault)
+    later.rebuild_catalog()  # what the hint says to run
+    later.fold_journal()
+    assert "court.pdf" not in [row["name"] for row in later.documents()]
+    assert "old.pdf" in [row["name"] for row in later.documents()]
+    assert forged in {m for m, _ in later.set_aside}
+
+
+def test_an_old_head_put_back_with_the_anchor_beside_it_removed_is_refused(
+    template_vault: Template, vault_dir: Path, tmp_path: Path
+) -> None:
+    _store(Vault.open(vault_dir), make_pdf(tmp_path / "a.pdf", "first letter"))
+    assert _unlocked(vault_dir, template_vault).catalog.count() == 1
+    old = tmp_path / "old-copy"
+    shutil.copytree(vault_dir, old)
+    _store(Vault.open(vault_dir), make_pdf(tmp_path / "b.pdf", "second letter"))
+    assert _unlocked(vault_dir, template_vault).catalog.count() == 2
+
+    shutil.copy2(old / "head.json", vault_dir / "head.json")
+    for name in (old / "catalog").iterdir():
+        shutil.copy2(name, vault_dir / "catalog" / name.name)
+    (vault_dir / anchor.ANCHOR_NAME).unlink()  # the anchor outside the vault is still there
+
+    with pytest.raises(IntegrityError, match="older than the last one saved"):
+        _unlocked(vault_dir, template_vault).catalog
