@@ -637,6 +637,10 @@ class Vault:
     def verify(self, progress: Callable[[str], None] | None = None) -> VerifyResult:
         """Re-hash every object and manifest; report corrupt and missing ones."""
         expected = self.expected_objects()
+        kept: set[str] = set()  # files of set-aside entries: kept on purpose, not left by a crash
+        for entry in self.set_aside_entries():
+            if journals.is_entry(entry):
+                kept |= {entry["manifest"], *entry["objects"]}
         result = VerifyResult()
         seen: set[str] = set()
         for store in (self.objects, self.manifests):
@@ -647,7 +651,7 @@ class Vault:
                     progress(object_id)
                 if problem:
                     result.bad.append(problem)
-                elif object_id not in expected:
+                elif object_id not in expected and object_id not in kept:
                     result.unreferenced += 1
         for object_id in sorted(set(expected) - seen):
             result.bad.append(BadObject(object_id, "missing"))

@@ -64,3 +64,16 @@ def test_an_old_head_put_back_with_the_anchor_beside_it_removed_is_refused(
 
     with pytest.raises(IntegrityError, match="older than the last one saved"):
         _unlocked(vault_dir, template_vault).catalog
+
+
+def test_files_of_a_set_aside_entry_are_not_reported_as_left_by_interrupted_ingests(
+    template_vault: Template, vault_dir: Path, tmp_path: Path
+) -> None:
+    """They are kept on purpose (README): 'vault prune' must never be pointed at them."""
+    _store(Vault.open(vault_dir), make_pdf(tmp_path / "a.pdf", "genuine"))
+    forged = _forge(Vault.open(vault_dir), tmp_path, key=None)
+    vault = _unlocked(vault_dir, template_vault)
+    vault.fold_journal()
+    assert [m for m, _ in vault.set_aside] == [forged]
+    result = vault.verify()
+    assert result.ok and result.unreferenced == 0
