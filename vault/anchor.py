@@ -63,6 +63,46 @@ def anchor_paths(root: Path, vault_id: str) -> list[Path]:
     return [root / ANCHOR_NAME, default_state_dir() / "anchors" / f"{name}.json"]
 
 
+def recipient_path(root: Path) -> Path:
+    """Where the public key of the vault in folder ``root`` is noted, outside
+    it: named by the folder alone, as config.json's vault id (from which the
+    anchor's name comes) can be changed along with keys/data.pub."""
+    try:
+        folder = root.resolve()
+    except OSError:
+        folder = root.absolute()
+    name = hashlib.sha256(f"public key\0{folder}".encode()).hexdigest()[:32]
+    return default_state_dir() / "anchors" / f"{name}.pub"
+
+
+def record_recipient(root: Path, recipient: str) -> None:
+    """Note the public key of the unlocked vault at ``root``, best effort."""
+    path = recipient_path(root)
+    with contextlib.suppress(OSError):
+        if path.read_text("ascii").strip() == recipient:
+            return
+    with contextlib.suppress(OSError):
+        make_private_dir(default_state_dir())
+        make_private_dir(path.parent)
+        atomic_write(path, (recipient + "\n").encode("ascii"))
+
+
+def check_recipient(root: Path, recipient: str) -> None:
+    """Refuse a keys/data.pub other than the public key last noted for this
+    folder (swapped, with config.json's vault id changed to match it)."""
+    try:
+        noted = recipient_path(root).read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return  # none noted: a vault copied here, or made before this was kept
+    if noted != recipient:
+        raise IntegrityError(
+            "keys/data.pub is not the public key this vault had in this folder; nothing was stored",
+            hint="restore keys/data.pub and config.json from a backup; if another vault "
+            "was put in this folder on purpose, run a command that unlocks it "
+            "(say 'vault list') first",
+        )
+
+
 def record(root: Path, vault_id: str, head: Head, key: DataKey) -> None:
     """Write ``head`` (just saved as head.json) to both anchors, best effort."""
     data = head_record(head, key)

@@ -211,6 +211,7 @@ class Vault:
 
             vault._catalog = Catalog.new()
             vault._save()
+            anchor.record_recipient(vault.root, new.data.recipient)
             write_config(vault.layout, vault.config)  # written last: its presence means "ready"
 
     @classmethod
@@ -241,6 +242,7 @@ class Vault:
                     f"the vault id {self.vault_id}); nothing was stored",
                     hint="restore keys/data.pub from a backup ('vault repair NAME')",
                 )
+            anchor.check_recipient(self.root, str(recipient))
             self._recipient = recipient
         return self._recipient
 
@@ -250,11 +252,13 @@ class Vault:
         self.key = keyring.unlock_with_passphrase(
             self.key_paths, passphrase, work_factor=self.config.get("scrypt_work_factor")
         )
+        anchor.record_recipient(self.root, self.key.recipient)  # proved by unlocking
 
     def unlock_with_emergency_key(self, secret: str, reason: str) -> None:
         if not reason.strip():
             raise UsageError("a reason is required when the emergency key is used")
         self.key = keyring.unlock_with_emergency_key(self.key_paths, secret)
+        anchor.record_recipient(self.root, self.key.recipient)
         self.audit.append("emergency-use", reason=reason.strip())
 
     def change_passphrase(self, new_passphrase: str) -> None:

@@ -4,16 +4,18 @@ genuine journal lines replayed. Nothing forged may become a document."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Template, make_pdf
+from tests.conftest import PASSPHRASE, Template, make_pdf
 from tests.vault.test_journal import _forge, _make_legacy, _store, _unlocked
-from vault import anchor
+from vault import anchor, crypto
 from vault.errors import IntegrityError
 from vault.head import read_head
+from vault.keys import vault_id_of
 from vault.repository import Vault
 
 
@@ -77,3 +79,20 @@ def test_files_of_a_set_aside_entry_are_not_reported_as_left_by_interrupted_inge
     assert [m for m, _ in vault.set_aside] == [forged]
     result = vault.verify()
     assert result.ok and result.unreferenced == 0
+
+
+def test_a_swapped_public_key_with_a_vault_id_to_match_is_refused_before_storing(
+    template_vault: Template, vault_dir: Path, tmp_path: Path
+) -> None:
+    """keys/data.pub and config.json's vault id both changed: the vault id no
+    longer tells, the key noted outside the vault folder does."""
+    Vault.open(vault_dir).unlock(PASSPHRASE)  # as every unlocked command does
+    _, attacker = crypto.generate_identity()
+    (vault_dir / "keys" / "data.pub").write_text(attacker + "\n")
+    config = json.loads((vault_dir / "config.json").read_text())
+    config["vault_id"] = vault_id_of(attacker)
+    (vault_dir / "config.json").write_text(json.dumps(config))
+    vault = Vault.open(vault_dir)
+    with pytest.raises(IntegrityError, match=r"data\.pub"):
+        _store(vault, make_pdf(tmp_path / "a.pdf", "not to the attacker"))
+    assert list(vault.objects.ids()) == [] and vault.journal_entries() == []
