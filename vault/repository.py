@@ -141,6 +141,7 @@ class Vault:
         self._recipient: x25519.Recipient | None = None
         self.set_aside: list[tuple[str, str]] = []  # journal entries set aside by this process
         self._journal_signers: frozenset[str] | None = _UNSET
+        self._own_signing_key: signing.SigningKey | None = None
         self._opening_fold = FoldResult()  # what opening the catalog folded in
 
     # --- lifecycle ----------------------------------------------------------
@@ -375,14 +376,43 @@ class Vault:
         return key
 
     def _signing_key(self) -> signing.SigningKey:
-        """This computer's signing key, made when missing or damaged (unlocked only)."""
-        self._need_key()
+        """This computer's signing key, made when missing or damaged (unlocked only).
+
+        A key in local/ other than the one the authentic head (or, without
+        one, the newest authentic anchor) names is not adopted: nothing but
+        this function writes that file, and it names what it writes in the
+        head at once, so such a key was put there by someone else. A new one
+        is made instead (once per process: what it signs, the head names).
+        """
+        if self._own_signing_key is not None:
+            return self._own_signing_key
+        data_key = self._need_key()
         path = signing.key_path(self.root)
         try:
             key = signing.load(path)
         except IntegrityError:
             key = None
-        return key if key is not None else signing.create(path)
+        named = self._named_signer(data_key) if key is not None else None
+        if key is not None and named is not None and key.public != named:
+            key = None
+        self._own_signing_key = key if key is not None else signing.create(path)
+        return self._own_signing_key
+
+    def _named_signer(self, key: DataKey) -> str | None:
+        """The signing key the authentic head names, else the newest authentic
+        anchor; None when neither names one (a vault from before them)."""
+        if self._head is not None and self._head.signer is not None:
+            return self._head.signer
+        if self._head is None:
+            try:
+                found = read_head(self.layout.head)
+            except IntegrityError:
+                found = None
+            head = found[0] if found is not None and is_authentic(*found, key) else None
+            if head is not None and head.signer is not None:
+                return head.signer
+        named = [c for c in self._anchors(key) if c.head.signer is not None]
+        return max(named, key=lambda c: c.head.seq).head.signer if named else None
 
     def journal_entries(self) -> list[dict[str, Any]]:
         return journals.read(self._journal_path).records
@@ -442,6 +472,11 @@ class Vault:
                 return
         except IntegrityError:
             pass
+        named = [c for c in self._anchors(key) if c.head.signer is not None]
+        if named:  # the key the last authentic save named, not whatever is in local/
+            newest = max(named, key=lambda c: c.head.seq).head.signer
+            self._journal_signers = frozenset({newest} if newest else ())
+            return
         local = signing.load(signing.key_path(self.root))
         self._journal_signers = frozenset({local.public} if local else ())
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import PASSPHRASE, Template, make_pdf
 from tests.vault.test_journal import _forge, _make_legacy, _store, _unlocked
-from vault import anchor, crypto
+from vault import anchor, crypto, signing
 from vault.errors import IntegrityError
 from vault.head import read_head
 from vault.keys import vault_id_of
@@ -96,3 +96,32 @@ def test_a_swapped_public_key_with_a_vault_id_to_match_is_refused_before_storing
     with pytest.raises(IntegrityError, match=r"data\.pub"):
         _store(vault, make_pdf(tmp_path / "a.pdf", "not to the attacker"))
     assert list(vault.objects.ids()) == [] and vault.journal_entries() == []
+
+
+@pytest.mark.parametrize("head", ["kept", "garbled"])
+def test_a_signing_key_planted_in_local_is_never_adopted(
+    template_vault: Template, vault_dir: Path, tmp_path: Path, head: str
+) -> None:
+    """Someone who can write the vault folder puts their own key in
+    local/signing.key and signs forged entries with it: an unlocked command
+    makes a key of its own rather than name theirs in the head."""
+    _store(Vault.open(vault_dir), make_pdf(tmp_path / "a.pdf", "genuine"))
+    _unlocked(vault_dir, template_vault).fold_journal()
+    planted = signing.create(signing.key_path(vault_dir))
+    if head == "garbled":
+        (vault_dir / "head.json").write_text("{")
+    first = _forge(Vault.open(vault_dir), tmp_path, key=planted)
+
+    vault = _unlocked(vault_dir, template_vault)
+    if head == "garbled":
+        vault.rebuild_catalog()
+    vault.fold_journal()
+    assert [m for m, _ in vault.set_aside] == [first]
+    found = read_head(vault_dir / "head.json")
+    assert found is not None and found[0].signer != planted.public
+
+    (tmp_path / "forged.pdf").unlink()
+    second = _forge(Vault.open(vault_dir), tmp_path, key=planted)
+    later = _unlocked(vault_dir, template_vault)
+    assert "court.pdf" not in [row["name"] for row in later.documents()]
+    assert [m for m, _ in later.set_aside] == [second]
