@@ -366,12 +366,17 @@ class Vault:
         key = signing.load(signing.key_path(self.root))
         found = read_head(self.layout.head)
         named = found[0].signer if found else None
+        if named is None:  # no head, or one from before signing keys: ask its copies
+            copies = anchor.copies(self.root, self.vault_id, self.layout.head)
+            signed = [c for c in copies if c.head.signer is not None]
+            named = max(signed, key=lambda c: c.head.seq).head.signer if signed else None
         if named is not None and (key is None or key.public != named):
             raise MissingSigningKeyError(
                 "this computer's signing key is missing or is not the one the vault "
                 "names, so documents stored without the passphrase could not be "
                 "authenticated; nothing was stored",
-                hint="run a command that unlocks the vault (say 'vault list') to make a new one",
+                hint="run a command that unlocks the vault (say 'vault list', or "
+                "'vault rebuild-catalog' when head.json is gone) to make a new one",
             )
         return key
 

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import PASSPHRASE, Template, make_pdf
 from tests.vault.test_journal import _forge, _make_legacy, _store, _unlocked
 from vault import anchor, crypto, signing
-from vault.errors import IntegrityError
+from vault.errors import IntegrityError, MissingSigningKeyError
 from vault.head import read_head
 from vault.keys import vault_id_of
 from vault.repository import Vault
@@ -125,3 +125,16 @@ def test_a_signing_key_planted_in_local_is_never_adopted(
     later = _unlocked(vault_dir, template_vault)
     assert "court.pdf" not in [row["name"] for row in later.documents()]
     assert [m for m, _ in later.set_aside] == [second]
+
+
+def test_storing_with_no_head_and_no_signing_key_is_refused(
+    template_vault: Template, vault_dir: Path, tmp_path: Path
+) -> None:
+    """head.json and local/ both gone: an unsigned entry would only be set
+    aside by the next fold, so nothing is stored and nothing says "Stored"."""
+    (vault_dir / "head.json").unlink()
+    shutil.rmtree(vault_dir / "local")
+    vault = Vault.open(vault_dir)
+    with pytest.raises(MissingSigningKeyError):
+        _store(vault, make_pdf(tmp_path / "a.pdf", "refused"))
+    assert list(vault.objects.ids()) == [] and vault.journal_entries() == []
