@@ -24,6 +24,11 @@ older than the copy beside it, i.e. put back from an old copy
 (``check_not_older``);
 to let ``vault rebuild-catalog`` continue from the highest authentic number;
 and to give ``vault audit verify`` the audit tip when head.json is gone.
+
+Beside the outside anchor, every unlock notes the vault's public key for its
+folder (``record_recipient``), so that storing without the key can refuse a
+keys/data.pub swapped together with config.json's vault id
+(``check_recipient``).
 """
 
 from __future__ import annotations
