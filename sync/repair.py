@@ -26,6 +26,7 @@ from pathlib import Path
 from sync import rclone
 from sync.backup import remote_lock
 from sync.check import Problem, inspect_remote, judge_head
+from sync.remotes import local_folder, refuse_vault_folder
 from sync.snapshot import Snapshot, expected_digest, take_snapshot
 from sync.state import load_state, save_state
 from vault.errors import LockedError
@@ -52,6 +53,9 @@ class RepairResult:
 
 def repair_remote(vault: Vault, name: str, path: str) -> RepairResult:
     what = f"repair with remote {name!r}"
+    folder = local_folder(path)
+    if folder is not None:  # repair writes there, as sync does: the same refusal
+        refuse_vault_folder(folder, vault.root)
     try:
         with remote_lock(vault, name), vault.lock:
             return _repair(vault, name, path, what)

@@ -24,6 +24,7 @@ from fpdf import FPDF
 
 from sync.progress import human_bytes
 from sync.status import Status
+from vault.display import escaped
 from vault.errors import UsageError
 from vault.outfile import check_destination, place, work_file
 
@@ -129,7 +130,7 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     since = f"since {_when(status.emergency_since)}" if status.emergency_since else "in 90 days"
     if status.emergency_uses:
         emergency = [
-            f"{_when(use['time'])}: reason given: {use['reason'] or '(none)'}"
+            f"{_when(use['time'])}: reason given: {escaped(use['reason']) or '(none)'}"
             for use in status.emergency_uses
         ]
     else:
@@ -180,7 +181,7 @@ def write_report(
 
 
 def _title(status: Status) -> str:
-    centre = f" - {status.centre_name}" if status.centre_name else ""
+    centre = f" - {escaped(status.centre_name)}" if status.centre_name else ""
     return f"Backup status report{centre}"
 
 

@@ -24,6 +24,11 @@ older than the copy beside it, i.e. put back from an old copy
 (``check_not_older``);
 to let ``vault rebuild-catalog`` continue from the highest authentic number;
 and to give ``vault audit verify`` the audit tip when head.json is gone.
+
+Beside the outside anchor, every unlock notes the vault's public key for its
+folder (``record_recipient``), so that storing without the key can refuse a
+keys/data.pub swapped together with config.json's vault id
+(``check_recipient``).
 """
 
 from __future__ import annotations
@@ -61,6 +66,46 @@ def anchor_paths(root: Path, vault_id: str) -> list[Path]:
         folder = root.absolute()
     name = hashlib.sha256(f"{vault_id}\0{folder}".encode()).hexdigest()[:32]
     return [root / ANCHOR_NAME, default_state_dir() / "anchors" / f"{name}.json"]
+
+
+def recipient_path(root: Path) -> Path:
+    """Where the public key of the vault in folder ``root`` is noted, outside
+    it: named by the folder alone, as config.json's vault id (from which the
+    anchor's name comes) can be changed along with keys/data.pub."""
+    try:
+        folder = root.resolve()
+    except OSError:
+        folder = root.absolute()
+    name = hashlib.sha256(f"public key\0{folder}".encode()).hexdigest()[:32]
+    return default_state_dir() / "anchors" / f"{name}.pub"
+
+
+def record_recipient(root: Path, recipient: str) -> None:
+    """Note the public key of the unlocked vault at ``root``, best effort."""
+    path = recipient_path(root)
+    with contextlib.suppress(OSError):
+        if path.read_text("ascii").strip() == recipient:
+            return
+    with contextlib.suppress(OSError):
+        make_private_dir(default_state_dir())
+        make_private_dir(path.parent)
+        atomic_write(path, (recipient + "\n").encode("ascii"))
+
+
+def check_recipient(root: Path, recipient: str) -> None:
+    """Refuse a keys/data.pub other than the public key last noted for this
+    folder (swapped, with config.json's vault id changed to match it)."""
+    try:
+        noted = recipient_path(root).read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return  # none noted: a vault copied here, or made before this was kept
+    if noted != recipient:
+        raise IntegrityError(
+            "keys/data.pub is not the public key this vault had in this folder; nothing was stored",
+            hint="restore keys/data.pub and config.json from a backup; if another vault "
+            "was put in this folder on purpose, run a command that unlocks it "
+            "(say 'vault list') first",
+        )
 
 
 def record(root: Path, vault_id: str, head: Head, key: DataKey) -> None:
@@ -137,9 +182,13 @@ def check_present(root: Path, vault_id: str, head_path: Path, has_manifests: boo
 def check_not_older(root: Path, vault_id: str, head: Head, key: DataKey) -> None:
     """Refuse an authentic head older than the authentic anchor beside it:
     head.json put back from an older copy. (The anchor outside the vault is
-    not asked: a whole vault folder restored from the user's own backup
-    brings its anchor.json with it and is as consistent as it was.)"""
-    newest = highest(_read(anchor_paths(root, vault_id)[:1]), key)
+    not asked while anchor.json is there: a whole vault folder restored from
+    the user's own backup brings its anchor.json with it and is as consistent
+    as it was. With anchor.json gone, it is: else removing anchor.json would
+    let an old head back in unseen.)"""
+    beside, outside = anchor_paths(root, vault_id)
+    asked = [beside] if beside.exists() or beside.is_symlink() else [beside, outside]
+    newest = highest(_read(asked), key)
     if newest is not None and newest.head.seq > head.seq:
         raise IntegrityError(
             f"the vault head is older than the last one saved here "

@@ -43,6 +43,36 @@ def looks_like_key(value: str) -> bool:
     return compact.startswith(_PREFIX) or bool(_BARE_KEY.fullmatch(compact))
 
 
+def refusal() -> UsageError:
+    """The error for a key given on the command line (it never quotes it)."""
+    return UsageError(
+        "the emergency key must not be given on the command line",
+        hint="ps and the shell history show it: type it at the prompt "
+        "(--emergency-key with no value), or give a file or a photo of the sheet",
+    )
+
+
+def in_arguments(args: list[str]) -> bool:
+    """True when the words after ``--emergency-key``, up to the next option,
+    hold the key: typed unquoted as the sheet prints it (groups of four), it
+    is many arguments, which would otherwise be taken as other arguments and
+    echoed back in a usage error."""
+    for n, arg in enumerate(args):
+        if arg == "--":
+            return False
+        name, equals, value = arg.partition("=")
+        if name != "--emergency-key":
+            continue
+        words = [value] if equals else []
+        for word in args[n + 1 :]:
+            if word.startswith("-") and word != "-":
+                break
+            words.append(word)
+        if any(looks_like_key(" ".join(words[:end])) for end in range(1, len(words) + 1)):
+            return True
+    return False
+
+
 def from_answer(text: str) -> str:
     """The key typed at the prompt."""
     key = normalise(text)

@@ -55,6 +55,7 @@ from vault.head import (
     HEAD_MAC_HINT,
     Head,
     SnapshotError,
+    is_authentic,
     load_catalog,
     read_head,
     read_index,
@@ -107,9 +108,21 @@ def now_utc() -> str:
 _UNSET: Any = object()
 
 
-def _signers_of(head: Head) -> frozenset[str] | None:
-    """The signing keys an authenticated head trusts; None: a head from before them."""
-    return None if head.signer is None else frozenset({head.signer})
+def _signers_of(head: Head, later: list[anchor.Copy]) -> frozenset[str] | None:
+    """The signing keys an authenticated head trusts; None: a head from before them.
+
+    ``later``: the authentic anchors. A head that names no key while an anchor
+    names one is an old head put back (anchors came with signing keys): it
+    must not make unsigned entries acceptable, so the anchor's key is trusted.
+    """
+    if head.signer is not None:
+        return frozenset({head.signer})
+    named = [copy for copy in later if copy.head.signer is not None]
+    if not named:
+        return None
+    newest = max(named, key=lambda copy: copy.head.seq)
+    assert newest.head.signer is not None
+    return frozenset({newest.head.signer})
 
 
 class Vault:
@@ -128,6 +141,7 @@ class Vault:
         self._recipient: x25519.Recipient | None = None
         self.set_aside: list[tuple[str, str]] = []  # journal entries set aside by this process
         self._journal_signers: frozenset[str] | None = _UNSET
+        self._own_signing_key: signing.SigningKey | None = None
         self._opening_fold = FoldResult()  # what opening the catalog folded in
 
     # --- lifecycle ----------------------------------------------------------
@@ -198,6 +212,7 @@ class Vault:
 
             vault._catalog = Catalog.new()
             vault._save()
+            anchor.record_recipient(vault.root, new.data.recipient)
             write_config(vault.layout, vault.config)  # written last: its presence means "ready"
 
     @classmethod
@@ -228,6 +243,7 @@ class Vault:
                     f"the vault id {self.vault_id}); nothing was stored",
                     hint="restore keys/data.pub from a backup ('vault repair NAME')",
                 )
+            anchor.check_recipient(self.root, str(recipient))
             self._recipient = recipient
         return self._recipient
 
@@ -237,11 +253,13 @@ class Vault:
         self.key = keyring.unlock_with_passphrase(
             self.key_paths, passphrase, work_factor=self.config.get("scrypt_work_factor")
         )
+        anchor.record_recipient(self.root, self.key.recipient)  # proved by unlocking
 
     def unlock_with_emergency_key(self, secret: str, reason: str) -> None:
         if not reason.strip():
             raise UsageError("a reason is required when the emergency key is used")
         self.key = keyring.unlock_with_emergency_key(self.key_paths, secret)
+        anchor.record_recipient(self.root, self.key.recipient)
         self.audit.append("emergency-use", reason=reason.strip())
 
     def change_passphrase(self, new_passphrase: str) -> None:
@@ -348,24 +366,58 @@ class Vault:
         key = signing.load(signing.key_path(self.root))
         found = read_head(self.layout.head)
         named = found[0].signer if found else None
+        if named is None:  # no head, or one from before signing keys: ask its copies
+            copies = anchor.copies(self.root, self.vault_id, self.layout.head)
+            signed = [c for c in copies if c.head.signer is not None]
+            named = max(signed, key=lambda c: c.head.seq).head.signer if signed else None
         if named is not None and (key is None or key.public != named):
             raise MissingSigningKeyError(
                 "this computer's signing key is missing or is not the one the vault "
                 "names, so documents stored without the passphrase could not be "
                 "authenticated; nothing was stored",
-                hint="run a command that unlocks the vault (say 'vault list') to make a new one",
+                hint="run a command that unlocks the vault (say 'vault list', or "
+                "'vault rebuild-catalog' when head.json is gone) to make a new one",
             )
         return key
 
     def _signing_key(self) -> signing.SigningKey:
-        """This computer's signing key, made when missing or damaged (unlocked only)."""
-        self._need_key()
+        """This computer's signing key, made when missing or damaged (unlocked only).
+
+        A key in local/ other than the one the authentic head (or, without
+        one, the newest authentic anchor) names is not adopted: nothing but
+        this function writes that file, and it names what it writes in the
+        head at once, so such a key was put there by someone else. A new one
+        is made instead (once per process: what it signs, the head names).
+        """
+        if self._own_signing_key is not None:
+            return self._own_signing_key
+        data_key = self._need_key()
         path = signing.key_path(self.root)
         try:
             key = signing.load(path)
         except IntegrityError:
             key = None
-        return key if key is not None else signing.create(path)
+        named = self._named_signer(data_key) if key is not None else None
+        if key is not None and named is not None and key.public != named:
+            key = None
+        self._own_signing_key = key if key is not None else signing.create(path)
+        return self._own_signing_key
+
+    def _named_signer(self, key: DataKey) -> str | None:
+        """The signing key the authentic head names, else the newest authentic
+        anchor; None when neither names one (a vault from before them)."""
+        if self._head is not None and self._head.signer is not None:
+            return self._head.signer
+        if self._head is None:
+            try:
+                found = read_head(self.layout.head)
+            except IntegrityError:
+                found = None
+            head = found[0] if found is not None and is_authentic(*found, key) else None
+            if head is not None and head.signer is not None:
+                return head.signer
+        named = [c for c in self._anchors(key) if c.head.signer is not None]
+        return max(named, key=lambda c: c.head.seq).head.signer if named else None
 
     def journal_entries(self) -> list[dict[str, Any]]:
         return journals.read(self._journal_path).records
@@ -390,7 +442,7 @@ class Vault:
                 )
             try:
                 self._catalog, self._head = load_catalog(self.layout.catalog, self.layout.head, key)
-                self._journal_signers = _signers_of(self._head)
+                self._journal_signers = _signers_of(self._head, self._anchors(key))
             except SnapshotError:  # under an authentic head (or none in an empty vault)
                 found = read_head(self.layout.head)
                 if found is not None:
@@ -421,12 +473,24 @@ class Vault:
             found = read_head(self.layout.head)
             if found is not None:
                 key.check_mac(found[0].body(), found[1], "the vault head")
-                self._journal_signers = _signers_of(found[0])
+                self._journal_signers = _signers_of(found[0], self._anchors(key))
                 return
         except IntegrityError:
             pass
+        named = [c for c in self._anchors(key) if c.head.signer is not None]
+        if named:  # the key the last authentic save named, not whatever is in local/
+            newest = max(named, key=lambda c: c.head.seq).head.signer
+            self._journal_signers = frozenset({newest} if newest else ())
+            return
         local = signing.load(signing.key_path(self.root))
         self._journal_signers = frozenset({local.public} if local else ())
+
+    def _anchors(self, key: DataKey) -> list[anchor.Copy]:
+        """The authentic anchors of the head (``vault.anchor``)."""
+        found = anchor.copies(self.root, self.vault_id, self.layout.head)
+        return [
+            c for c in found if c.where != self.layout.head and is_authentic(c.head, c.mac, key)
+        ]
 
     def accepts(self, entry: dict[str, Any]) -> bool:
         """Whether the fold trusts a journal entry whose manifest has no MAC."""
@@ -617,6 +681,10 @@ class Vault:
     def verify(self, progress: Callable[[str], None] | None = None) -> VerifyResult:
         """Re-hash every object and manifest; report corrupt and missing ones."""
         expected = self.expected_objects()
+        kept: set[str] = set()  # files of set-aside entries: kept on purpose, not left by a crash
+        for entry in self.set_aside_entries():
+            if journals.is_entry(entry):
+                kept |= {entry["manifest"], *entry["objects"]}
         result = VerifyResult()
         seen: set[str] = set()
         for store in (self.objects, self.manifests):
@@ -627,7 +695,7 @@ class Vault:
                     progress(object_id)
                 if problem:
                     result.bad.append(problem)
-                elif object_id not in expected:
+                elif object_id not in expected and object_id not in kept:
                     result.unreferenced += 1
         for object_id in sorted(set(expected) - seen):
             result.bad.append(BadObject(object_id, "missing"))

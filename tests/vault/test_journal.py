@@ -14,7 +14,7 @@ import pytest
 
 from sync.snapshot import take_snapshot
 from tests.conftest import Template, make_pdf
-from vault import crypto, journal, signing
+from vault import anchor, crypto, journal, signing
 from vault.errors import IntegrityError, MissingSigningKeyError
 from vault.fsutil import append_line
 from vault.head import read_head
@@ -223,6 +223,8 @@ def _make_legacy(vault_dir: Path, template: Template) -> None:
     record["mac"] = vault.key.mac(replace(head[0], signer=None).body())
     (vault_dir / "head.json").write_text(json.dumps(record))
     shutil.rmtree(vault_dir / "local")
+    for path in anchor.anchor_paths(vault_dir, vault.vault_id):  # came with signing keys
+        path.unlink(missing_ok=True)
 
 
 def test_a_vault_from_before_signing_keys_folds_its_entries_then_needs_signatures(

@@ -164,11 +164,7 @@ def _refuse_key_on_command_line(value: str) -> None:
     if value == "-" or _exists(Path(value).expanduser()):
         return  # a file of that name is a file, whatever it is called
     if emergency_key.looks_like_key(value):
-        raise UsageError(
-            "the emergency key must not be given on the command line",
-            hint="ps and the shell history show it: type it at the prompt "
-            "(--emergency-key with no value), or give a file or a photo of the sheet",
-        )
+        raise emergency_key.refusal()
 
 
 def _exists(path: Path) -> bool:

@@ -99,6 +99,18 @@ class LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Refuse the emergency key typed on the command line in words (groups of
+        four) before click takes them for other arguments and echoes them."""
+        if "--emergency-key" in " ".join(args):
+            from vault.emergency_key import in_arguments, refusal
+
+            if in_arguments(args):
+                error = refusal()
+                report_error(error)
+                ctx.exit(int(error.exit_code))
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
         from vault.children import withheld_secrets
 
