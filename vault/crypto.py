@@ -39,7 +39,6 @@ import pyrage
 from pyrage import passphrase as age_passphrase
 from pyrage import x25519
 
-from vault import scrypt_file
 from vault.errors import CryptoFormatError, UsageError, VaultError, WrongKeyError
 from vault.fsutil import private_temp_path, remove_quietly
 from vault.oserror import os_error_from
@@ -456,6 +455,8 @@ class _HashingReader(io.RawIOBase):
 def encrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
     """Wrap a small secret under a passphrase: a standard age scrypt file at
     the fixed work factor ``scrypt_file.WORK_FACTOR`` (2^18, 256 MiB)."""
+    from vault import scrypt_file  # cryptography: only when a passphrase file is written
+
     return scrypt_file.encrypt(data, passphrase)
 
 
