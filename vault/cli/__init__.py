@@ -2,7 +2,7 @@
 
 Each area's commands live in a module of their own beside this one
 (``documents``, ``search``, ``records``, ``watch``, ``sync``, ``checks``,
-``setup``; shared options in ``common``). The table below names where each
+``setup``, ``recover``; shared options in ``common``). The table below names where each
 command lives and its one-line summary, so ``vault --help`` imports none of
 them; ``group.LazyGroup`` loads a command's module only when it is used, and
 is the one place where errors become messages and exit codes.
@@ -72,6 +72,9 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.checks",
         "audit",
         "List the audit log (event types and ids only, never names or text).",
+    ),
+    "recover": Entry(
+        "vault.cli.recover", "recover", "Rebuild the vault on this computer from a backup."
     ),
     "rebuild-catalog": Entry(
         "vault.cli.checks",

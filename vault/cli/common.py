@@ -14,7 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -210,6 +210,32 @@ def warn_if_read_only(vault: Vault) -> None:
             click.echo(f"vault: warning: {note}", err=True)
 
 
+@dataclass(frozen=True)
+class Secret:
+    """What the user gave to unlock: the passphrase, or the emergency key and a reason."""
+
+    passphrase: str | None = field(default=None, repr=False)
+    emergency_key: str | None = field(default=None, repr=False)
+    reason: str | None = None
+
+
+def read_secret(spec: UnlockSpec, *, ask_reason: bool = False) -> Secret:
+    """The passphrase (file, environment, prompt) or the emergency key with its
+    reason; ``ask_reason``: prompt for a missing reason on a terminal."""
+    if not spec.emergency_key:
+        return Secret(passphrase=get_passphrase(spec.passphrase_file))
+    _refuse_key_on_command_line(spec.emergency_key)
+    reason = (spec.reason or "").strip()
+    if not reason and ask_reason and sys.stdin.isatty():
+        reason = str(click.prompt("Why is the emergency key being used", err=True)).strip()
+    if not reason:
+        raise UsageError(
+            "--reason is required with --emergency-key",
+            hint='e.g. --reason "coordinator on leave, court deadline"',
+        )
+    return Secret(emergency_key=_emergency_secret(spec.emergency_key), reason=reason)
+
+
 @contextlib.contextmanager
 def unlocked(root: Path, spec: UnlockSpec, *, reading: bool = False) -> Iterator[Vault]:
     """Open the vault under its lock and unlock it (``reading``: see ``opened``)."""
@@ -222,15 +248,11 @@ def unlocked(root: Path, spec: UnlockSpec, *, reading: bool = False) -> Iterator
                 "recorded in its audit log",
                 hint="make the vault folder writable, or use the passphrase",
             )
-        if spec.emergency_key:
-            if not spec.reason:
-                raise UsageError(
-                    "--reason is required with --emergency-key",
-                    hint='e.g. --reason "coordinator on leave, court deadline"',
-                )
-            vault.unlock_with_emergency_key(_emergency_secret(spec.emergency_key), spec.reason)
+        secret = read_secret(spec)
+        if secret.emergency_key is not None:
+            vault.unlock_with_emergency_key(secret.emergency_key, secret.reason or "")
         else:
-            vault.unlock(get_passphrase(spec.passphrase_file))
+            vault.unlock(secret.passphrase or "")
         yield vault
         if vault.set_aside:  # reported once the command has done and shown the rest
             click.get_current_context().call_on_close(lambda: report_set_aside(vault))

@@ -1,0 +1,98 @@
+"""Reading a vault's backup from a remote, for ``vault recover`` and ``vault drill``.
+
+Every rclone call goes through one ``sync.rcd.Daemon`` (one rclone process
+for the whole recovery): a quick first listing of the remote's top folder
+(one try, short network waits, so an unreachable remote fails in seconds),
+one recursive listing (sizes; which store each object is in), then copies
+of lists of files: the small files into a private work folder, and the
+objects and manifests in one copy into a staging folder. Nothing here trusts
+what it reads: the caller checks every byte (MAC, hashes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sync import rclone
+from sync.rcd import Daemon
+from sync.snapshot import AUDIT, CONFIG, HEAD, JOURNAL
+from vault.errors import RemoteError
+
+KEY_FILES = ("keys/data.pub", "keys/passphrase.age", "keys/emergency.age", "keys/emergency.pub")
+SMALL_FILES = (HEAD, JOURNAL, CONFIG, AUDIT, *KEY_FILES)
+
+StatsCallback = Callable[[dict[str, Any]], None]
+
+
+class Source:
+    """The remote a recovery reads from: ``with Source(path, what) as source: …``."""
+
+    def __init__(self, path: str, what: str) -> None:
+        self.path = path
+        self.what = what
+        self.daemon = Daemon(what)
+        self.present: dict[str, int] = {}  # every file on the remote, with its size
+
+    def __enter__(self) -> Source:
+        self.daemon.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.daemon.close()
+
+    def list_remote(self) -> bool:
+        """List the remote (a quick first try); False when its folder does not exist."""
+        try:
+            top = self.daemon.list_files(
+                self.path, recursive=False, timeout=rclone.PREFLIGHT_TIMEOUT, preflight=True
+            )
+        except RemoteError as error:
+            raise _explained(error) from None
+        if top is None:
+            return False
+        listing = self.daemon.list_files(
+            self.path, recursive=True, timeout=rclone.transfer_timeout(0, 100_000)
+        )
+        self.present = {entry.path: entry.size for entry in listing or []}
+        return True
+
+    def fetch(
+        self,
+        paths: Sequence[str],
+        dest: Path,
+        work: Path,
+        *,
+        on_stats: StatsCallback | None = None,
+        copied: list[str] | None = None,
+    ) -> None:
+        """Copy the listed relative paths from the remote into the local folder ``dest``.
+
+        ``copied`` receives each path as it arrives (also when the copy fails);
+        ``on_stats`` rclone's transfer statistics, about twice a second.
+        """
+        if not paths:
+            return
+        size = sum(max(self.present.get(rel, 0), 0) for rel in paths)
+        self.daemon.copy_files(
+            self.path,
+            str(dest),
+            paths,
+            work,
+            timeout=rclone.transfer_timeout(size, len(paths)),
+            on_stats=on_stats,
+            copied=copied,
+        )
+
+
+def _explained(error: RemoteError) -> RemoteError:
+    """A recovery runs on a new computer: say how to make the rclone remote there."""
+    if "rclone has no remote" not in error.message:
+        return error
+    return RemoteError(
+        error.message,
+        hint="on this computer, set the remote up first with '.venv/bin/rclone config' "
+        "(the same name and account as on the old computer), or with RCLONE_CONFIG_<NAME>_* "
+        "variables; a USB disk needs no set-up: give its folder",
+    )

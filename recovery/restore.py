@@ -1,0 +1,647 @@
+"""``vault recover``: rebuild the vault on a new computer from one of its backups.
+
+In order; nothing is written into the new vault folder before step 3:
+
+1. **Small files.** List the remote (one quick try first: an unreachable
+   remote fails in seconds) and copy its head, journal, settings, audit log
+   and keys into a private work folder (0700, removed on every path).
+2. **Trust.** Unlock the data key from those key files (passphrase or
+   emergency key); check the head's MAC, ``expect_state``, the object index's
+   hash and the catalog snapshot's hash (a snapshot that is missing, or of an
+   older schema, is rebuilt from the manifests later; one that does not match
+   the head is refused). Only what the authenticated index names, and the
+   journal entries ``journal.trusted_entries`` accepts, is brought in.
+3. **Objects.** The folder is made (0700) with a marker in ``tmp/recover``.
+   Files an interrupted run left (in place or in the staging folder) are
+   re-hashed and kept; the rest come in one rclone copy into
+   ``tmp/recover/``, and each is re-hashed (SHA-256 = its name) as it arrives
+   and renamed into place, so a resumed run never downloads again what was
+   verified. A missing or corrupt file is reported with its document and the
+   rest is restored.
+4. **The vault.** Keys, the catalog snapshot and index, the head, the journal
+   and the audit log are put in place, the remote is configured with a sync
+   state that records what it holds (so the next ``vault sync`` sends only
+   what changes here), the vault is opened and unlocked, the catalog rebuilt
+   if needed and the journal folded in.
+5. ``config.json`` last: its presence means the vault is ready.
+
+Every use of the emergency key is recorded in the new vault's audit log with
+its reason, and so is the recovery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from recovery.fetch import KEY_FILES, SMALL_FILES, Source
+from recovery.journal import trusted_entries
+from sync.remotes import CONFIG_KEY, normalise_path, remotes
+from sync.snapshot import AUDIT, CONFIG, HEAD, JOURNAL, object_path, parse_journal
+from sync.state import RemoteState, save_state
+from vault import crypto
+from vault import keys as keyring
+from vault import manifest as manifests
+from vault.config import Layout, write_config
+from vault.errors import IntegrityError, NotFoundError, UsageError, VaultExistsError
+from vault.fsutil import atomic_write, make_private_dir, private_workdir, remove_quietly
+from vault.head import Head, read_head, read_index
+from vault.keys import DataKey, KeyPaths
+from vault.objects import hash_file
+from vault.parts import split_ref
+from vault.repository import Vault
+
+if TYPE_CHECKING:
+    from vault.catalog import Catalog
+
+STAGING = "recover"  # under the new vault's tmp/
+MARKER = "from.json"  # in the staging folder: which vault is being recovered
+DEFAULT_REMOTE_NAME = "origin"
+STOP_AT = "VAULT_TEST_RECOVER_STOP_AT"  # tests only: SIGKILL this process at a named point
+
+ProgressCallback = Callable[[int, int, int, int], None]  # bytes done/total, files done/total
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What unlocks the backup: the passphrase, or the emergency key with a reason."""
+
+    passphrase: str | None = field(default=None, repr=False)
+    emergency_key: str | None = field(default=None, repr=False)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A file of the backup that could not be restored, and whose document it is."""
+
+    path: str  # e.g. objects/ab/<id>
+    problem: str  # "missing" or "corrupt"
+    doc_id: str | None = None
+    name: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+@dataclass
+class RecoverResult:
+    root: Path
+    remote: str  # the name it is configured under in the new vault
+    path: str  # its rclone path
+    head: Head  # the backup's head, as found
+    documents: int = 0
+    files: int = 0  # objects and manifests in place
+    bytes: int = 0
+    downloaded: list[str] = field(default_factory=list)  # paths copied by this run
+    kept: int = 0  # verified files an interrupted run had already brought in
+    damaged: list[Damage] = field(default_factory=list)
+    rebuilt: bool = False  # the catalog was rebuilt from the manifests
+    folded: int = 0  # journaled documents folded into the catalog
+    emergency: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged
+
+
+@dataclass
+class _Verified:
+    """What step 2 established, all still in the work folder."""
+
+    key: DataKey
+    credentials: Credentials
+    head: Head
+    index: dict[str, int]
+    catalog: Catalog | None  # None: rebuild from the manifests
+    entries: list[dict[str, Any]]
+    all_entries: bool  # every journal entry was taken
+    config: dict[str, Any]
+    fetched: Path
+
+
+def recover(
+    path: str,
+    dest: Path,
+    ask: Callable[[], Credentials],
+    *,
+    expect_state: str | None = None,
+    remote_name: str | None = None,
+    rebuild_catalog: bool = False,
+    on_progress: ProgressCallback | None = None,
+) -> RecoverResult:
+    """Recover the vault backed up at rclone ``path`` into the new folder ``dest``.
+
+    ``ask`` is called once the remote has answered, for what unlocks it.
+    Raises ``WrongKeyError`` (nothing written), ``IntegrityError`` for a
+    head, index or catalog that fails its check (nothing written),
+    ``RemoteError`` when the remote cannot be reached. Missing or corrupt
+    objects do not stop it: they are in ``damaged``.
+    """
+    started = time.monotonic()
+    dest = dest.expanduser().absolute()
+    source_path = normalise_path(path, dest)
+    _check_destination(dest)
+    with Source(source_path, f"recovery from {source_path}") as source, private_workdir() as work:
+        verified = _verify(source, work, ask, expect_state, rebuild_catalog)
+        _checkpoint("verified")
+        result = _restore(source, verified, dest, work, remote_name, on_progress)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+# --- steps 1 and 2: fetch and check, in the work folder -----------------------------
+
+
+def _check_destination(dest: Path) -> None:
+    if Layout(dest).config.exists():
+        raise VaultExistsError(
+            f"a vault already exists at {dest}", hint="recover into a new, empty folder"
+        )
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"{dest} is a file, not a folder")
+    if dest.exists() and any(dest.iterdir()) and not _marker(dest).exists():
+        raise VaultExistsError(f"{dest} is not empty", hint="recover into a new, empty folder")
+
+
+def _marker(dest: Path) -> Path:
+    return Layout(dest).tmp / STAGING / MARKER
+
+
+def _verify(
+    source: Source,
+    work: Path,
+    ask: Callable[[], Credentials],
+    expect_state: str | None,
+    rebuild_catalog: bool,
+) -> _Verified:
+    where = source.path
+    if not source.list_remote():
+        raise NotFoundError(
+            f"there is no backup at {where}: the folder does not exist",
+            hint="check the path ('vault remote list' on the old computer showed it)",
+        )
+    present = source.present
+    if not any(rel in present for rel in (HEAD, CONFIG, *KEY_FILES)):
+        raise NotFoundError(
+            f"there is no vault backup at {where}",
+            hint="give the folder that holds head.json, keys/ and objects/",
+        )
+    for rel in (HEAD, "keys/data.pub"):
+        if rel not in present:
+            raise IntegrityError(f"the backup at {where} has no {rel}")
+    fetched = work / "remote"
+    make_private_dir(fetched)
+    source.fetch([rel for rel in SMALL_FILES if rel in present], fetched, work)
+    credentials = ask()
+    key = _unlock(fetched, credentials, where)
+    head = _checked_head(fetched, key)
+    if expect_state is not None:
+        _check_expected(head, expect_state)
+    index_rel, catalog_rel = f"catalog/{head.index}.idx", f"catalog/{head.catalog}.age"
+    source.fetch([rel for rel in (index_rel, catalog_rel) if rel in present], fetched, work)
+    try:
+        index = read_index(fetched / "catalog", head)
+    except IntegrityError as error:
+        raise IntegrityError(
+            f"{index_rel} on the remote: {error.message}",
+            hint="try another backup of this vault",
+        ) from None
+    except ValueError:
+        raise IntegrityError(f"{index_rel} on the remote is unreadable") from None
+    catalog = None
+    if not rebuild_catalog and catalog_rel in present:
+        catalog = _checked_catalog(fetched / catalog_rel, catalog_rel, head, key)
+    journal = fetched / JOURNAL
+    entries = parse_journal(journal.read_bytes() if journal.exists() else b"")
+    trusted = trusted_entries(entries, key, head)
+    return _Verified(
+        key=key,
+        credentials=credentials,
+        head=head,
+        index=index,
+        catalog=catalog,
+        entries=trusted,
+        all_entries=len(trusted) == len(entries),
+        config=_settings(fetched, key),
+        fetched=fetched,
+    )
+
+
+def _unlock(fetched: Path, credentials: Credentials, where: str) -> DataKey:
+    paths = KeyPaths(fetched / "keys")
+    if credentials.emergency_key:
+        if not (credentials.reason or "").strip():
+            raise UsageError("a reason is required when the emergency key is used")
+        wrapped = paths.emergency
+    else:
+        wrapped = paths.passphrase
+    if not wrapped.exists():
+        raise IntegrityError(f"the backup at {where} has no keys/{wrapped.name}")
+    try:
+        if credentials.emergency_key:
+            return keyring.unlock_with_emergency_key(paths, credentials.emergency_key)
+        return keyring.unlock_with_passphrase(paths, credentials.passphrase or "")
+    except IntegrityError as error:  # the key opened, but is not the one data.pub names
+        raise IntegrityError(f"keys/data.pub on the remote: {error.message}") from None
+
+
+def _checked_head(fetched: Path, key: DataKey) -> Head:
+    try:
+        found = read_head(fetched / HEAD)
+    except IntegrityError:
+        raise IntegrityError("head.json on the remote is damaged") from None
+    if found is None:
+        raise IntegrityError("head.json on the remote is missing")
+    head, mac = found
+    try:
+        key.check_mac(head.body(), str(mac), "head.json on the remote")
+    except IntegrityError as error:
+        raise IntegrityError(
+            error.message,
+            hint="it was not written by this vault (forged or replaced); nothing was restored. "
+            "Try another backup of this vault",
+        ) from None
+    return head
+
+
+def _check_expected(head: Head, expected: str) -> None:
+    wanted = "".join(expected.split()).lower()
+    if len(wanted) < 6 or not head.short.startswith(wanted):
+        raise IntegrityError(
+            f"the backup's state code is {head.short} (number {head.seq}, {head.time}), "
+            f"not {expected.strip()}",
+            hint="an older or rolled-back backup; nothing was restored. Compare with the last "
+            "committee report, or try another backup",
+        )
+
+
+def _checked_catalog(path: Path, rel: str, head: Head, key: DataKey) -> Catalog | None:
+    """The snapshot, checked; None when it must be rebuilt (an older schema)."""
+    from vault.catalog import Catalog, OutdatedCatalogError
+
+    blob = path.read_bytes()
+    refused = IntegrityError(
+        f"{rel} on the remote does not match the head (corrupt or replaced)",
+        hint="'vault recover --rebuild-catalog' leaves it out and rebuilds the catalog "
+        "from the document manifests",
+    )
+    if hashlib.sha256(blob).hexdigest() != head.catalog:
+        raise refused
+    try:
+        return Catalog.from_bytes(crypto.decrypt_bytes(blob, [key.identity]))
+    except OutdatedCatalogError:
+        return None
+    except IntegrityError:
+        raise refused from None
+
+
+def _settings(fetched: Path, key: DataKey) -> dict[str, Any]:
+    """The backup's config.json if it is this vault's; else a new one."""
+    vault_id = hashlib.sha256(key.recipient.encode()).hexdigest()[:16]
+    try:
+        config = json.loads((fetched / CONFIG).read_text("utf-8"))
+    except (OSError, ValueError):
+        config = None
+    if not isinstance(config, dict) or config.get("vault_id") != vault_id:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        config = {"format": 1, "vault_id": vault_id, "created": now, "passphrase_changed": now}
+    return config
+
+
+# --- steps 3 to 5: into the new folder --------------------------------------------------
+
+
+def _restore(
+    source: Source,
+    verified: _Verified,
+    dest: Path,
+    work: Path,
+    remote_name: str | None,
+    on_progress: ProgressCallback | None,
+) -> RecoverResult:
+    layout = Layout(dest)
+    staging = layout.tmp / STAGING
+    marker = _marker(dest)
+    vault_id = str(verified.config["vault_id"])
+    if marker.exists():
+        try:
+            earlier = json.loads(marker.read_text("utf-8")).get("vault_id")
+        except (OSError, ValueError, AttributeError):
+            earlier = None
+        if earlier != vault_id:
+            raise VaultExistsError(
+                f"{dest} holds an unfinished recovery of another vault",
+                hint="recover into a new, empty folder",
+            )
+    for folder in (dest, layout.objects, layout.manifests, staging):
+        make_private_dir(folder)
+    atomic_write(marker, json.dumps({"vault_id": vault_id}).encode())
+    name = _choose_name(verified.config, source.path, remote_name)
+    result = RecoverResult(dest, name, source.path, verified.head)
+    result.emergency = bool(verified.credentials.emergency_key)
+
+    wanted = _wanted(verified, source.present)
+    bad: dict[str, str] = {}
+    for rel, size in wanted.items():
+        found = source.present.get(rel)
+        if found is None:
+            bad[rel] = "missing"
+        elif size >= 0 and found != size:
+            bad[rel] = "corrupt"
+    fetchable = [rel for rel in wanted if rel not in bad]
+    placed: set[str] = set()
+    todo = []
+    for rel in fetchable:
+        target = dest / rel
+        if target.exists():
+            if hash_file(target) == _name_of(rel):
+                placed.add(rel)
+                result.kept += 1
+                continue
+            remove_quietly(target)
+        if (staging / rel).exists() and _settle(staging, dest, rel):
+            placed.add(rel)
+            result.kept += 1
+            continue
+        todo.append(rel)
+    _download(source, staging, dest, work, todo, placed, bad, result, on_progress)
+
+    result.files = len(placed)
+    result.bytes = sum(source.present[rel] for rel in placed)
+    result.damaged = _name_damage(bad, verified, dest)
+    broken = {d.id for d in result.damaged}
+    entries = [e for e in verified.entries if not (_entry_ids(e) & broken)]
+    _checkpoint("objects")
+    whole_journal = verified.all_entries and len(entries) == len(verified.entries)
+    _put_small_files(verified, layout, entries, whole_journal)
+    config = dict(verified.config)
+    configured = remotes(config)
+    configured[name] = source.path
+    config[CONFIG_KEY] = configured
+    _save_remote_state(dest, name, source, verified, placed)
+    _open(dest, config, verified, result, entries)
+    _checkpoint("config")
+    if hasattr(os, "sync"):
+        os.sync()  # every file renamed into place is on disk before the vault says "ready"
+    write_config(layout, config)
+    shutil.rmtree(staging, ignore_errors=True)
+    return result
+
+
+def _name_of(rel: str) -> str:
+    return rel.rsplit("/", 1)[-1]
+
+
+def _entry_ids(entry: dict[str, Any]) -> set[str]:
+    return {*entry["objects"], entry["manifest"]}
+
+
+def _wanted(verified: _Verified, present: dict[str, int]) -> dict[str, int]:
+    """Every object and manifest the index and the trusted journal name: path -> size."""
+    wanted: dict[str, int] = {}
+    for object_id, size in verified.index.items():
+        candidates = [object_path(store, object_id) for store in ("objects", "manifests")]
+        wanted[next((c for c in candidates if c in present), candidates[0])] = int(size)
+    for entry in verified.entries:
+        for object_id, size in entry["objects"].items():
+            wanted[object_path("objects", object_id)] = int(size)
+        wanted[object_path("manifests", entry["manifest"])] = int(entry["size"])
+    return wanted
+
+
+def _settle(staging: Path, dest: Path, rel: str) -> bool:
+    """Re-hash a downloaded file and rename it into place; False (and removed) if corrupt."""
+    arrived = staging / rel
+    if hash_file(arrived) != _name_of(rel):
+        remove_quietly(arrived)
+        return False
+    target = dest / rel
+    make_private_dir(target.parent)
+    os.replace(arrived, target)
+    return True
+
+
+def _download(
+    source: Source,
+    staging: Path,
+    dest: Path,
+    work: Path,
+    todo: list[str],
+    placed: set[str],
+    bad: dict[str, str],
+    result: RecoverResult,
+    on_progress: ProgressCallback | None,
+) -> None:
+    """One rclone copy of ``todo`` into ``staging``; each file settled as it arrives."""
+    total_files = len(placed) + len(todo)
+    kept_bytes = sum(source.present[rel] for rel in placed)
+    total_bytes = kept_bytes + sum(source.present[rel] for rel in todo)
+    copied: list[str] = []
+    done = 0
+    pending = set(todo)
+
+    def settle_arrived() -> None:
+        nonlocal done
+        while done < len(copied):
+            rel = copied[done]
+            done += 1
+            if rel not in pending:
+                continue
+            pending.discard(rel)
+            result.downloaded.append(rel)
+            if _settle(staging, dest, rel):
+                placed.add(rel)
+                _checkpoint(f"placed:{len(result.downloaded)}")
+            else:
+                bad[rel] = "corrupt"
+
+    def on_stats(stats: dict[str, Any]) -> None:
+        settle_arrived()
+        if on_progress is not None:
+            on_progress(
+                kept_bytes + int(stats.get("bytes", 0)), total_bytes, len(placed), total_files
+            )
+
+    if on_progress is not None:
+        on_progress(kept_bytes, total_bytes, len(placed), total_files)
+    try:
+        source.fetch(todo, staging, work, on_stats=on_stats, copied=copied)
+    finally:
+        settle_arrived()  # kept, so that a run after a failure does not fetch them again
+    _checkpoint("downloaded")
+    for rel in sorted(pending):  # arrived without rclone saying so, or never sent
+        if (staging / rel).exists():
+            result.downloaded.append(rel)
+            if _settle(staging, dest, rel):
+                placed.add(rel)
+                continue
+            bad[rel] = "corrupt"
+        else:
+            bad[rel] = "missing"
+    if on_progress is not None:
+        on_progress(total_bytes, total_bytes, len(placed), total_files)
+
+
+def _name_damage(bad: dict[str, str], verified: _Verified, dest: Path) -> list[Damage]:
+    """Each damaged file with the document it belongs to (id and file name) where known."""
+    if not bad:
+        return []
+    owners: dict[str, tuple[str, str]] = {}
+    if verified.catalog is not None:
+        for row in verified.catalog.documents():
+            for ref in (row["original"], row["searchable"], row["manifest"]):
+                for object_id in split_ref(ref) if ref else []:
+                    owners[object_id] = (str(row["id"]), str(row["name"]))
+        manifest_ids = [e["manifest"] for e in verified.entries]
+    else:
+        manifest_ids = [
+            *(i for i in verified.index if (dest / object_path("manifests", i)).exists()),
+            *(e["manifest"] for e in verified.entries),
+        ]
+    linked = {e["manifest"]: list(e["objects"]) for e in verified.entries}
+    for manifest_id in manifest_ids:
+        doc = _read_manifest(dest, manifest_id, verified.key)
+        if doc is None:
+            continue
+        ids = [manifest_id, *split_ref(doc.original), *linked.get(manifest_id, [])]
+        if doc.searchable:
+            ids += split_ref(doc.searchable)
+        for object_id in ids:
+            owners[object_id] = (doc.doc_id, doc.name)
+    damaged = []
+    for rel, problem in sorted(bad.items()):
+        doc_id, name = owners.get(_name_of(rel), (None, None))
+        damaged.append(Damage(rel, problem, doc_id, name))
+    return damaged
+
+
+def _read_manifest(dest: Path, manifest_id: str, key: DataKey) -> manifests.Manifest | None:
+    path = dest / object_path("manifests", manifest_id)
+    try:
+        data = crypto.decrypt_bytes(path.read_bytes(), [key.identity])
+        return manifests.parse(data, check_mac=None)[0]
+    except (OSError, IntegrityError):
+        return None
+
+
+def _put_small_files(
+    verified: _Verified, layout: Layout, entries: list[dict[str, Any]], whole_journal: bool
+) -> None:
+    """Keys, catalog snapshot and index, head, journal and audit log, from the work folder."""
+    fetched = verified.fetched
+    make_private_dir(layout.keys)
+    for rel in KEY_FILES:
+        if (fetched / rel).exists():
+            atomic_write(layout.root / rel, (fetched / rel).read_bytes())
+    make_private_dir(layout.catalog)
+    head = verified.head
+    names = [f"{head.index}.idx"] + ([f"{head.catalog}.age"] if verified.catalog else [])
+    for name in names:
+        atomic_write(layout.catalog / name, (fetched / "catalog" / name).read_bytes())
+    journal = fetched / JOURNAL
+    if whole_journal and journal.exists():
+        atomic_write(layout.root / JOURNAL, journal.read_bytes())
+    else:
+        lines = "".join(json.dumps(entry) + "\n" for entry in entries)
+        atomic_write(layout.root / JOURNAL, lines.encode())
+    if (fetched / AUDIT).exists():
+        atomic_write(layout.audit, (fetched / AUDIT).read_bytes())
+    atomic_write(layout.head, (fetched / HEAD).read_bytes())
+
+
+def _choose_name(config: dict[str, Any], path: str, wanted: str | None) -> str:
+    """The remote's name in the new vault: as given, else the old vault's name for
+    that path, else ``origin`` (``origin-2``… if that is taken)."""
+    found = remotes(config)
+    if wanted:
+        return wanted
+    for name, known in sorted(found.items()):
+        if known == path:
+            return name
+    name, n = DEFAULT_REMOTE_NAME, 1
+    while name in found:
+        n += 1
+        name = f"{DEFAULT_REMOTE_NAME}-{n}"
+    return name
+
+
+def _save_remote_state(
+    dest: Path, name: str, source: Source, verified: _Verified, placed: set[str]
+) -> None:
+    """Record what the remote holds, as a finished sync would have: the next sync
+    then sends only what changes here (a new head, the logs)."""
+    fetched = verified.fetched
+    files = {}
+    for rel in SMALL_FILES:
+        path = fetched / rel
+        if path.exists():
+            data = path.read_bytes()
+            files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    head = verified.head
+    stored = set(placed) | {f"catalog/{head.index}.idx"}
+    if verified.catalog is not None:
+        stored.add(f"catalog/{head.catalog}.age")
+    state = RemoteState(path=source.path, stored=stored, files=files, fresh=False)
+    state.last_sync = {
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "uploaded": 0,
+        "bytes": 0,
+        "deleted": 0,
+        "head": head.short,
+        "head_seq": head.seq,
+        "documents": head.documents + len(verified.entries),
+        "full": False,
+        "recovered": True,
+    }
+    save_state(dest, name, state)
+
+
+def _open(
+    dest: Path,
+    config: dict[str, Any],
+    verified: _Verified,
+    result: RecoverResult,
+    entries: list[dict[str, Any]],
+) -> None:
+    """Open the new vault, record the recovery, rebuild the catalog if needed and fold
+    the journal in (only when nothing is damaged: a fold needs every object)."""
+    vault = Vault(dest)
+    vault.config = config
+    with vault.lock:
+        vault.key = verified.key
+        credentials = verified.credentials
+        if credentials.emergency_key:
+            vault.audit.append(
+                "emergency-use", reason=(credentials.reason or "").strip(), command="recover"
+            )
+        vault.audit.append(
+            "recover",
+            [d.id for d in result.damaged],
+            remote=result.remote,
+            head=verified.head.short,
+            damaged=len(result.damaged),
+        )
+        if result.damaged:
+            result.documents = (verified.catalog.count() if verified.catalog else 0) + len(entries)
+            return
+        result.rebuilt = verified.catalog is None
+        result.folded = len(entries)
+        result.documents = vault.catalog.count()  # loads or rebuilds it, folds the journal
+
+
+def _checkpoint(point: str) -> None:
+    """Tests only: die here (SIGKILL) when ``VAULT_TEST_RECOVER_STOP_AT`` names this point."""
+    if os.environ.get(STOP_AT) == point:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,321 @@
+"""``vault recover``: a new computer, the backup, and the passphrase or the sealed key.
+
+The vault's own folder is never used here (the computer was stolen): each
+test recovers from a copy of the backup into a new folder, with the real
+rclone (a local folder, or a loopback ``rclone serve s3``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from recovery.restore import STOP_AT, Credentials, recover
+from sync.backup import sync_remote
+from sync.snapshot import HEAD
+from tests.conftest import CANARY, make_pdf
+from tests.recovery.conftest import Backup, as_json, exported, run, run_key, store, tree
+from tests.sync.s3server import free_port
+from vault import crypto
+from vault.head import Head, read_head
+from vault.repository import Vault
+
+
+def head_of(folder: Path) -> Head:
+    found = read_head(folder / HEAD)
+    assert found is not None
+    return found[0]
+
+
+def test_recover_with_the_passphrase_from_a_loopback_server(
+    backup: Backup, s3_remote: tuple[str, Path], tmp_path: Path
+) -> None:
+    path, folder = s3_remote
+    dest = tmp_path / "new-computer" / "vault"
+    result = run(None, "recover", "--from", path, "--to", str(dest))
+    assert result.exit_code == 0, result.output
+    head = head_of(folder)
+    assert f"{head.short} (number {head.seq}" in result.stdout
+    assert "compare these with the last committee report" in result.stdout
+    assert f"Restored {len(backup.listing)} documents" in result.stdout
+
+    key = backup.key_file
+    assert as_json(run_key(dest, key, "list", "--json")) == backup.listing
+    assert as_json(run_key(dest, key, "search", CANARY, "--json")) == backup.found
+    assert run(dest, "verify").exit_code == 0
+    assert run(dest, "audit", "verify").exit_code == 0
+    assert exported(dest, backup.emergency_secret, tmp_path / "out") == backup.originals
+    configured = as_json(run(dest, "remote", "list", "--json"))
+    assert {"name": "origin", "path": path} in configured  # (and the old computer's "usb")
+
+    # The next sync continues the backup: nothing but the logs (no fork, no full resend).
+    before = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    synced = sync_remote(Vault.open(dest), "origin", path)
+    assert not synced.full and not synced.notes
+    assert synced.uploaded <= 3, synced
+    after = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert after == before
+    assert head_of(folder).seq >= head.seq
+
+
+@pytest.mark.parametrize("given", ["typed", "file"])
+def test_recover_with_the_emergency_key(
+    backup: Backup, remote: Path, tmp_path: Path, given: str
+) -> None:
+    secret = backup.emergency_secret
+    if given == "typed":  # as read off the sheet: in groups, lower case
+        key = " ".join(secret[i : i + 8] for i in range(0, len(secret), 8)).lower()
+    else:
+        key = str(backup.key_file)
+    dest = tmp_path / "vault"
+    result = run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        "--emergency-key", key, "--reason", "office burgled, minutes 2026-12-01",
+        env={"VAULT_PASSPHRASE": ""},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "vault passwd" in result.stderr and "emergency-sheet" in result.stderr
+    uses = [e for e in Vault.open(dest).audit.entries() if e.event == "emergency-use"]
+    assert uses[-1].detail["reason"] == "office burgled, minutes 2026-12-01"
+    status = as_json(run(dest, "status", "--json"))
+    assert "office burgled" in json.dumps(status["emergency_uses"])
+    assert exported(dest, secret, tmp_path / "out") == backup.originals
+
+
+def test_wrong_keys_write_nothing(backup: Backup, remote: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "vault"
+    wrong = crypto.generate_identity()[0]
+    result = run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        "--emergency-key", wrong, "--reason", "test",
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    assert "wrong emergency key" in result.output
+    result = run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        env={"VAULT_PASSPHRASE": "Wrong Horse 42"},
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    assert "wrong passphrase" in result.output
+    assert not dest.exists()
+
+
+def test_missing_catalog_snapshot_is_rebuilt_from_the_manifests(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    (remote / "catalog" / f"{head_of(remote).catalog}.age").unlink()
+    dest = tmp_path / "vault"
+    result = run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        "--emergency-key", str(backup.key_file), "--reason", "test",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "rebuilt from the document manifests" in result.stdout
+    assert as_json(run_key(dest, backup.key_file, "list", "--json")) == backup.listing
+    assert run(dest, "audit", "verify").exit_code == 0
+
+
+def test_missing_and_corrupt_objects_are_named_and_the_rest_restored(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    by_name = backup.rows
+    gone = by_name[f"{CANARY}-referral-0.pdf"]
+    spoilt = by_name["recording.pdf"]  # in parts: spoil its second part
+    gone_id = gone["original"]
+    spoilt_id = spoilt["original"].split(",")[1]
+    (remote / "objects" / gone_id[:2] / gone_id).unlink()
+    part = remote / "objects" / spoilt_id[:2] / spoilt_id
+    data = bytearray(part.read_bytes())
+    data[100] ^= 1
+    part.write_bytes(bytes(data))
+    dest = tmp_path / "vault"
+    result = run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        "--emergency-key", str(backup.key_file), "--reason", "test",
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output
+    assert f"{gone['id']} {gone['name']}: missing file {gone_id}" in result.stderr
+    assert f"{spoilt['id']} {spoilt['name']}: corrupt file {spoilt_id}" in result.stderr
+    assert "2 files of the backup are missing or corrupt" in result.stderr
+    vault = Vault.open(dest)
+    with vault.lock:
+        vault.unlock_with_emergency_key(backup.emergency_secret, "test")
+        for row in backup.listing:
+            if row["id"] in (gone["id"], spoilt["id"]):
+                continue
+            out = tmp_path / row["id"]
+            vault.export(row["id"], out)
+            assert out.read_bytes() == backup.originals[row["name"]]
+
+
+def _forge_head(remote: Path) -> None:
+    """A head made by someone holding only the public key: a catalog of their own,
+    encrypted to the vault's public key, and a MAC under a key they made up."""
+    from vault.catalog import Catalog
+
+    recipient = crypto.parse_recipient((remote / "keys" / "data.pub").read_text())
+    blob = crypto.encrypt_bytes(Catalog.new().to_bytes(), [recipient])
+    catalog_id = hashlib.sha256(blob).hexdigest()
+    (remote / "catalog" / f"{catalog_id}.age").write_bytes(blob)
+    index = b"{}"
+    index_id = hashlib.sha256(index).hexdigest()
+    (remote / "catalog" / f"{index_id}.idx").write_bytes(index)
+    real = head_of(remote)
+    forged = Head(real.seq + 1, real.time, 0, catalog_id, index_id, real.audit)
+    record = json.loads(forged.body())
+    record["mac"] = hmac.new(os.urandom(32), forged.body(), hashlib.sha256).hexdigest()
+    (remote / HEAD).write_text(json.dumps(record))
+
+
+def test_a_forged_head_is_refused_and_nothing_written(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    _forge_head(remote)
+    dest = tmp_path / "vault"
+    result = run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        "--emergency-key", str(backup.key_file), "--reason", "test",
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output
+    assert "head.json on the remote failed its authenticity check" in result.stderr
+    assert not dest.exists()
+
+
+def _recover_quietly(remote: Path, dest: Path, secret: str) -> None:
+    recover(str(remote), dest, lambda: Credentials(emergency_key=secret, reason="test"))
+
+
+def _add_and_sync(dest: Path, remote: Path, inbox: Path, secret: str, *, fold: bool) -> str:
+    """Store one more document in the vault at ``dest`` (without the key), fold it in
+    if asked, sync to ``remote``; return its file name."""
+    inbox.mkdir()
+    src = make_pdf(inbox / "late-referral.pdf", f"{CANARY} late referral")
+    vault = Vault.open(dest)
+    with vault.lock:
+        store(vault, src, f"{CANARY} late referral")
+        if fold:
+            vault.unlock_with_emergency_key(secret, "test")
+            vault.fold_journal()
+    sync_remote(Vault.open(dest), "usb", str(remote))
+    return src.name
+
+
+def test_documents_in_the_remote_journal_are_recovered(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    secret = backup.emergency_secret
+    first = tmp_path / "first"
+    _recover_quietly(remote, first, secret)
+    added = _add_and_sync(first, remote, tmp_path / "inbox", secret, fold=False)
+    assert (remote / "journal.log").read_bytes()  # stored, not yet folded
+    dest = tmp_path / "vault"
+    result = run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        "--emergency-key", str(backup.key_file), "--reason", "test",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    names = [row["name"] for row in as_json(run_key(dest, backup.key_file, "list", "--json"))]
+    assert sorted(names) == sorted([*backup.originals, added])
+    assert run(dest, "verify").exit_code == 0
+
+
+def test_an_older_genuine_head_is_refused_with_expect_state(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    secret = backup.emergency_secret
+    old = tmp_path / "old-remote"
+    shutil.copytree(remote, old)
+    first = tmp_path / "first"
+    _recover_quietly(remote, first, secret)
+    _add_and_sync(first, remote, tmp_path / "inbox", secret, fold=True)
+    current = head_of(remote)
+    assert current.seq > head_of(old).seq
+    for rel in (HEAD, *(f"catalog/{p.name}" for p in (old / "catalog").iterdir())):
+        shutil.copy(old / rel, remote / rel)  # rolled back by someone with the old files
+    dest = tmp_path / "vault"
+    result = run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        "--emergency-key", str(backup.key_file), "--reason", "test",
+        "--expect-state", current.short,
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output
+    assert f"not {current.short}" in result.stderr
+    assert not dest.exists()
+
+
+def _recover_in_a_process(remote: Path, dest: Path, key: Path, stop_at: str) -> int:
+    env = dict(os.environ, **{STOP_AT: stop_at})
+    env.pop("VAULT_PASSPHRASE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "vault", "recover", "--from", str(remote), "--to", str(dest),
+         "--emergency-key", str(key), "--reason", "test", "--quiet"],
+        env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    return done.returncode
+
+
+def _verified(dest: Path) -> set[str]:
+    return {
+        p.relative_to(dest).as_posix()
+        for store_dir in ("objects", "manifests")
+        for p in (dest / store_dir).rglob("*")
+        if p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == p.name
+    }
+
+
+def test_a_killed_recovery_resumes_without_downloading_twice(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    dest = tmp_path / "vault"
+    for point in ("verified", "placed:3", "downloaded", "objects", "config"):
+        before = _verified(dest) if dest.exists() else set()
+        returncode = _recover_in_a_process(remote, dest, backup.key_file, point)
+        assert returncode == -9, point  # SIGKILL at that point
+        assert not (dest / "config.json").exists()
+        if point == "verified":
+            assert not dest.exists()  # nothing written before the key and head are checked
+        assert before <= (_verified(dest) if dest.exists() else set())  # nothing lost
+    before = _verified(dest)
+    assert before  # files verified by the killed runs
+    result = recover(
+        str(remote),
+        dest,
+        lambda: Credentials(emergency_key=backup.emergency_secret, reason="test"),
+    )
+    assert not set(result.downloaded) & before  # nothing verified is downloaded again
+    assert result.kept >= len(before)
+    clean = tmp_path / "clean"
+    _recover_quietly(remote, clean, backup.emergency_secret)
+    leave_out = ("audit.log", "remotes/", "lock")
+    assert tree(dest, leave_out=leave_out) == tree(clean, leave_out=leave_out)
+    assert run(dest, "verify").exit_code == 0
+
+
+def test_an_unreachable_remote_fails_fast_and_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RCLONE_CONFIG_GONE_TYPE", "webdav")
+    monkeypatch.setenv("RCLONE_CONFIG_GONE_URL", f"http://127.0.0.1:{free_port()}/")
+    dest = tmp_path / "vault"
+    started = time.monotonic()
+    result = run(None, "recover", "--from", "gone:vault", "--to", str(dest))
+    assert result.exit_code == 5, result.output
+    assert time.monotonic() - started < 10
+    assert not dest.exists()
+
+
+def test_an_rclone_remote_not_set_up_here_says_how(tmp_path: Path) -> None:
+    dest = tmp_path / "vault"
+    result = run(None, "recover", "--from", "nosuchremote:vault", "--to", str(dest))
+    assert result.exit_code == 5, result.output
+    assert "rclone config" in result.stderr
+    assert not dest.exists()
