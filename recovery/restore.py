@@ -110,6 +110,7 @@ class RecoverResult:
     folded: int = 0  # journaled documents folded into the catalog
     emergency: bool = False
     seconds: float = 0.0
+    key: DataKey | None = field(default=None, repr=False)  # the unlocked data key
 
     @property
     def ok(self) -> bool:
@@ -351,6 +352,7 @@ def _restore(
     name = _choose_name(verified.config, source.path, remote_name)
     result = RecoverResult(dest, name, source.path, verified.head)
     result.emergency = bool(verified.credentials.emergency_key)
+    result.key = verified.key
 
     wanted = _wanted(verified, source.present)
     bad: dict[str, str] = {}

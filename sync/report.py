@@ -127,6 +127,15 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
             fact = remote.last_verify
             outcome = "intact" if fact["ok"] else f"{fact['bad']} files had problems"
             checks.append(f"Backup on {remote.name} last checked {_when(fact['time'])}: {outcome}.")
+    for remote in status.remotes:
+        drill = remote.last_drill
+        if drill is None:
+            checks.append(f"Backup on {remote.name}: no restore drill yet.")
+        else:
+            outcome = "passed" if drill["ok"] else f"FAILED ({drill['reason']})"
+            checks.append(
+                f"Backup on {remote.name}: last restore drill {_when(drill['time'])}: {outcome}."
+            )
     since = f"since {_when(status.emergency_since)}" if status.emergency_since else "in 90 days"
     if status.emergency_uses:
         emergency = [

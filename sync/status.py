@@ -18,7 +18,8 @@ is a warning naming ``vault rebuild-catalog``.
 Warnings, in plain words, when a remote's last backup is older than
 ``backup_max_age_hours`` (config, default 24), when the last check of the
 vault or of a remote found a problem, or when nothing has been verified for
-``verify_max_age_days`` (config, default 30).
+``verify_max_age_days`` (config, default 30), or when no restore drill of a
+remote passed within ``drill_max_age_days`` (config, default 92).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from vault.repository import Vault
 
 DEFAULT_BACKUP_MAX_AGE_HOURS = 24
 DEFAULT_VERIFY_MAX_AGE_DAYS = 30
+DEFAULT_DRILL_MAX_AGE_DAYS = 92
 EMERGENCY_WINDOW_DAYS = 90  # when no report has been recorded yet
 
 
@@ -53,6 +55,8 @@ class RemoteStatus:
     waiting_files: int | None = None
     waiting_bytes: int | None = None
     last_verify: dict[str, Any] | None = None
+    last_drill: dict[str, Any] | None = None  # time, ok, reason
+    last_drill_passed: str | None = None
     daily: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -129,6 +133,8 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     last_ingest = None
     last_verify: dict[str, Any] | None = None
     remote_verify: dict[str, dict[str, Any]] = {}
+    drills: dict[str, dict[str, Any]] = {}
+    drills_passed: dict[str, str] = {}
     emergency: list[AuditEntry] = []
     last_report: str | None = None
     damaged_audit = 0
@@ -144,6 +150,16 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
                 remote_verify[str(fact["remote"])] = fact
         elif entry.event == "emergency-use":
             emergency.append(entry)
+        elif entry.event == "drill":
+            remote = str(entry.detail.get("remote", ""))
+            ok = bool(entry.detail.get("ok"))
+            drills[remote] = {
+                "time": entry.time,
+                "ok": ok,
+                "reason": str(entry.detail.get("reason", "")),
+            }
+            if ok:
+                drills_passed[remote] = entry.time
         elif entry.event == "report":
             last_report = entry.time
     since = last_report or (now - timedelta(days=EMERGENCY_WINDOW_DAYS)).isoformat(
@@ -182,7 +198,10 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         documents_untrusted=len(entries) - journaled,
     )
     for name, path in sorted(remotes(config).items()):
-        status.remotes.append(_remote_status(vault, name, path, now, remote_verify.get(name)))
+        found = _remote_status(vault, name, path, now, remote_verify.get(name))
+        found.last_drill = drills.get(name)
+        found.last_drill_passed = drills_passed.get(name)
+        status.remotes.append(found)
     _waiting(vault, status)
     status.warnings = warnings(status, config, now)
     damaged_journal = vault.journal_damage()
@@ -289,6 +308,7 @@ def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[str]
     found: list[str] = []
     limit = float(config.get("backup_max_age_hours", DEFAULT_BACKUP_MAX_AGE_HOURS))
     verify_days = int(config.get("verify_max_age_days", DEFAULT_VERIFY_MAX_AGE_DAYS))
+    drill_days = int(config.get("drill_max_age_days", DEFAULT_DRILL_MAX_AGE_DAYS))
     if not status.remotes:
         found.append("No backup is set up: add one with 'vault remote add NAME PATH'.")
     for remote in status.remotes:
@@ -303,6 +323,12 @@ def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[str]
             found.append(
                 f"The last check of the backup on {remote.name} ({remote.last_verify['time'][:10]})"
                 f" found {remote.last_verify['bad']} missing or damaged files."
+            )
+        passed = _parse_time(remote.last_drill_passed)
+        if passed is None or now - passed > timedelta(days=drill_days):
+            found.append(
+                f"No restore drill of {remote.name} has passed in the last {drill_days} days: "
+                f"run 'vault drill {remote.name}'."
             )
     last = status.last_verify
     if last and not last["ok"] and not last["remote"]:

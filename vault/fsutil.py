@@ -179,13 +179,15 @@ def _tmpfs_root() -> Path | None:
 _WORKDIR_PREFIX = "centre-vault-"
 
 
-def new_private_dir() -> Path:
-    """A new private 0700 folder on tmpfs where there is one; the caller removes it.
+def new_private_dir(*, tmpfs: bool = True) -> Path:
+    """A new private 0700 folder on tmpfs where there is one (``tmpfs=False``: in
+    the system's temp folder on disk, for work too big for memory); the caller
+    removes it.
 
     Its name carries the process id so that one left by a killed process can
     be found and removed later (``remove_orphan_workdirs``).
     """
-    root = _tmpfs_root()
+    root = _tmpfs_root() if tmpfs else None
     path = Path(
         tempfile.mkdtemp(prefix=f"{_WORKDIR_PREFIX}{os.getpid()}-", dir=str(root) if root else None)
     )

@@ -35,7 +35,10 @@ def test_status_without_key(local_remote: tuple[Vault, str, Path]) -> None:
     remote = after.remotes[0]
     assert remote.last_sync and remote.waiting_files == 0 and remote.waiting_bytes == 0
     assert after.last_ingest and after.passphrase_age_days == 0
-    assert after.warnings == ["The vault and its backups have never been checked ('vault verify')."]
+    assert after.warnings == [
+        "No restore drill of usb has passed in the last 92 days: run 'vault drill usb'.",
+        "The vault and its backups have never been checked ('vault verify').",
+    ]
     text = json.dumps(after.as_dict())
     assert CANARY not in text and str(folder) not in text
 

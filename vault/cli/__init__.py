@@ -76,6 +76,11 @@ COMMANDS: dict[str, Entry] = {
     "recover": Entry(
         "vault.cli.recover", "recover", "Rebuild the vault on this computer from a backup."
     ),
+    "drill": Entry(
+        "vault.cli.recover",
+        "drill",
+        "Rehearse a recovery from remote NAME (or every remote); the vault is not touched.",
+    ),
     "rebuild-catalog": Entry(
         "vault.cli.checks",
         "rebuild_catalog",

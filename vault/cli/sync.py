@@ -277,6 +277,11 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
                 f", {remote_status.waiting_files} files "
                 f"({human_bytes(remote_status.waiting_bytes or 0)}) waiting"
             )
+        drill = remote_status.last_drill
+        if drill is not None:
+            line += f"; last restore drill {drill['time']}: " + (
+                "passed" if drill["ok"] else "FAILED"
+            )
         click.echo(line)
     last = found.last_verify
     if last:
