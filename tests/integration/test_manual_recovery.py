@@ -1,5 +1,7 @@
-"""README's "Recovering by hand with age alone", followed step by step with
-the real ``age`` command on a copy of a vault: no vault code reads anything."""
+"""README's "Recovering by hand with rclone and age alone", steps 2 to 4,
+followed with the real ``age`` command on a copy of a vault: no vault code
+reads anything. (``test_readme_recovery.py`` runs the README's commands as
+written, from a real remote.)"""
 
 from __future__ import annotations
 

@@ -92,7 +92,7 @@ def fill(root: Path, inbox: Path, secret: str) -> dict[str, bytes]:
     return originals
 
 
-def sync_to(root: Path, name: str, folder: Path) -> None:
+def sync_to(root: Path, name: str, folder: Path | str) -> None:
     vault = Vault.open(root)
     if name not in vault.config.get("remotes", {}):
         with vault.lock:
