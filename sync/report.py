@@ -136,7 +136,11 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
             checks.append(
                 f"Backup on {remote.name}: last restore drill {_when(drill['time'])}: {outcome}."
             )
-    since = f"since {_when(status.emergency_since)}" if status.emergency_since else "in 90 days"
+    since = (
+        f"since the committee last acknowledged its use ({_when(status.emergency_since)})"
+        if status.emergency_since
+        else "ever"
+    )
     if status.emergency_uses:
         emergency = [
             f"{_when(use['time'])}: reason given: {escaped(use['reason']) or '(none)'}"

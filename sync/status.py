@@ -43,7 +43,6 @@ from vault.repository import Vault
 DEFAULT_BACKUP_MAX_AGE_HOURS = 24
 DEFAULT_VERIFY_MAX_AGE_DAYS = 30
 DEFAULT_DRILL_MAX_AGE_DAYS = 92
-EMERGENCY_WINDOW_DAYS = 90  # when no report has been recorded yet
 
 
 @dataclass
@@ -136,7 +135,7 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     drills: dict[str, dict[str, Any]] = {}
     drills_passed: dict[str, str] = {}
     emergency: list[AuditEntry] = []
-    last_report: str | None = None
+    last_ack: str | None = None
     damaged_audit = 0
     for entry in vault.audit.entries():
         if entry.hash == UNREADABLE:
@@ -160,17 +159,10 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
             }
             if ok:
                 drills_passed[remote] = entry.time
-        elif entry.event == "report":
-            last_report = entry.time
-    since = last_report or (now - timedelta(days=EMERGENCY_WINDOW_DAYS)).isoformat(
-        timespec="seconds"
-    )
-    since_time = _parse_time(since)
-    uses = [
-        {"time": e.time, "reason": str(e.detail.get("reason", ""))}
-        for e in emergency
-        if since_time is None or (_parse_time(e.time) or now) > since_time
-    ]
+        elif entry.event == "ack":
+            last_ack = entry.time
+            emergency = []  # acknowledged by the committee
+    uses = [{"time": e.time, "reason": str(e.detail.get("reason", ""))} for e in emergency]
     changed = config.get("passphrase_changed")
     changed_time = _parse_time(changed)
     entries = vault.journal_entries()
@@ -191,7 +183,7 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         passphrase_age_days=(now - changed_time).days if changed_time else None,
         last_verify=last_verify,
         emergency_uses=uses,
-        emergency_since=last_report,
+        emergency_since=last_ack,
         remotes=[],
         warnings=[],
         head_verified=head_verified,
@@ -343,6 +335,11 @@ def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[str]
         found.append(
             f"Nothing has been checked for {(now - when).days} days "
             f"(it should be at most {verify_days}): run 'vault verify'."
+        )
+    if status.emergency_uses:
+        found.append(
+            f"The emergency key was used {len(status.emergency_uses)} times since the committee "
+            "last acknowledged it: record each use in the minutes, then run 'vault audit ack'."
         )
     if status.missing_here:
         found.append(

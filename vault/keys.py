@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,6 +175,22 @@ def unlock_with_emergency_key(paths: KeyPaths, emergency_secret: str) -> DataKey
             hint="use the key printed on this vault's sealed emergency sheet",
         ) from exc
     return _checked(secret, paths)
+
+
+def new_emergency_key(paths: KeyPaths, key: DataKey, deliver: Callable[[str], None]) -> None:
+    """Make a new emergency identity and re-wrap the data key to it.
+
+    ``deliver`` receives the new secret and must put it on paper (the sheet);
+    only once it returned are ``emergency.age`` and ``emergency.pub``
+    replaced, so a failed sheet leaves the old key working. The data key
+    itself does not change: whoever read the old sheet could have kept it
+    (only a key rotation removes that risk).
+    """
+    secret, public = crypto.generate_identity()
+    wrapped = crypto.encrypt_bytes((key.secret + "\n").encode(), [crypto.parse_recipient(public)])
+    deliver(secret)
+    atomic_write(paths.emergency, wrapped)
+    atomic_write(paths.emergency_public, (public + "\n").encode())
 
 
 def change_passphrase(paths: KeyPaths, key: DataKey, new_passphrase: str) -> int:

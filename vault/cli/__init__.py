@@ -25,6 +25,11 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.setup", "init", "Create a new vault, its keys and the emergency sheet."
     ),
     "passwd": Entry("vault.cli.setup", "passwd", "Change the coordinator's passphrase."),
+    "emergency-sheet": Entry(
+        "vault.cli.setup",
+        "emergency_sheet",
+        "Print a new emergency sheet; the old sheet's key stops working.",
+    ),
     "ingest": Entry(
         "vault.cli.documents",
         "ingest",

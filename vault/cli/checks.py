@@ -202,6 +202,7 @@ def audit(ctx: click.Context, as_json: bool) -> None:
     Example:
         vault audit
         vault audit verify
+        vault audit ack --note "minutes 2026-12-01, item 4"
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -233,6 +234,29 @@ def audit_verify(root: Path) -> None:
     if problems:
         raise IntegrityError("the audit log has been altered")
     click.echo("The audit log is intact.", err=True)
+
+
+@audit.command(name="ack")
+@click.option("--note", help="A note for the log, e.g. where the minutes record the uses.")
+@click.pass_obj
+def audit_ack(root: Path, note: str | None) -> None:
+    """Acknowledge the emergency key's uses shown by 'vault status' (the committee).
+
+    Once each use is recorded in the committee's minutes, this clears them
+    from 'vault status' and the committee report; the acknowledgement itself
+    is recorded in the audit log. Needs no passphrase.
+
+    \b
+    Example:
+        vault audit ack --note "minutes 2026-12-01, item 4"
+    """
+    from sync.status import gather_status
+
+    with opened(root) as vault:
+        uses = gather_status(vault).emergency_uses
+        detail = {"uses": len(uses)} | ({"note": note.strip()} if note and note.strip() else {})
+        vault.audit.append("ack", [], **detail)
+    click.echo(f"Acknowledged {len(uses)} uses of the emergency key.")
 
 
 @click.command(name="rebuild-catalog")

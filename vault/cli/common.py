@@ -238,7 +238,8 @@ def read_secret(spec: UnlockSpec, *, ask_reason: bool = False) -> Secret:
 
 @contextlib.contextmanager
 def unlocked(root: Path, spec: UnlockSpec, *, reading: bool = False) -> Iterator[Vault]:
-    """Open the vault under its lock and unlock it (``reading``: see ``opened``)."""
+    """Open the vault under its lock and unlock it (``reading``: see ``opened``);
+    after the emergency key, say what to do next."""
     if spec.emergency_key:
         _refuse_key_on_command_line(spec.emergency_key)
     with opened(root, reading=reading) as vault:
@@ -256,6 +257,8 @@ def unlocked(root: Path, spec: UnlockSpec, *, reading: bool = False) -> Iterator
         yield vault
         if vault.set_aside:  # reported once the command has done and shown the rest
             click.get_current_context().call_on_close(lambda: report_set_aside(vault))
+    if secret.emergency_key is not None:
+        emergency_next_steps(root)
 
 
 def report_set_aside(vault: Vault) -> None:
@@ -280,6 +283,22 @@ def refused(failed: list[Failed], what: str) -> StorageError:
         hint="they are still where they were; free space (or fix the permissions) "
         "and run the same command again",
         errno=first.errno,
+    )
+
+
+def emergency_next_steps(root: Path) -> None:
+    """After an emergency opening: what to do next, in plain words, on stderr."""
+    click.echo(
+        "The emergency key was used; the time and the reason are in the audit log.\n"
+        "Whoever has read the sealed sheet can open the vault. Next:\n"
+        f"  1. set a new passphrase:        vault --vault {root} passwd "
+        '--emergency-key FILE --reason "..."\n'
+        f"  2. print a new emergency sheet: vault --vault {root} emergency-sheet --out "
+        "new-sheet.pdf\n"
+        "     (seal it; the old sheet stops working, here now and on the backups at the "
+        "next sync)\n"
+        "  3. the committee records the use in its minutes, then: vault audit ack",
+        err=True,
     )
 
 

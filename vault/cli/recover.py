@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from vault.cli.common import UnlockSpec, read_secret, unlock_options
+from vault.cli.common import UnlockSpec, emergency_next_steps, read_secret, unlock_options
 from vault.errors import IntegrityError
 
 if TYPE_CHECKING:
@@ -75,21 +75,6 @@ def _report(result: RecoverResult) -> None:
     for damage in result.damaged:
         owner = f"{damage.doc_id} {damage.name}" if damage.doc_id else "document unknown"
         click.echo(f"not restored: {owner}: {damage.problem} file {damage.id}", err=True)
-
-
-def emergency_next_steps(root: Path) -> None:
-    """After an emergency opening: what to do next, in plain words."""
-    click.echo(
-        "The emergency key was used; this is recorded in the audit log with the reason.\n"
-        "Next, before anything else:\n"
-        f"  1. set a new passphrase:        vault --vault {root} passwd --emergency-key FILE "
-        '--reason "..."\n'
-        f"  2. print a new emergency sheet: vault --vault {root} emergency-sheet --out "
-        "new-sheet.pdf\n"
-        "  3. seal the new sheet and destroy the old one; the committee acknowledges the use "
-        "with 'vault audit ack'.",
-        err=True,
-    )
 
 
 @click.command()

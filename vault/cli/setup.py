@@ -1,4 +1,4 @@
-"""Commands that make a vault and look after its keys: init, passwd."""
+"""Commands that make a vault and look after its keys: init, passwd, emergency-sheet."""
 
 from __future__ import annotations
 
@@ -111,3 +111,55 @@ def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> 
         vault.change_passphrase(new)
     click.echo("Passphrase changed.")
 
+
+@click.command(name="emergency-sheet")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the new emergency sheet PDF (print it, then delete the file).",
+)
+@unlock_options
+@click.pass_obj
+def emergency_sheet(root: Path, out: Path, unlock: UnlockSpec) -> None:
+    """Print a new emergency sheet; the old sheet's key stops working.
+
+    After the emergency key was used (or the sealed envelope was found
+    opened): a new emergency key is made and printed on a new sheet, and the
+    vault's key is re-wrapped to it. The old key stops opening this vault at
+    once, and its backups at the next 'vault sync'. The data key itself does
+    not change: whoever read the old sheet could have copied it; only a key
+    rotation removes that risk.
+
+    \b
+    Example:
+        vault emergency-sheet --out ~/Desktop/new-emergency-sheet.pdf
+    """
+    from vault.emergency_sheet import write_emergency_sheet  # fpdf2 is slow to import
+    from vault.keys import new_emergency_key
+
+    out = out.expanduser().absolute()
+    if out.exists():
+        raise UsageError(f"{out} already exists", hint="choose another --out")
+    if not out.parent.is_dir():
+        raise UsageError(f"folder {out.parent} does not exist (for --out)")
+    with unlocked(root, unlock) as vault:
+        key = vault.key
+        assert key is not None
+        config = vault.config
+
+        def deliver(secret: str) -> None:
+            write_emergency_sheet(
+                out,
+                secret_key=secret,
+                vault_id=vault.vault_id,
+                centre_name=config.get("centre_name"),
+                created=datetime.fromisoformat(str(config["created"])),
+            )
+
+        new_emergency_key(vault.key_paths, key, deliver)
+        vault.audit.append("emergency-sheet")
+    click.echo(f"The new emergency sheet is at {out}")
+    click.echo("  1. Print it, then delete the PDF file (and empty the bin).")
+    click.echo("  2. Seal it in an envelope for the committee, as before; destroy the old sheet.")
+    click.echo("  3. Run 'vault sync' so the backups take the new key too.")

@@ -289,7 +289,7 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         click.echo(f"Last check: {last['time']} of {where}: " + ("ok" if last["ok"] else "FAILED"))
     else:
         click.echo("Last check: never")
-    click.echo(f"Emergency key uses: {len(found.emergency_uses)}")
+    click.echo(f"Emergency key uses not yet acknowledged: {len(found.emergency_uses)}")
     for use in found.emergency_uses:
         click.echo(escaped(f"  {use['time']}: {use['reason']}"))
     if found.passphrase_age_days is not None:
