@@ -11,6 +11,7 @@ what it reads: the caller checks every byte (MAC, hashes).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,13 @@ class Source:
         self.present: dict[str, int] = {}  # every file on the remote, with its size
 
     def __enter__(self) -> Source:
-        self.daemon.start()
+        # What rclone writes (the staging folder and its files) is private from
+        # the start: 0700 folders, 0600 files.
+        umask = os.umask(0o077)
+        try:
+            self.daemon.start()
+        finally:
+            os.umask(umask)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -84,6 +91,11 @@ class Source:
             on_stats=on_stats,
             copied=copied,
         )
+
+    def done(self) -> None:
+        """Every rclone call is answered: stop rclone now (it is idle) while the
+        recovery goes on; leaving the ``with`` block then only waits for it."""
+        self.daemon.finish()
 
 
 def _explained(error: RemoteError) -> RemoteError:

@@ -363,7 +363,9 @@ def _restore(
         elif size >= 0 and found != size:
             bad[rel] = "corrupt"
     fetchable = [rel for rel in wanted if rel not in bad]
-    placed: set[str] = set()
+    resumed = staging.exists() and any(staging.iterdir())
+    placed: set[str] = set()  # in place in the vault
+    checked: set[str] = set()  # re-hashed in the staging folder, to be renamed into place
     todo = []
     for rel in fetchable:
         target = dest / rel
@@ -373,19 +375,22 @@ def _restore(
                 result.kept += 1
                 continue
             remove_quietly(target)
-        if (staging / rel).exists() and _settle(staging, dest, rel):
-            placed.add(rel)
+        if (staging / rel).exists() and _check(staging, rel):
+            checked.add(rel)
             result.kept += 1
             continue
         todo.append(rel)
-    _download(source, staging, dest, work, todo, placed, bad, result, on_progress)
+    _download(source, staging, work, todo, placed, checked, bad, result, on_progress)
+    source.done()
+    _place(staging, dest, checked, clean=resumed)
+    placed |= checked
+    _checkpoint("objects")
 
     result.files = len(placed)
     result.bytes = sum(source.present[rel] for rel in placed)
     result.damaged = _name_damage(bad, verified, dest)
     broken = {d.id for d in result.damaged}
     entries = [e for e in verified.entries if not (_entry_ids(e) & broken)]
-    _checkpoint("objects")
     whole_journal = verified.all_entries and len(entries) == len(verified.entries)
     _put_small_files(verified, layout, entries, whole_journal)
     config = dict(verified.config)
@@ -423,77 +428,101 @@ def _wanted(verified: _Verified, present: dict[str, int]) -> dict[str, int]:
     return wanted
 
 
-def _settle(staging: Path, dest: Path, rel: str) -> bool:
-    """Re-hash a downloaded file and rename it into place; False (and removed) if corrupt."""
-    arrived = staging / rel
-    if hash_file(arrived) != _name_of(rel):
-        remove_quietly(arrived)
-        return False
-    target = dest / rel
-    make_private_dir(target.parent)
-    os.replace(arrived, target)
-    return True
+def _check(staging: Path, rel: str) -> bool:
+    """Re-hash a downloaded file: True if its SHA-256 is its name, else False (removed)."""
+    if hash_file(staging / rel) == _name_of(rel):
+        return True
+    remove_quietly(staging / rel)
+    return False
 
 
 def _download(
     source: Source,
     staging: Path,
-    dest: Path,
     work: Path,
     todo: list[str],
     placed: set[str],
+    checked: set[str],
     bad: dict[str, str],
     result: RecoverResult,
     on_progress: ProgressCallback | None,
 ) -> None:
-    """One rclone copy of ``todo`` into ``staging``; each file settled as it arrives."""
-    total_files = len(placed) + len(todo)
-    kept_bytes = sum(source.present[rel] for rel in placed)
+    """One rclone copy of ``todo`` into ``staging``, each file re-hashed as it arrives
+    (while rclone goes on with the others)."""
+    have = len(placed) + len(checked)
+    total_files = have + len(todo)
+    kept_bytes = sum(source.present[rel] for rel in (*placed, *checked))
     total_bytes = kept_bytes + sum(source.present[rel] for rel in todo)
     copied: list[str] = []
-    done = 0
+    seen = 0
     pending = set(todo)
 
-    def settle_arrived() -> None:
-        nonlocal done
-        while done < len(copied):
-            rel = copied[done]
-            done += 1
-            if rel not in pending:
-                continue
-            pending.discard(rel)
-            result.downloaded.append(rel)
-            if _settle(staging, dest, rel):
-                placed.add(rel)
-                _checkpoint(f"placed:{len(result.downloaded)}")
-            else:
-                bad[rel] = "corrupt"
+    def check(rel: str) -> None:
+        pending.discard(rel)
+        result.downloaded.append(rel)
+        if _check(staging, rel):
+            checked.add(rel)
+            _checkpoint(f"checked:{len(result.downloaded)}")
+        else:
+            bad[rel] = "corrupt"
+
+    def check_arrived() -> None:
+        nonlocal seen
+        while seen < len(copied):
+            rel = copied[seen]
+            seen += 1
+            if rel in pending:
+                check(rel)
 
     def on_stats(stats: dict[str, Any]) -> None:
-        settle_arrived()
+        check_arrived()
         if on_progress is not None:
-            on_progress(
-                kept_bytes + int(stats.get("bytes", 0)), total_bytes, len(placed), total_files
-            )
+            done = kept_bytes + int(stats.get("bytes", 0))
+            on_progress(done, total_bytes, len(placed) + len(checked), total_files)
 
     if on_progress is not None:
-        on_progress(kept_bytes, total_bytes, len(placed), total_files)
+        on_progress(kept_bytes, total_bytes, have, total_files)
     try:
         source.fetch(todo, staging, work, on_stats=on_stats, copied=copied)
     finally:
-        settle_arrived()  # kept, so that a run after a failure does not fetch them again
+        check_arrived()  # checked files stay: a run after a failure does not fetch them again
     _checkpoint("downloaded")
     for rel in sorted(pending):  # arrived without rclone saying so, or never sent
         if (staging / rel).exists():
-            result.downloaded.append(rel)
-            if _settle(staging, dest, rel):
-                placed.add(rel)
-                continue
-            bad[rel] = "corrupt"
+            check(rel)
         else:
             bad[rel] = "missing"
     if on_progress is not None:
-        on_progress(total_bytes, total_bytes, len(placed), total_files)
+        on_progress(total_bytes, total_bytes, len(placed) + len(checked), total_files)
+
+
+def _place(staging: Path, dest: Path, checked: set[str], *, clean: bool) -> None:
+    """Rename the checked files into place: a store's whole folder in one rename
+    while the vault's is still empty (a first run), else file by file.
+
+    ``clean``: the staging folder was there before this run, so it may hold
+    what an interrupted run left half-downloaded: that is removed first.
+    """
+    if clean:
+        for path in list(staging.rglob("*")):
+            rel = path.relative_to(staging).as_posix()
+            if path.is_file() and rel not in checked and rel != MARKER:
+                remove_quietly(path)
+    made: set[Path] = set()
+    for store in ("objects", "manifests"):
+        staged, final = staging / store, dest / store
+        if not staged.is_dir():
+            continue
+        if not any(final.iterdir()):
+            final.rmdir()
+            os.replace(staged, final)
+            continue
+        for rel in sorted(r for r in checked if r.startswith(f"{store}/")):
+            target = dest / rel
+            if target.parent not in made:
+                make_private_dir(target.parent)
+                made.add(target.parent)
+            os.replace(staging / rel, target)
 
 
 def _name_damage(bad: dict[str, str], verified: _Verified, dest: Path) -> list[Damage]:

@@ -264,19 +264,21 @@ def _recover_in_a_process(remote: Path, dest: Path, key: Path, stop_at: str) -> 
 
 
 def _verified(dest: Path) -> set[str]:
-    return {
-        p.relative_to(dest).as_posix()
-        for store_dir in ("objects", "manifests")
-        for p in (dest / store_dir).rglob("*")
-        if p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == p.name
-    }
+    """Objects and manifests whose hash is right, in place or in the staging folder."""
+    found = set()
+    for root in (dest, dest / "tmp" / "recover"):
+        for store_dir in ("objects", "manifests"):
+            for p in (root / store_dir).rglob("*"):
+                if p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == p.name:
+                    found.add(p.relative_to(root).as_posix())
+    return found
 
 
 def test_a_killed_recovery_resumes_without_downloading_twice(
     backup: Backup, remote: Path, tmp_path: Path
 ) -> None:
     dest = tmp_path / "vault"
-    for point in ("verified", "placed:3", "downloaded", "objects", "config"):
+    for point in ("verified", "checked:3", "downloaded", "objects", "config"):
         before = _verified(dest) if dest.exists() else set()
         returncode = _recover_in_a_process(remote, dest, backup.key_file, point)
         assert returncode == -9, point  # SIGKILL at that point
