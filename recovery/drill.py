@@ -26,7 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recovery.restore import Credentials, RecoverResult, recover
+from recovery.restore import RecoverResult, recover
+from recovery.trust import Credentials
 from vault import manifest as manifests
 from vault.errors import IntegrityError, RemoteError, VaultError, WrongKeyError
 from vault.fsutil import new_private_dir, private_workdir

@@ -5,19 +5,21 @@ In order; nothing is written into the new vault folder before step 3:
 1. **Small files.** List the remote (one quick try first: an unreachable
    remote fails in seconds) and copy its head, journal, settings, audit log
    and keys into a private work folder (0700, removed on every path).
-2. **Trust.** Unlock the data key from those key files (passphrase or
-   emergency key); check the head's MAC, ``expect_state``, the object index's
-   hash and the catalog snapshot's hash (a snapshot that is missing, or of an
-   older schema, is rebuilt from the manifests later; one that does not match
-   the head is refused). Only what the authenticated index names, and the
-   journal entries ``journal.trusted_entries`` accepts, is brought in.
+2. **Trust** (``trust.py``). Unlock the data key from those key files
+   (passphrase or emergency key); check the head's MAC, ``expect_state``,
+   the object index's hash and the catalog snapshot's hash (a snapshot that
+   is missing, or of an older schema, is rebuilt from the manifests later;
+   one that does not match the head is refused). Only what the authenticated
+   index names, and the journal entries ``journal.trusted_entries`` accepts,
+   is brought in.
 3. **Objects.** The folder is made (0700) with a marker in ``tmp/recover``.
    Files an interrupted run left (in place or in the staging folder) are
    re-hashed and kept; the rest come in one rclone copy into
-   ``tmp/recover/``, and each is re-hashed (SHA-256 = its name) as it arrives
-   and renamed into place, so a resumed run never downloads again what was
-   verified. A missing or corrupt file is reported with its document and the
-   rest is restored.
+   ``tmp/recover/``, and each is re-hashed (SHA-256 = its name) as it arrives,
+   while rclone goes on; then the checked files are renamed into place (a
+   first run moves each store's folder in one rename). A resumed run never
+   downloads again what was checked. A missing or corrupt file is reported
+   with its document (``damage.py``) and the rest is restored.
 4. **The vault.** Keys, the catalog snapshot and index, the head, the journal
    and the audit log are put in place, the remote is configured with a sync
    state that records what it holds (so the next ``vault sync`` sends only
@@ -41,27 +43,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from recovery.damage import Damage, name_damage
 from recovery.fetch import KEY_FILES, SMALL_FILES, Source
-from recovery.journal import trusted_entries
+from recovery.trust import Credentials, Verified, verify_backup
 from sync.remotes import CONFIG_KEY, normalise_path, remotes
-from sync.snapshot import AUDIT, CONFIG, HEAD, JOURNAL, object_path, parse_journal
+from sync.snapshot import AUDIT, HEAD, JOURNAL, object_path
 from sync.state import RemoteState, save_state
-from vault import crypto
-from vault import keys as keyring
-from vault import manifest as manifests
 from vault.config import Layout, write_config
-from vault.errors import IntegrityError, NotFoundError, UsageError, VaultExistsError
+from vault.errors import UsageError, VaultExistsError
 from vault.fsutil import atomic_write, make_private_dir, private_workdir, remove_quietly
-from vault.head import Head, read_head, read_index
-from vault.keys import DataKey, KeyPaths
+from vault.head import Head
+from vault.keys import DataKey
 from vault.objects import hash_file
-from vault.parts import split_ref
 from vault.repository import Vault
-
-if TYPE_CHECKING:
-    from vault.catalog import Catalog
 
 STAGING = "recover"  # under the new vault's tmp/
 MARKER = "from.json"  # in the staging folder: which vault is being recovered
@@ -69,29 +65,6 @@ DEFAULT_REMOTE_NAME = "origin"
 STOP_AT = "VAULT_TEST_RECOVER_STOP_AT"  # tests only: SIGKILL this process at a named point
 
 ProgressCallback = Callable[[int, int, int, int], None]  # bytes done/total, files done/total
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """What unlocks the backup: the passphrase, or the emergency key with a reason."""
-
-    passphrase: str | None = field(default=None, repr=False)
-    emergency_key: str | None = field(default=None, repr=False)
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Damage:
-    """A file of the backup that could not be restored, and whose document it is."""
-
-    path: str  # e.g. objects/ab/<id>
-    problem: str  # "missing" or "corrupt"
-    doc_id: str | None = None
-    name: str | None = None
-
-    @property
-    def id(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
 
 
 @dataclass
@@ -117,21 +90,6 @@ class RecoverResult:
         return not self.damaged
 
 
-@dataclass
-class _Verified:
-    """What step 2 established, all still in the work folder."""
-
-    key: DataKey
-    credentials: Credentials
-    head: Head
-    index: dict[str, int]
-    catalog: Catalog | None  # None: rebuild from the manifests
-    entries: list[dict[str, Any]]
-    all_entries: bool  # every journal entry was taken
-    config: dict[str, Any]
-    fetched: Path
-
-
 def recover(
     path: str,
     dest: Path,
@@ -155,7 +113,7 @@ def recover(
     source_path = normalise_path(path, dest)
     _check_destination(dest)
     with Source(source_path, f"recovery from {source_path}") as source, private_workdir() as work:
-        verified = _verify(source, work, ask, expect_state, rebuild_catalog)
+        verified = verify_backup(source, work, ask, expect_state, rebuild_catalog)
         _checkpoint("verified")
         result = _restore(source, verified, dest, work, remote_name, on_progress)
     result.seconds = time.monotonic() - started
@@ -180,153 +138,12 @@ def _marker(dest: Path) -> Path:
     return Layout(dest).tmp / STAGING / MARKER
 
 
-def _verify(
-    source: Source,
-    work: Path,
-    ask: Callable[[], Credentials],
-    expect_state: str | None,
-    rebuild_catalog: bool,
-) -> _Verified:
-    where = source.path
-    if not source.list_remote():
-        raise NotFoundError(
-            f"there is no backup at {where}: the folder does not exist",
-            hint="check the path ('vault remote list' on the old computer showed it)",
-        )
-    present = source.present
-    if not any(rel in present for rel in (HEAD, CONFIG, *KEY_FILES)):
-        raise NotFoundError(
-            f"there is no vault backup at {where}",
-            hint="give the folder that holds head.json, keys/ and objects/",
-        )
-    for rel in (HEAD, "keys/data.pub"):
-        if rel not in present:
-            raise IntegrityError(f"the backup at {where} has no {rel}")
-    fetched = work / "remote"
-    make_private_dir(fetched)
-    source.fetch([rel for rel in SMALL_FILES if rel in present], fetched, work)
-    credentials = ask()
-    key = _unlock(fetched, credentials, where)
-    head = _checked_head(fetched, key)
-    if expect_state is not None:
-        _check_expected(head, expect_state)
-    index_rel, catalog_rel = f"catalog/{head.index}.idx", f"catalog/{head.catalog}.age"
-    source.fetch([rel for rel in (index_rel, catalog_rel) if rel in present], fetched, work)
-    try:
-        index = read_index(fetched / "catalog", head)
-    except IntegrityError as error:
-        raise IntegrityError(
-            f"{index_rel} on the remote: {error.message}",
-            hint="try another backup of this vault",
-        ) from None
-    except ValueError:
-        raise IntegrityError(f"{index_rel} on the remote is unreadable") from None
-    catalog = None
-    if not rebuild_catalog and catalog_rel in present:
-        catalog = _checked_catalog(fetched / catalog_rel, catalog_rel, head, key)
-    journal = fetched / JOURNAL
-    entries = parse_journal(journal.read_bytes() if journal.exists() else b"")
-    trusted = trusted_entries(entries, key, head)
-    return _Verified(
-        key=key,
-        credentials=credentials,
-        head=head,
-        index=index,
-        catalog=catalog,
-        entries=trusted,
-        all_entries=len(trusted) == len(entries),
-        config=_settings(fetched, key),
-        fetched=fetched,
-    )
-
-
-def _unlock(fetched: Path, credentials: Credentials, where: str) -> DataKey:
-    paths = KeyPaths(fetched / "keys")
-    if credentials.emergency_key:
-        if not (credentials.reason or "").strip():
-            raise UsageError("a reason is required when the emergency key is used")
-        wrapped = paths.emergency
-    else:
-        wrapped = paths.passphrase
-    if not wrapped.exists():
-        raise IntegrityError(f"the backup at {where} has no keys/{wrapped.name}")
-    try:
-        if credentials.emergency_key:
-            return keyring.unlock_with_emergency_key(paths, credentials.emergency_key)
-        return keyring.unlock_with_passphrase(paths, credentials.passphrase or "")
-    except IntegrityError as error:  # the key opened, but is not the one data.pub names
-        raise IntegrityError(f"keys/data.pub on the remote: {error.message}") from None
-
-
-def _checked_head(fetched: Path, key: DataKey) -> Head:
-    try:
-        found = read_head(fetched / HEAD)
-    except IntegrityError:
-        raise IntegrityError("head.json on the remote is damaged") from None
-    if found is None:
-        raise IntegrityError("head.json on the remote is missing")
-    head, mac = found
-    try:
-        key.check_mac(head.body(), str(mac), "head.json on the remote")
-    except IntegrityError as error:
-        raise IntegrityError(
-            error.message,
-            hint="it was not written by this vault (forged or replaced); nothing was restored. "
-            "Try another backup of this vault",
-        ) from None
-    return head
-
-
-def _check_expected(head: Head, expected: str) -> None:
-    wanted = "".join(expected.split()).lower()
-    if len(wanted) < 6 or not head.short.startswith(wanted):
-        raise IntegrityError(
-            f"the backup's state code is {head.short} (number {head.seq}, {head.time}), "
-            f"not {expected.strip()}",
-            hint="an older or rolled-back backup; nothing was restored. Compare with the last "
-            "committee report, or try another backup",
-        )
-
-
-def _checked_catalog(path: Path, rel: str, head: Head, key: DataKey) -> Catalog | None:
-    """The snapshot, checked; None when it must be rebuilt (an older schema)."""
-    from vault.catalog import Catalog, OutdatedCatalogError
-
-    blob = path.read_bytes()
-    refused = IntegrityError(
-        f"{rel} on the remote does not match the head (corrupt or replaced)",
-        hint="'vault recover --rebuild-catalog' leaves it out and rebuilds the catalog "
-        "from the document manifests",
-    )
-    if hashlib.sha256(blob).hexdigest() != head.catalog:
-        raise refused
-    try:
-        return Catalog.from_bytes(crypto.decrypt_bytes(blob, [key.identity]))
-    except OutdatedCatalogError:
-        return None
-    except IntegrityError:
-        raise refused from None
-
-
-def _settings(fetched: Path, key: DataKey) -> dict[str, Any]:
-    """The backup's config.json if it is this vault's; else a new one."""
-    vault_id = hashlib.sha256(key.recipient.encode()).hexdigest()[:16]
-    try:
-        config = json.loads((fetched / CONFIG).read_text("utf-8"))
-    except (OSError, ValueError):
-        config = None
-    if not isinstance(config, dict) or config.get("vault_id") != vault_id:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-        config = {"format": 1, "vault_id": vault_id, "created": now, "passphrase_changed": now}
-    return config
-
-
 # --- steps 3 to 5: into the new folder --------------------------------------------------
 
 
 def _restore(
     source: Source,
-    verified: _Verified,
+    verified: Verified,
     dest: Path,
     work: Path,
     remote_name: str | None,
@@ -388,7 +205,7 @@ def _restore(
 
     result.files = len(placed)
     result.bytes = sum(source.present[rel] for rel in placed)
-    result.damaged = _name_damage(bad, verified, dest)
+    result.damaged = name_damage(bad, verified, dest)
     broken = {d.id for d in result.damaged}
     entries = [e for e in verified.entries if not (_entry_ids(e) & broken)]
     whole_journal = verified.all_entries and len(entries) == len(verified.entries)
@@ -415,7 +232,7 @@ def _entry_ids(entry: dict[str, Any]) -> set[str]:
     return {*entry["objects"], entry["manifest"]}
 
 
-def _wanted(verified: _Verified, present: dict[str, int]) -> dict[str, int]:
+def _wanted(verified: Verified, present: dict[str, int]) -> dict[str, int]:
     """Every object and manifest the index and the trusted journal name: path -> size."""
     wanted: dict[str, int] = {}
     for object_id, size in verified.index.items():
@@ -525,50 +342,8 @@ def _place(staging: Path, dest: Path, checked: set[str], *, clean: bool) -> None
             os.replace(staging / rel, target)
 
 
-def _name_damage(bad: dict[str, str], verified: _Verified, dest: Path) -> list[Damage]:
-    """Each damaged file with the document it belongs to (id and file name) where known."""
-    if not bad:
-        return []
-    owners: dict[str, tuple[str, str]] = {}
-    if verified.catalog is not None:
-        for row in verified.catalog.documents():
-            for ref in (row["original"], row["searchable"], row["manifest"]):
-                for object_id in split_ref(ref) if ref else []:
-                    owners[object_id] = (str(row["id"]), str(row["name"]))
-        manifest_ids = [e["manifest"] for e in verified.entries]
-    else:
-        manifest_ids = [
-            *(i for i in verified.index if (dest / object_path("manifests", i)).exists()),
-            *(e["manifest"] for e in verified.entries),
-        ]
-    linked = {e["manifest"]: list(e["objects"]) for e in verified.entries}
-    for manifest_id in manifest_ids:
-        doc = _read_manifest(dest, manifest_id, verified.key)
-        if doc is None:
-            continue
-        ids = [manifest_id, *split_ref(doc.original), *linked.get(manifest_id, [])]
-        if doc.searchable:
-            ids += split_ref(doc.searchable)
-        for object_id in ids:
-            owners[object_id] = (doc.doc_id, doc.name)
-    damaged = []
-    for rel, problem in sorted(bad.items()):
-        doc_id, name = owners.get(_name_of(rel), (None, None))
-        damaged.append(Damage(rel, problem, doc_id, name))
-    return damaged
-
-
-def _read_manifest(dest: Path, manifest_id: str, key: DataKey) -> manifests.Manifest | None:
-    path = dest / object_path("manifests", manifest_id)
-    try:
-        data = crypto.decrypt_bytes(path.read_bytes(), [key.identity])
-        return manifests.parse(data, check_mac=None)[0]
-    except (OSError, IntegrityError):
-        return None
-
-
 def _put_small_files(
-    verified: _Verified, layout: Layout, entries: list[dict[str, Any]], whole_journal: bool
+    verified: Verified, layout: Layout, entries: list[dict[str, Any]], whole_journal: bool
 ) -> None:
     """Keys, catalog snapshot and index, head, journal and audit log, from the work folder."""
     fetched = verified.fetched
@@ -609,7 +384,7 @@ def _choose_name(config: dict[str, Any], path: str, wanted: str | None) -> str:
 
 
 def _save_remote_state(
-    dest: Path, name: str, source: Source, verified: _Verified, placed: set[str]
+    dest: Path, name: str, source: Source, verified: Verified, placed: set[str]
 ) -> None:
     """Record what the remote holds, as a finished sync would have: the next sync
     then sends only what changes here (a new head, the logs)."""
@@ -642,7 +417,7 @@ def _save_remote_state(
 def _open(
     dest: Path,
     config: dict[str, Any],
-    verified: _Verified,
+    verified: Verified,
     result: RecoverResult,
     entries: list[dict[str, Any]],
 ) -> None:

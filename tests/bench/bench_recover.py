@@ -51,7 +51,8 @@ PASSPHRASE = "Bench Centre 2026"
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from recovery.restore import Credentials, recover
+from recovery.restore import recover
+from recovery.trust import Credentials
 secret = sys.stdin.readline().strip()
 started = time.perf_counter()
 result = recover(sys.argv[1], Path(sys.argv[2]),

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from recovery.restore import STOP_AT, Credentials, recover
+from recovery.restore import STOP_AT, recover
+from recovery.trust import Credentials
 from sync.backup import sync_remote
 from sync.snapshot import HEAD
 from tests.conftest import CANARY, make_pdf

@@ -13,7 +13,8 @@ from vault.cli.common import UnlockSpec, emergency_next_steps, read_secret, unlo
 from vault.errors import IntegrityError
 
 if TYPE_CHECKING:
-    from recovery.restore import Credentials, RecoverResult
+    from recovery.restore import RecoverResult
+    from recovery.trust import Credentials
 
 
 class RecoverProgress:
@@ -46,7 +47,7 @@ class RecoverProgress:
 
 
 def _credentials(spec: UnlockSpec) -> Credentials:
-    from recovery.restore import Credentials
+    from recovery.trust import Credentials
 
     secret = read_secret(spec, ask_reason=True)
     return Credentials(secret.passphrase, secret.emergency_key, secret.reason)

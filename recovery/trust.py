@@ -1,0 +1,200 @@
+"""Steps 1 and 2 of a recovery: the backup's small files fetched and checked.
+
+Nothing here writes outside the private work folder it is given: the key
+must open the backup's key files and be the one ``keys/data.pub`` names;
+then the head's MAC, ``expect_state``, the object index's hash and the
+catalog snapshot's hash are checked (a snapshot that is missing, or of an
+older schema, is rebuilt later; one that does not match the head is
+refused); the journal's entries are filtered by ``journal.trusted_entries``.
+Each failure is an ``IntegrityError`` naming the file (exit 4), or
+``WrongKeyError`` (exit 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from recovery.fetch import KEY_FILES, SMALL_FILES, Source
+from recovery.journal import trusted_entries
+from sync.snapshot import CONFIG, HEAD, JOURNAL, parse_journal
+from vault import crypto
+from vault import keys as keyring
+from vault.errors import IntegrityError, NotFoundError, UsageError
+from vault.fsutil import make_private_dir
+from vault.head import Head, read_head, read_index
+from vault.keys import DataKey, KeyPaths
+
+if TYPE_CHECKING:
+    from vault.catalog import Catalog
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What unlocks the backup: the passphrase, or the emergency key with a reason."""
+
+    passphrase: str | None = field(default=None, repr=False)
+    emergency_key: str | None = field(default=None, repr=False)
+    reason: str | None = None
+
+
+@dataclass
+class Verified:
+    """What step 2 established, all still in the work folder."""
+
+    key: DataKey
+    credentials: Credentials
+    head: Head
+    index: dict[str, int]
+    catalog: Catalog | None  # None: rebuild from the manifests
+    entries: list[dict[str, Any]]
+    all_entries: bool  # every journal entry was taken
+    config: dict[str, Any]
+    fetched: Path
+
+
+def verify_backup(
+    source: Source,
+    work: Path,
+    ask: Callable[[], Credentials],
+    expect_state: str | None,
+    rebuild_catalog: bool,
+) -> Verified:
+    """Fetch the backup's small files into ``work`` and check them (see above)."""
+    where = source.path
+    if not source.list_remote():
+        raise NotFoundError(
+            f"there is no backup at {where}: the folder does not exist",
+            hint="check the path ('vault remote list' on the old computer showed it)",
+        )
+    present = source.present
+    if not any(rel in present for rel in (HEAD, CONFIG, *KEY_FILES)):
+        raise NotFoundError(
+            f"there is no vault backup at {where}",
+            hint="give the folder that holds head.json, keys/ and objects/",
+        )
+    for rel in (HEAD, "keys/data.pub"):
+        if rel not in present:
+            raise IntegrityError(f"the backup at {where} has no {rel}")
+    fetched = work / "remote"
+    make_private_dir(fetched)
+    source.fetch([rel for rel in SMALL_FILES if rel in present], fetched, work)
+    credentials = ask()
+    key = _unlock(fetched, credentials, where)
+    head = _checked_head(fetched, key)
+    if expect_state is not None:
+        _check_expected(head, expect_state)
+    index_rel, catalog_rel = f"catalog/{head.index}.idx", f"catalog/{head.catalog}.age"
+    source.fetch([rel for rel in (index_rel, catalog_rel) if rel in present], fetched, work)
+    try:
+        index = read_index(fetched / "catalog", head)
+    except IntegrityError as error:
+        raise IntegrityError(
+            f"{index_rel} on the remote: {error.message}",
+            hint="try another backup of this vault",
+        ) from None
+    except ValueError:
+        raise IntegrityError(f"{index_rel} on the remote is unreadable") from None
+    catalog = None
+    if not rebuild_catalog and catalog_rel in present:
+        catalog = _checked_catalog(fetched / catalog_rel, catalog_rel, head, key)
+    journal = fetched / JOURNAL
+    entries = parse_journal(journal.read_bytes() if journal.exists() else b"")
+    trusted = trusted_entries(entries, key, head)
+    return Verified(
+        key=key,
+        credentials=credentials,
+        head=head,
+        index=index,
+        catalog=catalog,
+        entries=trusted,
+        all_entries=len(trusted) == len(entries),
+        config=_settings(fetched, key),
+        fetched=fetched,
+    )
+
+
+def _unlock(fetched: Path, credentials: Credentials, where: str) -> DataKey:
+    paths = KeyPaths(fetched / "keys")
+    if credentials.emergency_key:
+        if not (credentials.reason or "").strip():
+            raise UsageError("a reason is required when the emergency key is used")
+        wrapped = paths.emergency
+    else:
+        wrapped = paths.passphrase
+    if not wrapped.exists():
+        raise IntegrityError(f"the backup at {where} has no keys/{wrapped.name}")
+    try:
+        if credentials.emergency_key:
+            return keyring.unlock_with_emergency_key(paths, credentials.emergency_key)
+        return keyring.unlock_with_passphrase(paths, credentials.passphrase or "")
+    except IntegrityError as error:  # the key opened, but is not the one data.pub names
+        raise IntegrityError(f"keys/data.pub on the remote: {error.message}") from None
+
+
+def _checked_head(fetched: Path, key: DataKey) -> Head:
+    try:
+        found = read_head(fetched / HEAD)
+    except IntegrityError:
+        raise IntegrityError("head.json on the remote is damaged") from None
+    if found is None:
+        raise IntegrityError("head.json on the remote is missing")
+    head, mac = found
+    try:
+        key.check_mac(head.body(), str(mac), "head.json on the remote")
+    except IntegrityError as error:
+        raise IntegrityError(
+            error.message,
+            hint="it was not written by this vault (forged or replaced); nothing was restored. "
+            "Try another backup of this vault",
+        ) from None
+    return head
+
+
+def _check_expected(head: Head, expected: str) -> None:
+    wanted = "".join(expected.split()).lower()
+    if len(wanted) < 6 or not head.short.startswith(wanted):
+        raise IntegrityError(
+            f"the backup's state code is {head.short} (number {head.seq}, {head.time}), "
+            f"not {expected.strip()}",
+            hint="an older or rolled-back backup; nothing was restored. Compare with the last "
+            "committee report, or try another backup",
+        )
+
+
+def _checked_catalog(path: Path, rel: str, head: Head, key: DataKey) -> Catalog | None:
+    """The snapshot, checked; None when it must be rebuilt (an older schema)."""
+    from vault.catalog import Catalog, OutdatedCatalogError
+
+    blob = path.read_bytes()
+    refused = IntegrityError(
+        f"{rel} on the remote does not match the head (corrupt or replaced)",
+        hint="'vault recover --rebuild-catalog' leaves it out and rebuilds the catalog "
+        "from the document manifests",
+    )
+    if hashlib.sha256(blob).hexdigest() != head.catalog:
+        raise refused
+    try:
+        return Catalog.from_bytes(crypto.decrypt_bytes(blob, [key.identity]))
+    except OutdatedCatalogError:
+        return None
+    except IntegrityError:
+        raise refused from None
+
+
+def _settings(fetched: Path, key: DataKey) -> dict[str, Any]:
+    """The backup's config.json if it is this vault's; else a new one."""
+    vault_id = hashlib.sha256(key.recipient.encode()).hexdigest()[:16]
+    try:
+        config = json.loads((fetched / CONFIG).read_text("utf-8"))
+    except (OSError, ValueError):
+        config = None
+    if not isinstance(config, dict) or config.get("vault_id") != vault_id:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        config = {"format": 1, "vault_id": vault_id, "created": now, "passphrase_changed": now}
+    return config
