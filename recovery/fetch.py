@@ -25,6 +25,7 @@ KEY_FILES = ("keys/data.pub", "keys/passphrase.age", "keys/emergency.age", "keys
 SMALL_FILES = (HEAD, JOURNAL, CONFIG, AUDIT, *KEY_FILES)
 
 StatsCallback = Callable[[dict[str, Any]], None]
+_FEW = 100  # up to this many files are asked for one by one; more, the source is listed
 
 
 class Source:
@@ -82,6 +83,9 @@ class Source:
         if not paths:
             return
         size = sum(max(self.present.get(rel, 0), 0) for rel in paths)
+        # Many files (the objects): the source is listed once (``--fast-list``)
+        # rather than asked about each file, one request each on object stores.
+        many = len(paths) > _FEW
         self.daemon.copy_files(
             self.path,
             str(dest),
@@ -90,6 +94,7 @@ class Source:
             timeout=rclone.transfer_timeout(size, len(paths)),
             on_stats=on_stats,
             copied=copied,
+            config={"NoTraverse": False, "UseListR": True} if many else None,
         )
 
     def done(self) -> None:

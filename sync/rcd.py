@@ -447,6 +447,7 @@ class Daemon:
         on_stats: StatsCallback | None = None,
         copied: list[str] | None = None,
         meanwhile: Work | None = None,
+        config: dict[str, Any] | None = None,
     ) -> int:
         """Copy the listed relative paths from ``source`` to ``dest``; return how many were sent.
 
@@ -457,6 +458,7 @@ class Daemon:
         fails. Gives up early against a dead remote; otherwise tries the
         files not sent yet again, twice. ``timeout`` bounds the whole.
         ``meanwhile`` is run in this thread while rclone copies (once).
+        ``config`` overrides settings of ``SEND_CONFIG`` for this copy.
         """
         copied = [] if copied is None else copied
         remote = source if isinstance(source, str) else dest  # the one that may go silent
@@ -470,7 +472,7 @@ class Daemon:
                 "srcFs": str(source),
                 "dstFs": dest,
                 "_filter": {"FilesFromRaw": [str(listing)]},
-                "_config": {**SEND_CONFIG, **self._between(source, dest)},
+                "_config": {**SEND_CONFIG, **self._between(source, dest), **(config or {})},
             }
             job = self._run_job(
                 "sync/copy", params, deadline, timeout, on_stats, copied, meanwhile, probe=remote
