@@ -28,9 +28,10 @@ from pathlib import Path
 
 from recovery.restore import RecoverResult, recover
 from recovery.trust import Credentials
+from vault import anchor
 from vault import manifest as manifests
 from vault.errors import IntegrityError, RemoteError, VaultError, WrongKeyError
-from vault.fsutil import new_private_dir, private_workdir
+from vault.fsutil import new_private_dir, private_workdir, remove_quietly
 from vault.head import SnapshotError, load_catalog
 from vault.keys import DataKey
 from vault.objects import ObjectStore
@@ -88,6 +89,8 @@ def run_drill(
         failure = error if not isinstance(error, IntegrityError) else None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        for copy in anchor.anchor_paths(folder / "vault", vault.vault_id):
+            remove_quietly(copy)  # the head copy kept outside the (removed) folder
     result.seconds = time.monotonic() - started
     with vault.lock:
         vault.audit.append(

@@ -51,6 +51,7 @@ from recovery.trust import Credentials, Verified, verify_backup
 from sync.remotes import CONFIG_KEY, normalise_path, remotes
 from sync.snapshot import AUDIT, HEAD, JOURNAL, object_path
 from sync.state import RemoteState, save_state
+from vault import anchor
 from vault.config import Layout, write_config
 from vault.errors import UsageError, VaultExistsError
 from vault.fsutil import atomic_write, make_private_dir, private_workdir, remove_quietly
@@ -427,6 +428,8 @@ def _open(
     vault.config = config
     with vault.lock:
         vault.key = verified.key
+        # The head's copies (``vault.anchor``) start from the authenticated head.
+        anchor.record(dest, vault.vault_id, verified.head, verified.key)
         credentials = verified.credentials
         if credentials.emergency_key:
             vault.audit.append(

@@ -43,11 +43,13 @@ class Backup:
     rows: dict[str, dict[str, Any]]  # file name -> catalog row (with object ids)
 
 
-def run(root: Path | None, *args: str, env: dict[str, str] | None = None) -> Any:
+def run(
+    root: Path | None, *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> Any:
     """``vault [--vault root] ARGS`` in-process, with the passphrase in the environment."""
     prefix = ["--vault", str(root)] if root is not None else []
     return CliRunner().invoke(
-        cli, [*prefix, *args], env={"VAULT_PASSPHRASE": PASSPHRASE, **(env or {})}
+        cli, [*prefix, *args], env={"VAULT_PASSPHRASE": PASSPHRASE, **(env or {})}, input=input
     )
 
 

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -68,20 +69,39 @@ def test_recover_with_the_passphrase_from_a_loopback_server(
     assert head_of(folder).seq >= head.seq
 
 
-@pytest.mark.parametrize("given", ["typed", "file"])
+def sheet_image(secret: str, folder: Path) -> Path:
+    """A photo of the emergency sheet, as a phone would give it: the PDF rendered to PNG."""
+    from vault.emergency_sheet import write_emergency_sheet
+
+    pdf = folder / "sheet.pdf"
+    write_emergency_sheet(
+        pdf, secret_key=secret, vault_id="0123456789abcdef", centre_name="Test Centre",
+        created=datetime(2026, 5, 1, tzinfo=UTC),
+    )  # fmt: skip
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", str(pdf), str(folder / "sheet")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return folder / "sheet.png"
+
+
+@pytest.mark.parametrize("given", ["typed", "file", "image"])
 def test_recover_with_the_emergency_key(
     backup: Backup, remote: Path, tmp_path: Path, given: str
 ) -> None:
     secret = backup.emergency_secret
-    if given == "typed":  # as read off the sheet: in groups, lower case
-        key = " ".join(secret[i : i + 8] for i in range(0, len(secret), 8)).lower()
-    else:
+    typed = None
+    if given == "typed":  # as read off the sheet: in groups, lower case, at the prompt
+        key, typed = "-", " ".join(secret[i : i + 8] for i in range(0, len(secret), 8)).lower()
+    elif given == "file":
         key = str(backup.key_file)
+    else:
+        key = str(sheet_image(secret, tmp_path))
     dest = tmp_path / "vault"
     result = run(
         None, "recover", "--from", str(remote), "--to", str(dest),
         "--emergency-key", key, "--reason", "office burgled, minutes 2026-12-01",
-        env={"VAULT_PASSPHRASE": ""},
+        env={"VAULT_PASSPHRASE": ""}, input=None if typed is None else typed + "\n",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "vault passwd" in result.stderr and "emergency-sheet" in result.stderr
@@ -97,7 +117,7 @@ def test_wrong_keys_write_nothing(backup: Backup, remote: Path, tmp_path: Path) 
     wrong = crypto.generate_identity()[0]
     result = run(
         None, "recover", "--from", str(remote), "--to", str(dest),
-        "--emergency-key", wrong, "--reason", "test",
+        "--emergency-key", "-", "--reason", "test", input=wrong + "\n",
     )  # fmt: skip
     assert result.exit_code == 3, result.output
     assert "wrong emergency key" in result.output
