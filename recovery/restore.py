@@ -47,6 +47,7 @@ from typing import Any
 
 from recovery.damage import Damage, name_damage
 from recovery.fetch import KEY_FILES, SMALL_FILES, Source
+from recovery.progress import DocumentTracker, Progress, ProgressCallback
 from recovery.trust import Credentials, Verified, verify_backup
 from sync.remotes import CONFIG_KEY, normalise_path, remotes
 from sync.snapshot import AUDIT, HEAD, JOURNAL, object_path
@@ -58,14 +59,13 @@ from vault.fsutil import atomic_write, make_private_dir, private_workdir, remove
 from vault.head import Head
 from vault.keys import DataKey
 from vault.objects import hash_file
+from vault.parts import split_ref
 from vault.repository import Vault
 
 STAGING = "recover"  # under the new vault's tmp/
 MARKER = "from.json"  # in the staging folder: which vault is being recovered
 DEFAULT_REMOTE_NAME = "origin"
 STOP_AT = "VAULT_TEST_RECOVER_STOP_AT"  # tests only: SIGKILL this process at a named point
-
-ProgressCallback = Callable[[int, int, int, int], None]  # bytes done/total, files done/total
 
 
 @dataclass
@@ -198,7 +198,8 @@ def _restore(
             result.kept += 1
             continue
         todo.append(rel)
-    _download(source, staging, work, todo, placed, checked, bad, result, on_progress)
+    tracker = DocumentTracker(_documents(verified, wanted), placed | checked)
+    _download(source, staging, work, todo, placed, checked, bad, result, on_progress, tracker)
     source.done()
     _place(staging, dest, checked, clean=resumed)
     placed |= checked
@@ -254,6 +255,20 @@ def _check(staging: Path, rel: str) -> bool:
     return False
 
 
+def _documents(verified: Verified, wanted: dict[str, int]) -> list[set[str]]:
+    """The files of each document, as far as the catalog and journal tell (for progress)."""
+    where = {_name_of(rel): rel for rel in wanted}
+    documents = []
+    if verified.catalog is not None:
+        for row in verified.catalog.documents():
+            ids = [row["manifest"], *split_ref(row["original"])]
+            ids += split_ref(row["searchable"]) if row["searchable"] else []
+            documents.append({where[i] for i in ids if i in where})
+    for entry in verified.entries:
+        documents.append({where[i] for i in _entry_ids(entry) if i in where})
+    return documents if verified.catalog is not None else []
+
+
 def _download(
     source: Source,
     staging: Path,
@@ -264,22 +279,32 @@ def _download(
     bad: dict[str, str],
     result: RecoverResult,
     on_progress: ProgressCallback | None,
+    tracker: DocumentTracker,
 ) -> None:
     """One rclone copy of ``todo`` into ``staging``, each file re-hashed as it arrives
     (while rclone goes on with the others)."""
-    have = len(placed) + len(checked)
-    total_files = have + len(todo)
+    total_files = len(placed) + len(checked) + len(todo)
     kept_bytes = sum(source.present[rel] for rel in (*placed, *checked))
     total_bytes = kept_bytes + sum(source.present[rel] for rel in todo)
     copied: list[str] = []
     seen = 0
     pending = set(todo)
 
+    def report(done_bytes: int) -> None:
+        if on_progress is not None:
+            on_progress(
+                Progress(
+                    done_bytes, total_bytes, tracker.done, tracker.total,
+                    len(placed) + len(checked), total_files,
+                )
+            )  # fmt: skip
+
     def check(rel: str) -> None:
         pending.discard(rel)
         result.downloaded.append(rel)
         if _check(staging, rel):
             checked.add(rel)
+            tracker.arrived(rel)
             _checkpoint(f"checked:{len(result.downloaded)}")
         else:
             bad[rel] = "corrupt"
@@ -294,12 +319,9 @@ def _download(
 
     def on_stats(stats: dict[str, Any]) -> None:
         check_arrived()
-        if on_progress is not None:
-            done = kept_bytes + int(stats.get("bytes", 0))
-            on_progress(done, total_bytes, len(placed) + len(checked), total_files)
+        report(kept_bytes + int(stats.get("bytes", 0)))
 
-    if on_progress is not None:
-        on_progress(kept_bytes, total_bytes, have, total_files)
+    report(kept_bytes)
     try:
         source.fetch(todo, staging, work, on_stats=on_stats, copied=copied)
     finally:
@@ -310,8 +332,7 @@ def _download(
             check(rel)
         else:
             bad[rel] = "missing"
-    if on_progress is not None:
-        on_progress(total_bytes, total_bytes, len(placed) + len(checked), total_files)
+    report(total_bytes)
 
 
 def _place(staging: Path, dest: Path, checked: set[str], *, clean: bool) -> None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from recovery.progress import Progress
 from recovery.restore import STOP_AT, recover
 from recovery.trust import Credentials
 from sync.backup import sync_remote
@@ -342,3 +343,17 @@ def test_an_rclone_remote_not_set_up_here_says_how(tmp_path: Path) -> None:
     assert result.exit_code == 5, result.output
     assert "rclone config" in result.stderr
     assert not dest.exists()
+
+
+def test_progress_counts_bytes_and_documents(backup: Backup, remote: Path, tmp_path: Path) -> None:
+    seen: list[Progress] = []
+    recover(
+        str(remote),
+        tmp_path / "vault",
+        lambda: Credentials(emergency_key=backup.emergency_secret, reason="test"),
+        on_progress=seen.append,
+    )
+    first, last = seen[0], seen[-1]
+    assert first.bytes_done == 0 and first.documents_done == 0
+    assert last.bytes_done == last.bytes_total > 0
+    assert last.documents_done == last.documents_total == len(backup.listing)

@@ -13,28 +13,32 @@ from vault.cli.common import UnlockSpec, emergency_next_steps, read_secret, unlo
 from vault.errors import IntegrityError
 
 if TYPE_CHECKING:
+    from recovery.progress import Progress
     from recovery.restore import RecoverResult
     from recovery.trust import Credentials
 
 
 class RecoverProgress:
-    """``recover: 12.0/40.0 MB, 10/40 files, about 0:05 left`` redrawn in place."""
+    """``recover: 12.0/40.0 MB, 10/40 documents, about 0:05 left`` redrawn in place."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.started = time.monotonic()
         self._shown = 0
 
-    def __call__(self, done: int, total: int, files: int, total_files: int) -> None:
+    def __call__(self, progress: Progress) -> None:
         from sync.progress import human_bytes
 
+        done, total = progress.bytes_done, progress.bytes_total
         elapsed = time.monotonic() - self.started
-        left = ""
+        text = f"recover: {human_bytes(done)}/{human_bytes(total)}, "
+        if progress.documents_total:
+            text += f"{progress.documents_done}/{progress.documents_total} documents"
+        else:
+            text += f"{progress.files_done}/{progress.files_total} files"
         if 0 < done < total and elapsed > 1:
             seconds = int(elapsed * (total - done) / done)
-            left = f", about {seconds // 60}:{seconds % 60:02d} left"
-        text = f"recover: {human_bytes(done)}/{human_bytes(total)}, {files}/{total_files} files"
-        text += left
+            text += f", about {seconds // 60}:{seconds % 60:02d} left"
         self.stream.write("\r" + text.ljust(self._shown))
         self.stream.flush()
         self._shown = len(text)
