@@ -121,7 +121,7 @@ def recover(
     return result
 
 
-# --- steps 1 and 2: fetch and check, in the work folder -----------------------------
+# --- the new folder ---------------------------------------------------------------------
 
 
 def _check_destination(dest: Path) -> None:
@@ -154,7 +154,8 @@ def _restore(
     staging = layout.tmp / STAGING
     marker = _marker(dest)
     vault_id = str(verified.config["vault_id"])
-    if marker.exists():
+    resumed = marker.exists()
+    if resumed:
         try:
             earlier = json.loads(marker.read_text("utf-8")).get("vault_id")
         except (OSError, ValueError, AttributeError):
@@ -181,7 +182,6 @@ def _restore(
         elif size >= 0 and found != size:
             bad[rel] = "corrupt"
     fetchable = [rel for rel in wanted if rel not in bad]
-    resumed = staging.exists() and any(staging.iterdir())
     placed: set[str] = set()  # in place in the vault
     checked: set[str] = set()  # re-hashed in the staging folder, to be renamed into place
     todo = []

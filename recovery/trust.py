@@ -197,4 +197,12 @@ def _settings(fetched: Path, key: DataKey) -> dict[str, Any]:
     if not isinstance(config, dict) or config.get("vault_id") != vault_id:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         config = {"format": 1, "vault_id": vault_id, "created": now, "passphrase_changed": now}
+    # The passphrase file's cost as it is (it opened within the default limit), not
+    # as the unauthenticated settings say: a later unlock trusts this figure.
+    wrapped = fetched / "keys" / "passphrase.age"
+    factor = crypto.scrypt_work_factor(wrapped.read_bytes()) if wrapped.exists() else None
+    if factor is not None and factor <= crypto.MAX_SCRYPT_WORK_FACTOR:
+        config["scrypt_work_factor"] = factor
+    else:
+        config.pop("scrypt_work_factor", None)
     return config
