@@ -11,7 +11,6 @@ what it reads: the caller checks every byte (MAC, hashes).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,13 +37,7 @@ class Source:
         self.present: dict[str, int] = {}  # every file on the remote, with its size
 
     def __enter__(self) -> Source:
-        # What rclone writes (the staging folder and its files) is private from
-        # the start: 0700 folders, 0600 files.
-        umask = os.umask(0o077)
-        try:
-            self.daemon.start()
-        finally:
-            os.umask(umask)
+        self.daemon.start()  # rclone writes 0700 folders and 0600 files (``sync.rclone``)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -96,6 +89,10 @@ class Source:
             copied=copied,
             config={"NoTraverse": False, "UseListR": True} if many else None,
         )
+
+    def gives_sha256(self) -> bool:
+        """True when the remote lists SHA-256 hashes (a local folder); else MD5 or none."""
+        return "sha256" in self.daemon.hash_kinds(self.path)
 
     def done(self) -> None:
         """Every rclone call is answered: stop rclone now (it is idle) while the

@@ -33,7 +33,6 @@ its reason, and so is the recovery.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -49,6 +48,7 @@ from recovery.damage import Damage, name_damage
 from recovery.fetch import KEY_FILES, SMALL_FILES, Source
 from recovery.progress import DocumentTracker, Progress, ProgressCallback
 from recovery.trust import Credentials, Verified, verify_backup
+from sync import replaceable
 from sync.remotes import CONFIG_KEY, normalise_path, remotes
 from sync.snapshot import AUDIT, HEAD, JOURNAL, object_path
 from sync.state import RemoteState, save_state
@@ -198,6 +198,7 @@ def _restore(
             result.kept += 1
             continue
         todo.append(rel)
+    sha256_listed = source.gives_sha256()  # for the sync state, asked while rclone runs
     tracker = DocumentTracker(_documents(verified, wanted), placed | checked)
     _download(source, staging, work, todo, placed, checked, bad, result, on_progress, tracker)
     source.done()
@@ -216,7 +217,7 @@ def _restore(
     configured = remotes(config)
     configured[name] = source.path
     config[CONFIG_KEY] = configured
-    _save_remote_state(dest, name, source, verified, placed)
+    _save_remote_state(dest, name, source, verified, placed, md5=not sha256_listed)
     _open(dest, config, verified, result, entries)
     _checkpoint("config")
     if hasattr(os, "sync"):
@@ -406,17 +407,20 @@ def _choose_name(config: dict[str, Any], path: str, wanted: str | None) -> str:
 
 
 def _save_remote_state(
-    dest: Path, name: str, source: Source, verified: Verified, placed: set[str]
+    dest: Path, name: str, source: Source, verified: Verified, placed: set[str], *, md5: bool
 ) -> None:
     """Record what the remote holds, as a finished sync would have: the next sync
-    then sends only what changes here (a new head, the logs)."""
+    then sends only what changes here (a new head, the logs), and judges the
+    remote's replaceable files by the hashes of the copies checked here (with
+    their MD5 for a store that lists no SHA-256)."""
     fetched = verified.fetched
     files = {}
     for rel in SMALL_FILES:
         path = fetched / rel
         if path.exists():
-            data = path.read_bytes()
-            files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            files[rel] = replaceable.record(path.read_bytes())
+            if not md5:
+                del files[rel]["md5"]
     head = verified.head
     stored = set(placed) | {f"catalog/{head.index}.idx"}
     if verified.catalog is not None:
