@@ -357,3 +357,38 @@ def test_progress_counts_bytes_and_documents(backup: Backup, remote: Path, tmp_p
     assert first.bytes_done == 0 and first.documents_done == 0
     assert last.bytes_done == last.bytes_total > 0
     assert last.documents_done == last.documents_total == len(backup.listing)
+
+
+def test_a_catalog_that_does_not_match_the_head_is_refused_unless_rebuilt(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    snapshot = remote / "catalog" / f"{head_of(remote).catalog}.age"
+    snapshot.write_bytes(snapshot.read_bytes()[:-1] + b"x")
+    dest = tmp_path / "vault"
+    args = ["recover", "--from", str(remote), "--to", str(dest),
+            "--emergency-key", str(backup.key_file), "--reason", "test"]  # fmt: skip
+    refused = run(None, *args)
+    assert refused.exit_code == 4, refused.output
+    assert f"catalog/{snapshot.name} on the remote does not match the head" in refused.stderr
+    assert not dest.exists()
+    rebuilt = run(None, *args, "--rebuild-catalog")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert as_json(run_key(dest, backup.key_file, "list", "--json")) == backup.listing
+
+
+def test_only_what_the_head_and_journal_name_is_brought_in(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    stray = os.urandom(300)
+    stray_id = hashlib.sha256(stray).hexdigest()
+    (remote / "objects" / stray_id[:2]).mkdir(exist_ok=True)
+    (remote / "objects" / stray_id[:2] / stray_id).write_bytes(stray)  # named by nothing
+    (remote / "notes.txt").write_text("not the vault's")
+    with open(remote / "journal.log", "a") as journal:  # a line naming a path, not an id
+        journal.write(json.dumps({"manifest": "../../x", "size": 1, "objects": {}}) + "\n")
+    dest = tmp_path / "vault"
+    _recover_quietly(remote, dest, backup.emergency_secret)
+    assert not (dest / "objects" / stray_id[:2] / stray_id).exists()
+    assert not (dest / "notes.txt").exists()
+    assert "../../x" not in (dest / "journal.log").read_text()
+    assert run(dest, "verify").exit_code == 0
