@@ -80,16 +80,18 @@ def run_drill(
     result.documents = len(documents)
     result.names = {doc_id: doc.name for doc_id, doc in documents.items()}
     folder = new_private_dir(tmpfs=False)  # a whole vault: too big for memory
+    copies = anchor.anchor_paths(folder / "vault", vault.vault_id)
     failure: VaultError | None = None
     try:
         recovered = recover(path, folder / "vault", lambda: credentials, remote_name=name)
         _compare(vault, key, recovered, documents, objects, result, sample, rng)
     except (RemoteError, WrongKeyError, IntegrityError) as error:
-        result.ok, result.reason = False, error.message
+        # The remote by its name: a folder's path may hold a person's name.
+        result.ok, result.reason = False, error.message.replace(path, name)
         failure = error if not isinstance(error, IntegrityError) else None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        for copy in anchor.anchor_paths(folder / "vault", vault.vault_id):
+        for copy in copies:
             remove_quietly(copy)  # the head copy kept outside the (removed) folder
     result.seconds = time.monotonic() - started
     with vault.lock:

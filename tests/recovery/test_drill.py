@@ -11,6 +11,7 @@ import pytest
 from sync.remotes import add_remote
 from tests.recovery.conftest import Backup, as_json, run, run_key
 from tests.sync.s3server import free_port
+from vault.paths import default_state_dir
 from vault.repository import Vault
 
 
@@ -24,7 +25,11 @@ def listing(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def work_folders() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("centre-vault-*")}
+    """The private work folders in the temp folder, and the head copies kept for vaults."""
+    anchors = default_state_dir() / "anchors"
+    return {p.name for p in Path(tempfile.gettempdir()).glob("centre-vault-*")} | {
+        p.name for p in (anchors.iterdir() if anchors.is_dir() else [])
+    }
 
 
 def add(root: Path, name: str, path: str) -> None:
