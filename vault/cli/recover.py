@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from vault.cli.common import UnlockSpec, emergency_next_steps, read_secret, unlock_options
+from vault.display import escaped
 from vault.errors import IntegrityError
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def _report(result: RecoverResult) -> None:
         f"'vault --vault {result.root} sync {result.remote}' continues it."
     )
     for damage in result.damaged:
-        owner = f"{damage.doc_id} {damage.name}" if damage.doc_id else "document unknown"
+        owner = f"{damage.doc_id} {escaped(damage.name)}" if damage.doc_id else "document unknown"
         click.echo(f"not restored: {owner}: {damage.problem} file {damage.id}", err=True)
 
 
@@ -214,7 +215,9 @@ def drill(root: Path, name: str | None, sample: int, every: bool, unlock: Unlock
     for remote_name, path in targets.items():
         result = run_drill(vault, remote_name, path, credentials, sample=None if every else sample)
         for doc_id, problem in result.problems:
-            label = f"{doc_id} {result.names[doc_id]}" if doc_id in result.names else doc_id
+            label = (
+                f"{doc_id} {escaped(result.names[doc_id])}" if doc_id in result.names else doc_id
+            )
             click.echo(f"{remote_name}: {label}: {problem}", err=True)
         outcome = "passed" if result.ok else f"FAILED: {result.reason}"
         click.echo(
