@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from recovery import fetch
 from recovery.progress import Progress
 from recovery.restore import STOP_AT, recover
 from recovery.trust import Credentials
@@ -376,9 +377,11 @@ def test_a_catalog_that_does_not_match_the_head_is_refused_unless_rebuilt(
     assert as_json(run_key(dest, backup.key_file, "list", "--json")) == backup.listing
 
 
+@pytest.mark.parametrize("few", [100, 0], ids=["asked-file-by-file", "listed"])
 def test_only_what_the_head_and_journal_name_is_brought_in(
-    backup: Backup, remote: Path, tmp_path: Path
+    backup: Backup, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, few: int
 ) -> None:
+    monkeypatch.setattr(fetch, "_FEW", few)  # both ways rclone is told which files to copy
     stray = os.urandom(300)
     stray_id = hashlib.sha256(stray).hexdigest()
     (remote / "objects" / stray_id[:2]).mkdir(exist_ok=True)
