@@ -84,6 +84,7 @@ class RecoverResult:
     folded: int = 0  # journaled documents folded into the catalog
     emergency: bool = False
     seconds: float = 0.0
+    other_remotes: dict[str, str] = field(default_factory=dict)  # the old settings' others
     key: DataKey | None = field(default=None, repr=False)  # the unlocked data key
 
     @property
@@ -217,6 +218,7 @@ def _restore(
     configured = remotes(config)
     configured[name] = source.path
     config[CONFIG_KEY] = configured
+    result.other_remotes = {n: p for n, p in configured.items() if n != name}
     _save_remote_state(dest, name, source, verified, placed, md5=not sha256_listed)
     _open(dest, config, verified, result, entries)
     _checkpoint("config")

@@ -60,6 +60,7 @@ def test_recover_with_the_passphrase_from_a_loopback_server(
     assert exported(dest, backup.emergency_secret, tmp_path / "out") == backup.originals
     configured = as_json(run(dest, "remote", "list", "--json"))
     assert {"name": "origin", "path": path} in configured  # (and the old computer's "usb")
+    assert "other remotes are kept (usb)" in result.stderr
 
     # The next sync continues the backup: nothing but the logs (no fork, no full resend).
     before = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}

@@ -78,6 +78,14 @@ def _report(result: RecoverResult) -> None:
         f"The backup is set up as remote {result.remote!r} ({result.path}); "
         f"'vault --vault {result.root} sync {result.remote}' continues it."
     )
+    if result.other_remotes:
+        named = ", ".join(sorted(result.other_remotes))
+        click.echo(
+            f"The old computer's other remotes are kept ({named}): check that each is right "
+            "for this computer with 'vault remote list' before the next 'vault sync' "
+            "(a USB disk's folder may have another path here).",
+            err=True,
+        )
     for damage in result.damaged:
         owner = f"{damage.doc_id} {escaped(damage.name)}" if damage.doc_id else "document unknown"
         click.echo(f"not restored: {owner}: {damage.problem} file {damage.id}", err=True)
