@@ -242,6 +242,8 @@ def test_documents_in_the_remote_journal_are_recovered(
     added = _add_and_sync(first, remote, tmp_path / "inbox", secret, fold=False)
     assert (remote / "journal.log").read_bytes()  # stored, not yet folded
     dest = tmp_path / "vault"
+    # Killed once the journal was folded in, just before config.json: run again.
+    assert _recover_in_a_process(remote, dest, backup.key_file, "config") == -9
     result = run(
         None, "recover", "--from", str(remote), "--to", str(dest),
         "--emergency-key", str(backup.key_file), "--reason", "test",
