@@ -3,43 +3,37 @@
 The journal names documents stored but not yet folded into the catalog, so
 the authenticated head does not name them. Anyone who can write to the
 remote can add a line to it; what keeps a forged one out is checked here,
-in :func:`trusted_entries`, the one place a recovery decides.
+in :func:`trusted_entries`, the one place a recovery decides: the same check
+the vault's own fold makes (``vault.journal.check_entry``), against the
+installation signing key that the remote's authenticated head names.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from vault import journal as journals
 from vault.head import Head
-from vault.keys import DataKey
-
-_ID = re.compile(r"^[0-9a-f]{64}$")
-
-
-def well_formed(entry: dict[str, Any]) -> bool:
-    """An entry naming a manifest and its objects by id, with sizes."""
-    objects = entry.get("objects")
-    if not isinstance(objects, dict) or not isinstance(entry.get("size"), int):
-        return False
-    if not _ID.match(str(entry.get("manifest", ""))):
-        return False
-    return all(_ID.match(str(i)) and isinstance(s, int) and s >= 0 for i, s in objects.items())
 
 
 def trusted_entries(
-    entries: list[dict[str, Any]], key: DataKey, head: Head
-) -> list[dict[str, Any]]:
-    """The journal entries to bring in (``head``: the remote's authenticated head).
+    entries: list[dict[str, Any]], head: Head
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The journal entries to bring in, and the ones left out.
 
-    Today this takes every well-formed entry, as the vault's own fold does:
-    a signed manifest's MAC is checked when it is folded in, and an unsigned
-    one (stored without the passphrase) is taken as the fold takes it.
-
-    Journal-entry authentication plugs in HERE and nowhere else: when entries
-    carry a signature by the installation key the head names, check each
-    entry against ``head`` and ``key`` in this function and leave out the
-    ones that fail (the caller reports them as not restored).
+    ``head`` must be the remote's head with its MAC checked. An entry is
+    taken when it is well formed and signed by the signing key the head
+    names. A head from before signing keys names none: its vault's entries
+    were written unsigned, and are taken as that vault's own fold takes them
+    (a manifest with a MAC is checked when it is folded in; one without is
+    signed then).
     """
-    del key, head  # used once entries are signed (see above)
-    return [entry for entry in entries if well_formed(entry)]
+    taken: list[dict[str, Any]] = []
+    left_out: list[dict[str, Any]] = []
+    for entry in entries:
+        if head.signer is None:
+            trusted = journals.is_entry(entry)
+        else:
+            trusted = journals.check_entry(entry, head.signer)
+        (taken if trusted else left_out).append(entry)
+    return taken, left_out

@@ -85,11 +85,13 @@ class RecoverResult:
     emergency: bool = False
     seconds: float = 0.0
     other_remotes: dict[str, str] = field(default_factory=dict)  # the old settings' others
+    left_out: list[str] = field(default_factory=list)  # journal entries not trusted
+    set_aside: list[tuple[str, str]] = field(default_factory=list)  # by the fold, with why
     key: DataKey | None = field(default=None, repr=False)  # the unlocked data key
 
     @property
     def ok(self) -> bool:
-        return not self.damaged
+        return not (self.damaged or self.left_out or self.set_aside)
 
 
 def recover(
@@ -172,6 +174,7 @@ def _restore(
     name = _choose_name(verified.config, source.path, remote_name)
     result = RecoverResult(dest, name, source.path, verified.head)
     result.emergency = bool(verified.credentials.emergency_key)
+    result.left_out = [str(e["manifest"]) for e in verified.left_out]
     result.key = verified.key
 
     wanted = _wanted(verified, source.present)
@@ -212,7 +215,7 @@ def _restore(
     result.damaged = name_damage(bad, verified, dest)
     broken = {d.id for d in result.damaged}
     entries = [e for e in verified.entries if not (_entry_ids(e) & broken)]
-    whole_journal = verified.all_entries and len(entries) == len(verified.entries)
+    whole_journal = not verified.left_out and len(entries) == len(verified.entries)
     _put_small_files(verified, layout, entries, whole_journal)
     config = dict(verified.config)
     configured = remotes(config)
@@ -449,8 +452,9 @@ def _open(
     result: RecoverResult,
     entries: list[dict[str, Any]],
 ) -> None:
-    """Open the new vault, record the recovery, rebuild the catalog if needed and fold
-    the journal in (only when nothing is damaged: a fold needs every object)."""
+    """Open the new vault, record the recovery, and open its catalog as any unlocked
+    command does: rebuilt if needed, the journal folded in, and this computer's
+    signing key made and named in a new head (see ``vault.repository``)."""
     vault = Vault(dest)
     vault.config = config
     with vault.lock:
@@ -464,17 +468,16 @@ def _open(
             )
         vault.audit.append(
             "recover",
-            [d.id for d in result.damaged],
+            [d.id for d in result.damaged] + [e["manifest"] for e in verified.left_out],
             remote=result.remote,
             head=verified.head.short,
             damaged=len(result.damaged),
+            left_out=len(verified.left_out),
         )
-        if result.damaged:
-            result.documents = (verified.catalog.count() if verified.catalog else 0) + len(entries)
-            return
         result.rebuilt = verified.catalog is None
         result.folded = len(entries)
         result.documents = vault.catalog.count()  # loads or rebuilds it, folds the journal
+        result.set_aside = list(vault.set_aside)
 
 
 def _checkpoint(point: str) -> None:

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from recovery.fetch import KEY_FILES, SMALL_FILES, Source
 from recovery.journal import trusted_entries
-from sync.snapshot import CONFIG, HEAD, JOURNAL, parse_journal
+from sync.snapshot import CONFIG, HEAD, JOURNAL
 from vault import crypto
+from vault import journal as journals
 from vault import keys as keyring
 from vault.errors import IntegrityError, NotFoundError, UsageError
 from vault.fsutil import make_private_dir
@@ -53,7 +54,7 @@ class Verified:
     index: dict[str, int]
     catalog: Catalog | None  # None: rebuild from the manifests
     entries: list[dict[str, Any]]
-    all_entries: bool  # every journal entry was taken
+    left_out: list[dict[str, Any]]  # journal entries not trusted (not brought in)
     config: dict[str, Any]
     fetched: Path
 
@@ -104,8 +105,8 @@ def verify_backup(
     if not rebuild_catalog and catalog_rel in present:
         catalog = _checked_catalog(fetched / catalog_rel, catalog_rel, head, key)
     journal = fetched / JOURNAL
-    entries = parse_journal(journal.read_bytes() if journal.exists() else b"")
-    trusted = trusted_entries(entries, key, head)
+    entries = journals.parse(journal.read_bytes() if journal.exists() else b"").records
+    trusted, left_out = trusted_entries(entries, head)
     return Verified(
         key=key,
         credentials=credentials,
@@ -113,7 +114,7 @@ def verify_backup(
         index=index,
         catalog=catalog,
         entries=trusted,
-        all_entries=len(trusted) == len(entries),
+        left_out=left_out,
         config=_settings(fetched, key),
         fetched=fetched,
     )

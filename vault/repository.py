@@ -558,10 +558,22 @@ class Vault:
         key = self._need_key()
         assert self._catalog is not None
         index = {}
-        for object_id in self._catalog.object_ids():
-            index[object_id] = self.objects.path(object_id).stat().st_size
-        for object_id in self._catalog.manifest_ids():
-            index[object_id] = self.manifests.path(object_id).stat().st_size
+        known: dict[str, int] | None = None
+        for store, ids in (
+            (self.objects, self._catalog.object_ids()),
+            (self.manifests, self._catalog.manifest_ids()),
+        ):
+            for object_id in ids:
+                try:
+                    index[object_id] = store.path(object_id).stat().st_size
+                except FileNotFoundError:
+                    # Missing here (a damaged recovery, a lost file): the size the
+                    # head's index recorded, so 'vault verify' names it and
+                    # 'vault repair' can bring it back.
+                    known = self._indexed() if known is None else known
+                    if object_id not in known:
+                        raise
+                    index[object_id] = known[object_id]
         self._head = save_catalog(
             self.layout.catalog,
             self.layout.head,
@@ -573,6 +585,14 @@ class Vault:
             signer=self._signing_key().public,
         )
         anchor.record(self.root, self.vault_id, self._head, key)
+
+    def _indexed(self) -> dict[str, int]:
+        """The object sizes the current head's index records (none if unreadable)."""
+        try:
+            found = read_head(self.layout.head)
+            return read_index(self.layout.catalog, found[0]) if found else {}
+        except (IntegrityError, ValueError, OSError):
+            return {}
 
     def _stored_seq(self, key: DataKey) -> int:
         """The highest authentic state number of head.json and its anchors."""

@@ -62,14 +62,16 @@ def test_recover_with_the_passphrase_from_a_loopback_server(
     assert {"name": "origin", "path": path} in configured  # (and the old computer's "usb")
     assert "other remotes are kept (usb)" in result.stderr
 
-    # The next sync continues the backup: nothing but the logs (no fork, no full resend).
+    # The next sync continues the backup (no fork, no full resend): the new head
+    # (it names this computer's signing key), its catalog snapshot and the logs.
     before = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     synced = sync_remote(Vault.open(dest), "origin", path)
     assert not synced.full and not synced.notes
-    assert synced.uploaded <= 3, synced
+    assert synced.uploaded <= 4, synced
     after = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert after == before
-    assert head_of(folder).seq >= head.seq
+    assert all(p.startswith("catalog/") and p.endswith(".age") for p in after ^ before)
+    assert len(after - before) <= 1
+    assert head_of(folder).seq == head.seq + 1
 
 
 def sheet_image(secret: str, folder: Path) -> Path:
@@ -170,6 +172,8 @@ def test_missing_and_corrupt_objects_are_named_and_the_rest_restored(
     assert f"{gone['id']} {gone['name']}: missing file {gone_id}" in result.stderr
     assert f"{spoilt['id']} {spoilt['name']}: corrupt file {spoilt_id}" in result.stderr
     assert "2 files of the backup are missing or corrupt" in result.stderr
+    checked = run(dest, "verify")  # still named in the index: verify reports them
+    assert checked.exit_code == 4 and gone_id in checked.output and spoilt_id in checked.output
     vault = Vault.open(dest)
     with vault.lock:
         vault.unlock_with_emergency_key(backup.emergency_secret, "test")
@@ -323,8 +327,21 @@ def test_a_killed_recovery_resumes_without_downloading_twice(
     assert result.kept >= len(before)
     clean = tmp_path / "clean"
     _recover_quietly(remote, clean, backup.emergency_secret)
-    leave_out = ("audit.log", "remotes/", "lock")
-    assert tree(dest, leave_out=leave_out) == tree(clean, leave_out=leave_out)
+    # What was restored is byte-identical: objects, manifests, keys, the index and the
+    # journal. (Each run then saves a new head naming this computer's new signing key,
+    # with a freshly encrypted catalog snapshot, and logs its own audit entries.)
+    leave_out = ("audit.log", "remotes/", "lock", "head.json", "anchor.json", "local/")
+
+    def restored(root: Path) -> dict[str, bytes]:
+        found = tree(root, leave_out=leave_out)
+        return {
+            k: v for k, v in found.items() if not (k.startswith("catalog/") and k.endswith(".age"))
+        }
+
+    assert restored(dest) == restored(clean)
+    assert any(k.startswith("objects/") for k in restored(dest)) and "keys/data.pub" in restored(
+        dest
+    )
     assert run(dest, "verify").exit_code == 0
 
 
@@ -397,4 +414,42 @@ def test_only_what_the_head_and_journal_name_is_brought_in(
     assert not (dest / "objects" / stray_id[:2] / stray_id).exists()
     assert not (dest / "notes.txt").exists()
     assert "../../x" not in (dest / "journal.log").read_text()
+    assert run(dest, "verify").exit_code == 0
+
+
+def test_a_journal_entry_not_signed_by_the_heads_signing_key_is_left_out(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    """Someone with only the public key adds a document to the backup's journal."""
+    recipient = crypto.parse_recipient((remote / "keys" / "data.pub").read_text())
+    original = crypto.encrypt_bytes(b"%PDF-1.4 forged", [recipient])
+    manifest = crypto.encrypt_bytes(
+        json.dumps({
+            "format": 1, "doc_id": "D-F0RGED", "original": hashlib.sha256(original).hexdigest(),
+            "name": "forged.pdf", "media_type": "application/pdf", "size": 15,
+            "received": "2026-12-01T00:00:00+00:00",
+        }).encode(),
+        [recipient],
+    )  # fmt: skip
+    ids = {}
+    for folder, blob in (("objects", original), ("manifests", manifest)):
+        object_id = hashlib.sha256(blob).hexdigest()
+        (remote / folder / object_id[:2]).mkdir(exist_ok=True)
+        (remote / folder / object_id[:2] / object_id).write_bytes(blob)
+        ids[folder] = object_id
+    entry = {"manifest": ids["manifests"], "size": len(manifest),
+             "objects": {ids["objects"]: len(original)}, "signed": False,
+             "sig": "ed25519:" + "A" * 86 + "=="}  # fmt: skip
+    with open(remote / "journal.log", "a") as journal:
+        journal.write(json.dumps(entry, sort_keys=True) + "\n")
+    dest = tmp_path / "vault"
+    result = run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        "--emergency-key", str(backup.key_file), "--reason", "test",
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output
+    assert f"journal entry {ids['manifests'][:12]}: not signed" in result.stderr
+    names = [row["name"] for row in as_json(run_key(dest, backup.key_file, "list", "--json"))]
+    assert sorted(names) == sorted(backup.originals)  # the rest, and not the forgery
+    assert not (dest / "objects" / ids["objects"][:2] / ids["objects"]).exists()
     assert run(dest, "verify").exit_code == 0

@@ -86,6 +86,14 @@ def _report(result: RecoverResult) -> None:
             "(a USB disk's folder may have another path here).",
             err=True,
         )
+    for manifest_id in result.left_out:
+        click.echo(
+            f"not restored: journal entry {manifest_id[:12]}: not signed by the signing key "
+            "the backup's head names",
+            err=True,
+        )
+    for name, reason in result.set_aside:
+        click.echo(f"not restored: journal entry {name[:12]}: {reason}", err=True)
     for damage in result.damaged:
         owner = f"{damage.doc_id} {escaped(damage.name)}" if damage.doc_id else "document unknown"
         click.echo(f"not restored: {owner}: {damage.problem} file {damage.id}", err=True)
@@ -173,12 +181,21 @@ def recover(
     _report(result)
     if result.emergency:
         emergency_next_steps(result.root)
-    if not result.ok:
+    if result.damaged:
         documents = {d.doc_id or d.id for d in result.damaged}
         raise IntegrityError(
             f"{len(result.damaged)} files of the backup are missing or corrupt "
             f"({len(documents)} documents not restored, named above); the rest was restored",
-            hint="try another backup of this vault for those documents",
+            hint="try another backup of this vault for those documents "
+            "('vault repair NAME' brings them in from another remote)",
+        )
+    if result.left_out or result.set_aside:
+        count = len(result.left_out) + len(result.set_aside)
+        raise IntegrityError(
+            f"{count} documents the backup's journal names were not restored: not signed "
+            "by the signing key its head names (named above); the rest was restored",
+            hint="a document stored on the old computer after its last unlocked use, "
+            "or one written by someone else: check with the coordinator",
         )
 
 
