@@ -453,3 +453,15 @@ def test_a_journal_entry_not_signed_by_the_heads_signing_key_is_left_out(
     assert sorted(names) == sorted(backup.originals)  # the rest, and not the forgery
     assert not (dest / "objects" / ids["objects"][:2] / ids["objects"]).exists()
     assert run(dest, "verify").exit_code == 0
+
+
+def test_a_progress_bar_on_a_terminal(backup: Backup, remote: Path, tmp_path: Path) -> None:
+    from tests.integration.agecmd import run_with_passphrase
+
+    dest = tmp_path / "vault"
+    argv = [sys.executable, "-m", "vault", "recover", "--from", str(remote), "--to", str(dest),
+            "--emergency-key", str(backup.key_file), "--reason", "test"]  # fmt: skip
+    returncode, output, _ = run_with_passphrase(argv, "unused", timeout=120)
+    assert returncode == 0, output
+    assert "recover: 0 B/" in output and f"0/{len(backup.listing)} documents" in output
+    assert f"{len(backup.listing)}/{len(backup.listing)} documents" in output
