@@ -54,7 +54,7 @@ from sync.snapshot import AUDIT, HEAD, JOURNAL, object_path
 from sync.state import RemoteState, save_state
 from vault import anchor
 from vault.config import Layout, write_config
-from vault.errors import UsageError, VaultExistsError
+from vault.errors import RemoteError, UsageError, VaultExistsError
 from vault.fsutil import atomic_write, make_private_dir, private_workdir, remove_quietly
 from vault.head import Head
 from vault.keys import DataKey
@@ -333,11 +333,18 @@ def _download(
     finally:
         check_arrived()  # checked files stay: a run after a failure does not fetch them again
     _checkpoint("downloaded")
+    lost = []
     for rel in sorted(pending):  # arrived without rclone saying so, or never sent
         if (staging / rel).exists():
             check(rel)
         else:
-            bad[rel] = "missing"
+            lost.append(rel)
+    if lost:  # listed on the remote, then not given: it went away (a USB disk pulled out)
+        raise RemoteError(
+            f"{source.what} stopped: {len(lost)} of {len(todo)} files did not arrive",
+            hint="check the remote (the network, the disk), then run the same command again: "
+            "it carries on where it stopped",
+        )
     report(total_bytes)
 
 

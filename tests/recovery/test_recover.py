@@ -30,6 +30,7 @@ from tests.conftest import CANARY, make_pdf
 from tests.recovery.conftest import Backup, as_json, exported, run, run_key, store, tree
 from tests.sync.s3server import free_port
 from vault import crypto
+from vault.errors import RemoteError
 from vault.head import Head, read_head
 from vault.repository import Vault
 
@@ -465,3 +466,28 @@ def test_a_progress_bar_on_a_terminal(backup: Backup, remote: Path, tmp_path: Pa
     assert returncode == 0, output
     assert "recover: 0 B/" in output and f"0/{len(backup.listing)} documents" in output
     assert f"{len(backup.listing)}/{len(backup.listing)} documents" in output
+
+
+def test_a_recovery_cut_off_part_way_resumes(
+    backup: Backup, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The USB disk is pulled out part-way (exit 5); the next run fetches only the rest."""
+    monkeypatch.setenv("RCLONE_BWLIMIT", "100k")  # slow enough to be cut off part-way
+    away = tmp_path / "unplugged"
+
+    def unplug(progress: Progress) -> None:
+        if progress.files_done and remote.exists():
+            remote.rename(away)
+
+    dest = tmp_path / "vault"
+    ask = lambda: Credentials(emergency_key=backup.emergency_secret, reason="test")  # noqa: E731
+    with pytest.raises(RemoteError):
+        recover(str(remote), dest, ask, on_progress=unplug)
+    checked_before = _verified(dest)
+    assert checked_before and not (dest / "config.json").exists()
+    monkeypatch.delenv("RCLONE_BWLIMIT")
+    away.rename(remote)  # plugged in again
+    result = recover(str(remote), dest, ask)
+    assert not set(result.downloaded) & checked_before
+    assert result.kept >= len(checked_before) and result.ok
+    assert run(dest, "verify").exit_code == 0
