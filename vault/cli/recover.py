@@ -24,21 +24,24 @@ class RecoverProgress:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.started = time.monotonic()
+        self._start: tuple[float, int] | None = None  # when the download began, bytes then
         self._shown = 0
 
     def __call__(self, progress: Progress) -> None:
         from sync.progress import human_bytes
 
         done, total = progress.bytes_done, progress.bytes_total
-        elapsed = time.monotonic() - self.started
+        if self._start is None:
+            self._start = (time.monotonic(), done)
+        elapsed = time.monotonic() - self._start[0]
+        moved = done - self._start[1]
         text = f"recover: {human_bytes(done)}/{human_bytes(total)}, "
         if progress.documents_total:
             text += f"{progress.documents_done}/{progress.documents_total} documents"
         else:
             text += f"{progress.files_done}/{progress.files_total} files"
-        if 0 < done < total and elapsed > 1:
-            seconds = int(elapsed * (total - done) / done)
+        if moved > 0 and done < total and elapsed > 1:
+            seconds = int(elapsed * (total - done) / moved)
             text += f", about {seconds // 60}:{seconds % 60:02d} left"
         self.stream.write("\r" + text.ljust(self._shown))
         self.stream.flush()
