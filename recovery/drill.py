@@ -80,7 +80,10 @@ def run_drill(
     result.documents = len(documents)
     result.names = {doc_id: doc.name for doc_id, doc in documents.items()}
     folder = new_private_dir(tmpfs=False)  # a whole vault: too big for memory
-    copies = anchor.anchor_paths(folder / "vault", vault.vault_id)
+    copies = [
+        *anchor.anchor_paths(folder / "vault", vault.vault_id),
+        anchor.recipient_path(folder / "vault"),
+    ]
     failure: VaultError | None = None
     try:
         recovered = recover(path, folder / "vault", lambda: credentials, remote_name=name)
@@ -92,7 +95,7 @@ def run_drill(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         for copy in copies:
-            remove_quietly(copy)  # the head copy kept outside the (removed) folder
+            remove_quietly(copy)  # what is kept about it outside the (removed) folder
     result.seconds = time.monotonic() - started
     with vault.lock:
         vault.audit.append(

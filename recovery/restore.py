@@ -466,8 +466,10 @@ def _open(
     vault.config = config
     with vault.lock:
         vault.key = verified.key
-        # The head's copies (``vault.anchor``) start from the authenticated head.
+        # The head's copies (``vault.anchor``) start from the authenticated head, and
+        # the public key the key proved is noted for this folder, as an unlock does.
         anchor.record(dest, vault.vault_id, verified.head, verified.key)
+        anchor.record_recipient(dest, verified.key.recipient)
         credentials = verified.credentials
         if credentials.emergency_key:
             vault.audit.append(
