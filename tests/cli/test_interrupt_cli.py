@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests import scans
+from tests.processes import all_gone, children_of
 from vault.repository import Vault
 
 WAIT = 60.0
@@ -23,37 +24,6 @@ WAIT = 60.0
 
 def everything_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
-
-
-def children_of(pid: int) -> set[int]:
-    """Processes whose parent is ``pid`` (Linux /proc)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
-
-
-def running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def all_gone(pids: set[int], within: float = 10.0) -> bool:
-    """True once none of ``pids`` runs (False if one still does after ``within`` s)."""
-    deadline = time.monotonic() + within
-    while any(running(pid) for pid in pids):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 class Scene:
