@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from vault.display import StatusLine
+
 
 def human_bytes(size: float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
@@ -20,22 +22,15 @@ def human_bytes(size: float) -> str:
 
 class TransferProgress:
     def __init__(self, stream: TextIO, label: str) -> None:
-        self.stream = stream
         self.label = label
-        self._shown = 0
+        self._line = StatusLine(stream)
 
     def __call__(self, stats: dict[str, Any]) -> None:
         done, total = stats.get("bytes", 0), stats.get("totalBytes", 0)
         files, total_files = stats.get("transfers", 0), stats.get("totalTransfers", 0)
-        text = (
+        self._line.show(
             f"{self.label}: {human_bytes(done)}/{human_bytes(total)}, {files}/{total_files} files"
         )
-        self.stream.write("\r" + text.ljust(self._shown))
-        self.stream.flush()
-        self._shown = len(text)
 
     def clear(self) -> None:
-        if self._shown:
-            self.stream.write("\r" + " " * self._shown + "\r")
-            self.stream.flush()
-            self._shown = 0
+        self._line.clear()

@@ -9,9 +9,13 @@ Everything shown to a person goes through :func:`escaped` (one line) or
 C0 controls, DEL, C1 controls, the bidi controls and the Unicode line and
 paragraph separators are shown as ``\\xNN`` or ``\\uNNNN``. JSON output needs
 none of this: its encoder escapes them already.
+
+:class:`StatusLine` is the one line of a progress display, redrawn in place.
 """
 
 from __future__ import annotations
+
+from typing import TextIO
 
 _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _SEPARATORS = "\u2028\u2029"
@@ -39,3 +43,22 @@ def escaped(value: object) -> str:
 def escaped_lines(text: str) -> str:
     """Like :func:`escaped`, but line breaks and tabs are kept."""
     return text.translate(_MANY_LINES)
+
+
+class StatusLine:
+    """One line redrawn in place on ``stream`` (a progress display)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._shown = 0  # characters now on the line
+
+    def show(self, text: str) -> None:
+        self.stream.write("\r" + text.ljust(self._shown))  # cover what was there before
+        self.stream.flush()
+        self._shown = len(text)
+
+    def clear(self) -> None:
+        if self._shown:
+            self.stream.write("\r" + " " * self._shown + "\r")
+            self.stream.flush()
+            self._shown = 0

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from vault.cli.common import UnlockSpec, emergency_next_steps, read_secret, unlock_options
-from vault.display import escaped
+from vault.display import StatusLine, escaped
 from vault.errors import IntegrityError
 
 if TYPE_CHECKING:
@@ -23,9 +23,8 @@ class RecoverProgress:
     """``recover: 12.0/40.0 MB, 10/40 documents, about 0:05 left`` redrawn in place."""
 
     def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
+        self._line = StatusLine(stream)
         self._start: tuple[float, int] | None = None  # when the download began, bytes then
-        self._shown = 0
 
     def __call__(self, progress: Progress) -> None:
         from sync.progress import human_bytes
@@ -43,15 +42,10 @@ class RecoverProgress:
         if moved > 0 and done < total and elapsed > 1:
             seconds = int(elapsed * (total - done) / moved)
             text += f", about {seconds // 60}:{seconds % 60:02d} left"
-        self.stream.write("\r" + text.ljust(self._shown))
-        self.stream.flush()
-        self._shown = len(text)
+        self._line.show(text)
 
     def clear(self) -> None:
-        if self._shown:
-            self.stream.write("\r" + " " * self._shown + "\r")
-            self.stream.flush()
-            self._shown = 0
+        self._line.clear()
 
 
 def _credentials(spec: UnlockSpec) -> Credentials:
