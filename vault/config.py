@@ -169,6 +169,13 @@ def read_config(layout: Layout) -> dict[str, Any]:
     return check_settings(data, layout.config)
 
 
+def centre_name(config: dict[str, Any]) -> str | None:
+    """The centre's name as ``vault init`` stored it (for the emergency sheet
+    and the committee report's header), or None when none was given."""
+    name = config.get("centre_name")
+    return (name.strip() or None) if isinstance(name, str) else None
+
+
 def write_config(layout: Layout, config: dict[str, Any]) -> None:
     text = json.dumps(config, indent=2, sort_keys=True) + "\n"
     atomic_write(layout.config, text.encode())

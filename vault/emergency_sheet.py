@@ -3,9 +3,12 @@
 This module owns one thing: turning the vault's emergency secret key into a
 one-page A4 PDF that a centre prints, seals in an envelope and hands to a
 management committee member. The sheet explains in plain English what the key
-is, shows it both as grouped text (for careful typing) and as a QR code, sets
-out the centre's sealing policy, says how the key is used with
-``vault recover`` and has a box for the sealing signatures.
+is and when it may be used (``VALIDITY``), shows it both as grouped text (for
+careful typing) and as a QR code, sets out the centre's sealing policy in its
+own order (``vault.sealing``, whose words the CLI prints too; the last step
+names the command that makes a new key), says where the backups are kept (lines the caller gives:
+the kind and name of each remote, never a credential) and how the key is used
+with ``vault recover``, and has a box for the sealing signatures.
 
 The PDF is rendered entirely in memory (the QR code is a PNG in a ``BytesIO``,
 never a file) and then written atomically to a private (0600) file. The key is
@@ -19,12 +22,14 @@ import datetime
 import io
 import pathlib
 import unicodedata
+from collections.abc import Sequence
 
 import segno
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from vault.fsutil import atomic_write
+from vault.sealing import NO_BACKUPS, RENEW_COMMAND, SEALING_STEPS, VALIDITY
 
 __all__ = ["write_emergency_sheet"]
 
@@ -36,7 +41,7 @@ _GROUP = 4
 _GROUPS_PER_LINE = 5
 
 _MARGIN = 15.0
-_QR_SIZE = 52.0
+_QR_SIZE = 46.0
 _LINE = 4.4
 _SANS = "Helvetica"
 _MONO = "Courier"
@@ -49,8 +54,12 @@ def write_emergency_sheet(
     vault_id: str,
     centre_name: str | None,
     created: datetime.datetime,
+    backups: Sequence[str] = (),
 ) -> None:
     """Render the emergency-key sheet and write it atomically to ``path``.
+
+    ``backups``: one line per backup remote in words ("Backblaze B2 remote
+    'cloud'"); none prints a line to fill in by hand.
 
     The file is created with mode 0600 (via a temporary file in the same
     directory, fsynced, then renamed over ``path``). Raises ``ValueError`` if
@@ -63,6 +72,7 @@ def write_emergency_sheet(
         vault_id=vault_id,
         centre_name=centre_name,
         created=created,
+        backups=backups,
     )
     atomic_write(pathlib.Path(path), pdf_bytes)
 
@@ -137,28 +147,7 @@ _WARNING = (
     "together. Do not photograph, photocopy, scan or email it."
 )
 
-_SEALING_STEPS = (
-    "Print this sheet, then delete the PDF file from the computer (and empty the "
-    "recycle bin or trash).",
-    "Fill in the box at the bottom of this sheet.",
-    "Fold the sheet, put it in an envelope on its own, and seal the envelope.",
-    "The management committee member who will keep it must sign across the envelope "
-    "flap, so the signature runs over both the flap and the envelope.",
-    "Put clear tape over the signature, so the envelope cannot be opened and resealed "
-    "without it showing.",
-    "Write the vault ID, the date sealed and who keeps it on the front of the envelope.",
-    "The envelope is kept by the named management committee member, somewhere locked, "
-    "away from the centre's computers.",
-    "Any opening of the envelope must be recorded in the committee minutes, with the "
-    "date, who opened it and the reason.",
-    "After any opening, the coordinator must make a new emergency key and seal the new "
-    "sheet in the same way. The old sheet is then shredded.",
-)
-
-_USE_STEPS = (
-    "Only use this key if the coordinator's passphrase has been lost.",
-    "On a new computer with the vault program installed, run:",
-)
+_USE_STEPS = ("On a new computer with the vault program installed, run:",)
 
 _USE_AFTER = (
     "REMOTE is where the vault's backup copy is kept, DIR is a new empty folder and FILE "
@@ -191,7 +180,17 @@ class _Sheet(FPDF):
         for number, item in enumerate(items, start=start):
             self.set_x(self.l_margin)
             self.cell(indent, _LINE, f"{number}.")
-            self.multi_cell(0, _LINE, item, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            text = item.removesuffix(RENEW_COMMAND)
+            self.multi_cell(0, _LINE, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            if item.endswith(RENEW_COMMAND):
+                self.command(RENEW_COMMAND)
+
+    def command(self, text: str) -> None:
+        """A command on a line of its own, in the typewriter font."""
+        self.set_font(_MONO, "B", 9.5)
+        self.set_x(self.l_margin + 6)
+        self.cell(0, 5, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_font(_SANS, "", 9.5)
 
 
 def _qr_png(secret_key: str) -> bytes:
@@ -207,6 +206,7 @@ def _render(
     vault_id: str,
     centre_name: str | None,
     created: datetime.datetime,
+    backups: Sequence[str],
 ) -> bytes:
     pdf = _Sheet(orientation="portrait", unit="mm", format="A4")
     pdf.set_margins(_MARGIN, _MARGIN - 3, _MARGIN)
@@ -230,6 +230,8 @@ def _render(
 
     pdf.heading("What this sheet is")
     pdf.paragraph(_EXPLANATION)
+    pdf.ln(1)
+    pdf.paragraph(VALIDITY, style="B")
     pdf.ln(1.5)
     pdf.set_fill_color(235, 235, 235)
     pdf.set_font(_SANS, "B", 9.5)
@@ -269,30 +271,34 @@ def _render(
     pdf.multi_cell(width - _QR_SIZE - 6, 4, note, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(max(pdf.get_y(), top + _QR_SIZE))
 
-    pdf.heading("Sealing this sheet (centre policy)")
-    pdf.numbered(_SEALING_STEPS)
+    pdf.heading("Sealing and keeping this sheet (centre policy)")
+    pdf.numbered(SEALING_STEPS)
 
     pdf.heading("Using the key")
+    pdf.set_font(_SANS, "B", 9.5)
+    label = "Backups are kept at: "
+    if backups:
+        pdf.write(_LINE, label)
+        pdf.set_font(_SANS, "", 9.5)
+        where = "; ".join(_latin1(line) for line in backups) + "."
+        pdf.multi_cell(0, _LINE, where, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    else:
+        pdf.cell(pdf.get_string_width(label), 6, label)
+        pdf.line(pdf.get_x(), pdf.get_y() + 5, _MARGIN + width, pdf.get_y() + 5)
+        pdf.ln(6)
+        pdf.paragraph(NO_BACKUPS, size=8.5)
     pdf.numbered(_USE_STEPS)
-    pdf.set_font(_MONO, "", 9.5)
-    pdf.set_x(_MARGIN + 6)
-    pdf.cell(
-        0,
-        5.5,
-        "vault recover --from REMOTE --to DIR --emergency-key FILE",
-        new_x=XPos.LMARGIN,
-        new_y=YPos.NEXT,
-    )
+    pdf.command("vault recover --from REMOTE --to DIR --emergency-key FILE")
     pdf.numbered(_USE_AFTER, start=len(_USE_STEPS) + 1)
 
     # Record box with blank lines to fill in by hand.
     pdf.ln(3)
     box_top = pdf.get_y()
-    row_h = 7.5
+    row_h = 7.0
     label_w = 30.0
     box_h = 4 + len(_RECORD_FIELDS) * row_h
     if pdf.page_no() != 1 or box_top + box_h > pdf.page_break_trigger:
-        # Only an absurdly long centre name or vault id can cause this.
+        # Only an absurdly long centre name, vault id or list of backups can cause this.
         raise RuntimeError("emergency sheet does not fit on one page")
     pdf.set_font(_SANS, "B", 10)
     for i, label in enumerate(_RECORD_FIELDS):

@@ -125,6 +125,20 @@ def _signers_of(head: Head, later: list[anchor.Copy]) -> frozenset[str] | None:
     return frozenset({newest.head.signer})
 
 
+def check_new_vault_folder(root: Path) -> None:
+    """Raise ``VaultExistsError`` unless a vault can be made at ``root``: a
+    new or empty folder (``vault init`` asks this before asking anything)."""
+    if Layout(root).config.exists():
+        raise VaultExistsError(
+            f"a vault already exists at {root}",
+            hint="it is ready to use; to make another one, give a new folder with --vault DIR",
+        )
+    if root.exists() and any(root.iterdir()):
+        raise VaultExistsError(
+            f"{root} is not empty", hint="choose a new or empty folder for the vault"
+        )
+
+
 class Vault:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -163,12 +177,7 @@ class Vault:
         never delivered must not exist.
         """
         root = root.expanduser()
-        if Layout(root).config.exists():
-            raise VaultExistsError(f"a vault already exists at {root}")
-        if root.exists() and any(root.iterdir()):
-            raise VaultExistsError(
-                f"{root} is not empty", hint="choose a new or empty folder for the vault"
-            )
+        check_new_vault_folder(root)
         keyring.check_passphrase(passphrase)
         existed = root.exists()
         make_private_dir(root)

@@ -48,7 +48,7 @@ RATIO_GOAL = 1.3
 MEMORY_GOAL_MB = 200
 FLAT_GOAL = 1.25
 LARGE_EVERY = 400  # one large document in this many (at least one), holding half the bytes
-PASSPHRASE = "Bench Centre 2026"
+PASSPHRASE = "Bench Centre tulip 2026"
 
 CHILD = """
 import json, resource, sys, time

@@ -66,7 +66,7 @@ def test_init_prints_where_the_sheet_went(runner: CliRunner, tmp_path: Path) -> 
 def test_init_refuses_weak_passphrase_naming_the_rule(runner: CliRunner, tmp_path: Path) -> None:
     cases = {
         "Sh0rt": "at least 8 characters",
-        "alllowercase": "at least two of",
+        "alllowercase": "too easy to guess",
         "Password1": "common passwords",
         "Liverpool2026!": "common passwords",
     }

@@ -97,15 +97,65 @@ def test_sheet_wording(sheet: pathlib.Path) -> None:
     assert "1 May 2024" in text
     assert "opens every record in the vault" in text
     assert "can read everything" in text
-    assert "sign across" in text
+    assert "The coordinator signs the sealed envelope" in text
+    assert "partly over the flap" in text
+    assert "sign across" not in text
     assert "minutes" in text
     assert "tape over the signature" in text
     assert "delete the PDF file" in text
-    assert "make a new emergency key" in text
+    assert "makes a new emergency key" in text
+    assert "vault emergency-sheet --out FILE.pdf" in text
     assert "vault recover --from REMOTE --to DIR --emergency-key FILE" in text
     assert "audit log" in text
     for label in ("Sealed by", "Witnessed by", "Date sealed", "Kept by"):
         assert label in text
+
+
+def test_sheet_follows_the_policy_in_its_order(sheet: pathlib.Path) -> None:
+    """The centre's policy, step by step in its own order: print, then delete
+    the PDF; seal; the coordinator signs partly over the flap; tape over the
+    signature; a committee member keeps it; every opening recorded; a new key
+    after an opening, with the command that makes it."""
+    text = _squash(_text(sheet))
+    steps = [
+        "Print the sheet",
+        "delete the PDF file",
+        "seal the envelope",
+        "The coordinator signs the sealed envelope, with the signature running partly over "
+        "the flap",
+        "Put clear tape over the signature",
+        "A management committee member keeps the envelope",
+        "Every opening of the envelope is recorded in the committee minutes",
+        "makes a new emergency key",
+        "vault emergency-sheet --out FILE.pdf",
+    ]
+    places = [text.find(step) for step in steps]
+    assert -1 not in places, list(zip(steps, places, strict=True))
+    assert places == sorted(places)
+    assert (
+        "Use this key when the coordinator's passphrase is lost or the coordinator is "
+        "unavailable for an extended period." in text
+    )
+
+
+def test_backups_line_names_each_remote(tmp_path: pathlib.Path, secret_key: str) -> None:
+    path = tmp_path / "sheet.pdf"
+    write_emergency_sheet(
+        path,
+        secret_key=secret_key,
+        vault_id=VAULT_ID,
+        centre_name=CENTRE,
+        created=CREATED,
+        backups=["Backblaze B2 remote 'cloud'", "USB disk folder 'usb'"],
+    )
+    text = _squash(_text(path))
+    assert "Backups are kept at: Backblaze B2 remote 'cloud'; USB disk folder 'usb'." in text
+
+
+def test_backups_line_to_fill_in_when_there_is_none(sheet: pathlib.Path) -> None:
+    text = _squash(_text(sheet))
+    assert "Backups are kept at:" in text
+    assert "write where they are by hand" in text
 
 
 def test_qr_code_decodes_to_the_key(sheet: pathlib.Path, secret_key: str) -> None:
