@@ -172,9 +172,13 @@ def _sealing_steps() -> None:
     click.echo("")
     click.echo("What to do with the sheet (the centre's policy):")
     for number, step in enumerate(SEALING_STEPS, start=1):
-        lines = textwrap.wrap(step, width=74)
+        text = step.removesuffix(RENEW_COMMAND)
+        lines = textwrap.wrap(text, width=74, break_on_hyphens=False)
+        if text != step:
+            lines.append(f"  {RENEW_COMMAND}")  # on a line of its own, as on the sheet
         click.echo(f"  {number}. " + f"\n{'':5}".join(lines))
-    click.echo(VALIDITY)
+    click.echo("")
+    click.echo(textwrap.fill("The key on the sheet opens everything in the vault. " + VALIDITY, 78))
 
 
 def _sheet_path(given: Path | None) -> Path:
