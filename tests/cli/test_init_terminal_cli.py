@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from tests.conftest import PASSPHRASE
 from tests.pty_session import Terminal
 from vault.cli import cli
+from vault.config import centre_name
 
 WORDS = "correct horse battery staple"
 CENTRE = "Riverside Contact Centre"
@@ -91,8 +92,7 @@ def test_init_rules_first_a_refusal_then_words_centre_name_and_next_step(
     assert term.finish() == 0, term.seen
     assert WORDS not in term.seen and "password123" not in term.seen
     assert sheet.is_file()  # kept: it has not printed yet
-    config = json.loads((vault / "config.json").read_text())
-    assert config["centre_name"] == CENTRE
+    assert centre_name(json.loads((vault / "config.json").read_text())) == CENTRE
     text = subprocess.run(
         ["pdftotext", str(sheet), "-"], capture_output=True, check=True, timeout=60
     ).stdout.decode()
@@ -175,6 +175,15 @@ def test_init_with_a_missing_sheet_folder_says_so_before_asking(tmp_path: Path) 
     assert f"folder {home / 'Desktop'} does not exist" in result.output
     assert f"leave --emergency-sheet out to put the sheet in {home}" in result.output
     assert not (tmp_path / "v").exists()
+
+
+def test_init_under_a_file_says_so_before_asking(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    result = CliRunner().invoke(
+        cli, ["--vault", str(tmp_path / "a-file" / "vault"), "init"], env={"HOME": str(tmp_path)}
+    )
+    assert result.exit_code == 2, result.output
+    assert f"{tmp_path / 'a-file'} is a file, not a folder (the vault folder)" in result.output
 
 
 def test_passwd_shows_the_rules_and_asks_again(

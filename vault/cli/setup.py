@@ -243,6 +243,10 @@ def _existing_ancestor(path: Path) -> Path:
 
 
 def _check_writable(folder: Path, what: str, option: str) -> None:
+    if not folder.is_dir():
+        raise UsageError(
+            f"{folder} is a file, not a folder ({what})", hint=f"choose another with {option}"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise StorageError(
             f"cannot write in {folder} ({what}): permission denied",
