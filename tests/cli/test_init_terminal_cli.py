@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import PASSPHRASE
+from tests.mounts import read_only_view
 from tests.pty_session import Terminal
 from vault.cli import cli
 from vault.config import centre_name
@@ -184,6 +185,36 @@ def test_init_under_a_file_says_so_before_asking(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2, result.output
     assert f"{tmp_path / 'a-file'} is a file, not a folder (the vault folder)" in result.output
+
+
+def test_init_in_a_folder_it_cannot_write_says_so_before_asking(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".c")}  # no passphrase given
+    with read_only_view(tmp_path / "src", tmp_path / "ro") as ro:
+        for args, what in (
+            (["--vault", str(ro / "vault"), "init"], "the vault folder"),
+            (
+                ["--vault", str(tmp_path / "v"), "init", "--emergency-sheet", str(ro / "s.pdf")],
+                "the emergency sheet's folder",
+            ),
+        ):
+            result = CliRunner().invoke(cli, args, env=env)
+            assert result.exit_code == 1, result.output
+            assert f"cannot write in {ro} ({what})" in result.output
+    assert not (tmp_path / "v").exists()
+
+
+def test_init_puts_the_sheet_on_the_desktop_the_desktop_names(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "Bureau").mkdir(parents=True)
+    (home / ".config").mkdir()
+    (home / ".config" / "user-dirs.dirs").write_text('XDG_DESKTOP_DIR="$HOME/Bureau"\n')
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "VAULT_PASSPHRASE": WORDS}
+    result = CliRunner().invoke(cli, ["--vault", str(tmp_path / "v"), "init"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (home / "Bureau" / "vault-emergency-sheet.pdf").is_file()
 
 
 def test_passwd_shows_the_rules_and_asks_again(

@@ -249,7 +249,7 @@ def _check_writable(folder: Path, what: str, option: str) -> None:
         )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise StorageError(
-            f"cannot write in {folder} ({what}): permission denied",
+            f"cannot write in {folder} ({what}): no permission, or a read-only disk",
             hint=f"choose a folder you can write to with {option}",
         )
 
