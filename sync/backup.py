@@ -43,6 +43,16 @@ In order (each step starts only when the one before succeeded):
 6. **Removals**: write-once files that neither the new head nor the journal
    name any more (erased records, dropped duplicates, old catalog snapshots)
    are deleted only now.
+7. **Read-back**: a few files the remote already held are downloaded and
+   re-hashed (``sample.py``), on every sync, also one with nothing to send;
+   the result is a check in the audit log, and a damaged file fails the
+   sync (exit 4) once the rest is done.
+
+The audit log alone is no reason to sync: when the only change since the
+last sync is entries that record a look at the vault (``LOOKS``: syncs,
+checks, reports, drills), the log waits for the next sync that sends
+something else, and ``vault status`` counts nothing as waiting. Any other
+entry (an unlock, a document shown, an emergency-key use) is sent.
 
 An interrupted sync leaves the remote's previous head valid (everything it
 names is still there: nothing it names is removed before step 6) and the next
@@ -54,17 +64,17 @@ different vault's backup is refused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sync import rclone
+from sync import rclone, sample
 from sync.remotes import local_folder, refuse_vault_folder
 from sync.replaceable import HASHES, LISTED, Difference, compare, compare_fetched, describe
 from sync.snapshot import (
@@ -89,11 +99,15 @@ from sync.state import (
     save_state,
     state_dir,
 )
+from vault import clock
 from vault.errors import LockedError, RemoteError, UsageError, VaultError
 from vault.fsutil import make_private_dir
 from vault.lock import VaultLock
 from vault.repository import Vault
 
+# Audit events that record a look at the vault, not a change to it or a reading
+# of a document: alone, they do not make a sync necessary.
+LOOKS = frozenset({"sync", "verify", "report", "drill"})
 HEAD_TEMP = "head.json.new"  # where earlier versions uploaded the head first
 
 StatsCallback = Callable[[dict[str, Any]], None]
@@ -111,6 +125,8 @@ class SyncResult:
     full: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    read_back: int = 0  # files downloaded and re-hashed at the end (``sample.py``)
+    damaged: list[tuple[str, str]] = field(default_factory=list)  # (path, problem) of those
 
     @property
     def up_to_date(self) -> bool:
@@ -131,7 +147,7 @@ class Plan:
 
 
 def now_utc() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return clock.stamp()
 
 
 def remote_lock(vault: Vault, name: str) -> VaultLock:
@@ -240,14 +256,50 @@ def _sync(
                     pending.discard()
                 save_state(vault.root, name, state)  # keep what did arrive
                 raise
-        remote.finish()  # every call answered: rclone ends while the state is saved
         if pending is None:
             prepare()
         assert pending is not None
         pending.commit()
+        _read_back(vault, remote, name, path, snap, state, plan, work, result)
+        remote.finish()  # every call answered: rclone ends while the work folder goes
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _read_back(
+    vault: Vault,
+    remote: Daemon,
+    name: str,
+    path: str,
+    snap: Snapshot,
+    state: RemoteState,
+    plan: Plan,
+    work: Path,
+    result: SyncResult,
+) -> None:
+    """Read back a few files the remote holds (``sample.py``) and record the check."""
+    sizes = {rel: snap.stored[rel] for rel in state.stored if rel in snap.stored}
+    chosen = sample.choose(sizes, just_sent=set(plan.stored))
+    if not chosen:
+        return
+    found = sample.read_back(remote, path, chosen, sizes, work)
+    result.read_back = len(chosen)
+    result.damaged = sorted(found.items())
+    with vault.lock:
+        vault.audit.append(
+            "verify",
+            sorted(_shown_id(rel) for rel in found),
+            ok=not found,
+            remote=name,
+            read=len(chosen),
+            scope="sample",
+        )
+
+
+def _shown_id(rel: str) -> str:
+    """The object id of an object or manifest; else the file's path."""
+    return rel.rsplit("/", 1)[-1] if rel.startswith(("objects/", "manifests/")) else rel
 
 
 def _summary(result: SyncResult) -> dict[str, Any]:
@@ -263,12 +315,34 @@ def _summary(result: SyncResult) -> dict[str, Any]:
     }
 
 
+def only_looks(sent: dict[str, Any] | None, data: bytes) -> bool:
+    """The audit log ``data`` is the copy ``sent`` with only ``LOOKS`` entries added."""
+    if sent is None:
+        return False
+    try:
+        size, digest = int(sent["size"]), str(sent["sha256"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if len(data) <= size or hashlib.sha256(data[:size]).hexdigest() != digest:
+        return False
+    for line in data[size:].splitlines():
+        try:
+            event = json.loads(line).get("event")
+        except (ValueError, AttributeError):
+            return False
+        if event not in LOOKS:
+            return False
+    return True
+
+
 def _late(plan: Plan) -> list[str]:
     return ([HEAD] if plan.head else []) + ([JOURNAL] if plan.journal else [])
 
 
 def make_plan(snap: Snapshot, state: RemoteState) -> Plan:
     changed = [rel for rel in snap.files if _changed(state, snap, rel)]
+    if changed == [AUDIT] and only_looks(state.files.get(AUDIT), snap.files[AUDIT]):
+        changed = []  # see "The audit log alone" above
     return Plan(
         stored=sorted(snap.stored.keys() - state.stored),
         early=sorted(rel for rel in changed if rel not in (HEAD, JOURNAL)),

@@ -1,57 +1,82 @@
 """``vault report``: a one-page backup report for the management committee.
 
-Plain English, the facts of ``vault status``: the document count and the
-head's short hash (written in the minutes, so a rollback of the vault shows
-against the last meeting's), each backup's last run and what waits to go,
-the last checks, every use of the emergency key with its recorded reason,
-the passphrase's age, the warnings, and a chart of the last 90 days: backups
-per day and the number of documents. PDF (drawn with fpdf2: text, lines and
-filled rectangles) or HTML (the chart as inline SVG), chosen by the file's
-suffix. Made without the key, so it cannot contain a name, a document's text
-or a file name; the file is written 0600, and like an export it never
-replaces an existing file without ``force`` (``vault.outfile``).
+Plain English, the facts of ``vault status``, in this order: the verdict at
+the top (``verdict.py``), the warnings worded as what to ask the coordinator
+(never a command), the figures for the minutes (the one document count, the
+vault's state code and number: a rollback of the vault shows against the
+last meeting's), each backup's last run and what waits to go, the checks
+called what they are (``wording.py``), every use of the emergency key since
+the committee last acknowledged them, with its recorded reason, and the
+passphrase's age. Times are local, with the zone.
+
+Charts only when they can say something: once the vault is a week old, a
+strip of the days (up to the last 90) with and without a backup, summed up
+in words, and the number of documents held, drawn only when it changed.
+
+PDF (drawn with fpdf2: text, lines and filled rectangles) or HTML (inline
+SVG), chosen by the file's suffix. Made without the key, so it cannot
+contain a name, a document's text or a file name; the file is written 0600,
+and like an export it never replaces an existing file without ``force``
+(``vault.outfile``).
 """
 
 from __future__ import annotations
 
 import html
+import itertools
 import os
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from fpdf import FPDF
 
-from sync.progress import human_bytes
+from sync import wording
 from sync.status import Status
+from sync.verdict import Verdict, verdict_lines
+from vault import clock
 from vault.display import escaped
 from vault.errors import UsageError
 from vault.outfile import check_destination, place, work_file
 
-CHART_DAYS = 90
+CHART_DAYS = 90  # at most
+MIN_CHART_DAYS = 7  # a younger vault gets no chart: it would say nothing
+
+UNVERIFIED = (
+    "unverified: the report was made without the passphrase, which alone can check "
+    "that these figures were written by the vault"
+)
 
 
 @dataclass(frozen=True)
 class Day:
-    day: date
+    day: date  # a local calendar day
     backups: int
     documents: int
 
 
 def chart_days(status: Status, today: date | None = None) -> list[Day]:
-    """The last 90 days: successful backups (all remotes) and documents held."""
-    today = today or datetime.now(UTC).date()
+    """Each local day from the vault's creation (at most the last 90) to today:
+    successful backups (all remotes) and documents held. Empty when the vault
+    is younger than a week."""
+    today = today or clock.local_date(clock.now())
     backups: dict[str, int] = {}
     documents: dict[str, int] = {}
     for remote in status.remotes:
         for day, entry in remote.daily.items():
             backups[day] = backups.get(day, 0) + int(entry.get("syncs", 0))
             documents[day] = max(documents.get(day, 0), int(entry.get("documents", 0)))
-    start = today - timedelta(days=CHART_DAYS - 1)
+    created = clock.parse(status.created)
+    first = clock.local_date(created) if created else None
+    if first is None and documents:
+        first = date.fromisoformat(min(documents))
+    if first is None or (today - first).days + 1 < MIN_CHART_DAYS:
+        return []
+    start = max(first, today - timedelta(days=CHART_DAYS - 1))
     known = [d for d in sorted(documents) if d < start.isoformat()]
     carried = documents[known[-1]] if known else 0
     days = []
-    for n in range(CHART_DAYS):
+    for n in range((today - start).days + 1):
         when = start + timedelta(days=n)
         key = when.isoformat()
         carried = documents.get(key, carried)
@@ -61,110 +86,85 @@ def chart_days(status: Status, today: date | None = None) -> list[Day]:
     return days
 
 
-def _when(text: str | None) -> str:
-    if not text:
-        return "never"
-    return text.replace("T", " ")[:16] + " UTC"
+def backups_summary(days: list[Day]) -> str:
+    """The strip of days in words: how many had a backup, and the longest gap."""
+    done = sum(1 for d in days if d.backups)
+    line = f"Backed up on {done} of the last {len(days)} days"
+    gap = best = 0
+    best_end: date | None = None
+    for d in days:
+        gap = 0 if d.backups else gap + 1
+        if gap > best:
+            best, best_end = gap, d.day
+    if best and best_end is not None:
+        begin = best_end - timedelta(days=best - 1)
+        span = clock.shown_day(begin)
+        if best > 1:
+            span += f" to {clock.shown_day(best_end)}"
+        line += f"; the longest time without one: {best} day{'s' if best > 1 else ''} ({span})"
+    return line + "."
 
 
-UNVERIFIED = (
-    "unverified: the report was made without the passphrase, which alone can check "
-    "that these figures were written by the vault"
-)
+def documents_summary(days: list[Day]) -> str | None:
+    """The documents held over the days, in words; None if it never changed."""
+    counts = [d.documents for d in days]
+    if not counts or min(counts) == max(counts):
+        return None
+    return (
+        f"Documents held: {days[0].documents} on {clock.shown_day(days[0].day)}, "
+        f"{days[-1].documents} on {clock.shown_day(days[-1].day)}."
+    )
 
 
 def report_lines(status: Status) -> list[tuple[str, list[str]]]:
-    """The report's sections as (heading, plain-English lines)."""
-    head = status.head
-    records = [
-        f"The vault holds {status.documents} documents"
-        + (" (unverified, see the state code)" if head and not status.head_verified else "")
-        + (
-            f" ({status.documents_unchecked} of them stored since the vault was last opened)."
-            if status.documents_unchecked
-            else "."
-        ),
-        f"Last document stored: {_when(status.last_ingest)}.",
-    ]
+    """The report's sections under the verdict, as (heading, plain-English lines)."""
+    sections: list[tuple[str, list[str]]] = []
+    if status.alerts:
+        sections.append(
+            ("Warnings and what to ask", [alert.for_committee() for alert in status.alerts])
+        )
+    minutes = [wording.documents_line(status)]
+    state = wording.state_line(status)
+    if state is not None:
+        minutes.append(state[:-1] + ("." if status.head_verified else f"; {UNVERIFIED}."))
+        minutes.append(
+            "Write the number of documents, the state code and its number in the minutes. "
+            "The number should only ever go up from one meeting to the next: a lower one "
+            "means the vault was rolled back."
+        )
     if status.documents_untrusted:
-        records.append(
+        minutes.append(
             f"Not counted: {status.documents_untrusted} journal entries not signed by this "
-            "vault's signing key (untrusted; they will be set aside, see Warnings)."
+            "vault's signing key (untrusted; they will be set aside)."
         )
-    if head:
-        records.append(
-            f"Vault state code: {head['short']} (number {head['seq']}, {head['documents']} "
-            f"documents, saved {_when(head['time'])})"
-            + ("." if status.head_verified else f"; {UNVERIFIED}.")
-        )
-        records.append(
-            "Write this code and number in the minutes. The number should only ever go up "
-            "from one meeting to the next: a lower one means the vault was rolled back."
-        )
-    backups = []
+    minutes.append(f"Last document stored: {clock.shown(status.last_ingest)}.")
+    sections.append(("For the minutes", minutes))
+    backups = [wording.backup_line(remote) for remote in status.remotes]
+    sections.append(("Backups", backups or ["No backup is set up."]))
+    checks = [wording.here_check_line(status)]
     for remote in status.remotes:
-        line = f"{remote.name}: last backup {_when(remote.last_sync)}"
-        if remote.waiting_files:
-            line += (
-                f"; {remote.waiting_files} files ({human_bytes(remote.waiting_bytes or 0)}) "
-                "waiting to be sent"
-            )
-        elif remote.waiting_files == 0:
-            line += "; up to date"
-        backups.append(line + ".")
-    if not backups:
-        backups.append("No backup is set up.")
-    checks = []
-    last = status.last_verify
-    if last is None:
-        checks.append("Never checked.")
-    else:
-        where = f"the backup on {last['remote']}" if last["remote"] else "this computer's vault"
-        outcome = "everything was intact" if last["ok"] else f"{last['bad']} files had problems"
-        checks.append(f"Last check: {_when(last['time'])}, of {where}: {outcome}.")
-    for remote in status.remotes:
-        if remote.last_verify and remote.last_verify is not last:
-            fact = remote.last_verify
-            outcome = "intact" if fact["ok"] else f"{fact['bad']} files had problems"
-            checks.append(f"Backup on {remote.name} last checked {_when(fact['time'])}: {outcome}.")
-    for remote in status.remotes:
-        drill = remote.last_drill
-        if drill is None:
-            checks.append(f"Backup on {remote.name}: no restore drill yet.")
-        else:
-            outcome = "passed" if drill["ok"] else f"FAILED ({drill['reason']})"
-            checks.append(
-                f"Backup on {remote.name}: last restore drill {_when(drill['time'])}: {outcome}."
-            )
+        checks.extend(wording.remote_check_lines(remote))
+    sections.append(("Checks", checks))
     since = (
-        f"since the committee last acknowledged its use ({_when(status.emergency_since)})"
+        f"since the committee last acknowledged its uses ({clock.shown(status.emergency_since)})"
         if status.emergency_since
-        else "ever"
+        else "since the vault was made"
     )
     if status.emergency_uses:
-        emergency = [
-            f"{_when(use['time'])}: reason given: {escaped(use['reason']) or '(none)'}"
+        emergency = [f"Used {len(status.emergency_uses)} times {since}:"] + [
+            f"{clock.shown(use['time'])}: reason given: {escaped(use['reason']) or '(none)'}"
             for use in status.emergency_uses
         ]
     else:
         emergency = [f"Not used {since}."]
-    passphrase = [
-        f"Last changed {_when(status.passphrase_changed)}"
-        + (
-            f" ({status.passphrase_age_days} days ago)."
-            if status.passphrase_age_days is not None
-            else "."
-        )
-    ]
-    warnings = status.warnings or ["None."]
-    return [
-        ("Records", records),
-        ("Backups", backups),
-        ("Checks", checks),
-        ("Emergency key", emergency),
-        ("Passphrase", passphrase),
-        ("Warnings", warnings),
-    ]
+    sections.append(("Emergency key", emergency))
+    passphrase = f"Last changed {clock.shown(status.passphrase_changed)}" + (
+        f" ({status.passphrase_age_days} days ago)."
+        if status.passphrase_age_days is not None
+        else "."
+    )
+    sections.append(("Passphrase", [passphrase]))
+    return sections
 
 
 def check_report_path(out: Path, *, force: bool = False) -> None:
@@ -184,7 +184,11 @@ def write_report(
     """Write the report to ``out`` (made in ``tmp``, the vault's own, if given)."""
     check_report_path(out, force=force)
     days = chart_days(status, today)
-    data = _pdf(status, days) if out.suffix.lower() == ".pdf" else _html(status, days).encode()
+    verdict = verdict_lines(status)
+    if out.suffix.lower() == ".pdf":
+        data = _pdf(status, verdict, days)
+    else:
+        data = _html(status, verdict, days).encode()
     with work_file(tmp, out) as made:
         with open(made, "wb") as f:
             f.write(data)
@@ -198,7 +202,16 @@ def _title(status: Status) -> str:
     return f"Backup status report{centre}"
 
 
+def _made(status: Status) -> str:
+    return f"Vault {status.vault_id}, made {clock.shown(status.generated)} (times are local)."
+
+
 # --- PDF ---------------------------------------------------------------------------
+
+GREEN = (226, 240, 217)
+AMBER = (252, 229, 205)
+BAR = (46, 110, 158)
+EMPTY = (222, 222, 222)
 
 
 def _latin1(text: str) -> str:
@@ -206,7 +219,7 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", errors="replace").decode("latin-1")
 
 
-def _pdf(status: Status, days: list[Day]) -> bytes:
+def _pdf(status: Status, verdict: Verdict, days: list[Day]) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margins(15, 12, 15)
@@ -215,13 +228,18 @@ def _pdf(status: Status, days: list[Day]) -> bytes:
     pdf.set_font("Helvetica", "B", 15)
     pdf.cell(0, 8, _latin1(_title(status)), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
-    pdf.cell(
-        0,
-        5,
-        _latin1(f"Vault {status.vault_id}, made {_when(status.generated)}"),
-        new_x="LMARGIN",
-        new_y="NEXT",
+    pdf.cell(0, 5, _latin1(_made(status)), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_fill_color(*(GREEN if verdict.ok else AMBER))
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.multi_cell(
+        0, 5.5, _latin1(verdict.lines[0]), fill=True, new_x="LMARGIN", new_y="NEXT", padding=(1, 2)
     )
+    pdf.set_font("Helvetica", "", 9.5)
+    for line in verdict.lines[1:]:
+        pdf.multi_cell(
+            0, 4.8, _latin1(line), fill=True, new_x="LMARGIN", new_y="NEXT", padding=(1, 2)
+        )
     for heading, lines in report_lines(status):
         pdf.ln(1.5)
         pdf.set_font("Helvetica", "B", 11)
@@ -229,87 +247,147 @@ def _pdf(status: Status, days: list[Day]) -> bytes:
         pdf.set_font("Helvetica", "", 9.5)
         for line in lines:
             pdf.multi_cell(0, 4.6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
-    top = max(pdf.get_y() + 4, 185)
-    _pdf_chart(pdf, days, top, "Backups per day (all remotes)", [d.backups for d in days])
-    _pdf_chart(pdf, days, top + 52, "Documents in the vault", [d.documents for d in days])
+    if days:
+        _pdf_charts(pdf, days)
     return bytes(pdf.output())
 
 
-def _pdf_chart(pdf: FPDF, days: list[Day], top: float, title: str, values: list[int]) -> None:
-    left, width, height = 25.0, 170.0, 34.0
-    pdf.set_font("Helvetica", "B", 9.5)
+def _pdf_charts(pdf: FPDF, days: list[Day]) -> None:
+    bottom = 285.0
+    top = pdf.get_y() + 3
+    if top + 22 > bottom:
+        return  # no room left: the words above say it all
     pdf.set_xy(15, top)
-    pdf.cell(0, 5, title)
-    base = top + 7 + height
-    peak = max(values) or 1
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 6, "Daily backups", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9.5)
+    pdf.multi_cell(0, 4.6, _latin1(backups_summary(days)), new_x="LMARGIN", new_y="NEXT")
+    left, width, cell = 15.0, 180.0, 6.0
+    step = width / len(days)
+    y = pdf.get_y() + 1.5
+    for n, d in enumerate(days):
+        pdf.set_fill_color(*(BAR if d.backups else EMPTY))
+        pdf.rect(left + n * step + step * 0.1, y, step * 0.8, cell, style="F")
+    pdf.set_font("Helvetica", "", 7)
+    for n in _ticks(days):
+        pdf.set_xy(left + n * step + step / 2 - 10, y + cell + 0.5)
+        pdf.cell(20, 3, _latin1(clock.shown_day(days[n].day)), align="C")
+    pdf.set_xy(15, y + cell + 4)
+    summary = documents_summary(days)
+    if summary is None or pdf.get_y() + 30 > bottom:
+        return
+    pdf.ln(1)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 6, "Documents held", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9.5)
+    pdf.multi_cell(0, 4.6, _latin1(summary), new_x="LMARGIN", new_y="NEXT")
+    height = 16.0
+    base = pdf.get_y() + 1.5 + height
+    counts = [d.documents for d in days]
+    low, high = min(counts), max(counts)
     pdf.set_draw_color(120, 120, 120)
     pdf.line(left, base, left + width, base)
-    pdf.line(left, base, left, base - height)
+    pdf.set_draw_color(*BAR)
+    pdf.set_line_width(0.5)
+    points = [
+        (left + n * step + step / 2, base - height * (c - low) / ((high - low) or 1))
+        for n, c in enumerate(counts)
+    ]
+    for (x1, y1), (x2, y2) in itertools.pairwise(points):
+        pdf.line(x1, y1, x2, y1)  # a step: the count holds until the day it changed
+        pdf.line(x2, y1, x2, y2)
+    pdf.set_line_width(0.2)
     pdf.set_font("Helvetica", "", 7)
-    pdf.set_xy(15, base - height - 1.5)
-    pdf.cell(9, 3, str(peak), align="R")
-    pdf.set_xy(15, base - 1.5)
-    pdf.cell(9, 3, "0", align="R")
-    step = width / len(values)
-    pdf.set_fill_color(46, 110, 158)
-    for n, value in enumerate(values):
-        if value > 0:
-            bar = height * value / peak
-            pdf.rect(left + n * step + step * 0.15, base - bar, step * 0.7, bar, style="F")
-    for n in (0, len(days) // 2, len(days) - 1):
-        pdf.set_xy(left + n * step - 8, base + 1)
-        pdf.cell(16, 3, days[n].day.isoformat(), align="C")
+    pdf.set_xy(left + width - 20, base - height - 3.5)
+    pdf.cell(20, 3, f"{high}", align="R")
+    pdf.set_xy(left + width - 20, base + 0.5)
+    pdf.cell(20, 3, f"{low}", align="R")
+
+
+def _ticks(days: list[Day]) -> list[int]:
+    """Where to write dates under the strip: the first day, the last, and between."""
+    last = len(days) - 1
+    if last < 14:
+        return [0, last]
+    return [0, last // 2, last]
 
 
 # --- HTML --------------------------------------------------------------------------
 
 
-def _svg_chart(title: str, days: list[Day], values: list[int]) -> str:
-    width, height, left, bottom = 640, 150, 40, 20
-    peak = max(values) or 1
-    step = (width - left) / len(values)
-    bars = []
-    for n, value in enumerate(values):
-        if value > 0:
-            bar = (height - bottom - 10) * value / peak
-            x = left + n * step + step * 0.15
-            y = height - bottom - bar
-            bars.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{bar:.1f}">'
-                f"<title>{days[n].day.isoformat()}: {value}</title></rect>"
-            )
-    labels = "".join(
-        f'<text x="{left + n * step:.1f}" y="{height - 5}" font-size="10">'
-        f"{days[n].day.isoformat()}</text>"
-        for n in (0, len(days) // 2, len(days) - 10)
-    )
+def _svg_strip(days: list[Day]) -> str:
+    width, left, cell = 640, 0, 18
+    step = (width - left) / len(days)
+    cells = []
+    for n, d in enumerate(days):
+        colour = "#2e6e9e" if d.backups else "#dedede"
+        label = f"{clock.shown_day(d.day)}: " + (
+            f"{d.backups} backup{'s' if d.backups != 1 else ''}" if d.backups else "no backup"
+        )
+        cells.append(
+            f'<rect x="{left + n * step + step * 0.1:.1f}" y="0" width="{step * 0.8:.1f}" '
+            f'height="{cell}" fill="{colour}"><title>{html.escape(label)}</title></rect>'
+        )
+    labels = []
+    for n in _ticks(days):
+        middle = left + n * step + step / 2
+        anchor = "start" if n == 0 else "end" if n == len(days) - 1 else "middle"
+        x = left if anchor == "start" else width if anchor == "end" else middle
+        labels.append(
+            f'<text x="{x:.1f}" y="{cell + 13}" font-size="10" text-anchor="{anchor}">'
+            f"{html.escape(clock.shown_day(days[n].day))}</text>"
+        )
     return (
-        f"<h3>{html.escape(title)}</h3>"
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="{html.escape(title)}">'
-        f'<line x1="{left}" y1="{height - bottom}" x2="{width}" y2="{height - bottom}" '
-        f'stroke="#777"/><line x1="{left}" y1="10" x2="{left}" y2="{height - bottom}" '
-        f'stroke="#777"/><text x="0" y="18" font-size="10">{peak}</text>'
-        f'<text x="0" y="{height - bottom}" font-size="10">0</text>'
-        f'<g fill="#2e6e9e">{"".join(bars)}</g>{labels}</svg>'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{cell + 16}" '
+        f'role="img" aria-label="Days with and without a backup">'
+        f"{''.join(cells)}{''.join(labels)}</svg>"
     )
 
 
-def _html(status: Status, days: list[Day]) -> str:
+def _svg_documents(days: list[Day]) -> str:
+    width, height, top = 640, 60, 6
+    counts = [d.documents for d in days]
+    low, high = min(counts), max(counts)
+    step = width / len(days)
+    points = []
+    for n, c in enumerate(counts):
+        y = top + (height - top) * (1 - (c - low) / ((high - low) or 1))
+        points.append(f"{n * step:.1f},{y:.1f} {(n + 1) * step:.1f},{y:.1f}")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 4}" '
+        f'role="img" aria-label="Documents held">'
+        f'<polyline fill="none" stroke="#2e6e9e" stroke-width="2" points="{" ".join(points)}"/>'
+        f'<text x="{width}" y="12" font-size="10" text-anchor="end">{high}</text>'
+        f'<text x="{width}" y="{height}" font-size="10" text-anchor="end">{low}</text></svg>'
+    )
+
+
+def _html(status: Status, verdict: Verdict, days: list[Day]) -> str:
+    colour = "#e2f0d9" if verdict.ok else "#fce5cd"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{html.escape(_title(status))}</title>",
         "<style>body{font-family:sans-serif;max-width:44em;margin:2em auto;line-height:1.4}"
-        "h2{margin-bottom:0.2em}h3{margin:1em 0 0.2em}</style></head><body>",
+        "h2{margin-bottom:0.2em}.verdict{padding:0.5em 1em}"
+        ".verdict p{margin:0.2em 0}</style></head><body>",
         f"<h1>{html.escape(_title(status))}</h1>",
-        f"<p>Vault {html.escape(status.vault_id)}, made {html.escape(_when(status.generated))}</p>",
+        f"<p>{html.escape(_made(status))}</p>",
+        f'<div class="verdict" style="background:{colour}">',
+        f"<p><strong>{html.escape(verdict.lines[0])}</strong></p>",
+        *(f"<p>{html.escape(line)}</p>" for line in verdict.lines[1:]),
+        "</div>",
     ]
     for heading, lines in report_lines(status):
         parts.append(f"<h2>{html.escape(heading)}</h2><ul>")
         parts.extend(f"<li>{html.escape(line)}</li>" for line in lines)
         parts.append("</ul>")
-    parts.append(_svg_chart("Backups per day (all remotes)", days, [d.backups for d in days]))
-    parts.append(_svg_chart("Documents in the vault", days, [d.documents for d in days]))
+    if days:
+        parts.append(f"<h2>Daily backups</h2><p>{html.escape(backups_summary(days))}</p>")
+        parts.append(_svg_strip(days))
+        summary = documents_summary(days)
+        if summary is not None:
+            parts.append(f"<h2>Documents held</h2><p>{html.escape(summary)}</p>")
+            parts.append(_svg_documents(days))
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -18,7 +18,7 @@ each remote has two small local files (mode 0600):
   ``verify --remote`` judge the remote's copies (``replaceable.py``); ``last_sync``,
   time, files and bytes uploaded,
   files removed, the head's short hash and the document count of the last
-  successful sync; ``daily``, per UTC day, successful syncs and the document
+  successful sync; ``daily``, per local day (UTC before), successful syncs and the document
   count, for the committee report's chart (the last 400 days are kept);
   ``complete``, only when the last save was a sync that finished in full:
   then the paths are exactly what the head and journal in ``files`` name,
@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.snapshot import HEAD, JOURNAL, Sent, sha256_hex
+from vault import clock
 from vault.fsutil import (
     append_line,
     atomic_write,
@@ -107,7 +108,9 @@ def _count_sync(
 ) -> dict[str, dict[str, int]]:
     """``daily`` with the sync of ``summary`` counted (a new dict)."""
     counted = {day: dict(entry) for day, entry in daily.items()}
-    entry = counted.setdefault(str(summary["time"])[:10], {"syncs": 0, "documents": 0})
+    when = clock.parse(str(summary["time"]))
+    day = clock.local_date(when).isoformat() if when else str(summary["time"])[:10]
+    entry = counted.setdefault(day, {"syncs": 0, "documents": 0})
     entry["syncs"] += 1
     entry["documents"] = int(summary.get("documents", 0))
     for old in sorted(counted)[:-KEEP_DAYS]:

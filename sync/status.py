@@ -16,24 +16,33 @@ MAC checks, which needs the key: with the vault unlocked they are checked
 is a warning naming ``vault rebuild-catalog``.
 
 Warnings, in plain words, when a remote's last backup is older than
-``backup_max_age_hours`` (config, default 24), when the last check of the
-vault or of a remote found a problem, or when nothing has been verified for
-``verify_max_age_days`` (config, default 30), or when no restore drill of a
-remote passed within ``drill_max_age_days`` (config, default 92).
+``backup_max_age_hours`` (config, default 24), when a check of the vault or
+of a remote found a problem that no later check has cleared (``history.py``),
+when nothing has been verified for ``verify_max_age_days`` (config, default
+30), or when no restore drill of a remote passed within
+``drill_max_age_days`` (config, default 92). Each warning is an ``Alert``
+with two wordings: for the coordinator (``warnings``: what to run) and for
+the committee's report (what to ask the coordinator to do).
+
+Emergency-key uses are counted from the committee's last acknowledgement
+(``vault audit ack``), whatever else happened since: making a report does
+not reset them. Times are recorded in UTC and shown in local time
+(``vault.clock``).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sync.backup import make_plan
+from sync.history import Checks, History, add_entry
 from sync.remotes import remotes
 from sync.snapshot import HEAD, JOURNAL, take_snapshot
 from sync.state import load_state
+from vault import clock, signing
 from vault import journal as journals
-from vault import signing
 from vault.anchor import check_present
 from vault.audit import UNREADABLE, AuditEntry
 from vault.errors import IntegrityError, VaultError
@@ -45,6 +54,27 @@ DEFAULT_VERIFY_MAX_AGE_DAYS = 30
 DEFAULT_DRILL_MAX_AGE_DAYS = 92
 
 
+@dataclass(frozen=True)
+class Alert:
+    """A warning, worded for the coordinator at the computer and for the committee.
+
+    ``fact``: what is wrong, a sentence without its full stop. ``todo``: what
+    the coordinator does about it, often a command. ``ask``: what the
+    committee does about it, a whole sentence addressed to people ("Ask the
+    coordinator to ..."), never a command.
+    """
+
+    fact: str
+    todo: str = ""
+    ask: str = ""
+
+    def for_coordinator(self) -> str:
+        return f"{self.fact}: {self.todo}." if self.todo else f"{self.fact}."
+
+    def for_committee(self) -> str:
+        return f"{self.fact}. {self.ask}." if self.ask else f"{self.fact}."
+
+
 @dataclass
 class RemoteStatus:
     name: str
@@ -53,9 +83,10 @@ class RemoteStatus:
     synced_head: str | None = None
     waiting_files: int | None = None
     waiting_bytes: int | None = None
-    last_verify: dict[str, Any] | None = None
+    last_verify: dict[str, Any] | None = None  # the last check asked for (not a sample)
     last_drill: dict[str, Any] | None = None  # time, ok, reason
     last_drill_passed: str | None = None
+    checks: Checks = field(default_factory=Checks)  # sizes, sample, contents, full, outstanding
     daily: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -78,6 +109,9 @@ class Status:
     missing_here: int = 0
     head_verified: bool = False  # the head's MAC was checked (needs the key)
     documents_untrusted: int = 0  # journal entries the fold would set aside (see _trusted)
+    created: str | None = None  # when the vault was made
+    here: Checks = field(default_factory=Checks)  # the checks of this computer's copy
+    alerts: list[Alert] = field(default_factory=list)  # the warnings, in both wordings
 
     @property
     def ok(self) -> bool:
@@ -91,30 +125,9 @@ class Status:
         return data
 
 
-def _parse_time(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        found = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return found if found.tzinfo else found.replace(tzinfo=UTC)
-
-
-def _verify_fact(entry: AuditEntry) -> dict[str, Any]:
-    ok = bool(entry.detail.get("ok", not entry.ids))
-    return {
-        "time": entry.time,
-        "ok": ok,
-        "bad": len(entry.ids),
-        "remote": entry.detail.get("remote"),
-        "read_data": entry.detail.get("read"),
-    }
-
-
 def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     """Collect the facts and the warnings (no lock, no key, nothing written)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     config = vault.config
     damaged_head = forged_head = False
     head_verified = False
@@ -130,7 +143,7 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         except IntegrityError:
             forged_head = True
     last_ingest = None
-    last_verify: dict[str, Any] | None = None
+    history = History()
     remote_verify: dict[str, dict[str, Any]] = {}
     drills: dict[str, dict[str, Any]] = {}
     drills_passed: dict[str, str] = {}
@@ -138,15 +151,15 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     last_ack: str | None = None
     damaged_audit = 0
     for entry in vault.audit.entries():
+        before = history.last
+        add_entry(history, entry)
         if entry.hash == UNREADABLE:
             damaged_audit += 1
         elif entry.event == "ingest":
             last_ingest = entry.time
         elif entry.event == "verify":
-            fact = _verify_fact(entry)
-            last_verify = fact
-            if fact["remote"]:
-                remote_verify[str(fact["remote"])] = fact
+            if history.last is not before and history.last and history.last["remote"]:
+                remote_verify[str(history.last["remote"])] = dict(history.last)
         elif entry.event == "emergency-use":
             emergency.append(entry)
         elif entry.event == "drill":
@@ -161,16 +174,16 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
                 drills_passed[remote] = entry.time
         elif entry.event == "ack":
             last_ack = entry.time
-            emergency = []  # acknowledged by the committee
+            emergency = []  # acknowledged by the committee (never by making a report)
     uses = [{"time": e.time, "reason": str(e.detail.get("reason", ""))} for e in emergency]
     changed = config.get("passphrase_changed")
-    changed_time = _parse_time(changed)
+    changed_time = clock.parse(changed)
     entries = vault.journal_entries()
     journaled = _trusted(vault, head if not forged_head else None, entries)
     status = Status(
         vault_id=vault.vault_id,
         centre_name=config.get("centre_name"),
-        generated=now.isoformat(timespec="seconds"),
+        generated=clock.stamp(now),
         documents=(head.documents if head else 0) + journaled,
         documents_unchecked=journaled,
         head=(
@@ -181,57 +194,94 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         last_ingest=last_ingest,
         passphrase_changed=changed,
         passphrase_age_days=(now - changed_time).days if changed_time else None,
-        last_verify=last_verify,
+        last_verify=dict(history.last) if history.last else None,
         emergency_uses=uses,
         emergency_since=last_ack,
         remotes=[],
         warnings=[],
         head_verified=head_verified,
         documents_untrusted=len(entries) - journaled,
+        created=config.get("created"),
+        here=history.here,
     )
     for name, path in sorted(remotes(config).items()):
         found = _remote_status(vault, name, path, now, remote_verify.get(name))
+        found.checks = history.of(name)
         found.last_drill = drills.get(name)
         found.last_drill_passed = drills_passed.get(name)
         status.remotes.append(found)
     _waiting(vault, status)
-    status.warnings = warnings(status, config, now)
-    damaged_journal = vault.journal_damage()
-    set_aside = len(vault.set_aside_entries())
-    if status.documents_untrusted:
-        status.warnings.insert(
-            0,
-            f"{status.documents_untrusted} journal entries are not signed by the signing "
-            "key the vault names: they are not counted, and the next command that "
-            "unlocks the vault sets them aside.",
-        )
-    if set_aside:
-        status.warnings.insert(
-            0,
-            f"{set_aside} journal entries were set aside as not genuine or unreadable; "
-            "they are kept, untouched, in journal-set-aside.log.",
-        )
-    if damaged_journal:
-        status.warnings.insert(
-            0, f"The journal has {damaged_journal} damaged lines: run 'vault verify'."
-        )
-    if damaged_audit:
-        status.warnings.insert(
-            0, f"The audit log has {damaged_audit} damaged lines: run 'vault audit verify'."
+    status.alerts = _vault_alerts(vault, status, head, damaged_head, forged_head, damaged_audit)
+    status.alerts += warnings(status, config, now)
+    status.warnings = [alert.for_coordinator() for alert in status.alerts]
+    return status
+
+
+def _vault_alerts(
+    vault: Vault,
+    status: Status,
+    head: Head | None,
+    damaged_head: bool,
+    forged_head: bool,
+    damaged_audit: int,
+) -> list[Alert]:
+    """The warnings about this computer's own files, most serious first."""
+    check_vault = "Ask the coordinator to check the vault and mend it from a backup"
+    rebuild = "Ask the coordinator to rebuild the vault's catalog from its documents"
+    found: list[Alert] = []
+    if forged_head:
+        found.append(
+            Alert(
+                "The vault's head failed its authenticity check (its figures are not to be "
+                "trusted)",
+                "run 'vault rebuild-catalog'",
+                rebuild,
+            )
         )
     if damaged_head:
-        status.warnings.insert(0, "The vault's head file is damaged: run 'vault verify'.")
-    if forged_head:
-        status.warnings.insert(
-            0,
-            "The vault's head failed its authenticity check (its figures are not to be "
-            "trusted): run 'vault rebuild-catalog'.",
-        )
+        found.append(Alert("The vault's head file is damaged", "run 'vault verify'", check_vault))
     if head is None and not damaged_head and not forged_head and _head_missing(vault):
-        status.warnings.insert(
-            0, "The vault's head file (head.json) is missing: run 'vault rebuild-catalog'."
+        found.append(
+            Alert(
+                "The vault's head file (head.json) is missing",
+                "run 'vault rebuild-catalog'",
+                rebuild,
+            )
         )
-    return status
+    if damaged_audit:
+        found.append(
+            Alert(
+                f"The audit log has {damaged_audit} damaged lines",
+                "run 'vault audit verify'",
+                "Ask the coordinator to check the audit log",
+            )
+        )
+    damaged_journal = vault.journal_damage()
+    if damaged_journal:
+        found.append(
+            Alert(
+                f"The journal has {damaged_journal} damaged lines",
+                "run 'vault verify'",
+                check_vault,
+            )
+        )
+    set_aside = len(vault.set_aside_entries())
+    if set_aside:
+        found.append(
+            Alert(
+                f"{set_aside} journal entries were set aside as not genuine or unreadable; "
+                "they are kept, untouched, in journal-set-aside.log"
+            )
+        )
+    if status.documents_untrusted:
+        found.append(
+            Alert(
+                f"{status.documents_untrusted} journal entries are not signed by the signing "
+                "key the vault names: they are not counted, and the next command that "
+                "unlocks the vault sets them aside"
+            )
+        )
+    return found
 
 
 def _trusted(vault: Vault, head: Head | None, entries: list[dict[str, Any]]) -> int:
@@ -268,7 +318,7 @@ def _remote_status(
     if state.last_sync and not state.fresh:
         found.last_sync = state.last_sync.get("time")
         found.synced_head = state.last_sync.get("head")
-        when = _parse_time(found.last_sync)
+        when = clock.parse(found.last_sync)
         if when is not None:
             found.hours_since_sync = round((now - when).total_seconds() / 3600, 1)
     return found
@@ -296,55 +346,106 @@ def _waiting(vault: Vault, status: Status) -> None:
         remote.waiting_bytes = size
 
 
-def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[str]:
-    found: list[str] = []
+def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[Alert]:
+    """The warnings about the backups, the checks and the emergency key."""
+    found: list[Alert] = []
     limit = float(config.get("backup_max_age_hours", DEFAULT_BACKUP_MAX_AGE_HOURS))
     verify_days = int(config.get("verify_max_age_days", DEFAULT_VERIFY_MAX_AGE_DAYS))
     drill_days = int(config.get("drill_max_age_days", DEFAULT_DRILL_MAX_AGE_DAYS))
     if not status.remotes:
-        found.append("No backup is set up: add one with 'vault remote add NAME PATH'.")
+        found.append(
+            Alert(
+                "No backup is set up",
+                "add one with 'vault remote add NAME PATH'",
+                "Ask the coordinator to set up a backup",
+            )
+        )
     for remote in status.remotes:
+        name = remote.name
         if remote.last_sync is None:
-            found.append(f"Nothing has been backed up to {remote.name} yet.")
+            found.append(
+                Alert(
+                    f"Nothing has been backed up to {name} yet",
+                    f"run 'vault sync {name}'",
+                    f"Ask the coordinator to back up to {name}",
+                )
+            )
         elif remote.hours_since_sync is not None and remote.hours_since_sync > limit:
             found.append(
-                f"The last backup to {remote.name} was {_ago(remote.hours_since_sync)} ago "
-                f"(it should be at most {limit:g} hours)."
+                Alert(
+                    f"The last backup to {name} was {_ago(remote.hours_since_sync)} ago "
+                    f"(it should be at most {limit:g} hours)",
+                    f"run 'vault sync {name}'",
+                    f"Ask the coordinator to back up to {name} now and to find out why the "
+                    "backups stopped",
+                )
             )
-        if remote.last_verify and not remote.last_verify["ok"]:
+        for check in remote.checks.outstanding:
+            what = "read-back at a backup" if check.scope == "sample" else "check"
             found.append(
-                f"The last check of the backup on {remote.name} ({remote.last_verify['time'][:10]})"
-                f" found {remote.last_verify['bad']} missing or damaged files."
+                Alert(
+                    f"The {what} of the backup on {name} on {clock.shown(check.time)} "
+                    f"found {check.bad} missing or damaged files, not mended since",
+                    f"run 'vault repair {name}'",
+                    f"Ask the coordinator to mend the backup on {name} from this computer's "
+                    "copy and to check it again",
+                )
             )
-        passed = _parse_time(remote.last_drill_passed)
+        passed = clock.parse(remote.last_drill_passed)
         if passed is None or now - passed > timedelta(days=drill_days):
             found.append(
-                f"No restore drill of {remote.name} has passed in the last {drill_days} days: "
-                f"run 'vault drill {remote.name}'."
+                Alert(
+                    f"No restore drill of {name} has passed in the last {drill_days} days",
+                    f"run 'vault drill {name}'",
+                    f"Ask the coordinator to do a restore drill of the backup on {name} "
+                    "(it proves the backup can be restored)",
+                )
             )
-    last = status.last_verify
-    if last and not last["ok"] and not last["remote"]:
+    for check in status.here.outstanding:
         found.append(
-            f"The last check of this computer's vault ({last['time'][:10]}) found "
-            f"{last['bad']} missing or damaged files."
+            Alert(
+                f"The check of this computer's vault on {clock.shown(check.time)} found "
+                f"{check.bad} missing or damaged files, not mended since",
+                "run 'vault repair NAME' with a backup",
+                "Ask the coordinator to mend the vault from a backup",
+            )
         )
-    when = _parse_time(last["time"]) if last else None
+    last = status.last_verify
+    when = clock.parse(str(last["time"])) if last else None
     if when is None:
-        found.append("The vault and its backups have never been checked ('vault verify').")
+        found.append(
+            Alert(
+                "The vault and its backups have never been checked",
+                "run 'vault verify' and 'vault verify --remote NAME --read-data'",
+                "Ask the coordinator to check the vault and each backup",
+            )
+        )
     elif now - when > timedelta(days=verify_days):
         found.append(
-            f"Nothing has been checked for {(now - when).days} days "
-            f"(it should be at most {verify_days}): run 'vault verify'."
+            Alert(
+                f"Nothing has been checked for {(now - when).days} days "
+                f"(it should be at most {verify_days})",
+                "run 'vault verify'",
+                "Ask the coordinator to check the vault and each backup",
+            )
         )
     if status.emergency_uses:
         found.append(
-            f"The emergency key was used {len(status.emergency_uses)} times since the committee "
-            "last acknowledged it: record each use in the minutes, then run 'vault audit ack'."
+            Alert(
+                f"The emergency key was used {len(status.emergency_uses)} times since the "
+                "committee last acknowledged it",
+                "record each use in the minutes, then run 'vault audit ack'",
+                "Record each use in the minutes, then ask the coordinator to mark them "
+                "acknowledged",
+            )
         )
     if status.missing_here:
         found.append(
-            f"{status.missing_here} files the vault needs are missing on this computer: "
-            "run 'vault verify'."
+            Alert(
+                f"{status.missing_here} files the vault needs are missing on this computer",
+                "run 'vault verify'",
+                "Ask the coordinator to check the vault and mend it from a backup",
+            )
         )
     return found
 

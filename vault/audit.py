@@ -15,11 +15,10 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vault import jsonlines
+from vault import clock, jsonlines
 from vault.fsutil import append_line
 
 GENESIS = "0" * 64
@@ -137,7 +136,7 @@ class AuditLog:
         seq, prev = self.tip()
         body: dict[str, Any] = {
             "seq": seq + 1,
-            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "time": clock.stamp(),
             "event": event,
             "ids": list(ids or []),
             "detail": detail,

@@ -16,11 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vault import crypto
+from vault import clock, crypto
 from vault.errors import IntegrityError
 from vault.fsutil import atomic_write, make_private_dir, remove_quietly
 from vault.keys import DataKey
@@ -166,7 +165,7 @@ def save_catalog(
     atomic_write(snapshots / f"{index_id}.idx", index_bytes)
     head = Head(
         seq=previous_seq + 1,
-        time=datetime.now(UTC).isoformat(timespec="seconds"),
+        time=clock.stamp(),
         documents=catalog.count(),
         catalog=catalog_id,
         index=index_id,

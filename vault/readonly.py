@@ -10,9 +10,9 @@ were not recorded.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from vault import clock
 from vault.audit import EVENTS, AuditEntry, AuditLog
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class UnrecordedAudit(AuditLog):
             raise ValueError(f"unknown audit event {event!r}")
         self.unrecorded.append(event)
         seq, prev = self.tip()
-        time = datetime.now(UTC).isoformat(timespec="seconds")
+        time = clock.stamp()
         return AuditEntry(seq + 1, time, event, list(ids or []), detail, prev, "")
 
 

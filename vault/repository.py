@@ -23,13 +23,12 @@ import hmac
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyrage import x25519
 
-from vault import anchor, fold, signing
+from vault import anchor, clock, fold, signing
 from vault import journal as journals
 from vault import keys as keyring
 from vault import manifest as manifests
@@ -102,7 +101,7 @@ def fingerprint_file(path: Path, key: bytes) -> str:
 
 
 def now_utc() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return clock.stamp()
 
 
 _UNSET: Any = object()

@@ -37,7 +37,8 @@ def test_status_without_key(local_remote: tuple[Vault, str, Path]) -> None:
     assert after.last_ingest and after.passphrase_age_days == 0
     assert after.warnings == [
         "No restore drill of usb has passed in the last 92 days: run 'vault drill usb'.",
-        "The vault and its backups have never been checked ('vault verify').",
+        "The vault and its backups have never been checked: run 'vault verify' and "
+        "'vault verify --remote NAME --read-data'.",
     ]
     text = json.dumps(after.as_dict())
     assert CANARY not in text and str(folder) not in text
@@ -90,6 +91,9 @@ def test_report_pdf_and_html_hold_no_personal_data(
         "documents": 1,
     }
     save_state(vault.root, name, state)
+    config = json.loads((vault.root / "config.json").read_text())
+    config["created"] = (datetime.now(UTC) - timedelta(days=20)).isoformat(timespec="seconds")
+    (vault.root / "config.json").write_text(json.dumps(config))
     closed = Vault.open(vault.root)
     assert closed.key is None
     found = gather_status(closed)
@@ -107,13 +111,19 @@ def test_report_pdf_and_html_hold_no_personal_data(
         assert "passphrase lost" in shown and "usb" in shown
         assert CANARY not in shown and ".pdf" not in shown and str(folder) not in shown
     assert CANARY.encode() not in pdf.read_bytes()
-    assert "<svg" in html_text and "Backups per day" in text
+    assert "<svg" in html_text and "Daily backups" in text
+    assert "Backed up on 2 of the last 21 days" in text
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, check=True, timeout=60)
     assert re.search(rb"Pages:\s+1\n", info.stdout)
 
 
-def test_chart_covers_ninety_days(local_remote: tuple[Vault, str, Path]) -> None:
+def test_charts_only_once_the_vault_is_a_week_old(local_remote: tuple[Vault, str, Path]) -> None:
     vault, name, folder = local_remote
     sync_remote(vault, name, str(folder))
-    days = chart_days(gather_status(Vault.open(vault.root)))
-    assert len(days) == 90 and days[-1].backups == 1 and days[-1].documents == 3
+    found = gather_status(Vault.open(vault.root))
+    assert chart_days(found) == []  # made today: a chart would say nothing
+    today = datetime.now().astimezone().date()
+    found.created = (datetime.now(UTC) - timedelta(days=200)).isoformat()
+    days = chart_days(found)
+    assert len(days) == 90 and days[-1].day == today
+    assert days[-1].backups == 1 and days[-1].documents == 3

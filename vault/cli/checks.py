@@ -128,7 +128,9 @@ def _verify_remote(
     root: Path, name: str, read_data: float | None, as_json: bool, passphrase_file: Path | None
 ) -> None:
     from sync.check import check_remote, is_replaceable
+    from sync.history import read_history
     from sync.remotes import resolve
+    from sync.wording import contents_last_checked
     from vault.keys import DataKey
     from vault.readonly import adapt as read_only_adapt
     from vault.repository import Vault, require_vault
@@ -145,6 +147,8 @@ def _verify_remote(
         return vault.key
 
     result = check_remote(vault, name, path, read_data=read_data, unlock=key_at_hand)
+    scope = "sizes" if not result.read else "full" if read_data == 1.0 else "subset"
+    before = read_history(vault.audit.entries()).of(name)
     vault.lock.read_only_ok = True
     with vault.lock:
         read_only_adapt(vault)
@@ -154,6 +158,7 @@ def _verify_remote(
             ok=result.ok,
             remote=name,
             read=result.read,
+            scope=scope,
         )
         warn_if_read_only(vault)
     if as_json:
@@ -171,12 +176,13 @@ def _verify_remote(
     else:
         for problem in result.problems:
             click.echo(f"{problem.problem}: {problem.id}")
-        summary = f"Checked {result.checked} files on {name}"
-        if result.read:
-            summary += f", downloaded and re-hashed {result.read}"
-        click.echo(
-            summary + (": all good." if result.ok else f": {len(result.problems)} bad."), err=True
-        )
+        click.echo(_remote_summary(name, result.checked, result.read, scope, result), err=True)
+        if scope != "full":
+            click.echo(
+                f"Contents last fully checked: {contents_last_checked(before)}; "
+                f"'vault verify --remote {name} --read-data' downloads and checks every file.",
+                err=True,
+            )
     if not result.ok:
         if any(is_replaceable(p.path) for p in result.problems):
             hint = (
@@ -190,6 +196,18 @@ def _verify_remote(
             "or not what this computer sent",
             hint=hint,
         )
+
+
+def _remote_summary(name: str, checked: int, read: int, scope: str, result: object) -> str:
+    """What a check of a remote showed, called what it is."""
+    ok = bool(getattr(result, "ok", False))
+    bad = len(getattr(result, "problems", []))
+    if scope == "sizes":
+        found = "all present and the right size" if ok else f"{bad} missing, wrong or damaged"
+        return f"Checked {checked} files on {name}: {found} (sizes only, contents not read)."
+    how = "every one" if scope == "full" else f"{read} of them at random"
+    found = "all good" if ok else f"{bad} missing, wrong or damaged"
+    return f"Checked {checked} files on {name}, downloaded and re-hashed {how}: {found}."
 
 
 @click.group(invoke_without_command=True)

@@ -117,7 +117,13 @@ def _describe(result: SyncResult) -> str:
             f", removed {result.deleted}" if result.deleted else ""
         )
     head = f", state code {result.head}" if result.head else ""
-    return f"{text}; {result.documents} documents{head}."
+    text = f"{text}; {result.documents} documents{head}"
+    if result.read_back:
+        bad = len(result.damaged)
+        text += f"; read back {result.read_back} files: " + (
+            "all matched" if not bad else f"{bad} missing or damaged"
+        )
+    return text + "."
 
 
 @click.command(name="sync")
@@ -133,6 +139,9 @@ def sync_command(root: Path, name: str | None, full: bool, quiet: bool) -> None:
     always consistent even if a sync is cut off; the next sync finishes the
     job. --full checks the whole remote instead of trusting the record of
     what was sent (use it if files were removed from the remote by hand).
+    Each sync also reads back a few files the remote already held and
+    compares them with their names (no key needed); a missing or damaged one
+    is reported and the exit status is 4.
 
     \b
     Example:
@@ -147,6 +156,7 @@ def sync_command(root: Path, name: str | None, full: bool, quiet: bool) -> None:
     require_vault(root)
     vault = Vault.open(root)
     failures: list[VaultError] = []
+    damaged: list[str] = []
     targets = resolve(vault.config, name)
     for remote_name, path in targets.items():
         bar = None
@@ -165,11 +175,20 @@ def sync_command(root: Path, name: str | None, full: bool, quiet: bool) -> None:
                 bar.clear()
         for note in result.notes:
             click.echo(f"{remote_name}: {note}", err=True)
+        for rel, problem in result.damaged:
+            click.echo(f"{problem}: {rel.rsplit('/', 1)[-1]} (on {remote_name})")
         click.echo(_describe(result))
+        if result.damaged:
+            damaged.append(remote_name)
     if failures:
         first = failures[0]
         raise type(first)(
             f"{len(failures)} of the backups failed; first: {first.message}", hint=first.hint
+        )
+    if damaged:
+        raise IntegrityError(
+            f"files read back from {', '.join(damaged)} are missing or damaged there",
+            hint=f"'vault repair {damaged[0]}' sends good copies from this computer",
         )
 
 
@@ -249,8 +268,9 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         vault status
         vault status --json
     """
-    from sync.progress import human_bytes
+    from sync import wording
     from sync.status import gather_status
+    from vault.clock import shown
     from vault.repository import require_vault
 
     require_vault(root)
@@ -258,42 +278,28 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     if as_json:
         print_json(found.as_dict())
         return
-    click.echo(f"Documents: {found.documents}", nl=False)
-    if found.head and not found.head_verified:
-        click.echo(" (unverified)", nl=False)
-    if found.documents_unchecked:
-        click.echo(f" ({found.documents_unchecked} not yet checked for duplicates)", nl=False)
+    click.echo(wording.documents_line(found))
     if found.documents_untrusted:
-        click.echo(f" ({found.documents_untrusted} untrusted, to be set aside)", nl=False)
-    click.echo("")
-    if found.head:
+        click.echo(f"  ({found.documents_untrusted} more are untrusted, to be set aside)")
+    state = wording.state_line(found)
+    if state is not None:
         mark = "" if found.head_verified else " (unverified: needs the passphrase to check)"
-        click.echo(f"State code: {found.head['short']} (number {found.head['seq']}){mark}")
-    click.echo(f"Last document stored: {found.last_ingest or 'never'}")
+        click.echo(state[:-1] + mark + ("" if mark else "."))
+    click.echo(f"Last document stored: {shown(found.last_ingest)}.")
     for remote_status in found.remotes:
-        line = f"Backup {remote_status.name}: last {remote_status.last_sync or 'never'}"
-        if remote_status.waiting_files is not None:
-            line += (
-                f", {remote_status.waiting_files} files "
-                f"({human_bytes(remote_status.waiting_bytes or 0)}) waiting"
-            )
-        drill = remote_status.last_drill
-        if drill is not None:
-            line += f"; last restore drill {drill['time']}: " + (
-                "passed" if drill["ok"] else "FAILED"
-            )
-        click.echo(line)
-    last = found.last_verify
-    if last:
-        where = f"remote {last['remote']}" if last["remote"] else "this computer"
-        click.echo(f"Last check: {last['time']} of {where}: " + ("ok" if last["ok"] else "FAILED"))
-    else:
-        click.echo("Last check: never")
-    click.echo(f"Emergency key uses not yet acknowledged: {len(found.emergency_uses)}")
+        click.echo("Backup " + wording.backup_line(remote_status))
+        for line in wording.remote_check_lines(remote_status):
+            click.echo(f"  {line}")
+    click.echo(wording.here_check_line(found))
+    since = shown(found.emergency_since, never="the vault was made")
+    click.echo(
+        f"Emergency key uses since the committee last acknowledged them ({since}): "
+        f"{len(found.emergency_uses)}"
+    )
     for use in found.emergency_uses:
-        click.echo(escaped(f"  {use['time']}: {use['reason']}"))
+        click.echo(escaped(f"  {shown(use['time'])}: {use['reason']}"))
     if found.passphrase_age_days is not None:
-        click.echo(f"Passphrase changed: {found.passphrase_age_days} days ago")
+        click.echo(f"Passphrase changed: {found.passphrase_age_days} days ago.")
     for warning in found.warnings:
         click.echo(f"warning: {warning}")
 
