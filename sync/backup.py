@@ -260,7 +260,7 @@ def _sync(
             prepare()
         assert pending is not None
         pending.commit()
-        _read_back(vault, remote, name, path, snap, state, plan, work, result)
+        _read_back(vault, remote, name, path, state, plan, work, result)
         remote.finish()  # every call answered: rclone ends while the work folder goes
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -272,18 +272,23 @@ def _read_back(
     remote: Daemon,
     name: str,
     path: str,
-    snap: Snapshot,
     state: RemoteState,
     plan: Plan,
     work: Path,
     result: SyncResult,
 ) -> None:
     """Read back a few files the remote holds (``sample.py``) and record the check."""
-    sizes = {rel: snap.stored[rel] for rel in state.stored if rel in snap.stored}
-    chosen = sample.choose(sizes, just_sent=set(plan.stored))
+
+    def size_of(rel: str) -> int | None:
+        try:
+            return vault.root.joinpath(*rel.split("/")).stat().st_size
+        except OSError:
+            return None  # gone here (to be removed there): not one to compare
+
+    chosen = sample.choose(state.stored, size_of, just_sent=set(plan.stored))
     if not chosen:
         return
-    found = sample.read_back(remote, path, chosen, sizes, work)
+    found = sample.read_back(remote, path, chosen, work)
     result.read_back = len(chosen)
     result.damaged = sorted(found.items())
     with vault.lock:

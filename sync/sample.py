@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,42 +33,43 @@ SAMPLE_BYTES = 8 * 1024 * 1024
 
 
 def choose(
-    sizes: Mapping[str, int],
+    paths: Collection[str],
+    size_of: Callable[[str], int | None],
     just_sent: Collection[str] = (),
     *,
     rng: random.Random | None = None,
     files: int = SAMPLE_FILES,
     budget: int = SAMPLE_BYTES,
-) -> list[str]:
-    """Up to ``files`` write-once paths of ``sizes`` (path -> size, -1 unknown)
-    whose sizes add up to at most ``budget``, at random."""
-    named = [rel for rel in sizes if expected_digest(rel) and 0 <= sizes[rel] <= budget]
+) -> dict[str, int]:
+    """Up to ``files`` write-once paths of ``paths``, at random, whose sizes
+    (``size_of``: None if unknown) add up to at most ``budget``: path -> size.
+    Only the paths tried are measured (a vault may hold a great many)."""
+    named = [rel for rel in paths if expected_digest(rel)]
     older = [rel for rel in named if rel not in just_sent]
-    pool = sorted(older or named)
-    (rng or random.SystemRandom()).shuffle(pool)
-    chosen: list[str] = []
+    pool = older or named
+    picker = rng or random.SystemRandom()
+    chosen: dict[str, int] = {}
     total = 0
-    for rel in pool:
+    for rel in picker.sample(pool, min(len(pool), files * 8)):
         if len(chosen) == files:
             break
-        if total + sizes[rel] <= budget:
-            chosen.append(rel)
-            total += sizes[rel]
-    return sorted(chosen)
+        size = size_of(rel)
+        if size is not None and total + size <= budget:
+            chosen[rel] = size
+            total += size
+    return dict(sorted(chosen.items()))
 
 
-def read_back(
-    remote: Daemon, path: str, chosen: list[str], sizes: Mapping[str, int], work: Path
-) -> dict[str, str]:
+def read_back(remote: Daemon, path: str, chosen: Mapping[str, int], work: Path) -> dict[str, str]:
     """Download ``chosen`` from the remote at ``path`` and re-hash each one:
     the paths that are not what their names say, with "missing" or "corrupt"."""
     if not chosen:
         return {}
     folder = work / "read-back"
     make_private_dir(folder)
-    total = sum(max(sizes.get(rel, 0), 0) for rel in chosen)
+    total = sum(chosen.values())
     remote.copy_files(
-        path, str(folder), chosen, work, timeout=rclone.transfer_timeout(total, len(chosen))
+        path, str(folder), list(chosen), work, timeout=rclone.transfer_timeout(total, len(chosen))
     )
     problems: dict[str, str] = {}
     for rel in chosen:
