@@ -299,6 +299,7 @@ def _read_back(
             remote=name,
             read=len(chosen),
             scope="sample",
+            corrupt=sum(1 for problem in found.values() if problem == "corrupt"),
         )
 
 

@@ -41,6 +41,12 @@ class Check:
     ok: bool
     bad: int = 0
     read: int = 0
+    corrupt: int = 0  # of ``bad``, those found with the right size and the wrong contents
+
+    @property
+    def sizes_bad(self) -> int:
+        """The files this check found missing, of the wrong size or otherwise wrong."""
+        return self.bad - self.corrupt
 
     def covers(self, earlier: Check) -> bool:
         """This check would have found again what ``earlier`` found."""
@@ -103,6 +109,7 @@ def check_of(entry: AuditEntry) -> Check:
         ok=bool(entry.detail.get("ok", not entry.ids)),
         bad=len(entry.ids),
         read=int(entry.detail.get("read") or 0),
+        corrupt=int(entry.detail.get("corrupt") or 0),
     )
 
 

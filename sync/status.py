@@ -385,7 +385,7 @@ def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[Aler
             found.append(
                 Alert(
                     f"The {what} of the backup on {name} on {clock.shown(check.time)} "
-                    f"found {check.bad} missing or damaged files, not mended since",
+                    f"found {_files(check.bad)} missing or damaged, not mended since",
                     f"run 'vault repair {name}'",
                     f"Ask the coordinator to mend the backup on {name} from this computer's "
                     "copy and to check it again",
@@ -405,7 +405,7 @@ def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[Aler
         found.append(
             Alert(
                 f"The check of this computer's vault on {clock.shown(check.time)} found "
-                f"{check.bad} missing or damaged files, not mended since",
+                f"{_files(check.bad)} missing or damaged, not mended since",
                 "run 'vault repair NAME' with a backup",
                 "Ask the coordinator to mend the vault from a backup",
             )
@@ -448,6 +448,10 @@ def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[Aler
             )
         )
     return found
+
+
+def _files(count: int) -> str:
+    return f"{count} file" + ("" if count == 1 else "s")
 
 
 def _ago(hours: float) -> str:

@@ -63,14 +63,19 @@ def remote_check_lines(remote: RemoteStatus) -> list[str]:
     """What is known of the backup on ``remote``: sizes, contents, read-back, drill."""
     name, checks = remote.name, remote.checks
     lines = []
-    if checks.sizes is None:
+    sizes = checks.sizes
+    if sizes is None:
         lines.append(f"{name}: never checked that every file is there.")
     else:
+        found = (
+            f"{_plural(sizes.sizes_bad, 'file')} missing or wrong"
+            if sizes.sizes_bad
+            else "all were"
+        )
         lines.append(
-            f"{name}: checked on {shown(checks.sizes.time)} that every file is present and "
-            "the right size: "
-            + _outcome(checks.sizes, "all were (this quick check does not read the contents).")
-            + ("" if checks.sizes.ok else ".")
+            f"{name}: checked on {shown(sizes.time)} that every file is present and the "
+            f"right size: {found}"
+            + (" (this quick check does not read the contents)." if sizes.scope == "sizes" else ".")
         )
     lines.append(_contents_line(name, checks))
     if checks.sample is not None:

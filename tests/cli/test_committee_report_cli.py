@@ -120,9 +120,10 @@ def test_a_size_check_is_called_what_it_is_and_damage_is_reported(
     text = report(runner, vault_dir, tmp_path / "after-full")
     assert "intact" not in text and "No warnings" not in text
     assert re.search(r"\d+ things? need attention", text)
-    assert "found 3 missing or damaged files, not mended since" in text
+    assert "found 3 files missing or damaged, not mended since" in text
     assert "Ask the coordinator to mend the backup on usb" in text
     assert "contents last fully checked on 4 Dec 2026, 10:30 EST: 3 files missing or" in text
+    assert "the right size: all were." in text  # damaged in place: the sizes were right
     no_commands(text)
     status = ok(runner, vault_dir, "status")
     assert "warning: The check of the backup on usb" in status.stdout

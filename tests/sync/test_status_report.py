@@ -55,7 +55,7 @@ def test_warnings_for_old_backup_failed_and_stale_checks(
     with vault.lock:
         vault.audit.append("verify", ["ab" * 32], ok=False, remote=name)
     found = gather_status(Vault.open(vault.root))
-    assert any("found 1 missing or damaged" in w for w in found.warnings)
+    assert any("found 1 file missing or damaged" in w for w in found.warnings)
     with vault.lock:
         vault.audit.append("verify", [], ok=True)
     found = gather_status(Vault.open(vault.root), now=datetime.now(UTC) + timedelta(days=31))

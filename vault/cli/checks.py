@@ -159,6 +159,7 @@ def _verify_remote(
             remote=name,
             read=result.read,
             scope=scope,
+            corrupt=sum(1 for p in result.problems if p.problem == "corrupt"),
         )
         warn_if_read_only(vault)
     if as_json:
