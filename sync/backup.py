@@ -49,7 +49,7 @@ In order (each step starts only when the one before succeeded):
    sync (exit 4) once the rest is done.
 
 The audit log alone is no reason to sync: when the only change since the
-last sync is entries that record a look at the vault (``LOOKS``: syncs,
+last sync is entries that record a look at the vault (``replaceable.LOOKS``: syncs,
 checks, reports, drills), the log waits for the next sync that sends
 something else, and ``vault status`` counts nothing as waiting. Any other
 entry (an unlock, a document shown, an emergency-key use) is sent.
@@ -64,7 +64,6 @@ different vault's backup is refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import stat
@@ -76,7 +75,15 @@ from typing import TYPE_CHECKING, Any
 
 from sync import rclone, sample
 from sync.remotes import local_folder, refuse_vault_folder
-from sync.replaceable import HASHES, LISTED, Difference, compare, compare_fetched, describe
+from sync.replaceable import (
+    HASHES,
+    LISTED,
+    Difference,
+    compare,
+    compare_fetched,
+    describe,
+    only_looks,
+)
 from sync.snapshot import (
     AUDIT,
     CONFIG,
@@ -105,9 +112,6 @@ from vault.fsutil import make_private_dir
 from vault.lock import VaultLock
 from vault.repository import Vault
 
-# Audit events that record a look at the vault, not a change to it or a reading
-# of a document: alone, they do not make a sync necessary.
-LOOKS = frozenset({"sync", "verify", "report", "drill"})
 HEAD_TEMP = "head.json.new"  # where earlier versions uploaded the head first
 
 StatsCallback = Callable[[dict[str, Any]], None]
@@ -319,26 +323,6 @@ def _summary(result: SyncResult) -> dict[str, Any]:
         "documents": result.documents,
         "full": result.full,
     }
-
-
-def only_looks(sent: dict[str, Any] | None, data: bytes) -> bool:
-    """The audit log ``data`` is the copy ``sent`` with only ``LOOKS`` entries added."""
-    if sent is None:
-        return False
-    try:
-        size, digest = int(sent["size"]), str(sent["sha256"])
-    except (KeyError, TypeError, ValueError):
-        return False
-    if len(data) <= size or hashlib.sha256(data[:size]).hexdigest() != digest:
-        return False
-    for line in data[size:].splitlines():
-        try:
-            event = json.loads(line).get("event")
-        except (ValueError, AttributeError):
-            return False
-        if event not in LOOKS:
-            return False
-    return True
 
 
 def _late(plan: Plan) -> list[str]:

@@ -15,6 +15,7 @@ downloaded and hashed here. Nothing here needs a key.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,9 @@ from sync import rclone
 # rclone filter patterns for the replaceable files: the top folder and keys/.
 LISTED = ("/*", "/keys/*")
 HASHES = ("sha256", "md5")
+# Audit events that record a look at the vault, not a change to it or a reading
+# of a document: alone, they do not make a sync necessary (``backup.py``).
+LOOKS = frozenset({"sync", "verify", "report", "drill"})
 
 
 @dataclass(frozen=True)
@@ -97,3 +101,23 @@ def describe(differ: Iterable[Difference]) -> str:
     items = [f"{d.path} {d.problem}" for d in differ]
     more = f" and {len(items) - 5} more" if len(items) > 5 else ""
     return ", ".join(items[:5]) + more
+
+
+def only_looks(sent: dict[str, Any] | None, data: bytes) -> bool:
+    """The audit log ``data`` is the copy ``sent`` with only ``LOOKS`` entries added."""
+    if sent is None:
+        return False
+    try:
+        size, digest = int(sent["size"]), str(sent["sha256"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if len(data) <= size or hashlib.sha256(data[:size]).hexdigest() != digest:
+        return False
+    for line in data[size:].splitlines():
+        try:
+            event = json.loads(line).get("event")
+        except (ValueError, AttributeError):
+            return False
+        if event not in LOOKS:
+            return False
+    return True

@@ -190,10 +190,13 @@ def test_with_sync_audit_events_a_second_sync_still_sends_nothing(
     sync_remote(vault, name, str(folder))
     events = [e for e in vault.audit.entries() if e.event == "sync"]
     assert len(events) == 1 and events[0].detail == {"remote": name}
-    # The entry was written before the upload, so the remote's audit log has it.
-    assert (folder / "audit.log").read_bytes() == vault.layout.audit.read_bytes()
+    # The entry was written before the upload, so the remote's audit log has it;
+    # the sync's read-back, recorded after, waits for the next sync that sends something.
+    sent = (folder / "audit.log").read_bytes()
+    assert b'"event":"sync"' in sent and vault.layout.audit.read_bytes().startswith(sent)
     assert sync_remote(vault, name, str(folder)).up_to_date
     assert len([e for e in vault.audit.entries() if e.event == "sync"]) == 1
+    assert (folder / "audit.log").read_bytes() == sent
 
 
 def test_a_new_head_finds_its_audit_tip_already_on_the_remote(

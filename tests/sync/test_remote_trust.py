@@ -174,7 +174,10 @@ def test_changed_replaceable_file_of_the_same_size_is_sent_again(
     assert "vault sync usb" in found.stderr
     again = sync(runner, vault_dir)
     assert f"{victim} changed" in again.stderr
-    assert (folder / victim).read_bytes() == (vault_dir / victim).read_bytes()
+    if victim == "audit.log":  # the sync's read-back is recorded after the log went
+        assert (vault_dir / victim).read_bytes().startswith((folder / victim).read_bytes())
+    else:
+        assert (folder / victim).read_bytes() == (vault_dir / victim).read_bytes()
     assert run(runner, vault_dir, "verify", "--remote", "usb").exit_code == 0
 
 
