@@ -65,6 +65,7 @@ class Checks:
     sample: Check | None = None  # the last read-back of a few files at a sync
     contents: Check | None = None  # the last check that read contents (any share)
     full: Check | None = None  # the last check that read every file
+    subset: Check | None = None  # the last that read a random share (--read-data-subset)
     outstanding: list[Check] = field(default_factory=list)  # problems not cleared since
 
     def add(self, check: Check) -> None:
@@ -79,6 +80,8 @@ class Checks:
             self.contents = check
         if check.scope in ("full", "local"):
             self.full = check
+        if check.scope == "subset":
+            self.subset = check
 
 
 @dataclass

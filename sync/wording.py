@@ -19,14 +19,17 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def documents_line(status: Status) -> str:
-    """The one document count, with what is not yet checked in it."""
+def documents_line(status: Status, *, mark: bool = False) -> str:
+    """The one document count, with what is not yet checked in it (``mark``:
+    and "(unverified)" when the head's figures could not be checked)."""
     line = f"The vault holds {_plural(status.documents, 'document')}"
     if status.documents_unchecked:
         line += (
             f" ({status.documents_unchecked} of them stored since the vault was last "
             "unlocked, not yet checked for duplicates)"
         )
+    if mark and status.head and not status.head_verified:
+        line += " (unverified)"
     return line + "."
 
 
@@ -78,6 +81,12 @@ def remote_check_lines(remote: RemoteStatus) -> list[str]:
             + (" (this quick check does not read the contents)." if sizes.scope == "sizes" else ".")
         )
     lines.append(_contents_line(name, checks))
+    subset = checks.subset
+    if subset is not None and (checks.full is None or subset.time >= checks.full.time):
+        lines.append(
+            f"{name}: {_plural(subset.read, 'file')} chosen at random downloaded and compared "
+            f"on {shown(subset.time)}: " + _outcome(subset, "all matched") + "."
+        )
     if checks.sample is not None:
         sample = checks.sample
         lines.append(

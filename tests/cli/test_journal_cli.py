@@ -127,9 +127,9 @@ def test_status_counts_only_genuine_journal_entries_as_waiting(
     assert found["documents_untrusted"] == 1
     assert any("not signed" in warning for warning in found["warnings"])
     text = run(runner, vault_dir, "status").output
-    assert "Documents: 1 " in text and "1 not yet checked" in text
-    assert "1 untrusted" in text
+    assert "The vault holds 1 document (1 of them stored since" in text
+    assert "1 more are untrusted" in text
     report = tmp_path / "report.html"
     assert run(runner, vault_dir, "report", "--out", str(report)).exit_code == 0
     html = report.read_text()
-    assert "holds 1 documents" in html and "1 journal entries" in html
+    assert "holds 1 document " in html and "1 journal entries" in html

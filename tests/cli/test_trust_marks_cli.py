@@ -51,7 +51,7 @@ def test_status_marks_the_head_unverified_without_the_passphrase(
     keyless = run(runner, filled, "status", "--json")
     assert json.loads(keyless.stdout)["head_verified"] is False
     text = run(runner, filled, "status").stdout
-    assert "Documents: 2 (unverified)" in text
+    assert "The vault holds 2 documents (unverified)." in text
     assert "(unverified: needs the passphrase to check)" in text
     checked = run(runner, filled, "status", "--json", env=ENV)
     assert json.loads(checked.stdout)["head_verified"] is True
@@ -81,7 +81,7 @@ def test_the_report_marks_unverified_figures(
     checked = tmp_path / "checked.html"
     forge = run(runner, filled, "report", "--out", str(checked), env=ENV)
     assert forge.exit_code == 0
-    assert "run &#x27;vault rebuild-catalog&#x27;" in checked.read_text()
+    assert "Ask the coordinator to rebuild the vault" in checked.read_text()
 
 
 def test_verify_reports_orphan_objects_by_count(

@@ -278,7 +278,7 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     if as_json:
         print_json(found.as_dict())
         return
-    click.echo(wording.documents_line(found))
+    click.echo(wording.documents_line(found, mark=True))
     if found.documents_untrusted:
         click.echo(f"  ({found.documents_untrusted} more are untrusted, to be set aside)")
     state = wording.state_line(found)
