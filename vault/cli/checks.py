@@ -65,9 +65,11 @@ def verify(
     given by VAULT_PASSPHRASE or --passphrase-file, a newer one that
     proves it was made with the vault's key), its journal, log, keys and
     settings what was sent, and everything this computer sent there and
-    everything its head and journal need must be there with the right size;
-    with --read-data (or --read-data-subset 10%) files are downloaded and
-    re-hashed too. Needs no passphrase. Exits with status 4 if anything is
+    everything its head and journal need must be there with the right size.
+    That is all it checks without --read-data: sizes, not contents (a file
+    damaged in place keeps its size), and it says when the contents were
+    last fully checked. With --read-data (or --read-data-subset 10%) files
+    are downloaded and re-hashed too. Needs no passphrase. Exits with status 4 if anything is
     wrong, 5 if the remote cannot be reached. Objects that no document names
     (left by an interrupted ingest) are counted and reported; they are not
     an error.

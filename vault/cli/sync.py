@@ -256,8 +256,10 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     """Show the health of the vault and its backups (no passphrase needed).
 
     Documents held, the last document stored, each backup's last run and
-    what is waiting to be sent, the last checks, emergency key uses, and the
-    passphrase's age, with warnings in plain words. No names or document text
+    what the next sync must send, the checks of each copy (sizes, contents
+    read back, fully checked), emergency key uses since the committee last
+    acknowledged them, and the passphrase's age, with warnings in plain
+    words and the command that deals with each. Times are local. No names or document text
     are shown. Exits 0 even with warnings: monitoring should read "ok" and
     "warnings" from --json. The document count and state code are checked
     as written by the vault only with the passphrase (VAULT_PASSPHRASE or
@@ -317,9 +319,13 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
 def report(root: Path, out: Path, force: bool, passphrase_file: Path | None) -> None:
     """Write a one-page backup report for the management committee.
 
-    Plain English, no passphrase needed, no names or document text: the
-    number of documents and the vault's state code for the minutes, backups,
-    checks, emergency key use with reasons, and a 90-day chart.
+    Plain English, no passphrase needed, no names or document text: a
+    verdict at the top, the warnings as what to ask the coordinator, the
+    number of documents and the vault's state code for the minutes,
+    backups, checks (each called what it is), emergency key uses since the
+    committee last acknowledged them ('vault audit ack'), with reasons, and,
+    once the vault is a week old, the days with and without a backup. Times
+    are local, with the zone.
 
     \b
     Example:
