@@ -132,7 +132,17 @@ SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ocr_languages": (_text, 'tesseract language codes, e.g. "eng"'),
     "backup_max_age_hours": (_positive_number, "a number of hours above 0"),
     "verify_max_age_days": (_whole(1), "a whole number of days of at least 1"),
+    "ui_idle_lock_minutes": (_positive_number, "a number of minutes above 0"),
 }  # fmt: skip
+
+
+IDLE_LOCK_MINUTES = 10.0  # default of ui_idle_lock_minutes
+
+
+def idle_lock_minutes(config: dict[str, Any]) -> float:
+    """How long an unlocked vault stays unlocked without use (``vault unlock``,
+    the web page): ``ui_idle_lock_minutes``, default 10."""
+    return float(config.get("ui_idle_lock_minutes", IDLE_LOCK_MINUTES))
 
 
 def check_settings(data: Any, path: Path) -> dict[str, Any]:

@@ -14,6 +14,7 @@ catches these and turns them into one line on stderr and an exit status.
     ├── NotFoundError               1  unknown document id
     ├── StorageError                1  disk full, no permission, read-only folder
     ├── MissingSigningKeyError      1  this computer's signing key is missing
+    ├── AgentError                  1  the unlock agent cannot be used safely or started
     ├── WrongKeyError               3  wrong passphrase, wrong emergency key
     ├── IntegrityError              4  tampered object, bad MAC, broken audit chain
     │   └── CryptoFormatError          malformed or hostile age file
@@ -92,6 +93,10 @@ class SettingsError(UsageError):
     usage error, as a bad option is: the user's input, fixed by editing it)."""
 class MissingSigningKeyError(VaultError):
     """Storing without the passphrase needs this computer's signing key."""
+
+
+class AgentError(VaultError):
+    """The unlock agent's folder is not private, or the agent cannot start."""
 
 
 class WrongKeyError(VaultError):

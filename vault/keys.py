@@ -177,6 +177,15 @@ def unlock_with_emergency_key(paths: KeyPaths, emergency_secret: str) -> DataKey
     return _checked(secret, paths)
 
 
+def unlock_with_data_secret(paths: KeyPaths, secret: str) -> DataKey:
+    """Take the data identity itself (as the unlock agent holds it), refused
+    with ``WrongKeyError`` unless it is this vault's (re-keyed since, say)."""
+    key = DataKey.from_secret(secret)
+    if key.recipient != str(read_recipient(paths)):
+        raise WrongKeyError("the key held for this folder does not open this vault")
+    return key
+
+
 def new_emergency_key(paths: KeyPaths, key: DataKey, deliver: Callable[[str], None]) -> None:
     """Make a new emergency identity and re-wrap the data key to it.
 

@@ -270,6 +270,12 @@ class Vault:
         anchor.record_recipient(self.root, self.key.recipient)
         self.audit.append("emergency-use", reason=reason.strip())
 
+    def unlock_with_data_secret(self, secret: str) -> None:
+        """Unlock with the data key itself, as ``vault unlock`` left it with the
+        agent (``WrongKeyError`` unless it opens this vault)."""
+        self.key = keyring.unlock_with_data_secret(self.key_paths, secret)
+        anchor.record_recipient(self.root, self.key.recipient)
+
     def change_passphrase(self, new_passphrase: str) -> None:
         factor = keyring.change_passphrase(self.key_paths, self._need_key(), new_passphrase)
         self.config["passphrase_changed"] = now_utc()

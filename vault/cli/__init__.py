@@ -2,10 +2,11 @@
 
 Each area's commands live in a module of their own beside this one
 (``documents``, ``search``, ``records``, ``watch``, ``sync``, ``checks``,
-``setup``, ``recover``; shared options in ``common``). The table below names where each
-command lives and its one-line summary, so ``vault --help`` imports none of
-them; ``group.LazyGroup`` loads a command's module only when it is used, and
-is the one place where errors become messages and exit codes.
+``setup``, ``recover``, ``session``; shared options in ``common``). The table
+below names where each command lives and its one-line summary, so ``vault
+--help`` imports none of them; ``group.LazyGroup`` loads a command's module
+only when it is used, and is the one place where errors become messages and
+exit codes.
 
 A new command: write it in the module of its area (or a new module), then add
 one line to ``COMMANDS``; ``tests/cli/test_layout.py`` checks the summary.
@@ -29,6 +30,14 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.setup",
         "emergency_sheet",
         "Print a new emergency sheet; the old sheet's key stops working.",
+    ),
+    "unlock": Entry(
+        "vault.cli.session",
+        "unlock",
+        "Unlock the vault for the session: one passphrase, then no more questions.",
+    ),
+    "lock": Entry(
+        "vault.cli.session", "lock", "Lock the vault now: its key is forgotten, commands ask again."
     ),
     "ingest": Entry(
         "vault.cli.documents",

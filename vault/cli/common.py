@@ -1,9 +1,10 @@
 """Options and helpers shared by the CLI modules: secrets, opening, output.
 
-Secrets come, in order, from ``--passphrase-file``, ``VAULT_PASSPHRASE`` or a
-prompt on a terminal; the emergency key from ``--emergency-key`` (a file, an
-image of the sheet, or a hidden prompt; never the command line, see
-``vault.emergency_key``). They are never echoed or logged.
+Secrets come, in order, from ``--passphrase-file``, ``VAULT_PASSPHRASE``, the
+key agent while the vault is unlocked (``vault unlock``, ``vault.agent_client``)
+or a prompt on a terminal (three tries); the emergency key from
+``--emergency-key`` (a file, an image of the sheet, or a hidden prompt; never
+the command line, see ``vault.emergency_key``). They are never echoed or logged.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from vault.cli.group import SECRETS
-from vault.errors import IntegrityError, StorageError, UsageError
+from vault.errors import IntegrityError, StorageError, UsageError, WrongKeyError
 
 if TYPE_CHECKING:  # the repository (pyrage, sqlite) is imported when a command runs
     from ingest.pipeline import Failed
@@ -144,7 +145,8 @@ def get_passphrase(
     if not sys.stdin.isatty():
         raise UsageError(
             f"no {prompt.lower()} given",
-            hint=f"type it on a terminal, or set {env}, or give it in a file",
+            hint=f"type it on a terminal (or run 'vault unlock' there first), or set {env}, "
+            "or give it in a file",
         )
     value: str = click.prompt(prompt, hide_input=True, confirmation_prompt=confirm, err=True)
     return value
@@ -237,9 +239,11 @@ def read_secret(spec: UnlockSpec, *, ask_reason: bool = False) -> Secret:
 
 
 @contextlib.contextmanager
-def unlocked(root: Path, spec: UnlockSpec, *, reading: bool = False) -> Iterator[Vault]:
-    """Open the vault under its lock and unlock it (``reading``: see ``opened``);
-    after the emergency key, say what to do next."""
+def unlocked(
+    root: Path, spec: UnlockSpec, *, reading: bool = False, agent: bool = True
+) -> Iterator[Vault]:
+    """Open the vault under its lock and unlock it (``reading``: see ``opened``;
+    ``agent``: see ``unlock_vault``); after the emergency key, say what to do next."""
     if spec.emergency_key:
         _refuse_key_on_command_line(spec.emergency_key)
     with opened(root, reading=reading) as vault:
@@ -249,16 +253,89 @@ def unlocked(root: Path, spec: UnlockSpec, *, reading: bool = False) -> Iterator
                 "recorded in its audit log",
                 hint="make the vault folder writable, or use the passphrase",
             )
-        secret = read_secret(spec)
-        if secret.emergency_key is not None:
-            vault.unlock_with_emergency_key(secret.emergency_key, secret.reason or "")
-        else:
-            vault.unlock(secret.passphrase or "")
+        emergency = unlock_vault(vault, spec, agent=agent)
         yield vault
         if vault.set_aside:  # reported once the command has done and shown the rest
             click.get_current_context().call_on_close(lambda: report_set_aside(vault))
-    if secret.emergency_key is not None:
+    if emergency:
         emergency_next_steps(root)
+
+
+PROMPT_TRIES = 3
+ENVELOPE_HINT = (
+    "check Caps Lock; if the passphrase is lost, the committee's sealed emergency "
+    'envelope opens the vault: vault unlock --emergency-key --reason "..."'
+)
+
+
+def unlock_vault(vault: Vault, spec: UnlockSpec, *, agent: bool = True) -> bool:
+    """Unlock ``vault`` as the user asked, in this order: the emergency key (each
+    use audited); a passphrase given without asking (file or environment: one
+    try); the key ``vault unlock`` left with the agent (unless not ``agent``:
+    commands that change keys ask again); else a prompt on a terminal, three
+    tries. True when the emergency key was used."""
+    if spec.emergency_key:
+        secret = read_secret(spec)
+        vault.unlock_with_emergency_key(secret.emergency_key or "", secret.reason or "")
+        return True
+    given = available_passphrase(spec.passphrase_file)
+    if given is not None:
+        where = spec.passphrase_file or "VAULT_PASSPHRASE"
+        try:
+            vault.unlock(given)
+        except WrongKeyError as exc:
+            hint = f"check the passphrase in {where}"
+            raise WrongKeyError("wrong passphrase", hint=hint) from exc
+        return False
+    if agent and unlock_from_agent(vault):
+        return False
+    _ask_until_unlocked(vault)
+    return False
+
+
+def unlock_from_agent(vault: Vault) -> bool:
+    """Unlock with the key the agent holds for this folder; False (and the
+    agent forgets it) when there is none or it no longer opens this vault."""
+    from vault import agent_client
+
+    held = agent_client.fetch_key(vault.root)
+    if held is None:
+        return False
+    if held.vault_id == vault.vault_id:
+        try:
+            vault.unlock_with_data_secret(held.secret)
+        except WrongKeyError:
+            pass
+        else:
+            return True
+    agent_client.forget(vault.root)
+    click.echo(
+        "vault: the unlocked key no longer opens this vault (its keys changed); it was forgotten",
+        err=True,
+    )
+    return False
+
+
+def _ask_until_unlocked(vault: Vault) -> None:
+    """Ask for the passphrase on a terminal, up to ``PROMPT_TRIES`` times; only
+    the last wrong one points to the emergency envelope."""
+    if not sys.stdin.isatty():
+        get_passphrase(None)  # says how to give it
+    for attempt in range(1, PROMPT_TRIES + 1):
+        passphrase: str = click.prompt("Passphrase", hide_input=True, err=True)
+        try:
+            vault.unlock(passphrase)
+            return
+        except WrongKeyError as exc:
+            left = PROMPT_TRIES - attempt
+            if not left:
+                raise WrongKeyError(
+                    f"wrong passphrase ({PROMPT_TRIES} tries)", hint=ENVELOPE_HINT
+                ) from exc
+            click.echo(
+                f"Wrong passphrase; try again ({left} {'try' if left == 1 else 'tries'} left).",
+                err=True,
+            )
 
 
 def report_set_aside(vault: Vault) -> None:

@@ -304,7 +304,7 @@ def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> 
     Example:
         vault passwd
     """
-    with unlocked(root, unlock) as vault:
+    with unlocked(root, unlock, agent=False) as vault:  # asks, even when unlocked
         new = choose_passphrase(
             new_passphrase_file, env="VAULT_NEW_PASSPHRASE", prompt="New passphrase"
         )
@@ -347,7 +347,7 @@ def emergency_sheet(root: Path, out: Path, unlock: UnlockSpec) -> None:
     if not out.parent.is_dir():
         raise UsageError(f"folder {out.parent} does not exist (for --out)")
     _check_writable(out.parent, "the folder for --out", "--out FILE.pdf")
-    with unlocked(root, unlock) as vault:
+    with unlocked(root, unlock, agent=False) as vault:  # asks, even when unlocked
         key = vault.key
         assert key is not None
         config = vault.config

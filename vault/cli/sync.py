@@ -258,8 +258,9 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     Documents held, the last document stored, each backup's last run and
     what the next sync must send, the checks of each copy (sizes, contents
     read back, fully checked), emergency key uses since the committee last
-    acknowledged them, and the passphrase's age, with warnings in plain
-    words and the command that deals with each. Times are local. No names or document text
+    acknowledged them, the passphrase's age and whether the vault is
+    unlocked ('vault unlock') and until when, with warnings in plain words
+    and the command that deals with each. Times are local. No names or document text
     are shown. Exits 0 even with warnings: monitoring should read "ok" and
     "warnings" from --json. The document count and state code are checked
     as written by the vault only with the passphrase (VAULT_PASSPHRASE or
@@ -273,12 +274,15 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     from sync import wording
     from sync.status import gather_status
     from vault.clock import shown
+    from vault.agent_client import unlocked_until
+    from vault.cli.session import iso_local, when
     from vault.repository import require_vault
 
     require_vault(root)
     found = gather_status(_maybe_unlocked(root, passphrase_file))
+    until = unlocked_until(root)  # vault unlock: asking the agent is not a use
     if as_json:
-        print_json(found.as_dict())
+        print_json({**found.as_dict(), "unlocked_until": until and iso_local(until)})
         return
     click.echo(wording.documents_line(found, mark=True))
     if found.documents_untrusted:
@@ -302,6 +306,8 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         click.echo(escaped(f"  {shown(use['time'])}: {use['reason']}"))
     if found.passphrase_age_days is not None:
         click.echo(f"Passphrase changed: {found.passphrase_age_days} days ago.")
+    locks = f"until {when(until)} ('vault lock' locks it now)" if until else "no."
+    click.echo(f"Unlocked: {locks}")
     for warning in found.warnings:
         click.echo(f"warning: {warning}")
 
