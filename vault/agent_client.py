@@ -44,6 +44,7 @@ SOCKET_NAME = "agent.sock"
 LOCK_NAME = "agent.lock"  # held by the running agent (flock), so only one serves
 _FOLDER_NAME = "vault-agent"
 _MAX_LINE = 64 * 1024
+_MAX_SOCKET_PATH = 100  # bytes: a Unix socket's path is at most 104 to 108
 _TIMEOUT = 5.0  # seconds for one exchange with the agent
 _START_WAIT = 10.0  # seconds for a new agent to answer
 
@@ -87,6 +88,11 @@ def checked_folder(*, create: bool) -> Path:
                 hint="set XDG_RUNTIME_DIR to a private folder of yours",
             ) from exc
     check_private(path)
+    if len(os.fsencode(path / SOCKET_NAME)) > _MAX_SOCKET_PATH:
+        raise AgentError(
+            f"the unlock folder's path {path} is too long for the system",
+            hint="set XDG_RUNTIME_DIR to a folder of yours with a shorter path",
+        )
     return path
 
 
@@ -232,13 +238,27 @@ def store_key(
 
 
 def _start() -> None:
-    """Start the agent in a session of its own and wait until it answers."""
+    """Start the agent in a session of its own and wait until it answers (once
+    more if it left at once: an agent that was leaving still held the folder)."""
+    deadline = time.monotonic() + _START_WAIT
+    agent = _spawn()
+    while agent_pid() is None:
+        if time.monotonic() > deadline:
+            raise AgentError("the unlock agent did not start; the vault stays locked")
+        if agent.poll() is not None:
+            if agent.returncode != 0:  # it refused its folder
+                raise AgentError("the unlock agent did not start; the vault stays locked")
+            agent = _spawn()
+        time.sleep(0.02)
+
+
+def _spawn() -> subprocess.Popen[bytes]:
     from vault.children import environment
 
     package_parent = str(Path(__file__).resolve().parent.parent)
     python_path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
     try:
-        subprocess.Popen(  # our own interpreter, a fixed argument list
+        return subprocess.Popen(  # our own interpreter, a fixed argument list
             [sys.executable, "-m", "vault.agent", str(folder())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -250,11 +270,6 @@ def _start() -> None:
         )
     except OSError as exc:
         raise AgentError(f"cannot start the unlock agent: {exc.strerror}") from exc
-    deadline = time.monotonic() + _START_WAIT
-    while agent_pid() is None:
-        if time.monotonic() > deadline:
-            raise AgentError("the unlock agent did not start; the vault stays locked")
-        time.sleep(0.02)
 
 
 def session_watch() -> int | None:

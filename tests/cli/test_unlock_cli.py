@@ -140,6 +140,19 @@ def test_lock_then_a_command_asks_again(session: dict[str, str], vault_dir: Path
     assert "was not unlocked" in vault("lock").stdout
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
+def test_the_agent_forgets_on_a_signal(
+    session: dict[str, str], vault_dir: Path, signum: signal.Signals
+) -> None:
+    assert vault("unlock", passphrase=True).returncode == 0
+    pid = agent_client.agent_pid()
+    assert pid is not None
+    os.kill(pid, signum)
+    assert all_gone({pid})
+    assert not (agent_client.folder() / agent_client.SOCKET_NAME).exists()
+    assert asks_for_the_passphrase(vault("list"))
+
+
 def test_idle_lock_from_the_vaults_settings(session: dict[str, str], vault_dir: Path) -> None:
     set_config(vault_dir, ui_idle_lock_minutes=0.03)  # 1.8 s
     assert vault("unlock", passphrase=True).returncode == 0
