@@ -12,6 +12,7 @@ import json
 import os
 import pty
 import select
+import shutil
 import signal
 import stat
 import subprocess
@@ -44,7 +45,7 @@ def session(vault_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
         assert all_gone({pid})
-    subprocess.run(["rm", "-rf", str(runtime)], check=True)
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 def vault(
@@ -138,6 +139,23 @@ def test_lock_then_a_command_asks_again(session: dict[str, str], vault_dir: Path
     assert all_gone({pid}), "the agent holds no key and must have left"
     assert "Unlocked: no" in vault("status").stdout
     assert "was not unlocked" in vault("lock").stdout
+
+
+def test_one_agent_serves_two_vaults(
+    session: dict[str, str], vault_dir: Path, template_vault: Template, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    subprocess.run(["cp", "-a", str(template_vault.path), str(other)], check=True)
+    assert vault("unlock", passphrase=True).returncode == 0
+    pid = agent_client.agent_pid()
+    assert vault("--vault", str(other), "unlock", passphrase=True).returncode == 0
+    assert agent_client.agent_pid() == pid
+    assert vault("lock").returncode == 0
+    assert asks_for_the_passphrase(vault("list"))
+    assert vault("--vault", str(other), "list").returncode == 0
+    assert vault("lock", "--all").returncode == 0
+    assert asks_for_the_passphrase(vault("--vault", str(other), "list"))
+    assert pid is not None and all_gone({pid})
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["TERM", "HUP"])
