@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CANARY, PASSPHRASE, Template
-from tests.processes import all_gone, environ_of, running
+from tests.processes import all_gone, command_line, environ_of, running
 from vault import agent_client, crypto
 from vault.repository import Vault
 
@@ -41,11 +41,15 @@ def session(vault_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
     monkeypatch.setenv("VAULT_DIR", str(vault_dir))
     monkeypatch.delenv("VAULT_PASSPHRASE", raising=False)
     yield dict(os.environ)
-    pid = agent_client.agent_pid()
-    if pid is not None:
+    agents = {pid for pid in pids() if str(runtime).encode() in b" ".join(command_line(pid))}
+    for pid in agents:  # found by their command line, whatever a test did to the folder
         os.kill(pid, signal.SIGTERM)
-        assert all_gone({pid})
+    assert all_gone(agents)
     shutil.rmtree(runtime, ignore_errors=True)
+
+
+def pids() -> set[int]:
+    return {int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()}
 
 
 def vault(
