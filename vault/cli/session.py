@@ -41,9 +41,10 @@ def unlock(root: Path, unlock: UnlockSpec) -> None:
     The vault's key is kept by a small program of yours, in memory only (never
     on disk); until it locks, list, search, show, edit and export ask for
     nothing. It locks by itself after ui_idle_lock_minutes (in the vault's
-    config.json; 10 unless set) without use, when you log out, and with
-    'vault lock'. Other users of the computer cannot reach it. Changing the
-    passphrase or the emergency sheet still asks for the passphrase.
+    config.json; 10 unless set) without use, when you log out or close the
+    window you typed this in, and with 'vault lock'. Other users of the
+    computer cannot reach it. Changing the passphrase or the emergency sheet
+    still asks for the passphrase. At the prompt, three tries.
 
     \b
     Example:
@@ -74,7 +75,8 @@ def unlock(root: Path, unlock: UnlockSpec) -> None:
     shown = f"{minutes:g} minute{'' if minutes == 1 else 's'}"
     click.echo(f"Unlocked until {when(until)}, or longer while in use.")
     click.echo(
-        f"It locks after {shown} without use, when you log out, or now with: vault lock",
+        f"It locks after {shown} without use, when you log out or close this window, "
+        "or now with: vault lock",
         err=True,
     )
 
