@@ -160,7 +160,7 @@ def unlock_with_passphrase(
         secret = crypto.decrypt_with_passphrase(blob, passphrase, max_work_factor=limit)
     except WrongKeyError as exc:
         raise WrongKeyError(
-            "wrong passphrase", hint="check Caps Lock; the emergency key also opens the vault"
+            "wrong passphrase", hint="check Caps Lock and try again"
         ) from exc
     return _checked(secret, paths)
 
