@@ -273,9 +273,9 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     """
     from sync import wording
     from sync.status import gather_status
-    from vault.clock import shown
     from vault.agent_client import unlocked_until
     from vault.cli.session import iso_local, when
+    from vault.clock import shown
     from vault.repository import require_vault
 
     require_vault(root)
@@ -306,7 +306,7 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         click.echo(escaped(f"  {shown(use['time'])}: {use['reason']}"))
     if found.passphrase_age_days is not None:
         click.echo(f"Passphrase changed: {found.passphrase_age_days} days ago.")
-    locks = f"until {when(until)} ('vault lock' locks it now)" if until else "no."
+    locks = f"until {when(until)} ('vault lock' locks it now)." if until else "no."
     click.echo(f"Unlocked: {locks}")
     for warning in found.warnings:
         click.echo(f"warning: {warning}")
