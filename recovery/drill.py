@@ -86,7 +86,9 @@ def run_drill(
     ]
     failure: VaultError | None = None
     try:
-        recovered = recover(path, folder / "vault", lambda: credentials, remote_name=name)
+        recovered = recover(
+            path, folder / "vault", lambda: credentials, remote_name=name, vault_id=vault.vault_id
+        )
         _compare(vault, key, recovered, documents, objects, result, sample, rng)
     except (RemoteError, WrongKeyError, IntegrityError) as error:
         # The remote by its name: a folder's path may hold a person's name.

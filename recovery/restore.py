@@ -49,7 +49,8 @@ from recovery.fetch import KEY_FILES, SMALL_FILES, Source
 from recovery.progress import DocumentTracker, Progress, ProgressCallback
 from recovery.trust import Credentials, Verified, verify_backup
 from sync import replaceable
-from sync.remotes import CONFIG_KEY, normalise_path, remotes
+from sync.marker import check_source_folder
+from sync.remotes import CONFIG_KEY, local_folder, normalise_path, remotes
 from sync.snapshot import AUDIT, HEAD, JOURNAL, object_path
 from sync.state import RemoteState, save_state
 from vault import anchor
@@ -103,19 +104,25 @@ def recover(
     remote_name: str | None = None,
     rebuild_catalog: bool = False,
     on_progress: ProgressCallback | None = None,
+    vault_id: str | None = None,
 ) -> RecoverResult:
     """Recover the vault backed up at rclone ``path`` into the new folder ``dest``.
 
     ``ask`` is called once the remote has answered, for what unlocks it.
     Raises ``WrongKeyError`` (nothing written), ``IntegrityError`` for a
     head, index or catalog that fails its check (nothing written),
-    ``RemoteError`` when the remote cannot be reached. Missing or corrupt
-    objects do not stop it: they are in ``damaged``.
+    ``RemoteError`` when the remote cannot be reached, or is a folder whose
+    disk is not plugged in (or, given ``vault_id``, another vault's backup:
+    ``sync.marker``). Missing or corrupt objects do not stop it: they are in
+    ``damaged``.
     """
     started = time.monotonic()
     dest = dest.expanduser().absolute()
     source_path = normalise_path(path, dest)
     _check_destination(dest)
+    folder = local_folder(source_path)
+    if folder is not None:
+        check_source_folder(folder, vault_id)
     with Source(source_path, f"recovery from {source_path}") as source, private_workdir() as work:
         verified = verify_backup(source, work, ask, expect_state, rebuild_catalog)
         _checkpoint("verified")

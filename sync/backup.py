@@ -59,7 +59,9 @@ names is still there: nothing it names is removed before step 6) and the next
 run sends what is missing; files that did arrive before a copy failed are
 recorded, so they are not sent again. ``--full`` first lists the whole remote
 and rebuilds the state from what is really there. A remote that holds a
-different vault's backup is refused.
+different vault's backup is refused, and so is a folder remote whose disk is
+not plugged in (``marker.py``): before the first step, so the folder is never
+made again on the computer's own disk.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sync import rclone, sample
+from sync.marker import MARKER, check_folder
 from sync.remotes import local_folder, refuse_vault_folder
 from sync.replaceable import (
     HASHES,
@@ -205,6 +208,8 @@ def _sync(
     make_private_dir(work)
     try:
         state = load_state(vault.root, name, path)
+        if folder is not None:  # a USB disk: plugged in, and this vault's? (``marker.py``)
+            _check_marker(vault, folder, name, not state.fresh, result)
         with vault.lock:
             snap = take_snapshot(vault, state.stored, sent=state.since())
         plan = make_plan(snap, state)
@@ -233,7 +238,7 @@ def _sync(
             plan = make_plan(snap, state)
         require_complete(snap)
         if not plan.empty:
-            _check_local_folder(vault, remote, path)
+            _check_local_folder(vault, remote, path, name, not state.fresh, result)
             if not top:  # nothing listed to tell which hashes the remote gives
                 md5 = "sha256" not in remote.hash_kinds(path)
             with vault.lock:
@@ -505,21 +510,32 @@ def _remote_changed(
     return differ
 
 
-def _check_local_folder(vault: Vault, remote: Daemon, path: str) -> None:
+def _check_marker(
+    vault: Vault, folder: Path, name: str, synced_before: bool, result: SyncResult
+) -> None:
+    if check_folder(folder, vault.vault_id, name, synced_before=synced_before, may_mark=True):
+        result.notes.append(f"marked the folder as this vault's backup ({MARKER})")
+
+
+def _check_local_folder(
+    vault: Vault, remote: Daemon, path: str, name: str, synced_before: bool, result: SyncResult
+) -> None:
     """Before anything is written to a remote that rclone says is a local folder
     (a plain path, ``:local:``, a named remote of the local type): refuse one
-    that overlaps the vault, and make the folder private (0700) if an earlier
+    that overlaps the vault, or is not this vault's plugged-in backup disk
+    (``marker.py``), and make the folder private (0700) if an earlier
     version left it open to others (rclone now writes with the umask 077)."""
     folder = remote.local_folder(path)
     if folder is None:
         return
     refuse_vault_folder(folder, vault.root)
+    _check_marker(vault, folder, name, synced_before, result)
     try:
         mode = folder.stat().st_mode
         if mode & 0o077:
             folder.chmod(stat.S_IMODE(mode) & 0o700)
     except OSError:
-        pass  # not there yet (rclone makes it, private), or not ours to change
+        pass  # not ours to change
 
 
 def _reconcile(

@@ -22,7 +22,9 @@ ones a recovery would use:
    restic samples, are downloaded and re-hashed with SHA-256 (``rclone
    checksum sha256 --download``: S3-like remotes keep only MD5s).
 
-Each problem names the object id (or file) and what is wrong.
+Each problem names the object id (or file) and what is wrong. A folder
+remote whose disk is not plugged in is refused first (``marker.py``, exit 5),
+rather than reported as a backup with everything missing.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sync import rclone
+from sync.marker import check_folder
+from sync.remotes import local_folder
 from sync.replaceable import compare_fetched, only_looks
 from sync.snapshot import (
     AUDIT,
@@ -197,6 +201,10 @@ def check_remote(
     make_private_dir(work)
     try:
         state = load_state(vault.root, name, path)
+        folder = local_folder(path)
+        if folder is not None:  # a USB disk: plugged in, and this vault's? (``marker.py``)
+            synced_before = not state.fresh
+            check_folder(folder, vault.vault_id, name, synced_before=synced_before, may_mark=False)
         sent = {} if state.fresh else dict(state.files)
         view = inspect_remote(path, work, what, also=sorted(sent))
         problems = {p.path: p for p in view.problems}

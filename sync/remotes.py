@@ -11,6 +11,10 @@ rclone's own configuration or its ``RCLONE_CONFIG_<REMOTE>_*`` environment
 variables, so a path carrying connection-string parameters
 (``:s3,secret_access_key=…:``) is refused. Settings are changed under the
 vault lock.
+
+A local folder must exist when it is added (``--create`` makes it) and is
+marked then as this vault's backup (see ``marker.py``), so that an unplugged
+disk is never mistaken for an empty backup.
 """
 
 from __future__ import annotations
@@ -91,8 +95,11 @@ def normalise_path(path: str, vault_root: Path) -> str:
     return path
 
 
-def add_remote(vault: Vault, name: str, path: str) -> str:
-    """Add remote ``name``; return the path as stored. Hold the vault lock."""
+def add_remote(vault: Vault, name: str, path: str, *, create: bool = False) -> str:
+    """Add remote ``name``; return the path as stored. Hold the vault lock.
+
+    A local folder must exist (``create``: make it, inside a folder that
+    exists) and is marked as this vault's backup (``sync.marker``)."""
     if not _NAME.match(name):
         raise UsageError(
             f"not a usable remote name: {name!r}",
@@ -106,6 +113,11 @@ def add_remote(vault: Vault, name: str, path: str) -> str:
             f"there is already a remote called {name!r} ({found[name]})",
             hint=f"remove it first with 'vault remote remove {name}'",
         )
+    folder = local_folder(stored)
+    if folder is not None:
+        from sync.marker import prepare_new_folder
+
+        prepare_new_folder(folder, vault.vault_id, create=create)
     found[name] = stored
     config[CONFIG_KEY] = found
     write_config(vault.layout, config)

@@ -14,7 +14,8 @@ remote holds, or its head and journal name (an older catalog snapshot put
 back, an object and a journal line forged by someone holding only the
 public key), is never downloaded. Replaceable files (head, journal, keys,
 settings) are the job of ``vault sync``, which puts this computer's copies
-back and is suggested afterwards. The vault stays locked throughout.
+back and is suggested afterwards. The vault stays locked throughout. A
+folder remote whose disk is not plugged in is refused first (``marker.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from sync import rclone
 from sync.backup import remote_lock
 from sync.check import Problem, inspect_remote, judge_head
+from sync.marker import check_folder
 from sync.remotes import local_folder, refuse_vault_folder
 from sync.snapshot import Snapshot, expected_digest, take_snapshot
 from sync.state import load_state, save_state
@@ -67,6 +69,10 @@ def repair_remote(vault: Vault, name: str, path: str) -> RepairResult:
 
 def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
     result = RepairResult(name)
+    folder = local_folder(path)
+    if folder is not None:  # a USB disk: plugged in, and this vault's? (``marker.py``)
+        synced_before = not load_state(vault.root, name, path).fresh
+        check_folder(folder, vault.vault_id, name, synced_before=synced_before, may_mark=True)
     work = vault.layout.tmp / f"repair-{name}"
     shutil.rmtree(work, ignore_errors=True)
     make_private_dir(work)

@@ -206,7 +206,7 @@ def bench_size(
     secret = make_vault(root, documents, mb_per_document)
     vault = Vault.open(root)
     with vault.lock:
-        add_remote(vault, "bench", str(folder))
+        add_remote(vault, "bench", str(folder), create=True)
     sync_remote(vault, "bench", str(folder))
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     log(f"{documents} documents, {size / 1e6:.0f} MB: made and synced in "

@@ -202,7 +202,7 @@ def bench_size(work: Path, objects: int, rounds: int) -> Measured:
     make_store(root, objects)
     vault = Vault.open(root)
     with vault.lock:
-        add_remote(vault, "bench", str(remote))
+        add_remote(vault, "bench", str(remote), create=True)
     started = time.perf_counter()
     first = sync_remote(vault, "bench", str(remote))
     log(f"{objects} objects: first sync sent {first.uploaded} files in "

@@ -100,7 +100,7 @@ def slow_remote(vault_dir: Path, tmp_path: Path) -> dict[str, str]:
     store_documents(vault_dir, 1, tmp_path / "docs", size=1_500_000)
     vault = Vault.open(vault_dir)
     with vault.lock:
-        add_remote(vault, "usb", str(tmp_path / "usb"))
+        add_remote(vault, "usb", str(tmp_path / "usb"), create=True)
     env = {"VAULT_DIR": str(vault_dir)}
     done = subprocess.run(
         [sys.executable, "-m", "vault.cli", "sync", "usb"],

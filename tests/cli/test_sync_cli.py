@@ -28,12 +28,13 @@ def run(runner: CliRunner, vault_dir: Path, *args: str) -> Result:
 def with_remote(runner: CliRunner, vault_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
     store_documents(vault_dir, 2, tmp_path / "inbox")
     folder = tmp_path / "usb"
-    result = run(runner, vault_dir, "remote", "add", "usb", str(folder))
+    result = run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create")
     assert result.exit_code == 0, result.output
     return vault_dir, folder
 
 
 def test_remote_add_list_remove(runner: CliRunner, vault_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
     assert run(runner, vault_dir, "remote", "add", "usb", str(tmp_path / "b")).exit_code == 0
     assert run(runner, vault_dir, "remote", "add", "usb", str(tmp_path / "c")).exit_code == 2
     listed = run(runner, vault_dir, "remote", "list", "--json")

@@ -216,7 +216,7 @@ def sync_sweep(template_vault: Template, sources: dict[str, str], tmp_path: Path
     remote = tmp_path / "usb"
     vault = Vault.open(start)
     with vault.lock:
-        add_remote(vault, "usb", str(remote))
+        add_remote(vault, "usb", str(remote), create=True)
     sync_remote(vault, "usb", str(remote))
     with vault.lock:  # since that sync: an edit (a new head) and a new document
         vault.key = DataKey.from_secret(template_vault.data_secret)

@@ -98,7 +98,7 @@ def sync_to(root: Path, name: str, folder: Path | str) -> None:
     vault = Vault.open(root)
     if name not in vault.config.get("remotes", {}):
         with vault.lock:
-            add_remote(vault, name, str(folder))
+            add_remote(vault, name, str(folder), create=True)
     sync_remote(Vault.open(root), name, str(folder))
 
 

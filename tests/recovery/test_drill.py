@@ -35,7 +35,7 @@ def work_folders() -> set[str]:
 def add(root: Path, name: str, path: str) -> None:
     vault = Vault.open(root)
     with vault.lock:
-        add_remote(vault, name, path)
+        add_remote(vault, name, path, create=True)
 
 
 def test_a_drill_passes_on_a_good_backup_and_leaves_the_vault_alone(backup: Backup) -> None:

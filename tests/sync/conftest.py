@@ -44,7 +44,7 @@ def local_remote(stored_vault: Path, tmp_path: Path) -> tuple[Vault, str, Path]:
     folder = tmp_path / "usb-backup"
     vault = Vault.open(stored_vault)
     with vault.lock:
-        add_remote(vault, "usb", str(folder))
+        add_remote(vault, "usb", str(folder), create=True)
     return vault, "usb", folder
 
 

@@ -56,15 +56,17 @@ def missing_from(folder: Path) -> list[str]:
     return problems
 
 
+MARKER = "vault-backup.txt"  # sync.marker's, spelt out: this reads the folder independently
 SERVER_TEMP = ".rclone_temp_put_"  # serve s3 uploads to this name, then renames
 
 
 def files_in(folder: Path) -> set[str]:
-    """The remote's files (leaving out uploads a killed server left half-done)."""
+    """The backup's files (leaving out uploads a killed server left half-done,
+    and a folder remote's marker)."""
     return {
         p.relative_to(folder).as_posix()
         for p in folder.rglob("*")
-        if p.is_file() and not p.name.startswith(SERVER_TEMP)
+        if p.is_file() and not p.name.startswith(SERVER_TEMP) and p.name != MARKER
     }
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from sync import rcd
 from sync.backup import sync_remote
+from sync.marker import MARKER
 from sync.remotes import add_remote
 from sync.state import load_state, state_path, stored_path
 from tests.conftest import PASSPHRASE
@@ -132,7 +133,9 @@ def test_full_sync_resends_what_was_removed_by_hand(local_remote: tuple[Vault, s
 def test_emptied_remote_is_noticed_and_filled_again(local_remote: tuple[Vault, str, Path]) -> None:
     vault, name, folder = local_remote
     sync_remote(vault, name, str(folder))
-    shutil.rmtree(folder)
+    for child in folder.iterdir():  # all but the marker: the disk is still plugged in
+        if child.name != MARKER:
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
     result = sync_remote(vault, name, str(folder))
     assert result.full and result.notes
     assert not missing_from(folder) and "head.json" in files_in(folder)
@@ -142,7 +145,7 @@ def test_two_remotes_at_once(local_remote: tuple[Vault, str, Path], tmp_path: Pa
     vault, name, folder = local_remote
     other = tmp_path / "second"
     with vault.lock:
-        add_remote(vault, "second", str(other))
+        add_remote(vault, "second", str(other), create=True)
     sync_remote(vault, name, str(folder))
     sync_remote(vault, "second", str(other))
     assert files_in(folder) == files_in(other)
@@ -152,7 +155,6 @@ def test_remote_of_another_vault_is_refused(
     local_remote: tuple[Vault, str, Path], tmp_path: Path
 ) -> None:
     vault, name, folder = local_remote
-    folder.mkdir()
     (folder / "config.json").write_text(json.dumps({"vault_id": "0123456789abcdef"}))
     with pytest.raises(UsageError, match="another vault"):
         sync_remote(vault, name, str(folder))
@@ -172,7 +174,7 @@ def test_remote_path_is_never_run_by_a_shell(stored_vault: Path, tmp_path: Path)
     evil = tmp_path / "backup $(touch PWNED) `touch PWNED2`"
     vault = Vault.open(stored_vault)
     with vault.lock:
-        add_remote(vault, "odd", str(evil))
+        add_remote(vault, "odd", str(evil), create=True)
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:

@@ -88,7 +88,7 @@ def test_damaged_on_both_sides_is_reported(local_remote: tuple[Vault, str, Path]
 def test_empty_remote_fails_verification(local_remote: tuple[Vault, str, Path]) -> None:
     vault, name, folder = local_remote
     result = check_remote(vault, name, str(folder))
-    assert not result.ok and result.problems[0].path == "head.json"
+    assert not result.ok and "head.json" in {p.path for p in result.problems}
 
 
 def test_subset_samples_randomly() -> None:

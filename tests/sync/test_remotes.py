@@ -18,7 +18,7 @@ def vault(vault_dir: Path) -> Vault:
 
 def test_add_list_remove(vault: Vault, tmp_path: Path) -> None:
     with vault.lock:
-        assert add_remote(vault, "usb", str(tmp_path / "b")) == str(tmp_path / "b")
+        assert add_remote(vault, "usb", str(tmp_path / "b"), create=True) == str(tmp_path / "b")
         add_remote(vault, "offsite", "offsite:bucket/vault")
     assert remotes(Vault.open(vault.root).config) == {
         "usb": str(tmp_path / "b"),
@@ -37,7 +37,7 @@ def test_relative_local_path_is_made_absolute(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     with vault.lock:
-        assert add_remote(vault, "usb", "backup") == str(tmp_path / "backup")
+        assert add_remote(vault, "usb", "backup", create=True) == str(tmp_path / "backup")
 
 
 @pytest.mark.parametrize(
@@ -57,9 +57,9 @@ def test_bad_names_and_duplicates(vault: Vault, tmp_path: Path) -> None:
     with vault.lock:
         with pytest.raises(UsageError):
             add_remote(vault, "no spaces", str(tmp_path / "a"))
-        add_remote(vault, "usb", str(tmp_path / "a"))
+        add_remote(vault, "usb", str(tmp_path / "a"), create=True)
         with pytest.raises(UsageError, match="already"):
-            add_remote(vault, "usb", str(tmp_path / "b"))
+            add_remote(vault, "usb", str(tmp_path / "b"), create=True)
         with pytest.raises(UsageError, match="overlaps"):
             add_remote(vault, "inside", str(vault.root / "backup"))
 

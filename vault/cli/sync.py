@@ -47,20 +47,27 @@ def remote() -> None:
 @remote.command(name="add")
 @click.argument("name")
 @click.argument("path", metavar="RCLONE_PATH")
+@click.option("--create", is_flag=True, help="Make the folder if it does not exist yet.")
 @click.pass_obj
-def remote_add(root: Path, name: str, path: str) -> None:
+def remote_add(root: Path, name: str, path: str, create: bool) -> None:
     """Add a remote called NAME at RCLONE_PATH (a folder, or remote:path).
 
-    Credentials never go here: keep them in rclone's configuration.
+    A folder (a USB disk) must exist: plug the disk in first, or give
+    --create to make the folder. It gets a small file, vault-backup.txt,
+    that marks it as this vault's backup: a sync to a disk that is not
+    plugged in then stops with exit status 5 instead of filling a new folder
+    on this computer. Credentials never go here: keep them in rclone's
+    configuration.
 
     \b
     Example:
         vault remote add usb /media/backup/vault
+        vault remote add usb /media/backup/vault --create
     """
     from sync.remotes import add_remote
 
     with opened(root) as vault:
-        stored = add_remote(vault, name, path)
+        stored = add_remote(vault, name, path, create=create)
     click.echo(f"Added remote {name}: {stored}")
     click.echo(f"Back up to it now with: vault sync {name}", err=True)
 
