@@ -14,6 +14,7 @@ file, ``Ingester.ingest_file``:
 5. stores it with ``Vault.store_file``, which returns once the original, the
    searchable PDF, the manifest and the journal line are durable.
 
+A path given that does not exist is refused first (``require_paths``).
 Each file ends as one ``Outcome``: ``Ingested``, ``Quarantined`` or ``Skipped``
 (not moved: a symbolic link, a missing or unreadable path). An
 ``OcrEngineError`` (the engine, not the input, failed) propagates: the file
@@ -30,12 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingest.detect import detect_media_type
+from ingest.detect import detect_media_type, unsupported_reason
 from ingest.fields import extract_fields, family_reference
 from ingest.rules import classify
 from ingest.settings import IngestSettings
 from ocr import OcrResult, ocr_document
-from vault.errors import UnreadableInputError, VaultError
+from vault.errors import UnreadableInputError, UsageError, VaultError
 from vault.fsutil import private_workdir
 from vault.oserror import storage_error
 from vault.repository import Stored, Vault
@@ -43,7 +44,6 @@ from vault.repository import Stored, Vault
 PageCallback = Callable[[int, int], None]
 
 EMPTY = "empty file (0 bytes)"
-UNKNOWN_TYPE = "not a PDF, TIFF, JPEG or PNG (type detected from its content)"
 
 
 def _named(path: Path, verbose: bool) -> str:
@@ -169,6 +169,20 @@ def not_a_file(mode: int) -> str | None:
     return "not a regular file"
 
 
+def require_paths(paths: Iterable[Path]) -> None:
+    """Refuse, before anything is stored, a path given that does not exist (a
+    mistyped name is the user's to fix: ``UsageError``, exit status 2)."""
+    for path in paths:
+        try:
+            path.lstat()
+        except (FileNotFoundError, NotADirectoryError):
+            raise UsageError(
+                f"there is no file or folder called {path}; nothing was stored",
+                hint="check the spelling (the Tab key completes names); a whole folder of "
+                "scans can be given, e.g. 'vault ingest ~/Scans'",
+            ) from None
+
+
 def collect(paths: Iterable[Path]) -> Iterator[Path | Skipped]:
     """Files named, and files inside folders named (sorted, hidden ones left out).
 
@@ -238,7 +252,7 @@ def check_file(path: Path) -> str | Unreadable | NotAFile:
     if info.st_size == 0:
         return Unreadable(EMPTY)
     media_type = detect_media_type(path)
-    return media_type if media_type is not None else Unreadable(UNKNOWN_TYPE)
+    return media_type if media_type is not None else Unreadable(unsupported_reason(path))
 
 
 def understand(result: OcrResult, settings: IngestSettings) -> dict[str, Any]:

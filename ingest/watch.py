@@ -36,6 +36,7 @@ from ingest.pipeline import (
     Ingester,
     IngestReport,
     Outcome,
+    PageCallback,
     Skipped,
     not_a_file,
 )
@@ -164,6 +165,12 @@ def processed_folder(inbox: Path, option: Path | None, vault_root: Path) -> Path
 
 
 def check_inbox(inbox: Path, vault_root: Path) -> Path:
+    if not inbox.exists() and not inbox.is_symlink():
+        raise UsageError(
+            f"there is no folder called {inbox}",
+            hint="check the spelling, or make the scanner's folder first (e.g. mkdir -p "
+            "~/Scans/inbox) and set the scanner to save there",
+        )
     if inbox.is_symlink() or not inbox.is_dir():
         raise UsageError(f"the inbox {inbox} is not a folder")
     resolved = inbox.resolve()
@@ -188,6 +195,8 @@ class InboxWatcher:
         *,
         on_outcome: Callable[[Outcome], None] | None = None,
         on_notice: Callable[[str], None] | None = None,
+        on_start: Callable[[Path], None] | None = None,
+        on_page: PageCallback | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -196,6 +205,8 @@ class InboxWatcher:
         self.options = options
         self.on_outcome = on_outcome
         self.on_notice = on_notice
+        self.on_start = on_start  # a file is taken (for a progress display)
+        self.on_page = on_page
         self.sleep = sleep
         self.tracker = SettleTracker(options.settle, clock)
         self.ingester = Ingester(settings)
@@ -260,7 +271,9 @@ class InboxWatcher:
                 return None  # changed or gone since it settled: look again later
             if vault.key is not None:
                 vault.catalog  # noqa: B018 - fold others' work before checking duplicates
-            outcome = self.ingester.ingest_file(vault, path)
+            if self.on_start:
+                self.on_start(path)
+            outcome = self.ingester.ingest_file(vault, path, on_page=self.on_page)
             self.tracker.forget(path)
             if isinstance(outcome, Ingested):
                 if signature(path) == settled:

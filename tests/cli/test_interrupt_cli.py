@@ -6,6 +6,8 @@ anywhere, the scan still where it was, no worker left running."""
 from __future__ import annotations
 
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -145,3 +147,87 @@ def test_killed_mid_ocr_its_workers_die_with_it_and_the_next_run_cleans_up(
     assert out.decode().startswith("D-")
     assert everything_under(scene.runtime) == []
     assert everything_under(scene.system_tmp) == []
+
+
+# --- Ctrl-C pressed again and again, at a terminal --------------------------------------
+
+
+def _on_terminal(scene: Scene, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """The installed ``vault`` program with a pseudo-terminal for all three of its
+    streams, in a process group of its own (as a terminal's foreground job);
+    returns it and the terminal's controller end."""
+    program = Path(sys.executable).with_name("vault")
+    assert program.exists(), "the vault program is not installed beside python"
+    controller, terminal = pty.openpty()
+    env = {
+        **os.environ,
+        "VAULT_DIR": str(scene.vault_dir),
+        "XDG_RUNTIME_DIR": str(scene.runtime),
+        "TMPDIR": str(scene.system_tmp),
+    }
+    env.pop("VAULT_PASSPHRASE", None)
+    child = subprocess.Popen(
+        [str(program), *args],
+        env=env,
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    return child, controller
+
+
+def _read_all(child: subprocess.Popen[bytes], controller: int) -> str:
+    """What the program wrote to its terminal, until it ends (or WAIT passes)."""
+    seen = b""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the program ended: the terminal is closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif child.poll() is not None:
+            break
+    os.close(controller)
+    return seen.decode(errors="replace")
+
+
+@pytest.mark.parametrize(
+    ("command", "presses", "gap"),
+    [("ingest", 2, 0.02), ("ingest", 3, 0.2), ("watch", 3, 0.05)],
+)
+def test_ctrl_c_again_and_again_ends_quietly_with_130(
+    vault_dir: Path, tmp_path: Path, command: str, presses: int, gap: float
+) -> None:
+    """Ctrl-C pressed two or three times mid-OCR: no traceback, no hang, exit 130,
+    and the OCR workers' tidying-up is not cut short."""
+    scene = Scene(vault_dir, tmp_path)
+    if command == "ingest":
+        args = ["ingest", str(scene.scan)]
+    else:
+        args = ["watch", str(scene.scan.parent), "--settle", "0.2", "--interval", "0.2"]
+    child, controller = _on_terminal(scene, *args)
+    try:
+        scene.wait_for(child, scene.ocr_under_way)
+        workers = children_of(child.pid)
+        for _ in range(presses):
+            os.killpg(child.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+            time.sleep(gap)
+        shown = _read_all(child, controller)
+        child.wait(timeout=WAIT)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+    assert child.returncode == 130, shown
+    assert "Traceback" not in shown and "Error" not in shown, shown
+    assert shown.count("vault: interrupted") == 1 and shown.rstrip().endswith("vault: interrupted")
+    assert everything_under(scene.runtime) == []
+    assert all_gone(workers)
+    scene.assert_nothing_left()

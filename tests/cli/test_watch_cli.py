@@ -120,7 +120,7 @@ def test_processed_and_remove_source_together_is_a_usage_error(
 
 def test_missing_inbox_is_a_usage_error(runner: CliRunner, vault_dir: Path, tmp_path: Path) -> None:
     result = watch_once(runner, vault_dir, tmp_path / "nowhere")
-    assert result.exit_code == 2 and "not a folder" in result.stderr
+    assert result.exit_code == 2 and "there is no folder called" in result.stderr
 
 
 def test_links_quarantined_hidden_and_partial_files_left(

@@ -80,10 +80,11 @@ def ingest(
     Example:
         vault ingest ~/Scans/2026-11-25 --type referral --family F-0042
     """
-    from ingest.pipeline import Ingested, collect, ingest_paths
+    from ingest.pipeline import Ingested, collect, ingest_paths, require_paths
     from ingest.progress import IngestProgress
     from ingest.settings import ingest_settings
 
+    require_paths(paths)
     items = list(collect(list(paths)))
     passphrase = available_passphrase(passphrase_file)
     with opened(root) as vault:

@@ -10,7 +10,11 @@ lazy-loading pattern.
 environment for the run (``vault.children``), so no program a command starts
 inherits them, and is the only place where errors become messages and exit
 codes: a ``VaultError`` prints ``vault: error: …`` and ``vault: hint: …`` and
-exits with its code; Ctrl-C exits 130. An ``OSError`` (disk full,
+exits with its code; Ctrl-C exits 130. Only the first Ctrl-C interrupts
+(``first_interrupt_only``): the ones after it, pressed while the command
+tidies up (stops its OCR workers or rclone, removes its temporary files), are
+ignored, so the tidying is never cut short, left hanging or ended by a
+traceback, and the command still ends with one line and exit 130. An ``OSError`` (disk full,
 permission denied, a read-only folder) is the computer refusing, not a bug:
 it becomes one line too (``vault.oserror``), exit status 1. Anything else is
 a bug and keeps its traceback.
@@ -18,8 +22,13 @@ a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 import click
@@ -55,6 +64,32 @@ def add_epilog(command: click.Command) -> None:
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             add_epilog(sub)
+
+
+@contextlib.contextmanager
+def first_interrupt_only() -> Iterator[None]:
+    """The first Ctrl-C (SIGINT) raises ``KeyboardInterrupt``; any after it is
+    ignored until the process ends (its exit waits for worker processes, and
+    a Ctrl-C there would print a traceback). A Ctrl-C already ignored (a
+    command started in the background) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN or previous is None:
+        yield
+        return
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is first:  # not interrupted: as it was
+            signal.signal(signal.SIGINT, previous)
 
 
 class LazyGroup(click.Group):
@@ -115,7 +150,7 @@ class LazyGroup(click.Group):
         from vault.children import withheld_secrets
 
         try:
-            with withheld_secrets() as secrets:  # no program started meanwhile inherits them
+            with first_interrupt_only(), withheld_secrets() as secrets:  # (see both)
                 ctx.meta[SECRETS] = secrets
                 return super().invoke(ctx)
         except VaultError as error:

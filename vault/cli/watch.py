@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from vault.errors import PartialBatchError, UsageError
 
 if TYPE_CHECKING:
     from ingest.pipeline import Outcome
+    from ingest.watch import WatchOptions
     from vault.keys import DataKey
     from vault.repository import Vault
 
@@ -84,7 +86,9 @@ def watch(
     moved to the quarantine folder beside a .reason.txt file. The vault is
     locked for one file at a time, so other vault commands can run in between.
     No passphrase is needed; with VAULT_PASSPHRASE or --passphrase-file,
-    duplicates are caught straight away. Stop with Ctrl-C. With --once, the
+    duplicates are caught straight away. It starts by saying what it watches;
+    on a terminal it shows the file and page being read. Stop with Ctrl-C.
+    With --once, the
     exit status is 1 if the computer refused to store a file (disk full, no
     permission; it stays in the inbox), else 6 if any file was quarantined.
 
@@ -94,6 +98,7 @@ def watch(
         vault watch ~/Scans/inbox --once --remove-source
     """
     from ingest.pipeline import Ingested
+    from ingest.progress import IngestProgress
     from ingest.settings import ingest_settings
     from ingest.watch import InboxWatcher, WatchOptions, check_inbox, processed_folder
     from vault.repository import Vault
@@ -123,7 +128,14 @@ def watch(
         fresh.key = key
         return fresh
 
+    on_terminal = sys.stderr.isatty()
+    bar = IngestProgress(sys.stderr, None) if on_terminal and not quiet else None
+    if not quiet and (on_terminal or not once):
+        click.echo(escaped(_starting(options)), err=True)
+
     def show(outcome: Outcome) -> None:
+        if bar is not None:
+            bar.clear()
         if isinstance(outcome, Ingested):
             if not quiet:
                 click.echo(escaped(outcome.message(verbose=verbose)))
@@ -131,9 +143,24 @@ def watch(
             click.echo(escaped(outcome.message(verbose=verbose)), err=True)
 
     def notice(message: str) -> None:
+        if bar is not None:
+            bar.clear()
         click.echo(f"vault: {escaped(message)}", err=True)
 
-    report = InboxWatcher(open_vault, settings, options, on_outcome=show, on_notice=notice).run()
+    watcher = InboxWatcher(
+        open_vault,
+        settings,
+        options,
+        on_outcome=show,
+        on_notice=notice,
+        on_start=bar.start if bar else None,
+        on_page=bar.page if bar else None,
+    )
+    try:
+        report = watcher.run()
+    finally:
+        if bar is not None:
+            bar.clear()
     if not quiet or report.not_stored:
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
     if report.failed:  # the computer refused (disk full): status 1, as ingest
@@ -141,3 +168,16 @@ def watch(
     if report.not_stored:
         raise PartialBatchError(f"{report.not_stored} files in {inbox} were not stored")
 
+
+def _starting(options: WatchOptions) -> str:
+    """The first line: what is watched, where stored files go, how to stop."""
+    then = "deleted from it" if options.processed is None else f"moved to {options.processed}"
+    if options.once:
+        return (
+            f"Storing the files in {options.inbox} now; each is {then} once stored "
+            "(a file still being written is left for the next run)."
+        )
+    return (
+        f"Watching {options.inbox} for new scans: each is stored in the vault, then {then}. "
+        "Press Ctrl-C to stop."
+    )
