@@ -82,7 +82,7 @@ def backed_up(
     at(monkeypatch, T0)
     store_documents(vault_dir, 3, tmp_path / "inbox")
     folder = tmp_path / "usb"
-    ok(runner, vault_dir, "remote", "add", "usb", str(folder))
+    ok(runner, vault_dir, "remote", "add", "usb", str(folder), "--create")
     ok(runner, vault_dir, "sync")
     return vault_dir, folder
 
@@ -180,7 +180,7 @@ def test_nothing_waits_after_a_sync(
     runner: CliRunner, backed_up: tuple[Path, Path], tmp_path: Path
 ) -> None:
     vault_dir, _ = backed_up
-    ok(runner, vault_dir, "remote", "add", "offsite", str(tmp_path / "offsite"))
+    ok(runner, vault_dir, "remote", "add", "offsite", str(tmp_path / "offsite"), "--create")
     ok(runner, vault_dir, "sync")  # usb: up to date; offsite: everything
 
     def waiting() -> list[int]:

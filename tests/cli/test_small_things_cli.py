@@ -34,10 +34,12 @@ def run(runner: CliRunner, vault_dir: Path, *args: str) -> Result:
 class Terminal:
     """The installed ``vault`` program with a pseudo-terminal for its streams."""
 
-    def __init__(self, vault_dir: Path, *args: str) -> None:
+    def __init__(self, vault_dir: Path, *args: str, runtime: Path | None = None) -> None:
         program = Path(sys.executable).with_name("vault")
         self.controller, terminal = pty.openpty()
         env = {**os.environ, "VAULT_DIR": str(vault_dir)}
+        if runtime is not None:  # a private stand-in (the key agent's folder is there)
+            env["XDG_RUNTIME_DIR"] = str(runtime)
         env.pop("VAULT_PASSPHRASE", None)
         self.child = subprocess.Popen(
             [str(program), *args],
@@ -174,3 +176,21 @@ def test_watch_once_shows_progress_on_a_terminal_only(
         assert result.exit_code == 0, result.output
         assert "Storing the files" not in result.stderr and "page" not in result.stderr
         assert result.stdout.startswith("D-")
+
+
+def test_ctrl_c_at_the_passphrase_prompt_is_an_interruption(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    terminal = Terminal(vault_dir, "list", runtime=runtime)
+    try:
+        terminal.read_until("Passphrase:")
+        for _ in range(2):
+            os.killpg(terminal.child.pid, signal.SIGINT)
+            time.sleep(0.05)
+        assert terminal.finish() == 130, terminal.shown
+    finally:
+        terminal.kill()
+    assert terminal.shown.rstrip().endswith("vault: interrupted")
+    assert "Aborted" not in terminal.shown and "Traceback" not in terminal.shown

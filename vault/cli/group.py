@@ -166,3 +166,8 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("vault: interrupted", err=True)
             ctx.exit(int(ExitCode.INTERRUPTED))
+        except click.exceptions.Abort as abort:
+            if not isinstance(abort.__context__, KeyboardInterrupt):
+                raise  # Ctrl-D at a prompt: click's "Aborted!"
+            click.echo("vault: interrupted", err=True)  # Ctrl-C at a prompt: as anywhere
+            ctx.exit(int(ExitCode.INTERRUPTED))

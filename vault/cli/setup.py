@@ -106,7 +106,7 @@ def init(
     command = _vault_command(root)
     click.echo("")
     click.echo("Next: set up a backup (a folder on a USB disk, or a cloud remote), then back up:")
-    click.echo(f"  {command} remote add usb /media/usb-disk/vault-backup")
+    click.echo(f"  {command} remote add usb /media/usb-disk/vault-backup --create")
     click.echo(f"  {command} sync")
     click.echo("Write where the backups are on the sheet's 'Backups are kept at' line.")
 
