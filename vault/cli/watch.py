@@ -88,9 +88,9 @@ def watch(
     No passphrase is needed; with VAULT_PASSPHRASE or --passphrase-file,
     duplicates are caught straight away. It starts by saying what it watches;
     on a terminal it shows the file and page being read. Stop with Ctrl-C.
-    With --once, the
-    exit status is 1 if the computer refused to store a file (disk full, no
-    permission; it stays in the inbox), else 6 if any file was quarantined.
+    With --once, the exit status is 1 if the computer refused to store a file
+    (disk full, no permission; it stays in the inbox), else 6 if any file was
+    quarantined.
 
     \b
     Example:
