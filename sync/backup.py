@@ -76,7 +76,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sync import rclone, sample
-from sync.marker import MARKER, check_folder
+from sync.marker import MARKER, check_folder, read_marker
 from sync.remotes import local_folder, refuse_vault_folder
 from sync.replaceable import (
     HASHES,
@@ -237,8 +237,9 @@ def _sync(
                 snap = take_snapshot(vault, state.stored)
             plan = make_plan(snap, state)
         require_complete(snap)
+        disk: Path | None = None
         if not plan.empty:
-            _check_local_folder(vault, remote, path, name, not state.fresh, result)
+            disk = _check_local_folder(vault, remote, path, name, not state.fresh, result)
             if not top:  # nothing listed to tell which hashes the remote gives
                 md5 = "sha256" not in remote.hash_kinds(path)
             with vault.lock:
@@ -259,7 +260,19 @@ def _sync(
 
         if not plan.empty:
             try:
-                _send(remote, snap, plan, state, path, work, result, on_stats, prepare, md5)
+                _send(
+                    remote,
+                    snap,
+                    plan,
+                    state,
+                    path,
+                    work,
+                    result,
+                    on_stats,
+                    prepare,
+                    md5,
+                    before_head=None if disk is None else lambda: _still_marked(vault, disk, name),
+                )
             except BaseException:
                 if pending is not None:
                     pending.discard()
@@ -358,6 +371,8 @@ def _send(
     on_stats: StatsCallback | None,
     last: Callable[[], None],
     md5: bool,
+    *,
+    before_head: Callable[[], None] | None = None,
 ) -> None:
     """Steps 3-6; ``state`` and ``result`` are updated after each step that succeeded.
 
@@ -372,6 +387,9 @@ def _send(
     recorded first so that it sees ``state`` and ``result`` as they will be
     if the journal arrives, and is put back if it does not. ``md5``: record
     each replaceable file's MD5 as well (the remote gives no SHA-256).
+    ``before_head`` runs between steps 3 and 4: a folder remote's disk pulled
+    out meanwhile (rclone then makes the folder again on this computer's own
+    disk) gets no head, so it is never taken for a backup.
     """
     first = [*plan.stored, *plan.early]
     if first:
@@ -402,6 +420,8 @@ def _send(
             _remember(state.files, snap, rel, md5)
         result.uploaded += len(first)
         result.bytes += size
+    if before_head is not None and (plan.head or plan.journal):
+        before_head()
     if plan.head:
         timeout = rclone.transfer_timeout(len(snap.files[HEAD]), 1)
         remote.copy_file(work, HEAD, path, HEAD, timeout=timeout)
@@ -517,9 +537,19 @@ def _check_marker(
         result.notes.append(f"marked the folder as this vault's backup ({MARKER})")
 
 
+def _still_marked(vault: Vault, folder: Path, name: str) -> None:
+    if read_marker(folder) != vault.vault_id:
+        raise RemoteError(
+            f"the backup disk of remote {name!r} was unplugged during the sync "
+            f"({folder} lost its {MARKER})",
+            hint="plug the disk in and run 'vault sync' again; a folder the sync may have "
+            "made on this computer meanwhile can be deleted",
+        )
+
+
 def _check_local_folder(
     vault: Vault, remote: Daemon, path: str, name: str, synced_before: bool, result: SyncResult
-) -> None:
+) -> Path | None:
     """Before anything is written to a remote that rclone says is a local folder
     (a plain path, ``:local:``, a named remote of the local type): refuse one
     that overlaps the vault, or is not this vault's plugged-in backup disk
@@ -527,7 +557,7 @@ def _check_local_folder(
     version left it open to others (rclone now writes with the umask 077)."""
     folder = remote.local_folder(path)
     if folder is None:
-        return
+        return None
     refuse_vault_folder(folder, vault.root)
     _check_marker(vault, folder, name, synced_before, result)
     try:
@@ -536,6 +566,7 @@ def _check_local_folder(
             folder.chmod(stat.S_IMODE(mode) & 0o700)
     except OSError:
         pass  # not ours to change
+    return folder
 
 
 def _reconcile(

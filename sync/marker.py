@@ -14,11 +14,14 @@ from or writes to the folder, the marker is looked for:
 - the marker holds this vault's id: go on.
 
 Folders added before the marker existed: the first sync (or repair) that
-finds this vault's backup in the folder (its ``config.json`` names this
-vault's id) writes the marker; so does the first sync to a folder that was
-never synced to (the state file has no record of it). ``verify --remote``
-only reads: it accepts this vault's ``config.json`` where the marker is
-missing. A recovery on a new computer has no vault id to compare with: a
+finds this vault's backup in the folder (its ``head.json``, and a
+``config.json`` that names this vault's id) writes the marker; so does the
+first sync to a folder that was never synced to (the state file has no
+record of it). ``verify --remote`` only reads: it accepts this vault's
+backup where the marker is missing. A sync also looks again before it sends
+the head: a disk pulled out mid-sync (rclone then makes the folder again on
+this computer's own disk) gets no head, so that folder never passes for a
+backup. A recovery on a new computer has no vault id to compare with: a
 marker with any id, or a backup without one made before markers, will do;
 the backup's own head and keys say the rest.
 
@@ -119,7 +122,9 @@ def check_folder(
     if theirs == vault_id:
         return False
     if theirs is None:
-        theirs = backup_id(folder)
+        # A whole backup (its head too): not the start of one that rclone put in
+        # a folder it made again when the disk was pulled out mid-sync.
+        theirs = backup_id(folder) if (folder / "head.json").exists() else None
         if theirs is None and not synced_before:
             theirs = vault_id  # a folder added before markers, and never used
     if theirs is None:

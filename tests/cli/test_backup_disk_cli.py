@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from sync.backup import sync_remote
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import store_documents
 from tests.sync.remote_folder import files_in
 from vault.cli import cli
+from vault.errors import RemoteError
 from vault.repository import Vault
 
 MARKER = "vault-backup.txt"
@@ -170,3 +172,30 @@ def test_a_backup_made_before_the_marker_still_recovers(
     )
     assert result.exit_code == 0, result.output
     assert (dest / "config.json").exists()
+
+
+def test_a_disk_pulled_out_mid_sync_never_passes_for_a_backup(
+    runner: CliRunner,
+    vault_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rclone makes the folder again on this computer's disk when the disk goes
+    mid-copy; that folder gets no head and is refused by the next sync."""
+    store_documents(vault_dir, 2, tmp_path / "inbox", size=400_000)
+    folder = tmp_path / "usb"
+    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
+    monkeypatch.setenv("RCLONE_BWLIMIT", "200k")  # slow enough to be pulled out part-way
+    away = tmp_path / "usb-unplugged"
+
+    def unplug(stats: dict[str, object]) -> None:
+        if folder.exists() and not away.exists() and stats.get("bytes"):
+            folder.rename(away)
+
+    with pytest.raises(RemoteError):
+        sync_remote(Vault.open(vault_dir), "usb", str(folder), on_stats=unplug)
+    assert away.exists() and not (folder / "head.json").exists()
+    monkeypatch.delenv("RCLONE_BWLIMIT")
+    again = run(runner, vault_dir, "sync")
+    assert again.exit_code == 5 and "not plugged in" in again.stderr, again.output
+    assert not (folder / MARKER).exists() and not (folder / "head.json").exists()
