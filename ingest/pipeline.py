@@ -27,7 +27,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,8 +90,23 @@ class Ingested:
         return self.stored.duplicate_of is not None
 
     def message(self, *, verbose: bool = False) -> str:
-        note = " (already in the vault)" if self.duplicate else ""
-        return f"{self.stored.doc_id}  {_named(self.path, verbose)}{note}"
+        """``D-7K3M9Q  SCAN0001.pdf: referral, family F-0042, "Referral — …"``; a
+        copy of a stored document names that document and is not stored."""
+        stored = self.stored
+        title = f'"{stored.title}"' if stored.title else ""
+        if self.duplicate:
+            about = f"a duplicate of {stored.duplicate_of} {title}".rstrip()
+            return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}, not stored again"
+        family = f"family {stored.family}" if stored.family else "no family reference"
+        about = ", ".join(part for part in (stored.doc_type, family, title) if part)
+        return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}"
+
+    def as_dict(self) -> dict[str, Any]:
+        stored = self.stored
+        return {
+            "id": stored.doc_id, "file": self.path.name, "duplicate_of": stored.duplicate_of,
+            "title": stored.title, "doc_type": stored.doc_type, "family": stored.family,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,7 @@ Outcome = Ingested | Quarantined | Skipped | Failed
 @dataclass
 class IngestReport:
     outcomes: list[Outcome] = field(default_factory=list)
+    checked_duplicates: bool = True  # False without the key: found when next unlocked
 
     @property
     def stored(self) -> list[Ingested]:
@@ -144,14 +160,23 @@ class IngestReport:
         new = len(self.stored)
         text = f"Stored {new} document{'s' if new != 1 else ''}"
         if self.duplicates:
-            text += f", {len(self.duplicates)} already in the vault"
+            copies = len(self.duplicates)
+            named = ", ".join(dict.fromkeys(o.stored.doc_id for o in self.duplicates[:3]))
+            more = ", ..." if copies > 3 else ""
+            text += (
+                f", {copies} duplicate{'s' if copies != 1 else ''} of documents already "
+                f"in the vault ({named}{more}), not stored again"
+            )
         if self.quarantined:
             text += f", quarantined {len(self.quarantined)} (in {quarantine})"
         if self.skipped:
             text += f", skipped {len(self.skipped)}"
         if self.failed:
             text += f", {len(self.failed)} not stored ({self.failed[0].reason})"
-        return text + "."
+        text += "."
+        if self.stored and not self.checked_duplicates:
+            text += " Duplicates are looked for when the vault is next unlocked."
+        return text
 
 
 def not_a_file(mode: int) -> str | None:
@@ -278,6 +303,7 @@ class Ingester:
     def __init__(self, settings: IngestSettings) -> None:
         self.settings = settings
         self._seen: dict[str, str] = {}  # SHA-256 of content -> document id
+        self._stored: dict[str, Stored] = {}  # document id -> what a copy of it did
 
     def ingest_file(
         self, vault: Vault, path: Path, *, on_page: PageCallback | None = None
@@ -293,9 +319,12 @@ class Ingester:
             return Skipped(path, checked.reason)
         if isinstance(checked, Unreadable):
             return self.quarantine(path, checked.reason)
-        earlier = self._seen.get(digest) or vault.duplicate_of(path)
+        earlier = self._seen.get(digest)
         if earlier is not None:
-            return Ingested(path, Stored(earlier, duplicate_of=earlier))
+            return Ingested(path, self._stored[earlier])
+        existing = vault.duplicate_of(path)
+        if existing is not None:
+            return Ingested(path, vault.stored_as(existing))
         try:
             outcome = self._ocr_and_store(vault, path, checked, on_page)
         except OSError as exc:  # the disk is full, a folder read-only: not this file's fault
@@ -303,6 +332,9 @@ class Ingester:
             return Failed(path, error.message, error.errno)
         if isinstance(outcome, Ingested):
             self._seen[digest] = outcome.stored.doc_id
+            self._stored[outcome.stored.doc_id] = replace(
+                outcome.stored, duplicate_of=outcome.stored.doc_id
+            )
         return outcome
 
     def _ocr_and_store(
@@ -354,7 +386,7 @@ def ingest_paths(
 ) -> IngestReport:
     """Ingest each collected file; the callbacks follow progress as it happens."""
     ingester = Ingester(settings)
-    report = IngestReport()
+    report = IngestReport(checked_duplicates=vault.key is not None)
     for number, item in enumerate(items, 1):
         if on_start:
             on_start(number, item.path if isinstance(item, Skipped) else item)

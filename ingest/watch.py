@@ -274,6 +274,7 @@ class InboxWatcher:
             if self.on_start:
                 self.on_start(path)
             outcome = self.ingester.ingest_file(vault, path, on_page=self.on_page)
+            self.report.checked_duplicates = vault.key is not None
             self.tracker.forget(path)
             if isinstance(outcome, Ingested):
                 if signature(path) == settled:
@@ -289,6 +290,11 @@ class InboxWatcher:
                 self._left[path] = settled
             elif isinstance(outcome, Failed) and self.options.once and settled is not None:
                 self._left[path] = settled  # reported once; not taken for one still changing
+            for doc_id, copy_of in vault.dropped_duplicates:
+                self._notice(
+                    f"{doc_id} was a duplicate of {copy_of} (the same file stored twice); "
+                    f"it is kept once, as {copy_of}"
+                )
         self._record(outcome)
         return outcome
 

@@ -6,10 +6,17 @@ for encryption. Everything in it can be rebuilt from the manifests, so a
 snapshot of an older schema is not migrated: ``from_bytes`` raises
 ``OutdatedCatalogError`` and the caller rebuilds.
 
-    documents   one row per document (the manifest without its text)
+    documents   one row per document (the manifest without its text), with
+                its title (``vault.title``) and its family reference in the
+                canonical form (``vault.family``)
+    duplicates  documents dropped as copies of one already stored, and which
     pages       the OCR or embedded text of each page, as stored
     page_keys, word_index, vocabulary, vocabulary_index: the search index,
                 owned by ``vault.search``
+
+A snapshot from before titles (no ``title`` column) or before the
+``duplicates`` table is brought up to date when opened: each document gets a
+title made from its text, and the manifests are not rewritten.
 
 Deleted rows are overwritten (``PRAGMA secure_delete``) and the search index
 is compacted before serialising after a removal or replacement, so a snapshot
@@ -23,10 +30,11 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from vault import search
+from vault import family, search
 from vault.errors import IntegrityError
 from vault.manifest import Manifest
 from vault.parts import split_ref
+from vault.title import make_title, title_of
 
 # 2: the search index of vault.search instead of sqlite-utils' pages_fts
 SCHEMA_VERSION = 2
@@ -34,7 +42,7 @@ SCHEMA_VERSION = 2
 _DOCUMENT_COLUMNS = {
     "id": str, "manifest": str, "original": str, "searchable": str, "name": str,
     "media_type": str, "size": int, "pages": int, "received": str, "doc_type": str,
-    "family": str, "fields": str, "retention": str, "fingerprint": str,
+    "family": str, "fields": str, "retention": str, "fingerprint": str, "title": str,
 }  # fmt: skip
 
 
@@ -50,6 +58,7 @@ class Catalog:
 
         self.db = sqlite_utils.Database(conn)
         self._removed = False  # text was removed since the index was last compacted
+        conn.create_function("family_key", 1, family.display, deterministic=True)
 
     @classmethod
     def new(cls) -> Catalog:
@@ -76,7 +85,9 @@ class Catalog:
                 f"the catalog snapshot has unknown schema version {version}",
                 hint="was it written by a newer version of vault? Upgrade vault",
             )
-        return cls(conn)
+        catalog = cls(conn)
+        catalog._bring_up_to_date()
+        return catalog
 
     def to_bytes(self) -> bytes:
         if self._removed:
@@ -93,8 +104,29 @@ class Catalog:
         pages = self.db["pages"]
         pages.create({"doc_id": str, "page": int, "text": str}, pk=("doc_id", "page"))  # type: ignore[union-attr]
         search.create_index(self.conn)
+        self._create_duplicates()
         self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.conn.commit()
+
+    def _create_duplicates(self) -> None:
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS duplicates (id TEXT PRIMARY KEY, duplicate_of TEXT)"
+        )
+
+    def _bring_up_to_date(self) -> None:
+        """Add what snapshots from before titles and the duplicates table lack."""
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(documents)")}
+        if "title" not in columns:
+            self.conn.execute("ALTER TABLE documents ADD COLUMN title TEXT")
+            rows = self.conn.execute(
+                "SELECT id, doc_type, fields, received FROM documents"
+            ).fetchall()
+            for doc_id, doc_type, fields, received in rows:
+                title = make_title(
+                    doc_type, self.pages(doc_id), json.loads(fields or "{}"), received
+                )
+                self.conn.execute("UPDATE documents SET title = ? WHERE id = ?", (title, doc_id))
+        self._create_duplicates()
 
     # --- writing -----------------------------------------------------------
 
@@ -110,10 +142,11 @@ class Catalog:
             "pages": manifest.pages,
             "received": manifest.received,
             "doc_type": manifest.doc_type,
-            "family": manifest.family,
+            "family": family.display(manifest.family),
             "fields": json.dumps(manifest.fields, sort_keys=True),
             "retention": manifest.retention,
             "fingerprint": manifest.fingerprint,
+            "title": title_of(manifest),
         }
         if self.has(manifest.doc_id):
             self.conn.execute("DELETE FROM pages WHERE doc_id = ?", (manifest.doc_id,))
@@ -138,11 +171,29 @@ class Catalog:
             return False
         self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         self.conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
+        self.conn.execute("DELETE FROM duplicates WHERE duplicate_of = ?", (doc_id,))
         search.unindex_document(self.conn, doc_id)
         self._removed = True
         return True
 
+    def note_duplicate(self, doc_id: str, duplicate_of: str) -> None:
+        """Remember that ``doc_id`` was dropped as a copy of ``duplicate_of``."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO duplicates (id, duplicate_of) VALUES (?, ?)",
+            (doc_id, duplicate_of),
+        )
+
     # --- reading -----------------------------------------------------------
+
+    def duplicate_of(self, doc_id: str) -> str | None:
+        """The document that ``doc_id`` was dropped as a copy of, if it was."""
+        row = self.conn.execute(
+            "SELECT duplicate_of FROM duplicates WHERE id = ?", (doc_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def ids(self) -> list[str]:
+        return [row[0] for row in self.conn.execute("SELECT id FROM documents")]
 
     def count(self) -> int:
         return int(self.conn.execute("SELECT count(*) FROM documents").fetchone()[0])
@@ -191,4 +242,5 @@ class Catalog:
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
     row = dict(row)
     row["fields"] = json.loads(row["fields"] or "{}")
+    row["family"] = family.display(row["family"])
     return row

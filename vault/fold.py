@@ -3,8 +3,10 @@
 Each journal entry is checked: its manifest must decrypt with the vault's key
 and, when it carries no MAC (stored without the passphrase), the entry must be
 signed by the key the authenticated head names (``journal.check_entry``).
-An accepted document is fingerprinted (a duplicate is dropped) and its
-manifest signed; anything else is set aside, named, and blocks nothing.
+An accepted document is fingerprinted (a duplicate is dropped, and the
+catalog notes which document it was a copy of, so that its id, announced
+when it was stored, still leads somewhere) and its manifest signed;
+anything else is set aside, named, and blocks nothing.
 
 Safe to repeat after a crash at any instant: an entry whose objects the
 catalog already names was folded before and is not folded again (so it can
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
 @dataclass
 class FoldResult:
     added: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # manifest ids dropped as copies
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (doc id, the one it copies)
     rejected: list[str] = field(default_factory=list)  # manifest ids that failed checks
     set_aside: list[tuple[str, str]] = field(default_factory=list)  # (manifest id, reason)
 
@@ -71,11 +74,13 @@ def fold_journal(vault: Vault) -> FoldResult:
             leftovers.append(manifest_id)  # folded before a crash
             continue
         try:
-            doc, manifest_id, leftover = _fold_one(vault, entry, key)
+            doc, manifest_id, leftover, copy_of = _fold_one(vault, entry, key)
         except _SetAside as why:
             aside.append((entry, why.reason))
             continue
-        if doc is None:
+        if copy_of is not None:
+            catalog.note_duplicate(doc.doc_id, copy_of)
+            result.dropped.append((doc.doc_id, copy_of))
             result.duplicates.append(manifest_id)
             leftovers.extend(entry["objects"])
             leftovers.append(manifest_id)
@@ -94,6 +99,7 @@ def fold_journal(vault: Vault) -> FoldResult:
         result.rejected.append(name)
     for manifest_id in result.duplicates:
         vault.audit.append("duplicate", [manifest_id])
+    vault.dropped_duplicates.extend(result.dropped)
     if aside:
         vault.audit.append("set-aside", [m for m, _ in result.set_aside if len(m) == 64])
     if result.added:
@@ -124,9 +130,12 @@ def _torn_entry(vault: Vault, text: str, key: DataKey) -> dict[str, Any] | None:
     return {"manifest": manifest_id, "size": size, "objects": objects, "signed": False}
 
 
-def _fold_one(vault: Vault, entry: dict[str, Any], key: DataKey) -> tuple[Any, str, str | None]:
-    """Check one journal entry: (the document, or None for a duplicate; the
-    manifest id to catalog; an unsigned manifest no longer needed)."""
+def _fold_one(
+    vault: Vault, entry: dict[str, Any], key: DataKey
+) -> tuple[Manifest, str, str | None, str | None]:
+    """Check one journal entry: (the document; the manifest id to catalog;
+    an unsigned manifest no longer needed; the id of the document it is a
+    copy of, when it is a duplicate to drop)."""
     catalog = vault.catalog
     manifest_id = entry["manifest"]
     try:
@@ -141,12 +150,12 @@ def _fold_one(vault: Vault, entry: dict[str, Any], key: DataKey) -> tuple[Any, s
         raise _SetAside(exc.message) from exc
     if not signed and not vault.accepts(entry):
         raise _SetAside("it is not signed by this computer's signing key")
+    if signed and doc.fingerprint and (existing := catalog.by_fingerprint(doc.fingerprint)):
+        return doc, manifest_id, None, existing
     if catalog.has(doc.doc_id):
         doc = replace(doc, doc_id=manifests.new_document_id())
     if signed:
-        if doc.fingerprint and catalog.by_fingerprint(doc.fingerprint):
-            return None, manifest_id, None
-        return doc, manifest_id, None
+        return doc, manifest_id, None, None
     try:
         return _sign(vault, doc, manifest_id, key)
     except (WrongKeyError, IntegrityError) as exc:
@@ -154,7 +163,9 @@ def _fold_one(vault: Vault, entry: dict[str, Any], key: DataKey) -> tuple[Any, s
         raise _SetAside(f"its original cannot be read ({message})") from exc
 
 
-def _sign(vault: Vault, doc: Manifest, manifest_id: str, key: DataKey) -> tuple[Any, str, str]:
+def _sign(
+    vault: Vault, doc: Manifest, manifest_id: str, key: DataKey
+) -> tuple[Manifest, str, str, str | None]:
     """Fingerprint an unverified document and write its signed manifest."""
     from vault.repository import fingerprint_file
 
@@ -162,7 +173,7 @@ def _sign(vault: Vault, doc: Manifest, manifest_id: str, key: DataKey) -> tuple[
         plain = work / "original"
         vault.objects.get_file(doc.original, plain, [key.identity])
         fingerprint = fingerprint_file(plain, key.fingerprint_key)
-    if vault.catalog.by_fingerprint(fingerprint):
-        return None, manifest_id, manifest_id
+    if existing := vault.catalog.by_fingerprint(fingerprint):
+        return doc, manifest_id, manifest_id, existing
     signed = vault.manifests.put_bytes(doc.signed(fingerprint, key.mac), [vault.recipient])
-    return replace(doc, fingerprint=fingerprint), signed.id, manifest_id
+    return replace(doc, fingerprint=fingerprint), signed.id, manifest_id, None

@@ -9,13 +9,16 @@ journal until an unlocked command checks it and writes a verified copy.
 Manifests are write-once: a correction (``vault edit``) writes a new one with
 the next ``revision`` and then removes the old, so after an edit cut short
 between the two, a catalog rebuild keeps the higher revision. ``revision`` 0
-is left out of the JSON, so manifests written before it existed read the same.
+is left out of the JSON, so manifests written before it existed read the same;
+so is a missing ``title`` (older documents get one made from their text,
+``vault.title``, where they are shown).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -24,16 +27,51 @@ from vault.errors import IntegrityError
 FORMAT = 1
 # Crockford base32, no I, L, O, U: easy to read aloud and type.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ID_LENGTH = 6
 
 
 def new_document_id() -> str:
     """A short, typeable document id such as ``D-7K3M9Q``."""
-    return "D-" + "".join(secrets.choice(_ALPHABET) for _ in range(6))
+    return "D-" + "".join(secrets.choice(_ALPHABET) for _ in range(ID_LENGTH))
 
 
 def normalise_document_id(text: str) -> str:
-    text = text.strip().upper().replace("O", "0").replace("I", "1").replace("L", "1")
-    return text if text.startswith("D-") else "D-" + text
+    """The id a user meant: case, spaces and the ``D-`` prefix forgiven, and
+    the letters never used read as the digits they look like (O, I, L).
+    ``D275SGP`` is ``D-275SGP``, ``275SGP`` is ``D-275SGP``."""
+    text = "".join(text.split()).upper().replace("O", "0").replace("I", "1").replace("L", "1")
+    if text.startswith("D-"):
+        return text
+    if text.startswith("D") and len(text) == ID_LENGTH + 1:
+        return "D-" + text[1:]
+    return "D-" + text
+
+
+def near_ids(wanted: str, ids: Iterable[str]) -> list[str]:
+    """The ids one typing slip away from ``wanted`` (a wrong, missing, extra
+    or swapped character), closest first; for "did you mean"."""
+    typed = wanted.removeprefix("D-")
+    scored = sorted(
+        (distance, doc_id)
+        for doc_id in ids
+        if (distance := _slips(typed, doc_id.removeprefix("D-"))) <= 1
+    )
+    return [doc_id for _, doc_id in scored]
+
+
+def _slips(a: str, b: str) -> int:
+    """The edit distance with swaps of neighbours (optimal string alignment)."""
+    if abs(len(a) - len(b)) > 1:
+        return 2
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb)))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
 
 
 @dataclass(frozen=True)
@@ -53,11 +91,14 @@ class Manifest:
     retention: str | None = None
     fingerprint: str | None = None
     revision: int = 0  # 1 more at each correction (vault edit)
+    title: str | None = None  # e.g. "Referral — Northshire Council — 3 Dec 2026"
 
     def to_json(self) -> bytes:
         record = asdict(self)
         if not record["revision"]:
             del record["revision"]
+        if record["title"] is None:
+            del record["title"]
         return _canonical({"format": FORMAT, **record})
 
     def signed(self, fingerprint: str, mac: Any) -> bytes:
@@ -84,6 +125,8 @@ def parse(data: bytes, *, check_mac: Any | None) -> tuple[Manifest, bool]:
         manifest = Manifest(**record)
         if isinstance(manifest.revision, bool) or not isinstance(manifest.revision, int):
             raise ValueError("bad revision")
+        if manifest.title is not None and not isinstance(manifest.title, str):
+            raise ValueError("bad title")
     except (ValueError, TypeError) as exc:
         raise IntegrityError("a manifest is malformed") from exc
     if mac is None:

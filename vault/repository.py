@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from pyrage import x25519
 
 from vault import anchor, clock, fold, signing
+from vault import family as families
 from vault import journal as journals
 from vault import keys as keyring
 from vault import manifest as manifests
@@ -64,6 +65,7 @@ from vault.keys import DataKey, KeyPaths, NewKeys
 from vault.lock import VaultLock
 from vault.manifest import Manifest
 from vault.objects import BadObject, ObjectStore
+from vault.title import title_of
 
 if TYPE_CHECKING:  # the catalog loads on first use: `vault status` never needs it
     from vault.catalog import Catalog
@@ -78,6 +80,9 @@ class Stored:
 
     doc_id: str
     duplicate_of: str | None = None  # set when the same content was already in the vault
+    doc_type: str | None = None  # what it was given (for a duplicate: the stored one's)
+    family: str | None = None
+    title: str | None = None
 
 
 @dataclass
@@ -156,6 +161,8 @@ class Vault:
         self._journal_signers: frozenset[str] | None = _UNSET
         self._own_signing_key: signing.SigningKey | None = None
         self._opening_fold = FoldResult()  # what opening the catalog folded in
+        # (doc id, id of the document it copies) for duplicates folds dropped
+        self.dropped_duplicates: list[tuple[str, str]] = []
 
     # --- lifecycle ----------------------------------------------------------
 
@@ -324,7 +331,7 @@ class Vault:
             fingerprint = fingerprint_file(path, self.key.fingerprint_key)
             existing = self.catalog.by_fingerprint(fingerprint)
             if existing is not None:
-                return Stored(existing, duplicate_of=existing)
+                return self.stored_as(existing)
         recipients = [self.recipient]
         entry_key = self._entry_key()
         original = self.objects.put_file(path, recipients)
@@ -343,11 +350,12 @@ class Vault:
             received=now_utc(),
             pages=pages,
             doc_type=doc_type,
-            family=family,
+            family=families.display(family),
             text=text or [],
             fields=fields or {},
             searchable=searchable_id,
         )
+        doc = replace(doc, title=title_of(doc))
         if self.key is not None and fingerprint is not None:
             record = self.manifests.put_bytes(doc.signed(fingerprint, self.key.mac), recipients)
         else:
@@ -357,7 +365,18 @@ class Vault:
         )
         journals.append(self._journal_path, entry)
         self.audit.append("ingest", [doc.doc_id, *original.objects])
-        return Stored(doc.doc_id)
+        return Stored(doc.doc_id, doc_type=doc.doc_type, family=doc.family, title=doc.title)
+
+    def stored_as(self, existing: str) -> Stored:
+        """What storing a copy of document ``existing`` did: nothing new."""
+        row = self.catalog.get(existing) or {}
+        return Stored(
+            existing,
+            duplicate_of=existing,
+            doc_type=row.get("doc_type"),
+            family=row.get("family"),
+            title=row.get("title"),
+        )
 
     @property
     def _journal_path(self) -> Path:
@@ -633,11 +652,18 @@ class Vault:
     def document(self, doc_id: str) -> dict[str, Any]:
         wanted = manifests.normalise_document_id(doc_id)
         row = self.catalog.get(wanted)
-        if row is None:
+        if row is not None:
+            return row
+        copy_of = self.catalog.duplicate_of(wanted)
+        if copy_of is not None:
             raise NotFoundError(
-                f"no document {wanted} in this vault", hint="'vault list' shows ids"
+                f"{wanted} was a duplicate of {copy_of} (the same file stored twice) "
+                "and was not kept",
+                hint=f"the document is {copy_of}: 'vault show {copy_of}'",
             )
-        return row
+        near = manifests.near_ids(wanted, self.catalog.ids())
+        hint = f"did you mean {' or '.join(near[:3])}?" if near else "'vault list' shows ids"
+        raise NotFoundError(f"no document {wanted} in this vault", hint=hint)
 
     def text(self, doc_id: str) -> list[str]:
         return self.catalog.pages(self.document(doc_id)["id"])
@@ -656,9 +682,12 @@ class Vault:
         family: str | None = None,
         clear_family: bool = False,
         fields: dict[str, Any] | None = None,
+        title: str | None = None,
     ) -> dict[str, Any]:
-        """Correct a document's type, family reference or fields.
+        """Correct a document's type, family reference, fields or title.
 
+        A title made from the content follows a change of type or fields; one
+        typed with ``title`` stays as typed (an empty one: made again).
         Writes a new signed manifest (manifests are write-once), updates the
         catalog and removes the old manifest; the original is untouched.
         """
@@ -674,7 +703,7 @@ class Vault:
         if clear_family:
             changes["family"] = None
         elif family is not None:
-            changes["family"] = family
+            changes["family"] = families.normalise(family)
         if fields:
             merged = dict(doc.fields)
             for name, value in fields.items():
@@ -683,9 +712,14 @@ class Vault:
                 else:
                     merged[name] = value
             changes["fields"] = merged
+        if title is not None:
+            changes["title"] = " ".join(title.split()) or None
         if not changes:
-            raise UsageError("nothing to change", hint="give --type, --family or --field")
+            raise UsageError("nothing to change", hint="give --type, --family, --field or --title")
         updated = replace(doc, **changes, revision=doc.revision + 1)
+        if "title" not in changes and doc.title in (None, title_of(replace(doc, title=None))):
+            updated = replace(updated, title=None)  # made from the content: made again
+        updated = replace(updated, title=title_of(updated))
         record = self.manifests.put_bytes(
             updated.signed(doc.fingerprint, key.mac), [self.recipient]
         )

@@ -48,6 +48,8 @@ from datetime import date, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+from vault import dates
+from vault import family as families
 from vault.errors import UsageError
 
 if TYPE_CHECKING:
@@ -327,16 +329,8 @@ def parse_query(text: str) -> Query:
 
 
 def parse_date(text: str, option: str) -> date:
-    """A ``YYYY-MM-DD`` date given for ``option`` (named in the error)."""
-    value = text.strip()
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"{option}: {text!r} is not a date", hint="give dates as YYYY-MM-DD, e.g. 2026-11-25"
-        ) from None
+    """A day given for ``option`` (named in the error), as ``vault.dates`` reads it."""
+    return dates.parse(text, option)
 
 
 @dataclass(frozen=True)
@@ -353,6 +347,7 @@ class Hit:
 
     id: str
     name: str
+    title: str
     doc_type: str
     family: str | None
     received: str
@@ -368,7 +363,7 @@ class Hit:
     def as_dict(self) -> dict[str, Any]:
         """The JSON form (``kind`` is called ``match`` there)."""
         return {
-            "id": self.id, "name": self.name, "doc_type": self.doc_type,
+            "id": self.id, "title": self.title, "name": self.name, "doc_type": self.doc_type,
             "family": self.family, "received": self.received, "pages": list(self.pages),
             "match": self.kind, "score": self.score, "snippet": self.snippet_text(),
         }  # fmt: skip
@@ -394,8 +389,8 @@ def _filters(
         clauses.append("d.doc_type = ?")
         params.append(doc_type)
     if family is not None:
-        clauses.append("d.family = ?")
-        params.append(family)
+        clauses.append("family_key(d.family) = ?")
+        params.append(families.display(family))
     if since is not None:
         clauses.append("d.received >= ?")
         params.append(since.isoformat())
@@ -527,6 +522,27 @@ def _order_pages(
     return sorted(pages, key=key, reverse=True)
 
 
+def select(
+    catalog: Catalog,
+    *,
+    doc_type: str | None = None,
+    family: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> list[dict[str, Any]]:
+    """The documents of this type, family and received days, oldest first
+    (``vault list``'s filters: the same as ``search``'s)."""
+    found = _filters(doc_type, family, since, until)
+    ids = [
+        row[0]
+        for row in catalog.conn.execute(
+            f"SELECT d.id FROM documents d WHERE 1 = 1{found.sql} ORDER BY d.received, d.id",  # noqa: S608
+            found.params,
+        )
+    ]
+    return [row for doc_id in ids if (row := catalog.get(doc_id)) is not None]
+
+
 def search(
     catalog: Catalog,
     query: str | Query,
@@ -563,7 +579,9 @@ def search(
     for doc in ranked[:limit]:
         match = matches[doc]
         row = catalog.conn.execute(
-            "SELECT name, doc_type, family, received FROM documents WHERE id = ?", (doc,)
+            "SELECT name, doc_type, family_key(family), received, title "
+            "FROM documents WHERE id = ?",
+            (doc,),
         ).fetchone()
         ordered = _order_pages(doc, pages[doc], phrase, words)
         text = catalog.conn.execute(
@@ -573,6 +591,7 @@ def search(
             Hit(
                 id=doc,
                 name=row[0],
+                title=row[4] or row[0],
                 doc_type=row[1],
                 family=row[2],
                 received=row[3],

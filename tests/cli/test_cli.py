@@ -133,7 +133,8 @@ def test_ingest_list_show_export(runner: CliRunner, vault_dir: Path, tmp_path: P
     ]
     shown = run(runner, vault_dir, "show", doc_id, env=ENV)
     assert shown.exit_code == 0 and "referral.pdf" in shown.output
-    assert f"size: {src.stat().st_size} B\n" in shown.output, shown.output
+    assert f"(PDF scan, 1 page, {src.stat().st_size} B)\n" in shown.output, shown.output
+    assert "media type" not in shown.output
 
     out = tmp_path / "out.pdf"
     exported = run(runner, vault_dir, "export", doc_id, "--out", str(out), env=ENV)

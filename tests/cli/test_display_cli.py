@@ -60,7 +60,8 @@ def test_a_hostile_file_name_is_shown_escaped_everywhere(
         outputs[args[0]] = result.output
     for command, output in outputs.items():
         assert raw_controls(output) == [], command
-        assert escaped(HOSTILE) in output, command
+        if command in ("ingest", "show"):  # list and search show titles, not file names
+            assert escaped(HOSTILE) in output, command
     rows = [line for line in outputs["list"].splitlines() if "D-" in line]
     assert len(rows) == 1 and rows[0].startswith(doc_id)  # no fake row
     listed = json.loads(run(runner, vault_dir, "list", "--json").stdout)
@@ -86,7 +87,7 @@ def test_messages_name_files_by_name_unless_verbose(
     quiet = run(runner, vault_dir, "ingest", str(folder))
     assert quiet.exit_code == 6
     assert "Smith family" not in quiet.output
-    assert "  referral.pdf\n" in quiet.stdout
+    assert "  referral.pdf: " in quiet.stdout
     assert "quarantined: empty.pdf: " in quiet.stderr
     reason = next((vault_dir.parent / "quarantine").glob("*.reason.txt")).read_text()
     assert "From: empty.pdf\n" in reason and "Smith family" not in reason
@@ -95,4 +96,4 @@ def test_messages_name_files_by_name_unless_verbose(
     make_pdf(folder / "second.pdf", "another referral")
     verbose = run(runner, vault_dir, "ingest", "--verbose", str(folder))
     assert f"quarantined: {folder / 'empty.pdf'}: " in verbose.stderr
-    assert f"  {folder / 'second.pdf'}\n" in verbose.stdout
+    assert f"  {folder / 'second.pdf'}: " in verbose.stdout

@@ -75,7 +75,8 @@ def test_finds_a_word_and_shows_the_hit(
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split()[0] == documents["referral.pdf"]
-    assert "referral.pdf" in lines[0] and "F-0042" in lines[0] and "p. 1" in lines[0]
+    assert "Referral — " in lines[0] and "F-0042" in lines[0] and "p. 1" in lines[0]
+    assert "referral.pdf" not in lines[0]  # the title, not the scanner's file name
     assert lines[1].strip() == "Referral for contact. Mother: Mrs Anna Przybylski, of Leeds."
     assert "\x1b[" not in result.stdout  # no styling when not on a terminal
     assert lines[2].split()[0] == documents["order.pdf"]  # "Przybylsk1": a near spelling
@@ -179,10 +180,17 @@ def test_short_query_is_a_usage_error_before_unlocking(
 
 
 def test_bad_date_is_a_usage_error(runner: CliRunner, vault_dir: Path) -> None:
-    for option, value in (("--since", "1/3/2026"), ("--until", "2026-02-30")):
+    for option, value in (
+        ("--since", "31/02/2026"),
+        ("--until", "2026-02-30"),
+        ("--since", "12/31/2026"),
+        ("--until", "1/3"),
+        ("--since", "yesterday-ish"),
+    ):
         result = run(runner, vault_dir, "Nowak", option, value)
         assert result.exit_code == 2
-        assert option in result.stderr and "YYYY-MM-DD" in result.stderr
+        assert option in result.stderr and "04/12/2026" in result.stderr
+        assert len(result.stderr.splitlines()) == 2  # the error and its hint
     reversed_range = run(
         runner, vault_dir, "Nowak", "--since", "2026-03-02", "--until", "2026-03-01"
     )

@@ -45,9 +45,13 @@ COMMANDS: dict[str, Entry] = {
         "Read (OCR) and encrypt files (PDF, TIFF, JPEG, PNG) into the vault.",
     ),
     "list": Entry(
-        "vault.cli.documents", "list_documents", "List the documents in the vault, oldest first."
+        "vault.cli.documents",
+        "list_documents",
+        "List the documents in the vault, oldest first, by title.",
     ),
-    "show": Entry("vault.cli.documents", "show", "Show a document's details and text."),
+    "show": Entry(
+        "vault.cli.documents", "show", "Show a document: its title, the facts found, its text."
+    ),
     "export": Entry(
         "vault.cli.documents", "export", "Decrypt a document to a file (private to you, mode 0600)."
     ),
@@ -55,7 +59,7 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.search", "search", "Search the text of the documents (OCR or embedded text)."
     ),
     "edit": Entry(
-        "vault.cli.records", "edit", "Correct a document's type, family reference or fields."
+        "vault.cli.records", "edit", "Correct a document's type, family, fields or title."
     ),
     "watch": Entry(
         "vault.cli.watch", "watch", "Watch a scanner's folder and store each new file in the vault."

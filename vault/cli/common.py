@@ -255,6 +255,10 @@ def unlocked(
             )
         emergency = unlock_vault(vault, spec, agent=agent)
         yield vault
+        if vault.dropped_duplicates:
+            from vault.cli.dropped import report_dropped
+
+            report_dropped(vault)
         if vault.set_aside:  # reported once the command has done and shown the rest
             click.get_current_context().call_on_close(lambda: report_set_aside(vault))
     if emergency:

@@ -23,6 +23,8 @@ from vault.cli.common import (
     unlocked,
     verbose_option,
 )
+from vault.cli.dropped import report_dropped
+from vault.cli.filters import filter_options, read_filters
 from vault.display import escaped, escaped_lines
 from vault.errors import PartialBatchError
 from vault.outfile import check_destination
@@ -43,7 +45,8 @@ if TYPE_CHECKING:
 @click.option(
     "--family",
     metavar="REF",
-    help="Pseudonymous family reference, e.g. F-0042 (default: an F-nnnn code in the text).",
+    help="Pseudonymous family reference: F- and digits, e.g. F-0042 "
+    "(default: an F-nnnn code in the text).",
 )
 @quarantine_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no per-file lines.")
@@ -83,8 +86,11 @@ def ingest(
     from ingest.pipeline import Ingested, collect, ingest_paths, require_paths
     from ingest.progress import IngestProgress
     from ingest.settings import ingest_settings
+    from vault import family as families
 
     require_paths(paths)
+    if family is not None:
+        family = families.normalise(family)
     items = list(collect(list(paths)))
     passphrase = available_passphrase(passphrase_file)
     with opened(root) as vault:
@@ -125,6 +131,7 @@ def ingest(
                 bar.clear()
         if vault.key is not None:
             vault.fold_journal()
+    report_dropped(vault)
     if not quiet or report.not_stored:
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
     if vault.set_aside:  # earlier entries the unlocked fold did not trust
@@ -135,36 +142,58 @@ def ingest(
         raise PartialBatchError(f"{report.not_stored} of {len(items)} inputs were not stored")
 
 
+_SUMMARY_KEYS = (
+    "id", "title", "received", "doc_type", "family", "pages", "media_type", "size", "name"
+)  # fmt: skip
+
+
 def _row_summary(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: row[k]
-        for k in ("id", "received", "doc_type", "family", "pages", "media_type", "size", "name")
-    }
+    return {k: row[k] for k in _SUMMARY_KEYS}
 
 
 @click.command(name="list")
+@filter_options
 @json_option
 @unlock_options
 @click.pass_obj
-def list_documents(root: Path, as_json: bool, unlock: UnlockSpec) -> None:
-    """List the documents in the vault, oldest first.
+def list_documents(
+    root: Path,
+    doc_type: str | None,
+    family: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    unlock: UnlockSpec,
+) -> None:
+    """List the documents in the vault, oldest first, by title.
+
+    --type, --family, --since and --until narrow the list; days are written
+    as in the UK (04/12/2026, 4/12/26, 4 Dec 2026) or as 2026-12-04, and
+    are the days documents were received.
 
     \b
     Example:
+        vault list --family F-0042
+        vault list --type court-order --since 1/11/2026 --until 04/12/2026
         vault list --json
     """
+    from vault.search import select
+
+    filters = read_filters(doc_type, family, since, until)
     with unlocked(root, unlock, reading=True) as vault:
-        rows = [_row_summary(row) for row in vault.documents()]
+        rows = [_row_summary(row) for row in select(vault.catalog, **filters.as_kwargs())]
+        empty = not rows and vault.catalog.count() == 0
     if as_json:
         print_json(rows)
         return
     if not rows:
-        click.echo("The vault has no documents yet.")
+        click.echo("The vault has no documents yet." if empty else "No documents match.")
         return
-    click.echo(f"{'ID':<10} {'RECEIVED':<11} {'TYPE':<12} {'FAMILY':<8} NAME")
+    click.echo(f"{'ID':<10} {'RECEIVED':<11} {'FAMILY':<8} TITLE")
     for row in rows:
-        cells = [escaped(row[k] or "-") for k in ("id", "received", "doc_type", "family", "name")]
-        click.echo(f"{cells[0]:<10} {cells[1][:10]:<11} {cells[2]:<12} {cells[3]:<8} {cells[4]}")
+        cells = [escaped(row[k] or "-") for k in ("id", "received", "family")]
+        title = escaped(row["title"] or row["name"])
+        click.echo(f"{cells[0]:<10} {cells[1][:10]:<11} {cells[2]:<8} {title}")
 
 
 @click.command()
@@ -173,13 +202,16 @@ def list_documents(root: Path, as_json: bool, unlock: UnlockSpec) -> None:
 @unlock_options
 @click.pass_obj
 def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
-    """Show a document's details and text.
+    """Show a document: its title, the facts found, its text.
+
+    The facts are those found in its text (case and referral numbers,
+    dates) or set with 'vault edit'; the file it came from is named.
 
     \b
     Example:
         vault show D-7K3M9Q
     """
-    from sync.progress import human_bytes
+    from vault.cli.describe import file_kind, found_facts, received
 
     with unlocked(root, unlock, reading=True) as vault:
         row = vault.document(doc_id)
@@ -188,10 +220,23 @@ def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
     if as_json:
         print_json({**row, "text": text})
         return
-    shown = {**row, "size": human_bytes(row["size"]) if row["size"] is not None else None}
-    for key in ("id", "name", "received", "doc_type", "family", "media_type", "size", "pages"):
-        value = escaped(shown[key]) if shown[key] is not None else "-"
-        click.echo(f"{key.replace('_', ' '):>10}: {value}")
+    click.echo(f"{row['id']}  {escaped(row['title'] or row['name'])}")
+    lines = [
+        ("type", row["doc_type"].replace("-", " ")),
+        ("family", row["family"] or "none given"),
+        ("received", received(row["received"])),
+        ("file", f"{row['name']} ({file_kind(row)})"),
+    ]
+    facts = found_facts(row["fields"])
+    width = max(len(label) for label, _ in lines + facts)
+    for label, value in lines:
+        click.echo(f"{label:>{width}}: {escaped(value)}")
+    if not facts:
+        click.echo("Found in the text: no case or referral number, no date.")
+    else:
+        click.echo("Found in the text:")
+        for label, value in facts:
+            click.echo(f"{label:>{width}}: {escaped(value)}")
     for n, page in enumerate(text, 1):
         click.echo(f"\n--- page {n} ---\n{escaped_lines(page)}")
 
@@ -233,4 +278,3 @@ def export(
     with unlocked(root, unlock, reading=True) as vault:
         row = vault.export(doc_id, out, version=version, force=force)
     click.echo(f"Wrote {row['id']} to {escaped(out)}", err=True)
-

@@ -24,7 +24,11 @@ def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str | None]:
 @click.command()
 @click.argument("doc_id", metavar="ID")
 @click.option("--type", "doc_type", type=click.Choice(DOC_TYPES), help="The kind of document.")
-@click.option("--family", metavar="REF", help="Pseudonymous family reference, e.g. F-0042.")
+@click.option(
+    "--family",
+    metavar="REF",
+    help="Pseudonymous family reference: F- and digits, e.g. F-0042 (never a name).",
+)
 @click.option("--no-family", is_flag=True, help="Remove the family reference.")
 @click.option(
     "--field",
@@ -32,6 +36,11 @@ def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str | None]:
     multiple=True,
     metavar="NAME=VALUE",
     help="Set a field (e.g. case_number=NT26P00412); NAME= with no value removes it.",
+)
+@click.option(
+    "--title",
+    metavar="TEXT",
+    help='The title shown by list, search and show; "" makes it from the content again.',
 )
 @unlock_options
 @click.pass_obj
@@ -42,26 +51,41 @@ def edit(
     family: str | None,
     no_family: bool,
     field_pairs: tuple[str, ...],
+    title: str | None,
     unlock: UnlockSpec,
 ) -> None:
-    """Correct a document's type, family reference or fields.
+    """Correct a document's type, family, fields or title.
 
-    The stored original is never changed; the correction is recorded in the
-    audit log.
+    A family reference is F- and digits (f42, F42 and F-42 are F-0042); a
+    name is refused. A title made from the content follows a new type; a
+    typed one is kept. The stored original is never changed; the correction
+    is recorded in the audit log.
 
     \b
     Example:
         vault edit D-7K3M9Q --type court-order --family F-0017
         vault edit D-7K3M9Q --field case_number=NT26P00412
+        vault edit D-7K3M9Q --title "Court order — Family Court at Norwich — 3 Dec 2026"
     """
+    from vault import family as families
+
     if family is not None and no_family:
         raise UsageError("--family and --no-family cannot be used together")
+    if family is not None:
+        family = families.normalise(family)
     fields = _parse_fields(field_pairs)
     with unlocked(root, unlock) as vault:
         row = vault.edit(
-            doc_id, doc_type=doc_type, family=family, clear_family=no_family, fields=fields
+            doc_id,
+            doc_type=doc_type,
+            family=family,
+            clear_family=no_family,
+            fields=fields,
+            title=title,
         )
     click.echo(
-        escaped(f"{row['id']}: type {row['doc_type']}, family {row['family'] or '-'}"), err=True
+        escaped(
+            f"{row['id']}: {row['title']} (type {row['doc_type']}, family {row['family'] or '-'})"
+        ),
+        err=True,
     )
-

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 import click
 
 from vault.cli.common import (
-    DOC_TYPES,
     UnlockSpec,
     json_option,
     print_json,
     unlock_options,
     unlocked,
 )
+from vault.cli.filters import filter_options, read_filters
 
 if TYPE_CHECKING:
     from vault.search import Hit
@@ -24,14 +24,7 @@ from vault.display import escaped
 
 @click.command()
 @click.argument("query", nargs=-1, required=True)
-@click.option(
-    "--type", "doc_type", type=click.Choice(DOC_TYPES), help="Only this kind of document."
-)
-@click.option("--family", metavar="REF", help="Only this family reference (exactly), e.g. F-0042.")
-@click.option("--since", metavar="YYYY-MM-DD", help="Only documents received on or after this day.")
-@click.option(
-    "--until", metavar="YYYY-MM-DD", help="Only documents received on or before this day."
-)
+@filter_options
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
@@ -61,29 +54,27 @@ def search(
     those, spellings an edit or two away, as scanning often leaves them
     ("Przybylsky", "NT26P0O412"). Case and accents do not matter. Documents
     come best first, each with its matching pages (the best first) and a
-    line of text round the hit. Received dates are UTC days, as in
-    'vault list'.
+    line of text round the hit. --since and --until take days as the UK
+    writes them (04/12/2026, 4 Dec 2026) or 2026-12-04; received dates are
+    UTC days, as in 'vault list'.
 
     \b
     Example:
         vault search Przybylski
-        vault search "court order" --type court-order --since 2026-01-01
+        vault search "court order" --type court-order --since 1/1/2026
+        vault search contact --family F-0042
         vault search NT26P00412 --json
     """
-    from vault.search import parse_date, parse_query
+    from vault.search import parse_query
     from vault.search import search as search_catalog
 
     parsed = parse_query(" ".join(query))
-    first = parse_date(since, "--since") if since is not None else None
-    last = parse_date(until, "--until") if until is not None else None
+    filters = read_filters(doc_type, family, since, until)
     with unlocked(root, unlock, reading=True) as vault:
         hits = search_catalog(
             vault.catalog,
             parsed,
-            doc_type=doc_type,
-            family=family,
-            since=first,
-            until=last,
+            **filters.as_kwargs(),
             limit=limit + 1,
             fuzzy=not exact,
         )
@@ -107,10 +98,9 @@ def search(
 def _show(hit: Hit) -> None:
     pages = ", ".join(str(page) for page in hit.pages)
     note = "  (similar spelling)" if hit.kind == "fuzzy" else ""
-    cells = [escaped(v or "-") for v in (hit.id, hit.received, hit.doc_type, hit.family)]
+    cells = [escaped(v or "-") for v in (hit.id, hit.received, hit.family)]
     click.echo(
-        f"{cells[0]:<10} {cells[1][:10]:<11} {cells[2]:<12} {cells[3]:<8} "
-        f"{escaped(hit.name)}  p. {pages}{note}"
+        f"{cells[0]:<10} {cells[1][:10]:<11} {cells[2]:<8} {escaped(hit.title)}  p. {pages}{note}"
     )
     snippet = "".join(
         click.style(escaped(part.text), bold=True) if part.hit else escaped(part.text)

@@ -1,0 +1,94 @@
+"""A document described in words for ``vault show``: what kind of file it is,
+when it came, and the facts found in its text, with no technical labels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from vault.dates import spoken
+
+_KINDS = {
+    "application/pdf": "PDF",
+    "image/tiff": "TIFF image",
+    "image/jpeg": "JPEG image",
+    "image/png": "PNG image",
+}
+_FIELD_NAMES = {
+    "case_number": "case number",
+    "referral_number": "referral number",
+    "dates": "dates in the text",
+}
+HARD_TO_READ = 60.0  # mean word confidence (0-100) below which a page is worth checking
+
+
+def file_kind(row: dict[str, Any]) -> str:
+    """E.g. ``PDF scan, 3 pages, 245.1 kB`` or ``JPEG image, 1 page, 80.0 kB``."""
+    from sync.progress import human_bytes
+
+    kind = _KINDS.get(row.get("media_type") or "", "file")
+    if kind == "PDF":
+        kind = "PDF scan" if row.get("searchable") else "PDF with its own text"
+    parts = [kind]
+    pages = row.get("pages")
+    if pages:
+        parts.append(f"{pages} page{'s' if pages != 1 else ''}")
+    if row.get("size") is not None:
+        parts.append(human_bytes(row["size"]))
+    return ", ".join(parts)
+
+
+def received(value: str | None) -> str:
+    """The time a document was received, in this computer's time and zone."""
+    if not value:
+        return "-"
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone()
+    except ValueError:
+        return value
+    return f"{spoken(when.date())} at {when:%H:%M} {when.tzname() or ''}".rstrip()
+
+
+def found_facts(fields: dict[str, Any]) -> list[tuple[str, str]]:
+    """The facts found in (or set on) a document, as (what, value) in words."""
+    facts: list[tuple[str, str]] = []
+    for name, value in sorted(fields.items(), key=lambda item: _order(item[0])):
+        if name == "ocr_confidence":
+            if note := _reading(value):
+                facts.append(("reading of the scan", note))
+            continue
+        label = _FIELD_NAMES.get(name, name.replace("_", " "))
+        if name == "dates" and isinstance(value, list):
+            shown = ", ".join(_day(d) for d in value)
+        elif isinstance(value, list):
+            shown = ", ".join(str(v) for v in value)
+        else:
+            shown = str(value)
+        facts.append((label, shown))
+    return facts
+
+
+def _order(name: str) -> tuple[int, str]:
+    known = [*_FIELD_NAMES, "ocr_confidence"]
+    return (known.index(name) if name in known else len(_FIELD_NAMES), name)
+
+
+def _day(value: Any) -> str:
+    try:
+        return spoken(str(value))
+    except ValueError:
+        return str(value)
+
+
+def _reading(value: Any) -> str | None:
+    if not isinstance(value, list):
+        return None
+    scores = [(n, s) for n, s in enumerate(value, 1) if isinstance(s, int | float)]
+    if not scores:
+        return None
+    hard = [n for n, s in scores if s < HARD_TO_READ]
+    if not hard:
+        return None  # read clearly: nothing to say
+    pages = ", ".join(str(n) for n in hard)
+    plural = "s" if len(hard) > 1 else ""
+    return f"page{plural} {pages} hard to read: check the text against the scan"

@@ -1,0 +1,23 @@
+"""Saying which documents were dropped as duplicates when the journal was
+folded in: stored without the passphrase, they were announced under an id
+of their own, and that id now leads to the document they copy."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from vault.repository import Vault
+
+
+def report_dropped(vault: Vault) -> None:
+    """One line on stderr for each duplicate this command's folds dropped."""
+    for doc_id, copy_of in vault.dropped_duplicates:
+        click.echo(
+            f"vault: {doc_id} was a duplicate of {copy_of} (the same file stored twice); "
+            f"it is kept once, as {copy_of}",
+            err=True,
+        )
+    vault.dropped_duplicates.clear()
