@@ -11,8 +11,8 @@ The sender is, in order: a labelled one ("From: …", "Referred by: …",
 "Referral from …"), the court ("IN THE FAMILY COURT AT NORWICH" gives
 "Family Court at Norwich"), or the first line that reads as a heading (a
 letterhead); never a greeting ("Dear …"), a "label: value" line, a line
-with a title such as Mrs (a person's name), an address or a number. The date is the first one in the text,
-else the day it was received.
+with a title such as Mrs (a person's name), an address or a number. The
+date is the first one in the text, else the day it was received.
 """
 
 from __future__ import annotations
