@@ -11,7 +11,10 @@ in plaintext. Only what is there is returned: a missing fact is a missing key.
 - ``dates``: every real date in the text as ISO ``YYYY-MM-DD``, in order of
   appearance, without repeats: ``12/11/2026`` (day first, as in the UK),
   ``12 November 2026``, ``12th Nov 2026``, ``November 12, 2026``, ``2026-11-12``.
-- the family reference: the first pseudonymous code ``F-`` and four digits.
+- the family reference: the first pseudonymous code ``F-`` and four digits,
+  in the canonical form of ``vault.family``. OCR's near-misses are read as
+  the code they spoil: a space inside the digits or after the hyphen
+  (``F-005 1``, ``F- 0051``) and a dash in place of the hyphen (``F–0051``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from __future__ import annotations
 import re
 from datetime import date
 from typing import Any
+
+from vault import family as families
 
 # A reference token: letters, digits and / - . _, with at least one digit.
 _REF = r"([A-Z0-9](?:[A-Z0-9/\-._]*[A-Z0-9])?)"
@@ -33,7 +38,11 @@ _REFERRAL_LABELLED = re.compile(
     re.IGNORECASE,
 )
 _REFERRAL_BARE = re.compile(r"\bREF-\d{4}-\d{3,6}\b", re.IGNORECASE)
-_FAMILY = re.compile(r"(?<![\w-])F-\d{4}(?![\w-])")
+_FAMILY = re.compile(r"(?<![\w-])F-(\d{4})(?![\w-])")
+# One space inside the four digits, or after the hyphen; any dash for the hyphen.
+_FAMILY_NEAR = re.compile(
+    r"(?<![\w-])F[-\u2010-\u2015] ?(\d ?\d\d\d|\d\d ?\d\d|\d\d\d ?\d)(?! ?\d)(?![\w-])"
+)
 
 _MONTHS = {
     name: n
@@ -128,8 +137,8 @@ def dates(text: str) -> list[str]:
 
 
 def family_reference(text: str) -> str | None:
-    match = _FAMILY.search(text)
-    return match.group(0) if match else None
+    match = _FAMILY.search(text) or _FAMILY_NEAR.search(text)
+    return families.parse("F-" + match.group(1).replace(" ", "")) if match else None
 
 
 def extract_fields(text: str) -> dict[str, Any]:

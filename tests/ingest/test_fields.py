@@ -80,6 +80,12 @@ def test_not_dates(text: str) -> None:
         ("F-00421", None),
         ("REF-0042", None),
         ("f-0042", None),
+        # OCR's near-misses: the code they spoil, in its one form
+        ("Family F-005 1, contact", "F-0051"),
+        ("Family F- 0051.", "F-0051"),
+        ("Family F\u20130051", "F-0051"),
+        ("F-00 42 1", None),
+        ("F-0042 1234", "F-0042"),
     ],
 )
 def test_family_reference(text: str, expected: str | None) -> None:
