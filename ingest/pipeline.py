@@ -95,7 +95,7 @@ class Ingested:
         stored = self.stored
         title = f'"{stored.title}"' if stored.title else ""
         if self.duplicate:
-            about = f"a duplicate of {stored.duplicate_of} {title}".rstrip()
+            about = f"a duplicate of {stored.duplicate_of}" + (f" ({title})" if title else "")
             return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}, not stored again"
         family = f"family {stored.family}" if stored.family else "no family reference"
         about = ", ".join(part for part in (stored.doc_type, family, title) if part)

@@ -94,7 +94,7 @@ def test_once_stores_then_moves_each_file_to_processed(
     assert (processed.stat().st_mode & 0o777) == 0o700
     out = result.stdout.splitlines()
     assert len(out) == 2 and all(line.startswith("D-") for line in out)
-    assert "  a.pdf\n" in result.stdout and str(inbox) not in result.output
+    assert "  a.pdf: " in result.stdout and str(inbox) not in result.output
     assert sorted(stored_names(vault_dir)) == ["a.pdf", "b.pdf"]
 
 
@@ -193,7 +193,7 @@ def test_unlocked_watch_finds_duplicates(
     (inbox / "again.pdf").write_bytes(first.read_bytes())
     result = watch_once(runner, vault_dir, inbox, env=ENV)
     assert result.exit_code == 0, result.output
-    assert "already in the vault" in result.stdout
+    assert "again.pdf: a duplicate of D-" in result.stdout
     assert files(tmp_path / "processed") == ["again.pdf"]
     assert stored_names(vault_dir) == ["first.pdf"]
 

@@ -135,7 +135,7 @@ def test_unlocked_ingest_finds_what_is_already_stored(vault_dir: Path, tmp_path:
     again = run(vault_dir, [a], unlock=True).outcomes[0]
     assert isinstance(first, Ingested) and isinstance(again, Ingested)
     assert again.duplicate and again.stored.doc_id == first.stored.doc_id
-    assert "already in the vault" in again.message()
+    assert f"a duplicate of {first.stored.doc_id}" in again.message()
 
 
 def test_symlinks_and_missing_paths_are_skipped_not_moved(vault_dir: Path, tmp_path: Path) -> None:

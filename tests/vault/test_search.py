@@ -96,6 +96,7 @@ def test_result_carries_the_document_details(catalog: Catalog) -> None:
     (hit,) = search(catalog, "Nowak")
     assert hit.as_dict() == {
         "id": "D-LET004",
+        "title": "Letter \u2014 5 Jan 2026",
         "name": "D-LET004.pdf",
         "doc_type": "letter",
         "family": None,
@@ -241,12 +242,14 @@ def test_date_range_is_inclusive(catalog: Catalog) -> None:
 
 def test_parse_date() -> None:
     assert parse_date("2026-03-01", "--since") == date(2026, 3, 1)
-    for bad in ("2026-3-1", "01/03/2026", "2026-02-30", "yesterday", ""):
+    assert parse_date("01/03/2026", "--since") == date(2026, 3, 1)  # the UK's day first
+    assert parse_date("1 Mar 2026", "--since") == date(2026, 3, 1)
+    for bad in ("03/31/2026", "1/3", "2026-02-30", "yesterday", ""):
         with pytest.raises(UsageError) as caught:
             parse_date(bad, "--since")
         assert caught.value.exit_code == 2
         assert "--since" in caught.value.message
-        assert "YYYY-MM-DD" in (caught.value.hint or "")
+        assert "2026-12-04" in (caught.value.hint or "")
 
 
 # --- ranking, pages, limits --------------------------------------------------------------
