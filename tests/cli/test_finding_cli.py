@@ -285,6 +285,20 @@ def test_a_duplicate_is_named_with_the_document_it_copies(
     assert result.stdout.startswith(f"{post['referral']}  SCAN0009.pdf: a duplicate of ")
     assert "not stored again" in result.stdout and "Stored 0 documents" in result.stderr
     assert f"1 duplicate of documents already in the vault ({post['referral']})" in result.stderr
+    fresh = write_born_digital(tmp_path / "SCAN0011.pdf", [ORDER.replace("12 November", "1 Dec")])
+    as_json = run(runner, vault_dir, "ingest", "--json", str(copy), str(fresh))
+    assert as_json.exit_code == 0, as_json.output
+    duplicate, stored = json.loads(as_json.stdout)
+    assert duplicate == {
+        "id": post["referral"],
+        "file": "SCAN0009.pdf",
+        "duplicate_of": post["referral"],
+        "title": "Referral — Northshire Council — 3 Dec 2026",
+        "doc_type": "referral",
+        "family": "F-0042",
+    }
+    assert stored["duplicate_of"] is None and stored["family"] == "F-0051"
+    assert stored["title"] == "Court order — Family Court at Norwich — 1 Dec 2026"
 
 
 def test_a_duplicate_stored_without_the_passphrase_leads_to_the_one_it_copies(

@@ -50,6 +50,12 @@ if TYPE_CHECKING:
 )
 @quarantine_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no per-file lines.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON only: an array with each stored or duplicate document.",
+)
 @verbose_option
 @passphrase_options
 @click.pass_obj
@@ -61,6 +67,7 @@ def ingest(
     quarantine_dir: Path | None,
     max_pages: int | None,
     quiet: bool,
+    as_json: bool,
     verbose: bool,
     passphrase_file: Path | None,
 ) -> None:
@@ -112,7 +119,7 @@ def ingest(
             if bar is not None:
                 bar.clear()
             if isinstance(outcome, Ingested):
-                if not quiet:
+                if not quiet and not as_json:
                     click.echo(escaped(outcome.message(verbose=verbose)))
             else:
                 click.echo(escaped(outcome.message(verbose=verbose)), err=True)
@@ -132,6 +139,8 @@ def ingest(
         if vault.key is not None:
             vault.fold_journal()
     report_dropped(vault)
+    if as_json:
+        print_json([o.as_dict() for o in report.outcomes if isinstance(o, Ingested)])
     if not quiet or report.not_stored:
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
     if vault.set_aside:  # earlier entries the unlocked fold did not trust
