@@ -188,6 +188,33 @@ def test_a_document_from_before_titles_gets_one_when_shown(
     assert "Referral \u2014 Northshire Council \u2014 3 Dec 2026" in listed.stdout
 
 
+def test_a_manifest_from_before_titles_gets_one_at_rebuild(
+    runner: CliRunner,
+    vault_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A manifest without a title (as older versions wrote them) still reads,
+    and rebuild-catalog gives the document a title made from its text."""
+    import vault.repository
+
+    with monkeypatch.context() as patch:
+        patch.setattr(vault.repository, "title_of", lambda manifest: None)
+        doc = ingest(runner, vault_dir, write_born_digital(tmp_path / "old.pdf", [REFERRAL]))
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        row = vault.document(doc)
+        data = vault.manifests.get_bytes(row["manifest"], [vault.key.identity])  # type: ignore[union-attr]
+        assert b'"title"' not in data  # the manifest as older versions wrote it
+    rebuilt = run(runner, vault_dir, "rebuild-catalog")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert (
+        "Referral \u2014 Northshire Council \u2014 3 Dec 2026"
+        in run(runner, vault_dir, "list").stdout
+    )
+
+
 # --- ingest's summary, show in words -------------------------------------------------------
 
 

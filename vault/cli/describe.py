@@ -38,6 +38,15 @@ def file_kind(row: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def received_day(value: str | None) -> str:
+    """The (UTC) day a document was received, as ``4 Dec 2026``: the day
+    that --since and --until compare."""
+    try:
+        return spoken(value or "")
+    except ValueError:
+        return (value or "-")[:10]
+
+
 def received(value: str | None) -> str:
     """The time a document was received, in this computer's time and zone."""
     if not value:

@@ -198,11 +198,14 @@ def list_documents(
     if not rows:
         click.echo("The vault has no documents yet." if empty else "No documents match.")
         return
+    from vault.cli.describe import received_day
+
     click.echo(f"{'ID':<10} {'RECEIVED':<11} {'FAMILY':<8} TITLE")
     for row in rows:
-        cells = [escaped(row[k] or "-") for k in ("id", "received", "family")]
+        cells = [escaped(row[k] or "-") for k in ("id", "family")]
         title = escaped(row["title"] or row["name"])
-        click.echo(f"{cells[0]:<10} {cells[1][:10]:<11} {cells[2]:<8} {title}")
+        day = received_day(row["received"])
+        click.echo(f"{cells[0]:<10} {day:<11} {cells[1]:<8} {title}")
 
 
 @click.command()

@@ -98,9 +98,11 @@ def search(
 def _show(hit: Hit) -> None:
     pages = ", ".join(str(page) for page in hit.pages)
     note = "  (similar spelling)" if hit.kind == "fuzzy" else ""
-    cells = [escaped(v or "-") for v in (hit.id, hit.received, hit.family)]
+    from vault.cli.describe import received_day
+
+    cells = [escaped(v or "-") for v in (hit.id, received_day(hit.received), hit.family)]
     click.echo(
-        f"{cells[0]:<10} {cells[1][:10]:<11} {cells[2]:<8} {escaped(hit.title)}  p. {pages}{note}"
+        f"{cells[0]:<10} {cells[1]:<11} {cells[2]:<8} {escaped(hit.title)}  p. {pages}{note}"
     )
     snippet = "".join(
         click.style(escaped(part.text), bold=True) if part.hit else escaped(part.text)
