@@ -242,13 +242,13 @@ def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
     facts = found_facts(row["fields"])
     width = max(len(label) for label, _ in lines + facts)
     for label, value in lines:
-        click.echo(f"{label:>{width}}: {escaped(value)}")
+        click.echo(f"  {label:>{width}}: {escaped(value)}")
     if not facts:
         click.echo("Found in the text: no case or referral number, no date.")
     else:
         click.echo("Found in the text:")
         for label, value in facts:
-            click.echo(f"{label:>{width}}: {escaped(value)}")
+            click.echo(f"  {label:>{width}}: {escaped(value)}")
     for n, page in enumerate(text, 1):
         click.echo(f"\n--- page {n} ---\n{escaped_lines(page)}")
 
