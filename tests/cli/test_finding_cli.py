@@ -159,7 +159,9 @@ def test_a_title_is_kept_encrypted_in_the_manifest_and_can_be_edited(
         row = vault.document(doc)
         data = vault.manifests.get_bytes(row["manifest"], [vault.key.identity])  # type: ignore[union-attr]
         assert manifests.parse(data, check_mac=None)[0].title == "Order for the Saturday sessions"
-        assert b"Saturday" not in vault.manifests.path(row["manifest"]).read_bytes()
+    for stored in vault_dir.rglob("*"):  # manifests and catalog: encrypted
+        assert not stored.is_file() or b"Saturday" not in stored.read_bytes(), stored
+    with vault.lock:
         vault.rebuild_catalog()  # the title is the manifest's, not only the catalog's
         assert vault.document(doc)["title"] == "Order for the Saturday sessions"
     again = run(runner, vault_dir, "edit", doc, "--title", "")  # made from the content again
