@@ -38,12 +38,12 @@ def new_document_id() -> str:
 def normalise_document_id(text: str) -> str:
     """The id a user meant: case, spaces and the ``D-`` prefix forgiven, and
     the letters never used read as the digits they look like (O, I, L).
-    ``D275SGP`` is ``D-275SGP``, ``275SGP`` is ``D-275SGP``."""
+    ``D275SGP``, ``275SGP`` and ``D-D-275SGP`` are all ``D-275SGP``."""
     text = "".join(text.split()).upper().replace("O", "0").replace("I", "1").replace("L", "1")
-    if text.startswith("D-"):
-        return text
+    while text.startswith("D-"):
+        text = text[2:]
     if text.startswith("D") and len(text) == ID_LENGTH + 1:
-        return "D-" + text[1:]
+        text = text[1:]
     return "D-" + text
 
 

@@ -292,6 +292,7 @@ def test_an_id_without_its_hyphen_is_found_and_a_near_one_suggested(
     bare = doc.replace("-", "")  # D7K3M9Q: typed without the hyphen
     assert run(runner, vault_dir, "show", bare).exit_code == 0
     assert run(runner, vault_dir, "show", doc[2:].lower()).exit_code == 0
+    assert run(runner, vault_dir, "show", f"D-{bare}").exit_code == 0  # D- typed twice
     slip = doc[:-1] + ("X" if doc[-1] != "X" else "Y")
     missing = run(runner, vault_dir, "show", slip.replace("-", ""))
     assert missing.exit_code == 1
