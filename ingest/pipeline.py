@@ -89,11 +89,16 @@ class Ingested:
     def duplicate(self) -> bool:
         return self.stored.duplicate_of is not None
 
-    def message(self, *, verbose: bool = False) -> str:
+    def message(self, *, verbose: bool = False, titled: bool | None = None) -> str:
         """``D-7K3M9Q  SCAN0001.pdf: referral, family F-0042, "Referral — …"``; a
-        copy of a stored document names that document and is not stored."""
+        copy of a stored document names that document and is not stored.
+
+        The title comes from the content and may name a sender, so it is shown
+        only when ``titled`` (default: ``verbose``; the CLI adds a terminal):
+        a scheduled task's log gets the id, file name, type and family only."""
         stored = self.stored
-        title = f'"{stored.title}"' if stored.title else ""
+        shown = verbose if titled is None else titled
+        title = f'"{stored.title}"' if stored.title and shown else ""
         if self.duplicate:
             about = f"a duplicate of {stored.duplicate_of}" + (f" ({title})" if title else "")
             return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}, not stored again"

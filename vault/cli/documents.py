@@ -115,12 +115,14 @@ def ingest(
             vault.catalog  # noqa: B018 - fold earlier work before checking duplicates
         bar = None if quiet or not sys.stderr.isatty() else IngestProgress(sys.stderr, len(items))
 
+        titled = verbose or sys.stdout.isatty()  # titles name senders: not for a task's log
+
         def show(outcome: Outcome) -> None:
             if bar is not None:
                 bar.clear()
             if isinstance(outcome, Ingested):
                 if not quiet and not as_json:
-                    click.echo(escaped(outcome.message(verbose=verbose)))
+                    click.echo(escaped(outcome.message(verbose=verbose, titled=titled)))
             else:
                 click.echo(escaped(outcome.message(verbose=verbose)), err=True)
 

@@ -132,13 +132,14 @@ def watch(
     bar = IngestProgress(sys.stderr, None) if on_terminal and not quiet else None
     if not quiet and (on_terminal or not once):
         click.echo(escaped(_starting(options)), err=True)
+    titled = verbose or sys.stdout.isatty()  # titles name senders: not for a task's log
 
     def show(outcome: Outcome) -> None:
         if bar is not None:
             bar.clear()
         if isinstance(outcome, Ingested):
             if not quiet:
-                click.echo(escaped(outcome.message(verbose=verbose)))
+                click.echo(escaped(outcome.message(verbose=verbose, titled=titled)))
         else:
             click.echo(escaped(outcome.message(verbose=verbose)), err=True)
 
