@@ -94,8 +94,10 @@ def rebuild_catalog(
             else:
                 result.superseded.append(manifest_id)
             continue
-        if doc.fingerprint and catalog.by_fingerprint(doc.fingerprint):
+        if doc.fingerprint and (existing := catalog.by_fingerprint(doc.fingerprint)):
             result.duplicates.append(manifest_id)
+            if not catalog.has(doc.doc_id):
+                catalog.note_duplicate(doc.doc_id, existing)
             continue
         if catalog.has(doc.doc_id):
             doc = replace(doc, doc_id=manifests.new_document_id())

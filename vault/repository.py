@@ -350,7 +350,7 @@ class Vault:
             received=now_utc(),
             pages=pages,
             doc_type=doc_type,
-            family=families.display(family),
+            family=families.normalise(family) if family is not None else None,
             text=text or [],
             fields=fields or {},
             searchable=searchable_id,
