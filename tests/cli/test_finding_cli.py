@@ -126,6 +126,14 @@ def test_a_family_stored_in_another_spelling_is_found_and_not_rewritten(
     assert set(listed) == {post["referral"], post["order"]}
     assert listed[post["referral"]]["family"] == "F-0051"
     assert "F-0051" in run(runner, vault_dir, "show", post["referral"]).stdout
+    with vault.lock:  # a name, accepted by older versions: shown as stored, with the fix
+        vault.catalog.conn.execute(
+            "UPDATE documents SET family = 'Kowalczyk' WHERE id = ?", (post["order"],)
+        )
+        vault.save_catalog()
+    shown = run(runner, vault_dir, "show", post["order"]).stdout
+    assert "family: Kowalczyk (not a family reference, which is F- and digits" in shown
+    assert f"'vault edit {post['order']} --family F-...'" in shown
 
 
 # --- titles --------------------------------------------------------------------------

@@ -210,6 +210,22 @@ def list_documents(
         click.echo(f"{cells[0]:<10} {day:<11} {cells[1]:<8} {title}")
 
 
+def _family_line(row: dict[str, Any]) -> str:
+    """The family as ``show`` gives it; a value stored by an older version
+    that is no reference (a name) is shown as stored, with how to correct it."""
+    from vault import family as families
+
+    stored = row["family"]
+    if not stored:
+        return "none given"
+    if families.parse(stored) is None:
+        return (
+            f"{stored} (not a family reference, which is {families.FORM}: "
+            f"correct it with 'vault edit {row['id']} --family F-...')"
+        )
+    return str(stored)
+
+
 @click.command()
 @click.argument("doc_id", metavar="ID")
 @json_option
@@ -237,7 +253,7 @@ def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
     click.echo(f"{row['id']}  {escaped(row['title'] or row['name'])}")
     lines = [
         ("type", row["doc_type"].replace("-", " ")),
-        ("family", row["family"] or "none given"),
+        ("family", _family_line(row)),
         ("received", received(row["received"])),
         ("file", f"{row['name']} ({file_kind(row)})"),
     ]
