@@ -26,7 +26,7 @@ from sync.snapshot import CONFIG, HEAD, JOURNAL
 from vault import crypto
 from vault import journal as journals
 from vault import keys as keyring
-from vault.errors import IntegrityError, NotFoundError, UsageError
+from vault.errors import IntegrityError, NotFoundError, UsageError, WrongKeyError
 from vault.fsutil import make_private_dir
 from vault.head import Head, read_head, read_index
 from vault.keys import DataKey, KeyPaths
@@ -42,6 +42,7 @@ class Credentials:
     passphrase: str | None = field(default=None, repr=False)
     emergency_key: str | None = field(default=None, repr=False)
     reason: str | None = None
+    ask_again: bool = False  # a wrong passphrase typed at a prompt: ``ask`` may be called again
 
 
 @dataclass
@@ -85,8 +86,7 @@ def verify_backup(
     fetched = work / "remote"
     make_private_dir(fetched)
     source.fetch([rel for rel in SMALL_FILES if rel in present], fetched, work)
-    credentials = ask()
-    key = _unlock(fetched, credentials, where)
+    credentials, key = _unlock_asking(fetched, ask, where)
     head = _checked_head(fetched, key)
     if expect_state is not None:
         _check_expected(head, expect_state)
@@ -118,6 +118,20 @@ def verify_backup(
         config=_settings(fetched, key),
         fetched=fetched,
     )
+
+
+def _unlock_asking(
+    fetched: Path, ask: Callable[[], Credentials], where: str
+) -> tuple[Credentials, DataKey]:
+    """Unlock with what ``ask`` gives; a wrong passphrase from a prompt that may
+    be tried again (``Credentials.ask_again``) asks again."""
+    while True:
+        credentials = ask()
+        try:
+            return credentials, _unlock(fetched, credentials, where)
+        except WrongKeyError:
+            if not credentials.ask_again:
+                raise
 
 
 def _unlock(fetched: Path, credentials: Credentials, where: str) -> DataKey:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from sync.remotes import add_remote
+from tests.conftest import PASSPHRASE
+from tests.pty_session import Terminal
 from tests.recovery.conftest import Backup, as_json, run, run_key
 from tests.sync.s3server import free_port
 from vault.paths import default_state_dir
@@ -90,3 +93,16 @@ def test_a_drill_of_an_unreachable_remote_exits_5_and_is_recorded(
     assert result.exit_code == 5, result.output
     last = [e for e in Vault.open(backup.vault).audit.entries() if e.event == "drill"][-1]
     assert last.detail["remote"] == "gone" and last.detail["ok"] is False
+
+
+def test_a_typo_at_the_drills_prompt_gets_another_try(backup: Backup, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "VAULT_PASSPHRASE"}
+    env["XDG_RUNTIME_DIR"] = str(tmp_path / "run")
+    terminal = Terminal(["--vault", str(backup.vault), "drill", "usb"], env)
+    terminal.expect("Passphrase:")
+    terminal.send("Wrong Horse 1")
+    assert "emergency" not in terminal.expect("try again (2 tries left)")
+    terminal.expect("Passphrase:")
+    terminal.send(PASSPHRASE)
+    assert terminal.finish() == 0, terminal.seen
+    assert "Drill of usb passed" in terminal.seen

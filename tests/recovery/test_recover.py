@@ -27,6 +27,7 @@ from recovery.trust import Credentials
 from sync.backup import sync_remote
 from sync.snapshot import HEAD
 from tests.conftest import CANARY, make_pdf
+from tests.pty_session import Terminal
 from tests.recovery.conftest import Backup, as_json, exported, run, run_key, store, tree
 from tests.sync.s3server import free_port
 from vault import crypto
@@ -491,3 +492,22 @@ def test_a_recovery_cut_off_part_way_resumes(
     assert not set(result.downloaded) & checked_before
     assert result.kept >= len(checked_before) and result.ok
     assert run(dest, "verify").exit_code == 0
+
+
+def test_three_wrong_passphrases_at_the_prompt_then_the_envelope(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "VAULT_PASSPHRASE"}
+    env["XDG_RUNTIME_DIR"] = str(tmp_path / "run")  # no agent of another test
+    dest = tmp_path / "new-computer" / "vault"
+    terminal = Terminal(["recover", "--from", str(remote), "--to", str(dest)], env)
+    for n in range(3):
+        terminal.expect("Passphrase:")
+        terminal.send(f"Wrong Horse {n}")
+        if n < 2:
+            before = terminal.expect("try again")
+            assert "emergency" not in before
+    assert terminal.finish() == 3
+    last = terminal.seen.split("Passphrase:")[-1]
+    assert "wrong passphrase (3 tries)" in last and "emergency" in last
+    assert not dest.exists() or not any(dest.iterdir())

@@ -321,15 +321,23 @@ def unlock_from_agent(vault: Vault) -> bool:
 
 
 def _ask_until_unlocked(vault: Vault) -> None:
-    """Ask for the passphrase on a terminal, up to ``PROMPT_TRIES`` times; only
-    the last wrong one points to the emergency envelope."""
+    """Ask for the passphrase on a terminal until it unlocks ``vault``
+    (``ask_with_tries``)."""
+    ask_with_tries(vault.unlock)
+
+
+def ask_with_tries(check: Callable[[str], object]) -> str:
+    """Ask for the passphrase on a terminal, up to ``PROMPT_TRIES`` times, until
+    ``check`` (which raises WrongKeyError for a wrong one) accepts it; only the
+    last wrong one points to the emergency envelope. Not on a terminal: says how
+    to give it (exit 2)."""
     if not sys.stdin.isatty():
         get_passphrase(None)  # says how to give it
     for attempt in range(1, PROMPT_TRIES + 1):
         passphrase: str = click.prompt("Passphrase", hide_input=True, err=True)
         try:
-            vault.unlock(passphrase)
-            return
+            check(passphrase)
+            return passphrase
         except WrongKeyError as exc:
             left = PROMPT_TRIES - attempt
             if not left:
@@ -340,6 +348,17 @@ def _ask_until_unlocked(vault: Vault) -> None:
                 f"Wrong passphrase; try again ({left} {'try' if left == 1 else 'tries'} left).",
                 err=True,
             )
+    raise AssertionError("unreachable")
+
+
+def will_prompt(spec: UnlockSpec) -> bool:
+    """True when the passphrase will be asked for at a prompt: no emergency key,
+    no passphrase file or VAULT_PASSPHRASE, and a terminal."""
+    return (
+        not spec.emergency_key
+        and available_passphrase(spec.passphrase_file) is None
+        and sys.stdin.isatty()
+    )
 
 
 def report_set_aside(vault: Vault) -> None:

@@ -9,14 +9,24 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from vault.cli.common import UnlockSpec, emergency_next_steps, read_secret, unlock_options
+from vault.cli.common import (
+    ENVELOPE_HINT,
+    PROMPT_TRIES,
+    UnlockSpec,
+    ask_with_tries,
+    emergency_next_steps,
+    read_secret,
+    unlock_options,
+    will_prompt,
+)
 from vault.display import StatusLine, escaped
-from vault.errors import IntegrityError
+from vault.errors import IntegrityError, WrongKeyError
 
 if TYPE_CHECKING:
     from recovery.progress import Progress
     from recovery.restore import RecoverResult
     from recovery.trust import Credentials
+    from vault.repository import Vault
 
 
 class RecoverProgress:
@@ -53,6 +63,36 @@ def _credentials(spec: UnlockSpec) -> Credentials:
 
     secret = read_secret(spec, ask_reason=True)
     return Credentials(secret.passphrase, secret.emergency_key, secret.reason)
+
+
+class _Asker:
+    """What unlocks the backup, asked when the remote has answered: at a prompt,
+    up to ``PROMPT_TRIES`` times (the backup's own keys decide what is wrong)."""
+
+    def __init__(self, spec: UnlockSpec) -> None:
+        self.spec = spec
+        self.prompted = 0
+
+    def __call__(self) -> Credentials:
+        from recovery.trust import Credentials
+
+        if not will_prompt(self.spec):
+            return _credentials(self.spec)
+        if self.prompted:
+            left = PROMPT_TRIES - self.prompted
+            click.echo(
+                f"Wrong passphrase; try again ({left} {'try' if left == 1 else 'tries'} left).",
+                err=True,
+            )
+        self.prompted += 1
+        passphrase: str = click.prompt("Passphrase", hide_input=True, err=True)
+        return Credentials(passphrase, ask_again=self.prompted < PROMPT_TRIES)
+
+    def gave_up(self, error: WrongKeyError) -> WrongKeyError:
+        """The error to show: after the last try at a prompt, the envelope."""
+        if self.prompted < PROMPT_TRIES:
+            return error
+        return WrongKeyError(f"wrong passphrase ({PROMPT_TRIES} tries)", hint=ENVELOPE_HINT)
 
 
 def _report(result: RecoverResult) -> None:
@@ -162,16 +202,19 @@ def recover(
     bar = None
     if not quiet and sys.stderr.isatty():
         bar = RecoverProgress(sys.stderr)
+    asker = _Asker(unlock)
     try:
         result = run_recover(
             source,
             dest,
-            lambda: _credentials(unlock),
+            asker,
             expect_state=expect_state,
             remote_name=remote_name,
             rebuild_catalog=rebuild_catalog,
             on_progress=bar,
         )
+    except WrongKeyError as error:
+        raise asker.gave_up(error) from None
     finally:
         if bar is not None:
             bar.clear()
@@ -232,7 +275,7 @@ def drill(root: Path, name: str | None, sample: int, every: bool, unlock: Unlock
     require_vault(root)
     vault = Vault.open(root)
     targets = resolve(vault.config, name)
-    credentials = _credentials(unlock)
+    credentials = _drill_credentials(vault, unlock)
     failed = []
     for remote_name, path in targets.items():
         result = run_drill(vault, remote_name, path, credentials, sample=None if every else sample)
@@ -257,3 +300,18 @@ def drill(root: Path, name: str | None, sample: int, every: bool, unlock: Unlock
             hint="'vault sync' sends what is missing; 'vault verify --remote NAME --read-data' "
             "and 'vault repair NAME' mend a damaged backup",
         )
+
+
+def _drill_credentials(vault: Vault, spec: UnlockSpec) -> Credentials:
+    """What the drill unlocks with; a passphrase typed at a prompt is checked
+    against this computer's keys first, up to ``PROMPT_TRIES`` tries."""
+    from recovery.trust import Credentials
+    from vault import keys
+
+    if not will_prompt(spec):
+        return _credentials(spec)
+    work_factor = vault.config.get("scrypt_work_factor")
+    passphrase = ask_with_tries(
+        lambda typed: keys.unlock_with_passphrase(vault.key_paths, typed, work_factor=work_factor)
+    )
+    return Credentials(passphrase)
