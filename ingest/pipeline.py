@@ -67,7 +67,7 @@ class Skipped:
 
 @dataclass(frozen=True)
 class Quarantined:
-    """Not stored: moved to the quarantine folder beside a reason file."""
+    """Not stored: moved to the quarantine folder (encrypted) beside a reason file."""
 
     path: Path
     reason: str
@@ -323,7 +323,7 @@ class Ingester:
         if isinstance(checked, NotAFile):
             return Skipped(path, checked.reason)
         if isinstance(checked, Unreadable):
-            return self.quarantine(path, checked.reason)
+            return self.quarantine(path, checked.reason, vault)
         earlier = self._seen.get(digest)
         if earlier is not None:
             return Ingested(path, self._stored[earlier])
@@ -370,12 +370,17 @@ class Ingester:
                     **understand(result, settings),
                 )
                 return Ingested(path, stored)
-        return self.quarantine(path, reason)
+        return self.quarantine(path, reason, vault)
 
-    def quarantine(self, path: Path, reason: str) -> Quarantined | Skipped:
-        """Move ``path`` to the quarantine, or say why it could not be moved."""
+    def quarantine(
+        self, path: Path, reason: str, vault: Vault | None = None
+    ) -> Quarantined | Skipped:
+        """Move ``path`` to the quarantine (encrypted to ``vault``'s public key,
+        if given), or say why it could not be moved."""
         try:
-            return Quarantined(path, reason, self.settings.quarantine.put(path, reason))
+            recipient = vault.recipient if vault is not None else None
+            moved = self.settings.quarantine.put(path, reason, recipient=recipient)
+            return Quarantined(path, reason, moved)
         except VaultError as exc:  # say, no right to move it: it stays, the batch goes on
             return Skipped(path, f"{reason}; not moved to the quarantine: {exc.message}")
 

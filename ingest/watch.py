@@ -13,11 +13,12 @@ being written is left for the next run.
 
 Each file is ingested under the vault lock, taken and released per file so
 other vault commands can run in between. Only after ``store_file`` has
-returned (original, manifest and journal line durable) is the source moved
-to the processed folder (keeping its subfolder, never overwriting) or
-deleted. A crash at any instant therefore leaves the source in the inbox, or
-the document in the vault, or both; a file ingested twice is dropped as a
-duplicate when the journal is folded.
+returned (original, manifest and journal line written and fsynced) is the
+source deleted (the default: no readable copy is left behind) or, when a
+processed folder is given, moved there (keeping its subfolder, never
+overwriting). A crash at any instant therefore leaves the source in the
+inbox, or the document in the vault, or both; a file ingested twice is
+dropped as a duplicate when the journal is folded.
 """
 
 from __future__ import annotations
@@ -155,9 +156,9 @@ class WatchOptions:
     once: bool = False
 
 
-def processed_folder(inbox: Path, option: Path | None, vault_root: Path) -> Path:
-    """Where stored sources go: ``option``, or ``processed`` beside the inbox."""
-    folder = (option if option is not None else inbox.resolve().parent / "processed").resolve()
+def processed_folder(inbox: Path, option: Path, vault_root: Path) -> Path:
+    """Where stored sources go, when they are kept (``--processed``)."""
+    folder = option.expanduser().resolve()
     if folder == inbox.resolve():
         raise UsageError("the processed folder cannot be the inbox itself")
     ensure_outside_vault(folder, vault_root, "processed folder")

@@ -27,7 +27,7 @@ _TAIL = 64 * 1024  # bytes read from the end of the log to find its last entry
 EVENTS = {
     "init", "ingest", "fold", "duplicate", "show", "export", "passwd", "verify",
     "rebuild", "emergency-use", "unlock", "edit", "search", "sync", "repair", "report",
-    "set-aside", "recover", "drill", "ack", "emergency-sheet",
+    "set-aside", "recover", "drill", "ack", "emergency-sheet", "view",
 }  # fmt: skip
 
 

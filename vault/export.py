@@ -6,14 +6,28 @@ and appears at ``--out`` only whole and authenticated, through a last step
 that never replaces an existing file without ``force`` (``outfile.place``).
 A killed export therefore leaves either nothing at ``--out`` or the whole
 file, and its temporary plaintext is removed by the next vault command.
+
+``plan_export`` decides where the file goes and which version it is, so that
+the file matches its name: ``--out`` a folder writes the document there under
+its title; a name ending in ``.pdf`` for a scanned image gets the searchable
+PDF made from it, if the vault has one; otherwise the name's extension is
+corrected to the file's type, and the plan says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vault.errors import NotFoundError
+from vault.filename import (
+    PDF,
+    document_filename,
+    extension_matches,
+    with_extension,
+)
 from vault.outfile import check_destination, place, work_file
 from vault.parts import split_ref
 
@@ -37,3 +51,70 @@ def export_document(
         place(plain, out, force=force)
     vault.audit.append("export", [row["id"], *split_ref(object_id)], version=version)
     return row
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    path: Path
+    version: str  # "original" or "searchable"
+    note: str | None = None  # what was changed from what was asked, in words
+
+
+def media_type_of(row: Mapping[str, Any], version: str) -> str:
+    return PDF if version == "searchable" else str(row["media_type"])
+
+
+def free_name(path: Path) -> Path:
+    """``path``, or ``stem-1.ext``, ``stem-2.ext``… if it is taken."""
+    for n in range(10_000):
+        candidate = path if n == 0 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+        if not (candidate.exists() or candidate.is_symlink()):
+            return candidate
+    return path  # refused as existing when placed
+
+
+def plan_export(row: Mapping[str, Any], out: Path, version: str | None) -> ExportPlan:
+    """Where the export of ``row`` goes and which version it is.
+
+    ``version`` None: the original, or the searchable PDF when ``out`` ends
+    in ``.pdf`` and the original is not a PDF. ``out`` an existing folder:
+    a new file there named after the document's title (never replacing one).
+    """
+    if out.is_dir():
+        chosen = version or "original"
+        name = document_filename(row, media_type_of(row, chosen))
+        return ExportPlan(free_name(out / name), chosen)
+    original = str(row["media_type"])
+    if version is None:
+        if (
+            not extension_matches(out, original)
+            and extension_matches(out, PDF)
+            and row.get("searchable")
+        ):
+            return ExportPlan(
+                out,
+                "searchable",
+                f"wrote the searchable PDF made from the scan (the original is {_kind(original)})",
+            )
+        version = "original"
+    media_type = media_type_of(row, version)
+    if extension_matches(out, media_type):
+        return ExportPlan(out, version)
+    fixed = with_extension(out, media_type)
+    return ExportPlan(
+        fixed,
+        version,
+        f"the file is {_kind(media_type)}, so it is named {fixed.name}, not {out.name}",
+    )
+
+
+_KINDS = {
+    PDF: "a PDF",
+    "image/jpeg": "a JPEG image",
+    "image/png": "a PNG image",
+    "image/tiff": "a TIFF image",
+}
+
+
+def _kind(media_type: str) -> str:
+    return _KINDS.get(media_type, media_type)

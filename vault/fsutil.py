@@ -87,13 +87,19 @@ def append_line(path: Path, line: bytes) -> None:
 
     Every byte is written and fsynced, or the file is cut back to its old
     length and the error raised: a short write (a full disk) never leaves a
-    torn line for the next append to glue onto. A torn last line left by a
-    crash is cut off first, unless it is a whole JSON record that lost only
-    its line end, which is then completed.
+    torn line for the next append to glue onto. A new file's folder is
+    fsynced too. A torn last line left by a crash is cut off first, unless
+    it is a whole JSON record that lost only its line end, which is then
+    completed.
     """
     if not line.endswith(b"\n"):
         raise ValueError("append_line takes whole lines")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        fd = os.open(path, os.O_RDWR)
+        created = False
+    except FileNotFoundError:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        created = True
     try:
         start = _whole_lines_end(fd)
         data = memoryview(line)
@@ -112,6 +118,8 @@ def append_line(path: Path, line: bytes) -> None:
             raise
     finally:
         os.close(fd)
+    if created:  # the new file's name is durable too, not only its line
+        fsync_dir(path.parent)
 
 
 _TAIL_CHUNK = 64 * 1024
@@ -239,3 +247,8 @@ def remove_orphan_workdirs() -> int:
                 shutil.rmtree(entry, ignore_errors=True)
                 removed += 1
     return removed
+
+
+def tmpfs_root() -> Path | None:
+    """A memory-backed folder for private work ($XDG_RUNTIME_DIR or /dev/shm), if any."""
+    return _tmpfs_root()

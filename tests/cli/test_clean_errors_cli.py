@@ -155,13 +155,14 @@ def test_reading_commands_work_on_a_read_only_vault(
             ["show", doc],
             ["search", "letter"],
             ["export", doc, "--out", str(tmp_path / "out.pdf")],
+            ["view", doc],
             ["verify"],
             ["audit"],
             ["audit", "verify"],
             ["status"],
             ["report", "--out", str(tmp_path / "report.html")],
         ):
-            result = run(runner, ro, *args, env=ENV)
+            result = run(runner, ro, *args, env={**ENV, "VAULT_VIEWER": "true"})
             assert result.exit_code == 0, (args, result.output)
         assert (tmp_path / "out.pdf").read_bytes() == scan.read_bytes()
         assert "was not recorded in the audit log" in result.output

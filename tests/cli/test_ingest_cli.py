@@ -58,9 +58,9 @@ def test_bad_inputs_quarantined_batch_goes_on_exit_6(
     quarantine = tmp_path / "quarantine"
     for name in BAD_INPUTS:
         assert f"quarantined: {name}: " in result.stderr
-        assert f"(moved to the quarantine as {name})" in result.stderr
-        assert (quarantine / name).exists() and not (inbox / name).exists()
-        assert reason_file(quarantine / name).exists()
+        assert f"(moved to the quarantine as {name}.age)" in result.stderr
+        assert (quarantine / f"{name}.age").exists() and not (inbox / name).exists()
+        assert reason_file(quarantine / f"{name}.age").exists()
     assert f"Stored 1 document, quarantined {len(BAD_INPUTS)} (in {quarantine})." in result.stderr
     assert "vault: error:" in result.stderr and CANARY not in result.output
     assert names_in_vault(runner, vault_dir) == ["good.pdf"]
@@ -75,9 +75,9 @@ def test_name_clashes_in_quarantine_get_a_number(
     result = run(runner, vault_dir, "ingest", str(tmp_path / "a"), str(tmp_path / "b"))
     assert result.exit_code == 6
     quarantine = tmp_path / "quarantine"
-    assert "(moved to the quarantine as scan.pdf)" in result.stderr
-    assert "(moved to the quarantine as scan-1.pdf)" in result.stderr
-    assert reason_file(quarantine / "scan-1.pdf").exists()
+    assert "(moved to the quarantine as scan.pdf.age)" in result.stderr
+    assert "(moved to the quarantine as scan-1.pdf.age)" in result.stderr
+    assert reason_file(quarantine / "scan-1.pdf.age").exists()
 
 
 def test_quarantine_option_and_setting(runner: CliRunner, vault_dir: Path, tmp_path: Path) -> None:
@@ -85,12 +85,12 @@ def test_quarantine_option_and_setting(runner: CliRunner, vault_dir: Path, tmp_p
     result = run(
         runner, vault_dir, "ingest", str(tmp_path / "one.pdf"), "--quarantine", str(tmp_path / "q1")
     )
-    assert result.exit_code == 6 and (tmp_path / "q1" / "one.pdf").exists()
+    assert result.exit_code == 6 and (tmp_path / "q1" / "one.pdf.age").exists()
 
     set_config(vault_dir, quarantine_dir=str(tmp_path / "q2"))
     (tmp_path / "two.pdf").write_bytes(b"")
     result = run(runner, vault_dir, "ingest", str(tmp_path / "two.pdf"))
-    assert result.exit_code == 6 and (tmp_path / "q2" / "two.pdf").exists()
+    assert result.exit_code == 6 and (tmp_path / "q2" / "two.pdf.age").exists()
 
 
 def test_quarantine_inside_the_vault_is_refused(
@@ -109,8 +109,16 @@ def test_max_pages_option_and_setting(runner: CliRunner, vault_dir: Path, tmp_pa
     bundle = pages_pdf(tmp_path / "bundle.pdf", 3)
     result = run(runner, vault_dir, "ingest", str(bundle))
     assert result.exit_code == 6 and not bundle.exists()
-    moved = tmp_path / "quarantine" / "bundle.pdf"
-    assert moved.exists()
+    assert (tmp_path / "quarantine" / "bundle.pdf.age").exists()
+    listed = run(runner, vault_dir, "quarantine", "list")
+    assert listed.output.startswith("bundle.pdf.age: ") and listed.output.count("\n") == 1
+    back = tmp_path / "back"
+    back.mkdir()
+    got = run(runner, vault_dir, "quarantine", "export", "bundle.pdf", "--out", str(back), env=ENV)
+    assert got.exit_code == 0, got.output
+    assert got.stderr.splitlines()[-1].startswith("This file is not protected")
+    moved = back / "bundle.pdf"
+    assert moved.read_bytes()[:5] == b"%PDF-"
     result = run(runner, vault_dir, "ingest", str(moved), "--max-pages", "3")
     assert result.exit_code == 0, result.output
     assert names_in_vault(runner, vault_dir) == ["bundle.pdf"]

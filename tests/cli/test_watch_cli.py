@@ -1,9 +1,11 @@
-"""`vault watch`: settle, store, then move; quarantine; a crash loses nothing."""
+"""`vault watch`: settle, store, then delete (or move, with --processed);
+quarantine; a crash loses nothing."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +26,11 @@ from vault.repository import Vault
 
 ENV = {"VAULT_PASSPHRASE": PASSPHRASE}
 FAST = ("--settle", "0.3", "--interval", "0.1")
+
+
+def kept_in(tmp_path: Path) -> tuple[str, str]:
+    """--processed, to keep stored files in tmp_path/processed."""
+    return ("--processed", str(tmp_path / "processed"))
 
 
 def run(
@@ -81,7 +88,7 @@ def test_once_stores_then_moves_each_file_to_processed(
     observer = threading.Thread(target=observe)
     observer.start()
     try:
-        result = watch_once(runner, vault_dir, inbox)
+        result = watch_once(runner, vault_dir, inbox, "--processed", str(processed))
     finally:
         done.set()
         observer.join()
@@ -96,6 +103,58 @@ def test_once_stores_then_moves_each_file_to_processed(
     assert len(out) == 2 and all(line.startswith("D-") for line in out)
     assert "  a.pdf: " in result.stdout and str(inbox) not in result.output
     assert sorted(stored_names(vault_dir)) == ["a.pdf", "b.pdf"]
+
+
+def test_once_deletes_each_file_once_stored_by_default(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    """The README's setup (no --processed): each scan is deleted, and never
+    before its journal line (which store_file writes and fsyncs last) is on disk."""
+    inbox = tmp_path / "inbox"
+    (inbox / "2026-11").mkdir(parents=True)
+    make_pdf(inbox / "a.pdf", "first letter")
+    make_pdf(inbox / "2026-11" / "b.pdf", "second letter")
+    journal = vault_dir / "journal.log"
+    seen: list[tuple[int, int]] = []
+    done = threading.Event()
+
+    def observe() -> None:
+        while not done.is_set():
+            gone = 2 - len(files(inbox))
+            lines = len(journal.read_bytes().splitlines()) if journal.exists() else 0
+            seen.append((gone, lines))
+            time.sleep(0.002)
+
+    observer = threading.Thread(target=observe)
+    observer.start()
+    try:
+        result = watch_once(runner, vault_dir, inbox)
+    finally:
+        done.set()
+        observer.join()
+    assert result.exit_code == 0, result.output
+    assert all(lines >= gone for gone, lines in seen), seen
+    assert any(gone for gone, _ in seen)
+    assert files(inbox) == [] and not (tmp_path / "processed").exists()
+    assert sorted(stored_names(vault_dir)) == ["a.pdf", "b.pdf"]
+    status = run(runner, vault_dir, "status")
+    assert "readable" not in status.output  # nothing left behind to count
+
+
+def test_processed_files_are_counted_by_status(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    make_pdf(inbox / "kept.pdf", "kept on purpose")
+    assert watch_once(runner, vault_dir, inbox, *kept_in(tmp_path)).exit_code == 0
+    status = run(runner, vault_dir, "status")
+    line = "warning: 1 readable copy outside the vault: 1 in the processed folder"
+    assert line in status.output and "kept.pdf" not in status.output
+    listed = run(runner, vault_dir, "copies")
+    assert str(tmp_path / "processed" / "kept.pdf") in listed.output
+    (tmp_path / "processed" / "kept.pdf").unlink()
+    assert "readable" not in run(runner, vault_dir, "status").output
 
 
 def test_remove_source(runner: CliRunner, vault_dir: Path, tmp_path: Path) -> None:
@@ -134,12 +193,14 @@ def test_links_quarantined_hidden_and_partial_files_left(
     make_pdf(inbox / "scan.pdf.part", "partial")
     (inbox / "empty.pdf").write_bytes(b"")
     make_pdf(inbox / "good.pdf", "good")
-    result = watch_once(runner, vault_dir, inbox, "--quarantine", str(tmp_path / "q"))
+    result = watch_once(
+        runner, vault_dir, inbox, "--quarantine", str(tmp_path / "q"), *kept_in(tmp_path)
+    )
     assert result.exit_code == 6, result.output
     quarantine = tmp_path / "q"
     assert (quarantine / "link.pdf").is_symlink() and elsewhere.exists()
     assert "symbolic link" in reason_file(quarantine / "link.pdf").read_text()
-    assert "empty file" in reason_file(quarantine / "empty.pdf").read_text()
+    assert "empty file" in reason_file(quarantine / "empty.pdf.age").read_text()
     assert files(inbox) == [".hidden.pdf", "scan.pdf.part"]
     assert files(tmp_path / "processed") == ["good.pdf"]
     assert "quarantined: " in result.stderr and "moved to" in result.stderr
@@ -165,6 +226,7 @@ def test_a_growing_file_is_taken_only_once_complete(
     writer = threading.Thread(target=scanner)
     writer.start()
     watch = ("watch", str(inbox), "--once", "--settle", "1", "--interval", "0.1")
+    watch += kept_in(tmp_path)
     try:
         # Still growing after one settle period: left for the next run.
         result = run(runner, vault_dir, *watch)
@@ -191,7 +253,7 @@ def test_unlocked_watch_finds_duplicates(
     first = make_pdf(tmp_path / "first.pdf", "sent twice")
     assert run(runner, vault_dir, "ingest", str(first), env=ENV).exit_code == 0
     (inbox / "again.pdf").write_bytes(first.read_bytes())
-    result = watch_once(runner, vault_dir, inbox, env=ENV)
+    result = watch_once(runner, vault_dir, inbox, *kept_in(tmp_path), env=ENV)
     assert result.exit_code == 0, result.output
     assert "again.pdf: a duplicate of D-" in result.stdout
     assert files(tmp_path / "processed") == ["again.pdf"]
@@ -239,9 +301,22 @@ def _first_processed(tmp_path: Path) -> bool:
     return bool(files(tmp_path / "processed"))
 
 
-@pytest.mark.parametrize("moment", ["temp-file", "journal", "processed"])
+def _first_deleted(inbox: Path) -> bool:
+    return len(files(inbox)) < 5
+
+
+@pytest.mark.parametrize(
+    ("moment", "keep"),
+    [
+        ("temp-file", True),
+        ("journal", True),
+        ("processed", True),
+        ("journal", False),
+        ("deleted", False),
+    ],
+)
 def test_killed_watch_loses_nothing_and_stores_each_file_once(
-    vault_dir: Path, tmp_path: Path, moment: str
+    vault_dir: Path, tmp_path: Path, moment: str, keep: bool
 ) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -258,8 +333,10 @@ def test_killed_watch_loses_nothing_and_stores_each_file_once(
         "temp-file": lambda: _temp_file_in_vault(vault_dir),
         "journal": lambda: _journal_started(vault_dir),
         "processed": lambda: _first_processed(tmp_path),
+        "deleted": lambda: _first_deleted(inbox),
     }[moment]
-    child = _start_watch(vault_dir, inbox, runtime)
+    kept = kept_in(tmp_path) if keep else ()
+    child = _start_watch(vault_dir, inbox, runtime, *kept)
     try:
         deadline = time.monotonic() + 60
         while not probe():
@@ -273,15 +350,19 @@ def test_killed_watch_loses_nothing_and_stores_each_file_once(
 
     assert files(inbox), "killed too late: the first run had finished"
 
-    restart = _start_watch(vault_dir, inbox, runtime, "--once")
+    restart = _start_watch(vault_dir, inbox, runtime, "--once", *kept)
     _, err = restart.communicate(timeout=120)
     assert restart.returncode == 0, err.decode()
 
-    # No source lost: each is in the inbox or in processed (by content).
+    # No source lost: each is in the inbox or in processed (by content), or
+    # was deleted once stored (each name is stored once: checked below).
     processed = tmp_path / "processed"
     left = {digest(p) for p in inbox.rglob("*") if p.is_file()}
     done = {digest(p) for p in processed.rglob("*") if p.is_file()}
-    assert set(content.values()) <= left | done
+    if keep:
+        assert set(content.values()) <= left | done
+    else:
+        assert done == set()
     assert left == set()  # the restart finished the job
     # Each file stored exactly once after folding, and nothing half-written left.
     stored = Counter(stored_names(vault_dir))
@@ -298,7 +379,7 @@ def test_ctrl_c_stops_with_exit_130(vault_dir: Path, tmp_path: Path) -> None:
     child = _start_watch(vault_dir, inbox, tmp_path)
     try:
         deadline = time.monotonic() + 60
-        while not _first_processed(tmp_path):
+        while files(inbox):
             assert child.poll() is None and time.monotonic() < deadline
             time.sleep(0.01)
         child.send_signal(signal.SIGINT)
@@ -313,3 +394,58 @@ def test_ctrl_c_stops_with_exit_130(vault_dir: Path, tmp_path: Path) -> None:
     vault.lock.wait = 0
     with vault.lock:  # released
         pass
+
+
+# --- deletion is the last step: fault injection at the system call ------------------
+
+
+def _watch_under_strace(
+    vault_dir: Path, inbox: Path, runtime: Path, path: Path, inject: str
+) -> subprocess.CompletedProcess[bytes]:
+    """``vault watch --once`` with ``inject`` (strace syntax) on system calls
+    touching ``path`` only."""
+    if shutil.which("strace") is None:
+        pytest.fail("strace is needed for fault injection")
+    env = {**os.environ, "VAULT_DIR": str(vault_dir), "XDG_RUNTIME_DIR": str(runtime)}
+    env.pop("VAULT_PASSPHRASE", None)
+    return subprocess.run(
+        ["strace", "-f", "-qq", "-o", os.devnull, "-P", str(path), "-e", inject,
+         sys.executable, "-m", "vault.cli", "watch", str(inbox), "--once", *FAST],
+        capture_output=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_killed_as_it_deletes_a_scan_the_scan_is_already_in_the_journal(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for n in range(3):
+        make_pdf(inbox / f"letter-{n}.pdf", f"letter number {n}")
+    second = inbox / "letter-1.pdf"
+    done = _watch_under_strace(
+        vault_dir, inbox, tmp_path, second, "inject=unlink,unlinkat:signal=KILL"
+    )
+    assert done.returncode != 0, done.stderr.decode()  # killed at the second deletion
+    assert files(inbox) == ["letter-1.pdf", "letter-2.pdf"]
+    # The file being deleted is durably recorded: its journal line came first.
+    assert len(Vault.open(vault_dir).journal_entries()) == 2
+    restart = _start_watch(vault_dir, inbox, tmp_path, "--once")
+    _, err = restart.communicate(timeout=120)
+    assert restart.returncode == 0, err.decode()
+    assert files(inbox) == []
+    assert Counter(stored_names(vault_dir)) == Counter(f"letter-{n}.pdf" for n in range(3))
+
+
+def test_a_scan_whose_journal_line_cannot_be_flushed_is_not_deleted(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    make_pdf(inbox / "letter.pdf", "not durably stored")
+    journal = vault_dir / "journal.log"
+    journal.touch(mode=0o600)
+    done = _watch_under_strace(vault_dir, inbox, tmp_path, journal, "inject=fsync:error=EIO")
+    assert done.returncode == 1, done.stderr.decode()
+    assert files(inbox) == ["letter.pdf"]
+    assert Vault.open(vault_dir).journal_entries() == []

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ingest.pipeline import Ingested, IngestReport, Quarantined, Skipped, collect, ingest_paths
-from ingest.quarantine import reason_file
+from ingest.quarantine import export_quarantined, reason_file
 from ingest.settings import ingest_settings
 from tests.conftest import CANARY, PASSPHRASE, make_pdf
 from tests.ingest.inputs import BAD_INPUTS, pages_pdf, scan_png, write_bad_inputs
@@ -71,13 +71,14 @@ def test_bad_inputs_are_quarantined_and_the_rest_stored(
     folder = tmp_path / "quarantine"
     for name, outcome in quarantined.items():
         assert not bad[name].exists()
-        assert outcome.moved_to == folder / name
+        assert outcome.moved_to == folder / f"{name}.age"  # kept encrypted
         note = reason_file(outcome.moved_to).read_text()
         assert outcome.reason in note and outcome.reason.strip()
         assert BAD_INPUTS[name][1] in outcome.reason
         assert CANARY not in note
         assert (outcome.moved_to.stat().st_mode & 0o777) == 0o600
     assert (folder.stat().st_mode & 0o777) == 0o700
+    no_plaintext_in(folder)
     assert (inbox / "good.pdf").exists()  # stored sources stay where they are
     no_plaintext_in(vault_dir)
     assert list(private_tmpfs.iterdir()) == []  # OCR work folders removed
@@ -113,7 +114,12 @@ def test_max_pages(vault_dir: Path, tmp_path: Path) -> None:
     report = run(vault_dir, [long], max_pages=2)
     (outcome,) = report.outcomes
     assert isinstance(outcome, Quarantined) and not long.exists()
-    report = run(vault_dir, [outcome.moved_to], max_pages=3)
+    back = tmp_path / "back.pdf"
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        export_quarantined(vault, outcome.moved_to, back)
+    report = run(vault_dir, [back], max_pages=3)
     assert isinstance(report.outcomes[0], Ingested)
     assert documents(vault_dir)[0]["pages"] == 3
 

@@ -90,7 +90,8 @@ def test_inbox_and_processed_folders_are_checked(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     assert check_inbox(inbox, vault) == inbox.resolve()
-    assert processed_folder(inbox, None, vault) == (tmp_path / "processed").resolve()
+    done = tmp_path / "done"
+    assert processed_folder(inbox, done, vault) == done.resolve()
     for bad in (tmp_path / "missing", vault / "objects", tmp_path):
         with pytest.raises(UsageError):
             check_inbox(bad, vault)

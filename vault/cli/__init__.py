@@ -1,12 +1,12 @@
 """The ``vault`` command: the group and the table of its commands.
 
 Each area's commands live in a module of their own beside this one
-(``documents``, ``search``, ``records``, ``watch``, ``sync``, ``checks``,
-``setup``, ``recover``, ``session``; shared options in ``common``). The table
-below names where each command lives and its one-line summary, so ``vault
---help`` imports none of them; ``group.LazyGroup`` loads a command's module
-only when it is used, and is the one place where errors become messages and
-exit codes.
+(``documents``, ``view``, ``quarantine``, ``search``, ``records``, ``watch``,
+``sync``, ``checks``, ``setup``, ``recover``, ``session``; shared options in
+``common``). The table below names where each command lives and its
+one-line summary, so ``vault --help`` imports none of them;
+``group.LazyGroup`` loads a command's module only when it is used, and is
+the one place where errors become messages and exit codes.
 
 A new command: write it in the module of its area (or a new module), then add
 one line to ``COMMANDS``; ``tests/cli/test_layout.py`` checks the summary.
@@ -54,6 +54,21 @@ COMMANDS: dict[str, Entry] = {
     ),
     "export": Entry(
         "vault.cli.documents", "export", "Decrypt a document to a file (private to you, mode 0600)."
+    ),
+    "view": Entry(
+        "vault.cli.view",
+        "view",
+        "Open a document in the computer's viewer, leaving no copy behind.",
+    ),
+    "copies": Entry(
+        "vault.cli.view",
+        "copies_command",
+        "List the readable copies outside the vault (exports, views, kept scans).",
+    ),
+    "quarantine": Entry(
+        "vault.cli.quarantine",
+        "quarantine",
+        "The files that could not be stored: list them, or get one back.",
     ),
     "search": Entry(
         "vault.cli.search", "search", "Search the text of the documents (OCR or embedded text)."
@@ -129,9 +144,14 @@ def cli(ctx: click.Context, vault_dir: Path | None) -> None:
         vault ingest ~/Scans/referral.pdf
         vault list
     """
+    import contextlib
+
+    from vault.copies import sweep_views
     from vault.paths import locate
 
     ctx.obj = locate(vault_dir)
+    with contextlib.suppress(OSError):  # view copies whose time is up (computer switched off)
+        sweep_views(ctx.obj)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,11 +27,12 @@ from vault.cli.common import (
 from vault.cli.dropped import report_dropped
 from vault.cli.filters import filter_options, read_filters
 from vault.display import escaped, escaped_lines
-from vault.errors import PartialBatchError
+from vault.errors import PartialBatchError, VaultError
 from vault.outfile import check_destination
 
 if TYPE_CHECKING:
     from ingest.pipeline import Outcome
+    from ingest.sources import StoredSources
 
 
 @click.command()
@@ -49,6 +51,18 @@ if TYPE_CHECKING:
     "(default: an F-nnnn code in the text).",
 )
 @quarantine_options
+@click.option(
+    "--remove-source",
+    "sources",
+    flag_value="remove",
+    help="Delete each file once it is stored (or found already in the vault), without asking.",
+)
+@click.option(
+    "--keep-source",
+    "sources",
+    flag_value="keep",
+    help="Leave the files where they are, without asking.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no per-file lines.")
 @click.option(
     "--json",
@@ -66,6 +80,7 @@ def ingest(
     family: str | None,
     quarantine_dir: Path | None,
     max_pages: int | None,
+    sources: str | None,
     quiet: bool,
     as_json: bool,
     verbose: bool,
@@ -79,20 +94,28 @@ def ingest(
     kept encrypted. No passphrase is needed: documents are encrypted to the
     vault's public key and checked for duplicates the next time the vault is
     unlocked. If VAULT_PASSPHRASE or --passphrase-file is given, duplicates
-    are caught straight away, without OCR. Stored files are left where they
-    are; files that cannot be read (empty, corrupt, password-protected, too
-    many pages) are moved to the quarantine folder beside a .reason.txt file,
-    and the rest of the batch goes on (exit status 6). Files the computer
+    are caught straight away, without OCR. On a terminal, ingest then offers
+    to delete the files it stored (a scanner's file is a readable copy
+    outside the vault), and files already in the vault; --remove-source
+    deletes them without asking (for scripts), --keep-source keeps them
+    without asking; elsewhere they are kept. A file is deleted only once it
+    is durably in the vault, and only if it has not changed since. Files
+    that cannot be read (empty, corrupt, password-protected, too many pages)
+    are moved to the quarantine folder, encrypted (NAME.age; 'vault
+    quarantine' gets them back), beside a .reason.txt file, and the rest of
+    the batch goes on (exit status 6). Files the computer
     could not store (disk full, no permission) stay where they are, the rest
     of the batch is still tried, and the exit status is 1.
 
     \b
     Example:
         vault ingest ~/Scans/2026-11-25 --type referral --family F-0042
+        vault ingest ~/Scans/referral.pdf --remove-source
     """
     from ingest.pipeline import Ingested, collect, ingest_paths, require_paths
     from ingest.progress import IngestProgress
     from ingest.settings import ingest_settings
+    from ingest.sources import StoredSources
     from vault import family as families
 
     require_paths(paths)
@@ -114,10 +137,17 @@ def ingest(
             vault.unlock(passphrase)
             vault.catalog  # noqa: B018 - fold earlier work before checking duplicates
         bar = None if quiet or not sys.stderr.isatty() else IngestProgress(sys.stderr, len(items))
+        stored_sources = StoredSources()
+
+        def start(number: int, path: Path) -> None:
+            stored_sources.taken(path)
+            if bar is not None:
+                bar.start_file(number, path)
 
         titled = verbose or sys.stdout.isatty()  # titles name senders: not for a task's log
 
         def show(outcome: Outcome) -> None:
+            stored_sources.outcome(outcome)
             if bar is not None:
                 bar.clear()
             if isinstance(outcome, Ingested):
@@ -131,7 +161,7 @@ def ingest(
                 vault,
                 items,
                 settings,
-                on_start=bar.start_file if bar else None,
+                on_start=start,
                 on_page=bar.page if bar else None,
                 on_outcome=show,
             )
@@ -147,6 +177,7 @@ def ingest(
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
     if vault.set_aside:  # earlier entries the unlocked fold did not trust
         report_set_aside(vault)
+    _offer_removal(stored_sources, sources)
     if report.failed:  # the computer refused (disk full): status 1, never 4 or 6
         raise refused(report.failed, f"{len(report.failed)} of {len(items)} inputs")
     if report.not_stored:
@@ -156,6 +187,37 @@ def ingest(
 _SUMMARY_KEYS = (
     "id", "title", "received", "doc_type", "family", "pages", "media_type", "size", "name"
 )  # fmt: skip
+
+
+def _offer_removal(stored: StoredSources, choice: str | None) -> None:
+    """Delete the stored files if asked to, or if the user says so on a terminal."""
+    count = len(stored.deletable)
+    if not count or choice == "keep":
+        return
+    if choice is None:
+        if not (sys.stdin.isatty() and sys.stderr.isatty()):
+            return
+        these = "This file is" if count == 1 else f"These {count} files are"
+        also = f" ({stored.duplicates} was there already)" if stored.duplicates == 1 else ""
+        if stored.duplicates > 1:
+            also = f" ({stored.duplicates} were there already)"
+        question = (
+            f"{these} now safely in the vault{also}; the originals here can be read by "
+            "anyone using this computer. Delete the originals?"
+        )
+        try:
+            agreed = click.confirm(question, default=False, err=True)
+        except click.Abort:  # Ctrl-C or Ctrl-D at the question: nothing deleted
+            raise KeyboardInterrupt from None
+        if not agreed:
+            click.echo("Originals kept: delete them when done (or use --remove-source).", err=True)
+            return
+    deleted, kept = stored.delete()
+    click.echo(f"Deleted {deleted} original file{'s' if deleted != 1 else ''}.", err=True)
+    for path, why in kept:
+        click.echo(f"vault: not deleted: {escaped(path.name)}: {escaped(why)}", err=True)
+    if kept:
+        raise VaultError(f"{len(kept)} stored files could not be deleted")
 
 
 def _row_summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -271,17 +333,25 @@ def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
         click.echo(f"\n--- page {n} ---\n{escaped_lines(page)}")
 
 
+NOT_PROTECTED = "This file is not protected by the vault: delete it when you are done with it."
+
+
 @click.command()
 @click.argument("doc_id", metavar="ID")
 @click.option(
-    "--out", "out", required=True, type=click.Path(path_type=Path), help="The file to write."
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The file to write, or a folder to write it in under the document's title.",
 )
 @click.option(
     "--original",
     "version",
     flag_value="original",
-    default=True,
-    help="The file exactly as it was stored (default).",
+    default=None,
+    help="The file exactly as it was stored (default, unless --out names a .pdf "
+    "for a scanned image).",
 )
 @click.option(
     "--searchable", "version", flag_value="searchable", help="The searchable PDF made by OCR."
@@ -290,11 +360,16 @@ def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
 @unlock_options
 @click.pass_obj
 def export(
-    root: Path, doc_id: str, out: Path, version: str, force: bool, unlock: UnlockSpec
+    root: Path, doc_id: str, out: Path, version: str | None, force: bool, unlock: UnlockSpec
 ) -> None:
     """Decrypt a document to a file (private to you, mode 0600).
 
-    The exported file is not protected: delete it when done. An existing
+    The exported file is not protected: delete it when done ('vault status'
+    counts the exports still there; to only read a document, 'vault view'
+    leaves no copy). --out may be a folder: the file is written there under
+    the document's title. The file matches its name: a name ending in .pdf
+    for a scanned image gets the searchable PDF made from it, and otherwise
+    the extension is corrected to the file's type (and said). An existing
     file is never replaced without --force, even one made while the vault
     was being unlocked, and nothing is left beside it if the export is
     interrupted.
@@ -302,9 +377,23 @@ def export(
     \b
     Example:
         vault export D-7K3M9Q --out ~/Desktop/referral.pdf
+        vault export D-7K3M9Q --out ~/Desktop
     """
+    from vault import copies
+    from vault.export import plan_export
+
     out = out.expanduser()
-    check_destination(out, force=force)
+    if not out.is_dir():
+        check_destination(out, force=force)
     with unlocked(root, unlock, reading=True) as vault:
-        row = vault.export(doc_id, out, version=version, force=force)
-    click.echo(f"Wrote {row['id']} to {escaped(out)}", err=True)
+        row = vault.document(doc_id)
+        plan = plan_export(row, out, version)
+        if plan.path != out and not out.is_dir():
+            check_destination(plan.path, force=force)
+        vault.export(row["id"], plan.path, version=plan.version, force=force)
+    with contextlib.suppress(OSError):  # counted by status; never fails the export
+        copies.note(root, copies.EXPORT, plan.path)
+    if plan.note:
+        click.echo(f"vault: {escaped(plan.note)}", err=True)
+    click.echo(f"Wrote {row['id']} to {escaped(plan.path)}", err=True)
+    click.echo(NOT_PROTECTED, err=True)

@@ -267,11 +267,14 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     read back, fully checked), emergency key uses since the committee last
     acknowledged them, the passphrase's age and whether the vault is
     unlocked ('vault unlock') and until when, with warnings in plain words
-    and the command that deals with each. Times are local. No names or document text
-    are shown. Exits 0 even with warnings: monitoring should read "ok" and
-    "warnings" from --json. The document count and state code are checked
-    as written by the vault only with the passphrase (VAULT_PASSPHRASE or
-    --passphrase-file); otherwise they are marked unverified.
+    and the command that deals with each, and how many readable copies of
+    documents the vault made or left outside itself (exports not yet
+    deleted, views not yet removed, kept scans; 'vault copies' names them).
+    Times are local. No names or document text are shown. Exits 0 even with
+    warnings: monitoring should read "ok" and "warnings" from --json. The
+    document count and state code are checked as written by the vault only
+    with the passphrase (VAULT_PASSPHRASE or --passphrase-file); otherwise
+    they are marked unverified.
 
     \b
     Example:
@@ -280,16 +283,25 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     """
     from sync import wording
     from sync.status import gather_status
+    from vault import copies
     from vault.agent_client import unlocked_until
     from vault.cli.session import iso_local, when
+    from vault.cli.view import readable_copies
     from vault.clock import shown
     from vault.repository import require_vault
 
     require_vault(root)
     found = gather_status(_maybe_unlocked(root, passphrase_file))
     until = unlocked_until(root)  # vault unlock: asking the agent is not a use
+    readable = readable_copies(root)
     if as_json:
-        print_json({**found.as_dict(), "unlocked_until": until and iso_local(until)})
+        print_json(
+            {
+                **found.as_dict(),
+                "unlocked_until": until and iso_local(until),
+                "readable_copies": copies.counts(readable),
+            }
+        )
         return
     click.echo(wording.documents_line(found, mark=True))
     if found.documents_untrusted:
@@ -317,6 +329,8 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     click.echo(f"Unlocked: {locks}")
     for warning in found.warnings:
         click.echo(f"warning: {warning}")
+    if readable:  # counted, never named: 'vault copies' names them
+        click.echo(f"warning: {copies.warning(readable)}")
 
 
 @click.command()

@@ -30,12 +30,13 @@ if TYPE_CHECKING:
 @click.option(
     "--processed",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where stored files are moved (default: a 'processed' folder beside INBOX).",
+    help="Keep each stored file, moved to this folder (not encrypted: 'vault status' "
+    "counts what is there). Default: delete it once it is stored.",
 )
 @click.option(
     "--remove-source",
     is_flag=True,
-    help="Delete each file once it is stored, instead of moving it.",
+    help="Delete each file once it is stored (the default; kept for older scripts).",
 )
 @click.option(
     "--once",
@@ -80,11 +81,14 @@ def watch(
 
     A file is taken once it has stopped changing for --settle seconds
     (hidden files and partial downloads such as *.part, *.tmp and ~$* are
-    left alone). Only once a document is durably in the vault is its file
-    moved to the processed folder (or deleted, with --remove-source), so a
-    crash or power cut never loses a scan. Files that cannot be read are
-    moved to the quarantine folder beside a .reason.txt file. The vault is
-    locked for one file at a time, so other vault commands can run in between.
+    left alone). Only once a document is durably in the vault (its encrypted
+    file, its record and the journal line written and flushed to the disk)
+    is its file deleted, so a crash or power cut never loses a scan and no
+    readable copy is left behind. With --processed DIR the file is moved
+    there instead (it stays readable: delete it when done). Files that
+    cannot be read are moved to the quarantine folder, encrypted, beside a
+    .reason.txt file. The vault is locked for one file at a time, so other
+    vault commands can run in between.
     No passphrase is needed; with VAULT_PASSPHRASE or --passphrase-file,
     duplicates are caught straight away. It starts by saying what it watches;
     on a terminal it shows the file and page being read. Stop with Ctrl-C.
@@ -94,8 +98,8 @@ def watch(
 
     \b
     Example:
-        vault watch ~/Scans/inbox --processed ~/Scans/done
-        vault watch ~/Scans/inbox --once --remove-source
+        vault watch ~/Scans/inbox
+        vault watch ~/Scans/inbox --once
     """
     from ingest.pipeline import Ingested
     from ingest.progress import IngestProgress
@@ -112,11 +116,18 @@ def watch(
     )
     options = WatchOptions(
         inbox=inbox,
-        processed=None if remove_source else processed_folder(inbox, processed, vault.root),
+        processed=None if processed is None else processed_folder(inbox, processed, vault.root),
         interval=interval,
         settle=settle,
         once=once,
     )
+    if options.processed is not None:
+        import contextlib
+
+        from vault import copies
+
+        with contextlib.suppress(OSError):  # counted by status; never stops the watch
+            copies.note(vault.root, copies.PROCESSED, options.processed)
     key: DataKey | None = None
     passphrase = available_passphrase(passphrase_file)
     if passphrase:
