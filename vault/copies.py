@@ -161,6 +161,14 @@ def remove_view(path: Path) -> None:
             path.unlink()
 
 
+def forget(root: Path, path: Path) -> None:
+    """Take ``path`` out of the register (a view copy just removed)."""
+    noted = _read(root)
+    kept = [c for c in noted if c.path != path.absolute()]
+    if len(kept) != len(noted):
+        _rewrite(root, kept)
+
+
 def sweep_views(root: Path, now: float | None = None) -> int:
     """Remove view copies whose time is up; return how many were removed."""
     register = register_path(root)

@@ -22,7 +22,7 @@ def remove_after(root: Path, path: Path, seconds: float) -> None:
     time.sleep(max(0.0, seconds))
     copies.remove_view(path)
     with contextlib.suppress(OSError):
-        copies.found(root)  # forget it
+        copies.forget(root, path)
 
 
 if __name__ == "__main__":

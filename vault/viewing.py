@@ -32,13 +32,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ViewCopy:
+    root: Path
     row: dict[str, Any]
     path: Path
     expires: float
 
     def close(self) -> None:
-        """Remove the copy and its folder (idempotent)."""
+        """Remove the copy and its folder, and the register's note of it (idempotent)."""
         copies.remove_view(self.path)
+        copies.forget(self.root, self.path)
 
 
 def open_copy(vault: Vault, doc_id: str, *, version: str, minutes: float) -> ViewCopy:
@@ -61,4 +63,4 @@ def open_copy(vault: Vault, doc_id: str, *, version: str, minutes: float) -> Vie
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return ViewCopy(row, path, expires)
+    return ViewCopy(vault.root, row, path, expires)

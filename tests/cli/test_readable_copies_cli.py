@@ -224,7 +224,9 @@ def test_a_jpeg_without_a_pdf_gets_its_extension_corrected(
 def test_out_folder_writes_there_under_the_documents_name(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
-    doc = _store(vault_dir, make_pdf(tmp_path / "Referral F-0042.pdf", "x"), "application/pdf")
+    doc = _store(vault_dir, make_pdf(tmp_path / "SCAN0001.pdf", "x"), "application/pdf")
+    title = "Court order: Family Court at Norwich / F-0042"
+    assert run(runner, vault_dir, "edit", doc, "--title", title, env=ENV).exit_code == 0
     desk = tmp_path / "Desktop"
     desk.mkdir()
     for _ in range(2):
@@ -232,9 +234,9 @@ def test_out_folder_writes_there_under_the_documents_name(
         assert result.exit_code == 0, result.output
         assert "--force" not in result.output
         assert result.stderr.splitlines()[-1] == NOT_PROTECTED
-    assert sorted(p.name for p in desk.iterdir()) == [
-        "Referral F-0042-1.pdf",
-        "Referral F-0042.pdf",
+    assert sorted(p.name for p in desk.iterdir()) == [  # the title, safe as a file name
+        "Court order- Family Court at Norwich - F-0042-1.pdf",
+        "Court order- Family Court at Norwich - F-0042.pdf",
     ]
 
 
@@ -263,11 +265,13 @@ def test_view_opens_a_private_copy_and_removes_it_when_the_viewer_ends(
     viewer = _fake_viewer(tmp_path)
     result = run(runner, vault_dir, "view", doc, env={**ENV, "VAULT_VIEWER": str(viewer)})
     assert result.exit_code == 0, result.output
-    path, file_mode, folder_mode = (tmp_path / "seen").read_text().split()
+    path, file_mode, folder_mode = (tmp_path / "seen").read_text().splitlines()
     assert (tmp_path / "content").read_bytes() == src.read_bytes()
     assert (file_mode, folder_mode) == ("600", "700")
-    assert Path(path).name == "letter.pdf"
+    assert Path(path).suffix == ".pdf"
     assert not Path(path).exists() and not Path(path).parent.exists()
+    register = copies.register_path(vault_dir)  # its name (a title) is not kept either
+    assert not register.exists() or path not in register.read_text()
     assert "readable" not in run(runner, vault_dir, "status").output
     audit = run(runner, vault_dir, "audit", env=ENV).output
     assert "view" in audit
@@ -287,7 +291,7 @@ def test_view_with_a_viewer_that_returns_at_once_removes_the_copy_later(
     result = run(runner, vault_dir, "view", doc, "--minutes", "0.1", env=env)
     assert result.exit_code == 0, result.output
     assert "removed in 6 seconds" in result.stderr
-    path = Path((tmp_path / "seen").read_text().split()[0])
+    path = Path((tmp_path / "seen").read_text().splitlines()[0])
     assert path.exists()
     status = run(runner, vault_dir, "status")
     assert "1 readable copy outside the vault: 1 copy being viewed" in status.output
@@ -393,5 +397,5 @@ def test_a_viewer_still_open_when_the_time_is_up_loses_its_copy(
     assert result.exit_code == 0, result.output
     assert time.monotonic() - started < 25
     assert "The time is up: the temporary copy" in result.stderr
-    path = Path((tmp_path / "seen").read_text().strip())
+    path = Path((tmp_path / "seen").read_text().splitlines()[0])
     assert not path.exists() and not path.parent.exists()
