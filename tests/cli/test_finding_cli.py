@@ -239,6 +239,8 @@ def test_ingest_says_each_documents_type_family_and_title(vault_dir: Path, tmp_p
     env.pop("VAULT_PASSPHRASE", None)
     path = write_born_digital(tmp_path / "SCAN0003.pdf", [REFERRAL])
     terminal = Terminal(["ingest", str(path)], env)
+    terminal.expect("Delete the originals? [y/N]")  # on a terminal, ingest then asks
+    terminal.send("n")
     assert terminal.finish() == 0
     assert (
         "  SCAN0003.pdf: referral, family F-0042, "
