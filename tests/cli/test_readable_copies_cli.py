@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import shutil
 import stat
 import subprocess
@@ -21,6 +19,7 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from tests.conftest import PASSPHRASE, make_pdf
+from tests.pty_session import Terminal
 from vault import copies
 from vault.cli import cli
 from vault.repository import Vault
@@ -58,41 +57,14 @@ def _jpeg(path: Path) -> Path:
 
 
 def _ingest_on_terminal(vault_dir: Path, answer: str, *args: str) -> tuple[int, str]:
-    """Run `vault ingest` with stdin and stderr on a pseudo-terminal, answer
-    its question with ``answer``; return (status, what the terminal showed)."""
-    controller, terminal = pty.openpty()
+    """Run `vault ingest` on a pseudo-terminal, answer its question with
+    ``answer``; return (status, what the terminal showed)."""
     env = {**os.environ, "VAULT_DIR": str(vault_dir)}
     env.pop("VAULT_PASSPHRASE", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vault.cli", "ingest", *args],
-        stdin=terminal,
-        stdout=subprocess.DEVNULL,
-        stderr=terminal,
-        env=env,
-    )
-    os.close(terminal)
-    seen = b""
-    answered = False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([controller], [], [], 5)
-        if not ready:
-            if proc.poll() is not None:
-                break
-            continue
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-        if not answered and b"[y/N]" in seen:
-            os.write(controller, answer.encode() + b"\n")
-            answered = True
-    proc.wait(timeout=60)
-    os.close(controller)
-    return proc.returncode, seen.decode(errors="replace")
+    terminal = Terminal(["ingest", *args], env)
+    terminal.expect("[y/N]", timeout=120)
+    terminal.send(answer)
+    return terminal.finish(), terminal.seen
 
 
 def test_ingest_on_a_terminal_offers_to_delete_what_it_stored(

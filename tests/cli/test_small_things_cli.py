@@ -146,7 +146,8 @@ def test_watch_says_what_it_watches_and_how_to_stop(vault_dir: Path, tmp_path: P
         shown = terminal.read_until("Ctrl-C")
         assert f"Watching {inbox} for new scans" in shown and "Press Ctrl-C to stop." in shown
         make_pdf(inbox / "letter.pdf", "a letter")
-        shown = terminal.read_until("letter.pdf\r\n")
+        shown = terminal.read_until("  letter.pdf: ")  # the stored line: "D-…  letter.pdf: …"
+        assert "  letter.pdf: " in shown, shown
         assert "letter.pdf: page 1 of 1" in shown  # its progress, in words
         os.killpg(terminal.child.pid, signal.SIGINT)
         assert terminal.finish() == 130

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import shutil
 import signal
 import stat
@@ -26,6 +24,7 @@ import pytest
 
 from tests.conftest import CANARY, PASSPHRASE, Template
 from tests.processes import all_gone, command_line, environ_of, running
+from tests.pty_session import Terminal
 from vault import agent_client, crypto
 from vault.repository import Vault
 
@@ -356,27 +355,11 @@ def test_the_emergency_key_is_audited_every_time(
 def on_terminal(args: list[str], answers: list[str], env: dict[str, str]) -> tuple[int, str]:
     """Run the vault command on a pseudo-terminal, typing ``answers`` at its
     passphrase prompts; return its exit status and what the terminal showed."""
-    pid, controller = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.execve(sys.executable, [sys.executable, "-m", "vault", *args], env)
-    seen, typed = b"", 0
-    while True:
-        ready, _, _ = select.select([controller], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-        if seen.count(b"Passphrase:") > typed and typed < len(answers):
-            os.write(controller, answers[typed].encode() + b"\n")
-            typed += 1
-    _, status = os.waitpid(pid, 0)
-    os.close(controller)
-    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+    terminal = Terminal(args, env)
+    for answer in answers:
+        terminal.expect("Passphrase:")
+        terminal.send(answer)
+    return terminal.finish(), terminal.seen
 
 
 def test_a_typo_gets_another_try_and_no_envelope(session: dict[str, str], vault_dir: Path) -> None:
