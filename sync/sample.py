@@ -16,6 +16,7 @@ failed check, so status and the committee report say so until a full check
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
@@ -61,22 +62,31 @@ def choose(
 
 
 def read_back(remote: Daemon, path: str, chosen: Mapping[str, int], work: Path) -> dict[str, str]:
-    """Download ``chosen`` from the remote at ``path`` and re-hash each one:
-    the paths that are not what their names say, with "missing" or "corrupt"."""
+    """Read ``chosen`` back from the remote at ``path`` and re-hash each one:
+    the paths that are not what their names say, with "missing" or "corrupt".
+    A remote that is a local folder (a USB disk) is read where it is, as
+    rclone's local backend would read it (a symbolic link is not a file
+    there); any other is downloaded into ``work`` first."""
     if not chosen:
         return {}
-    folder = work / "read-back"
-    make_private_dir(folder)
-    total = sum(chosen.values())
-    remote.copy_files(
-        path, str(folder), list(chosen), work, timeout=rclone.transfer_timeout(total, len(chosen))
-    )
+    folder = remote.local_folder(path)
+    if folder is None:
+        folder = work / "read-back"
+        make_private_dir(folder)
+        total = sum(chosen.values())
+        remote.copy_files(
+            path,
+            str(folder),
+            list(chosen),
+            work,
+            timeout=rclone.transfer_timeout(total, len(chosen)),
+        )
     problems: dict[str, str] = {}
     for rel in chosen:
         local = folder.joinpath(*rel.split("/"))
         try:
             digest = _sha256(local)
-        except FileNotFoundError:
+        except OSError:  # not there, a symbolic link (not a file of the backup), unreadable
             problems[rel] = "missing"
             continue
         if digest != expected_digest(rel):
@@ -86,7 +96,7 @@ def read_back(remote: Daemon, path: str, chosen: Mapping[str, int], work: Path) 
 
 def _sha256(path: Path) -> str:
     found = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
         while chunk := f.read(1 << 20):
             found.update(chunk)
     return found.hexdigest()

@@ -272,3 +272,22 @@ def test_each_sync_reads_back_a_sample_and_catches_a_damaged_file(
     ok(runner, vault_dir, "sync")
     status = ok(runner, vault_dir, "status").stdout
     assert "read-back" not in status and "all matched" in status
+
+
+def test_the_read_back_of_a_folder_remote_takes_no_symbolic_link_for_a_file(
+    runner: CliRunner, backed_up: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A USB disk is read where it is; a link to the right bytes elsewhere is not
+    a file of the backup (rclone's local backend would not copy it either)."""
+    vault_dir, folder = backed_up
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for store in ("objects", "manifests", "catalog"):
+        for path in sorted((folder / store).rglob("*")):
+            if path.is_file():
+                kept = elsewhere / path.name
+                path.rename(kept)
+                path.symlink_to(kept)
+    synced = run(runner, vault_dir, "sync")
+    assert synced.exit_code == 4, synced.output
+    assert re.findall(r"missing: (\S+) \(on usb\)", synced.stdout), synced.stdout
