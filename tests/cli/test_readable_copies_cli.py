@@ -5,6 +5,7 @@ leaves no copy; `vault status` counts the copies it knows of, naming none."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -371,3 +372,44 @@ def test_a_viewer_still_open_when_the_time_is_up_loses_its_copy(
     assert "The time is up: the temporary copy" in result.stderr
     path = Path((tmp_path / "seen").read_text().splitlines()[0])
     assert not path.exists() and not path.parent.exists()
+
+
+@pytest.mark.parametrize("signum", [15, 1])  # SIGTERM (kill), SIGHUP (window closed)
+def test_a_view_ended_by_kill_or_hang_up_removes_its_copy_at_once(
+    vault_dir: Path, tmp_path: Path, signum: int
+) -> None:
+    doc = _store(vault_dir, make_pdf(tmp_path / "letter.pdf", "killed"), "application/pdf")
+    script = tmp_path / "slow-viewer"
+    script.write_text(
+        f'#!/bin/sh\necho "$1" > {tmp_path}/seen.part\necho $$ >> '
+        f"{tmp_path}/seen.part\nmv {tmp_path}/seen.part {tmp_path}/seen\n"
+        "exec sleep 60\n"
+    )
+    script.chmod(0o755)
+    env = {**os.environ, **ENV, "VAULT_VIEWER": str(script)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault", "--vault", str(vault_dir), "view", doc],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    seen = tmp_path / "seen"
+    deadline = time.monotonic() + 60
+    while not seen.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    path_text, viewer_pid = seen.read_text().splitlines()
+    path = Path(path_text)
+    try:
+        assert path.exists()
+        proc.send_signal(signum)
+        _out, err = proc.communicate(timeout=30)
+        assert b"Traceback" not in err, err
+        assert proc.returncode != 0
+        assert not path.exists() and not path.parent.exists()
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(int(viewer_pid), 15)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

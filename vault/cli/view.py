@@ -7,10 +7,14 @@ import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -62,17 +66,18 @@ def view(root: Path, doc_id: str, searchable: bool, minutes: float, unlock: Unlo
     from vault.viewing import open_copy
 
     argv, waits = _viewer()
-    with unlocked(root, unlock, reading=True) as vault:
-        copy = open_copy(
-            vault, doc_id, version="searchable" if searchable else "original", minutes=minutes
-        )
-        vault_root = vault.root
-    ended = CLOSED
-    try:
-        ended = _run_viewer([*argv, str(copy.path)], minutes, waits=waits)
-    finally:
-        if ended != HANDED_ON:
-            copy.close()
+    with _ended_as_interrupt():  # kill or a closed window: the copy still goes
+        with unlocked(root, unlock, reading=True) as vault:
+            copy = open_copy(
+                vault, doc_id, version="searchable" if searchable else "original", minutes=minutes
+            )
+            vault_root = vault.root
+        ended = CLOSED
+        try:
+            ended = _run_viewer([*argv, str(copy.path)], minutes, waits=waits)
+        finally:
+            if ended != HANDED_ON:
+                copy.close()
     doc = copy.row["id"]
     if ended == HANDED_ON:
         _remove_later(vault_root, copy.path, copy.expires - time.time())
@@ -81,6 +86,32 @@ def view(root: Path, doc_id: str, searchable: bool, minutes: float, unlock: Unlo
         click.echo(f"The time is up: the temporary copy of {doc} is removed.", err=True)
     else:
         click.echo(f"Closed {doc}; its temporary copy is removed.", err=True)
+
+
+@contextlib.contextmanager
+def _ended_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``) and SIGHUP (the terminal window closed) raise
+    ``KeyboardInterrupt`` here, as Ctrl-C does, so the copy is removed at
+    once rather than left until the next vault command; any after the
+    first is ignored while it is removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    previous = {signum: signal.getsignal(signum) for signum in caught}
+
+    def ended(signum: int, frame: FrameType | None) -> None:
+        for each in caught:
+            signal.signal(each, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for signum in caught:
+        signal.signal(signum, ended)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
 def _minutes(minutes: float) -> str:
