@@ -17,9 +17,9 @@ every connection's peer user is checked (``SO_PEERCRED``): a process of
 another user is refused before it is read.
 
 When it forgets: a vault's key after ``idle`` seconds without a use (the
-vault's ``ui_idle_lock_minutes``), at ``vault lock``, and when the process
-the unlock named ends (the session leader of the unlocking shell: logging
-out locks). All keys on SIGTERM, SIGHUP or SIGINT. With no key left it
+vault's ``ui_idle_lock_minutes``; time asleep counts), at ``vault lock``,
+and when the process the unlock named ends (the session leader of the
+unlocking shell: logging out locks). All keys on SIGTERM, SIGHUP or SIGINT. With no key left it
 exits, as it does when no key comes within a few seconds of its start.
 
 Protocol, one connection per request: a JSON line in, a JSON line out.
@@ -82,6 +82,18 @@ class Secret:
             self._locked = False
 
 
+def idle_clock() -> float:
+    """Seconds on a clock that goes on while the computer sleeps (Linux's
+    boot-time clock), so a laptop closed with the vault unlocked is locked
+    when it wakes once its idle time has passed; ``time.monotonic`` stops
+    during sleep. Elsewhere ``time.monotonic``."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is not None:
+        with contextlib.suppress(OSError):
+            return time.clock_gettime(boottime)
+    return time.monotonic()
+
+
 def _start_time(pid: int) -> str | None:
     """When process ``pid`` started (Linux), to tell it from a later one with
     the same id; None elsewhere or when it has gone."""
@@ -110,15 +122,15 @@ class Entry:
     idle: float
     watch: int | None
     watch_started: str | None
-    last_use: float = field(default_factory=time.monotonic)
+    last_use: float = field(default_factory=idle_clock)
 
     @property
     def until(self) -> float:
         """When the key is forgotten unless used, in seconds since the epoch."""
-        return time.time() + (self.last_use + self.idle - time.monotonic())
+        return time.time() + (self.last_use + self.idle - idle_clock())
 
     def expired(self) -> bool:
-        if time.monotonic() >= self.last_use + self.idle:
+        if idle_clock() >= self.last_use + self.idle:
             return True
         return self.watch is not None and not _alive(self.watch, self.watch_started)
 
@@ -155,7 +167,7 @@ class Agent:
         if op == "peek":
             return {"ok": True, "until": entry.until}
         if op == "get":
-            entry.last_use = time.monotonic()
+            entry.last_use = idle_clock()
             return {
                 "ok": True,
                 "vault_id": entry.vault_id,
