@@ -21,7 +21,7 @@ from pathlib import Path
 from ingest.pipeline import Ingested, Outcome
 from vault.fsutil import fsync_dir
 
-Signature = tuple[int, int]  # size, modification time (ns)
+Signature = tuple[int, int, int, int]  # size, modification time (ns), file (device, inode)
 
 
 def signature(path: Path) -> Signature | None:
@@ -29,7 +29,7 @@ def signature(path: Path) -> Signature | None:
         info = path.stat(follow_symlinks=False)
     except OSError:
         return None
-    return (info.st_size, info.st_mtime_ns)
+    return (info.st_size, info.st_mtime_ns, info.st_dev, info.st_ino)
 
 
 @dataclass

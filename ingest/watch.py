@@ -23,6 +23,7 @@ dropped as a duplicate when the journal is folded.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import stat
@@ -51,7 +52,9 @@ from vault.repository import Vault
 IGNORED = (".*", "*.part", "*.tmp", "~$*", "*.crdownload")
 SYMLINK = "symbolic link"
 
-Signature = tuple[int, int]  # size, modification time (ns)
+# size, modification time (ns), and the file's device and inode where known: another
+# file renamed over one being stored (with the same size and time) is not it
+Signature = tuple[int, ...]
 
 
 def ignored(name: str) -> bool:
@@ -93,7 +96,10 @@ def scan_inbox(inbox: Path, *, skip: Iterable[Path] = ()) -> InboxScan:
                 if path.resolve() not in skipped:
                     folders.append(path)
             elif stat.S_ISREG(info.st_mode):
-                found.files[path] = (info.st_size, info.st_mtime_ns)
+                if not info.st_ino:  # Windows: a folder listing gives no inode
+                    with contextlib.suppress(OSError):
+                        info = os.lstat(path)
+                found.files[path] = _signature_of(info)
             else:
                 found.others[path] = not_a_file(info.st_mode) or "not a regular file"
     found.links.sort()
@@ -105,7 +111,11 @@ def signature(path: Path) -> Signature | None:
         info = path.stat(follow_symlinks=False)
     except FileNotFoundError:
         return None
-    return (info.st_size, info.st_mtime_ns)
+    return _signature_of(info)
+
+
+def _signature_of(info: os.stat_result) -> Signature:
+    return (info.st_size, info.st_mtime_ns, info.st_dev, info.st_ino)
 
 
 class SettleTracker:

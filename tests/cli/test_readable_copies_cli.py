@@ -413,3 +413,28 @@ def test_a_view_ended_by_kill_or_hang_up_removes_its_copy_at_once(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_ingest_never_deletes_a_file_replaced_after_it_was_stored(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """Another file put in place of the stored one (the same size and time,
+    as ``cp -p`` or a sync tool leaves it) while the question waits is not
+    the file that was stored: it is kept."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    scan = make_pdf(scans / "a.pdf", "first letter")
+    env = {**os.environ, "VAULT_DIR": str(vault_dir)}
+    env.pop("VAULT_PASSPHRASE", None)
+    terminal = Terminal(["ingest", str(scan)], env)
+    terminal.expect("[y/N]", timeout=120)
+    before = scan.stat()
+    other = scans / "other.tmp"
+    other.write_bytes(bytes(reversed(scan.read_bytes())))  # not stored, same size
+    os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(other, scan)
+    terminal.send("y")
+    status = terminal.finish()
+    assert scan.exists(), terminal.seen
+    assert "it changed after it was stored" in terminal.seen
+    assert status == 1, terminal.seen
