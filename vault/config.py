@@ -81,8 +81,16 @@ def _whole(low: int, high: int | None = None) -> Callable[[Any], bool]:
     return check
 
 
+MAX_IDLE_LOCK_MINUTES = 1440  # ui_idle_lock_minutes: a day at most
+
+
 def _positive_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def _idle_minutes(value: Any) -> bool:
+    """An idle lock that can happen: a year or forever (JSON's Infinity) is none."""
+    return _positive_number(value) and value <= MAX_IDLE_LOCK_MINUTES
 
 
 def _text(value: Any) -> bool:
@@ -132,7 +140,7 @@ SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ocr_languages": (_text, 'tesseract language codes, e.g. "eng"'),
     "backup_max_age_hours": (_positive_number, "a number of hours above 0"),
     "verify_max_age_days": (_whole(1), "a whole number of days of at least 1"),
-    "ui_idle_lock_minutes": (_positive_number, "a number of minutes above 0"),
+    "ui_idle_lock_minutes": (_idle_minutes, "a number of minutes above 0, at most 1440 (a day)"),
 }  # fmt: skip
 
 

@@ -195,6 +195,22 @@ def test_a_malformed_idle_setting_is_one_clear_error(
     assert done.returncode == 2 and "ui_idle_lock_minutes" in done.stderr
 
 
+@pytest.mark.parametrize("minutes", [1e300, float("inf"), 525_600])
+def test_an_idle_setting_that_never_locks_is_refused(
+    session: dict[str, str], vault_dir: Path, minutes: float
+) -> None:
+    """An idle lock of a year, forever (JSON's Infinity) or beyond the clock
+    is no lock: refused in one line, nothing unlocked."""
+    path = vault_dir / "config.json"
+    config = json.loads(path.read_text())
+    config["ui_idle_lock_minutes"] = minutes
+    path.write_text(json.dumps(config))  # Infinity, as Python's json writes it
+    done = vault("unlock", passphrase=True)
+    assert done.returncode == 2, done.stderr
+    assert "ui_idle_lock_minutes" in done.stderr
+    assert agent_client.agent_pid() is None
+
+
 def test_folder_and_socket_are_private(session: dict[str, str], vault_dir: Path) -> None:
     assert vault("unlock", passphrase=True).returncode == 0
     folder = agent_client.folder()
