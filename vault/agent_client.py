@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import socket
 import stat
@@ -162,6 +163,15 @@ def _ask(request: dict[str, Any]) -> dict[str, Any] | None:
     return answer if isinstance(answer, dict) else None
 
 
+def _moment(value: object) -> float | None:
+    """A lock time from the agent, or None when it is not one the clock can show
+    (not a number, Infinity, NaN, a boolean)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    moment = float(value)
+    return moment if math.isfinite(moment) and abs(moment) < 1e11 else None
+
+
 def fetch_key(root: Path) -> Held | None:
     """The key held for the vault at ``root`` (a use: its idle time starts
     again), or None when there is none or the agent cannot be reached."""
@@ -171,17 +181,17 @@ def fetch_key(root: Path) -> Held | None:
     secret, vault_id, until = answer.get("secret"), answer.get("vault_id"), answer.get("until")
     if not isinstance(secret, str) or not isinstance(vault_id, str):
         return None
-    if not isinstance(until, int | float):
+    moment = _moment(until)
+    if moment is None:
         return None
-    return Held(vault_id, secret, float(until))
+    return Held(vault_id, secret, moment)
 
 
 def unlocked_until(root: Path) -> float | None:
     """When the vault at ``root`` locks by itself, or None when it is locked
     (asking does not count as a use)."""
     answer = _ask({"op": "peek", "vault": key_name(root)})
-    until = answer.get("until") if answer and answer.get("ok") else None
-    return float(until) if isinstance(until, int | float) else None
+    return _moment(answer.get("until")) if answer and answer.get("ok") else None
 
 
 def forget(root: Path | None) -> bool:
@@ -226,15 +236,15 @@ def store_key(
         if agent_pid() is None:
             _start()
         answer = _ask(request)
-        until = answer.get("until") if answer and answer.get("ok") else None
-        if isinstance(until, int | float):
+        until = _moment(answer.get("until")) if answer and answer.get("ok") else None
+        if until is not None:
             break
-    if not isinstance(until, int | float):
+    if until is None:
         raise AgentError(
             "the unlock agent did not take the key; the vault stays locked",
             hint="run 'vault lock --all', then 'vault unlock' again",
         )
-    return float(until)
+    return until
 
 
 def _start() -> None:

@@ -397,3 +397,43 @@ def test_three_wrong_tries_then_the_envelope(session: dict[str, str], vault_dir:
     assert "emergency" in last and "emergency" not in shown.split("Passphrase:")[-2]
     assert not any(word in shown for word in wrong)
     assert agent_client.agent_pid() is None
+
+
+def test_an_agent_answering_a_time_beyond_the_clock_breaks_nothing(
+    session: dict[str, str], vault_dir: Path
+) -> None:
+    """Whatever answers at the agent's socket (a broken or stand-in agent),
+    a lock time of Infinity or NaN is no time: status says locked, unlock
+    says the key was not taken, neither ends in a traceback."""
+    import socket
+    import threading
+
+    path = agent_client.checked_folder(create=True) / agent_client.SOCKET_NAME
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(8)
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                agent_client.read_line(conn)
+                conn.sendall(b'{"ok": true, "pid": 1, "until": Infinity, "forgot": 0}\n')
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        assert agent_client.unlocked_until(vault_dir) is None
+        status = vault("status")
+        assert "Unlocked: no." in status.stdout, status.stdout + status.stderr
+        done = vault("unlock", passphrase=True)
+        assert done.returncode == 1 and "did not take the key" in done.stderr, done.stderr
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
