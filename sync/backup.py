@@ -76,7 +76,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sync import rclone, sample
-from sync.marker import MARKER, check_folder, read_marker
+from sync.marker import MARKER, check_folder, marked_when_added, read_marker
 from sync.remotes import local_folder, refuse_vault_folder
 from sync.replaceable import (
     HASHES,
@@ -533,7 +533,8 @@ def _remote_changed(
 def _check_marker(
     vault: Vault, folder: Path, name: str, synced_before: bool, result: SyncResult
 ) -> None:
-    if check_folder(folder, vault.vault_id, name, synced_before=synced_before, may_mark=True):
+    expected = synced_before or marked_when_added(vault.config, name)
+    if check_folder(folder, vault.vault_id, name, synced_before=expected, may_mark=True):
         result.notes.append(f"marked the folder as this vault's backup ({MARKER})")
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sync import rclone
-from sync.marker import check_folder
+from sync.marker import check_folder, marked_when_added
 from sync.remotes import local_folder
 from sync.replaceable import compare_fetched, only_looks
 from sync.snapshot import (
@@ -203,7 +203,7 @@ def check_remote(
         state = load_state(vault.root, name, path)
         folder = local_folder(path)
         if folder is not None:  # a USB disk: plugged in, and this vault's? (``marker.py``)
-            synced_before = not state.fresh
+            synced_before = not state.fresh or marked_when_added(vault.config, name)
             check_folder(folder, vault.vault_id, name, synced_before=synced_before, may_mark=False)
         sent = {} if state.fresh else dict(state.files)
         view = inspect_remote(path, work, what, also=sorted(sent))

@@ -17,10 +17,13 @@ Folders added before the marker existed: the first sync (or repair) that
 finds this vault's backup in the folder (its ``head.json``, and a
 ``config.json`` that names this vault's id) writes the marker; so does the
 first sync to a folder that was never synced to (the state file has no
-record of it). ``verify --remote`` only reads: it accepts this vault's
-backup where the marker is missing. A sync also looks again before it sends
-the head: a disk pulled out mid-sync (rclone then makes the folder again on
-this computer's own disk) gets no head, so that folder never passes for a
+record of it), unless ``vault remote add`` marked it (the vault's
+``config.json`` lists it under ``marked_remotes``): a disk unplugged before
+its first sync leaves an empty mount point, which is not the disk.
+``verify --remote`` only reads: it accepts this vault's backup where the
+marker is missing. A sync also looks again before it sends the head: a
+disk pulled out mid-sync (rclone then makes the folder again on this
+computer's own disk) gets no head, so that folder never passes for a
 backup. A recovery on a new computer has no vault id to compare with: a
 marker with any id, or a backup without one made before markers, will do;
 the backup's own head and keys say the rest.
@@ -32,14 +35,38 @@ config``) is marked by its first sync, and checked the same way after it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from vault.errors import RemoteError, UsageError
 from vault.fsutil import DIR_MODE, atomic_write
 
 MARKER = "vault-backup.txt"
+MARKED_KEY = "marked_remotes"  # config.json: the folder remotes marked when added
 _ID_LINE = "vault id:"
 _CONFIG = "config.json"
+
+
+def marked_when_added(config: Mapping[str, Any], name: str) -> bool:
+    """Whether remote ``name`` was marked by ``vault remote add``: its folder must
+    hold the marker even before its first sync (an empty mount point is not it)."""
+    marked = config.get(MARKED_KEY)
+    return isinstance(marked, list) and name in marked
+
+
+def note_marked(config: dict[str, Any], name: str, *, marked: bool) -> None:
+    """Record in ``config`` (not written here) whether remote ``name`` was marked when added."""
+    found = config.get(MARKED_KEY)
+    names = (
+        [n for n in found if isinstance(n, str) and n != name] if isinstance(found, list) else []
+    )
+    if marked:
+        names.append(name)
+    if names:
+        config[MARKED_KEY] = sorted(names)
+    else:
+        config.pop(MARKED_KEY, None)
 
 
 def marker_path(folder: Path) -> Path:

@@ -118,6 +118,9 @@ def add_remote(vault: Vault, name: str, path: str, *, create: bool = False) -> s
         from sync.marker import prepare_new_folder
 
         prepare_new_folder(folder, vault.vault_id, create=create)
+    from sync.marker import note_marked
+
+    note_marked(config, name, marked=folder is not None)
     found[name] = stored
     config[CONFIG_KEY] = found
     write_config(vault.layout, config)
@@ -132,6 +135,9 @@ def remove_remote(vault: Vault, name: str) -> str:
     if name not in found:
         raise NotFoundError(f"no remote called {name!r}", hint="'vault remote list' shows them")
     path = found.pop(name)
+    from sync.marker import note_marked
+
+    note_marked(config, name, marked=False)
     config[CONFIG_KEY] = found
     write_config(vault.layout, config)
     vault.config = config

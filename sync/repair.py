@@ -27,7 +27,7 @@ from pathlib import Path
 from sync import rclone
 from sync.backup import remote_lock
 from sync.check import Problem, inspect_remote, judge_head
-from sync.marker import check_folder
+from sync.marker import check_folder, marked_when_added
 from sync.remotes import local_folder, refuse_vault_folder
 from sync.snapshot import Snapshot, expected_digest, take_snapshot
 from sync.state import load_state, save_state
@@ -72,6 +72,7 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
     folder = local_folder(path)
     if folder is not None:  # a USB disk: plugged in, and this vault's? (``marker.py``)
         synced_before = not load_state(vault.root, name, path).fresh
+        synced_before = synced_before or marked_when_added(vault.config, name)
         check_folder(folder, vault.vault_id, name, synced_before=synced_before, may_mark=True)
     work = vault.layout.tmp / f"repair-{name}"
     shutil.rmtree(work, ignore_errors=True)

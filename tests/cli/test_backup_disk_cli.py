@@ -199,3 +199,21 @@ def test_a_disk_pulled_out_mid_sync_never_passes_for_a_backup(
     again = run(runner, vault_dir, "sync")
     assert again.exit_code == 5 and "not plugged in" in again.stderr, again.output
     assert not (folder / MARKER).exists() and not (folder / "head.json").exists()
+
+
+def test_a_disk_unplugged_before_its_first_sync_is_not_replaced_by_its_mount_point(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    """Added (and marked) today, unplugged before the first sync: the empty
+    mount point left behind is not taken for a new backup folder."""
+    store_documents(vault_dir, 1, tmp_path / "inbox")
+    folder = tmp_path / "usb"
+    folder.mkdir()
+    assert run(runner, vault_dir, "remote", "add", "usb", str(folder)).exit_code == 0
+    folder.rename(tmp_path / "usb-unplugged")
+    folder.mkdir()  # the mount point, empty
+    result = run(runner, vault_dir, "sync", "usb")
+    assert result.exit_code == 5 and "not plugged in" in result.stderr, result.output
+    assert list(folder.iterdir()) == []
+    assert run(runner, vault_dir, "remote", "remove", "usb").exit_code == 0
+    assert "usb" not in Vault.open(vault_dir).config.get("marked_remotes", [])
