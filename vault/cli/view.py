@@ -97,8 +97,9 @@ def _ended_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    caught = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
-    previous = {signum: signal.getsignal(signum) for signum in caught}
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    previous = {signum: signal.getsignal(signum) for signum in wanted}
+    caught = [s for s in wanted if previous[s] is not signal.SIG_IGN]  # nohup stays nohup
 
     def ended(signum: int, frame: FrameType | None) -> None:
         for each in caught:
@@ -110,7 +111,8 @@ def _ended_as_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
-        for signum, handler in previous.items():
+        for signum in caught:
+            handler = previous[signum]
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
 
