@@ -16,9 +16,11 @@ vault folder and never sent to a backup. One JSON line per copy::
 The paths are the only thing written, and only while the copy exists:
 ``found`` re-checks each one and rewrites the register without those that
 are gone (an export noted with its inode: a different file saved later under
-its name is not counted). ``sweep_views`` removes view copies whose time is up (a viewer
-that handed the file to another program and returned at once leaves one
-behind; so does a killed ``vault view``); every vault command calls it.
+its name is not counted). Every change to the register is made holding
+its lock (``<hash>.jsonl.lock`` beside it), as several processes change it.
+``sweep_views`` removes view copies whose time is up (a viewer that handed
+the file to another program and returned at once leaves one behind; so does
+a killed ``vault view``); every vault command calls it.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,20 +81,43 @@ def register_path(root: Path) -> Path:
     return default_state_dir() / "copies" / f"{name}.jsonl"
 
 
+@contextlib.contextmanager
+def _changing(root: Path, *, create: bool = False) -> Iterator[None]:
+    """Hold the register's lock while it is read and changed: a command
+    noting a copy, the detached remover of a view copy and status forgetting
+    what is gone run at the same time, and a rewrite must not drop a note
+    added meanwhile. ``create``: make the register's folder. With no folder
+    (nothing noted yet), or where files cannot be locked, unlocked."""
+    register = register_path(root)
+    if create:
+        make_private_dir(register.parent)
+    try:
+        import fcntl
+
+        fd = os.open(register.with_name(register.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except (ImportError, OSError):  # Windows; no register folder; a read-only home
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and the lock with it
+
+
 def note(root: Path, kind: str, path: Path, *, expires: float | None = None) -> None:
     """Add a copy (or a processed folder) to the register; a folder already
     there is not added twice."""
     path = path.absolute()
-    if kind == PROCESSED and any(c.path == path for c in _read(root) if c.kind == kind):
-        return
     ino = None
     if kind == EXPORT:
         with contextlib.suppress(OSError):
             ino = path.lstat().st_ino
-    register = register_path(root)
-    make_private_dir(register.parent)
-    line = json.dumps(Copy(kind, path, expires, ino).entry(), sort_keys=True) + "\n"
-    append_line(register, line.encode())
+    with _changing(root, create=True):
+        if kind == PROCESSED and any(c.path == path for c in _read(root) if c.kind == kind):
+            return
+        line = json.dumps(Copy(kind, path, expires, ino).entry(), sort_keys=True) + "\n"
+        append_line(register_path(root), line.encode())
 
 
 def _read(root: Path) -> list[Copy]:
@@ -163,10 +188,11 @@ def remove_view(path: Path) -> None:
 
 def forget(root: Path, path: Path) -> None:
     """Take ``path`` out of the register (a view copy just removed)."""
-    noted = _read(root)
-    kept = [c for c in noted if c.path != path.absolute()]
-    if len(kept) != len(noted):
-        _rewrite(root, kept)
+    with _changing(root):
+        noted = _read(root)
+        kept = [c for c in noted if c.path != path.absolute()]
+        if len(kept) != len(noted):
+            _rewrite(root, kept)
 
 
 def sweep_views(root: Path, now: float | None = None) -> int:
@@ -189,10 +215,11 @@ def found(root: Path, *, quarantined: Iterable[Path] = ()) -> list[Copy]:
     """The readable copies there are now: each noted copy that still exists,
     each file in a noted processed folder, and the ``quarantined`` files
     (the caller knows the quarantine). The register forgets copies that are gone."""
-    noted = _read(root)
-    kept = [c for c in noted if c.there()]
-    if len(kept) != len(noted):
-        _rewrite(root, _unique(kept))
+    with _changing(root):
+        noted = _read(root)
+        kept = [c for c in noted if c.there()]
+        if len(kept) != len(noted):
+            _rewrite(root, _unique(kept))
     copies: list[Copy] = []
     for c in _unique(kept):
         if c.kind == PROCESSED:
