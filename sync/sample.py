@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import stat
 from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -95,8 +96,14 @@ def read_back(remote: Daemon, path: str, chosen: Mapping[str, int], work: Path) 
 
 
 def _sha256(path: Path) -> str:
+    """The SHA-256 of the regular file ``path``; ``OSError`` for anything else
+    (a link, or a named pipe or device: opened without waiting, never read)."""
     found = hashlib.sha256()
-    with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{path.name} is not a file")
+    with open(fd, "rb") as f:
         while chunk := f.read(1 << 20):
             found.update(chunk)
     return found.hexdigest()

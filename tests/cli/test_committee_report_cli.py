@@ -291,3 +291,32 @@ def test_the_read_back_of_a_folder_remote_takes_no_symbolic_link_for_a_file(
     synced = run(runner, vault_dir, "sync")
     assert synced.exit_code == 4, synced.output
     assert re.findall(r"missing: (\S+) \(on usb\)", synced.stdout), synced.stdout
+
+
+def test_the_read_back_of_a_folder_remote_never_waits_on_a_named_pipe(
+    backed_up: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A named pipe in the backup where a file should be (a disk tampered with)
+    is not a file of the backup: the sync says so, it does not wait for ever."""
+    import os
+    import sys
+
+    vault_dir, folder = backed_up
+    for store in ("objects", "manifests", "catalog"):
+        for path in sorted((folder / store).rglob("*")):
+            if path.is_file():
+                path.unlink()
+                os.mkfifo(path, 0o600)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "vault", "--vault", str(vault_dir), "sync"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "VAULT_PASSPHRASE": PASSPHRASE},
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("the sync waited on a named pipe")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert re.findall(r"missing: (\S+) \(on usb\)", done.stdout), done.stdout
