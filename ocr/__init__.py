@@ -20,6 +20,11 @@ and ``OcrEngineError`` (tesseract).
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from ocr.result import OcrResult, PageResult
@@ -34,7 +39,31 @@ def __getattr__(name: str) -> object:
     # Imported on first use, so that worker processes (which import
     # ocr.worker, and so this package) do not load pikepdf and the rest.
     if name == "ocr_document":
-        from ocr.document import ocr_document
+        with _ctrl_c_after_loading():
+            from ocr.document import ocr_document
 
         return ocr_document
     raise AttributeError(f"module 'ocr' has no attribute {name!r}")
+
+
+@contextmanager
+def _ctrl_c_after_loading() -> Iterator[None]:
+    """A Ctrl-C while the PDF library (pikepdf) loads is acted on once it has
+    loaded: its compiled part ends the whole program with a crash report when
+    interrupted half-way, instead of letting the interruption through."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield
+        return
+    pressed: list[FrameType | None] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        pressed.append(frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        previous(signal.SIGINT, pressed[0])

@@ -231,3 +231,48 @@ def test_ctrl_c_again_and_again_ends_quietly_with_130(
     assert everything_under(scene.runtime) == []
     assert all_gone(workers)
     scene.assert_nothing_left()
+
+
+# Loaded into the vault command through PYTHONPATH: the moment pikepdf's
+# compiled part starts making its enums (Python code called from C), a
+# Ctrl-C arrives, as it may when pressed just after `vault ingest` starts.
+_CTRL_C_WHILE_PIKEPDF_LOADS = '''
+import importlib.abc, os, signal, sys
+
+class _CtrlCInPikepdf(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "pikepdf._core":
+            def press(frame, event, arg):
+                if event == "call" and frame.f_code.co_filename.endswith("enum.py"):
+                    sys.setprofile(None)
+                    os.kill(os.getpid(), signal.SIGINT)
+            sys.setprofile(press)
+        return None
+
+sys.meta_path.insert(0, _CtrlCInPikepdf())
+'''
+
+
+def test_ctrl_c_while_the_pdf_library_loads_is_an_interruption(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C while ingest is still loading its PDF library (whose compiled
+    part aborts the whole program on an interruption it did not expect):
+    `vault: interrupted`, exit 130, no crash report."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_CTRL_C_WHILE_PIKEPDF_LOADS)
+    scan = scans.write_image_pdf(tmp_path / "scan.pdf", [scans.scan("clean")])
+    env = {**os.environ, "VAULT_DIR": str(vault_dir), "PYTHONPATH": str(hook)}
+    env.pop("VAULT_PASSPHRASE", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "vault.cli", "ingest", str(scan)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=WAIT,
+    )
+    shown = (done.stdout + done.stderr).decode(errors="replace")
+    assert done.returncode == 130, shown
+    assert shown.strip() == "vault: interrupted", shown
+    assert Vault.open(vault_dir).journal_entries() == []
