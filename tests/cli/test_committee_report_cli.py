@@ -130,6 +130,21 @@ def test_a_size_check_is_called_what_it_is_and_damage_is_reported(
     assert "run 'vault repair usb'" in status.stdout  # the coordinator gets the command
 
 
+def test_one_damaged_file_is_named_in_the_singular(
+    runner: CliRunner, backed_up: tuple[Path, Path]
+) -> None:
+    vault_dir, folder = backed_up
+    victim = sorted(p for p in (folder / "objects").rglob("*") if p.is_file())[0]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.chmod(0o600)
+    victim.write_bytes(bytes(data))
+    full = run(runner, vault_dir, "verify", "--remote", "usb", "--read-data")
+    assert full.exit_code == 4
+    assert "vault: error: 1 file of the backup on usb is missing, damaged" in full.stderr
+    assert "1 files" not in full.output
+
+
 def test_45_days_without_a_backup(
     runner: CliRunner,
     backed_up: tuple[Path, Path],

@@ -236,7 +236,7 @@ def test_ctrl_c_again_and_again_ends_quietly_with_130(
 # Loaded into the vault command through PYTHONPATH: the moment pikepdf's
 # compiled part starts making its enums (Python code called from C), a
 # Ctrl-C arrives, as it may when pressed just after `vault ingest` starts.
-_CTRL_C_WHILE_PIKEPDF_LOADS = '''
+_CTRL_C_WHILE_PIKEPDF_LOADS = """
 import importlib.abc, os, signal, sys
 
 class _CtrlCInPikepdf(importlib.abc.MetaPathFinder):
@@ -250,7 +250,7 @@ class _CtrlCInPikepdf(importlib.abc.MetaPathFinder):
         return None
 
 sys.meta_path.insert(0, _CtrlCInPikepdf())
-'''
+"""
 
 
 def test_ctrl_c_while_the_pdf_library_loads_is_an_interruption(

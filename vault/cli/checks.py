@@ -194,8 +194,10 @@ def _verify_remote(
             )
         else:
             hint = f"'vault repair {name}' sends good copies from this computer"
+        count = len(result.problems)
+        files = "1 file of the backup on" if count == 1 else f"{count} files of the backup on"
         raise IntegrityError(
-            f"{len(result.problems)} files of the backup on {name} are missing, damaged "
+            f"{files} {name} {'is' if count == 1 else 'are'} missing, damaged "
             "or not what this computer sent",
             hint=hint,
         )
