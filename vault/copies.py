@@ -293,4 +293,5 @@ def warning(copies: list[Copy]) -> str | None:
     """One line saying how many readable copies there are, naming none of them."""
     if not copies:
         return None
-    return f"{summary(copies)}; delete them when done ('vault copies' lists them)"
+    them = "it" if len(copies) == 1 else "them"
+    return f"{summary(copies)}; delete {them} when done ('vault copies' lists {them})"

@@ -330,6 +330,19 @@ def test_status_counts_exports_and_quarantine_without_naming_them(
     assert "readable" not in run(runner, vault_dir, "status").output
 
 
+def test_status_speaks_of_one_readable_copy_as_one(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    doc = _store(vault_dir, make_pdf(tmp_path / "letter.pdf", "x"), "application/pdf")
+    out = tmp_path / "for-the-solicitor.pdf"
+    assert run(runner, vault_dir, "export", doc, "--out", str(out), env=ENV).exit_code == 0
+    status = run(runner, vault_dir, "status")
+    assert (
+        "warning: 1 readable copy outside the vault: 1 export; delete it when done "
+        "('vault copies' lists it)" in status.output
+    )
+
+
 def test_the_quarantine_keeps_files_encrypted_and_gives_them_back(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
