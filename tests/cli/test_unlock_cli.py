@@ -112,6 +112,14 @@ def test_unlock_then_list_and_show_ask_nothing(
     assert shown.returncode == 0 and CANARY in shown.stdout
     found = vault("search", "Letter")
     assert found.returncode == 0 and doc in found.stdout
+    edited = vault("edit", doc, "--family", "f42")
+    assert edited.returncode == 0 and "F-0042" in edited.stdout + edited.stderr
+    out = vault_dir.parent / "for-the-solicitor.txt"
+    exported = vault("export", doc, "--out", str(out))
+    assert exported.returncode == 0 and CANARY in out.read_text(), exported.stderr
+    out.unlink()
+    viewed = vault("view", doc, env={**session, "VAULT_VIEWER": "true"})
+    assert viewed.returncode == 0, viewed.stderr
 
     status = vault("status")
     assert "Unlocked: until " in status.stdout
