@@ -145,6 +145,8 @@ def test_watch_says_what_it_watches_and_how_to_stop(vault_dir: Path, tmp_path: P
     try:
         shown = terminal.read_until("Ctrl-C")
         assert f"Watching {inbox} for new scans" in shown and "Press Ctrl-C to stop." in shown
+        # the scan is deleted from the inbox, never "from" the vault
+        assert "stored in the vault, then deleted from that folder." in " ".join(shown.split())
         make_pdf(inbox / "letter.pdf", "a letter")
         shown = terminal.read_until("  letter.pdf: ")  # the stored line: "D-…  letter.pdf: …"
         assert "  letter.pdf: " in shown, shown

@@ -183,7 +183,9 @@ def watch(
 
 def _starting(options: WatchOptions) -> str:
     """The first line: what is watched, where stored files go, how to stop."""
-    then = "deleted from it" if options.processed is None else f"moved to {options.processed}"
+    then = (
+        "deleted from that folder" if options.processed is None else f"moved to {options.processed}"
+    )
     if options.once:
         return (
             f"Storing the files in {options.inbox} now; each is {then} once stored "
