@@ -203,7 +203,8 @@ def _title(status: Status) -> str:
 
 
 def _made(status: Status) -> str:
-    return f"Vault {status.vault_id}, made {clock.shown(status.generated)} (times are local)."
+    made = clock.shown(status.generated)
+    return f"Vault ID {status.vault_id}; this report was made {made} (times are local)."
 
 
 # --- PDF ---------------------------------------------------------------------------

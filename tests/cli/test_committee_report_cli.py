@@ -252,7 +252,7 @@ def test_times_are_local_with_the_zone(
     assert "T15:30" not in status and "UTC" not in status
     text = report(runner, vault_dir, tmp_path / "local")
     assert "usb: last backup 4 Dec 2026, 10:30 EST" in text
-    assert "made 4 Dec 2026, 10:30 EST" in text and "UTC" not in text
+    assert "this report was made 4 Dec 2026, 10:30 EST" in text and "UTC" not in text
     # The chart's last day is today, here, and is labelled so (not nine days before).
     page = (tmp_path / "local.html").read_text()
     assert "<title>4 Dec 2026: 1 backup</title>" in page
