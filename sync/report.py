@@ -151,7 +151,8 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
         else "since the vault was made"
     )
     if status.emergency_uses:
-        emergency = [f"Used {len(status.emergency_uses)} times {since}:"] + [
+        uses = len(status.emergency_uses)
+        emergency = [f"Used {uses} time{'' if uses == 1 else 's'} {since}:"] + [
             f"{clock.shown(use['time'])}: reason given: {escaped(use['reason']) or '(none)'}"
             for use in status.emergency_uses
         ]

@@ -430,9 +430,10 @@ def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[Aler
             )
         )
     if status.emergency_uses:
+        uses = len(status.emergency_uses)
         found.append(
             Alert(
-                f"The emergency key was used {len(status.emergency_uses)} times since the "
+                f"The emergency key was used {uses} time{'' if uses == 1 else 's'} since the "
                 "committee last acknowledged it",
                 "record each use in the minutes, then run 'vault audit ack'",
                 "Record each use in the minutes, then ask the coordinator to mark them "

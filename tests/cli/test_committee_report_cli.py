@@ -178,8 +178,10 @@ def test_emergency_uses_stay_until_the_committee_acknowledges_them(
     assert used.exit_code == 0, used.output
     for n in range(2):  # a report does not reset them, the first or the second
         text = report(runner, vault_dir, tmp_path / f"report-{n}")
-        assert reason in text and "Used 1 times since the vault was made" in text
+        assert reason in text and "Used 1 time since the vault was made" in text
+        assert "1 times" not in text
         status = ok(runner, vault_dir, "status")
+        assert "The emergency key was used 1 time since the committee" in status.stdout
         assert "Emergency key uses since the committee last acknowledged them" in status.stdout
         assert reason in status.stdout
     assert "Record each use in the minutes, then ask the coordinator" in text
