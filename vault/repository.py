@@ -135,7 +135,8 @@ def check_new_vault_folder(root: Path) -> None:
     if Layout(root).config.exists():
         raise VaultExistsError(
             f"a vault already exists at {root}",
-            hint="it is ready to use; to make another one, give a new folder with --vault DIR",
+            hint="it is ready to use; to make another one in a new folder: "
+            "'vault --vault NEW-FOLDER init'",
         )
     if root.exists() and any(root.iterdir()):
         raise VaultExistsError(

@@ -149,6 +149,8 @@ def test_init_on_an_existing_vault_says_so_before_asking(
     term = _start(terminals, _env(home, vault_dir), "init")
     assert term.finish() == 1, term.seen
     assert f"vault: error: a vault already exists at {vault_dir}" in term.seen
+    # the hint's command works as typed (--vault goes before the command)
+    assert "'vault --vault NEW-FOLDER init'" in term.seen
     assert "Choose a passphrase" not in term.seen and "at least 8" not in term.seen
 
 
