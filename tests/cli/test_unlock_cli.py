@@ -445,3 +445,21 @@ def test_an_agent_answering_a_time_beyond_the_clock_breaks_nothing(
         stop.set()
         thread.join()
         server.close()
+
+
+def test_ingest_while_unlocked_names_a_duplicate_at_once(
+    session: dict[str, str], vault_dir: Path, tmp_path: Path
+) -> None:
+    """The key the agent holds lets ingest find a copy of a stored document
+    straight away, as a passphrase given would."""
+    from tests.conftest import make_pdf
+
+    letter = make_pdf(tmp_path / "letter.pdf", "A letter for family F-0042")
+    first = vault("ingest", "--keep-source", str(letter), passphrase=True)
+    assert first.returncode == 0, first.stderr
+    doc = first.stdout.split()[0]
+    assert vault("unlock", passphrase=True).returncode == 0
+    again = vault("ingest", "--keep-source", str(letter))
+    assert again.returncode == 0, again.stderr
+    assert f"a duplicate of {doc}, not stored again" in again.stdout + again.stderr
+    assert "looked for when the vault is next unlocked" not in again.stderr

@@ -20,6 +20,7 @@ from vault.cli.common import (
     quarantine_options,
     refused,
     report_set_aside,
+    unlock_from_agent,
     unlock_options,
     unlocked,
     verbose_option,
@@ -93,8 +94,9 @@ def ingest(
     reference and fields such as case numbers and dates from its text, all
     kept encrypted. No passphrase is needed: documents are encrypted to the
     vault's public key and checked for duplicates the next time the vault is
-    unlocked. If VAULT_PASSPHRASE or --passphrase-file is given, duplicates
-    are caught straight away, without OCR. On a terminal, ingest then offers
+    unlocked. If VAULT_PASSPHRASE or --passphrase-file is given, or the vault
+    is unlocked ('vault unlock'), duplicates are caught straight away, without
+    OCR. On a terminal, ingest then offers
     to delete the files it stored (a scanner's file is a readable copy
     outside the vault), and files already in the vault; --remove-source
     deletes them without asking (for scripts), --keep-source keeps them
@@ -136,6 +138,8 @@ def ingest(
         if passphrase:
             vault.unlock(passphrase)
             vault.catalog  # noqa: B018 - fold earlier work before checking duplicates
+        elif unlock_from_agent(vault):  # unlocked with 'vault unlock': no question asked
+            vault.catalog  # noqa: B018 - as above
         bar = None if quiet or not sys.stderr.isatty() else IngestProgress(sys.stderr, len(items))
         stored_sources = StoredSources()
 
