@@ -46,13 +46,15 @@ def choose(
     """Up to ``files`` write-once paths of ``paths``, at random, whose sizes
     (``size_of``: None if unknown) add up to at most ``budget``: path -> size.
     Only the paths tried are measured (a vault may hold a great many)."""
-    named = [rel for rel in paths if expected_digest(rel)]
+    picker = rng or random.SystemRandom()
+    everything = list(paths)  # only the paths drawn are looked at: the cost stays flat
+    drawn = picker.sample(everything, min(len(everything), files * 16))
+    named = [rel for rel in drawn if expected_digest(rel)]
     older = [rel for rel in named if rel not in just_sent]
     pool = older or named
-    picker = rng or random.SystemRandom()
     chosen: dict[str, int] = {}
     total = 0
-    for rel in picker.sample(pool, min(len(pool), files * 8)):
+    for rel in pool[: files * 8]:
         if len(chosen) == files:
             break
         size = size_of(rel)
