@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.relocate import candidate_names, move_aside
+from ingest.relocate import candidate_names, move_aside, remove_source
 from vault.copies import folder_files
 from vault.display import escaped
 from vault.errors import UsageError, VaultError
@@ -144,16 +144,7 @@ def encrypt_aside(src: Path, folder: Path, recipient: x25519.Recipient) -> Path:
     finally:
         remove_quietly(tmp)
     fsync_dir(folder)
-    try:
-        src.unlink()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise VaultError(
-            f"{src.name} was encrypted into the quarantine as {dest.name} but cannot be "
-            f"removed: {exc.strerror}"
-        ) from exc
-    fsync_dir(src.parent)
+    remove_source(src, f"was encrypted into the quarantine as {dest.name}")
     return dest
 
 

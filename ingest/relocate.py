@@ -58,17 +58,20 @@ def move_aside(src: Path, folder: Path, *, companions: Sequence[str] = ()) -> Pa
     else:
         raise VaultError(f"cannot move {src.name} to the folder {folder.name}: too many so named")
     fsync_dir(folder)
+    remove_source(src, f"was copied to {dest.name} in {folder.name}")
+    return dest
+
+
+def remove_source(src: Path, done: str) -> None:
+    """Remove ``src`` once its copy is durable; ``done`` says where it went
+    (for the error when it cannot be removed)."""
     try:
         src.unlink()
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise VaultError(
-            f"{src.name} was copied to {dest.name} in {folder.name} but cannot be removed: "
-            f"{exc.strerror}"
-        ) from exc
+        raise VaultError(f"{src.name} {done} but cannot be removed: {exc.strerror}") from exc
     fsync_dir(src.parent)
-    return dest
 
 
 def _exists(path: Path) -> bool:
