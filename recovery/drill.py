@@ -135,7 +135,9 @@ def _holdings(vault: Vault, key: DataKey) -> tuple[dict[str, _Document], set[str
     documents: dict[str, _Document] = {}
     objects: set[str] = set()
     try:
-        catalog, _ = load_catalog(vault.layout.catalog, vault.layout.head, key)
+        catalog, _ = load_catalog(
+            vault.layout.catalog, vault.layout.local, vault.layout.head, key, vault.vault_id
+        )
     except SnapshotError:
         catalog = None  # a new vault, or one to rebuild: the journal still counts
     if catalog is not None:

@@ -1,10 +1,13 @@
-"""The catalog: an in-memory SQLite database of documents with a search index.
+"""The catalog: a SQLite database of documents with a search index.
 
-It never exists in plaintext on disk. ``Catalog.from_bytes`` opens a decrypted
-snapshot with ``sqlite3.Connection.deserialize``; ``to_bytes`` serialises it
-for encryption. Everything in it can be rebuilt from the manifests, so a
-snapshot of an older schema is not migrated: ``from_bytes`` raises
-``OutdatedCatalogError`` and the caller rebuilds.
+It never exists in plaintext on disk. On this computer it is the encrypted
+database ``local/catalog.db`` (``vault.catalog_db``); what a remote holds is
+the chain of age files ``vault.chain`` writes from it (every document as a
+record, then the records changed since). ``Catalog.new`` makes one in
+memory (a rebuild, a test). ``Catalog.from_bytes`` opens a decrypted
+snapshot of the single-file form earlier versions saved (head format 1), to
+copy it into the database once; one of an older schema raises
+``OutdatedCatalogError`` and the caller rebuilds from the manifests.
 
     documents   one row per document (the manifest without its text), with
                 its title (``vault.title``) and its family reference in the
@@ -13,14 +16,20 @@ snapshot of an older schema is not migrated: ``from_bytes`` raises
     pages       the OCR or embedded text of each page, as stored
     page_keys, word_index, vocabulary, vocabulary_index: the search index,
                 owned by ``vault.search``
+    meta        the state number of the last save (``seq``), whether a
+                document was removed since the last base (``removed``)
+    changes     each document (``doc``) or duplicate note (``dup``) changed
+                since the last chain file, with the objects it named before
+                (``before``) and the save that wrote it (``seq``, until the
+                head naming that save is written: see ``vault.head``)
 
 A snapshot from before titles (no ``title`` column) or before the
 ``duplicates`` table is brought up to date when opened: each document gets a
 title made from its text, and the manifests are not rewritten.
 
-Deleted rows are overwritten (``PRAGMA secure_delete``) and the search index
-is compacted before serialising after a removal or replacement, so a snapshot
-carries no trace of a removed document's text.
+Deleted rows are overwritten (``PRAGMA secure_delete``) and, after a
+removal, the search index is compacted and the database's log emptied at the
+next save (``compact``), so no trace of a removed document's text is left.
 """
 
 from __future__ import annotations
@@ -51,48 +60,51 @@ class OutdatedCatalogError(IntegrityError):
 
 
 class Catalog:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn  # sqlite3 (in memory) or catalog_db.Connection (on disk)
         self.conn.execute("PRAGMA secure_delete = ON")
         import sqlite_utils  # only once a catalog is opened: `vault status` never needs it
 
         self.db = sqlite_utils.Database(conn)
-        self._removed = False  # text was removed since the index was last compacted
         conn.create_function("family_key", 1, family.display, deterministic=True)
 
     @classmethod
     def new(cls) -> Catalog:
-        catalog = cls(sqlite3.connect(":memory:"))
-        catalog._create()
+        """An empty catalog in memory."""
+        return cls.opened(sqlite3.connect(":memory:"))
+
+    @classmethod
+    def opened(cls, conn: Any) -> Catalog:
+        """The catalog in database ``conn``, made there when it is empty."""
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise IntegrityError("the catalog is not a readable database") from exc
+        catalog = cls(conn)
+        if version == 0:
+            catalog._create()
+            return catalog
+        _check_version(version)
+        catalog._bring_up_to_date()
         return catalog
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Catalog:
+        """A catalog snapshot of head format 1, opened in memory."""
         conn = sqlite3.connect(":memory:")
         try:
             conn.deserialize(data)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise IntegrityError("the catalog snapshot is not a readable database") from exc
-        if 0 < version < SCHEMA_VERSION:
-            raise OutdatedCatalogError(
-                f"the catalog snapshot has schema version {version}, "
-                f"this version of vault uses {SCHEMA_VERSION}",
-                hint="it is rebuilt from the manifests",
-            )
-        if version != SCHEMA_VERSION:
-            raise IntegrityError(
-                f"the catalog snapshot has unknown schema version {version}",
-                hint="was it written by a newer version of vault? Upgrade vault",
-            )
+        _check_version(version)
         catalog = cls(conn)
         catalog._bring_up_to_date()
         return catalog
 
     def to_bytes(self) -> bytes:
-        if self._removed:
-            search.compact_index(self.conn)
-            self._removed = False
+        """The catalog as one SQLite image (a catalog in memory only)."""
+        self.compact()
         self.conn.commit()
         return bytes(self.conn.serialize())
 
@@ -105,12 +117,20 @@ class Catalog:
         pages.create({"doc_id": str, "page": int, "text": str}, pk=("doc_id", "page"))  # type: ignore[union-attr]
         search.create_index(self.conn)
         self._create_duplicates()
+        self._create_bookkeeping()
         self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.conn.commit()
 
     def _create_duplicates(self) -> None:
         self.conn.execute(
             "CREATE TABLE IF NOT EXISTS duplicates (id TEXT PRIMARY KEY, duplicate_of TEXT)"
+        )
+
+    def _create_bookkeeping(self) -> None:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+        self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS changes (kind TEXT, id TEXT, before TEXT, seq INTEGER,"
+            " PRIMARY KEY (kind, id))"
         )
 
     def _bring_up_to_date(self) -> None:
@@ -127,6 +147,7 @@ class Catalog:
                 )
                 self.conn.execute("UPDATE documents SET title = ? WHERE id = ?", (title, doc_id))
         self._create_duplicates()
+        self._create_bookkeeping()
 
     # --- writing -----------------------------------------------------------
 
@@ -148,40 +169,171 @@ class Catalog:
             "fingerprint": manifest.fingerprint,
             "title": title_of(manifest),
         }
-        if self.has(manifest.doc_id):
-            self.conn.execute("DELETE FROM pages WHERE doc_id = ?", (manifest.doc_id,))
-            search.unindex_document(self.conn, manifest.doc_id)
-            self._removed = True
-        columns = ", ".join(record)
-        marks = ", ".join("?" * len(record))
+        self.put(record, manifest.text)
+
+    def put(self, record: dict[str, Any], text: list[str]) -> None:
+        """Add or replace one document: its ``documents`` row and page text."""
+        doc_id = record["id"]
+        self._note_change("doc", doc_id)
+        if self.has(doc_id):
+            self.conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
+            search.unindex_document(self.conn, doc_id)
+        row = {name: record.get(name) for name in _DOCUMENT_COLUMNS}
+        columns = ", ".join(row)
+        marks = ", ".join("?" * len(row))
         self.conn.execute(
             f"INSERT OR REPLACE INTO documents ({columns}) VALUES ({marks})",  # noqa: S608
-            list(record.values()),
+            list(row.values()),
         )
         self.conn.executemany(
             "INSERT INTO pages (doc_id, page, text) VALUES (?, ?, ?)",
-            [(manifest.doc_id, n, text) for n, text in enumerate(manifest.text, 1)],
+            [(doc_id, n, page) for n, page in enumerate(text, 1)],
         )
-        search.index_document(self.conn, manifest.doc_id, manifest.text)
+        search.index_document(self.conn, doc_id, text)
 
     def remove(self, doc_id: str) -> bool:
-        """Remove a document and its text (``to_bytes`` then compacts the
-        index, so the snapshot keeps no trace of it); False if it was not here."""
+        """Remove a document and its text (the next save compacts the index
+        and writes a new base, so nothing keeps a trace of it); False if it
+        was not here."""
         if not self.has(doc_id):
             return False
+        self._note_change("doc", doc_id)
+        for (copy,) in self.conn.execute(
+            "SELECT id FROM duplicates WHERE duplicate_of = ?", (doc_id,)
+        ).fetchall():
+            self._note_change("dup", copy)
         self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         self.conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
         self.conn.execute("DELETE FROM duplicates WHERE duplicate_of = ?", (doc_id,))
         search.unindex_document(self.conn, doc_id)
-        self._removed = True
+        self.set_meta("removed", "1")
         return True
 
     def note_duplicate(self, doc_id: str, duplicate_of: str) -> None:
         """Remember that ``doc_id`` was dropped as a copy of ``duplicate_of``."""
+        self._note_change("dup", doc_id)
         self.conn.execute(
             "INSERT OR REPLACE INTO duplicates (id, duplicate_of) VALUES (?, ?)",
             (doc_id, duplicate_of),
         )
+
+    def compact(self) -> bool:
+        """After a removal: compact the search index (True if there was one
+        since the last base)."""
+        if self.meta("removed") != "1":
+            return False
+        search.compact_index(self.conn)
+        return True
+
+    # --- what changed since the last chain file (``vault.chain``) ----------------
+
+    def _note_change(self, kind: str, item: str) -> None:
+        before = None
+        if kind == "doc":
+            row = self.conn.execute(
+                "SELECT manifest, original, searchable FROM documents WHERE id = ?", (item,)
+            ).fetchone()
+            before = json.dumps(sorted(_objects_of(*row))) if row else None
+        self.conn.execute(
+            "INSERT INTO changes (kind, id, before, seq) VALUES (?, ?, ?, NULL) "
+            "ON CONFLICT (kind, id) DO UPDATE SET seq = NULL",
+            (kind, item, before),
+        )
+
+    def changes(self, after_seq: int) -> list[tuple[str, str, list[str]]]:
+        """(kind, id, objects it named before) of what no saved head covers yet."""
+        rows = self.conn.execute(
+            "SELECT kind, id, before FROM changes WHERE seq IS NULL OR seq > ? ORDER BY kind, id",
+            (after_seq,),
+        ).fetchall()
+        return [(kind, item, json.loads(before) if before else []) for kind, item, before in rows]
+
+    def mark_saved(self, seq: int) -> None:
+        """Record (and commit) that save ``seq`` wrote every pending change."""
+        self.conn.execute("UPDATE changes SET seq = ? WHERE seq IS NULL", (seq,))
+        self.set_meta("seq", str(seq))
+        self.conn.commit()
+
+    def forget_saved(self, seq: int, *, base: bool) -> None:
+        """The head naming save ``seq`` is written: its changes are done with
+        (and after a new base, the removals that called for it)."""
+        self.conn.execute("DELETE FROM changes WHERE seq <= ?", (seq,))
+        if base:
+            self.set_meta("removed", None)
+        self.conn.commit()
+
+    def settle(self, seq: int) -> None:
+        """Filled from the chain of save ``seq``: nothing is pending."""
+        self.conn.execute("DELETE FROM changes")
+        self.set_meta("removed", None)
+        self.set_meta("seq", str(seq))
+        self.conn.commit()
+
+    def meta(self, name: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, name: str, value: str | None) -> None:
+        if value is None:
+            self.conn.execute("DELETE FROM meta WHERE name = ?", (name,))
+        else:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
+            )
+
+    @property
+    def saved_seq(self) -> int:
+        """The state number of the last save of this database (0: never saved)."""
+        value = self.meta("seq")
+        return int(value) if value and value.isdigit() else 0
+
+    # --- records: what the chain files carry --------------------------------------
+
+    def record(self, doc_id: str) -> dict[str, Any] | None:
+        """Document ``doc_id`` as a chain record: its row and its page text."""
+        cursor = self.conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,))
+        names = [column[0] for column in cursor.description]
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return {"doc": dict(zip(names, row, strict=True)), "text": self.pages(doc_id)}
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every document and duplicate note, as chain records."""
+        for (doc_id,) in self.conn.execute("SELECT id FROM documents ORDER BY id").fetchall():
+            found = self.record(doc_id)
+            if found is not None:
+                yield found
+        for doc_id, duplicate_of in self.conn.execute(
+            "SELECT id, duplicate_of FROM duplicates ORDER BY id"
+        ).fetchall():
+            yield {"dup": [doc_id, duplicate_of]}
+
+    def apply(self, record: dict[str, Any]) -> None:
+        """Apply one chain record (``vault.chain``): a document put or gone, a
+        duplicate note made or dropped."""
+        if "doc" in record:
+            row = record["doc"]
+            if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+                raise IntegrityError("a catalog record is malformed")
+            self.put(row, [str(page) for page in record.get("text", [])])
+        elif "gone" in record:
+            self.remove(str(record["gone"]))
+        elif "dup" in record:
+            doc_id, duplicate_of = record["dup"]
+            self.note_duplicate(str(doc_id), str(duplicate_of))
+        elif "undup" in record:
+            self._note_change("dup", str(record["undup"]))
+            self.conn.execute("DELETE FROM duplicates WHERE id = ?", (str(record["undup"]),))
+        else:
+            raise IntegrityError("a catalog record is of an unknown kind")
+
+    def objects_of(self, doc_id: str) -> list[str]:
+        """The manifest and objects document ``doc_id`` names (none if absent)."""
+        row = self.conn.execute(
+            "SELECT manifest, original, searchable FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        return sorted(_objects_of(*row)) if row else []
 
     # --- reading -----------------------------------------------------------
 
@@ -237,6 +389,27 @@ class Catalog:
             if searchable:
                 ids.update(split_ref(searchable))
         return ids
+
+
+def _check_version(version: int) -> None:
+    if 0 < version < SCHEMA_VERSION:
+        raise OutdatedCatalogError(
+            f"the catalog has schema version {version}, this version of vault uses "
+            f"{SCHEMA_VERSION}",
+            hint="it is rebuilt from the manifests",
+        )
+    if version != SCHEMA_VERSION:
+        raise IntegrityError(
+            f"the catalog has unknown schema version {version}",
+            hint="was it written by a newer version of vault? Upgrade vault",
+        )
+
+
+def _objects_of(manifest: str, original: str, searchable: str | None) -> set[str]:
+    found = {manifest, *split_ref(original)}
+    if searchable:
+        found.update(split_ref(searchable))
+    return found
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:

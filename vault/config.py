@@ -57,6 +57,11 @@ class Layout:
         return self.root / "head.json"
 
     @property
+    def local(self) -> Path:
+        """What never leaves this computer (signing key, catalog database)."""
+        return self.root / "local"
+
+    @property
     def audit(self) -> Path:
         return self.root / "audit.log"
 

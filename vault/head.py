@@ -1,25 +1,37 @@
-"""Saved state of the catalog: encrypted snapshot, object index and the head.
+"""The head: what state of the catalog is the vault's, and the files that hold it.
 
-- ``snapshots/<sha256>.age``: the catalog, serialised and age-encrypted.
-- ``snapshots/<sha256>.idx``: plain JSON ``{object id: size}`` of every
-  object and manifest the catalog names: ids and sizes only, so verification
-  and sync can check completeness without a key.
-- ``head.json``: names both by hash, with the document count, a sequence
-  number, the audit log's tip, the public half of this computer's signing key
-  (``signing.py``), and a MAC over all of it under the key derived from the
-  data identity. It is replaced last and atomically, so the previous
-  head stays valid until the new snapshot is durable.
+``head.json`` names, by hash, the chain of catalog files of ``vault.chain``
+(a base, ``catalog``/``index``, then the deltas since, in order), with the
+document count, a sequence number, the audit log's tip, the public half of
+this computer's signing key (``signing.py``), and a MAC over all of it under
+the key derived from the data identity. It is replaced last and atomically,
+so the previous head stays valid until every file it names is durable.
+
+Format 1 heads (earlier versions) name one catalog snapshot, a serialised
+SQLite image (``catalog/<sha>.age``), and one object index (``<sha>.idx``):
+they are still read; the first save writes a base in the new form.
+
+The catalog itself lives on this computer in an encrypted database
+(``vault.catalog_db``). ``open_catalog`` opens it and checks it is not older
+than the head: its ``meta`` table records the state number of its last save,
+and a database whose number is lower than the head's was put back from an
+older copy (refused, exit 4; ``vault rebuild-catalog`` makes it again). A
+higher number is a save cut short between the database and the head: the
+changes the head does not cover are still in the database's ``changes``
+table, and the next save writes them out.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vault import clock, crypto
+from vault import chain, clock, crypto
+from vault.chain import Link
 from vault.errors import IntegrityError
 from vault.fsutil import atomic_write, make_private_dir, remove_quietly
 from vault.keys import DataKey
@@ -27,7 +39,8 @@ from vault.keys import DataKey
 if TYPE_CHECKING:  # the catalog (SQLite, search) loads only when a snapshot is opened
     from vault.catalog import Catalog
 
-FORMAT = 1
+FORMAT = 2
+FORMATS = (1, 2)
 HEAD_MAC_HINT = (
     "it was altered or not written by this vault: run 'vault rebuild-catalog' to rebuild "
     "the catalog from the manifests, then 'vault verify'"
@@ -43,12 +56,26 @@ class Head:
     index: str
     audit: tuple[int, str]
     signer: str | None = None  # public half of the installation signing key (signing.py)
+    deltas: tuple[tuple[str, str], ...] = ()  # (age sha, idx sha) of each delta, in order
+    format: int = FORMAT
 
     def body(self) -> bytes:
-        record = {"format": FORMAT, **asdict(self), "audit": list(self.audit)}
+        record = {**asdict(self), "audit": list(self.audit)}
+        record["deltas"] = [list(link) for link in self.deltas]
         if self.signer is None:
             del record["signer"]  # a head written before signing keys keeps its MAC
+        if self.format == 1:
+            del record["deltas"]
         return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+
+    @property
+    def links(self) -> list[Link]:
+        """The chain of catalog files: the base, then the deltas (format 2)."""
+        return [Link(self.catalog, self.index), *(Link(a, i) for a, i in self.deltas)]
+
+    def catalog_files(self) -> list[str]:
+        """The names of every file in ``catalog/`` this head needs."""
+        return [name for link in self.links for name in link.names]
 
     @property
     def short(self) -> str:
@@ -76,10 +103,13 @@ def parse_head(data: bytes) -> tuple[Head, str]:
     try:
         record: dict[str, Any] = json.loads(data)
         mac = record.pop("mac")
-        if record.pop("format") != FORMAT or not isinstance(mac, str):
+        if record.get("format") not in FORMATS or not isinstance(mac, str):
+            raise damaged
+        if record["format"] == 1 and "deltas" in record:
             raise damaged
         audit = record["audit"]
         record["audit"] = (int(audit[0]), str(audit[1]))
+        record["deltas"] = tuple((str(a), str(i)) for a, i in record.get("deltas", ()))
         head = Head(**record)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise damaged from exc
@@ -104,6 +134,9 @@ def is_authentic(head: Head, mac: str, key: DataKey) -> bool:
 
 
 def read_index(snapshots: Path, head: Head) -> dict[str, int]:
+    """{object id: size} of every object and manifest the head's catalog names."""
+    if head.format != 1:
+        return chain.read_index(snapshots, head.links)
     path = snapshots / f"{head.index}.idx"
     try:
         data = path.read_bytes()
@@ -116,21 +149,97 @@ def read_index(snapshots: Path, head: Head) -> dict[str, int]:
 
 
 class SnapshotError(Exception):
-    """The snapshot is missing or unreadable (not tampering): rebuild it."""
+    """The catalog files are missing or unreadable (not tampering): rebuild it."""
 
 
-def load_catalog(snapshots: Path, head_path: Path, key: DataKey) -> tuple[Catalog, Head]:
-    """Open the catalog the head names, after checking the head's MAC.
-
-    Raises ``IntegrityError`` when the head is not authentic (tampering or
-    rollback by someone without the key) and ``SnapshotError`` when the
-    snapshot is missing or unreadable, which a rebuild from manifests mends.
-    """
+def checked_head(head_path: Path, key: DataKey) -> Head:
+    """The head, after checking its MAC (``SnapshotError`` when there is none)."""
     found = read_head(head_path)
     if found is None:
         raise SnapshotError("no head")
     head, mac = found
     key.check_mac(head.body(), mac, "the vault head", hint=HEAD_MAC_HINT)
+    return head
+
+
+def open_database(
+    local: Path, key: DataKey, head: Head, *, read_only: bool, immutable: bool = False
+) -> Catalog | None:
+    """This computer's catalog database, checked against ``head``; None when
+    there is none, or it is damaged (it is made again from the head's files).
+
+    Raises ``IntegrityError`` when it is older than the head (put back).
+    """
+    from vault import catalog_db
+    from vault.catalog import Catalog
+
+    path = catalog_db.current(local)
+    if path is None or not path.is_file():
+        return None
+    try:
+        catalog = Catalog.opened(
+            catalog_db.open_database(
+                path, key.catalog_key, read_only=read_only, immutable=immutable
+            )
+        )
+    except (catalog_db.DamagedDatabase, IntegrityError):
+        return None
+    if catalog.saved_seq == 0:
+        return None  # made but never filled (a fill cut short)
+    if catalog.saved_seq < head.seq:
+        raise IntegrityError(
+            f"the catalog on this computer (local/{path.name}) is older than the vault's "
+            f"head (state {catalog.saved_seq}, the head is at {head.seq}): it was put back "
+            "from an older copy",
+            hint="'vault rebuild-catalog' makes it again from the manifests",
+        )
+    return catalog
+
+
+def load_catalog(
+    snapshots: Path, local: Path, head_path: Path, key: DataKey, vault_id: str
+) -> tuple[Catalog, Head]:
+    """The catalog the authentic head names, to read only: this computer's
+    database opened read-only, else one made in memory from the head's files."""
+    head = checked_head(head_path, key)
+    catalog = open_database(local, key, head, read_only=True)
+    if catalog is None:
+        from vault.catalog import Catalog
+
+        catalog = Catalog.new()
+        fill(catalog, snapshots, head, key, vault_id)
+    return catalog, head
+
+
+def fill(
+    catalog: Catalog,
+    snapshots: Path,
+    head: Head,
+    key: DataKey,
+    vault_id: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Fill an empty catalog from the files ``head`` names, and commit.
+
+    Raises ``SnapshotError`` when they are missing or unreadable and
+    ``IntegrityError`` when one is not what the head says (tampering).
+    """
+    if head.format == 1:
+        legacy = _legacy_snapshot(snapshots, head, key)
+        for record in legacy.records():
+            catalog.apply(record)
+    else:
+        try:
+            chain.apply_chain(
+                snapshots, head.links, catalog, key,
+                vault_id=vault_id, last_seq=head.seq, progress=progress,
+            )  # fmt: skip
+        except chain.MissingChainFile as exc:
+            raise SnapshotError(str(exc)) from exc
+    catalog.settle(head.seq)
+
+
+def _legacy_snapshot(snapshots: Path, head: Head, key: DataKey) -> Catalog:
     from vault.catalog import Catalog
 
     path = snapshots / f"{head.catalog}.age"
@@ -141,40 +250,90 @@ def load_catalog(snapshots: Path, head_path: Path, key: DataKey) -> tuple[Catalo
     if hashlib.sha256(blob).hexdigest() != head.catalog:
         raise SnapshotError("catalog snapshot corrupt")
     try:
-        return Catalog.from_bytes(crypto.decrypt_bytes(blob, [key.identity])), head
+        return Catalog.from_bytes(crypto.decrypt_bytes(blob, [key.identity]))
     except IntegrityError as exc:
         raise SnapshotError("catalog snapshot unreadable") from exc
 
 
+@dataclass(frozen=True)
+class SaveContext:
+    """What a save needs besides the catalog."""
+
+    snapshots: Path  # catalog/
+    head_path: Path
+    key: DataKey
+    vault_id: str
+    audit_tip: tuple[int, str]
+    signer: str | None
+    sizes: chain.Sizes
+
+
 def save_catalog(
-    snapshots: Path,
-    head_path: Path,
+    ctx: SaveContext,
     catalog: Catalog,
-    index: dict[str, int],
-    key: DataKey,
-    audit_tip: tuple[int, str],
+    previous: Head | None,
     previous_seq: int,
-    signer: str | None = None,
+    *,
+    compact: bool = False,
+    before_head: Callable[[], None] | None = None,
 ) -> Head:
-    make_private_dir(snapshots)
-    blob = crypto.encrypt_bytes(catalog.to_bytes(), [key.identity.to_public()])
-    catalog_id = hashlib.sha256(blob).hexdigest()
-    atomic_write(snapshots / f"{catalog_id}.age", blob)
-    index_bytes = json.dumps(index, sort_keys=True, separators=(",", ":")).encode()
-    index_id = hashlib.sha256(index_bytes).hexdigest()
-    atomic_write(snapshots / f"{index_id}.idx", index_bytes)
+    """Write what changed as a delta (or a new base: see ``vault.chain``), then the head.
+
+    Order: the chain file, the database's record of the save (committed),
+    ``before_head`` (a database made again becomes the current one), the
+    head, and only then are the database's done changes and the files no
+    head names any more removed.
+    """
+    make_private_dir(ctx.snapshots)
+    seq = previous_seq + 1
+    recipient = ctx.key.identity.to_public()
+    removed = catalog.compact()
+    links = previous.links if previous is not None and previous.format != 1 else []
+    base = (
+        compact
+        or removed
+        or not links
+        or not chain.check_present(ctx.snapshots, links)
+        or _deltas_too_big(ctx.snapshots, links)
+    )
+    if base:
+        link = chain.write_base(
+            ctx.snapshots, catalog, recipient, ctx.key,
+            vault_id=ctx.vault_id, seq=seq, sizes=ctx.sizes,
+        )  # fmt: skip
+        links = [link]
+    else:
+        changes = catalog.changes(previous.seq if previous is not None else 0)
+        if changes:
+            link = chain.write_delta(
+                ctx.snapshots, catalog, changes, recipient, ctx.key,
+                vault_id=ctx.vault_id, seq=seq, base=links[0], prev=links[-1], sizes=ctx.sizes,
+            )  # fmt: skip
+            links = [*links, link]
+    catalog.mark_saved(seq)
+    if removed and hasattr(catalog.conn, "clear_log"):
+        catalog.conn.clear_log()
+    if before_head is not None:
+        before_head()
     head = Head(
-        seq=previous_seq + 1,
+        seq=seq,
         time=clock.stamp(),
         documents=catalog.count(),
-        catalog=catalog_id,
-        index=index_id,
-        audit=audit_tip,
-        signer=signer,
+        catalog=links[0].age,
+        index=links[0].idx,
+        audit=ctx.audit_tip,
+        signer=ctx.signer,
+        deltas=tuple((link.age, link.idx) for link in links[1:]),
     )
-    atomic_write(head_path, head_record(head, key))
-    keep = {f"{catalog_id}.age", f"{index_id}.idx"}
-    for old in snapshots.iterdir():
+    atomic_write(ctx.head_path, head_record(head, ctx.key))
+    catalog.forget_saved(seq, base=base)
+    keep = set(head.catalog_files())
+    for old in ctx.snapshots.iterdir():
         if old.name not in keep and not old.name.startswith("."):
             remove_quietly(old)
     return head
+
+
+def _deltas_too_big(snapshots: Path, links: list[Link]) -> bool:
+    base, deltas = chain.size_of(snapshots, links)
+    return deltas > chain.COMPACT_SHARE * max(base, 64 * 1024)

@@ -28,6 +28,7 @@ from vault.passphrase_policy import check_passphrase
 
 _MAC_LABEL = b"centre-vault/v1/mac"
 _FINGERPRINT_LABEL = b"centre-vault/v1/fingerprint"
+_CATALOG_LABEL = b"centre-vault/v1/catalog-database"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ class DataKey:
     @property
     def recipient(self) -> str:
         return crypto.public_of(self.identity)
+
+    @property
+    def catalog_key(self) -> bytes:
+        """The raw 256-bit key of this computer's catalog database (``catalog_db``)."""
+        return hmac.new(self.secret.encode(), _CATALOG_LABEL, hashlib.sha256).digest()
 
     def mac(self, data: bytes) -> str:
         return hmac.new(self.mac_key, data, hashlib.sha256).hexdigest()

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 from vault import anchor
 from vault import manifest as manifests
-from vault.catalog import Catalog
 from vault.errors import IntegrityError
 from vault.head import read_index
 
@@ -67,7 +66,7 @@ def rebuild_catalog(
         if not vault.objects.exists(object_id) and not vault.manifests.exists(object_id)
     )
     journaled = {entry["manifest"] for entry in vault.journal_entries()}
-    catalog = Catalog.new()
+    catalog = vault.fresh_catalog()
     kept: dict[str, tuple[tuple[int, bool], str, str | None]] = {}  # doc id -> rank, id, fp
     ids = list(vault.manifests.ids())
     for n, manifest_id in enumerate(ids, 1):

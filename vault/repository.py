@@ -18,6 +18,7 @@ and nothing the catalog or a journal names is ever deleted.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import shutil
@@ -54,9 +55,12 @@ from vault.fsutil import (
 from vault.head import (
     HEAD_MAC_HINT,
     Head,
+    SaveContext,
     SnapshotError,
+    checked_head,
+    fill,
     is_authentic,
-    load_catalog,
+    open_database,
     read_head,
     read_index,
     save_catalog,
@@ -157,6 +161,7 @@ class Vault:
         self.key: DataKey | None = None
         self._catalog: Catalog | None = None
         self._head: Head | None = None
+        self._fresh: Path | None = None  # a database made again, current from the next save
         self._recipient: x25519.Recipient | None = None
         self.set_aside: list[tuple[str, str]] = []  # journal entries set aside by this process
         self._journal_signers: frozenset[str] | None = _UNSET
@@ -224,9 +229,7 @@ class Vault:
             deliver_emergency_key(new, vault.config)
             signing.create(signing.key_path(vault.root))
             vault.audit.append("init")
-            from vault.catalog import Catalog
-
-            vault._catalog = Catalog.new()
+            vault._catalog = vault.fresh_catalog()
             vault._save()
             anchor.record_recipient(vault.root, new.data.recipient)
             write_config(vault.layout, vault.config)  # written last: its presence means "ready"
@@ -475,7 +478,7 @@ class Vault:
                     self.root, self.vault_id, self.layout.head, any(self.manifests.ids())
                 )
             try:
-                self._catalog, self._head = load_catalog(self.layout.catalog, self.layout.head, key)
+                self._catalog, self._head = self._open_catalog(key)
                 self._journal_signers = _signers_of(self._head, self._anchors(key))
             except SnapshotError:  # under an authentic head (or none in an empty vault)
                 found = read_head(self.layout.head)
@@ -491,6 +494,56 @@ class Vault:
                     self._save()  # name this computer's signing key (first use, or a new key)
         assert self._catalog is not None
         return self._catalog
+
+    def _open_catalog(self, key: DataKey) -> tuple[Catalog, Head]:
+        """This computer's catalog database, or, when there is none (a new
+        computer, a damaged file), one made from the files the head names."""
+        from vault import catalog_db
+
+        head = checked_head(self.layout.head, key)
+        read_only = self.lock.read_only
+        catalog = open_database(
+            self.layout.local, key, head, read_only=read_only, immutable=read_only
+        )
+        if catalog is not None:
+            return catalog, head
+        catalog = self.fresh_catalog()
+        try:
+            fill(catalog, self.layout.catalog, head, key, self.vault_id)
+        except BaseException:
+            self._drop_fresh(catalog)
+            raise
+        if self._fresh is not None:
+            catalog_db.make_current(self.layout.local, self._fresh)
+            self._fresh = None
+        return catalog, head
+
+    def fresh_catalog(self) -> Catalog:
+        """An empty catalog in a new database file, which becomes this
+        computer's catalog at the next save (in memory on a read-only vault)."""
+        from vault import catalog_db
+        from vault.catalog import Catalog
+
+        if self.lock.read_only:
+            return Catalog.opened(catalog_db.in_memory())
+        self._fresh = catalog_db.fresh(self.layout.local)
+        key = self._need_key()
+        return Catalog.opened(catalog_db.open_database(self._fresh, key.catalog_key))
+
+    def _drop_fresh(self, catalog: Catalog) -> None:
+        from vault import catalog_db
+
+        catalog.conn.close()
+        if self._fresh is not None:
+            catalog_db.remove_database(self._fresh)
+            self._fresh = None
+
+    def _make_fresh_current(self) -> None:
+        from vault import catalog_db
+
+        if self._fresh is not None:
+            catalog_db.make_current(self.layout.local, self._fresh)
+            self._fresh = None
 
     def _note_journal_signers(self) -> None:
         """Before anything is saved: whose journal entries the fold accepts.
@@ -555,9 +608,10 @@ class Vault:
     def empty_journal(self) -> None:
         atomic_write(self._journal_path, b"")
 
-    def save_catalog(self) -> None:
-        """Save the open catalog under a new head (needs the key)."""
-        self._save()
+    def save_catalog(self, *, compact: bool = False) -> None:
+        """Save the open catalog under a new head (needs the key); ``compact``:
+        as a new base, with no deltas (``vault.chain``)."""
+        self._save(compact=compact)
 
     def referenced(self) -> set[str]:
         """Every object id the catalog, the head's index, the journal or the
@@ -588,37 +642,49 @@ class Vault:
             if store.exists(object_id):
                 store.remove(object_id)
 
-    def _save(self) -> None:
+    def _save(self, *, compact: bool = False) -> None:
         key = self._need_key()
         assert self._catalog is not None
-        index = {}
-        known: dict[str, int] | None = None
-        for store, ids in (
-            (self.objects, self._catalog.object_ids()),
-            (self.manifests, self._catalog.manifest_ids()),
-        ):
-            for object_id in ids:
-                try:
-                    index[object_id] = store.path(object_id).stat().st_size
-                except FileNotFoundError:
-                    # Missing here (a damaged recovery, a lost file): the size the
-                    # head's index recorded, so 'vault verify' names it and
-                    # 'vault repair' can bring it back.
-                    known = self._indexed() if known is None else known
-                    if object_id not in known:
-                        raise
-                    index[object_id] = known[object_id]
-        self._head = save_catalog(
-            self.layout.catalog,
-            self.layout.head,
-            self._catalog,
-            index,
-            key,
-            self.audit.tip(),
-            self._head.seq if self._head else self._stored_seq(key),
+        ctx = SaveContext(
+            snapshots=self.layout.catalog,
+            head_path=self.layout.head,
+            key=key,
+            vault_id=self.vault_id,
+            audit_tip=self.audit.tip(),
             signer=self._signing_key().public,
+            sizes=self._size_of(),
+        )
+        self._head = save_catalog(
+            ctx,
+            self._catalog,
+            self._head,
+            self._head.seq if self._head else self._stored_seq(key),
+            compact=compact,
+            before_head=self._make_fresh_current,
         )
         anchor.record(self.root, self.vault_id, self._head, key)
+
+    def _size_of(self) -> Callable[[str], int]:
+        """The size of an object or manifest file: as it is here, else as the
+        head's index recorded it (a file missing here: 'vault verify' names it
+        and 'vault repair' brings it back)."""
+        known: dict[str, int] | None = None
+
+        def size(object_id: str) -> int:
+            nonlocal known
+            for store in (self.objects, self.manifests):
+                try:
+                    return store.path(object_id).stat().st_size
+                except FileNotFoundError:
+                    continue
+            known = self._indexed() if known is None else known
+            if object_id not in known:
+                raise FileNotFoundError(
+                    errno.ENOENT, "a file the catalog names is missing", object_id[:12]
+                )
+            return known[object_id]
+
+        return size
 
     def _indexed(self) -> dict[str, int]:
         """The object sizes the current head's index records (none if unreadable)."""
@@ -641,7 +707,10 @@ class Vault:
         return rebuild_catalog(self, progress)
 
     def adopt_catalog(self, catalog: Catalog) -> None:
-        """Make ``catalog`` (rebuilt) the vault's and save it under a new head."""
+        """Make ``catalog`` (rebuilt, from ``fresh_catalog``) the vault's and
+        save it under a new head, as a new base."""
+        if self._catalog is not None and self._catalog is not catalog:
+            self._catalog.conn.close()
         self._catalog, self._head = catalog, None
         self._save()
 

@@ -1,0 +1,153 @@
+"""This computer's catalog database: SQLCipher pages on disk.
+
+``local/catalog.db`` holds the catalog (``vault.catalog``) between commands,
+so a command opens it in milliseconds and holds only the pages it reads,
+whatever the number of documents. Every page of the file and of its
+write-ahead log (``catalog.db-wal``) is encrypted and authenticated by
+SQLCipher (AES-256 with an HMAC-SHA512 per page) under a raw 256-bit key
+derived from the data identity (``DataKey.catalog_key``): no passphrase
+stretching, the key already is one, so nothing in the file can be read or
+altered without the vault's key. Temporary tables and sorts stay in memory
+(``temp_store``), freed pages are overwritten (``secure_delete``), and the
+files are made 0600 in a 0700 folder.
+
+It is a cache. What leaves this computer is the chain of age files that
+head.json names (``vault.chain``); the database can always be made again
+from them, or from the manifests (``vault rebuild-catalog``). A database made
+again is a new file (``catalog-<random>.db``) that ``local/catalog.current``
+names once it is complete, so a command still reading the previous one (its
+own file, its own log) is never mixed up with it.
+
+A file that is not a database under this key (damaged, or another vault's)
+raises ``DamagedDatabase``; the caller makes it again. SQLite's own "disk is
+full" and I/O errors become ``OSError`` (``ENOSPC``, ``EIO``), which the
+command line reports in one line as any other full disk.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+
+from vault.fsutil import atomic_write, make_private_dir, remove_quietly
+
+SUFFIXES = ("", "-wal", "-shm", "-journal")
+BUSY_MS = 30_000  # a reader waits this long for a writer's commit
+
+
+class DamagedDatabase(Exception):
+    """The file is not a catalog database under this key: make it again."""
+
+
+def _translated(exc: sqlcipher3.Error) -> BaseException:
+    text = str(exc).lower()
+    if "disk is full" in text:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "local/catalog.db")
+    if "disk i/o error" in text or "readonly database" in text:
+        number = errno.EIO if "i/o" in text else errno.EROFS
+        return OSError(number, os.strerror(number), "local/catalog.db")
+    return exc
+
+
+class Connection(sqlcipher3.Connection):
+    """A SQLCipher connection whose disk errors are ``OSError``."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().execute(*args, **kwargs)
+        except sqlcipher3.OperationalError as exc:
+            raise _translated(exc) from None
+
+    def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().executemany(*args, **kwargs)
+        except sqlcipher3.OperationalError as exc:
+            raise _translated(exc) from None
+
+    def clear_log(self) -> None:
+        """Write the log into the database and empty it: after a removal, so
+        no earlier version of a removed document's pages stays in the log."""
+        self.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        except sqlcipher3.OperationalError as exc:
+            raise _translated(exc) from None
+
+
+def open_database(
+    path: Path, key: bytes, *, read_only: bool = False, immutable: bool = False
+) -> Connection:
+    """Open (or make, unless ``read_only``) the database at ``path`` under ``key``;
+    ``immutable``: on a vault that cannot be written (nothing changes it).
+
+    Raises ``DamagedDatabase`` when the file is not a database this key opens.
+    """
+    if read_only or immutable:
+        uri = f"file:{path.absolute()}?mode=ro" + ("&immutable=1" if immutable else "")
+        conn = sqlcipher3.connect(uri, uri=True, factory=Connection)
+    else:
+        make_private_dir(path.parent)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+        conn = sqlcipher3.connect(str(path), factory=Connection, timeout=BUSY_MS / 1000)
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA secure_delete = ON")
+        if not (read_only or immutable):
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+    except sqlcipher3.DatabaseError as exc:
+        conn.close()
+        raise DamagedDatabase(str(exc)) from None
+    return conn
+
+
+POINTER = "catalog.current"
+
+
+def current(folder: Path) -> Path | None:
+    """The database file ``folder/catalog.current`` names (None: none yet)."""
+    try:
+        name = (folder / POINTER).read_text().strip()
+    except (FileNotFoundError, UnicodeDecodeError, IsADirectoryError):
+        return None
+    if not name.startswith("catalog-") or not name.endswith(".db") or "/" in name:
+        return None
+    return folder / name
+
+
+def fresh(folder: Path) -> Path:
+    """A new, unused name for a database file in ``folder``."""
+    make_private_dir(folder)
+    return folder / f"catalog-{secrets.token_hex(6)}.db"
+
+
+def make_current(folder: Path, path: Path) -> None:
+    """Name ``path`` as the database (durably), then remove earlier ones."""
+    atomic_write(folder / POINTER, path.name.encode() + b"\n")
+    for other in folder.glob("catalog-*.db*"):
+        if not other.name.startswith(path.name):
+            remove_quietly(other)
+
+
+def in_memory() -> Connection:
+    """A database that lives in memory only (a vault that cannot be written)."""
+    conn = sqlcipher3.connect(":memory:", factory=Connection)
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return conn
+
+
+def remove_database(path: Path) -> None:
+    """Remove the database and its log files (a damaged cache, before making it again)."""
+    for suffix in SUFFIXES:
+        remove_quietly(Path(f"{path}{suffix}"))

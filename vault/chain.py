@@ -1,0 +1,435 @@
+"""The catalog as a backup holds it: a base and the deltas since, named by the head.
+
+The catalog on this computer is a database (``vault.catalog_db``); what the
+head names, and a sync sends, is a chain of write-once files in ``catalog/``,
+the way restic keeps its index: a base holding every document, then one small
+delta per save holding only what that save changed. A day of post adds one
+delta of a few kilobytes, not a new copy of the whole catalog.
+
+    base    <sha>.age   every document (its catalog row and page text) and every
+                        duplicate note
+            <sha>.idx   plain JSON {object id: size} of every object and manifest
+                        the catalog names (what sync and verify need, no key)
+    delta   <sha>.age   the documents added or changed, and duplicate notes made
+                        or dropped, since the file before it
+            <sha>.idx   plain JSON {"add": {object id: size}, "remove": [ids]}
+
+Each ``.age`` file is age-encrypted to the vault's public key and holds
+zlib-compressed JSON lines: a header (``kind``, the vault id, the state number
+``seq`` of the save that wrote it, ``prev``: the ``.age`` file before it in
+the chain, and for a delta its ``base``), one line per record, and last a
+line with a MAC (under the key derived from the data identity) over every
+line before it. Each file is named by the SHA-256 of its bytes, and the head
+(itself MAC'd) lists the base and the deltas in order, so a file that was
+altered, left out, put back from an older chain or moved to another place is
+refused (``IntegrityError``, exit 4) before anything of it is used.
+
+**When a new base is written** instead of a delta: when the previous head's
+files are not all here; when a document was removed (an erasure, so that no
+file the head names still holds its text: the old base and deltas are then
+deleted here at once and from a remote by the next sync's removals step);
+when the deltas add up to more than ``COMPACT_SHARE`` of the base's size;
+and when asked (``vault sync --compact``). A delta never records a removal.
+
+A correction (``vault edit``) is a delta holding the document's new row: the
+delta before it still holds the old one until the next base is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import os
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vault import crypto
+from vault.errors import IntegrityError
+from vault.fsutil import commit_temp, private_temp_path, remove_quietly
+
+if TYPE_CHECKING:
+    from pyrage import x25519
+
+    from vault.catalog import Catalog
+    from vault.keys import DataKey
+
+FORMAT = 1
+COMPACT_SHARE = 0.25  # deltas larger than this share of the base: a new base
+_LINE_LIMIT = 64 * 1024 * 1024  # a record line longer than this is refused
+_MAC = b'{"mac":'
+
+Sizes = Callable[[str], int]  # the size of an object or manifest file, by id
+
+
+@dataclass(frozen=True)
+class Link:
+    """One file of the chain: the SHA-256 of its ``.age`` and of its ``.idx``."""
+
+    age: str
+    idx: str
+
+    @property
+    def names(self) -> tuple[str, str]:
+        return f"{self.age}.age", f"{self.idx}.idx"
+
+
+# --- writing ------------------------------------------------------------------
+
+
+def write_base(
+    folder: Path,
+    catalog: Catalog,
+    recipient: x25519.Recipient,
+    key: DataKey,
+    *,
+    vault_id: str,
+    seq: int,
+    sizes: Sizes,
+) -> Link:
+    """Write a base holding every record of ``catalog``."""
+    header = {"chain": FORMAT, "kind": "base", "vault": vault_id, "seq": seq, "prev": None}
+    index = {object_id: sizes(object_id) for object_id in _named(catalog)}
+    age = _write_records(folder, header, catalog.records(), recipient, key)
+    return Link(age, _write_index(folder, index))
+
+
+def write_delta(
+    folder: Path,
+    catalog: Catalog,
+    changes: list[tuple[str, str, list[str]]],
+    recipient: x25519.Recipient,
+    key: DataKey,
+    *,
+    vault_id: str,
+    seq: int,
+    base: Link,
+    prev: Link,
+    sizes: Sizes,
+) -> Link:
+    """Write a delta of ``changes`` (``Catalog.changes``: kind, id, objects before)."""
+    records: list[dict[str, Any]] = []
+    added: dict[str, int] = {}
+    removed: set[str] = set()
+    for kind, item, before in changes:
+        if kind == "doc":
+            record = catalog.record(item)
+            if record is None:
+                raise ValueError("a removal is written as a new base, never as a delta")
+            records.append(record)
+            after = set(catalog.objects_of(item))
+            removed.update(set(before) - after)
+            for object_id in sorted(after - set(before)):
+                added[object_id] = sizes(object_id)
+        else:
+            of = catalog.duplicate_of(item)
+            records.append({"dup": [item, of]} if of is not None else {"undup": item})
+    header = {
+        "chain": FORMAT, "kind": "delta", "vault": vault_id, "seq": seq,
+        "prev": prev.age, "base": base.age,
+    }  # fmt: skip
+    age = _write_records(folder, header, iter(records), recipient, key)
+    index = {"add": added, "remove": sorted(removed - set(added))}
+    return Link(age, _write_index(folder, index))
+
+
+def _named(catalog: Catalog) -> list[str]:
+    return sorted(catalog.object_ids() | catalog.manifest_ids())
+
+
+def _write_index(folder: Path, index: dict[str, Any]) -> str:
+    data = json.dumps(index, sort_keys=True, separators=(",", ":")).encode()
+    digest = hashlib.sha256(data).hexdigest()
+    tmp = private_temp_path(folder)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        commit_temp(tmp, folder / f"{digest}.idx")
+    finally:
+        remove_quietly(tmp)
+    return digest
+
+
+class _Lines(io.RawIOBase):
+    """The compressed plaintext of a chain file, made as age reads it."""
+
+    def __init__(self, header: dict[str, Any], records: Iterator[dict[str, Any]], key: DataKey):
+        self._lines = self._all(header, records, key)
+        self._compress = zlib.compressobj(6)
+        self._buffer = b""
+        self._done = False
+
+    @staticmethod
+    def _all(
+        header: dict[str, Any], records: Iterator[dict[str, Any]], key: DataKey
+    ) -> Iterator[bytes]:
+        mac = hmac.new(key.mac_key, digestmod=hashlib.sha256)
+        line = _line(header)
+        mac.update(line)
+        yield line
+        for record in records:
+            line = _line(record)
+            mac.update(line)
+            yield line
+        yield _line({"mac": mac.hexdigest()})
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._buffer and not self._done:
+            chunk = b"".join(_take(self._lines, 256))
+            if chunk:
+                self._buffer = self._compress.compress(chunk)
+            else:
+                self._buffer = self._compress.flush()
+                self._done = True
+        size = min(len(buffer), len(self._buffer))
+        buffer[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+def _take(lines: Iterator[bytes], count: int) -> Iterator[bytes]:
+    for _, line in zip(range(count), lines, strict=False):
+        yield line
+
+
+def _line(item: dict[str, Any]) -> bytes:
+    text = json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode() + b"\n"
+
+
+class _Hashing(io.RawIOBase):
+    def __init__(self, f: Any) -> None:
+        self._f = f
+        self.sha = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.sha.update(data)
+        self._f.write(data)
+        return len(data)
+
+
+def _write_records(
+    folder: Path,
+    header: dict[str, Any],
+    records: Iterator[dict[str, Any]],
+    recipient: x25519.Recipient,
+    key: DataKey,
+) -> str:
+    tmp = private_temp_path(folder)
+    try:
+        with open(tmp, "wb") as f:
+            out = _Hashing(f)
+            crypto.encrypt_stream(
+                io.BufferedReader(_Lines(header, records, key), 1024 * 1024),
+                out,  # type: ignore[arg-type]
+                [recipient],
+            )
+        digest = out.sha.hexdigest()
+        commit_temp(tmp, folder / f"{digest}.age")
+    finally:
+        remove_quietly(tmp)
+    return digest
+
+
+# --- reading ------------------------------------------------------------------
+
+
+def read_index(folder: Path, links: Iterable[Link]) -> dict[str, int]:
+    """{object id: size} of everything the chain names (no key needed)."""
+    index: dict[str, int] = {}
+    for n, link in enumerate(links):
+        data = _checked(folder / f"{link.idx}.idx", link.idx, "object index")
+        try:
+            found = json.loads(data)
+            if n == 0:
+                index = {str(k): int(v) for k, v in found.items()}
+                continue
+            index.update({str(k): int(v) for k, v in found["add"].items()})
+            for object_id in found["remove"]:
+                index.pop(str(object_id), None)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise IntegrityError("an object index of the catalog is malformed") from exc
+    return index
+
+
+def _checked(path: Path, digest: str, what: str) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise MissingChainFile(f"the {what} named by the head is missing") from exc
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise IntegrityError(f"the {what} {digest[:12]} is corrupt (its hash does not match)")
+    return data
+
+
+class MissingChainFile(IntegrityError):
+    """A file the head names is not there (not tampering: fetch or rebuild)."""
+
+
+def check_present(folder: Path, links: Iterable[Link]) -> bool:
+    return all((folder / name).is_file() for link in links for name in link.names)
+
+
+class _HashingSource:
+    """A file read through, hashing every byte (the rest at ``drain``)."""
+
+    def __init__(self, f: Any) -> None:
+        self._f = f
+        self.sha = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._f.read(size)
+        self.sha.update(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        size: int = self._f.readinto(buffer)
+        self.sha.update(memoryview(buffer)[:size])
+        return size
+
+    def drain(self) -> None:
+        while self.read(1024 * 1024):
+            pass
+
+
+class _Reader(io.RawIOBase):
+    """Takes the decrypted bytes of a chain file and hands out whole records."""
+
+    def __init__(self, key: DataKey, apply: Callable[[dict[str, Any]], None]) -> None:
+        self._decompress = zlib.decompressobj()
+        self._mac = hmac.new(key.mac_key, digestmod=hashlib.sha256)
+        self._key = key
+        self._apply = apply
+        self._pending = b""
+        self.header: dict[str, Any] | None = None
+        self.authentic = False
+        self.error: Exception | None = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        if self.error is None:
+            try:
+                self._take(self._decompress.decompress(bytes(data)))
+            except (IntegrityError, ValueError, zlib.error) as exc:
+                self.error = exc
+        return len(data)
+
+    def _take(self, data: bytes) -> None:
+        self._pending += data
+        if len(self._pending) > _LINE_LIMIT:
+            raise IntegrityError("a catalog record is too long")
+        *lines, self._pending = self._pending.split(b"\n")
+        for raw in lines:
+            line = raw + b"\n"
+            if self.authentic:
+                raise IntegrityError("a catalog file goes on after its MAC")
+            if line.startswith(_MAC):
+                mac = json.loads(line).get("mac")
+                if not isinstance(mac, str) or not hmac.compare_digest(mac, self._mac.hexdigest()):
+                    raise IntegrityError("a catalog file's MAC does not match")
+                self.authentic = True
+                continue
+            self._mac.update(line)
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise IntegrityError("a catalog record is malformed")
+            if self.header is None:
+                self.header = item
+            else:
+                self._apply(item)
+
+    def finish(self) -> None:
+        if self.error is None:
+            try:
+                self._take(self._decompress.flush())
+                if self._pending:
+                    raise IntegrityError("a catalog file ends inside a record")
+            except (IntegrityError, ValueError, zlib.error) as exc:
+                self.error = exc
+        if self.error is not None:
+            if isinstance(self.error, IntegrityError):
+                raise self.error
+            raise IntegrityError(f"a catalog file is malformed ({self.error})")
+        if not self.authentic:
+            raise IntegrityError("a catalog file has no MAC (it was cut short or forged)")
+
+
+def read_records(
+    path: Path,
+    digest: str,
+    key: DataKey,
+    apply: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    """Decrypt chain file ``path``, check it, and hand each record to ``apply``.
+
+    Records reach ``apply`` before the MAC at the end is checked: apply them
+    inside a transaction and commit only once this returns. Returns the header.
+    """
+    reader = _Reader(key, apply)
+    with open(path, "rb") as f:
+        source = _HashingSource(f)
+        try:
+            crypto.decrypt_stream(source, reader, [key.identity])  # type: ignore[arg-type]
+        finally:
+            source.drain()
+    if source.sha.hexdigest() != digest:
+        raise IntegrityError(f"the catalog file {digest[:12]} is corrupt (its hash does not match)")
+    reader.finish()
+    assert reader.header is not None
+    return reader.header
+
+
+def apply_chain(
+    folder: Path,
+    links: list[Link],
+    catalog: Catalog,
+    key: DataKey,
+    *,
+    vault_id: str,
+    last_seq: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Apply the base and the deltas ``links`` names to ``catalog``, in order,
+    checking each file's hash, MAC, place in the chain and state number.
+    Nothing is committed: the caller commits once this returns."""
+    prev: str | None = None
+    seq = 0
+    for n, link in enumerate(links):
+        if not (folder / f"{link.age}.age").is_file():
+            raise MissingChainFile("a catalog file named by the head is missing")
+        header = read_records(folder / f"{link.age}.age", link.age, key, catalog.apply)
+        kind = "base" if n == 0 else "delta"
+        if (
+            header.get("chain") != FORMAT
+            or header.get("kind") != kind
+            or header.get("vault") != vault_id
+            or header.get("prev") != prev
+            or (n > 0 and header.get("base") != links[0].age)
+            or not isinstance(header.get("seq"), int)
+            or not seq < header["seq"] <= last_seq
+        ):
+            raise IntegrityError(
+                f"catalog file {link.age[:12]} is out of its place in the chain "
+                "(a file left out, reordered or put back from an older backup)"
+            )
+        prev, seq = link.age, header["seq"]
+        if progress:
+            progress(n + 1, len(links))
+
+
+def size_of(folder: Path, links: Iterable[Link]) -> tuple[int, int]:
+    """(bytes of the base, bytes of the deltas) of ``.age`` files present here."""
+    sizes = [os.stat(folder / f"{link.age}.age").st_size for link in links]
+    return (sizes[0], sum(sizes[1:])) if sizes else (0, 0)
