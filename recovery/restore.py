@@ -387,7 +387,7 @@ def _place(staging: Path, dest: Path, checked: set[str], *, clean: bool) -> None
 def _put_small_files(
     verified: Verified, layout: Layout, entries: list[dict[str, Any]], whole_journal: bool
 ) -> None:
-    """Keys, catalog snapshot and index, head, journal and audit log, from the work folder."""
+    """Keys, the catalog's files, head, journal and audit log, from the work folder."""
     fetched = verified.fetched
     make_private_dir(layout.keys)
     for rel in KEY_FILES:
@@ -395,7 +395,7 @@ def _put_small_files(
             atomic_write(layout.root / rel, (fetched / rel).read_bytes())
     make_private_dir(layout.catalog)
     head = verified.head
-    names = [f"{head.index}.idx"] + ([f"{head.catalog}.age"] if verified.catalog else [])
+    names = [n for n in head.catalog_files() if verified.catalog is not None or n.endswith(".idx")]
     for name in names:
         atomic_write(layout.catalog / name, (fetched / "catalog" / name).read_bytes())
     journal = fetched / JOURNAL
@@ -441,9 +441,11 @@ def _save_remote_state(
             if not md5:
                 del files[rel]["md5"]
     head = verified.head
-    stored = set(placed) | {f"catalog/{head.index}.idx"}
-    if verified.catalog is not None:
-        stored.add(f"catalog/{head.catalog}.age")
+    stored = set(placed) | {
+        f"catalog/{name}"
+        for name in head.catalog_files()
+        if verified.catalog is not None or name.endswith(".idx")
+    }
     state = RemoteState(path=source.path, stored=stored, files=files, fresh=False)
     state.last_sync = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -2,10 +2,13 @@
 
 Nothing here writes outside the private work folder it is given: the key
 must open the backup's key files and be the one ``keys/data.pub`` names;
-then the head's MAC, ``expect_state``, the object index's hash and the
-catalog snapshot's hash are checked (a snapshot that is missing, or of an
-older schema, is rebuilt later; one that does not match the head is
-refused); the journal's entries are filtered by ``journal.trusted_entries``.
+then the head's MAC, ``expect_state``, the object indexes' hashes and the
+catalog's files are checked: each base and delta (``vault.chain``) is read
+through, its hash, MAC, vault and place in the chain checked, so a file left
+out, reordered, put back from an older backup or forged is refused before
+anything is written (a catalog that is missing, or an earlier version's
+snapshot of an older schema, is rebuilt later); the journal's entries are
+filtered by ``journal.trusted_entries``.
 Each failure is an ``IntegrityError`` naming the file (exit 4), or
 ``WrongKeyError`` (exit 3).
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from recovery.fetch import KEY_FILES, SMALL_FILES, Source
 from recovery.journal import trusted_entries
 from sync.snapshot import CONFIG, HEAD, JOURNAL
-from vault import crypto
+from vault import chain, crypto
 from vault import journal as journals
 from vault import keys as keyring
 from vault.errors import IntegrityError, NotFoundError, UsageError, WrongKeyError
@@ -53,7 +56,7 @@ class Verified:
     credentials: Credentials
     head: Head
     index: dict[str, int]
-    catalog: Catalog | None  # None: rebuild from the manifests
+    catalog: Rows | Catalog | None  # the documents it names; None: rebuild from the manifests
     entries: list[dict[str, Any]]
     left_out: list[dict[str, Any]]  # journal entries not trusted (not brought in)
     config: dict[str, Any]
@@ -90,20 +93,26 @@ def verify_backup(
     head = _checked_head(fetched, key)
     if expect_state is not None:
         _check_expected(head, expect_state)
-    index_rel, catalog_rel = f"catalog/{head.index}.idx", f"catalog/{head.catalog}.age"
-    source.fetch([rel for rel in (index_rel, catalog_rel) if rel in present], fetched, work)
+    files = [f"catalog/{name}" for name in head.catalog_files()]
+    source.fetch([rel for rel in files if rel in present], fetched, work)
+    index_rel = f"catalog/{head.index}.idx"
     try:
         index = read_index(fetched / "catalog", head)
     except IntegrityError as error:
         raise IntegrityError(
-            f"{index_rel} on the remote: {error.message}",
+            f"the object index on the remote: {error.message}",
             hint="try another backup of this vault",
         ) from None
     except ValueError:
         raise IntegrityError(f"{index_rel} on the remote is unreadable") from None
-    catalog = None
-    if not rebuild_catalog and catalog_rel in present:
-        catalog = _checked_catalog(fetched / catalog_rel, catalog_rel, head, key)
+    catalog: Rows | Catalog | None = None
+    ages = [rel for rel in files if rel.endswith(".age")]
+    if not rebuild_catalog and all(rel in present for rel in ages):
+        if head.format == 1:
+            catalog = _checked_catalog(fetched / ages[0], ages[0], head, key)
+        else:
+            vault_id = keyring.vault_id_of(key.recipient)
+            catalog = _checked_chain(fetched / "catalog", head, key, vault_id)
     journal = fetched / JOURNAL
     entries = journals.parse(journal.read_bytes() if journal.exists() else b"").records
     trusted, left_out = trusted_entries(entries, head)
@@ -200,6 +209,40 @@ def _checked_catalog(path: Path, rel: str, head: Head, key: DataKey) -> Catalog 
         return None
     except IntegrityError:
         raise refused from None
+
+
+class Rows:
+    """What recovery needs of each document of a backup's catalog (its id,
+    name and files), gathered while its chain is checked."""
+
+    KEEP = ("id", "name", "manifest", "original", "searchable")
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def apply(self, record: dict[str, Any]) -> None:
+        row = record.get("doc")
+        if isinstance(row, dict):
+            self.rows[str(row.get("id"))] = {name: row.get(name) for name in self.KEEP}
+        elif "gone" in record:
+            self.rows.pop(str(record["gone"]), None)
+
+    def documents(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows.values())
+
+
+def _checked_chain(folder: Path, head: Head, key: DataKey, vault_id: str) -> Rows:
+    """Read every file of the head's catalog chain through, checking it."""
+    rows = Rows()
+    try:
+        chain.apply_chain(folder, head.links, rows, key, vault_id=vault_id, last_seq=head.seq)
+    except IntegrityError as error:
+        raise IntegrityError(
+            f"the catalog on the remote: {error.message}",
+            hint="'vault recover --rebuild-catalog' leaves it out and rebuilds the catalog "
+            "from the document manifests",
+        ) from None
+    return rows
 
 
 def _settings(fetched: Path, key: DataKey) -> dict[str, Any]:

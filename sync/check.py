@@ -152,17 +152,17 @@ def inspect_remote(path: str, work: Path, what: str, also: Iterable[str] = ()) -
 def _need_head(view: RemoteView, path: str, fetched: Path, work: Path, what: str) -> None:
     head = view.head
     assert head is not None
-    catalog = f"catalog/{head.catalog}.age"
-    index = f"catalog/{head.index}.idx"
-    view.needed[catalog] = -1
-    view.needed[index] = -1
-    if index not in view.present:
+    files = [f"catalog/{name}" for name in head.catalog_files()]
+    for rel in files:
+        view.needed[rel] = -1
+    indexes = [rel for rel in files if rel.endswith(".idx")]
+    if any(rel not in view.present for rel in indexes):
         return  # reported missing with the rest
-    rclone.fetch_files(path, [index], fetched, work, what=what, timeout=rclone.PREFLIGHT_TIMEOUT)
+    rclone.fetch_files(path, indexes, fetched, work, what=what, timeout=rclone.PREFLIGHT_TIMEOUT)
     try:
         ids = read_index(fetched / "catalog", head)
     except IntegrityError:
-        view.problems.append(Problem(index, "corrupt"))
+        view.problems.append(Problem(indexes[0], "corrupt"))
         return
     for object_id, size in ids.items():
         candidates = [object_path(store, object_id) for store in ("objects", "manifests")]
@@ -342,7 +342,7 @@ def _named_here(
     named: dict[str, int] = {}
     if found is not None:
         head = found[0]
-        for name in (f"{head.catalog}.age", f"{head.index}.idx"):
+        for name in head.catalog_files():
             local = layout.catalog / name
             named[f"catalog/{name}"] = local.stat().st_size if local.is_file() else -1
         try:

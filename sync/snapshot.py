@@ -5,7 +5,8 @@ files they name agree. It has two parts:
 
 - ``stored``: the write-once files the head and the journal need, as
   relative paths with sizes: ``objects/ab/<id>``, ``manifests/ab/<id>``, and
-  the head's ``catalog/<sha>.age`` and ``catalog/<sha>.idx``. Files whose path
+  the ``catalog/<sha>.age`` and ``catalog/<sha>.idx`` files of the catalog's
+  base and deltas that the head names (``vault.chain``). Files whose path
   is in ``known`` (already on the remote) are taken on trust, so a sync does
   not stat every object; the others are looked up, and any that is absent or
   of the wrong size locally is listed in ``missing``.
@@ -164,11 +165,13 @@ def take_snapshot(vault: Vault, known: Iterable[str] = (), *, sent: Sent | None 
         try:
             index = read_index(layout.catalog, snap.head)
         except (IntegrityError, ValueError):  # missing or damaged: what it names is unknown
-            snap.missing.append(f"catalog/{snap.head.index}.idx")
+            snap.missing.extend(
+                f"catalog/{name}" for name in snap.head.catalog_files() if name.endswith(".idx")
+            )
             index = {}
         for object_id, size in index.items():
             wanted[object_id] = (int(size), either)
-        for name in (f"{snap.head.catalog}.age", f"{snap.head.index}.idx"):
+        for name in snap.head.catalog_files():
             _add_catalog_file(snap, layout.catalog / name, f"catalog/{name}", known_paths)
     entries = parse_journal(snap.files.get(JOURNAL, b""))
     snap.journaled = len(entries)

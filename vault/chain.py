@@ -46,7 +46,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vault import crypto
 from vault.errors import IntegrityError
@@ -391,10 +391,16 @@ def read_records(
     return reader.header
 
 
+class Applies(Protocol):
+    """What records are applied to: a ``Catalog``, or what recovery gathers."""
+
+    def apply(self, record: dict[str, Any]) -> None: ...
+
+
 def apply_chain(
     folder: Path,
     links: list[Link],
-    catalog: Catalog,
+    catalog: Applies,
     key: DataKey,
     *,
     vault_id: str,
