@@ -238,7 +238,7 @@ def _checked_chain(folder: Path, head: Head, key: DataKey, vault_id: str) -> Row
         chain.apply_chain(folder, head.links, rows, key, vault_id=vault_id, last_seq=head.seq)
     except IntegrityError as error:
         raise IntegrityError(
-            f"the catalog on the remote: {error.message}",
+            f"the catalog on the remote: {error.message}; nothing was written",
             hint="'vault recover --rebuild-catalog' leaves it out and rebuilds the catalog "
             "from the document manifests",
         ) from None

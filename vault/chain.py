@@ -268,7 +268,7 @@ def _checked(path: Path, digest: str, what: str) -> bytes:
     except FileNotFoundError as exc:
         raise MissingChainFile(f"the {what} named by the head is missing") from exc
     if hashlib.sha256(data).hexdigest() != digest:
-        raise IntegrityError(f"the {what} {digest[:12]} is corrupt (its hash does not match)")
+        raise IntegrityError(f"catalog/{path.name} does not match the head (corrupt or replaced)")
     return data
 
 
@@ -378,14 +378,18 @@ def read_records(
     inside a transaction and commit only once this returns. Returns the header.
     """
     reader = _Reader(key, apply)
+    failed: IntegrityError | None = None
     with open(path, "rb") as f:
         source = _HashingSource(f)
         try:
             crypto.decrypt_stream(source, reader, [key.identity])  # type: ignore[arg-type]
-        finally:
-            source.drain()
+        except IntegrityError as exc:
+            failed = exc
+        source.drain()
     if source.sha.hexdigest() != digest:
-        raise IntegrityError(f"the catalog file {digest[:12]} is corrupt (its hash does not match)")
+        raise IntegrityError(f"catalog/{digest}.age does not match the head (corrupt or replaced)")
+    if failed is not None:
+        raise IntegrityError(f"catalog/{digest}.age cannot be decrypted ({failed.message})")
     reader.finish()
     assert reader.header is not None
     return reader.header

@@ -392,7 +392,7 @@ def test_a_catalog_that_does_not_match_the_head_is_refused_unless_rebuilt(
             "--emergency-key", str(backup.key_file), "--reason", "test"]  # fmt: skip
     refused = run(None, *args)
     assert refused.exit_code == 4, refused.output
-    assert f"catalog/{snapshot.name} on the remote does not match the head" in refused.stderr
+    assert f"on the remote: catalog/{snapshot.name} does not match the head" in refused.stderr
     assert not dest.exists()
     rebuilt = run(None, *args, "--rebuild-catalog")
     assert rebuilt.exit_code == 0, rebuilt.output

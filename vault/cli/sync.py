@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING
 import click
 
 from vault.cli.common import (
+    UnlockSpec,
     available_passphrase,
     json_option,
     opened,
     passphrase_options,
     print_json,
+    unlock_options,
+    unlocked,
     warn_if_read_only,
 )
 from vault.display import escaped
@@ -136,9 +139,18 @@ def _describe(result: SyncResult) -> str:
 @click.command(name="sync")
 @click.argument("name", required=False)
 @click.option("--full", is_flag=True, help="List the whole remote and send whatever it lacks.")
+@click.option(
+    "--compact",
+    is_flag=True,
+    help="First write the catalog as one new file in place of the small daily ones "
+    "(needs the passphrase); the backup then drops the older ones.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
+@unlock_options
 @click.pass_obj
-def sync_command(root: Path, name: str | None, full: bool, quiet: bool) -> None:
+def sync_command(
+    root: Path, name: str | None, full: bool, compact: bool, quiet: bool, unlock: UnlockSpec
+) -> None:
     """Back up the vault to remote NAME, or to every remote.
 
     Needs no passphrase: only encrypted files are sent. Sends only what the
@@ -150,10 +162,15 @@ def sync_command(root: Path, name: str | None, full: bool, quiet: bool) -> None:
     compares them with their names (no key needed); a missing or damaged one
     is reported and the exit status is 4.
 
+    The catalog travels as small files of each day's changes; now and then
+    (or with --compact) it is written as one new file and the small ones
+    are dropped from the backup.
+
     \b
     Example:
         vault sync
         vault sync offsite --full
+        vault sync --compact
     """
     from sync.backup import sync_remote
     from sync.progress import TransferProgress
@@ -161,6 +178,10 @@ def sync_command(root: Path, name: str | None, full: bool, quiet: bool) -> None:
     from vault.repository import Vault, require_vault
 
     require_vault(root)
+    if compact:
+        with unlocked(root, unlock) as opened_vault:
+            opened_vault.catalog  # noqa: B018 - opens it and folds the journal in
+            opened_vault.save_catalog(compact=True)
     vault = Vault.open(root)
     failures: list[VaultError] = []
     damaged: list[str] = []

@@ -1,0 +1,251 @@
+"""The catalog on disk (an encrypted database) and the chain of files the head names."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CANARY, PASSPHRASE
+from vault import chain, crypto
+from vault.catalog import Catalog
+from vault.errors import IntegrityError
+from vault.head import Head, head_record, read_head, read_index
+from vault.repository import Vault
+
+
+def _open(vault_dir: Path) -> Vault:
+    vault = Vault.open(vault_dir)
+    vault.unlock(PASSPHRASE)
+    return vault
+
+
+def _store(vault: Vault, tmp_path: Path, n: int, text: str = "letter") -> list[str]:
+    ids = []
+    for i in range(n):
+        src = tmp_path / f"doc-{text}-{i}.txt"
+        src.write_text(f"{text} number {i}")
+        stored = vault.store_file(
+            src, name=src.name, media_type="text/plain", text=[f"{text} page one {i}", "two"]
+        )
+        ids.append(stored.doc_id)
+    vault.fold_journal()
+    return ids
+
+
+def _head(vault_dir: Path) -> Head:
+    found = read_head(vault_dir / "head.json")
+    assert found is not None
+    return found[0]
+
+
+def _snapshot(catalog: Catalog) -> list[Any]:
+    return sorted((json.dumps(r, sort_keys=True) for r in catalog.records()))
+
+
+def _fresh_from_chain(vault_dir: Path) -> Vault:
+    """The vault as a new computer sees it: no catalog database, only the chain."""
+    shutil.rmtree(vault_dir / "local" / "catalog.current", ignore_errors=True)
+    for path in (vault_dir / "local").glob("catalog*"):
+        path.unlink()
+    return _open(vault_dir)
+
+
+def test_each_save_adds_a_small_delta_and_the_chain_gives_the_same_catalog(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 3, "first")
+    base = _head(vault_dir)
+    _store(vault, tmp_path, 2, "second")
+    vault.edit(vault.catalog.ids()[0], family="F123")
+    head = _head(vault_dir)
+    assert head.format == 2
+    assert head.catalog == base.catalog  # the base is not written again
+    assert len(head.deltas) == len(base.deltas) + 2  # a fold and an edit
+    files = {p.name for p in (vault_dir / "catalog").iterdir()}
+    assert files == set(head.catalog_files())
+    delta = vault_dir / "catalog" / f"{head.deltas[-1][0]}.age"
+    assert delta.stat().st_size < 4096  # the edit: one document's row and text
+    expected = _snapshot(vault.catalog)
+    assert read_index(vault_dir / "catalog", head) == {
+        i: vault.objects.path(i).stat().st_size
+        if vault.objects.exists(i)
+        else vault.manifests.path(i).stat().st_size
+        for i in vault.catalog.object_ids() | vault.catalog.manifest_ids()
+    }
+    again = _fresh_from_chain(vault_dir)
+    assert _snapshot(again.catalog) == expected
+    rebuilt = _open(vault_dir)
+    rebuilt.rebuild_catalog()
+    assert sorted(r["doc"]["id"] for r in rebuilt.catalog.records() if "doc" in r) == sorted(
+        vault.catalog.ids()
+    )
+
+
+def test_the_database_holds_no_plaintext_and_is_private(vault_dir: Path, tmp_path: Path) -> None:
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 2, CANARY)
+    files = [p for p in (vault_dir / "local").iterdir() if p.name.startswith("catalog-")]
+    assert files
+    for path in [*files, *(vault_dir / "catalog").iterdir()]:
+        assert CANARY.encode() not in path.read_bytes(), path
+        assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_a_database_put_back_from_an_older_copy_is_refused(vault_dir: Path, tmp_path: Path) -> None:
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 1, "before")
+    local = vault_dir / "local"
+    kept = tmp_path / "kept"
+    shutil.copytree(local, kept)
+    _store(vault, tmp_path, 1, "after")
+    del vault
+    for path in local.glob("catalog*"):
+        path.unlink()
+    for path in kept.glob("catalog*"):
+        shutil.copy2(path, local / path.name)
+    with pytest.raises(IntegrityError, match="older than the vault's head"):
+        _open(vault_dir).catalog
+    rebuilt = _open(vault_dir)
+    rebuilt.rebuild_catalog()
+    assert rebuilt.catalog.count() == 2
+
+
+def test_a_removal_writes_a_new_base_and_drops_the_old_files(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    vault = _open(vault_dir)
+    ids = _store(vault, tmp_path, 3, "erase")
+    _store(vault, tmp_path, 1, "more")
+    before = set(_head(vault_dir).catalog_files())
+    assert vault.catalog.remove(ids[0])
+    vault.save_catalog()
+    head = _head(vault_dir)
+    assert head.deltas == ()
+    assert not before & set(head.catalog_files())
+    assert {p.name for p in (vault_dir / "catalog").iterdir()} == set(head.catalog_files())
+    again = _fresh_from_chain(vault_dir)
+    assert ids[0] not in again.catalog.ids()
+    assert again.catalog.count() == 3
+
+
+def test_compact_writes_one_base(vault_dir: Path, tmp_path: Path) -> None:
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 2, "a")
+    _store(vault, tmp_path, 2, "b")
+    assert _head(vault_dir).deltas
+    vault.save_catalog(compact=True)
+    assert _head(vault_dir).deltas == ()
+    assert _fresh_from_chain(vault_dir).catalog.count() == 4
+
+
+def test_a_save_cut_short_before_the_head_is_written_loses_nothing(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 1, "one")
+    import vault.head as heads
+
+    real = heads.atomic_write
+
+    def cut(path: Path, data: bytes) -> None:
+        if path.name == "head.json":
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(heads, "atomic_write", cut)
+    with pytest.raises(OSError):
+        _store(vault, tmp_path, 2, "two")
+    monkeypatch.setattr(heads, "atomic_write", real)
+    reopened = _open(vault_dir)
+    assert reopened.catalog.count() == 3  # the database is ahead of the head: accepted
+    reopened.fold_journal()  # the journal was kept: nothing is folded twice
+    _store(reopened, tmp_path, 1, "three")  # the next save writes what the head lacked
+    assert _fresh_from_chain(vault_dir).catalog.count() == 4
+
+
+def _links(vault_dir: Path) -> tuple[Head, list[chain.Link]]:
+    head = _head(vault_dir)
+    return head, head.links
+
+
+def _apply(vault: Vault, head: Head, links: list[chain.Link]) -> Catalog:
+    catalog = Catalog.new()
+    chain.apply_chain(
+        vault.layout.catalog,
+        links,
+        catalog,
+        vault.unlocked_key(),
+        vault_id=vault.vault_id,
+        last_seq=head.seq,
+    )
+    return catalog
+
+
+def test_deltas_are_applied_in_order_and_a_reorder_or_gap_is_refused(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    vault = _open(vault_dir)
+    for n in range(3):
+        _store(vault, tmp_path, 1, f"step{n}")
+    head, links = _links(vault_dir)
+    assert len(links) >= 3
+    assert _apply(vault, head, links).count() == 3
+    swapped = [links[0], *reversed(links[1:])]
+    with pytest.raises(IntegrityError, match="out of its place"):
+        _apply(vault, head, swapped)
+    with pytest.raises(IntegrityError, match="out of its place"):
+        _apply(vault, head, [links[0], *links[2:]])
+    with pytest.raises(IntegrityError, match="out of its place"):
+        _apply(vault, dataclasses.replace(head, seq=1), links)  # an older head
+
+
+def test_a_delta_made_with_the_public_key_alone_is_refused(vault_dir: Path, tmp_path: Path) -> None:
+    """Anyone can encrypt to the vault's public key; only the key holder can MAC."""
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 1, "real")
+    head, links = _links(vault_dir)
+    forged_key = dataclasses.replace(vault.unlocked_key(), mac_key=b"\0" * 32)
+    catalog = vault.catalog
+    ids = catalog.ids()
+    catalog._note_change("doc", ids[0])
+    link = chain.write_delta(
+        vault.layout.catalog,
+        catalog,
+        catalog.changes(head.seq),
+        vault.recipient,
+        forged_key,
+        vault_id=vault.vault_id,
+        seq=head.seq + 1,
+        base=links[0],
+        prev=links[-1],
+        sizes=lambda _: 1,
+    )
+    forged = dataclasses.replace(
+        head, seq=head.seq + 1, deltas=(*head.deltas, (link.age, link.idx))
+    )
+    with pytest.raises(IntegrityError, match="MAC"):
+        _apply(vault, forged, forged.links)
+    # And the head naming it needs the key too.
+    (vault_dir / "head.json").write_bytes(head_record(forged, forged_key))
+    with pytest.raises(IntegrityError):
+        _open(vault_dir).catalog
+
+
+def test_a_cut_short_or_altered_chain_file_is_refused(vault_dir: Path, tmp_path: Path) -> None:
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 2, "cut")
+    head, links = _links(vault_dir)
+    path = vault.layout.catalog / f"{links[-1].age}.age"
+    data = path.read_bytes()
+    path.write_bytes(data[:-40])
+    with pytest.raises(IntegrityError):
+        _apply(vault, head, links)
+    path.write_bytes(crypto.encrypt_bytes(b"not a chain file", [vault.recipient]))
+    with pytest.raises(IntegrityError):
+        _apply(vault, head, links)
