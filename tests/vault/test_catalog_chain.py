@@ -44,7 +44,7 @@ def _head(vault_dir: Path) -> Head:
 
 
 def _snapshot(catalog: Catalog) -> list[Any]:
-    return sorted((json.dumps(r, sort_keys=True) for r in catalog.records()))
+    return sorted(json.dumps(r, sort_keys=True) for r in catalog.records())
 
 
 def _fresh_from_chain(vault_dir: Path) -> Vault:
