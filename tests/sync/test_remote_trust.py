@@ -40,11 +40,13 @@ def sync(runner: CliRunner, vault_dir: Path, *args: str) -> Result:
     return result
 
 
-def fold(vault_dir: Path) -> None:
+def fold(vault_dir: Path, *, compact: bool = False) -> None:
     vault = Vault.open(vault_dir)
     with vault.lock:
         vault.unlock(PASSPHRASE)
         vault.fold_journal()
+        if compact:  # the catalog as one new base: its files all change
+            vault.save_catalog(compact=True)
 
 
 def vault_files(root: Path) -> dict[str, bytes]:
@@ -223,12 +225,14 @@ def test_rolled_back_head_is_found_and_put_right_by_a_plain_sync(
     runner: CliRunner, synced: tuple[Path, Path], tmp_path: Path
 ) -> None:
     vault_dir, folder = synced
+    fold(vault_dir, compact=True)
+    sync(runner, vault_dir)
     old = {rel: (folder / rel).read_bytes() for rel in files_in(folder)}
     store_documents(vault_dir, 1, tmp_path / "more", size=64)
-    fold(vault_dir)
+    fold(vault_dir, compact=True)
     sync(runner, vault_dir)
     current = (vault_dir / "head.json").read_bytes()
-    assert len(current) == len(old["head.json"]) and current != old["head.json"]
+    assert current != old["head.json"]
     for rel, data in old.items():  # the older, genuine backup put back
         if rel == "head.json" or rel.startswith("catalog/"):
             (folder / rel).write_bytes(data)
