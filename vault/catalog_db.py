@@ -1,9 +1,9 @@
 """This computer's catalog database: SQLCipher pages on disk.
 
-``local/catalog.db`` holds the catalog (``vault.catalog``) between commands,
-so a command opens it in milliseconds and holds only the pages it reads,
-whatever the number of documents. Every page of the file and of its
-write-ahead log (``catalog.db-wal``) is encrypted and authenticated by
+``local/catalog-<random>.db`` holds the catalog (``vault.catalog``) between
+commands, so a command opens it in milliseconds and holds only the pages it
+reads, whatever the number of documents. Every page of the file, and of its
+rollback journal while a save is written, is encrypted and authenticated by
 SQLCipher (AES-256 with an HMAC-SHA512 per page) under a raw 256-bit key
 derived from the data identity (``DataKey.catalog_key``): no passphrase
 stretching, the key already is one, so nothing in the file can be read or
@@ -16,7 +16,10 @@ head.json names (``vault.chain``); the database can always be made again
 from them, or from the manifests (``vault rebuild-catalog``). A database made
 again is a new file (``catalog-<random>.db``) that ``local/catalog.current``
 names once it is complete, so a command still reading the previous one (its
-own file, its own log) is never mixed up with it.
+own file, its own journal) is never mixed up with it. The rollback journal
+(not a write-ahead log) is used so that reading needs no file but the
+database: a command that only reads works on a full disk, and on a vault
+that cannot be written (opened ``immutable``).
 
 A file that is not a database under this key (damaged, or another vault's)
 raises ``DamagedDatabase``; the caller makes it again. SQLite's own "disk is
@@ -29,6 +32,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -44,41 +48,46 @@ class DamagedDatabase(Exception):
     """The file is not a catalog database under this key: make it again."""
 
 
-def _translated(exc: sqlcipher3.Error) -> BaseException:
+def _translated(exc: sqlcipher3.Error, path: str) -> BaseException:
     text = str(exc).lower()
-    if "disk is full" in text:
-        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "local/catalog.db")
+    name = f"local/{os.path.basename(path)}"
+    if "disk is full" in text or ("disk i/o error" in text and _nearly_full(path)):
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
     if "disk i/o error" in text or "readonly database" in text:
         number = errno.EIO if "i/o" in text else errno.EROFS
-        return OSError(number, os.strerror(number), "local/catalog.db")
+        return OSError(number, os.strerror(number), name)
     return exc
+
+
+def _nearly_full(path: str) -> bool:
+    try:
+        return shutil.disk_usage(os.path.dirname(path) or ".").free < 1024 * 1024
+    except OSError:
+        return False
 
 
 class Connection(sqlcipher3.Connection):
     """A SQLCipher connection whose disk errors are ``OSError``."""
 
+    path = ""
+
     def execute(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().execute(*args, **kwargs)
         except sqlcipher3.OperationalError as exc:
-            raise _translated(exc) from None
+            raise _translated(exc, self.path) from None
 
     def executemany(self, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().executemany(*args, **kwargs)
         except sqlcipher3.OperationalError as exc:
-            raise _translated(exc) from None
-
-    def clear_log(self) -> None:
-        """Write the log into the database and empty it: after a removal, so
-        no earlier version of a removed document's pages stays in the log."""
-        self.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            raise _translated(exc, self.path) from None
 
     def commit(self) -> None:
         try:
             super().commit()
         except sqlcipher3.OperationalError as exc:
-            raise _translated(exc) from None
+            raise _translated(exc, self.path) from None
 
 
 def open_database(
@@ -97,6 +106,7 @@ def open_database(
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
         conn = sqlcipher3.connect(str(path), factory=Connection, timeout=BUSY_MS / 1000)
+    conn.path = str(path)
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
@@ -104,7 +114,7 @@ def open_database(
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA secure_delete = ON")
         if not (read_only or immutable):
-            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA journal_mode = DELETE")
             conn.execute("PRAGMA synchronous = FULL")
     except sqlcipher3.DatabaseError as exc:
         conn.close()

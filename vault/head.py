@@ -311,8 +311,6 @@ def save_catalog(
             )  # fmt: skip
             links = [*links, link]
     catalog.mark_saved(seq)
-    if removed and hasattr(catalog.conn, "clear_log"):
-        catalog.conn.clear_log()
     if before_head is not None:
         before_head()
     head = Head(

@@ -121,15 +121,16 @@ def test_disk_full_at_the_journal_append_is_one_line(vault_dir: Path, tmp_path: 
 def test_disk_full_at_the_catalog_save_is_one_line(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
-    """Room for a manifest, not for the catalog snapshot: the fold's save
-    fails; the journal is kept, so once there is room the next command folds."""
+    """Room for a manifest, not for the catalog's save (its database pages and
+    their journal): the fold's save fails; the journal is kept, so once there
+    is room the next command folds."""
     with small_tmpfs(tmp_path / "disk", "2m") as disk:
         vault = disk / "vault"
         shutil.copytree(vault_dir, vault)
         scan = _scans(tmp_path / "inbox", 1)[0]
         assert run(runner, vault, "ingest", "--quiet", str(scan)).exit_code == 0  # keyless
-        snapshot = sum(p.stat().st_size for p in (vault / "catalog").glob("*.age"))
-        assert snapshot > 24 * 1024  # the check below needs the snapshot bigger than the room
+        database = sum(p.stat().st_size for p in (vault / "local").glob("catalog-*.db"))
+        assert database > 24 * 1024  # the check below needs a save bigger than the room
         filler = fill(disk, leave=16 * 1024)
         result = run(runner, vault, "list", env=ENV)
         assert result.exit_code == 1, result.output

@@ -249,3 +249,35 @@ def test_a_cut_short_or_altered_chain_file_is_refused(vault_dir: Path, tmp_path:
     path.write_bytes(crypto.encrypt_bytes(b"not a chain file", [vault.recipient]))
     with pytest.raises(IntegrityError):
         _apply(vault, head, links)
+
+
+def test_a_vault_saved_by_an_earlier_version_is_read_and_moved_to_the_chain(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """Format 1 heads name one SQLite snapshot; the first save writes a base."""
+    import hashlib
+
+    vault = _open(vault_dir)
+    ids = _store(vault, tmp_path, 2, "legacy")
+    head = _head(vault_dir)
+    legacy = Catalog.new()
+    for record in vault.catalog.records():
+        legacy.apply(record)
+    blob = crypto.encrypt_bytes(legacy.to_bytes(), [vault.recipient])
+    index = json.dumps(read_index(vault.layout.catalog, head), sort_keys=True).encode()
+    for path in [*vault.layout.catalog.iterdir(), *vault.layout.local.glob("catalog*")]:
+        path.unlink()
+    sha_blob, sha_index = hashlib.sha256(blob).hexdigest(), hashlib.sha256(index).hexdigest()
+    (vault.layout.catalog / f"{sha_blob}.age").write_bytes(blob)
+    (vault.layout.catalog / f"{sha_index}.idx").write_bytes(index)
+    old = dataclasses.replace(
+        head, format=1, seq=head.seq + 1, catalog=sha_blob, index=sha_index, deltas=()
+    )
+    assert b"deltas" not in old.body()
+    (vault_dir / "head.json").write_bytes(head_record(old, vault.unlocked_key()))
+    reopened = _open(vault_dir)
+    assert sorted(reopened.catalog.ids()) == sorted(ids)
+    assert reopened.text(ids[0])[0].startswith("legacy page one")
+    reopened.save_catalog()
+    assert _head(vault_dir).format == 2
+    assert sorted(_fresh_from_chain(vault_dir).catalog.ids()) == sorted(ids)
