@@ -63,9 +63,6 @@ class Catalog:
     def __init__(self, conn: Any) -> None:
         self.conn = conn  # sqlite3 (in memory) or catalog_db.Connection (on disk)
         self.conn.execute("PRAGMA secure_delete = ON")
-        import sqlite_utils  # only once a catalog is opened: `vault status` never needs it
-
-        self.db = sqlite_utils.Database(conn)
         conn.create_function("family_key", 1, family.display, deterministic=True)
 
     @classmethod
@@ -109,12 +106,17 @@ class Catalog:
         return bytes(self.conn.serialize())
 
     def _create(self) -> None:
-        docs = self.db["documents"]
-        docs.create(_DOCUMENT_COLUMNS, pk="id")  # type: ignore[union-attr]
-        docs.create_index(["fingerprint"])  # type: ignore[union-attr]
-        docs.create_index(["manifest"], unique=True)  # type: ignore[union-attr]
-        pages = self.db["pages"]
-        pages.create({"doc_id": str, "page": int, "text": str}, pk=("doc_id", "page"))  # type: ignore[union-attr]
+        columns = ", ".join(
+            f"{name} {'INTEGER' if kind is int else 'TEXT'}"
+            + (" PRIMARY KEY" if name == "id" else "")
+            for name, kind in _DOCUMENT_COLUMNS.items()
+        )
+        self.conn.execute(f"CREATE TABLE documents ({columns})")
+        self.conn.execute("CREATE INDEX idx_documents_fingerprint ON documents (fingerprint)")
+        self.conn.execute("CREATE UNIQUE INDEX idx_documents_manifest ON documents (manifest)")
+        self.conn.execute(
+            "CREATE TABLE pages (doc_id TEXT, page INTEGER, text TEXT, PRIMARY KEY (doc_id, page))"
+        )
         search.create_index(self.conn)
         self._create_duplicates()
         self._create_bookkeeping()
@@ -291,12 +293,8 @@ class Catalog:
 
     def record(self, doc_id: str) -> dict[str, Any] | None:
         """Document ``doc_id`` as a chain record: its row and its page text."""
-        cursor = self.conn.execute("SELECT * FROM documents WHERE id = ?", (doc_id,))
-        names = [column[0] for column in cursor.description]
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return {"doc": dict(zip(names, row, strict=True)), "text": self.pages(doc_id)}
+        rows = list(self._rows("SELECT * FROM documents WHERE id = ?", (doc_id,)))
+        return {"doc": rows[0], "text": self.pages(doc_id)} if rows else None
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every document and duplicate note, as chain records."""
@@ -356,19 +354,25 @@ class Catalog:
             is not None
         )
 
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
+        cursor = self.conn.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        for row in cursor:
+            yield dict(zip(names, row, strict=True))
+
     def get(self, doc_id: str) -> dict[str, Any] | None:
-        rows = list(self.db.query("SELECT * FROM documents WHERE id = ?", [doc_id]))
+        rows = list(self._rows("SELECT * FROM documents WHERE id = ?", (doc_id,)))
         return _decode(rows[0]) if rows else None
 
     def documents(self) -> Iterator[dict[str, Any]]:
-        for row in self.db.query("SELECT * FROM documents ORDER BY received, id"):
+        for row in self._rows("SELECT * FROM documents ORDER BY received, id"):
             yield _decode(row)
 
     def pages(self, doc_id: str) -> list[str]:
         return [
-            row["text"]
-            for row in self.db.query(
-                "SELECT text FROM pages WHERE doc_id = ? ORDER BY page", [doc_id]
+            row[0]
+            for row in self.conn.execute(
+                "SELECT text FROM pages WHERE doc_id = ? ORDER BY page", (doc_id,)
             )
         ]
 
