@@ -209,15 +209,17 @@ def test_missing_query(runner: CliRunner, vault_dir: Path) -> None:
     assert run(runner, vault_dir).exit_code == 2
 
 
-def test_an_old_catalog_snapshot_is_rebuilt(
+def test_a_catalog_database_of_an_older_schema_is_made_again(
     runner: CliRunner, vault_dir: Path, documents: dict[str, str]
 ) -> None:
     vault = Vault.open(vault_dir)
     with vault.lock:
         vault.unlock(PASSPHRASE)
-        vault.catalog.conn.execute("PRAGMA user_version = 1")  # as saved by the previous version
-        vault._save()
+        vault.catalog.conn.execute("PRAGMA user_version = 1")  # as made by an earlier version
+        vault.catalog.conn.commit()
+    pointer = vault_dir / "local" / "catalog.current"
+    before = pointer.read_text()
     rows = _json(run(runner, vault_dir, "Nowak", "--json"))
     assert [r["id"] for r in rows] == [documents["letter.pdf"]]
-    audit = (vault_dir / "audit.log").read_text()
-    assert '"rebuild"' in audit
+    assert pointer.read_text() != before  # a new database, made from the head's files
+    assert '"rebuild"' not in (vault_dir / "audit.log").read_text()  # not from the manifests
