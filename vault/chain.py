@@ -31,8 +31,18 @@ deleted here at once and from a remote by the next sync's removals step);
 when the deltas add up to more than ``COMPACT_SHARE`` of the base's size;
 and when asked (``vault sync --compact``). A delta never records a removal.
 
+**Merging.** So that the head's list, and the files a recovery reads, stay
+short whatever the number of saves since the base, the newest ``MERGE``
+deltas are merged into one when they each cover the same number of saves
+(8 single saves into one of 8, 8 of those into one of 64, …): at most 7
+deltas of each size, and each save's records are sent again once per size
+they pass through. A merged delta holds the last record of each document it
+covers; it takes the place of the ones it merges in the chain (its ``prev``
+is the file before the first of them, its ``seq`` the last one's).
+
 A correction (``vault edit``) is a delta holding the document's new row: the
-delta before it still holds the old one until the next base is written.
+delta before it still holds the old one until it is merged or the next base
+is written.
 """
 
 from __future__ import annotations
@@ -60,6 +70,7 @@ if TYPE_CHECKING:
 
 FORMAT = 1
 COMPACT_SHARE = 0.25  # deltas larger than this share of the base: a new base
+MERGE = 8  # this many deltas of one size (saves covered) in a row are merged into one
 _LINE_LIMIT = 64 * 1024 * 1024  # a record line longer than this is refused
 _MAC = b'{"mac":'
 
@@ -68,10 +79,12 @@ Sizes = Callable[[str], int]  # the size of an object or manifest file, by id
 
 @dataclass(frozen=True)
 class Link:
-    """One file of the chain: the SHA-256 of its ``.age`` and of its ``.idx``."""
+    """One file of the chain: the SHA-256 of its ``.age`` and of its ``.idx``,
+    and for a delta the number of saves it covers."""
 
     age: str
     idx: str
+    saves: int = 1
 
     @property
     def names(self) -> tuple[str, str]:
@@ -135,6 +148,59 @@ def write_delta(
     age = _write_records(folder, header, iter(records), recipient, key)
     index = {"add": added, "remove": sorted(removed - set(added))}
     return Link(age, _write_index(folder, index))
+
+
+def merge_tail(
+    folder: Path, links: list[Link], key: DataKey, recipient: x25519.Recipient, *, vault_id: str
+) -> list[Link]:
+    """``links`` with its newest deltas merged while ``MERGE`` of one size end it."""
+    while len(links) > MERGE and len({link.saves for link in links[-MERGE:]}) == 1:
+        group, before = links[-MERGE:], links[-MERGE - 1]
+        links = [*links[:-MERGE], _merge(folder, group, before, links[0], key, recipient, vault_id)]
+    return links
+
+
+def _merge(
+    folder: Path,
+    group: list[Link],
+    before: Link,
+    base: Link,
+    key: DataKey,
+    recipient: x25519.Recipient,
+    vault_id: str,
+) -> Link:
+    records: dict[tuple[str, str], dict[str, Any]] = {}
+    last_seq = 0
+
+    def keep(record: dict[str, Any]) -> None:
+        if "doc" in record:
+            records[("doc", str(record["doc"]["id"]))] = record
+        elif "dup" in record:
+            records[("dup", str(record["dup"][0]))] = record
+        elif "undup" in record:
+            records[("dup", str(record["undup"]))] = record
+        else:
+            raise IntegrityError("a catalog delta holds a record of an unknown kind")
+
+    index: dict[str, int | None] = {}  # object id: size added, or None: removed
+    for link in group:
+        header = read_records(folder / f"{link.age}.age", link.age, key, keep)
+        last_seq = int(header["seq"])
+        found = json.loads(_checked(folder / f"{link.idx}.idx", link.idx, "object index"))
+        for object_id, size in found["add"].items():
+            index[object_id] = int(size)
+        for object_id in found["remove"]:
+            index[object_id] = None
+    header = {
+        "chain": FORMAT, "kind": "delta", "vault": vault_id, "seq": last_seq,
+        "prev": before.age, "base": base.age,
+    }  # fmt: skip
+    age = _write_records(folder, header, iter(records.values()), recipient, key)
+    merged = {
+        "add": {i: size for i, size in index.items() if size is not None},
+        "remove": sorted(i for i, size in index.items() if size is None),
+    }
+    return Link(age, _write_index(folder, merged), sum(link.saves for link in group))
 
 
 def _named(catalog: Catalog) -> list[str]:

@@ -56,7 +56,8 @@ class Head:
     index: str
     audit: tuple[int, str]
     signer: str | None = None  # public half of the installation signing key (signing.py)
-    deltas: tuple[tuple[str, str], ...] = ()  # (age sha, idx sha) of each delta, in order
+    # (age sha, idx sha, saves it covers) of each delta, in order
+    deltas: tuple[tuple[str, str, int], ...] = ()
     format: int = FORMAT
 
     def body(self) -> bytes:
@@ -71,7 +72,7 @@ class Head:
     @property
     def links(self) -> list[Link]:
         """The chain of catalog files: the base, then the deltas (format 2)."""
-        return [Link(self.catalog, self.index), *(Link(a, i) for a, i in self.deltas)]
+        return [Link(self.catalog, self.index), *(Link(a, i, n) for a, i, n in self.deltas)]
 
     def catalog_files(self) -> list[str]:
         """The names of every file in ``catalog/`` this head needs."""
@@ -109,7 +110,7 @@ def parse_head(data: bytes) -> tuple[Head, str]:
             raise damaged
         audit = record["audit"]
         record["audit"] = (int(audit[0]), str(audit[1]))
-        record["deltas"] = tuple((str(a), str(i)) for a, i in record.get("deltas", ()))
+        record["deltas"] = tuple((str(a), str(i), int(n)) for a, i, n in record.get("deltas", ()))
         head = Head(**record)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise damaged from exc
@@ -309,7 +310,9 @@ def save_catalog(
                 ctx.snapshots, catalog, changes, recipient, ctx.key,
                 vault_id=ctx.vault_id, seq=seq, base=links[0], prev=links[-1], sizes=ctx.sizes,
             )  # fmt: skip
-            links = [*links, link]
+            links = chain.merge_tail(
+                ctx.snapshots, [*links, link], ctx.key, recipient, vault_id=ctx.vault_id
+            )
     catalog.mark_saved(seq)
     if before_head is not None:
         before_head()
@@ -321,7 +324,7 @@ def save_catalog(
         index=links[0].idx,
         audit=ctx.audit_tip,
         signer=ctx.signer,
-        deltas=tuple((link.age, link.idx) for link in links[1:]),
+        deltas=tuple((link.age, link.idx, link.saves) for link in links[1:]),
     )
     atomic_write(ctx.head_path, head_record(head, ctx.key))
     catalog.forget_saved(seq, base=base)

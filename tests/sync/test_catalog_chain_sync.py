@@ -94,7 +94,7 @@ def test_a_delta_swapped_on_the_backup_is_refused_at_recovery(
         assert run(runner, vault_dir, "list").exit_code == 0
         assert run(runner, vault_dir, "sync").exit_code == 0
     head, _ = parse_head((folder / "head.json").read_bytes())
-    first, second = (folder / "catalog" / f"{age}.age" for age, _ in head.deltas[-2:])
+    first, second = (folder / "catalog" / f"{age}.age" for age, _, _ in head.deltas[-2:])
     first_bytes = first.read_bytes()
     first.write_bytes(second.read_bytes())
     second.write_bytes(first_bytes)

@@ -227,7 +227,7 @@ def test_a_delta_made_with_the_public_key_alone_is_refused(vault_dir: Path, tmp_
         sizes=lambda _: 1,
     )
     forged = dataclasses.replace(
-        head, seq=head.seq + 1, deltas=(*head.deltas, (link.age, link.idx))
+        head, seq=head.seq + 1, deltas=(*head.deltas, (link.age, link.idx, 1))
     )
     with pytest.raises(IntegrityError, match="MAC"):
         _apply(vault, forged, forged.links)
@@ -281,3 +281,26 @@ def test_a_vault_saved_by_an_earlier_version_is_read_and_moved_to_the_chain(
     reopened.save_catalog()
     assert _head(vault_dir).format == 2
     assert sorted(_fresh_from_chain(vault_dir).catalog.ids()) == sorted(ids)
+
+
+def test_deltas_are_merged_eight_at_a_time_and_the_chain_stays_short(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    vault = _open(vault_dir)
+    ids = _store(vault, tmp_path, 1, "day0")
+    start = len(_head(vault_dir).deltas)
+    assert start == 1
+    edited = ids[0]
+    for day in range(1, 8):
+        _store(vault, tmp_path, 1, f"day{day}")
+        if day == 3:
+            vault.edit(edited, family="F777")  # a later record of one document wins
+    head = _head(vault_dir)
+    assert [saves for _, _, saves in head.deltas] == [8, 1]  # 8 merged, then one more
+    assert {p.name for p in (vault_dir / "catalog").iterdir()} == set(head.catalog_files())
+    expected = _snapshot(vault.catalog)
+    again = _fresh_from_chain(vault_dir)
+    assert _snapshot(again.catalog) == expected
+    assert again.document(edited)["family"] == "F-0777"
+    named = read_index(vault_dir / "catalog", head)
+    assert set(named) == vault.catalog.object_ids() | vault.catalog.manifest_ids()
