@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 from vault import dates
 from vault import family as families
 from vault.errors import UsageError
+from vault.relevance import MismatchError, PageScorer
 
 if TYPE_CHECKING:
     from vault.catalog import Catalog
@@ -406,14 +407,24 @@ _PageHits = dict[tuple[str, int], float]
 
 @dataclass
 class _Lookup:
-    """Runs FTS5 queries over ``word_index`` within the filters, noting the
-    received time of each document found (to order equal scores)."""
+    """Runs FTS5 queries (each a list of folded phrases, any of which
+    matches) over ``word_index`` within the filters, noting the received
+    time of each document found (to order equal scores).
+
+    With ``pages`` set (rowid -> (doc id, page)), only those pages are
+    looked at, scored by ``vault.relevance`` from their text (or, where it
+    cannot, by FTS5 limited to them): the same values, without a walk of
+    the whole index of each phrase."""
 
     conn: sqlite3.Connection
     filters: _Filters
     received: dict[str, str] = field(default_factory=dict)
+    pages_of: dict[int, tuple[str, int]] | None = None
+    scorer: PageScorer | None = None
 
-    def pages(self, match: str) -> _PageHits:
+    def pages(self, phrases: Sequence[str]) -> _PageHits:
+        if self.pages_of is not None:
+            return self._pages_within(phrases, self.pages_of)
         # the filters are fixed clauses; their values are bound
         sql = (
             "SELECT k.doc_id, k.page, bm25(word_index), d.received FROM word_index"  # noqa: S608
@@ -421,9 +432,31 @@ class _Lookup:
             " WHERE word_index MATCH ?" + self.filters.sql
         )
         hits: _PageHits = {}
-        for doc, page, rank, received in self.conn.execute(sql, (match, *self.filters.params)):
+        for doc, page, rank, received in self.conn.execute(
+            sql, (_any_of(phrases), *self.filters.params)
+        ):
             hits[doc, page] = -rank
             self.received[doc] = received
+        return hits
+
+    def _pages_within(
+        self, phrases: Sequence[str], pages_of: dict[int, tuple[str, int]]
+    ) -> _PageHits:
+        if self.scorer is not None:
+            found = self.scorer.relevance(phrases)
+            return {pages_of[rowid]: relevance for rowid, relevance in found.items()}
+        hits: _PageHits = {}
+        rowids = list(pages_of)
+        for start in range(0, len(rowids), _CHUNK):
+            chunk = rowids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            # "+rowid": FTS5 walks the phrases' index once, not once per page
+            sql = (
+                "SELECT rowid, bm25(word_index) FROM word_index"  # noqa: S608
+                f" WHERE word_index MATCH ? AND +rowid IN ({marks})"
+            )
+            for rowid, rank in self.conn.execute(sql, (_any_of(phrases), *chunk)):
+                hits[pages_of[rowid]] = -rank
         return hits
 
 
@@ -445,10 +478,10 @@ class _Word:
 
 
 def _find_word(lookup: _Lookup, word: str, *, fuzzy: bool) -> _Word:
-    found = _Word(word, lookup.pages(_quote(word)))
+    found = _Word(word, lookup.pages([word]))
     longer = containing_terms(lookup.conn, word)
     if longer:
-        hits = lookup.pages(_any_of(longer))
+        hits = lookup.pages(longer)
         found.partial = {key: v for key, v in hits.items() if key not in found.exact}
     if not fuzzy:
         return found
@@ -456,7 +489,7 @@ def _find_word(lookup: _Lookup, word: str, *, fuzzy: bool) -> _Word:
     found.spellings = tuple(similar)
     for distance in sorted(set(similar.values())):
         spellings = [term for term, d in similar.items() if d == distance]
-        for key, relevance in lookup.pages(_any_of(spellings)).items():
+        for key, relevance in lookup.pages(spellings).items():
             if found.found(key) is None:
                 found.fuzzy[key] = relevance / (1 + distance)
     return found
@@ -560,9 +593,14 @@ def search(
     With ``fuzzy=False`` only exact and partial matches count.
     """
     parsed = query if isinstance(query, Query) else parse_query(query)
-    lookup = _Lookup(catalog.conn, _filters(doc_type, family, since, until))
+    conn = catalog.conn
+    filters = _filters(doc_type, family, since, until)
+    lookup = _Lookup(conn, filters)
+    chosen = _choose(conn, parsed, filters, limit, fuzzy=fuzzy)
+    if chosen is not None:
+        lookup = _lookup_within(conn, filters, chosen)
     words = [_find_word(lookup, w, fuzzy=fuzzy) for w in dict.fromkeys(parsed.words)]
-    phrase = lookup.pages(_quote(parsed.phrase)) if len(parsed.words) > 1 else None
+    phrase = lookup.pages([parsed.phrase]) if len(parsed.words) > 1 else None
     pages: dict[str, set[int]] = defaultdict(set)
     for found in (phrase or {}, *(h for w in words for h in (w.exact, w.partial, w.fuzzy))):
         for doc, page in found:
@@ -578,13 +616,13 @@ def search(
     hits = []
     for doc in ranked[:limit]:
         match = matches[doc]
-        row = catalog.conn.execute(
+        row = conn.execute(
             "SELECT name, doc_type, family_key(family), received, title "
             "FROM documents WHERE id = ?",
             (doc,),
         ).fetchone()
         ordered = _order_pages(doc, pages[doc], phrase, words)
-        text = catalog.conn.execute(
+        text = conn.execute(
             "SELECT text FROM pages WHERE doc_id = ? AND page = ?", (doc, ordered[0])
         ).fetchone()
         hits.append(
@@ -602,6 +640,126 @@ def search(
             )
         )
     return hits
+
+
+# --- choosing the documents to show ------------------------------------------------
+
+
+def _squeeze(relevance: float) -> float:
+    """What a relevance adds to a rank in a score (``_Match.score``)."""
+    return relevance / (1 + relevance)
+
+
+def _choose(
+    conn: sqlite3.Connection, query: Query, filters: _Filters, limit: int, *, fuzzy: bool
+) -> dict[str, str] | None:
+    """The documents ``search`` shows (id -> received), found without
+    judging every match: the best of the first rank (the whole query as a
+    phrase, or the one word exactly) in one SQL query; for one word, when
+    those are too few, the best partial matches in another. None when the
+    lower ranks are needed (words apart, near spellings): then every match
+    is judged."""
+    first = [query.phrase] if len(query.words) > 1 else [query.words[0]]
+    chosen = _best_documents(conn, first, filters, limit, {})
+    if len(chosen) >= limit:
+        return chosen
+    if len(query.words) > 1:
+        return None
+    longer = containing_terms(conn, query.words[0])
+    if longer:
+        chosen.update(_best_documents(conn, longer, filters, limit - len(chosen), chosen))
+    if len(chosen) >= limit or not fuzzy:
+        return chosen
+    return None
+
+
+def _best_documents(
+    conn: sqlite3.Connection,
+    phrases: list[str],
+    filters: _Filters,
+    want: int,
+    skip: dict[str, str],
+) -> dict[str, str]:
+    """The ``want`` documents not in ``skip`` whose best page matches any of
+    ``phrases`` best, as ``search`` ranks them within one rank (the best
+    page's relevance, then the most recently received), id -> received; all
+    of them when fewer match.
+
+    FTS5 gives the best pages first; documents are taken from them until
+    ``want`` are sure: better than the last page read, so no page not read
+    can beat them. Else more pages are read.
+    """
+    if want <= 0:
+        return {}
+    within = ""
+    if filters.sql:
+        within = (
+            " AND +word_index.rowid IN (SELECT k.id FROM documents d"  # noqa: S608
+            " JOIN page_keys k ON k.doc_id = d.id WHERE 1 = 1" + filters.sql + ")"
+        )
+    sql = (
+        "SELECT word_index.rowid, bm25(word_index) FROM word_index"  # noqa: S608
+        " WHERE word_index MATCH ?" + within + " ORDER BY bm25(word_index) LIMIT ?"
+    )
+    match = _any_of(phrases)
+    read = 4 * (want + len(skip)) + 16
+    while True:
+        rows = conn.execute(sql, (match, *filters.params, read)).fetchall()
+        docs = _documents_of(conn, [rowid for rowid, _ in rows])
+        best: dict[str, float] = {}
+        for rowid, rank in rows:
+            doc = docs[rowid]
+            if doc not in skip and doc not in best:
+                best[doc] = -rank
+        if len(rows) < read:  # every matching page was read
+            sure = best
+        else:
+            floor = _squeeze(-rows[-1][1])
+            sure = {doc: r for doc, r in best.items() if _squeeze(r) > floor}
+        if len(sure) >= want or len(rows) < read:
+            break
+        read *= 4
+    received = _received(conn, list(sure))
+    ranked = sorted(sure, key=lambda doc: (received[doc], doc), reverse=True)
+    ranked.sort(key=lambda doc: _squeeze(sure[doc]), reverse=True)
+    return {doc: received[doc] for doc in ranked[:want]}
+
+
+def _documents_of(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
+    """The document of each page (``word_index`` rowid)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(rowids), _CHUNK):
+        chunk = rowids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT id, doc_id FROM page_keys WHERE id IN ({marks})"  # noqa: S608
+        found.update(conn.execute(sql, chunk).fetchall())
+    return found
+
+
+def _received(conn: sqlite3.Connection, docs: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(docs), _CHUNK):
+        chunk = docs[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT id, received FROM documents WHERE id IN ({marks})"  # noqa: S608
+        found.update(conn.execute(sql, chunk).fetchall())
+    return found
+
+
+def _lookup_within(conn: sqlite3.Connection, filters: _Filters, docs: dict[str, str]) -> _Lookup:
+    """A lookup that sees only the pages of ``docs`` (id -> received)."""
+    pages_of: dict[int, tuple[str, int]] = {}
+    chosen = list(docs)
+    for start in range(0, len(chosen), _CHUNK):
+        chunk = chosen[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT id, doc_id, page FROM page_keys WHERE doc_id IN ({marks})"  # noqa: S608
+        pages_of.update((rowid, (doc, page)) for rowid, doc, page in conn.execute(sql, chunk))
+    try:
+        scorer: PageScorer | None = PageScorer(conn, pages_of)
+    except MismatchError:
+        scorer = None
+    return _Lookup(conn, filters, dict(docs), pages_of, scorer)
 
 
 # --- snippets ---------------------------------------------------------------------

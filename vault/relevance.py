@@ -1,0 +1,128 @@
+"""FTS5's bm25 of a query on a few pages, computed from their text.
+
+``vault.search`` ranks documents by the relevance FTS5 gives their pages
+(minus its ``bm25``). Asking FTS5 for the relevance of a few given pages
+costs a walk of the whole index of every query word, however few the
+pages; once the documents to show are chosen, their pages are scored here
+instead, with FTS5's own formula and numbers, so the result is the same
+value to the last bit:
+
+    relevance = sum over the query's phrases of
+                idf * (f * (k1 + 1)) / (f + k1 * (1 - b + b * D / avgdl))
+
+    k1 = 1.2, b = 0.75; f the phrase's occurrences in the page; D the page's
+    length in words (FTS5's own count, from ``word_index_docsize``); avgdl
+    the mean length of all pages and idf = log((N - n + 0.5) / (n + 0.5)),
+    at least 1e-6, for N pages of which n hold the phrase (FTS5's own counts).
+
+The page text in the index is folded (``vault.search.fold``): words one
+space apart, so a page's words are ``text.split()``. A page whose length
+by that count differs from FTS5's is not scored here (``Mismatch``), and
+the caller asks FTS5 instead.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+_K1 = 1.2
+_B = 0.75
+_CHUNK = 500  # SQL parameters per statement
+
+
+class MismatchError(Exception):
+    """A page's words are not what FTS5 counted: score it with FTS5 instead."""
+
+
+def _varint(data: bytes, at: int) -> tuple[int, int]:
+    """SQLite's varint at ``at``: (value, where the next one starts)."""
+    value = 0
+    for i in range(8):
+        byte = data[at + i]
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, at + i + 1
+    return (value << 8) | data[at + 8], at + 9
+
+
+def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class PageScorer:
+    """Scores queries on the pages ``rowids`` of ``word_index`` (table names
+    as ``vault.search.create_index`` makes them)."""
+
+    def __init__(self, conn: sqlite3.Connection, rowids: Iterable[int]) -> None:
+        self.conn = conn
+        self._words: dict[int, list[str]] = {}
+        self._counts: dict[int, Counter[str]] = {}
+        self._length: dict[int, int] = {}
+        wanted = sorted(set(rowids))
+        for chunk in _chunks(wanted):
+            marks = ",".join("?" * len(chunk))
+            for rowid, text in conn.execute(
+                f"SELECT rowid, text FROM word_index WHERE rowid IN ({marks})",  # noqa: S608
+                chunk,
+            ):
+                self._words[rowid] = text.split()
+            for rowid, size in conn.execute(
+                f"SELECT id, sz FROM word_index_docsize WHERE id IN ({marks})",  # noqa: S608
+                chunk,
+            ):
+                self._length[rowid] = _varint(size, 0)[0]
+        for rowid in wanted:
+            if len(self._words.get(rowid, ())) != self._length.get(rowid, -1):
+                raise MismatchError(f"page {rowid}")
+        (averages,) = conn.execute("SELECT block FROM word_index_data WHERE id = 1").fetchone()
+        self._rows, at = _varint(averages, 0)
+        tokens, _ = _varint(averages, at)
+        self._avgdl = float(tokens) / float(self._rows) if self._rows else 0.0
+        self._idf: dict[str, float] = {}
+
+    def idf(self, phrase: str) -> float:
+        """FTS5's idf of a folded phrase (one word or several)."""
+        if phrase not in self._idf:
+            (hits,) = self.conn.execute(
+                "SELECT count(*) FROM word_index WHERE word_index MATCH ?",
+                ('"' + phrase.replace('"', '""') + '"',),
+            ).fetchone()
+            idf = math.log((self._rows - hits + 0.5) / (hits + 0.5))
+            self._idf[phrase] = idf if idf > 0.0 else 1e-6
+        return self._idf[phrase]
+
+    def _occurrences(self, rowid: int, phrase: list[str]) -> int:
+        if len(phrase) == 1:
+            counts = self._counts.get(rowid)
+            if counts is None:
+                counts = self._counts[rowid] = Counter(self._words[rowid])
+            return counts[phrase[0]]
+        words, size = self._words[rowid], len(phrase)
+        first = phrase[0]
+        return sum(
+            1 for at, word in enumerate(words) if word == first and words[at : at + size] == phrase
+        )
+
+    def relevance(self, phrases: Sequence[str]) -> dict[int, float]:
+        """The relevance (minus FTS5's bm25) of the pages that hold any of
+        ``phrases`` (FTS5's ``"a" OR "b c"``), by rowid."""
+        split = [phrase.split() for phrase in phrases]
+        idfs = [self.idf(phrase) for phrase in phrases]
+        found: dict[int, float] = {}
+        for rowid in self._words:
+            counts = [self._occurrences(rowid, words) for words in split]
+            if not any(counts):
+                continue
+            length = float(self._length[rowid])
+            score = 0.0
+            for idf, count in zip(idfs, counts, strict=True):
+                freq = float(count)
+                score += idf * (
+                    (freq * (_K1 + 1.0)) / (freq + _K1 * (1 - _B + _B * length / self._avgdl))
+                )
+            found[rowid] = -(-1.0 * score)
+        return found
