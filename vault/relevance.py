@@ -59,7 +59,7 @@ class PageScorer:
 
     def __init__(self, conn: sqlite3.Connection, rowids: Iterable[int]) -> None:
         self.conn = conn
-        self._words: dict[int, list[str]] = {}
+        self._texts: dict[int, str] = {}  # " folded text ", spaces round every word
         self._counts: dict[int, Counter[str]] = {}
         self._length: dict[int, int] = {}
         wanted = sorted(set(rowids))
@@ -69,14 +69,16 @@ class PageScorer:
                 f"SELECT rowid, text FROM word_index WHERE rowid IN ({marks})",  # noqa: S608
                 chunk,
             ):
-                self._words[rowid] = text.split()
+                self._texts[rowid] = f" {text} "
             for rowid, size in conn.execute(
                 f"SELECT id, sz FROM word_index_docsize WHERE id IN ({marks})",  # noqa: S608
                 chunk,
             ):
                 self._length[rowid] = _varint(size, 0)[0]
         for rowid in wanted:
-            if len(self._words.get(rowid, ())) != self._length.get(rowid, -1):
+            text = self._texts.get(rowid, "")
+            words = text.count(" ") - 1 if text.strip() else 0  # folded: one space apart
+            if words != self._length.get(rowid, -1):
                 raise MismatchError(f"page {rowid}")
         (averages,) = conn.execute("SELECT block FROM word_index_data WHERE id = 1").fetchone()
         self._rows, at = _varint(averages, 0)
@@ -95,32 +97,43 @@ class PageScorer:
             self._idf[phrase] = idf if idf > 0.0 else 1e-6
         return self._idf[phrase]
 
-    def _occurrences(self, rowid: int, phrase: list[str]) -> int:
-        if len(phrase) == 1:
+    def _occurrences(self, rowid: int, phrase: str, many: bool) -> int:
+        """How often ``phrase`` (folded words) is in the page, as FTS5 counts
+        (overlapping: "a a" twice in "a a a"); ``many``: one of many phrases
+        to count in this page (then its words are counted once)."""
+        if many and " " not in phrase:
             counts = self._counts.get(rowid)
             if counts is None:
-                counts = self._counts[rowid] = Counter(self._words[rowid])
-            return counts[phrase[0]]
-        words, size = self._words[rowid], len(phrase)
-        first = phrase[0]
-        return sum(
-            1 for at, word in enumerate(words) if word == first and words[at : at + size] == phrase
-        )
+                counts = self._counts[rowid] = Counter(self._texts[rowid].split())
+            return counts[phrase]
+        text, needle = self._texts[rowid], f" {phrase} "
+        found, at = 0, text.find(needle)
+        while at != -1:
+            found += 1
+            at = text.find(needle, at + 1)
+        return found
 
-    def relevance(self, phrases: Sequence[str]) -> dict[int, float]:
-        """The relevance (minus FTS5's bm25) of the pages that hold any of
-        ``phrases`` (FTS5's ``"a" OR "b c"``), by rowid."""
-        split = [phrase.split() for phrase in phrases]
-        idfs = [self.idf(phrase) for phrase in phrases]
+    def relevance(self, phrases: Sequence[str], rowids: Iterable[int]) -> dict[int, float]:
+        """The relevance (minus FTS5's bm25) of those of the pages ``rowids``
+        (given to the constructor) that hold any of ``phrases`` (FTS5's
+        ``"a" OR "b c"``), by rowid."""
+        many = len(phrases) > 4
+        counted = {
+            rowid: counts
+            for rowid in rowids
+            if any(counts := [self._occurrences(rowid, phrase, many) for phrase in phrases])
+        }
+        if not counted:
+            return {}
+        # A phrase not in the page adds 0.0 to its score: only the others are summed.
+        used = sorted({n for counts in counted.values() for n, count in enumerate(counts) if count})
+        idfs = {n: self.idf(phrases[n]) for n in used}
         found: dict[int, float] = {}
-        for rowid in self._words:
-            counts = [self._occurrences(rowid, words) for words in split]
-            if not any(counts):
-                continue
+        for rowid, counts in counted.items():
             length = float(self._length[rowid])
             score = 0.0
-            for idf, count in zip(idfs, counts, strict=True):
-                freq = float(count)
+            for n in used:
+                idf, freq = idfs[n], float(counts[n])
                 score += idf * (
                     (freq * (_K1 + 1.0)) / (freq + _K1 * (1 - _B + _B * length / self._avgdl))
                 )

@@ -42,7 +42,7 @@ import re
 import sqlite3
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import islice
@@ -422,9 +422,11 @@ class _Lookup:
     pages_of: dict[int, tuple[str, int]] | None = None
     scorer: PageScorer | None = None
 
-    def pages(self, phrases: Sequence[str]) -> _PageHits:
+    def pages(self, phrases: Sequence[str], skip: Container[tuple[str, int]] = ()) -> _PageHits:
+        """The pages that hold any of ``phrases``, with their relevance; the
+        pages in ``skip`` may be left out (the caller does not want them)."""
         if self.pages_of is not None:
-            return self._pages_within(phrases, self.pages_of)
+            return self._pages_within(phrases, self.pages_of, skip)
         # the filters are fixed clauses; their values are bound
         sql = (
             "SELECT k.doc_id, k.page, bm25(word_index), d.received FROM word_index"  # noqa: S608
@@ -440,10 +442,14 @@ class _Lookup:
         return hits
 
     def _pages_within(
-        self, phrases: Sequence[str], pages_of: dict[int, tuple[str, int]]
+        self,
+        phrases: Sequence[str],
+        pages_of: dict[int, tuple[str, int]],
+        skip: Container[tuple[str, int]],
     ) -> _PageHits:
         if self.scorer is not None:
-            found = self.scorer.relevance(phrases)
+            wanted = [rowid for rowid, key in pages_of.items() if key not in skip]
+            found = self.scorer.relevance(phrases, wanted)
             return {pages_of[rowid]: relevance for rowid, relevance in found.items()}
         hits: _PageHits = {}
         rowids = list(pages_of)
@@ -481,7 +487,7 @@ def _find_word(lookup: _Lookup, word: str, *, fuzzy: bool) -> _Word:
     found = _Word(word, lookup.pages([word]))
     longer = containing_terms(lookup.conn, word)
     if longer:
-        hits = lookup.pages(longer)
+        hits = lookup.pages(longer, skip=found.exact)
         found.partial = {key: v for key, v in hits.items() if key not in found.exact}
     if not fuzzy:
         return found
@@ -489,7 +495,8 @@ def _find_word(lookup: _Lookup, word: str, *, fuzzy: bool) -> _Word:
     found.spellings = tuple(similar)
     for distance in sorted(set(similar.values())):
         spellings = [term for term, d in similar.items() if d == distance]
-        for key, relevance in lookup.pages(spellings).items():
+        seen = {**found.exact, **found.partial, **found.fuzzy}
+        for key, relevance in lookup.pages(spellings, skip=seen).items():
             if found.found(key) is None:
                 found.fuzzy[key] = relevance / (1 + distance)
     return found
