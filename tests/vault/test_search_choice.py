@@ -1,0 +1,80 @@
+"""Search chooses the documents to show before judging them: the choice
+must give what judging every match gave (tests/bench/search_before.py, the
+search as it was), at the edges too: many pages of one document ahead of the
+others, equal scores across the limit, pages FTS5 counts differently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.bench import search_before
+from tests.generate import build_catalog
+from vault import search as searching
+from vault.catalog import Catalog
+from vault.manifest import Manifest
+
+
+def _add(catalog: Catalog, doc_id: str, received: str, pages: list[str]) -> None:
+    manifest = Manifest(
+        doc_id=doc_id, original="0" * 64, name=f"{doc_id}.pdf", media_type="application/pdf",
+        size=1, received=received, pages=len(pages), doc_type="letter", text=pages,
+    )  # fmt: skip
+    catalog.add(manifest, f"manifest-{doc_id}")
+
+
+def _same(catalog: Catalog, query: str, **options: Any) -> list[searching.Hit]:
+    found = searching.search(catalog, query, **options)
+    assert found == search_before.search(catalog, query, **options)
+    return found
+
+
+@pytest.fixture(scope="module")
+def generated() -> Catalog:
+    return build_catalog(200)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 17, 50, 500])
+@pytest.mark.parametrize(
+    "query",
+    ["the", "contact", "supervis", "Przybylśki", "Nowak", "family court", "hearing Saturday",
+     "Leeds contact", "thx", "o'connor", "F-0412", "centr", "NT26P00412"],
+)  # fmt: skip
+def test_the_choice_is_what_judging_every_match_gave(
+    generated: Catalog, query: str, limit: int
+) -> None:
+    _same(generated, query, limit=limit)
+    _same(generated, query, limit=limit, fuzzy=False)
+    _same(generated, query, limit=limit, doc_type="court-order")
+
+
+def test_one_document_with_many_good_pages_does_not_crowd_out_the_others() -> None:
+    catalog = Catalog.new()
+    _add(catalog, "D-MANY01", "2026-01-01T00:00:00+00:00", ["contact contact"] * 60)
+    for n in range(8):
+        _add(catalog, f"D-FEW00{n}", f"2026-02-0{n + 1}T00:00:00+00:00", [f"contact {n} and more"])
+    for fuzzy in (True, False):
+        hits = _same(catalog, "contact", limit=4, fuzzy=fuzzy)
+        assert hits[0].id == "D-MANY01"
+        assert len(hits) == 4
+
+
+def test_equal_scores_across_the_limit_go_to_the_most_recent() -> None:
+    catalog = Catalog.new()
+    for n in range(40):  # the last stored, the most recently received
+        _add(catalog, f"D-SAME{n:02}", f"2026-03-01T00:{n:02}:00+00:00", ["a letter about contact"])
+    for fuzzy in (True, False):
+        hits = _same(catalog, "contact", limit=3, fuzzy=fuzzy)
+        assert [hit.id for hit in hits] == ["D-SAME39", "D-SAME38", "D-SAME37"]
+
+
+def test_pages_fts5_counts_differently_are_scored_by_fts5(
+    generated: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> None:
+        raise searching.MismatchError("page 1")
+
+    monkeypatch.setattr(searching, "PageScorer", refuse)
+    for query in ("the", "supervis", "family court"):
+        _same(generated, query)
