@@ -30,6 +30,18 @@ query as a phrase), ``partial`` (one word, inside a longer one) or ``words``
 only by a near spelling). Within a rank, documents are ordered by FTS5's
 bm25 of their best page, then the most recently received.
 
+Only the documents shown are judged page by page. They are chosen first
+(``_choose``): the best of the first rank (the whole query as a phrase, or
+the one word exactly) in one SQL query that reads the best pages first and
+stops once the documents it holds cannot be beaten; for one word, when those
+are fewer than ``limit``, the best partial matches the same way. When the
+lower ranks are needed (several words apart, near spellings) every match is
+judged, as before. The chosen documents' pages are then scored from their
+text (``vault.relevance``, FTS5's formula and numbers: the same values) for
+every way each word was found, which orders their pages and makes the
+snippets. So a common word costs one pass of FTS5's bm25 over the pages
+that hold it, not the reading of them all into Python.
+
 Query text only ever reaches FTS5 folded (letters, digits and spaces) and
 inside a double-quoted string, so it can never be read as FTS5 syntax.
 Changing how text is folded changes the index: bump the catalog's
