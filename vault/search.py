@@ -675,9 +675,10 @@ def _choose(
     """The documents ``search`` shows (id -> received), found without
     judging every match: the best of the first rank (the whole query as a
     phrase, or the one word exactly) in one SQL query; for one word, when
-    those are too few, the best partial matches in another. None when the
-    lower ranks are needed (words apart, near spellings): then every match
-    is judged."""
+    those are too few, the best partial matches in another, then the best
+    near spellings (when all are the same number of edits away). None when
+    the lower ranks are needed otherwise (several words apart, spellings at
+    two distances): then every match is judged."""
     first = [query.phrase] if len(query.words) > 1 else [query.words[0]]
     chosen = _best_documents(conn, first, filters, limit, {})
     if len(chosen) >= limit:
@@ -689,7 +690,15 @@ def _choose(
         chosen.update(_best_documents(conn, longer, filters, limit - len(chosen), chosen))
     if len(chosen) >= limit or not fuzzy:
         return chosen
-    return None
+    similar = similar_terms(conn, query.words[0])
+    distances = set(similar.values())
+    if len(distances) > 1:
+        return None
+    if similar:
+        (distance,) = distances
+        want = limit - len(chosen)
+        chosen.update(_best_documents(conn, list(similar), filters, want, chosen, 1 + distance))
+    return chosen
 
 
 def _best_documents(
@@ -698,11 +707,12 @@ def _best_documents(
     filters: _Filters,
     want: int,
     skip: dict[str, str],
+    divisor: int = 1,
 ) -> dict[str, str]:
     """The ``want`` documents not in ``skip`` whose best page matches any of
     ``phrases`` best, as ``search`` ranks them within one rank (the best
-    page's relevance, then the most recently received), id -> received; all
-    of them when fewer match.
+    page's relevance, divided by ``divisor`` for near spellings, then the
+    most recently received), id -> received; all of them when fewer match.
 
     FTS5 gives the best pages first; documents are taken from them until
     ``want`` are sure: better than the last page read, so no page not read
@@ -729,11 +739,11 @@ def _best_documents(
         for rowid, rank in rows:
             doc = docs[rowid]
             if doc not in skip and doc not in best:
-                best[doc] = -rank
+                best[doc] = -rank / divisor
         if len(rows) < read:  # every matching page was read
             sure = best
         else:
-            floor = _squeeze(-rows[-1][1])
+            floor = _squeeze(-rows[-1][1] / divisor)
             sure = {doc: r for doc, r in best.items() if _squeeze(r) > floor}
         if len(sure) >= want or len(rows) < read:
             break

@@ -39,7 +39,8 @@ def generated() -> Catalog:
 @pytest.mark.parametrize(
     "query",
     ["the", "contact", "supervis", "Przybylśki", "Nowak", "family court", "hearing Saturday",
-     "Leeds contact", "thx", "o'connor", "F-0412", "centr", "NT26P00412"],
+     "Leeds contact", "thx", "o'connor", "F-0412", "centr", "NT26P00412", "Nowek", "Przybylsky",
+     "Pszybylsky", "Richadsun", "Dąbrowsky", "NT26P0O412", "Kowalczy"],
 )  # fmt: skip
 def test_the_choice_is_what_judging_every_match_gave(
     generated: Catalog, query: str, limit: int
