@@ -495,15 +495,34 @@ class _Word:
         return None
 
 
-def _find_word(lookup: _Lookup, word: str, *, fuzzy: bool) -> _Word:
+@dataclass
+class _Vocabulary:
+    """``containing_terms`` and ``similar_terms``, each asked once per word."""
+
+    conn: sqlite3.Connection
+    _longer: dict[str, list[str]] = field(default_factory=dict)
+    _similar: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def longer(self, word: str) -> list[str]:
+        if word not in self._longer:
+            self._longer[word] = containing_terms(self.conn, word)
+        return self._longer[word]
+
+    def similar(self, word: str) -> dict[str, int]:
+        if word not in self._similar:
+            self._similar[word] = similar_terms(self.conn, word)
+        return self._similar[word]
+
+
+def _find_word(lookup: _Lookup, vocabulary: _Vocabulary, word: str, *, fuzzy: bool) -> _Word:
     found = _Word(word, lookup.pages([word]))
-    longer = containing_terms(lookup.conn, word)
+    longer = vocabulary.longer(word)
     if longer:
         hits = lookup.pages(longer, skip=found.exact)
         found.partial = {key: v for key, v in hits.items() if key not in found.exact}
     if not fuzzy:
         return found
-    similar = similar_terms(lookup.conn, word)
+    similar = vocabulary.similar(word)
     found.spellings = tuple(similar)
     for distance in sorted(set(similar.values())):
         spellings = [term for term, d in similar.items() if d == distance]
@@ -615,10 +634,11 @@ def search(
     conn = catalog.conn
     filters = _filters(doc_type, family, since, until)
     lookup = _Lookup(conn, filters)
-    chosen = _choose(conn, parsed, filters, limit, fuzzy=fuzzy)
+    vocabulary = _Vocabulary(conn)
+    chosen = _choose(conn, vocabulary, parsed, filters, limit, fuzzy=fuzzy)
     if chosen is not None:
         lookup = _lookup_within(conn, filters, chosen)
-    words = [_find_word(lookup, w, fuzzy=fuzzy) for w in dict.fromkeys(parsed.words)]
+    words = [_find_word(lookup, vocabulary, w, fuzzy=fuzzy) for w in dict.fromkeys(parsed.words)]
     phrase = lookup.pages([parsed.phrase]) if len(parsed.words) > 1 else None
     pages: dict[str, set[int]] = defaultdict(set)
     for found in (phrase or {}, *(h for w in words for h in (w.exact, w.partial, w.fuzzy))):
@@ -670,7 +690,13 @@ def _squeeze(relevance: float) -> float:
 
 
 def _choose(
-    conn: sqlite3.Connection, query: Query, filters: _Filters, limit: int, *, fuzzy: bool
+    conn: sqlite3.Connection,
+    vocabulary: _Vocabulary,
+    query: Query,
+    filters: _Filters,
+    limit: int,
+    *,
+    fuzzy: bool,
 ) -> dict[str, str] | None:
     """The documents ``search`` shows (id -> received), found without
     judging every match: the best of the first rank (the whole query as a
@@ -685,12 +711,12 @@ def _choose(
         return chosen
     if len(query.words) > 1:
         return None
-    longer = containing_terms(conn, query.words[0])
+    longer = vocabulary.longer(query.words[0])
     if longer:
         chosen.update(_best_documents(conn, longer, filters, limit - len(chosen), chosen))
     if len(chosen) >= limit or not fuzzy:
         return chosen
-    similar = similar_terms(conn, query.words[0])
+    similar = vocabulary.similar(query.words[0])
     distances = set(similar.values())
     if len(distances) > 1:
         return None
@@ -720,17 +746,8 @@ def _best_documents(
     """
     if want <= 0:
         return {}
-    within = ""
-    if filters.sql:
-        within = (
-            " AND +word_index.rowid IN (SELECT k.id FROM documents d"  # noqa: S608
-            " JOIN page_keys k ON k.doc_id = d.id WHERE 1 = 1" + filters.sql + ")"
-        )
-    sql = (
-        "SELECT word_index.rowid, bm25(word_index) FROM word_index"  # noqa: S608
-        " WHERE word_index MATCH ?" + within + " ORDER BY bm25(word_index) LIMIT ?"
-    )
     match = _any_of(phrases)
+    sql = _best_pages_sql(conn, match, filters)
     read = 4 * (want + len(skip)) + 16
     while True:
         rows = conn.execute(sql, (match, *filters.params, read)).fetchall()
@@ -752,6 +769,33 @@ def _best_documents(
     ranked = sorted(sure, key=lambda doc: (received[doc], doc), reverse=True)
     ranked.sort(key=lambda doc: _squeeze(sure[doc]), reverse=True)
     return {doc: received[doc] for doc in ranked[:want]}
+
+
+_FEW_PAGES = 5000  # pages a filter is checked on one by one; more: the filter's pages first
+
+
+def _best_pages_sql(conn: sqlite3.Connection, match: str, filters: _Filters) -> str:
+    """SQL for the pages that match (bound: ``match``, the filters' values
+    and how many), best first. With filters, few matching pages are checked
+    one by one; for many, the pages of the documents the filters let through
+    are listed first."""
+    best = "SELECT word_index.rowid, bm25(word_index) FROM word_index"
+    if not filters.sql:
+        return best + " WHERE word_index MATCH ? ORDER BY bm25(word_index) LIMIT ?"
+    (pages,) = conn.execute(
+        "SELECT count(*) FROM word_index WHERE word_index MATCH ?", (match,)
+    ).fetchone()
+    if pages <= _FEW_PAGES:  # the filters are fixed clauses; their values are bound
+        return (
+            best + " CROSS JOIN page_keys k ON k.id = word_index.rowid"
+            " CROSS JOIN documents d ON d.id = k.doc_id"
+            " WHERE word_index MATCH ?" + filters.sql + " ORDER BY bm25(word_index) LIMIT ?"
+        )
+    return (
+        best + " WHERE word_index MATCH ? AND +word_index.rowid IN (SELECT k.id"  # noqa: S608
+        " FROM documents d JOIN page_keys k ON k.doc_id = d.id WHERE 1 = 1" + filters.sql + ")"
+        " ORDER BY bm25(word_index) LIMIT ?"
+    )
 
 
 def _documents_of(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:

@@ -5,6 +5,7 @@ others, equal scores across the limit, pages FTS5 counts differently."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -79,3 +80,15 @@ def test_pages_fts5_counts_differently_are_scored_by_fts5(
     monkeypatch.setattr(searching, "PageScorer", refuse)
     for query in ("the", "supervis", "family court"):
         _same(generated, query)
+
+
+@pytest.mark.parametrize("few_pages", [0, 1_000_000])
+def test_filters_give_the_same_choice_checked_either_way(
+    generated: Catalog, monkeypatch: pytest.MonkeyPatch, few_pages: int
+) -> None:
+    """Filters are checked page by page for few matching pages, else through
+    the list of the pages they let through: either way, the same results."""
+    monkeypatch.setattr(searching, "_FEW_PAGES", few_pages)
+    for query in ("the", "supervis", "family court", "Nowek", "Przybylśki"):
+        for options in ({"doc_type": "letter"}, {"family": "F-0412"}, {"since": date(2024, 1, 1)}):
+            _same(generated, query, **options)
