@@ -91,6 +91,8 @@ class StorageError(VaultError):
 class SettingsError(UsageError):
     """A setting in the vault's config.json has the wrong type or value (a
     usage error, as a bad option is: the user's input, fixed by editing it)."""
+
+
 class MissingSigningKeyError(VaultError):
     """Storing without the passphrase needs this computer's signing key."""
 

@@ -165,9 +165,7 @@ def unlock_with_passphrase(
     try:
         secret = crypto.decrypt_with_passphrase(blob, passphrase, max_work_factor=limit)
     except WrongKeyError as exc:
-        raise WrongKeyError(
-            "wrong passphrase", hint="check Caps Lock and try again"
-        ) from exc
+        raise WrongKeyError("wrong passphrase", hint="check Caps Lock and try again") from exc
     return _checked(secret, paths)
 
 

@@ -85,6 +85,36 @@ class PageScorer:
         tokens, _ = _varint(averages, at)
         self._avgdl = float(tokens) / float(self._rows) if self._rows else 0.0
         self._idf: dict[str, float] = {}
+        self._known: dict[tuple[str, int], float] = {}  # FTS5's own relevance of pages
+
+    def _weight(self, rowid: int, count: int) -> float:
+        """The part of a phrase's score that is not its idf, in a page."""
+        freq, length = float(count), float(self._length[rowid])
+        return (freq * (_K1 + 1.0)) / (freq + _K1 * (1 - _B + _B * length / self._avgdl))
+
+    def learn(self, phrase: str, rowid: int, relevance: float) -> None:
+        """Note FTS5's relevance of one of the pages for ``phrase`` alone:
+        ``relevance`` checks this module's figure for that page, and gives
+        the phrase's idf when exactly one count of pages holding the phrase
+        reproduces it (sparing the count, which reads the whole index of it)."""
+        self._known[phrase, rowid] = relevance
+        count = self._occurrences(rowid, phrase, many=False)
+        if phrase in self._idf or not count or not self._rows:
+            return
+        weight = self._weight(rowid, count)
+        ratio = math.exp(relevance / weight)
+        near = round((self._rows + 0.5 - 0.5 * ratio) / (1 + ratio))
+        fitting = {
+            idf
+            for hits in range(max(0, near - 3), min(self._rows, near + 3) + 1)
+            if -(-1.0 * (0.0 + (idf := self._idf_of(hits)) * weight)) == relevance
+        }
+        if len(fitting) == 1:
+            self._idf[phrase] = fitting.pop()
+
+    def _idf_of(self, hits: int) -> float:
+        idf = math.log((self._rows - hits + 0.5) / (hits + 0.5))
+        return idf if idf > 0.0 else 1e-6
 
     def idf(self, phrase: str) -> float:
         """FTS5's idf of a folded phrase (one word or several)."""
@@ -93,8 +123,7 @@ class PageScorer:
                 "SELECT count(*) FROM word_index WHERE word_index MATCH ?",
                 ('"' + phrase.replace('"', '""') + '"',),
             ).fetchone()
-            idf = math.log((self._rows - hits + 0.5) / (hits + 0.5))
-            self._idf[phrase] = idf if idf > 0.0 else 1e-6
+            self._idf[phrase] = self._idf_of(hits)
         return self._idf[phrase]
 
     def _occurrences(self, rowid: int, phrase: str, many: bool) -> int:
@@ -130,12 +159,15 @@ class PageScorer:
         idfs = {n: self.idf(phrases[n]) for n in used}
         found: dict[int, float] = {}
         for rowid, counts in counted.items():
-            length = float(self._length[rowid])
             score = 0.0
             for n in used:
-                idf, freq = idfs[n], float(counts[n])
-                score += idf * (
-                    (freq * (_K1 + 1.0)) / (freq + _K1 * (1 - _B + _B * length / self._avgdl))
-                )
+                score += idfs[n] * self._weight(rowid, counts[n])
             found[rowid] = -(-1.0 * score)
         return found
+
+    def check(self) -> None:
+        """Raise ``MismatchError`` unless the relevance of every page noted
+        with ``learn`` is FTS5's to the last bit."""
+        for (phrase, rowid), relevance in self._known.items():
+            if self.relevance([phrase], [rowid]).get(rowid) != relevance:
+                raise MismatchError(f"page {rowid}")

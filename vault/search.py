@@ -635,9 +635,10 @@ def search(
     filters = _filters(doc_type, family, since, until)
     lookup = _Lookup(conn, filters)
     vocabulary = _Vocabulary(conn)
-    chosen = _choose(conn, vocabulary, parsed, filters, limit, fuzzy=fuzzy)
+    learned: list[tuple[str, int, float]] = []
+    chosen = _choose(conn, vocabulary, parsed, filters, limit, fuzzy=fuzzy, learned=learned)
     if chosen is not None:
-        lookup = _lookup_within(conn, filters, chosen)
+        lookup = _lookup_within(conn, filters, chosen, learned)
     words = [_find_word(lookup, vocabulary, w, fuzzy=fuzzy) for w in dict.fromkeys(parsed.words)]
     phrase = lookup.pages([parsed.phrase]) if len(parsed.words) > 1 else None
     pages: dict[str, set[int]] = defaultdict(set)
@@ -697,6 +698,7 @@ def _choose(
     limit: int,
     *,
     fuzzy: bool,
+    learned: list[tuple[str, int, float]],
 ) -> dict[str, str] | None:
     """The documents ``search`` shows (id -> received), found without
     judging every match: the best of the first rank (the whole query as a
@@ -706,7 +708,7 @@ def _choose(
     the lower ranks are needed otherwise (several words apart, spellings at
     two distances): then every match is judged."""
     first = [query.phrase] if len(query.words) > 1 else [query.words[0]]
-    chosen = _best_documents(conn, first, filters, limit, {})
+    chosen = _best_documents(conn, first, filters, limit, {}, learned=learned)
     if len(chosen) >= limit:
         return chosen
     if len(query.words) > 1:
@@ -734,11 +736,14 @@ def _best_documents(
     want: int,
     skip: dict[str, str],
     divisor: int = 1,
+    learned: list[tuple[str, int, float]] | None = None,
 ) -> dict[str, str]:
     """The ``want`` documents not in ``skip`` whose best page matches any of
     ``phrases`` best, as ``search`` ranks them within one rank (the best
     page's relevance, divided by ``divisor`` for near spellings, then the
     most recently received), id -> received; all of them when fewer match.
+    ``learned`` gets (phrase, page, relevance) for the best page of each, as
+    FTS5 scored it (for one phrase only).
 
     FTS5 gives the best pages first; documents are taken from them until
     ``want`` are sure: better than the last page read, so no page not read
@@ -753,10 +758,12 @@ def _best_documents(
         rows = conn.execute(sql, (match, *filters.params, read)).fetchall()
         docs = _documents_of(conn, [rowid for rowid, _ in rows])
         best: dict[str, float] = {}
+        best_page: dict[str, int] = {}
         for rowid, rank in rows:
             doc = docs[rowid]
             if doc not in skip and doc not in best:
                 best[doc] = -rank / divisor
+                best_page[doc] = rowid
         if len(rows) < read:  # every matching page was read
             sure = best
         else:
@@ -768,6 +775,8 @@ def _best_documents(
     received = _received(conn, list(sure))
     ranked = sorted(sure, key=lambda doc: (received[doc], doc), reverse=True)
     ranked.sort(key=lambda doc: _squeeze(sure[doc]), reverse=True)
+    if learned is not None and len(phrases) == 1 and divisor == 1:
+        learned.extend((phrases[0], best_page[doc], sure[doc]) for doc in ranked[:want])
     return {doc: received[doc] for doc in ranked[:want]}
 
 
@@ -819,8 +828,15 @@ def _received(conn: sqlite3.Connection, docs: list[str]) -> dict[str, str]:
     return found
 
 
-def _lookup_within(conn: sqlite3.Connection, filters: _Filters, docs: dict[str, str]) -> _Lookup:
-    """A lookup that sees only the pages of ``docs`` (id -> received)."""
+def _lookup_within(
+    conn: sqlite3.Connection,
+    filters: _Filters,
+    docs: dict[str, str],
+    learned: list[tuple[str, int, float]],
+) -> _Lookup:
+    """A lookup that sees only the pages of ``docs`` (id -> received);
+    ``learned``: pages FTS5 scored (``_best_documents``), which check the
+    scoring from the text and spare it counts."""
     pages_of: dict[int, tuple[str, int]] = {}
     chosen = list(docs)
     for start in range(0, len(chosen), _CHUNK):
@@ -829,9 +845,12 @@ def _lookup_within(conn: sqlite3.Connection, filters: _Filters, docs: dict[str, 
         sql = f"SELECT id, doc_id, page FROM page_keys WHERE doc_id IN ({marks})"  # noqa: S608
         pages_of.update((rowid, (doc, page)) for rowid, doc, page in conn.execute(sql, chunk))
     try:
-        scorer: PageScorer | None = PageScorer(conn, pages_of)
+        scorer = PageScorer(conn, pages_of)
+        for phrase, rowid, relevance in learned:
+            scorer.learn(phrase, rowid, relevance)
+        scorer.check()
     except MismatchError:
-        scorer = None
+        return _Lookup(conn, filters, dict(docs), pages_of, None)
     return _Lookup(conn, filters, dict(docs), pages_of, scorer)
 
 
