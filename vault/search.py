@@ -706,13 +706,17 @@ def _choose(
     those are too few, the best partial matches in another, then the best
     near spellings (when all are the same number of edits away). None when
     the lower ranks are needed otherwise (several words apart, spellings at
-    two distances): then every match is judged."""
+    two distances): then every match is judged. For several words, the
+    best documents holding every word (``_best_word_documents``) follow
+    the phrase's; near spellings are never chosen here."""
     first = [query.phrase] if len(query.words) > 1 else [query.words[0]]
     chosen = _best_documents(conn, first, filters, limit, {}, learned=learned)
     if len(chosen) >= limit:
         return chosen
     if len(query.words) > 1:
-        return None
+        words = list(dict.fromkeys(query.words))
+        chosen.update(_best_word_documents(conn, vocabulary, words, filters, limit, chosen))
+        return chosen if len(chosen) >= limit or not fuzzy else None
     longer = vocabulary.longer(query.words[0])
     if longer:
         chosen.update(_best_documents(conn, longer, filters, limit - len(chosen), chosen))
@@ -778,6 +782,68 @@ def _best_documents(
     if learned is not None and len(phrases) == 1 and divisor == 1:
         learned.extend((phrases[0], best_page[doc], sure[doc]) for doc in ranked[:want])
     return {doc: received[doc] for doc in ranked[:want]}
+
+
+def _best_word_documents(
+    conn: sqlite3.Connection,
+    vocabulary: _Vocabulary,
+    words: list[str],
+    filters: _Filters,
+    limit: int,
+    chosen: dict[str, str],
+) -> dict[str, str]:
+    """The best documents (at most ``limit`` less ``chosen``, none of
+    ``chosen``: every document holding the whole phrase) that hold every
+    one of ``words``, whole or inside a longer word, as ``search`` ranks them
+    (the sum over the words of the best page's relevance for each, a whole
+    word's before a longer word's on the same page; then the most recently
+    received), id -> received; all of them when fewer."""
+    want = limit - len(chosen)
+    if want <= 0:
+        return {}
+    parts, params = [], []
+    for n, word in enumerate(words):
+        parts.append(
+            f"e{n} AS MATERIALIZED (SELECT rowid AS id, -bm25(word_index) AS r"  # noqa: S608
+            " FROM word_index WHERE word_index MATCH ?)"
+        )
+        params.append(_quote(word))
+        union = f"SELECT id, r FROM e{n}"  # noqa: S608
+        longer = vocabulary.longer(word)
+        if longer:
+            parts.append(
+                f"p{n} AS MATERIALIZED (SELECT rowid AS id, -bm25(word_index) AS r"  # noqa: S608
+                " FROM word_index WHERE word_index MATCH ?)"
+            )
+            params.append(_any_of(longer))
+            union += f" UNION ALL SELECT id, r FROM p{n} WHERE id NOT IN (SELECT id FROM e{n})"  # noqa: S608
+        parts.append(
+            f"b{n} AS MATERIALIZED (SELECT k.doc_id AS doc, max(u.r) AS best FROM ({union}) u"  # noqa: S608
+            " JOIN page_keys k ON k.id = u.id GROUP BY k.doc_id)"
+        )
+    total = "0.0" + "".join(f" + b{n}.best" for n in range(len(words)))
+    joins = "".join(f" JOIN b{n} ON b{n}.doc = b0.doc" for n in range(1, len(words)))
+    # the names are made here, the filters are fixed clauses; every value is bound
+    sql = (
+        "WITH " + ", ".join(parts) + f" SELECT b0.doc, {total} AS total, d.received FROM b0"  # noqa: S608
+        + joins + " JOIN documents d ON d.id = b0.doc WHERE 1 = 1" + filters.sql
+        + " ORDER BY total DESC LIMIT ?"
+    )  # fmt: skip
+    read = 2 * limit + 16
+    while True:
+        rows = conn.execute(sql, (*params, *filters.params, read)).fetchall()
+        found = {doc: (total, received) for doc, total, received in rows if doc not in chosen}
+        if len(rows) < read:  # every document was read
+            sure = found
+        else:
+            floor = _squeeze(rows[-1][1])
+            sure = {doc: row for doc, row in found.items() if _squeeze(row[0]) > floor}
+        if len(sure) >= want or len(rows) < read:
+            break
+        read *= 4
+    ranked = sorted(sure, key=lambda doc: (sure[doc][1], doc), reverse=True)
+    ranked.sort(key=lambda doc: _squeeze(sure[doc][0]), reverse=True)
+    return {doc: sure[doc][1] for doc in ranked[:want]}
 
 
 _FEW_PAGES = 5000  # pages a filter is checked on one by one; more: the filter's pages first
