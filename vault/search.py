@@ -857,8 +857,9 @@ def _best_pages_sql(conn: sqlite3.Connection, match: str, filters: _Filters) -> 
     best = "SELECT word_index.rowid, bm25(word_index) FROM word_index"
     if not filters.sql:
         return best + " WHERE word_index MATCH ? ORDER BY bm25(word_index) LIMIT ?"
-    (pages,) = conn.execute(
-        "SELECT count(*) FROM word_index WHERE word_index MATCH ?", (match,)
+    (pages,) = conn.execute(  # counted no further than needed
+        "SELECT count(*) FROM (SELECT 1 FROM word_index WHERE word_index MATCH ? LIMIT ?)",
+        (match, _FEW_PAGES + 1),
     ).fetchone()
     if pages <= _FEW_PAGES:  # the filters are fixed clauses; their values are bound
         return (
