@@ -80,7 +80,8 @@ class PageScorer:
             words = text.count(" ") - 1 if text.strip() else 0  # folded: one space apart
             if words != self._length.get(rowid, -1):
                 raise MismatchError(f"page {rowid}")
-        (averages,) = conn.execute("SELECT block FROM word_index_data WHERE id = 1").fetchone()
+        found = conn.execute("SELECT block FROM word_index_data WHERE id = 1").fetchone()
+        averages = found[0] if found and found[0] else b"\0\0"  # nothing indexed yet
         self._rows, at = _varint(averages, 0)
         tokens, _ = _varint(averages, at)
         self._avgdl = float(tokens) / float(self._rows) if self._rows else 0.0

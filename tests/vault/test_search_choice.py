@@ -92,3 +92,14 @@ def test_filters_give_the_same_choice_checked_either_way(
     for query in ("the", "supervis", "family court", "Nowek", "Przybylśki"):
         for options in ({"doc_type": "letter"}, {"family": "F-0412"}, {"since": date(2024, 1, 1)}):
             _same(generated, query, **options)
+
+
+def test_an_empty_catalog_finds_nothing() -> None:
+    catalog = Catalog.new()
+    assert _same(catalog, "hello") == []
+    assert _same(catalog, "hello world", doc_type="letter") == []
+    _add(catalog, "D-GONE01", "2026-01-01T00:00:00+00:00", ["hello world"])
+    assert [hit.id for hit in _same(catalog, "hello world")] == ["D-GONE01"]
+    catalog.remove("D-GONE01")
+    catalog.to_bytes()  # compacts the index
+    assert _same(catalog, "hello") == []
