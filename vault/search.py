@@ -33,10 +33,13 @@ bm25 of their best page, then the most recently received.
 Only the documents shown are judged page by page. They are chosen first
 (``_choose``): the best of the first rank (the whole query as a phrase, or
 the one word exactly) in one SQL query that reads the best pages first and
-stops once the documents it holds cannot be beaten; for one word, when those
-are fewer than ``limit``, the best partial matches the same way. When the
-lower ranks are needed (several words apart, near spellings) every match is
-judged, as before. The chosen documents' pages are then scored from their
+stops once the documents it holds cannot be beaten; when those are fewer
+than ``limit``, for one word the best partial matches the same way, then the
+best near spellings when all are the same number of edits away; for several
+words, the best documents holding every word, in one SQL query over each
+word's pages. Only when near spellings are needed otherwise (at two
+distances, or of several words) is every match judged, as before. The
+chosen documents' pages are then scored from their
 text (``vault.relevance``, FTS5's formula and numbers: the same values) for
 every way each word was found, which orders their pages and makes the
 snippets. So a common word costs one pass of FTS5's bm25 over the pages
@@ -423,7 +426,7 @@ class _Lookup:
     matches) over ``word_index`` within the filters, noting the received
     time of each document found (to order equal scores).
 
-    With ``pages`` set (rowid -> (doc id, page)), only those pages are
+    With ``pages_of`` set (rowid -> (doc id, page)), only those pages are
     looked at, scored by ``vault.relevance`` from their text (or, where it
     cannot, by FTS5 limited to them): the same values, without a walk of
     the whole index of each phrase."""
