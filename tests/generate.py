@@ -16,7 +16,10 @@ documents of a longer run are the N documents of a shorter one.
   stored with ``Vault.store_file`` (its id and received time are the
   generated ones: the id maker and the clock are set for each call), then
   the journal is folded once. ``fast=True`` puts off every fsync to one
-  ``os.sync()`` at the end (the files written are the same).
+  ``os.sync()`` at the end (the files written are the same). Measured on 2
+  busy cores: about 6 ms a document stored one by one, 4 ms with ``fast``
+  (10,000 documents, the fold included, in 72 s); a catalog alone takes
+  about 2 ms a document (100,000 in under 10 minutes).
 
 The words: common English words drawn with a Zipf-like frequency ("the" the
 most frequent), the words of the centre's post (contact, supervised, hearing),
