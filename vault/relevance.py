@@ -120,9 +120,12 @@ class PageScorer:
     def idf(self, phrase: str) -> float:
         """FTS5's idf of a folded phrase (one word or several)."""
         if phrase not in self._idf:
+            # Held by half the pages or more, a phrase's idf is the floor,
+            # 1e-6, whatever the count: so it is counted no further.
+            half = (self._rows + 1) // 2
             (hits,) = self.conn.execute(
-                "SELECT count(*) FROM word_index WHERE word_index MATCH ?",
-                ('"' + phrase.replace('"', '""') + '"',),
+                "SELECT count(*) FROM (SELECT 1 FROM word_index WHERE word_index MATCH ? LIMIT ?)",
+                ('"' + phrase.replace('"', '""') + '"', half),
             ).fetchone()
             self._idf[phrase] = self._idf_of(hits)
         return self._idf[phrase]
