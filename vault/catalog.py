@@ -34,6 +34,7 @@ next save (``compact``), so no trace of a removed document's text is left.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -114,6 +115,7 @@ class Catalog:
         self.conn.execute(f"CREATE TABLE documents ({columns})")
         self.conn.execute("CREATE INDEX idx_documents_fingerprint ON documents (fingerprint)")
         self.conn.execute("CREATE UNIQUE INDEX idx_documents_manifest ON documents (manifest)")
+        self._create_filter_indexes()
         self.conn.execute(
             "CREATE TABLE pages (doc_id TEXT, page INTEGER, text TEXT, PRIMARY KEY (doc_id, page))"
         )
@@ -135,6 +137,16 @@ class Catalog:
             " PRIMARY KEY (kind, id))"
         )
 
+    def _create_filter_indexes(self) -> None:
+        """What a list or search narrowed by type or dates reads instead of every row."""
+        self.conn.execute(
+            "CREATE INDEX IF NOT EXISTS idx_documents_type_received"
+            " ON documents (doc_type, received)"
+        )
+        self.conn.execute(
+            "CREATE INDEX IF NOT EXISTS idx_documents_received ON documents (received)"
+        )
+
     def _bring_up_to_date(self) -> None:
         """Add what snapshots from before titles and the duplicates table lack."""
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(documents)")}
@@ -150,6 +162,11 @@ class Catalog:
                 self.conn.execute("UPDATE documents SET title = ? WHERE id = ?", (title, doc_id))
         self._create_duplicates()
         self._create_bookkeeping()
+        if not self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'idx_documents_received'"
+        ).fetchone():
+            with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
+                self._create_filter_indexes()
 
     # --- writing -----------------------------------------------------------
 

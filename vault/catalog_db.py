@@ -42,6 +42,7 @@ from vault.fsutil import atomic_write, make_private_dir, remove_quietly
 
 SUFFIXES = ("", "-wal", "-shm", "-journal")
 BUSY_MS = 30_000  # a reader waits this long for a writer's commit
+CACHE_KIB = 32 * 1024  # decrypted pages kept: a search of a large catalog reads many
 
 
 class DamagedDatabase(Exception):
@@ -112,6 +113,7 @@ def open_database(
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.execute("PRAGMA secure_delete = ON")
         if not (read_only or immutable):
             conn.execute("PRAGMA journal_mode = DELETE")
