@@ -25,9 +25,14 @@ In order (each step starts only when the one before succeeded):
    folder itself is refused, and a "sync" event is added to the audit log
    (a second, short hold of the lock) so the copy sent has it.
 3. **Write-once files and the files nothing names**: objects, manifests, the
-   catalog snapshot and index, keys, ``config.json`` and ``audit.log``, in one
-   copy of a list of files that neither lists nor asks the remote first (the
-   cost does not grow with the size of the remote).
+   catalog snapshot and index, keys and ``config.json``, in one copy of a list
+   of files that neither lists nor asks the remote first (the cost does not
+   grow with the size of the remote); then the new segments of the audit log
+   and the journal (``segments.py``: only what was added to them since the
+   last sync, as write-once files ``audit/<sha>``, ``journal/<sha>``), and
+   the list ``segments.json`` that names them in order, replaced in one step
+   as the head is. The audit log goes before the head: the head records its
+   tip. When the journal only grew, its new segment goes in the same list.
 4. **Head**: uploaded straight over ``head.json``, and always sent (never
    skipped as "same size and time"). The remote's head is replaced in one
    step: rclone writes it under a temporary name and renames it over the
@@ -35,14 +40,19 @@ In order (each step starts only when the one before succeeded):
    object stores replace an object whole. (A rename on the remote would not
    do: rclone's ``moveto`` deletes the old file first, so for a moment there
    would be no head at all.)
-5. **Journal**: after the head. The journal and the head together name every
+5. **Journal**: when the journal did not simply grow, the list that names its
+   new segments goes after the head (the list of step 3 still named the
+   journal the remote had). The journal and the head together name every
    document; a fold empties the local journal as it writes the new head, so
    sending the emptied journal first would, for a moment, leave documents
-   named by neither on the remote. While it goes, the new state is written
-   beside the state file; it is renamed into place once the journal arrived.
+   named by neither on the remote. While the last list goes, the new state
+   is written beside the state file; it is renamed into place once it arrived.
 6. **Removals**: write-once files that neither the new head nor the journal
-   name any more (erased records, dropped duplicates, old catalog snapshots)
-   are deleted only now.
+   name any more (erased records, dropped duplicates, old catalog snapshots),
+   segments the list no longer names (a journal emptied, segments merged)
+   and the whole ``audit.log`` and ``journal.log`` an earlier version sent
+   (the first sync after an upgrade sends both logs as segments) are deleted
+   only now.
 7. **Read-back**: a few files the remote already held are downloaded and
    re-hashed (``sample.py``), on every sync, also one with nothing to send;
    the result is a check in the audit log, and a damaged file fails the
@@ -52,7 +62,9 @@ The audit log alone is no reason to sync: when the only change since the
 last sync is entries that record a look at the vault (``replaceable.LOOKS``: syncs,
 checks, reports, drills), the log waits for the next sync that sends
 something else, and ``vault status`` counts nothing as waiting. Any other
-entry (an unlock, a document shown, an emergency-key use) is sent.
+entry (an unlock, a document shown, an emergency-key use) is sent. (A remote
+still in the layout of an earlier version, whole ``audit.log`` and
+``journal.log``, is moved to segments by the next sync in any case.)
 
 An interrupted sync leaves the remote's previous head valid (everything it
 names is still there: nothing it names is removed before step 6) and the next
@@ -66,6 +78,7 @@ made again on the computer's own disk.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import stat
@@ -75,7 +88,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sync import rclone, sample
+from sync import rclone, sample, segments
 from sync.marker import MARKER, check_folder, marked_when_added, read_marker
 from sync.remotes import local_folder, refuse_vault_folder
 from sync.replaceable import (
@@ -86,6 +99,7 @@ from sync.replaceable import (
     compare_fetched,
     describe,
     only_looks,
+    record,
 )
 from sync.snapshot import (
     AUDIT,
@@ -143,14 +157,17 @@ class SyncResult:
 @dataclass
 class Plan:
     stored: list[str]  # write-once paths to send
-    early: list[str]  # replaceable files sent with them (keys, config, audit log)
+    early: list[str]  # replaceable files sent with them (keys, config)
     head: bool
-    journal: bool
-    delete: list[str]
+    logs: segments.Plan  # the audit log's and journal's new segments and lists
+    delete: list[str]  # write-once paths to remove, last
+    drop: list[str] = field(default_factory=list)  # replaced segments and whole logs, last
 
     @property
     def empty(self) -> bool:
-        return not (self.stored or self.early or self.head or self.journal or self.delete)
+        return not (
+            self.stored or self.early or self.head or self.delete or self.drop
+        ) and self.logs.empty
 
 
 def now_utc() -> str:
@@ -245,8 +262,9 @@ def _sync(
             with vault.lock:
                 vault.audit.append("sync", [], remote=name)
                 snap.set_file(AUDIT, vault.layout.audit.read_bytes())
-            plan.early = sorted({*plan.early, AUDIT})  # the only file that changed
-            stage(snap, _late(plan), work)
+            plan.logs, plan.drop = plan_logs(snap, state)  # the audit log grew
+            stage(snap, [HEAD] if plan.head else [], work)
+            segments.stage(plan.logs, work)
         result.head = snap.head.short if snap.head else None
         result.head_seq = snap.head.seq if snap.head else None
         result.documents = snap.documents
@@ -343,21 +361,55 @@ def _summary(result: SyncResult) -> dict[str, Any]:
     }
 
 
-def _late(plan: Plan) -> list[str]:
-    return ([HEAD] if plan.head else []) + ([JOURNAL] if plan.journal else [])
-
-
 def make_plan(snap: Snapshot, state: RemoteState) -> Plan:
-    changed = [rel for rel in snap.files if _changed(state, snap, rel)]
-    if changed == [AUDIT] and only_looks(state.files.get(AUDIT), snap.files[AUDIT]):
-        changed = []  # see "The audit log alone" above
-    return Plan(
+    changed = [rel for rel in snap.files if rel not in LOCAL_LOGS and _changed(state, snap, rel)]
+    logs, drop = plan_logs(snap, state)
+    plan = Plan(
         stored=sorted(snap.stored.keys() - state.stored),
-        early=sorted(rel for rel in changed if rel not in (HEAD, JOURNAL)),
+        early=sorted(rel for rel in changed if rel != HEAD),
         head=HEAD in changed,
-        journal=JOURNAL in changed,
+        logs=logs,
         delete=sorted(state.stored - snap.stored.keys()),
+        drop=drop,
     )
+    others = plan.stored or plan.early or plan.head or plan.delete or plan.drop
+    if not others and not logs.empty and _only_looks(snap, state, logs):
+        plan.logs = segments.Plan(dict(state.logs))  # see "The audit log alone" above
+    return plan
+
+
+LOCAL_LOGS = {AUDIT: segments.AUDIT, JOURNAL: segments.JOURNAL}  # snapshot file -> list key
+
+
+def plan_logs(snap: Snapshot, state: RemoteState) -> tuple[segments.Plan, list[str]]:
+    """The audit log's and journal's segments to send (``segments.py``), and the
+    files of the remote to remove once the list that replaces them is in place:
+    segments no list names any more, and the whole logs of an earlier version."""
+    data = {key: snap.files.get(rel, b"") for rel, key in LOCAL_LOGS.items()}
+    logs = segments.plan(state.logs, state.files, data, lambda rel: _held(state, rel))
+    final = logs.after or logs.before or logs.logs
+    named = segments.paths(final)
+    drop = [rel for rel in state.files if segments.is_segment(rel) and rel not in named]
+    if all(key in final for key in segments.LOGS):
+        drop += [rel for rel in (AUDIT, JOURNAL) if rel in state.files]
+    return logs, sorted(drop)
+
+
+def _held(state: RemoteState, rel: str) -> bool:
+    """The remote holds segment ``rel`` as it was sent (its hash is its name)."""
+    return (state.files.get(rel) or {}).get("sha256") == rel.rsplit("/", 1)[-1]
+
+
+def _only_looks(snap: Snapshot, state: RemoteState, logs: segments.Plan) -> bool:
+    """Since the last sync, the audit log gained only ``LOOKS`` entries and nothing
+    else changed (a remote still in the old layout is moved to the new one)."""
+    sent = state.logs.get(segments.AUDIT)
+    if sent is None or state.logs.get(segments.JOURNAL) != logs.logs[segments.JOURNAL]:
+        return False
+    if not all(_held(state, rel) for rel in segments.paths(state.logs)):
+        return False
+    found = {"size": sent.size, "sha256": sent.sha256}
+    return only_looks(found, snap.files.get(AUDIT, b""))
 
 
 def _send(
@@ -377,15 +429,14 @@ def _send(
     """Steps 3-6; ``state`` and ``result`` are updated after each step that succeeded.
 
     The files of step 3 are sent straight from the vault folder: write-once
-    files never change, and a newer audit log, key or settings file than the
-    snapshot's is harmless (none of them names an object). The head and the
-    journal, which do, are sent from the snapshot's copies in ``work``. (The
-    audit log goes before the head: the head records the log's tip.)
+    files never change, and a newer key or settings file than the
+    snapshot's is harmless (none of them names an object). The head, the
+    segments and their lists are sent from the snapshot's copies in ``work``.
 
-    ``last`` runs while rclone sends the journal when that is the last step
-    (the usual sync: new documents, nothing to remove); the journal is
+    ``last`` runs while rclone sends the segment list when that is the last
+    step (the usual sync: new documents, nothing to remove); the list is
     recorded first so that it sees ``state`` and ``result`` as they will be
-    if the journal arrives, and is put back if it does not. ``md5``: record
+    if it arrives, and is put back if it does not. ``md5``: record
     each replaceable file's MD5 as well (the remote gives no SHA-256).
     ``before_head`` runs between steps 3 and 4: a folder remote's disk pulled
     out meanwhile (rclone then makes the folder again on this computer's own
@@ -420,41 +471,116 @@ def _send(
             _remember(state.files, snap, rel, md5)
         result.uploaded += len(first)
         result.bytes += size
-    if before_head is not None and (plan.head or plan.journal):
+    logs = plan.logs
+    if logs.upload:
+        _send_segments(remote, logs.upload, state, path, work, result, md5)
+    last_list = logs.after if logs.after is not None else (None if plan.head else logs.before)
+    removals = [*plan.delete, *plan.drop]
+    if before_head is not None and (plan.head or logs.before is not None or logs.after is not None):
         before_head()
+    if logs.before is not None:
+        finish = last if logs.before is last_list and not removals else None
+        _send_list(remote, logs.before, state, path, work, result, md5, finish)
     if plan.head:
         timeout = rclone.transfer_timeout(len(snap.files[HEAD]), 1)
         remote.copy_file(work, HEAD, path, HEAD, timeout=timeout)
         _remember(state.files, snap, HEAD, md5)
         result.uploaded += 1
         result.bytes += len(snap.files[HEAD])
-    if plan.journal:
-        data = snap.files[JOURNAL]
-        sent_before = state.files.get(JOURNAL)
-        _remember(state.files, snap, JOURNAL, md5)
-        result.uploaded += 1
-        result.bytes += len(data)
-        try:
-            remote.copy_file(
-                work,
-                JOURNAL,
-                path,
-                JOURNAL,
-                timeout=rclone.transfer_timeout(len(data), 1),
-                meanwhile=None if plan.delete else last,
-            )
-        except BaseException:
-            if sent_before is None:
-                del state.files[JOURNAL]
-            else:
-                state.files[JOURNAL] = sent_before
-            raise
-    if plan.delete:
-        remote.delete_files(
-            path, plan.delete, work, timeout=rclone.transfer_timeout(0, len(plan.delete))
-        )
+    if logs.after is not None:
+        finish = last if not removals else None
+        _send_list(remote, logs.after, state, path, work, result, md5, finish)
+    if removals:
+        remote.delete_files(path, removals, work, timeout=rclone.transfer_timeout(0, len(removals)))
         state.stored.difference_update(plan.delete)
-        result.deleted += len(plan.delete)
+        for rel in plan.drop:
+            state.files.pop(rel, None)
+        result.deleted += len(removals)
+
+
+def _send_segments(
+    remote: Daemon,
+    upload: dict[str, bytes],
+    state: RemoteState,
+    path: str,
+    work: Path,
+    result: SyncResult,
+    md5: bool,
+) -> None:
+    """Step 3, the logs' part: their new segments, staged in ``work`` (``segments.stage``)."""
+    paths = sorted(upload)
+    size = sum(len(upload[rel]) for rel in paths)
+    copied: list[str] = []
+    try:
+        sent = remote.copy_files(
+            work,
+            path,
+            paths,
+            work,
+            timeout=rclone.transfer_timeout(size, len(paths)),
+            copied=copied,
+        )
+    except RemoteError:
+        for rel in copied:  # kept: the next sync need not send them again
+            if rel in upload:
+                state.files[rel] = _record(upload[rel], md5)
+        raise
+    if sent < len(paths):
+        raise RemoteError(
+            f"{remote.what} failed: rclone sent {sent} of {len(paths)} log segments",
+            hint="run 'vault sync' again",
+        )
+    for rel in paths:
+        state.files[rel] = _record(upload[rel], md5)
+    result.uploaded += len(paths)
+    result.bytes += size
+
+
+def _send_list(
+    remote: Daemon,
+    logs: dict[str, segments.Log],
+    state: RemoteState,
+    path: str,
+    work: Path,
+    result: SyncResult,
+    md5: bool,
+    meanwhile: Callable[[], None] | None,
+) -> None:
+    """Put the segment list ``logs`` in place on the remote, in one step (as the head).
+
+    It is recorded in ``state`` first, so that ``meanwhile`` (the new state,
+    written while rclone sends) sees it as it will be; put back if it fails."""
+    data = segments.dump(logs)
+    staged = f"{segments.LIST}.{hashlib.sha256(data).hexdigest()[:16]}"
+    (work / staged).write_bytes(data)
+    before_file, before_logs = state.files.get(segments.LIST), state.logs
+    state.files[segments.LIST] = _record(data, md5)
+    state.logs = dict(logs)
+    result.uploaded += 1
+    result.bytes += len(data)
+    try:
+        remote.copy_file(
+            work,
+            staged,
+            path,
+            segments.LIST,
+            timeout=rclone.transfer_timeout(len(data), 1),
+            meanwhile=meanwhile,
+        )
+    except BaseException:
+        state.logs = before_logs
+        if before_file is None:
+            state.files.pop(segments.LIST, None)
+        else:
+            state.files[segments.LIST] = before_file
+        raise
+
+
+def _record(data: bytes, md5: bool) -> dict[str, Any]:
+    found = record(data)
+    if not md5:
+        del found["md5"]
+    return found
 
 
 def _check_sent(count: int, snap: Snapshot, paths: list[str], what: str) -> None:
@@ -578,8 +704,14 @@ def _reconcile(
     top: list[rclone.Entry] | None,
     work: Path,
 ) -> None:
-    """Rebuild ``state`` from a real listing of the remote (``--full``)."""
+    """Rebuild ``state`` from a real listing of the remote (``--full``).
+
+    The logs' segments and whole files found there are recorded by size
+    alone: each is sent again if the new list names it, else removed at the
+    end. The remote's own list is taken as what it names (trusted for
+    nothing else), so that its journal stays in force until the head."""
     state.files = {}
+    state.logs = {}
     if top is None:
         state.stored = set()
         return
@@ -589,6 +721,11 @@ def _reconcile(
         _refuse_other_vault(vault, remote, path, work)
     listing = remote.list_files(path, recursive=True, timeout=rclone.transfer_timeout(0, 100_000))
     present = {e.path: e.size for e in listing or []}
+    for rel, size in present.items():
+        if segments.is_segment(rel) or rel in (AUDIT, JOURNAL):
+            state.files[rel] = {"size": size}
+    if segments.LIST in present:
+        state.logs = _remote_list(remote, path, work)
     stored = set()
     for rel, size in present.items():
         if not is_write_once(rel):
@@ -604,6 +741,16 @@ def _reconcile(
     state.stored = stored
     if HEAD_TEMP in present:
         state.stored.add(HEAD_TEMP)  # a leftover of an interrupted sync: removed at the end
+
+
+def _remote_list(remote: Daemon, path: str, work: Path) -> dict[str, segments.Log]:
+    fetched = work / "remote-list"
+    make_private_dir(fetched)
+    remote.download_file(path, segments.LIST, fetched, timeout=rclone.PREFLIGHT_TIMEOUT)
+    try:
+        return segments.parse((fetched / segments.LIST).read_bytes())
+    except (OSError, ValueError):
+        return {}
 
 
 def _refuse_other_vault(vault: Vault, remote: Daemon, path: str, work: Path) -> None:

@@ -1,11 +1,15 @@
 """The replaceable files on a remote, compared with what this computer sent there.
 
 Write-once files are named by their SHA-256, so a wrong one gives itself
-away. The replaceable files (``head.json``, ``journal.log``, ``audit.log``,
-``config.json``, ``keys/*``) are not: whoever can write to the remote can put
-an older head back, forge one of the same size, add a line to the journal or
-swap a key. So every sync lists them with their hashes, in one listing of
-the top folder and ``keys/`` (``LISTED``), and compares each with the
+away. The replaceable files (``head.json``, ``segments.json``, ``config.json``,
+``keys/*``) are not: whoever can write to the remote can put an older head
+back, forge one of the same size, add a segment to the journal's list or
+swap a key. The segments of the audit log and journal (``audit/<sha>``,
+``journal/<sha>``, see ``segments.py``) are named by their hashes, but a
+list names them, so they are judged with it: removed, or not what their
+name says. So every sync lists them all with their hashes, in one listing of
+the top folder, ``keys/``, ``audit/`` and ``journal/`` (``LISTED``), and
+compares each with the
 digests recorded when it was sent (the state file, ``state.py``): SHA-256
 where the remote gives it (a local folder computes it), else MD5 (what
 S3-like stores keep). A file whose hash the remote cannot give is
@@ -23,8 +27,9 @@ from typing import Any
 
 from sync import rclone
 
-# rclone filter patterns for the replaceable files: the top folder and keys/.
-LISTED = ("/*", "/keys/*")
+# rclone filter patterns for the replaceable files: the top folder and keys/; and
+# the segments of the audit log and journal, so one removed or forged is noticed.
+LISTED = ("/*", "/keys/*", "/audit/*", "/journal/*")
 HASHES = ("sha256", "md5")
 # Audit events that record a look at the vault, not a change to it or a reading
 # of a document: alone, they do not make a sync necessary (``backup.py``).

@@ -15,7 +15,11 @@ each remote has two small local files (mode 0600):
   the replaceable files (head, journal, logs, keys, settings) as
   ``{path: {"sha256", "size"}}`` of the copy last uploaded (with ``"md5"``
   too for a remote that keeps only MD5s), against which each sync and
-  ``verify --remote`` judge the remote's copies (``replaceable.py``); ``last_sync``,
+  ``verify --remote`` judge the remote's copies (``replaceable.py``): the
+  segments of the audit log and journal (``audit/<sha>``, ``journal/<sha>``)
+  and their list ``segments.json`` are recorded here too, so that a segment
+  removed or changed on the remote is noticed as a changed head is; ``logs``,
+  what that list names (``segments.py``: the next sync sends what follows); ``last_sync``,
   time, files and bytes uploaded,
   files removed, the head's short hash and the document count of the last
   successful sync; ``daily``, per local day (UTC before), successful syncs and the document
@@ -43,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sync import segments
 from sync.snapshot import HEAD, JOURNAL, Sent, sha256_hex
 from vault import clock
 from vault.fsutil import (
@@ -79,6 +84,9 @@ class RemoteState:
     daily: dict[str, dict[str, int]] = field(default_factory=dict)
     fresh: bool = True  # no state file was found (or it was for another path)
     complete: int | None = None  # see ``complete`` above: the documents journaled
+    # The audit log and journal the remote's segment list names (``segments.py``):
+    # what the list last sent holds; a log missing here is a whole legacy file or none.
+    logs: dict[str, segments.Log] = field(default_factory=dict)
     # The paths as in <name>.stored now (None: that file must be rewritten).
     saved: set[str] | None = field(default=None, repr=False, compare=False)
 
@@ -87,7 +95,11 @@ class RemoteState:
         nothing else changed this state since; else None."""
         if self.complete is None:
             return None
-        head, journal = self.files.get(HEAD), self.files.get(JOURNAL)
+        head = self.files.get(HEAD)
+        listed = self.logs.get(segments.JOURNAL)
+        journal: dict[str, Any] | None = self.files.get(JOURNAL)
+        if listed is not None:
+            journal = {"sha256": listed.sha256, "size": listed.size}
         try:
             return Sent(
                 head=str(head["sha256"]) if head is not None else None,
@@ -180,6 +192,7 @@ def load_state(vault_root: Path, name: str, path: str) -> RemoteState:
         fresh=False,
         complete=journaled if isinstance(journaled, int) else None,
         saved=saved,
+        logs=segments.load(record.get("logs")),
     )
 
 
@@ -222,6 +235,7 @@ def prepare_state(
         "format": FORMAT,
         "path": state.path,
         "files": state.files,
+        "logs": segments.save(state.logs),
         "last_sync": summary if summary is not None else state.last_sync,
         "daily": _count_sync(state.daily, summary) if summary is not None else state.daily,
     }

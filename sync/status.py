@@ -36,10 +36,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sync import segments
 from sync.backup import make_plan
 from sync.history import Checks, History, add_entry
 from sync.remotes import remotes
-from sync.snapshot import HEAD, JOURNAL, take_snapshot
+from sync.snapshot import HEAD, take_snapshot
 from sync.state import load_state
 from vault import clock, signing
 from vault import journal as journals
@@ -338,10 +339,15 @@ def _waiting(vault: Vault, status: Status) -> None:
         files = [*plan.stored, *plan.early]
         size = sum(max(snap.stored.get(rel, 0), 0) for rel in plan.stored)
         size += sum(len(snap.files[rel]) for rel in plan.early)
-        for late, wanted in ((HEAD, plan.head), (JOURNAL, plan.journal)):
-            if wanted:
-                files.append(late)
-                size += len(snap.files[late])
+        if plan.head:
+            files.append(HEAD)
+            size += len(snap.files[HEAD])
+        files += sorted(plan.logs.upload)  # the logs' new segments, and their lists
+        size += sum(len(piece) for piece in plan.logs.upload.values())
+        for logs in (plan.logs.before, plan.logs.after):
+            if logs is not None:
+                files.append(segments.LIST)
+                size += len(segments.dump(logs))
         remote.waiting_files = len(files)
         remote.waiting_bytes = size
 

@@ -28,9 +28,9 @@ def named_by_head(folder: Path) -> dict[str, int] | None:
                     break
             else:
                 named[f"objects/{object_id[:2]}/{object_id}"] = size
-    journal = folder / "journal.log"
-    if journal.exists():
-        for line in journal.read_text().splitlines():
+    journal = remote_log(folder, "journal")
+    if journal is not None:
+        for line in journal.decode().splitlines():
             try:
                 entry = json.loads(line)
             except ValueError:
@@ -39,6 +39,18 @@ def named_by_head(folder: Path) -> dict[str, int] | None:
                 named[f"objects/{object_id[:2]}/{object_id}"] = size
             named[f"manifests/{entry['manifest'][:2]}/{entry['manifest']}"] = entry["size"]
     return named
+
+
+def remote_log(folder: Path, kind: str) -> bytes | None:
+    """The remote's audit log or journal (``kind``): its segments joined in the
+    order ``segments.json`` gives, or the whole file of the layout before."""
+    listed = folder / "segments.json"
+    if listed.exists():
+        part = json.loads(listed.read_bytes()).get(kind)
+        if part is not None:
+            return b"".join((folder / kind / sha).read_bytes() for sha, _, _ in part["segments"])
+    whole = folder / f"{kind}.log"
+    return whole.read_bytes() if whole.exists() else None
 
 
 def missing_from(folder: Path) -> list[str]:
@@ -73,12 +85,27 @@ def files_in(folder: Path) -> set[str]:
 def same_as_vault(folder: Path, vault_root: Path) -> list[str]:
     """Differences between the remote's files and the vault's (for the mirrored layout)."""
     problems = []
+    for kind in ("audit", "journal"):
+        sent, local = remote_log(folder, kind), vault_root / f"{kind}.log"
+        mine = local.read_bytes() if local.exists() else b""
+        if sent is None and mine:
+            problems.append(f"missing {kind} log")
+        elif sent is not None and sent != mine:
+            if kind == "audit" and _only_looks_after(sent, mine):
+                continue  # the sync's read-back was recorded after the log went
+            problems.append(f"differs {kind} log")
+    listed = folder / "segments.json"
+    record = json.loads(listed.read_bytes()) if listed.exists() else {}
+    named = {f"{kind}/{sha}" for kind in ("audit", "journal")
+             for sha, _, _ in record.get(kind, {}).get("segments", [])}  # fmt: skip
     for rel in sorted(files_in(folder)):
+        if rel.startswith(("audit/", "journal/")) and rel not in named:
+            problems.append(f"extra {rel}")
+        if rel == "segments.json" or rel.startswith(("audit/", "journal/")):
+            continue  # the logs, compared above
         local = vault_root / rel
         if not local.exists():
             problems.append(f"extra {rel}")
-        elif rel == "audit.log" and _only_looks_after(folder / rel, local):
-            continue  # the sync's read-back was recorded after the log went
         elif (
             hashlib.sha256(local.read_bytes()).digest()
             != hashlib.sha256((folder / rel).read_bytes()).digest()
@@ -87,9 +114,8 @@ def same_as_vault(folder: Path, vault_root: Path) -> list[str]:
     return problems
 
 
-def _only_looks_after(sent: Path, local: Path) -> bool:
+def _only_looks_after(data: bytes, mine: bytes) -> bool:
     """The local audit log is the one sent plus the record of the sync's read-back."""
-    data, mine = sent.read_bytes(), local.read_bytes()
     if not mine.startswith(data) or mine == data:
         return False
     added = [json.loads(line) for line in mine[len(data) :].splitlines()]

@@ -19,7 +19,13 @@ from sync.remotes import add_remote
 from sync.state import load_state, state_path, stored_path
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import store_documents
-from tests.sync.remote_folder import files_in, missing_from, named_by_head, same_as_vault
+from tests.sync.remote_folder import (
+    files_in,
+    missing_from,
+    named_by_head,
+    remote_log,
+    same_as_vault,
+)
 from vault.errors import IntegrityError, UsageError
 from vault.repository import Vault
 
@@ -29,9 +35,11 @@ def test_first_sync_mirrors_the_vault(local_remote: tuple[Vault, str, Path]) -> 
     result = sync_remote(vault, name, str(folder))
     assert result.full and result.uploaded > 0 and result.documents == 3
     held = files_in(folder)
-    for rel in ("head.json", "journal.log", "audit.log", "config.json", "keys/data.pub",
+    for rel in ("head.json", "segments.json", "config.json", "keys/data.pub",
                 "keys/emergency.pub", "keys/passphrase.age", "keys/emergency.age"):  # fmt: skip
         assert rel in held, rel
+    assert "audit.log" not in held and "journal.log" not in held  # segments instead
+    assert any(p.startswith("audit/") for p in held) and any(p.startswith("journal/") for p in held)
     named = named_by_head(folder)
     assert named is not None and not missing_from(folder)
     for entry in vault.journal_entries():
@@ -72,8 +80,9 @@ def test_new_documents_send_only_new_files(
     sync_remote(vault, name, str(folder))
     store_documents(vault.root, 2, tmp_path / "more")
     result = sync_remote(vault, name, str(folder))
-    # 2 documents: 2 objects + 2 manifests, the audit log and the journal.
-    assert result.uploaded == 6 and not result.full
+    # 2 documents: 2 objects + 2 manifests, a segment each of the audit log and
+    # the journal, and the list that names the segments.
+    assert result.uploaded == 7 and not result.full
     assert result.documents == 5 and not missing_from(folder)
 
 
@@ -107,9 +116,9 @@ def test_fold_moves_the_head_and_removes_dropped_files_after_it(
     result = sync_remote(vault, name, str(folder))
     assert result.deleted >= len(unsigned)
     order = [kind for kind, _ in calls]
-    assert order == ["copy", "copy", "delete"]  # head, journal, removals
-    assert calls[0][1][0] == "head.json"
-    assert calls[1][1][0].endswith("journal.log")
+    # the list naming the new audit segment, the head, the list naming the new journal, removals
+    assert order == ["copy", "copy", "copy", "delete"]
+    assert [dest for _, (dest, *_) in calls[:3]] == ["segments.json", "head.json", "segments.json"]
     held = files_in(folder)
     assert not any(m in p for p in held for m in unsigned)
     assert "head.json.new" not in held
@@ -148,7 +157,10 @@ def test_two_remotes_at_once(local_remote: tuple[Vault, str, Path], tmp_path: Pa
         add_remote(vault, "second", str(other), create=True)
     sync_remote(vault, name, str(folder))
     sync_remote(vault, "second", str(other))
-    assert files_in(folder) == files_in(other)
+    # the same files, but for the audit log's segment (the second has its own sync entry)
+    assert {p for p in files_in(folder) if not p.startswith("audit/")} == {
+        p for p in files_in(other) if not p.startswith("audit/")
+    }
 
 
 def test_remote_of_another_vault_is_refused(
@@ -194,11 +206,12 @@ def test_with_sync_audit_events_a_second_sync_still_sends_nothing(
     assert len(events) == 1 and events[0].detail == {"remote": name}
     # The entry was written before the upload, so the remote's audit log has it;
     # the sync's read-back, recorded after, waits for the next sync that sends something.
-    sent = (folder / "audit.log").read_bytes()
+    sent = remote_log(folder, "audit")
+    assert sent is not None
     assert b'"event":"sync"' in sent and vault.layout.audit.read_bytes().startswith(sent)
     assert sync_remote(vault, name, str(folder)).up_to_date
     assert len([e for e in vault.audit.entries() if e.event == "sync"]) == 1
-    assert (folder / "audit.log").read_bytes() == sent
+    assert remote_log(folder, "audit") == sent
 
 
 def test_a_new_head_finds_its_audit_tip_already_on_the_remote(
@@ -219,7 +232,7 @@ def test_a_new_head_finds_its_audit_tip_already_on_the_remote(
         if dest == "head.json":
             new_head = json.loads((root / source).read_bytes())
             seq, digest = new_head["audit"]
-            held = [json.loads(line) for line in (folder / "audit.log").read_text().splitlines()]
+            held = [json.loads(line) for line in (remote_log(folder, "audit") or b"").splitlines()]
             checked.append(any(e["seq"] == seq and e["hash"] == digest for e in held))
         real_copy(self, root, source, dest_root, dest, **kw)
 
