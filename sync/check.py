@@ -30,13 +30,14 @@ rather than reported as a backup with everything missing.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync import rclone
+from sync import rclone, segments
 from sync.marker import check_folder, marked_when_added
 from sync.remotes import local_folder
 from sync.replaceable import compare_fetched, only_looks
@@ -51,6 +52,7 @@ from sync.snapshot import (
     parse_journal,
 )
 from sync.state import RemoteState, load_state
+from vault.audit import AuditLog
 from vault.errors import IntegrityError
 from vault.fsutil import make_private_dir
 from vault.head import Head, read_head, read_index
@@ -117,12 +119,18 @@ def inspect_remote(path: str, work: Path, what: str, also: Iterable[str] = ()) -
     view.present = {e.path: e.size for e in listing or []}
     fetched = view.fetched = work / "remote"
     make_private_dir(fetched)
-    meta = [rel for rel in (HEAD, JOURNAL) if rel in view.present]
-    meta += [rel for rel in also if rel in view.present and rel not in meta]
+    meta = [rel for rel in (HEAD, *also) if rel in view.present]
+
+    def fetch(paths: Sequence[str]) -> None:
+        size = sum(view.present[rel] for rel in paths)
+        timeout = rclone.transfer_timeout(size, len(paths))
+        rclone.fetch_files(path, list(paths), fetched, work, what=what, timeout=timeout)
+
     if meta:
-        size = sum(view.present[rel] for rel in meta)
-        timeout = rclone.transfer_timeout(size, len(meta))
-        rclone.fetch_files(path, meta, fetched, work, what=what, timeout=timeout)
+        fetch(meta)
+    logs = segments.read_logs(view.present, fetched, fetch)  # the list, segments, whole logs
+    view.problems += [Problem(rel, problem) for rel, problem in sorted(logs.problems.items())]
+    view.needed.update(segments.paths(logs.logs or {}))
     for rel in (*RECOVERY_KEYS, CONFIG):
         if view.present.get(rel, 0) <= 0:
             view.problems.append(Problem(rel, "missing"))
@@ -137,7 +145,9 @@ def inspect_remote(path: str, work: Path, what: str, also: Iterable[str] = ()) -
     else:
         view.head, view.mac = found
         _need_head(view, path, fetched, work, what)
-    for entry in parse_journal((fetched / JOURNAL).read_bytes() if JOURNAL in meta else b""):
+    if not any(rel.startswith(f"{segments.AUDIT}/") for rel in logs.problems):
+        view.problems += _audit_chain(logs, view.head, work)
+    for entry in parse_journal(logs.data.get(segments.JOURNAL, b"")):
         for object_id, size in entry.get("objects", {}).items():
             view.needed[object_path("objects", object_id)] = int(size)
         view.needed[object_path("manifests", entry["manifest"])] = int(entry["size"])
@@ -147,6 +157,45 @@ def inspect_remote(path: str, work: Path, what: str, also: Iterable[str] = ()) -
         elif size >= 0 and view.present[rel] != size:
             view.problems.append(Problem(rel, "wrong size"))
     return view
+
+
+def _audit_chain(logs: segments.Found, head: Head | None, work: Path) -> list[Problem]:
+    """The remote's audit log must be an unbroken chain that holds the tip its
+    head records (its anchor): the first break, named by the segment it is in."""
+    data = logs.data.get(segments.AUDIT)
+    if data is None:
+        return []
+    joined = work / "remote-audit.log"
+    joined.write_bytes(data)
+    anchor = head.audit if head is not None else None
+    found = AuditLog(joined).verify(anchor)
+    joined.unlink()
+    if not found:
+        return []
+    first = found[0]
+    where = _segment_of(logs, first.seq) if logs.logs else AUDIT
+    if anchor is not None and first.seq == anchor[0] and first.problem.startswith("entries "):
+        return [Problem(where, "audit log cut short: the head's audit tip is not in it")]
+    return [Problem(where, f"audit chain broken at entry {first.seq}: {first.problem}")]
+
+
+def _segment_of(logs: segments.Found, seq: int) -> str:
+    """The audit segment that holds entry ``seq`` (else the list itself)."""
+    log = (logs.logs or {}).get(segments.AUDIT)
+    data = logs.data.get(segments.AUDIT, b"")
+    if log is None:
+        return segments.LIST
+    offset = 0
+    for piece in log.segments:
+        for line in data[offset : offset + piece.size].splitlines():
+            try:
+                found = json.loads(line).get("seq")
+            except (ValueError, AttributeError):
+                continue
+            if found == seq:
+                return segments.segment_path(segments.AUDIT, piece.sha256)
+        offset += piece.size
+    return segments.LIST
 
 
 def _need_head(view: RemoteView, path: str, fetched: Path, work: Path, what: str) -> None:
@@ -218,7 +267,7 @@ def check_remote(
         if not newer and view.fetched is not None:  # else whoever sent it sent the rest
             others = {rel: mine for rel, mine in sent.items() if rel != HEAD}
             for diff in compare_fetched(others, view.fetched, sorted(others)):
-                if diff.problem == "changed" and _as_here(vault, view.fetched, diff.path):
+                if diff.problem == "changed" and _as_here(vault, state, view.fetched, diff.path):
                     continue  # this computer's copy, sent and the record of it lost
                 problems.setdefault(diff.path, Problem(diff.path, diff.problem))
         expected = {} if newer else _named_here(vault, state, view, head is None)
@@ -257,13 +306,15 @@ def _digest(path: Path) -> str | None:
         return None
 
 
-def _as_here(vault: Vault, fetched: Path, rel: str) -> bool:
+def _as_here(vault: Vault, state: RemoteState, fetched: Path, rel: str) -> bool:
     """The remote's copy of replaceable file ``rel`` is byte for byte this computer's
     (for the audit log: was, with only looks added here since).
 
     A sync cut off after a file arrived but before the record of it was saved
     (killed, a power cut) leaves the remote holding what this computer has,
     not what the record says was sent: that is no forgery."""
+    if rel == segments.LIST:
+        return _list_as_here(vault, state, fetched)
     local = _digest(vault.root.joinpath(*rel.split("/")))
     theirs = _digest(fetched.joinpath(*rel.split("/")))
     if local is not None and local == theirs:
@@ -278,6 +329,33 @@ def _as_here(vault: Vault, fetched: Path, rel: str) -> bool:
     except FileNotFoundError:
         return False
     return only_looks({"size": sent, "sha256": theirs}, mine)
+
+
+def _list_as_here(vault: Vault, state: RemoteState, fetched: Path) -> bool:
+    """Each log the remote's list names is the one last recorded as sent, or
+    this computer's (the audit log: with only looks added here since). A sync
+    cut off between sending the list and saving its record leaves that."""
+    try:
+        theirs = segments.parse((fetched / segments.LIST).read_bytes())
+    except (OSError, ValueError):
+        return False
+    local = {segments.AUDIT: vault.layout.audit, segments.JOURNAL: vault.root / JOURNAL}
+    for kind in segments.LOGS:
+        log = theirs.get(kind)
+        if log == state.logs.get(kind):
+            continue  # as recorded (or, both none: the whole legacy file)
+        if log is None:
+            return False
+        try:
+            data = local[kind].read_bytes()
+        except FileNotFoundError:
+            data = b""
+        if len(data) == log.size and segments.extends(log, data):
+            continue
+        if kind == segments.AUDIT and only_looks({"size": log.size, "sha256": log.sha256}, data):
+            continue
+        return False
+    return True
 
 
 def _sent_seq(state: RemoteState) -> int | None:

@@ -199,9 +199,8 @@ class Plan:
         return not self.upload and self.before is None and self.after is None
 
 
-def next_log(sent: Log | None, data: bytes) -> tuple[Log, dict[str, bytes]]:
-    """The log ``data`` as segments, given ``sent`` (the segments the remote holds),
-    and the bytes of the segments that are new (by hash)."""
+def next_log(sent: Log | None, data: bytes) -> Log:
+    """The log ``data`` as segments, given ``sent`` (the segments the remote's list names)."""
     digest = hashlib.sha256(data).hexdigest()
     if sent is not None and extends(sent, data):
         segments = list(sent.segments)
@@ -211,15 +210,7 @@ def next_log(sent: Log | None, data: bytes) -> tuple[Log, dict[str, bytes]]:
         segments = _merged(segments, data)
     else:
         segments = [Segment(digest, len(data), BASE)] if data else []
-    log = Log(len(data), digest, tuple(segments))
-    had = {s.sha256 for s in sent.segments} if sent is not None else set()
-    new: dict[str, bytes] = {}
-    offset = 0
-    for s in log.segments:
-        if s.sha256 not in had:
-            new[s.sha256] = data[offset : offset + s.size]
-        offset += s.size
-    return log, new
+    return Log(len(data), digest, tuple(segments))
 
 
 def _merged(segments: list[Segment], data: bytes) -> list[Segment]:
@@ -251,14 +242,14 @@ def plan(
     logs: dict[str, Log] = {}
     upload: dict[str, bytes] = {}
     for kind in LOGS:
-        log, new = next_log(sent.get(kind), data.get(kind, b""))
-        logs[kind] = log
-        for digest, piece in new.items():
-            upload[segment_path(kind, digest)] = piece
-        for s in log.segments:  # sent before but not held as sent (a --full sync)
+        whole = data.get(kind, b"")
+        log = logs[kind] = next_log(sent.get(kind), whole)
+        offset = 0
+        for s in log.segments:  # new, or not held as sent (one that failed, a --full sync)
             rel = segment_path(kind, s.sha256)
-            if rel not in upload and not had(rel):
-                upload[rel] = _piece(log, s, data.get(kind, b""))
+            if not had(rel):
+                upload[rel] = whole[offset : offset + s.size]
+            offset += s.size
     found = Plan(logs, upload)
     if dict(sent) == logs:
         return found
@@ -277,15 +268,6 @@ def plan(
         found.before = first
     found.after = logs
     return found
-
-
-def _piece(log: Log, segment: Segment, data: bytes) -> bytes:
-    offset = 0
-    for s in log.segments:
-        if s is segment:
-            return data[offset : offset + s.size]
-        offset += s.size
-    raise ValueError("segment not in the log")
 
 
 def stage(found: Plan, folder: Path) -> None:

@@ -53,6 +53,23 @@ def remote_log(folder: Path, kind: str) -> bytes | None:
     return whole.read_bytes() if whole.exists() else None
 
 
+def append_to_log(folder: Path, kind: str, data: bytes) -> str:
+    """What someone who can write to the remote could do: add ``data`` to its
+    audit log or journal as a new segment, named in the list (totals right).
+    Returns the new segment's path."""
+    listed = folder / "segments.json"
+    record = json.loads(listed.read_bytes())
+    part = record[kind]
+    digest = hashlib.sha256(data).hexdigest()
+    (folder / kind).mkdir(exist_ok=True)
+    (folder / kind / digest).write_bytes(data)
+    whole = (remote_log(folder, kind) or b"") + data
+    part["segments"].append([digest, len(data), 0])
+    part["size"], part["sha256"] = len(whole), hashlib.sha256(whole).hexdigest()
+    listed.write_bytes(json.dumps(record, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+    return f"{kind}/{digest}"
+
+
 def missing_from(folder: Path) -> list[str]:
     """What the remote's head or journal names that is absent or of the wrong size."""
     named = named_by_head(folder)

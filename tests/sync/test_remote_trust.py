@@ -20,7 +20,13 @@ from click.testing import CliRunner, Result
 from sync import rcd, rclone
 from tests.conftest import PASSPHRASE
 from tests.sync.conftest import store_documents
-from tests.sync.remote_folder import files_in, missing_from, named_by_head
+from tests.sync.remote_folder import (
+    append_to_log,
+    files_in,
+    missing_from,
+    named_by_head,
+    remote_log,
+)
 from vault import crypto
 from vault.cli import cli
 from vault.keys import KeyPaths, read_recipient
@@ -133,9 +139,9 @@ def test_a_sync_cut_off_before_its_record_is_no_forgery(
     found = run(runner, vault_dir, "verify", "--remote", "usb", "--read-data")
     assert found.exit_code == 0, found.output
 
-    (folder / "journal.log").write_bytes(b'{"manifest": "forged"}\n')
+    append_to_log(folder, "journal", b'{"manifest": "forged"}\n')
     found = run(runner, vault_dir, "verify", "--remote", "usb")
-    assert found.exit_code == 4 and "changed: journal.log" in found.stdout, found.output
+    assert found.exit_code == 4 and "changed: segments.json" in found.stdout, found.output
 
 
 def test_a_folder_remote_is_asked_for_sha256_alone(
@@ -158,28 +164,36 @@ def test_a_folder_remote_is_asked_for_sha256_alone(
     sync(runner, vault_dir)
     assert asked == [("sha256",), ("sha256",)]
     files = json.loads((vault_dir / "remotes" / "usb.json").read_text())["files"]
-    assert "md5" not in files["journal.log"] and "md5" not in files["audit.log"]
+    logs = [rel for rel in files if rel.startswith(("audit/", "journal/"))]
+    assert logs and all("md5" not in files[rel] for rel in [*logs, "segments.json"])
 
 
-@pytest.mark.parametrize("victim", ["journal.log", "audit.log", "config.json", "keys/data.pub"])
+@pytest.mark.parametrize("victim", ["segments.json", "audit", "journal", "config.json", "keys/data.pub"])
 def test_changed_replaceable_file_of_the_same_size_is_sent_again(
     runner: CliRunner, synced: tuple[Path, Path], tmp_path: Path, victim: str
 ) -> None:
     vault_dir, folder = synced
     store_documents(vault_dir, 1, tmp_path / "more", size=64)  # so the journal is not empty
     sync(runner, vault_dir)
+    if victim in ("audit", "journal"):  # a segment of the log: named by its hash, and listed
+        victim = next(p for p in sorted(files_in(folder)) if p.startswith(f"{victim}/"))
     data = bytearray((folder / victim).read_bytes())
     data[-2] ^= 0x01  # same size, one bit
     (folder / victim).write_bytes(bytes(data))
     found = run(runner, vault_dir, "verify", "--remote", "usb")
-    assert found.exit_code == 4 and f"changed: {victim}" in found.stdout
+    assert found.exit_code == 4 and victim in found.stdout, found.output
     assert "vault sync usb" in found.stderr
     again = sync(runner, vault_dir)
     assert f"{victim} changed" in again.stderr
-    if victim == "audit.log":  # the sync's read-back is recorded after the log went
-        assert (vault_dir / victim).read_bytes().startswith((folder / victim).read_bytes())
+    if victim.startswith(("audit/", "journal/")):
+        assert hashlib.sha256((folder / victim).read_bytes()).hexdigest() == victim[-64:]
+    elif victim == "segments.json":  # as this computer last sent it
+        files = json.loads((vault_dir / "remotes" / "usb.json").read_text())["files"]
+        digest = hashlib.sha256((folder / victim).read_bytes()).hexdigest()
+        assert files[victim]["sha256"] == digest
     else:
         assert (folder / victim).read_bytes() == (vault_dir / victim).read_bytes()
+    assert remote_log(folder, "journal") == (vault_dir / "journal.log").read_bytes()
     assert run(runner, vault_dir, "verify", "--remote", "usb").exit_code == 0
 
 
@@ -209,6 +223,8 @@ def test_newer_head_with_a_valid_mac_passes_only_with_the_key(
         if rel.startswith(("objects/", "manifests/", "catalog/")) or rel == "head.json":
             (folder / rel).parent.mkdir(parents=True, exist_ok=True)
             (folder / rel).write_bytes((elsewhere / rel).read_bytes())
+    sent = remote_log(folder, "audit") or b""  # with the audit log that holds its tip
+    append_to_log(folder, "audit", (elsewhere / "audit.log").read_bytes()[len(sent) :])
     without = run(runner, vault_dir, "verify", "--remote", "usb")
     assert without.exit_code == 4 and "not the head this computer sent" in without.stdout
     monkeypatch.setenv("VAULT_PASSPHRASE", PASSPHRASE)
@@ -285,13 +301,12 @@ def test_repair_never_copies_in_files_forged_with_the_public_key(
         "objects": {forged["objects"][0]: forged["objects"][2]},
         "signed": False,
     }
-    with open(folder / "journal.log", "a") as journal:
-        journal.write(json.dumps(line) + "\n")
+    segment = append_to_log(folder, "journal", json.dumps(line).encode() + b"\n")
     named = named_by_head(folder)
     assert named is not None and forged["objects"][1] in named  # the remote names them
 
     found = run(runner, vault_dir, "verify", "--remote", "usb")
-    assert found.exit_code == 4 and "changed: journal.log" in found.stdout
+    assert found.exit_code == 4 and "changed: segments.json" in found.stdout
     before = vault_files(vault_dir)
     repaired = run(runner, vault_dir, "repair", "usb")
     assert repaired.exit_code == 0, repaired.output
@@ -303,8 +318,9 @@ def test_repair_never_copies_in_files_forged_with_the_public_key(
     }
 
     sync(runner, vault_dir)  # our journal goes back; the forged files are removed
-    assert (folder / "journal.log").read_bytes() == (vault_dir / "journal.log").read_bytes()
+    assert remote_log(folder, "journal") == (vault_dir / "journal.log").read_bytes()
     assert not any((folder / rel).exists() for _, rel, _ in forged.values())
+    assert not (folder / segment).exists()
 
 
 def test_repair_still_restores_what_the_local_head_names(

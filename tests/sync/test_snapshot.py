@@ -37,11 +37,12 @@ def assert_same(whole: Snapshot, since: Snapshot) -> None:
 
 
 def fail_journal(monkeypatch: pytest.MonkeyPatch, *, run_meanwhile: bool) -> None:
-    """Make the copy of journal.log fail (after ``meanwhile``, if asked)."""
+    """Make the copy of the segment list that names the new journal fail
+    (after ``meanwhile``, if asked); the segments themselves arrive."""
 
     def copy_file(self: Any, root: Any, source: str, *args: Any, meanwhile: Any = None,
                   **kw: Any) -> None:  # fmt: skip
-        assert source == "journal.log"
+        assert source.startswith("segments.json")
         if run_meanwhile and meanwhile is not None:
             meanwhile()
         raise RemoteError("sync failed: on purpose")
@@ -58,8 +59,8 @@ def test_after_new_documents_only_the_new_lines_are_read(
     whole, since, used = both(vault, name, str(folder))
     assert used
     assert_same(whole, since)
-    # and a sync with it sends just the new files
-    assert sync_remote(vault, name, str(folder)).uploaded == 6
+    # and a sync with it sends just the new files (and a segment of each log, their list)
+    assert sync_remote(vault, name, str(folder)).uploaded == 7
 
 
 def test_after_a_fold_or_a_rewritten_journal_the_whole_snapshot(
@@ -117,7 +118,9 @@ def test_a_failed_or_other_save_forgets_the_last_sync(
     assert state.since() is None
     monkeypatch.undo()
     result = sync_remote(vault, name, str(folder))
-    assert result.uploaded == 2  # the audit log (with this sync's entry) and the journal
+    # the audit log's new segment (with this sync's entry) and the list; the journal's
+    # segment arrived before the list failed, and the failed sync's audit segment goes
+    assert result.uploaded == 2 and result.deleted == 1
     whole, since, used = both(vault, name, str(folder))
     assert used
     assert_same(whole, since)
@@ -151,7 +154,8 @@ def test_a_journal_that_does_not_arrive_is_not_recorded(
     with pytest.raises(RemoteError):
         sync_remote(vault, name, str(folder))
     after = load_state(vault.root, name, str(folder))
-    assert after.files["journal.log"] == before.files["journal.log"]
+    assert after.files["segments.json"] == before.files["segments.json"]
+    assert after.logs == before.logs
     assert after.last_sync == before.last_sync and after.daily == before.daily
     assert after.since() is None
     assert len(after.stored) == len(before.stored) + 2  # the object and manifest did arrive
@@ -159,4 +163,4 @@ def test_a_journal_that_does_not_arrive_is_not_recorded(
         f"{name}.json", f"{name}.lock", f"{name}.stored",
     ]  # fmt: skip
     monkeypatch.undo()
-    assert sync_remote(vault, name, str(folder)).uploaded == 2  # audit log and journal
+    assert sync_remote(vault, name, str(folder)).uploaded == 2  # audit segment and list
