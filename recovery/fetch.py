@@ -4,8 +4,9 @@ Every rclone call goes through one ``sync.rcd.Daemon`` (one rclone process
 for the whole recovery): a quick first listing of the remote's top folder
 (one try, short network waits, so an unreachable remote fails in seconds),
 one recursive listing (sizes; which store each object is in), then copies
-of lists of files: the small files into a private work folder, and the
-objects and manifests in one copy into a staging folder. Nothing here trusts
+of lists of files: the small files into a private work folder (with the
+segments of the audit log and journal, joined back into whole files), and
+the objects and manifests in one copy into a staging folder. Nothing here trusts
 what it reads: the caller checks every byte (MAC, hashes).
 """
 
@@ -15,13 +16,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sync import rclone
+from sync import rclone, segments
 from sync.rcd import Daemon
 from sync.snapshot import AUDIT, CONFIG, HEAD, JOURNAL
 from vault.errors import RemoteError
 
 KEY_FILES = ("keys/data.pub", "keys/passphrase.age", "keys/emergency.age", "keys/emergency.pub")
-SMALL_FILES = (HEAD, JOURNAL, CONFIG, AUDIT, *KEY_FILES)
+# The audit log and journal: whole files (an earlier version's backup), or the
+# segment list (``sync.segments``) whose segments ``read_logs`` fetches.
+SMALL_FILES = (HEAD, JOURNAL, CONFIG, AUDIT, segments.LIST, *KEY_FILES)
 
 StatsCallback = Callable[[dict[str, Any]], None]
 _FEW = 100  # up to this many files are asked for one by one; more, the source is listed
@@ -89,6 +92,18 @@ class Source:
             copied=copied,
             config={"NoTraverse": False, "UseListR": True} if many else None,
         )
+
+    def read_logs(self, fetched: Path, work: Path) -> segments.Found:
+        """The backup's audit log and journal, fetched into ``fetched`` and checked
+        (``segments.read_logs``: every segment hashes to its name) and written
+        there as ``audit.log`` and ``journal.log``; an ``IntegrityError`` (exit 4)
+        names the first segment missing or damaged."""
+        found = segments.read_logs(
+            self.present, fetched, lambda paths: self.fetch(paths, fetched, work)
+        )
+        segments.refuse(found, self.path)
+        segments.write_logs(found, fetched)
+        return found
 
     def gives_sha256(self) -> bool:
         """True when the remote lists SHA-256 hashes (a local folder); else MD5 or none."""

@@ -48,7 +48,7 @@ from recovery.damage import Damage, name_damage
 from recovery.fetch import KEY_FILES, SMALL_FILES, Source
 from recovery.progress import DocumentTracker, Progress, ProgressCallback
 from recovery.trust import Credentials, Verified, verify_backup
-from sync import replaceable
+from sync import replaceable, segments
 from sync.marker import check_source_folder
 from sync.remotes import CONFIG_KEY, local_folder, normalise_path, remotes
 from sync.snapshot import AUDIT, HEAD, JOURNAL, object_path
@@ -433,9 +433,13 @@ def _save_remote_state(
     remote's replaceable files by the hashes of the copies checked here (with
     their MD5 for a store that lists no SHA-256)."""
     fetched = verified.fetched
+    listed = verified.logs.logs
+    whole = [rel for kind, rel in segments.WHOLE.items() if listed is None or kind not in listed]
+    recorded = [rel for rel in SMALL_FILES if rel not in segments.WHOLE.values()]
+    recorded += whole + list(segments.paths(listed or {}))  # the logs as the remote holds them
     files = {}
-    for rel in SMALL_FILES:
-        path = fetched / rel
+    for rel in recorded:
+        path = fetched.joinpath(*rel.split("/"))
         if path.exists():
             files[rel] = replaceable.record(path.read_bytes())
             if not md5:
@@ -447,6 +451,7 @@ def _save_remote_state(
         if verified.catalog is not None or name.endswith(".idx")
     }
     state = RemoteState(path=source.path, stored=stored, files=files, fresh=False)
+    state.logs = dict(listed or {})
     state.last_sync = {
         "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "uploaded": 0,

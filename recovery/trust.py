@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from recovery.fetch import KEY_FILES, SMALL_FILES, Source
 from recovery.journal import trusted_entries
+from sync import segments
 from sync.snapshot import CONFIG, HEAD, JOURNAL
 from vault import chain, crypto
 from vault import journal as journals
@@ -61,6 +62,7 @@ class Verified:
     left_out: list[dict[str, Any]]  # journal entries not trusted (not brought in)
     config: dict[str, Any]
     fetched: Path
+    logs: segments.Found  # how the backup held its audit log and journal
 
 
 def verify_backup(
@@ -93,6 +95,7 @@ def verify_backup(
     head = _checked_head(fetched, key)
     if expect_state is not None:
         _check_expected(head, expect_state)
+    logs = source.read_logs(fetched, work)  # the journal and audit log, whole, in ``fetched``
     files = [f"catalog/{name}" for name in head.catalog_files()]
     source.fetch([rel for rel in files if rel in present], fetched, work)
     index_rel = f"catalog/{head.index}.idx"
@@ -126,6 +129,7 @@ def verify_backup(
         left_out=left_out,
         config=_settings(fetched, key),
         fetched=fetched,
+        logs=logs,
     )
 
 

@@ -29,6 +29,7 @@ from sync.snapshot import HEAD
 from tests.conftest import CANARY, make_pdf
 from tests.pty_session import Terminal
 from tests.recovery.conftest import Backup, as_json, exported, run, run_key, store, tree
+from tests.sync.remote_folder import append_to_log, remote_log
 from tests.sync.s3server import free_port
 from vault import crypto
 from vault.errors import RemoteError
@@ -65,14 +66,18 @@ def test_recover_with_the_passphrase_from_a_loopback_server(
     assert "other remotes are kept (usb)" in result.stderr
 
     # The next sync continues the backup (no fork, no full resend): the new head
-    # (it names this computer's signing key), its catalog snapshot and the logs.
+    # (it names this computer's signing key), its catalog snapshot, the audit
+    # log's new segment, and the segment list before and after the head (the
+    # journal, folded in here, is emptied: its segment goes).
     before = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     synced = sync_remote(Vault.open(dest), "origin", path)
     assert not synced.full and not synced.notes
-    assert synced.uploaded <= 4, synced
+    assert synced.uploaded <= 5, synced
     after = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert all(p.startswith("catalog/") and p.endswith(".age") for p in after ^ before)
-    assert len(after - before) <= 1
+    assert {p.split("/")[0] for p in after - before} <= {"catalog", "audit"}
+    assert all(p.endswith(".age") for p in after - before if p.startswith("catalog/"))
+    assert len(after - before) <= 2
+    assert {p.split("/")[0] for p in before - after} <= {"journal", "catalog"}
     assert head_of(folder).seq == head.seq + 1
 
 
@@ -246,7 +251,7 @@ def test_documents_in_the_remote_journal_are_recovered(
     first = tmp_path / "first"
     _recover_quietly(remote, first, secret)
     added = _add_and_sync(first, remote, tmp_path / "inbox", secret, fold=False)
-    assert (remote / "journal.log").read_bytes()  # stored, not yet folded
+    assert remote_log(remote, "journal")  # stored, not yet folded
     dest = tmp_path / "vault"
     # Killed once the journal was folded in, just before config.json: run again.
     assert _recover_in_a_process(remote, dest, backup.key_file, "config") == -9
@@ -409,8 +414,8 @@ def test_only_what_the_head_and_journal_name_is_brought_in(
     (remote / "objects" / stray_id[:2]).mkdir(exist_ok=True)
     (remote / "objects" / stray_id[:2] / stray_id).write_bytes(stray)  # named by nothing
     (remote / "notes.txt").write_text("not the vault's")
-    with open(remote / "journal.log", "a") as journal:  # a line naming a path, not an id
-        journal.write(json.dumps({"manifest": "../../x", "size": 1, "objects": {}}) + "\n")
+    line = json.dumps({"manifest": "../../x", "size": 1, "objects": {}}) + "\n"
+    append_to_log(remote, "journal", line.encode())  # a line naming a path, not an id
     dest = tmp_path / "vault"
     _recover_quietly(remote, dest, backup.emergency_secret)
     assert not (dest / "objects" / stray_id[:2] / stray_id).exists()
@@ -442,8 +447,7 @@ def test_a_journal_entry_not_signed_by_the_heads_signing_key_is_left_out(
     entry = {"manifest": ids["manifests"], "size": len(manifest),
              "objects": {ids["objects"]: len(original)}, "signed": False,
              "sig": "ed25519:" + "A" * 86 + "=="}  # fmt: skip
-    with open(remote / "journal.log", "a") as journal:
-        journal.write(json.dumps(entry, sort_keys=True) + "\n")
+    append_to_log(remote, "journal", json.dumps(entry, sort_keys=True).encode() + b"\n")
     dest = tmp_path / "vault"
     result = run(
         None, "recover", "--from", str(remote), "--to", str(dest),
