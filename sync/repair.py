@@ -8,6 +8,11 @@ re-hashed on both sides (the remote's by downloading it). Then:
   folder inside the vault, re-hashed, and only then moved into place;
 - bad on both sides: reported (exit status 4); another remote may have it.
 
+The segments of the audit log and journal this computer sent there (the
+ones its record of the remote's list names, ``segments.py``) are re-hashed
+on the remote too, and one missing or damaged is sent again, cut from this
+computer's own log (never downloaded: the logs here are the truth).
+
 Only what this computer's own head and journal name is ever brought into
 the vault, and only with the bytes its name promises: whatever else the
 remote holds, or its head and journal name (an older catalog snapshot put
@@ -24,13 +29,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync import rclone
+from sync import rclone, segments
 from sync.backup import remote_lock
 from sync.check import Problem, inspect_remote, judge_head
 from sync.marker import check_folder, marked_when_added
 from sync.remotes import local_folder, refuse_vault_folder
-from sync.snapshot import Snapshot, expected_digest, take_snapshot
-from sync.state import load_state, save_state
+from sync.snapshot import JOURNAL, Snapshot, expected_digest, take_snapshot
+from sync.state import RemoteState, load_state, save_state
 from vault.errors import LockedError
 from vault.fsutil import commit_temp, make_private_dir
 from vault.objects import hash_file
@@ -80,14 +85,16 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
     try:
         snap = take_snapshot(vault)
         view = inspect_remote(path, work, what)
-        index = [rel for rel in snap.missing if rel.endswith(".idx") and rel in view.present]
+        index = sorted({r for r in snap.missing if r.endswith(".idx") and r in view.present})
         if index:  # the head's index first: it names the rest
             _restore(vault, path, index, view.present[index[0]], work, what, result)
             snap = take_snapshot(vault)
         paths = _one_path_per_object(_named_here(snap), vault, set(view.present))
-        result.checked = len(paths)
-        remote_bad = {rel: "missing" for rel in paths if rel not in view.present}
-        sums = {rel: expected_digest(rel) or "" for rel in paths if rel in view.present}
+        state = load_state(vault.root, name, path)
+        logs = {} if state.fresh else segments.paths(state.logs)  # the log segments sent there
+        result.checked = len(paths) + len(logs)
+        remote_bad = {rel: "missing" for rel in [*paths, *logs] if rel not in view.present}
+        sums = {rel: expected_digest(rel) or "" for rel in [*paths, *logs] if rel in view.present}
         remote_bad.update(
             rclone.check_sha256(
                 path,
@@ -97,6 +104,9 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
                 timeout=rclone.transfer_timeout(sum(view.present[r] for r in sums), len(sums)),
             )
         )
+        logs_bad = {rel: remote_bad.pop(rel) for rel in logs if rel in remote_bad}
+        if logs_bad:
+            _send_segments(vault, path, state, logs_bad, work, what, result)
         local_bad = {}
         for rel in paths:
             local = vault.root.joinpath(*rel.split("/"))
@@ -106,7 +116,7 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
                 local_bad[rel] = "corrupt"
         upload = [rel for rel in remote_bad if rel not in local_bad]
         restore = [rel for rel in local_bad if rel not in remote_bad]
-        result.unrepaired = [
+        result.unrepaired += [
             Problem(rel, f"{local_bad[rel]} here, {remote_bad[rel]} on the remote")
             for rel in paths
             if rel in local_bad and rel in remote_bad
@@ -121,11 +131,10 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
                 what=what,
                 timeout=rclone.transfer_timeout(size, len(upload)),
             )
-            result.uploaded = upload
+            result.uploaded += upload
         if restore:
             size = sum(view.present[rel] for rel in restore)
             _restore(vault, path, restore, size, work, what, result)
-        state = load_state(vault.root, name, path)
         result.head = judge_head(vault, state, view, None)
         if not state.fresh:
             state.stored.update(upload)
@@ -140,6 +149,54 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _send_segments(
+    vault: Vault,
+    path: str,
+    state: RemoteState,
+    bad: dict[str, str],
+    work: Path,
+    what: str,
+    result: RepairResult,
+) -> None:
+    """Send again the log segments ``bad`` on the remote, cut from this computer's
+    audit log and journal while they still begin with what the list names;
+    one this computer no longer holds is left to the next ``vault sync``, which
+    sends the log afresh (reported here as not repaired)."""
+    local = {segments.AUDIT: vault.layout.audit, segments.JOURNAL: vault.root / JOURNAL}
+    pieces: dict[str, bytes] = {}
+    for kind, log in state.logs.items():
+        try:
+            data = local[kind].read_bytes()
+        except FileNotFoundError:
+            data = b""
+        if not segments.extends(log, data):
+            continue
+        offset = 0
+        for piece in log.segments:
+            rel = segments.segment_path(kind, piece.sha256)
+            if rel in bad:
+                pieces[rel] = data[offset : offset + piece.size]
+            offset += piece.size
+    for rel, problem in sorted(bad.items()):
+        if rel not in pieces:
+            result.unrepaired.append(
+                Problem(rel, f"{problem} on the remote, and changed here since: run 'vault sync'")
+            )
+    if not pieces:
+        return
+    staged = work / "segments"
+    segments.stage(segments.Plan({}, upload=pieces), staged)
+    rclone.copy_files(
+        staged,
+        path,
+        sorted(pieces),
+        work,
+        what=what,
+        timeout=rclone.transfer_timeout(sum(map(len, pieces.values())), len(pieces)),
+    )
+    result.uploaded += sorted(pieces)
 
 
 def _named_here(snap: Snapshot) -> set[str]:
