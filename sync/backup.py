@@ -165,9 +165,10 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        return not (
-            self.stored or self.early or self.head or self.delete or self.drop
-        ) and self.logs.empty
+        return (
+            not (self.stored or self.early or self.head or self.delete or self.drop)
+            and self.logs.empty
+        )
 
 
 def now_utc() -> str:

@@ -168,7 +168,9 @@ def test_a_folder_remote_is_asked_for_sha256_alone(
     assert logs and all("md5" not in files[rel] for rel in [*logs, "segments.json"])
 
 
-@pytest.mark.parametrize("victim", ["segments.json", "audit", "journal", "config.json", "keys/data.pub"])
+@pytest.mark.parametrize(
+    "victim", ["segments.json", "audit", "journal", "config.json", "keys/data.pub"]
+)
 def test_changed_replaceable_file_of_the_same_size_is_sent_again(
     runner: CliRunner, synced: tuple[Path, Path], tmp_path: Path, victim: str
 ) -> None:
