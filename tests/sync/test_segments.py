@@ -137,6 +137,12 @@ def test_the_merge_rule() -> None:
         assert levels[1:] == sorted(levels[1:], reverse=True)  # a base, then falling
         assert all(levels.count(level) < segments.FAN_IN for level in set(levels) - {-1})
     assert len(log.segments) <= 1 + 7 * 3  # 199 syncs: levels 0, 1 and 2
+    big = segments.next_log(None, b"base\n")
+    grown = b"base\n"
+    for _ in range(segments.FAN_IN):  # 8 segments too big to merge: they stay
+        grown += b"x" * (segments.MERGE_LIMIT // 4) + b"\n"
+        big = segments.next_log(big, grown)
+    assert [s.level for s in big.segments] == [segments.BASE] + [0] * segments.FAN_IN
     rewritten = segments.next_log(log, b"something else\n")
     assert [s.level for s in rewritten.segments] == [segments.BASE]
     assert segments.next_log(log, b"").segments == ()
