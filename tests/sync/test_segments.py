@@ -36,13 +36,16 @@ def grow_audit(root: Path, count: int, event: str = "show") -> int:
             "seq": seq, "time": "2026-01-01T00:00:00+00:00", "event": event,
             "ids": [hashlib.sha256(str(n).encode()).hexdigest()], "detail": {}, "prev": prev,
         }  # fmt: skip
-        prev = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
-        prev = prev.hexdigest()  # type: ignore[assignment]
+        prev = hashlib.sha256(_canonical(body)).hexdigest()
         lines.append(json.dumps({**body, "hash": prev}, sort_keys=True, separators=(",", ":")))
     data = "".join(line + "\n" for line in lines).encode()
     with open(root / "audit.log", "ab") as f:
         f.write(data)
     return len(data)
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
 def fold(vault: Vault) -> None:
@@ -458,11 +461,9 @@ def test_recover_from_a_new_and_from_an_old_remote(
         assert "Restored 5 documents" in done.output, (done.output, done.stderr)
         assert (dest / "audit.log").read_bytes().startswith(sent_audit)
         assert cli_run(dest, "audit", "verify").exit_code == 0
-        listing = json.loads(
-            CliRunner().invoke(
-                cli, ["--vault", str(dest), "list", "--json"], env={"VAULT_PASSPHRASE": PASSPHRASE}
-            ).stdout
-        )
+        args = ["--vault", str(dest), "list", "--json"]
+        shown = CliRunner().invoke(cli, args, env={"VAULT_PASSPHRASE": PASSPHRASE})
+        listing = json.loads(shown.stdout)
         assert len(listing) == 5
     recovered = Vault.open(tmp_path / "from-old")
     state = load_state(recovered.root, "origin", str(old))
