@@ -12,8 +12,8 @@ same run:
 
 - ``sync_remote`` (the library function behind ``vault sync``): it starts one
   ``rclone rcd`` and, while it boots, takes the snapshot; then the preflight
-  listing, the 10 files plus the audit log, then the journal, each an rc
-  call to that daemon;
+  listing, the 10 files, the new segments of the audit log and journal,
+  then the list that names them, each an rc call to that daemon;
 - the baseline: a plain ``rclone copy --files-from LIST --no-traverse`` of
   just those 10 files to a fresh folder, the cheapest way rclone can send them.
 
@@ -216,8 +216,9 @@ def bench_size(work: Path, objects: int, rounds: int) -> Measured:
             result = sync_remote(vault, "bench", str(remote))
             syncs.append(time.perf_counter() - started)
         starts, calls = counter.starts, counter.calls
-        if result.uploaded != NEW_FILES + 2:  # the 10 files, the audit log and the journal
-            raise RuntimeError(f"sync sent {result.uploaded} files, expected {NEW_FILES + 2}")
+        # the 10 files, a segment each of the audit log and the journal, and their list
+        if result.uploaded != NEW_FILES + 3:
+            raise RuntimeError(f"sync sent {result.uploaded} files, expected {NEW_FILES + 3}")
         missing = [p for p in new if not (remote / p).exists()]
         if missing:
             raise RuntimeError(f"sync left out {len(missing)} new files")
