@@ -320,13 +320,18 @@ def _read_back(
 ) -> None:
     """Read back a few files the remote holds (``sample.py``) and record the check."""
 
+    logs = segments.paths(state.logs)  # the log segments are read back too
+
     def size_of(rel: str) -> int | None:
+        if rel in logs:
+            return logs[rel]
         try:
             return vault.root.joinpath(*rel.split("/")).stat().st_size
         except OSError:
             return None  # gone here (to be removed there): not one to compare
 
-    chosen = sample.choose(state.stored, size_of, just_sent=set(plan.stored))
+    just_sent = {*plan.stored, *plan.logs.upload}
+    chosen = sample.choose([*state.stored, *logs], size_of, just_sent=just_sent)
     if not chosen:
         return
     found = sample.read_back(remote, path, chosen, work)

@@ -3,8 +3,9 @@
 A sync sends what is new and trusts the remote to keep what it already
 holds; a disk or a provider can still damage a file in place (same name,
 same size). So each sync also downloads a small random sample of the
-write-once files the remote holds (objects, manifests, catalog snapshots:
-their names are the SHA-256 of their bytes, so no key is needed) and
+write-once files the remote holds (objects, manifests, catalog snapshots,
+segments of the audit log and journal: their names are the SHA-256 of their
+bytes, so no key is needed) and
 re-hashes them, within ``SAMPLE_FILES`` files and ``SAMPLE_BYTES`` bytes.
 Files sent by this very sync are left out when there are others (they were
 just checked on the way). Over many syncs every file gets read back; a

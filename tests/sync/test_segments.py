@@ -474,3 +474,29 @@ def test_recover_from_a_new_and_from_an_old_remote(
     assert "audit.log" not in held and "journal.log" not in held and "segments.json" in held
     assert same_as_vault(old, recovered.root) == [] and not missing_from(old)
     assert cli_run(recovered.root, "verify", "--remote", "origin").exit_code == 0
+
+
+def test_the_read_back_draws_from_the_log_segments_too(
+    local_remote: tuple[Vault, str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each sync's read-back (``sample.py``) may pick a segment: its size is known
+    from the list although no such file is in the vault folder."""
+    from sync import sample
+
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    drawn: list[dict[str, int | None]] = []
+    real_choose = sample.choose
+
+    def choose(paths: Any, size_of: Any, *args: Any, **kw: Any) -> dict[str, int]:
+        drawn.append({rel: size_of(rel) for rel in paths if rel.startswith(("audit/", "journal/"))})
+        return real_choose(paths, size_of, *args, **kw)
+
+    monkeypatch.setattr(sample, "choose", choose)
+    sync_remote(vault, name, str(folder))
+    listed = {
+        f"{kind}/{sha}": size
+        for kind in ("audit", "journal")
+        for sha, size, _ in the_list(folder)[kind]["segments"]
+    }
+    assert drawn == [listed] and listed
