@@ -254,6 +254,8 @@ def _sync(
             with vault.lock:
                 snap = take_snapshot(vault, state.stored)
             plan = make_plan(snap, state)
+        elif _strays(state, top):  # segments a sync killed before its record left there
+            plan = make_plan(snap, state)
         require_complete(snap)
         disk: Path | None = None
         if not plan.empty:
@@ -399,6 +401,18 @@ def plan_logs(snap: Snapshot, state: RemoteState) -> tuple[segments.Plan, list[s
     if all(key in final for key in segments.LOGS):
         drop += [rel for rel in (AUDIT, JOURNAL) if rel in state.files]
     return logs, sorted(drop)
+
+
+def _strays(state: RemoteState, top: list[rclone.Entry] | None) -> bool:
+    """Record, by size alone, the log segments the remote holds that ``state`` does
+    not know of (sent by a sync killed before it saved its record): the plan then
+    removes them at the end, or sends them again if the new list names them."""
+    found = False
+    for entry in top or []:
+        if segments.is_segment(entry.path) and entry.path not in state.files:
+            state.files[entry.path] = {"size": entry.size}
+            found = True
+    return found
 
 
 def _held(state: RemoteState, rel: str) -> bool:

@@ -500,3 +500,19 @@ def test_the_read_back_draws_from_the_log_segments_too(
         for sha, size, _ in the_list(folder)[kind]["segments"]
     }
     assert drawn == [listed] and listed
+
+
+def test_a_segment_left_by_a_killed_sync_is_removed_by_the_next(
+    local_remote: tuple[Vault, str, Path],
+) -> None:
+    """Killed after a segment arrived and before the record of it was saved: the
+    remote holds a segment no list names; the next sync removes it."""
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    stray = b"an entry sent by a sync that was killed\n"
+    left = folder / "audit" / hashlib.sha256(stray).hexdigest()
+    left.write_bytes(stray)
+    result = sync_remote(vault, name, str(folder))
+    assert not result.full and not left.exists()
+    assert same_as_vault(folder, vault.root) == []
+    assert sync_remote(vault, name, str(folder)).up_to_date
