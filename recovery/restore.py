@@ -3,8 +3,11 @@
 In order; nothing is written into the new vault folder before step 3:
 
 1. **Small files.** List the remote (one quick try first: an unreachable
-   remote fails in seconds) and copy its head, journal, settings, audit log
-   and keys into a private work folder (0700, removed on every path).
+   remote fails in seconds) and copy its head, settings and keys into a
+   private work folder (0700, removed on every path), with its journal and
+   audit log: their segments, each checked against its name and joined in
+   the order the remote's ``segments.json`` gives (``sync.segments``), or
+   the whole files of a backup an earlier version made.
 2. **Trust** (``trust.py``). Unlock the data key from those key files
    (passphrase or emergency key); check the head's MAC, ``expect_state``,
    the object index's hash and the catalog snapshot's hash (a snapshot that
