@@ -516,3 +516,23 @@ def test_a_segment_left_by_a_killed_sync_is_removed_by_the_next(
     assert not result.full and not left.exists()
     assert same_as_vault(folder, vault.root) == []
     assert sync_remote(vault, name, str(folder)).up_to_date
+
+
+def test_recover_refuses_a_damaged_journal_segment(
+    local_remote: tuple[Vault, str, Path], tmp_path: Path
+) -> None:
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    victim = next(p for p in sorted(files_in(folder)) if p.startswith("journal/"))
+    data = bytearray((folder / victim).read_bytes())
+    data[5] ^= 0x01
+    (folder / victim).write_bytes(bytes(data))
+    dest = tmp_path / "restored"
+    done = CliRunner().invoke(
+        cli,
+        ["recover", "--from", str(folder), "--to", str(dest)],
+        env={"VAULT_PASSPHRASE": PASSPHRASE},
+    )
+    assert done.exit_code == 4, done.output
+    assert f"{victim} on the remote" in done.output and "corrupt" in done.output
+    assert not (dest / "config.json").exists()
