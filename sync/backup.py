@@ -463,6 +463,19 @@ def _send(
     disk) gets no head, so it is never taken for a backup.
     """
     first = [*plan.stored, *plan.early]
+    logs = plan.logs
+    failed: list[BaseException] = []
+
+    def send_segments() -> None:  # while rclone copies the new files: no wait of their own
+        try:
+            _send_segments(remote, logs.upload, state, path, work, result, md5)
+        except Exception as error:  # raised once the copy it overlaps is over
+            failed.append(error)
+
+    def meanwhile() -> None:
+        _remember_all({}, snap, plan.early, md5)  # digests, cached
+        send_segments()
+
     if first:
         size = sum(max(snap.stored.get(rel, 0), 0) for rel in plan.stored)
         size += sum(len(snap.files[rel]) for rel in plan.early)
@@ -476,7 +489,7 @@ def _send(
                 timeout=rclone.transfer_timeout(size, len(first)),
                 on_stats=on_stats,
                 copied=copied,
-                meanwhile=lambda: _remember_all({}, snap, plan.early, md5),  # digests, cached
+                meanwhile=meanwhile,
             )
         except RemoteError:
             # Keep what did arrive, so the next run does not send it again.
@@ -491,9 +504,10 @@ def _send(
             _remember(state.files, snap, rel, md5)
         result.uploaded += len(first)
         result.bytes += size
-    logs = plan.logs
-    if logs.upload:
-        _send_segments(remote, logs.upload, state, path, work, result, md5)
+    else:
+        send_segments()
+    if failed:
+        raise failed[0]
     last_list = logs.after if logs.after is not None else (None if plan.head else logs.before)
     removals = [*plan.delete, *plan.drop]
     if before_head is not None and (plan.head or logs.before is not None or logs.after is not None):
@@ -527,33 +541,15 @@ def _send_segments(
     result: SyncResult,
     md5: bool,
 ) -> None:
-    """Step 3, the logs' part: their new segments, staged in ``work`` (``segments.stage``)."""
-    paths = sorted(upload)
-    size = sum(len(upload[rel]) for rel in paths)
-    copied: list[str] = []
-    try:
-        sent = remote.copy_files(
-            work,
-            path,
-            paths,
-            work,
-            timeout=rclone.transfer_timeout(size, len(paths)),
-            copied=copied,
-        )
-    except RemoteError:
-        for rel in copied:  # kept: the next sync need not send them again
-            if rel in upload:
-                state.files[rel] = _record(upload[rel], md5)
-        raise
-    if sent < len(paths):
-        raise RemoteError(
-            f"{remote.what} failed: rclone sent {sent} of {len(paths)} log segments",
-            hint="run 'vault sync' again",
-        )
-    for rel in paths:
-        state.files[rel] = _record(upload[rel], md5)
-    result.uploaded += len(paths)
-    result.bytes += size
+    """Step 3, the logs' part: their new segments, staged in ``work``
+    (``segments.stage``), one call each; each is recorded as it arrives, so
+    the next sync need not send it again if a later one fails."""
+    for rel in sorted(upload):
+        data = upload[rel]
+        remote.put_file(work, rel, path, rel, timeout=rclone.transfer_timeout(len(data), 1))
+        state.files[rel] = _record(data, md5)
+        result.uploaded += 1
+        result.bytes += len(data)
 
 
 def _send_list(
