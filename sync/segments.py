@@ -206,14 +206,17 @@ class Plan:
 
 def next_log(sent: Log | None, data: bytes) -> Log:
     """The log ``data`` as segments, given ``sent`` (the segments the remote's list names)."""
-    digest = hashlib.sha256(data).hexdigest()
-    if sent is not None and extends(sent, data):
+    whole = hashlib.sha256(memoryview(data)[: sent.size] if sent is not None else b"")
+    if sent is not None and len(data) >= sent.size and whole.hexdigest() == sent.sha256:
+        whole.update(memoryview(data)[sent.size :])  # one pass over a long log
+        digest = whole.hexdigest()
         segments = list(sent.segments)
         if len(data) > sent.size:
             added = data[sent.size :]
             segments.append(Segment(hashlib.sha256(added).hexdigest(), len(added), 0))
         segments = _merged(segments, data)
     else:
+        digest = hashlib.sha256(data).hexdigest()
         segments = [Segment(digest, len(data), BASE)] if data else []
     return Log(len(data), digest, tuple(segments))
 
