@@ -254,7 +254,8 @@ def report(results: dict[int, Measured], rounds: int, start: float) -> None:
         f"one rclone start costs {start:.3f}s here; a sync starts rclone {starts} time(s) (one "
         f"`rclone rcd`, booting while the snapshot is taken) and makes {calls} rc calls to it "
         f"(preflight listing, dropping the preflight's backends, whether the remote is a local "
-        f"folder, the new files with the audit log, their stats, the journal), so its floor is "
+        f"folder, the new files, their stats, a segment each of the audit log and journal sent "
+        f"while the files copy, the segment list), so its floor is "
         f"about {starts * start:.3f}s plus a few ms of calls"
     )
     print(f"goal: sync at most {RATIO_GOAL}x a plain rclone copy of the same files, flat as the "
