@@ -365,7 +365,7 @@ def _joined(kind: str, log: Log, folder: Path, problems: dict[str, str]) -> byte
     if not any(rel.startswith(f"{kind}/") for rel in problems) and (
         len(data) != log.size or whole != log.sha256
     ):
-        problems[LIST] = f"names a {kind} log it does not hold"
+        problems[LIST] = f"the {kind} log it names has another size or hash"
     return data
 
 
