@@ -239,8 +239,14 @@ def rewrite_list(folder: Path, segments_of_audit: list[list[Any]]) -> None:
     (folder / "segments.json").write_bytes(json.dumps(record).encode())
 
 
-@pytest.mark.parametrize("damage", ["missing", "reordered", "altered", "misnamed", "cut short"])
-@pytest.mark.parametrize("record", ["kept", "lost"])
+@pytest.mark.parametrize(
+    ("damage", "record"),
+    [
+        *((kind, "kept") for kind in ("missing", "reordered", "altered", "misnamed", "cut short")),
+        ("reordered", "lost"),  # judged by the chain and the head's anchor alone
+        ("cut short", "lost"),
+    ],
+)
 def test_verify_refuses_a_damaged_audit_segment(
     two_audit_segments: tuple[Vault, str, Path], damage: str, record: str
 ) -> None:
