@@ -97,7 +97,9 @@ class Source:
         """The backup's audit log and journal, fetched into ``fetched`` and checked
         (``segments.read_logs``: every segment hashes to its name) and written
         there as ``audit.log`` and ``journal.log``; an ``IntegrityError`` (exit 4)
-        names the first segment missing or damaged."""
+        names the first journal segment missing or damaged. A damaged audit
+        log is kept as far as it is whole (``segments.audit_damage`` names
+        what is missing)."""
         found = segments.read_logs(
             self.present, fetched, lambda paths: self.fetch(paths, fetched, work)
         )

@@ -90,12 +90,15 @@ class RecoverResult:
     seconds: float = 0.0
     other_remotes: dict[str, str] = field(default_factory=dict)  # the old settings' others
     left_out: list[str] = field(default_factory=list)  # journal entries not trusted
+    # audit log segments missing or damaged on the backup (path -> problem): the
+    # audit log was restored only as far as it was whole
+    audit_damaged: dict[str, str] = field(default_factory=dict)
     set_aside: list[tuple[str, str]] = field(default_factory=list)  # by the fold, with why
     key: DataKey | None = field(default=None, repr=False)  # the unlocked data key
 
     @property
     def ok(self) -> bool:
-        return not (self.damaged or self.left_out or self.set_aside)
+        return not (self.damaged or self.left_out or self.set_aside or self.audit_damaged)
 
 
 def recover(
@@ -185,6 +188,7 @@ def _restore(
     result = RecoverResult(dest, name, source.path, verified.head)
     result.emergency = bool(verified.credentials.emergency_key)
     result.left_out = [str(e["manifest"]) for e in verified.left_out]
+    result.audit_damaged = segments.audit_damage(verified.logs)
     result.key = verified.key
 
     wanted = _wanted(verified, source.present)
@@ -437,6 +441,10 @@ def _save_remote_state(
     their MD5 for a store that lists no SHA-256)."""
     fetched = verified.fetched
     listed = verified.logs.logs
+    if listed is not None and segments.audit_damage(verified.logs):
+        # The audit log here is shorter than the one the remote's list names: the
+        # next sync sends it whole, as to a new remote.
+        listed = {kind: log for kind, log in listed.items() if kind != segments.AUDIT}
     whole = [rel for kind, rel in segments.WHOLE.items() if listed is None or kind not in listed]
     recorded = [rel for rel in SMALL_FILES if rel not in segments.WHOLE.values()]
     recorded += whole + list(segments.paths(listed or {}))  # the logs as the remote holds them
@@ -499,6 +507,7 @@ def _open(
             head=verified.head.short,
             damaged=len(result.damaged),
             left_out=len(verified.left_out),
+            audit_damaged=len(result.audit_damaged),
         )
         result.rebuilt = verified.catalog is None
         result.folded = len(entries)

@@ -350,15 +350,15 @@ def _joined(kind: str, log: Log, folder: Path, problems: dict[str, str]) -> byte
     for s in log.segments:
         rel = segment_path(kind, s.sha256)
         if rel in problems:
-            continue
+            break  # the log as far as it is whole: nothing after a gap
         try:
             piece = folder.joinpath(*rel.split("/")).read_bytes()
         except OSError:
             problems[rel] = "missing"
-            continue
+            break
         if hashlib.sha256(piece).hexdigest() != s.sha256:
             problems[rel] = "corrupt"
-            continue
+            break
         parts.append(piece)
     data = b"".join(parts)
     whole = hashlib.sha256(data).hexdigest()
@@ -378,14 +378,27 @@ def write_logs(found: Found, folder: Path) -> None:
             f.write(data)
 
 
+def audit_damage(found: Found) -> dict[str, str]:
+    """The problems of ``found`` that touch only the audit log."""
+    return {
+        rel: problem
+        for rel, problem in found.problems.items()
+        if rel.startswith(f"{AUDIT}/") or (rel == LIST and f"the {AUDIT} log" in problem)
+    }
+
+
 def refuse(found: Found, where: str) -> None:
-    """Raise ``IntegrityError`` naming the first problem of ``found`` (recovery's rule)."""
-    if not found.problems:
+    """Raise ``IntegrityError`` naming the first problem of ``found`` that is not
+    the audit log's alone (recovery's rule: the journal names documents, so a
+    damaged one is refused; a damaged audit log is brought in as far as it is
+    whole, and the recovery says so)."""
+    problems = {rel: p for rel, p in found.problems.items() if rel not in audit_damage(found)}
+    if not problems:
         return
-    rel, problem = sorted(found.problems.items())[0]
-    more = f" (and {len(found.problems) - 1} more)" if len(found.problems) > 1 else ""
+    rel, problem = sorted(problems.items())[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     raise IntegrityError(
         f"{rel} on the remote at {where}: {problem}{more}",
-        hint="the backup's audit log or journal is damaged or was tampered with; "
+        hint="the backup's journal is damaged or was tampered with; "
         "nothing was restored. Try another backup of this vault",
     )

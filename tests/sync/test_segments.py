@@ -541,3 +541,31 @@ def test_recover_refuses_a_damaged_journal_segment(
     assert done.exit_code == 4, done.output
     assert f"{victim} on the remote" in done.output and "corrupt" in done.output
     assert not (dest / "config.json").exists()
+
+
+def test_recover_with_a_damaged_audit_segment_restores_the_documents_and_says_so(
+    local_remote: tuple[Vault, str, Path], tmp_path: Path
+) -> None:
+    """The documents matter more than the log of who looked at them: a damaged
+    audit segment does not stop a recovery, but it is named, exit 4, and recorded."""
+    vault, name, folder = local_remote
+    sync_remote(vault, name, str(folder))
+    grow_audit(vault.root, 40)
+    sync_remote(vault, name, str(folder))
+    victim = sorted(p for p in files_in(folder) if p.startswith("audit/"))[-1]
+    data = bytearray((folder / victim).read_bytes())
+    data[5] ^= 0x01
+    (folder / victim).write_bytes(bytes(data))
+    dest = tmp_path / "restored"
+    env = {"VAULT_PASSPHRASE": PASSPHRASE}
+    done = CliRunner().invoke(cli, ["recover", "--from", str(folder), "--to", str(dest)], env=env)
+    assert done.exit_code == 4, done.output
+    assert "audit log is damaged" in done.output and victim in done.output
+    assert (dest / "config.json").exists()
+    listed = CliRunner().invoke(cli, ["--vault", str(dest), "list", "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.stdout)) == 3
+    entries = [json.loads(line) for line in (dest / "audit.log").read_text().splitlines()]
+    recovered = [e for e in entries if e["event"] == "recover"]
+    assert recovered and recovered[-1]["detail"]["audit_damaged"] == 1
+    assert CliRunner().invoke(cli, ["--vault", str(dest), "sync"], env=env).exit_code == 0

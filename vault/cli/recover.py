@@ -229,6 +229,14 @@ def recover(
             hint="try another backup of this vault for those documents "
             "('vault repair NAME' brings them in from another remote)",
         )
+    if result.audit_damaged:
+        rel, problem = sorted(result.audit_damaged.items())[0]
+        raise IntegrityError(
+            f"the backup's audit log is damaged ({rel}: {problem}); the documents were "
+            "restored, and the audit log only as far as it was whole",
+            hint="this is recorded in the new vault's audit log; tell the committee "
+            "(it may be tampering), and keep the old backup as it is",
+        )
     if result.left_out or result.set_aside:
         count = len(result.left_out) + len(result.set_aside)
         raise IntegrityError(
