@@ -11,6 +11,12 @@ and child is traced, and a kill lands in whichever first makes its N-th such
 call; without it only the command's main thread is traced (and killed), and
 its children (rclone) run untouched until they die with it.
 
+The catalog database's own page writes (``pwrite64`` and ``ftruncate`` on
+``local/catalog-*.db`` and its rollback journal) are not kill points: a kill
+between two of them is SQLite's atomic commit to survive (its journal, tested
+by SQLite itself), and there are hundreds in a fold. Its fsyncs and the
+removal of its journal (the commit) are kill points, as is every other call.
+
 A child's own file operations are reached another way (``run_child``): an
 uninterrupted run lists every file the child renames into a folder or
 removes from it; then, for each, strace (``-P`` that path) makes the call
@@ -90,10 +96,19 @@ def _strace(follow: bool) -> list[str]:
     return ["strace", *(["-f"] if follow else []), "-qq"]
 
 
-def count_calls(argv: list[str], env: dict[str, str], log: Path, *, follow: bool) -> Counter[str]:
-    """How many of each of ``SYSCALLS`` an uninterrupted run makes."""
+_DATABASE_WRITES = ("pwrite64", "ftruncate")
+_DATABASE = re.compile(
+    r"^(?:\d+\s+)?[a-z0-9_]+\(\d+<[^>]*/local/catalog-[0-9a-f]+\.db(?:-journal)?>"
+)
+
+
+def count_calls(
+    argv: list[str], env: dict[str, str], log: Path, *, follow: bool
+) -> tuple[Counter[str], dict[str, set[int]]]:
+    """How many of each of ``SYSCALLS`` an uninterrupted run makes, and which
+    of them (by call and count) are the catalog database's own page writes."""
     subprocess.run(
-        [*_strace(follow), "-o", str(log), "-e", "trace=" + ",".join(SYSCALLS), *argv],
+        [*_strace(follow), "-y", "-o", str(log), "-e", "trace=" + ",".join(SYSCALLS), *argv],
         env=env,
         check=True,
         stdout=subprocess.DEVNULL,
@@ -101,11 +116,15 @@ def count_calls(argv: list[str], env: dict[str, str], log: Path, *, follow: bool
         timeout=_TIMEOUT,
     )
     counts: Counter[str] = Counter()
+    database: dict[str, set[int]] = {call: set() for call in _DATABASE_WRITES}
     for line in log.read_text().splitlines():
         found = _CALL.match(line)
         if found:
-            counts[found.group(1)] += 1
-    return counts
+            call = found.group(1)
+            counts[call] += 1
+            if call in database and _DATABASE.match(line):
+                database[call].add(counts[call])
+    return counts, database
 
 
 def commits_under(
@@ -175,7 +194,7 @@ class Sweep:
         self.before()
         return root, [str(root) if a == ROOT else a for a in self.argv]
 
-    def count(self) -> Counter[str]:
+    def count(self) -> tuple[Counter[str], dict[str, set[int]]]:
         root, run = self._fresh("vault-count")
         try:
             return count_calls(run, self.env, self.work / "trace", follow=self.follow)
@@ -204,11 +223,13 @@ class Sweep:
 
     def run(self) -> int:
         """Kill the command at each counted call in turn; return how many kills landed."""
-        counts = self.count()
+        counts, database = self.count()
         assert counts["rename"] and counts["fsync"], counts
         kills = 0
         for call in SYSCALLS:
             for n in range(1, counts[call] + 1):
+                if n in database.get(call, ()):
+                    continue  # the database's own page writes (see the module)
                 root, run = self._fresh(f"vault-{call}-{n}")
                 if killed_at(call, n, run, self.env, follow=self.follow):
                     kills += 1
