@@ -33,11 +33,14 @@ import errno
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlcipher3
 
+from vault.errors import IntegrityError
 from vault.fsutil import atomic_write, make_private_dir, remove_quietly
 
 SUFFIXES = ("", "-wal", "-shm", "-journal")
@@ -52,12 +55,22 @@ class DamagedDatabase(Exception):
 def _translated(exc: sqlcipher3.Error, path: str) -> BaseException:
     text = str(exc).lower()
     name = f"local/{os.path.basename(path)}"
+    if type(exc) is sqlcipher3.DatabaseError and any(word in text for word in _DAMAGE):
+        return IntegrityError(
+            f"the catalog on this computer ({name}) is damaged",
+            hint="'vault rebuild-catalog' makes it again from the manifests",
+        )
+    if not isinstance(exc, sqlcipher3.OperationalError):
+        return exc
     if "disk is full" in text or ("disk i/o error" in text and _nearly_full(path)):
         return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
     if "disk i/o error" in text or "readonly database" in text:
         number = errno.EIO if "i/o" in text else errno.EROFS
         return OSError(number, os.strerror(number), name)
     return exc
+
+
+_DAMAGE = ("malformed", "not a database", "corrupt")  # a page that fails its HMAC, a torn file
 
 
 def _nearly_full(path: str) -> bool:
@@ -67,28 +80,57 @@ def _nearly_full(path: str) -> bool:
         return False
 
 
+@contextmanager
+def _disk_errors(path: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlcipher3.DatabaseError as exc:
+        translated = _translated(exc, path)
+        if translated is exc:
+            raise
+        raise translated from None
+
+
+class Cursor(sqlcipher3.Cursor):
+    """A cursor whose disk errors are ``OSError`` and whose damaged pages are
+    ``IntegrityError``, when a statement runs and while its rows are read."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        with _disk_errors(self.connection.path):
+            return super().execute(*args, **kwargs)
+
+    def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        with _disk_errors(self.connection.path):
+            return super().executemany(*args, **kwargs)
+
+    def __next__(self) -> Any:
+        with _disk_errors(self.connection.path):
+            return super().__next__()
+
+    def fetchone(self) -> Any:
+        with _disk_errors(self.connection.path):
+            return super().fetchone()
+
+    def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
+        with _disk_errors(self.connection.path):
+            return super().fetchmany(*args, **kwargs)
+
+    def fetchall(self) -> Any:
+        with _disk_errors(self.connection.path):
+            return super().fetchall()
+
+
 class Connection(sqlcipher3.Connection):
-    """A SQLCipher connection whose disk errors are ``OSError``."""
+    """A SQLCipher connection whose statements run in ``Cursor``s."""
 
     path = ""
 
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().execute(*args, **kwargs)
-        except sqlcipher3.OperationalError as exc:
-            raise _translated(exc, self.path) from None
-
-    def executemany(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().executemany(*args, **kwargs)
-        except sqlcipher3.OperationalError as exc:
-            raise _translated(exc, self.path) from None
+    def cursor(self, factory: Any = Cursor) -> Any:
+        return super().cursor(factory)
 
     def commit(self) -> None:
-        try:
+        with _disk_errors(self.path):
             super().commit()
-        except sqlcipher3.OperationalError as exc:
-            raise _translated(exc, self.path) from None
 
 
 def open_database(
@@ -118,7 +160,7 @@ def open_database(
         if not (read_only or immutable):
             conn.execute("PRAGMA journal_mode = DELETE")
             conn.execute("PRAGMA synchronous = FULL")
-    except sqlcipher3.DatabaseError as exc:
+    except (sqlcipher3.DatabaseError, IntegrityError) as exc:
         conn.close()
         raise DamagedDatabase(str(exc)) from None
     return conn

@@ -178,19 +178,23 @@ def open_database(
     if path is None or not path.is_file():
         return None
     try:
-        catalog = Catalog.opened(
-            catalog_db.open_database(
-                path, key.catalog_key, read_only=read_only, immutable=immutable
-            )
+        conn = catalog_db.open_database(
+            path, key.catalog_key, read_only=read_only, immutable=immutable
         )
-    except (catalog_db.DamagedDatabase, IntegrityError):
+    except catalog_db.DamagedDatabase:
         return None
-    if catalog.saved_seq == 0:
+    try:
+        catalog = Catalog.opened(conn)
+        saved = catalog.saved_seq
+    except IntegrityError:  # a damaged page, an unknown schema: made again
+        conn.close()
+        return None
+    if saved == 0:
         return None  # made but never filled (a fill cut short)
-    if catalog.saved_seq < head.seq:
+    if saved < head.seq:
         raise IntegrityError(
             f"the catalog on this computer (local/{path.name}) is older than the vault's "
-            f"head (state {catalog.saved_seq}, the head is at {head.seq}): it was put back "
+            f"head (state {saved}, the head is at {head.seq}): it was put back "
             "from an older copy",
             hint="'vault rebuild-catalog' makes it again from the manifests",
         )

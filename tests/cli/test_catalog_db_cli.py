@@ -68,3 +68,44 @@ def test_a_lost_or_damaged_database_is_made_again_from_the_head(
     assert _names(runner, filled) == expected
     audit = run(runner, filled, "audit", "--json")
     assert "rebuild" not in audit.stdout  # from the chain, not the manifests
+
+
+def _garble_table(vault_dir: Path, table: str) -> None:
+    """Garble the page holding ``table`` in this computer's database (a bad
+    sector, a stray write): every other page stays as it was."""
+    from vault import catalog_db
+    from vault.repository import Vault
+
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        key = vault.unlocked_key().catalog_key
+    path = catalog_db.current(vault_dir / "local")
+    assert path is not None
+    conn = catalog_db.open_database(path, key, read_only=True)
+    page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+    conn.close()
+    data = bytearray(path.read_bytes())
+    offset = (int(root) - 1) * page_size + 100
+    data[offset : offset + 64] = bytes(b ^ 0xFF for b in data[offset : offset + 64])
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("table", ["documents", "meta"])
+def test_a_damaged_page_of_the_database_is_one_line_never_a_traceback(
+    runner: CliRunner, filled: Path, table: str
+) -> None:
+    expected = _names(runner, filled)
+    _garble_table(filled, table)
+    listed = run(runner, filled, "list")
+    if table == "meta":  # read at open: the database is made again from the head's chain
+        assert listed.exit_code == 0, listed.output
+        assert _names(runner, filled) == expected
+        return
+    assert listed.exit_code == 4, listed.output
+    assert "the catalog on this computer (local/catalog-" in listed.stderr
+    assert "is damaged" in listed.stderr
+    assert "vault rebuild-catalog" in listed.stderr
+    assert run(runner, filled, "rebuild-catalog").exit_code == 0
+    assert _names(runner, filled) == expected
