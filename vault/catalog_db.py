@@ -201,6 +201,17 @@ def in_memory() -> Connection:
     return conn
 
 
+def interrupted(path: Path) -> bool:
+    """Whether a save of the database at ``path`` was cut short: its rollback
+    journal is still there. Until a writer opens it (and SQLite puts the
+    pages back), its pages may be half old, half new; a reader that cannot
+    write (a read-only vault) must not read it as it is."""
+    try:
+        return os.stat(f"{path}-journal").st_size > 0
+    except FileNotFoundError:
+        return False
+
+
 def remove_database(path: Path) -> None:
     """Remove the database and its log files (a damaged cache, before making it again)."""
     for suffix in SUFFIXES:

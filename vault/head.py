@@ -177,6 +177,8 @@ def open_database(
     path = catalog_db.current(local)
     if path is None or not path.is_file():
         return None
+    if (read_only or immutable) and catalog_db.interrupted(path):
+        return None  # a save cut short that only a writer can roll back: not read as it is
     try:
         conn = catalog_db.open_database(
             path, key.catalog_key, read_only=read_only, immutable=immutable

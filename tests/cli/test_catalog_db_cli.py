@@ -137,3 +137,35 @@ def test_an_older_rollback_journal_put_back_is_not_taken_for_the_catalog(
     shutil.copy2(kept, journal)  # put back: SQLite plays it over the newer pages
     assert _names(runner, filled) == expected
     assert run(runner, filled, "verify").exit_code == 0
+
+
+def test_a_save_cut_short_is_not_read_as_it_is_on_a_read_only_vault(
+    runner: CliRunner, filled: Path, tmp_path: Path
+) -> None:
+    from tests.mounts import read_only_view
+    from vault import catalog_db
+    from vault.repository import Vault
+
+    expected = _names(runner, filled)
+    vault = Vault.open(filled)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        key = vault.unlocked_key().catalog_key
+    path = catalog_db.current(filled / "local")
+    assert path is not None
+    conn = catalog_db.open_database(path, key)
+    conn.execute("PRAGMA cache_size = 2")  # pages written to the file before the commit
+    conn.execute("UPDATE documents SET name = 'half-saved'")
+    conn.execute("CREATE TABLE spill (x TEXT)")
+    conn.executemany("INSERT INTO spill VALUES (?)", [("x" * 4000,)] * 50)
+    crashed = tmp_path / "crashed"  # the files as a killed save leaves them
+    crashed.mkdir()
+    for name in (path.name, f"{path.name}-journal"):
+        shutil.copy2(path.parent / name, crashed / name)
+    conn.rollback()
+    conn.close()
+    for copy in crashed.iterdir():
+        shutil.copy2(copy, path.parent / copy.name)
+    with read_only_view(filled.parent, tmp_path / "ro") as ro:
+        assert _names(runner, ro / filled.name) == expected
+    assert _names(runner, filled) == expected  # a writer rolls the save back
