@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vault import crypto
-from vault.errors import IntegrityError
+from vault.errors import IntegrityError, WrongKeyError
 from vault.fsutil import commit_temp, private_temp_path, remove_quietly
 
 if TYPE_CHECKING:
@@ -444,12 +444,12 @@ def read_records(
     inside a transaction and commit only once this returns. Returns the header.
     """
     reader = _Reader(key, apply)
-    failed: IntegrityError | None = None
+    failed: IntegrityError | WrongKeyError | None = None
     with open(path, "rb") as f:
         source = _HashingSource(f)
         try:
             crypto.decrypt_stream(source, reader, [key.identity])  # type: ignore[arg-type]
-        except IntegrityError as exc:
+        except (IntegrityError, WrongKeyError) as exc:  # the key opened the head: not the key
             failed = exc
         source.drain()
     if source.sha.hexdigest() != digest:

@@ -103,3 +103,27 @@ def test_a_delta_swapped_on_the_backup_is_refused_at_recovery(
     assert refused.exit_code == 4, refused.output
     assert "does not match the head" in refused.stderr
     assert not dest.exists()
+
+
+@pytest.mark.parametrize("where", ["backup", "here"])
+def test_a_base_damaged_in_its_age_header_is_corruption_not_a_wrong_passphrase(
+    runner: CliRunner, synced: tuple[Path, Path], tmp_path: Path, where: str
+) -> None:
+    vault_dir, folder = synced
+    damaged = folder if where == "backup" else vault_dir
+    head, _ = parse_head((damaged / "head.json").read_bytes())
+    base = damaged / "catalog" / f"{head.catalog}.age"
+    data = bytearray(base.read_bytes())
+    data[100:102] = b"xx"  # inside the recipient stanza: no identity opens it
+    base.write_bytes(bytes(data))
+    if where == "backup":
+        dest = tmp_path / "recovered"
+        refused = runner.invoke(cli, ["recover", "--from", str(folder), "--to", str(dest)])
+        assert not dest.exists()
+    else:  # a new computer: no database, the catalog is made from the chain
+        for path in (vault_dir / "local").glob("catalog*"):
+            path.unlink()
+        refused = run(runner, vault_dir, "list")
+    assert refused.exit_code == 4, refused.output
+    assert "does not match the head" in refused.stderr
+    assert "passphrase" not in refused.stderr
