@@ -249,6 +249,10 @@ def fill(
             )  # fmt: skip
         except chain.MissingChainFile as exc:
             raise SnapshotError(str(exc)) from exc
+        except IntegrityError as exc:
+            if exc.hint is None:
+                exc.hint = HEAD_MAC_HINT
+            raise
     catalog.settle(head.seq)
 
 

@@ -127,3 +127,4 @@ def test_a_base_damaged_in_its_age_header_is_corruption_not_a_wrong_passphrase(
     assert refused.exit_code == 4, refused.output
     assert "does not match the head" in refused.stderr
     assert "passphrase" not in refused.stderr
+    assert "rebuild-catalog" in refused.stderr  # how to go on
