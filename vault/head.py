@@ -188,13 +188,7 @@ def open_database(
     try:
         catalog = Catalog.opened(conn)
         saved = catalog.saved_seq
-        # Saved with this head, yet another number of documents: pages were put
-        # back (an older rollback journal replayed over it). Made again too.
-        mixed = saved == head.seq and catalog.count() != head.documents
     except IntegrityError:  # a damaged page, an unknown schema: made again
-        conn.close()
-        return None
-    if mixed:
         conn.close()
         return None
     if saved == 0:

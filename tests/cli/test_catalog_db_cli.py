@@ -111,34 +111,6 @@ def test_a_damaged_page_of_the_database_is_one_line_never_a_traceback(
     assert _names(runner, filled) == expected
 
 
-def test_an_older_rollback_journal_put_back_is_not_taken_for_the_catalog(
-    runner: CliRunner, filled: Path, tmp_path: Path
-) -> None:
-    from vault import catalog_db
-    from vault.repository import Vault
-
-    vault = Vault.open(filled)
-    with vault.lock:
-        vault.unlock(PASSPHRASE)
-        key = vault.unlocked_key().catalog_key
-    path = catalog_db.current(filled / "local")
-    assert path is not None
-    conn = catalog_db.open_database(path, key)  # a save under way: its journal holds the
-    conn.execute("PRAGMA cache_size = 2")  # pages as they were
-    conn.execute("DELETE FROM documents")
-    journal = Path(f"{path}-journal")
-    kept = tmp_path / "kept-journal"
-    shutil.copy2(journal, kept)
-    conn.rollback()
-    conn.close()
-    store_documents(filled, 1, tmp_path / "more", size=64)
-    expected = _names(runner, filled)
-    assert len(expected) == 3
-    shutil.copy2(kept, journal)  # put back: SQLite plays it over the newer pages
-    assert _names(runner, filled) == expected
-    assert run(runner, filled, "verify").exit_code == 0
-
-
 def test_a_save_cut_short_is_not_read_as_it_is_on_a_read_only_vault(
     runner: CliRunner, filled: Path, tmp_path: Path
 ) -> None:
