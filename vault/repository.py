@@ -68,7 +68,7 @@ from vault.head import (
 from vault.keys import DataKey, KeyPaths, NewKeys
 from vault.lock import VaultLock
 from vault.manifest import Manifest
-from vault.objects import BadObject, ObjectStore
+from vault.objects import BadObject, ObjectStore, hash_file
 from vault.title import title_of
 
 if TYPE_CHECKING:  # the catalog loads on first use: `vault status` never needs it
@@ -837,12 +837,31 @@ class Vault:
                     result.unreferenced += 1
         for object_id in sorted(set(expected) - seen):
             result.bad.append(BadObject(object_id, "missing"))
+        self._verify_chain(result)
         try:
             anchor.check_present(self.root, self.vault_id, self.layout.head, bool(seen))
         except IntegrityError:
             result.bad.append(BadObject(self.layout.head.name, "missing"))
         self.audit.append("verify", [b.id for b in result.bad], ok=result.ok)
         return result
+
+    def _verify_chain(self, result: VerifyResult) -> None:
+        """Re-hash the catalog files the head names (``vault.chain``): what a
+        sync sends and a recovery reads."""
+        found = read_head(self.layout.head)
+        if found is None:
+            return
+        for name in found[0].catalog_files():
+            if not name.endswith(".age"):
+                continue  # the object indexes were checked by expected_objects
+            result.checked += 1
+            try:
+                digest = hash_file(self.layout.catalog / name)
+            except FileNotFoundError:
+                result.bad.append(BadObject(f"catalog/{name}", "missing"))
+                continue
+            if digest != name.removesuffix(".age"):
+                result.bad.append(BadObject(f"catalog/{name}", "corrupt"))
 
     def audit_anchor(self) -> tuple[int, str] | None:
         """The audit tip of the newest head record (head.json or an anchor),

@@ -141,3 +141,22 @@ def test_a_save_cut_short_is_not_read_as_it_is_on_a_read_only_vault(
     with read_only_view(filled.parent, tmp_path / "ro") as ro:
         assert _names(runner, ro / filled.name) == expected
     assert _names(runner, filled) == expected  # a writer rolls the save back
+
+
+@pytest.mark.parametrize("harm", ["garbled", "deleted"])
+def test_verify_checks_the_catalog_files_the_head_names(
+    runner: CliRunner, filled: Path, harm: str
+) -> None:
+    head = json.loads((filled / "head.json").read_text())
+    name = f"{head['deltas'][-1][0]}.age"
+    path = filled / "catalog" / name
+    if harm == "garbled":  # same size, other bytes: what a sync would send on
+        data = bytearray(path.read_bytes())
+        data[-20:-18] = bytes(b ^ 0xFF for b in data[-20:-18])
+        path.write_bytes(bytes(data))
+    else:
+        path.unlink()
+    checked = run(runner, filled, "verify")
+    assert checked.exit_code == 4, checked.output
+    problem = "corrupt" if harm == "garbled" else "missing"
+    assert f"{problem}: catalog/{name}" in checked.stdout
