@@ -307,22 +307,25 @@ def save_catalog(
         or not chain.check_present(ctx.snapshots, links)
         or _deltas_too_big(ctx.snapshots, links)
     )
-    if base:
-        link = chain.write_base(
-            ctx.snapshots, catalog, recipient, ctx.key,
-            vault_id=ctx.vault_id, seq=seq, sizes=ctx.sizes,
-        )  # fmt: skip
-        links = [link]
-    else:
+    if not base:
         changes = catalog.changes(previous.seq if previous is not None else 0)
         if changes:
             link = chain.write_delta(
                 ctx.snapshots, catalog, changes, recipient, ctx.key,
                 vault_id=ctx.vault_id, seq=seq, base=links[0], prev=links[-1], sizes=ctx.sizes,
             )  # fmt: skip
-            links = chain.merge_tail(
-                ctx.snapshots, [*links, link], ctx.key, recipient, vault_id=ctx.vault_id
-            )
+            try:
+                links = chain.merge_tail(
+                    ctx.snapshots, [*links, link], ctx.key, recipient, vault_id=ctx.vault_id
+                )
+            except IntegrityError:  # a delta here is damaged: the database makes a new base
+                base = True
+    if base:
+        link = chain.write_base(
+            ctx.snapshots, catalog, recipient, ctx.key,
+            vault_id=ctx.vault_id, seq=seq, sizes=ctx.sizes,
+        )  # fmt: skip
+        links = [link]
     catalog.mark_saved(seq)
     if before_head is not None:
         before_head()

@@ -304,3 +304,21 @@ def test_deltas_are_merged_eight_at_a_time_and_the_chain_stays_short(
     assert again.document(edited)["family"] == "F-0777"
     named = read_index(vault_dir / "catalog", head)
     assert set(named) == vault.catalog.object_ids() | vault.catalog.manifest_ids()
+
+
+def test_a_damaged_delta_here_does_not_stop_the_saves_that_merge_it(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 1, "first")
+    _store(vault, tmp_path, 1, "second")
+    head, links = _links(vault_dir)
+    damaged = vault.layout.catalog / f"{links[-1].age}.age"
+    data = bytearray(damaged.read_bytes())
+    data[-20:-18] = bytes(b ^ 0xFF for b in data[-20:-18])
+    damaged.write_bytes(bytes(data))
+    for n in range(chain.MERGE):  # enough saves to merge the damaged delta
+        _store(vault, tmp_path, 1, f"later{n}")
+    head, links = _links(vault_dir)
+    assert _snapshot(_apply(vault, head, links)) == _snapshot(vault.catalog)
+    assert vault.catalog.count() == 2 + chain.MERGE
