@@ -85,6 +85,7 @@ class RecoverResult:
     kept: int = 0  # verified files an interrupted run had already brought in
     damaged: list[Damage] = field(default_factory=list)
     rebuilt: bool = False  # the catalog was rebuilt from the manifests
+    catalog_missing: list[str] = field(default_factory=list)  # catalog files the head names, absent
     folded: int = 0  # journaled documents folded into the catalog
     emergency: bool = False
     seconds: float = 0.0
@@ -188,6 +189,9 @@ def _restore(
     result = RecoverResult(dest, name, source.path, verified.head)
     result.emergency = bool(verified.credentials.emergency_key)
     result.left_out = [str(e["manifest"]) for e in verified.left_out]
+    result.catalog_missing = [
+        name for name in verified.head.catalog_files() if f"catalog/{name}" not in source.present
+    ]
     result.audit_damaged = segments.audit_damage(verified.logs)
     result.key = verified.key
 

@@ -346,26 +346,13 @@ def check_present(folder: Path, links: Iterable[Link]) -> bool:
     return all((folder / name).is_file() for link in links for name in link.names)
 
 
-class _HashingSource:
-    """A file read through, hashing every byte (the rest at ``drain``)."""
-
-    def __init__(self, f: Any) -> None:
-        self._f = f
-        self.sha = hashlib.sha256()
-
-    def read(self, size: int = -1) -> bytes:
-        data: bytes = self._f.read(size)
-        self.sha.update(data)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        size: int = self._f.readinto(buffer)
-        self.sha.update(memoryview(buffer)[:size])
-        return size
-
-    def drain(self) -> None:
-        while self.read(1024 * 1024):
-            pass
+def _check_hash(path: Path, digest: str) -> None:
+    sha = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            sha.update(chunk)
+    if sha.hexdigest() != digest:
+        raise IntegrityError(f"catalog/{digest}.age does not match the head (corrupt or replaced)")
 
 
 class _Reader(io.RawIOBase):
@@ -443,19 +430,15 @@ def read_records(
     Records reach ``apply`` before the MAC at the end is checked: apply them
     inside a transaction and commit only once this returns. Returns the header.
     """
+    _check_hash(path, digest)  # before a byte is decrypted or decompressed
     reader = _Reader(key, apply)
-    failed: IntegrityError | WrongKeyError | None = None
     with open(path, "rb") as f:
-        source = _HashingSource(f)
         try:
-            crypto.decrypt_stream(source, reader, [key.identity])  # type: ignore[arg-type]
+            crypto.decrypt_stream(f, reader, [key.identity])  # type: ignore[arg-type]
         except (IntegrityError, WrongKeyError) as exc:  # the key opened the head: not the key
-            failed = exc
-        source.drain()
-    if source.sha.hexdigest() != digest:
-        raise IntegrityError(f"catalog/{digest}.age does not match the head (corrupt or replaced)")
-    if failed is not None:
-        raise IntegrityError(f"catalog/{digest}.age cannot be decrypted ({failed.message})")
+            raise IntegrityError(
+                f"catalog/{digest}.age cannot be decrypted ({exc.message})"
+            ) from None
     reader.finish()
     assert reader.header is not None
     return reader.header

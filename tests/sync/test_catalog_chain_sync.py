@@ -128,3 +128,20 @@ def test_a_base_damaged_in_its_age_header_is_corruption_not_a_wrong_passphrase(
     assert "does not match the head" in refused.stderr
     assert "passphrase" not in refused.stderr
     assert "rebuild-catalog" in refused.stderr  # how to go on
+
+
+def test_a_backup_missing_a_delta_is_recovered_from_the_manifests_with_a_warning(
+    runner: CliRunner, synced: tuple[Path, Path], tmp_path: Path
+) -> None:
+    vault_dir, folder = synced
+    store_documents(vault_dir, 1, tmp_path / "day", size=64)
+    assert run(runner, vault_dir, "list").exit_code == 0
+    assert run(runner, vault_dir, "sync").exit_code == 0
+    head, _ = parse_head((folder / "head.json").read_bytes())
+    (folder / "catalog" / f"{head.deltas[-1][0]}.age").unlink()
+    dest = tmp_path / "recovered"
+    done = runner.invoke(cli, ["recover", "--from", str(folder), "--to", str(dest)])
+    assert done.exit_code == 0, done.output
+    assert "lacks 1 of the catalog files" in done.stderr
+    expected = json.loads(run(runner, vault_dir, "list", "--json").stdout)
+    assert json.loads(run(runner, dest, "list", "--json").stdout) == expected

@@ -111,6 +111,13 @@ def _report(result: RecoverResult) -> None:
     )
     if result.rebuilt:
         click.echo("The catalog was rebuilt from the document manifests.")
+    if result.catalog_missing:
+        click.echo(
+            f"vault: warning: the backup lacks {len(result.catalog_missing)} of the catalog "
+            "files its head names, so the catalog was rebuilt from the document manifests; "
+            "check that backup ('vault verify --remote NAME')",
+            err=True,
+        )
     click.echo(
         f"The backup is set up as remote {result.remote!r} ({result.path}); "
         f"'vault --vault {result.root} sync {result.remote}' continues it."
