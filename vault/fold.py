@@ -60,6 +60,8 @@ def fold_journal(vault: Vault) -> FoldResult:
     legacy = vault.legacy_journal
     leftovers: list[str] = []
     aside: list[tuple[dict[str, Any], str]] = []
+    # Made once and grown as entries are folded: the fold's cost is the
+    # entries plus the catalog, never the entries times the catalog.
     named = catalog.object_ids() | catalog.manifest_ids()
     damaged: list[str] = []
     for text in found.damaged:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pyrage
 import pytest
@@ -151,3 +152,53 @@ def test_wrong_key_opens_no_part(
     with pytest.raises(Exception, match="the key does not open this file"):
         store.get_file(join_ref(ids), tmp_path / "out.bin", [x25519.Identity.generate()])
     assert not (tmp_path / "out.bin").exists()
+
+
+def test_a_part_is_decrypted_in_few_large_writes(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """age hands the plaintext over 8 KiB at a time: 4 MiB is 512 writes
+    unless they are gathered (into 1 MiB pieces: 4 or 5 writes)."""
+    identity, recipient = keys
+    data = os.urandom(4 * 1024 * KIB + 5)
+    src, part, out = tmp_path / "plain.bin", tmp_path / "part.age", tmp_path / "out.bin"
+    src.write_bytes(data)
+    part.write_bytes(b"")
+    crypto.encrypt_part(src, 0, len(data), part, [str(recipient)])
+    out.write_bytes(b"\0" * 7)
+    writes: list[int] = []
+    for name in ("pwrite", "pwritev", "write", "writev"):
+        if hasattr(os, name):
+            real = getattr(os, name)
+            monkeypatch.setattr(os, name, _counting(real, writes))
+
+    written, _ = crypto.decrypt_part(part, out, 7, [str(identity)])
+
+    monkeypatch.undo()
+    assert written == len(data) and out.read_bytes() == b"\0" * 7 + data
+    assert 1 <= len(writes) <= 8
+
+
+def test_a_part_that_fails_to_decrypt_writes_nothing_it_gathered(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient]
+) -> None:
+    identity, recipient = keys
+    src, part, out = tmp_path / "plain.bin", tmp_path / "part.age", tmp_path / "out.bin"
+    src.write_bytes(os.urandom(512 * KIB))
+    part.write_bytes(b"")
+    crypto.encrypt_part(src, 0, 512 * KIB, part, [str(recipient)])
+    damaged = bytearray(part.read_bytes())
+    damaged[-100] ^= 0x01  # the last chunk: every chunk before it authenticates
+    part.write_bytes(bytes(damaged))
+    out.write_bytes(b"")
+    with pytest.raises(IntegrityError):
+        crypto.decrypt_part(part, out, 0, [str(identity)])
+    assert out.read_bytes() == b""
+
+
+def _counting(real: Any, calls: list[int]) -> Any:
+    def count(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    return count
