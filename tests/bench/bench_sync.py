@@ -26,6 +26,21 @@ and noisy), beside the median times, with the goal: at most 1.5x, and flat
 as the vault grows (the ratio at the largest size at most 1.25 times the one
 at the smallest). It always exits 0 unless
 something fails; the verdicts are printed as PASS/FAIL.
+
+The "day" scenario (``--scenario day``; ``--scenario all`` runs both) is a
+centre's working day on a generated vault of real documents
+(``tests/bench/generated.py``, cached between runs; default 10,000 and
+30,000 documents): 10 new documents stored without the passphrase (as the
+scanner folder stores them), one ``vault edit`` of an older document's family
+reference, one ``vault search`` (which folds the 10 in), then ``vault sync``
+to a local-folder remote, all through the CLI but the storing. What the sync
+sent is read from the remote folder: the bytes of every file it created or
+replaced. It is set against the bytes of the day's new objects and manifests
+(the files the day added to ``objects/`` and ``manifests/``), which any backup
+must send. Goals: a day sends at most those plus 256 kB (every day but those
+that rewrite the catalog's base: the head names a new ``catalog``); over all
+the days (``--days``, default 100), base rewrites included, at most 1.5x the
+bytes of the documents added.
 """
 
 from __future__ import annotations
@@ -40,11 +55,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 RATIO_GOAL = 1.5
 FLAT_GOAL = 1.25
 NEW_FILES = 10
+DAY_DOCUMENTS = 10
+DAY_ALLOWANCE = 256_000  # bytes a day may send beyond its new objects and manifests
+DAY_AVERAGE_GOAL = 1.5  # bytes sent over many days / bytes of the documents added
 
 
 def write_object(root: Path, store: str, data: bytes) -> tuple[str, int]:
@@ -230,6 +249,149 @@ def bench_size(work: Path, objects: int, rounds: int) -> Measured:
     return statistics.median(syncs), statistics.median(copies), ratio, starts, calls
 
 
+# --- the day scenario ------------------------------------------------------------
+
+
+@dataclass
+class Day:
+    sent: int  # bytes of the files the sync created or replaced on the remote
+    added: int  # bytes of the new files in objects/ and manifests/
+    files: int  # files the sync created or replaced
+    base: bool  # the head names a new catalog (base) after this day
+    seconds: dict[str, float]
+
+    @property
+    def within(self) -> bool:
+        return self.sent <= self.added + DAY_ALLOWANCE
+
+
+def files_of(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """{path: (size, mtime_ns, inode)} of every file under ``folder``."""
+    found = {}
+    for path in folder.rglob("*"):
+        if path.is_file():
+            st = path.stat()
+            found[str(path.relative_to(folder))] = (st.st_size, st.st_mtime_ns, st.st_ino)
+    return found
+
+
+def changed_bytes(
+    before: dict[str, tuple[int, int, int]], after: dict[str, tuple[int, int, int]]
+) -> tuple[int, int]:
+    """Bytes and count of the files new or replaced between two ``files_of``."""
+    new = [info[0] for path, info in after.items() if before.get(path) != info]
+    return sum(new), len(new)
+
+
+def head_catalog(root: Path) -> str:
+    """What head.json names as the catalog (its base, once there are deltas)."""
+    return str(json.loads((root / "head.json").read_text()).get("catalog"))
+
+
+def vault_cli(root: Path, *args: str) -> float:
+    """Run ``vault --vault ROOT ARGS`` (the passphrase from the environment)."""
+    argv = [sys.executable, "-m", "vault", "--vault", str(root), *args]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    started = time.perf_counter()
+    done = subprocess.run(
+        argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=3600, env=env
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return time.perf_counter() - started
+
+
+def start_days(root: Path, remote: Path) -> float:
+    """Add the remote and make the first (whole) backup; its seconds."""
+    vault_cli(root, "remote", "add", "bench", str(remote), "--create")
+    return vault_cli(root, "sync", "bench", "--quiet")
+
+
+def run_day(root: Path, remote: Path, size: int, day: int) -> Day:
+    """One working day on the vault at ``root`` of ``size`` generated documents."""
+    from tests.bench.generated import day_documents, store_locked
+    from tests.generate import document_id
+
+    seconds = {}
+    stores = [root / "objects", root / "manifests"]
+    local_before = {str(s): files_of(s) for s in stores}
+    started = time.perf_counter()
+    store_locked(root, day_documents(size, day, DAY_DOCUMENTS))
+    seconds["store"] = time.perf_counter() - started
+    older = document_id((day * 7919) % size)
+    family = f"F-{(day * 37) % 9999 + 1:04d}"
+    seconds["search"] = vault_cli(root, "search", "contact", "--limit", "5")
+    seconds["edit"] = vault_cli(root, "edit", older, "--family", family)
+    before = files_of(remote)
+    seconds["sync"] = vault_cli(root, "sync", "bench", "--quiet")
+    sent, files = changed_bytes(before, files_of(remote))
+    added = sum(changed_bytes(local_before[str(s)], files_of(s))[0] for s in stores)
+    return Day(sent, added, files, False, seconds)
+
+
+def bench_days(work: Path, cache: Path, size: int, days: int) -> list[Day]:
+    from tests.bench.generated import cached_vault, work_copy
+
+    root = work_copy(cached_vault(size, cache), work / f"day-vault-{size}")
+    remote = work / f"day-remote-{size}"
+    log(f"{size} documents: first sync {start_days(root, remote):.1f}s")
+    found = []
+    for day in range(days):
+        before = head_catalog(root)
+        result = run_day(root, remote, size, day)
+        result.base = head_catalog(root) != before
+        found.append(result)
+        log(
+            f"  day {day + 1}: sent {result.sent / 1000:.1f} kB in {result.files} files for "
+            f"{result.added / 1000:.1f} kB of new objects and manifests"
+            f"{' (new catalog base)' if result.base else ''}; "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
+        )
+    shutil.rmtree(root)
+    shutil.rmtree(remote)
+    return found
+
+
+def report_days(results: dict[int, list[Day]]) -> None:
+    print()
+    print(
+        f"the day: {DAY_DOCUMENTS} documents stored without the passphrase, one 'vault edit', "
+        "one 'vault search', then 'vault sync' to a local folder"
+    )
+    print(
+        f"{'documents':>9} {'days':>5} {'first day kB':>13} {'its new kB':>11} "
+        f"{'median day kB':>14} {'mean sent kB':>13} {'mean new kB':>12} {'base days':>10}"
+    )
+    for size, days in results.items():
+        sent = [d.sent for d in days]
+        added = [d.added for d in days]
+        print(
+            f"{size:>9} {len(days):>5} {days[0].sent / 1000:>13.1f} {days[0].added / 1000:>11.1f} "
+            f"{statistics.median(sent) / 1000:>14.1f} {statistics.mean(sent) / 1000:>13.1f} "
+            f"{statistics.mean(added) / 1000:>12.1f} {sum(d.base for d in days):>10}"
+        )
+    print()
+    print(
+        f"goal: a day sends at most its new objects and manifests plus {DAY_ALLOWANCE // 1000} kB "
+        f"(days that write a new catalog base aside); over all the days at most "
+        f"{DAY_AVERAGE_GOAL}x the bytes of the documents added"
+    )
+    for size, days in results.items():
+        over = [n + 1 for n, d in enumerate(days) if not d.within and not d.base]
+        ok = days[0].within and not over
+        print(
+            f"{size} documents: first day {days[0].sent / 1000:.1f} kB for "
+            f"{days[0].added / 1000:.1f} kB new; days over the allowance (no new base): "
+            f"{len(over)} of {len(days)} {'PASS' if ok else 'FAIL'}"
+        )
+        ratio = sum(d.sent for d in days) / max(1, sum(d.added for d in days))
+        verdict = "PASS" if ratio <= DAY_AVERAGE_GOAL else "FAIL"
+        print(
+            f"{size} documents: over {len(days)} days {ratio:.2f}x the documents' bytes "
+            f"(goal <= {DAY_AVERAGE_GOAL}x) {verdict}"
+        )
+
+
 def report(results: dict[int, Measured], rounds: int, start: float) -> None:
     print()
     print(
@@ -280,6 +442,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, default=9, help="timed rounds per size")
     parser.add_argument(
+        "--scenario",
+        choices=("objects", "day", "all"),
+        default="all",
+        help="objects: 10 new files vs rclone copy; day: the working day (see above)",
+    )
+    parser.add_argument(
+        "--day-sizes",
+        default="10000,30000",
+        help="generated vault sizes in documents for the day (default 10000,30000)",
+    )
+    parser.add_argument("--days", type=int, default=100, help="days run per size")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="where generated vaults are kept between runs (default /var/tmp/vault-bench-cache)",
+    )
+    parser.add_argument(
         "--dir",
         type=Path,
         default=Path(tempfile.gettempdir()),
@@ -287,16 +467,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     sizes = [int(s) for s in args.sizes.split(",")]
+    day_sizes = [int(s) for s in args.day_sizes.split(",")]
     if args.rounds < 1 or any(s < 2 for s in sizes):
         parser.error("--rounds must be at least 1 and sizes at least 2")
+    if args.days < 1 or any(s < 10 for s in day_sizes):
+        parser.error("--days must be at least 1 and day sizes at least 10")
+    from tests.bench.generated import DEFAULT_CACHE
+
+    cache = (args.cache or DEFAULT_CACHE).resolve()
     args.dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="vault-bench-sync-", dir=args.dir))
+    os.environ["XDG_STATE_HOME"] = str(work / "state")  # the anchors of this run's vaults
+    days: dict[int, list[Day]] = {}
     try:
-        start = rclone_start(work, args.rounds)
-        results = {size: bench_size(work, size, args.rounds) for size in sizes}
+        if args.scenario in ("objects", "all"):
+            start = rclone_start(work, args.rounds)
+            results = {size: bench_size(work, size, args.rounds) for size in sizes}
+            report(results, args.rounds, start)
+        if args.scenario in ("day", "all"):
+            from tests.bench.generated import PASSPHRASE
+
+            os.environ["VAULT_PASSPHRASE"] = PASSPHRASE
+            days = {size: bench_days(work, cache, size, args.days) for size in day_sizes}
+            report_days(days)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report(results, args.rounds, start)
     return 0
 
 
