@@ -57,6 +57,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.bench.generated import NewDocuments
 
 RATIO_GOAL = 1.5
 FLAT_GOAL = 1.25
@@ -307,16 +311,16 @@ def start_days(root: Path, remote: Path) -> float:
     return vault_cli(root, "sync", "bench", "--quiet")
 
 
-def run_day(root: Path, remote: Path, size: int, day: int) -> Day:
-    """One working day on the vault at ``root`` of ``size`` generated documents."""
-    from tests.bench.generated import day_documents, store_locked
+def run_day(root: Path, remote: Path, size: int, day: int, new: NewDocuments) -> Day:
+    """Day ``day`` on the vault at ``root`` of ``size`` generated documents."""
+    from tests.bench.generated import store_locked
     from tests.generate import document_id
 
     seconds = {}
     stores = [root / "objects", root / "manifests"]
     local_before = {str(s): files_of(s) for s in stores}
     started = time.perf_counter()
-    store_locked(root, day_documents(size, day, DAY_DOCUMENTS))
+    store_locked(root, new.take(DAY_DOCUMENTS))
     seconds["store"] = time.perf_counter() - started
     older = document_id((day * 7919) % size)
     family = f"F-{(day * 37) % 9999 + 1:04d}"
@@ -330,15 +334,16 @@ def run_day(root: Path, remote: Path, size: int, day: int) -> Day:
 
 
 def bench_days(work: Path, cache: Path, size: int, days: int) -> list[Day]:
-    from tests.bench.generated import cached_vault, work_copy
+    from tests.bench.generated import NewDocuments, cached_vault, work_copy
 
     root = work_copy(cached_vault(size, cache), work / f"day-vault-{size}")
     remote = work / f"day-remote-{size}"
     log(f"{size} documents: first sync {start_days(root, remote):.1f}s")
     found = []
+    new = NewDocuments(size)
     for day in range(days):
         before = head_catalog(root)
-        result = run_day(root, remote, size, day)
+        result = run_day(root, remote, size, day, new)
         result.base = head_catalog(root) != before
         found.append(result)
         log(

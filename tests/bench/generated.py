@@ -13,13 +13,14 @@ cache are removed when a new one is made.
 manifests are written once and never changed, so they are hard links; every
 other file is copied.
 
-``day_documents`` are new documents for a vault of ``size``: those that come
-after the first ``size`` of the generator's sequence.
+``NewDocuments(size)`` gives new documents for a vault of ``size``: those
+that come after the first ``size`` of the generator's sequence.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 import subprocess
@@ -109,12 +110,17 @@ def work_copy(cached: Path, dest: Path) -> Path:
     return dest
 
 
-def day_documents(size: int, day: int, count: int) -> list[Any]:
-    """``count`` new documents for day ``day`` (0 first) of a vault of ``size``."""
-    from tests.generate import documents
+class NewDocuments:
+    """Documents a vault of ``size`` generated ones does not hold yet: those
+    that follow its first ``size`` in the generator's sequence, in order."""
 
-    first = size + day * count
-    return list(documents(first + count, start=first))
+    def __init__(self, size: int) -> None:
+        from tests.generate import documents
+
+        self._feed = documents(size + 10**9, start=size)
+
+    def take(self, count: int) -> list[Any]:
+        return list(itertools.islice(self._feed, count))
 
 
 def store_locked(root: Path, docs: list[Any]) -> int:
