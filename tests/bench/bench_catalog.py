@@ -57,44 +57,55 @@ SEARCH_GOALS_S = {30_000: 0.050, 100_000: 0.100}
 GOAL_SIZE = 100_000
 FOLD_DOCUMENTS = 10
 
-# The query classes of the issue, for a vault of the generator's documents.
-# ``tests/bench/bench_search.py`` gives its own when it is there.
-_FILTERS = {"doc_type": "court-order", "since": date(2020, 1, 1), "until": date(2024, 12, 31)}
+# The query classes of the issue, each with and without filters, for a vault of
+# the generator's documents; ``tests/bench/bench_search.py`` gives the set and
+# its timing when it is there (the same shape: class -> queries, label -> filters).
+_QUERY_CLASSES: dict[str, tuple[str, ...]] = {
+    "rare surname": ("Przybylśki",),
+    "surname, 1 letter wrong": ("Przybylsky",),
+    "surname, 2 letters wrong": ("Pszybylsky",),
+    "part of a word": ("Przybyl",),
+    "case number": ("NT26P00412",),
+    "common word": ("hearing",),
+    "most frequent word": ("the",),
+    "two-word phrase": ("family court",),
+}
+_FILTERS: dict[str, dict[str, Any]] = {
+    "no filter": {},
+    "type and dates": {
+        "doc_type": "court-order",
+        "since": date(2021, 1, 1),
+        "until": date(2022, 12, 31),
+    },
+}
 
 
-def query_set() -> list[tuple[str, str, dict[str, Any]]]:
-    """(class, query, search keyword arguments) for every query timed."""
+def time_queries(catalog: Any, rounds: int) -> dict[str, list[float]]:
+    """{"class | filters": [seconds, ...]} of every query, ``rounds`` timed
+    rounds after an untimed one."""
     try:
         from tests.bench import bench_search
     except ImportError:
         bench_search = None  # type: ignore[assignment]
-    if bench_search is not None and hasattr(bench_search, "QUERIES"):
-        return list(_normalised(bench_search.QUERIES))
-    from tests.generate import RARE_CASE, RARE_SURNAME
+    if bench_search is not None:
+        timings = bench_search.time_queries(catalog, rounds=rounds)
+        return {f"{t.query_class} | {t.filters}": [ms / 1000 for ms in t.times] for t in timings}
+    from vault import search
 
-    plain = [
-        ("rare surname", RARE_SURNAME),
-        ("surname 1 letter wrong", RARE_SURNAME[:-1] + "o"),
-        ("surname 2 letters wrong", RARE_SURNAME[:2] + "x" + RARE_SURNAME[3:-1] + "o"),
-        ("part of a word", RARE_SURNAME[:6]),
-        ("case number", RARE_CASE),
-        ("common word", "contact"),
-        ("most frequent word", "the"),
-        ("two-word phrase", "family court"),
+    cases = [
+        (f"{name} | {label}", query, kwargs)
+        for name, queries in _QUERY_CLASSES.items()
+        for label, kwargs in _FILTERS.items()
+        for query in queries
     ]
-    found = []
-    for name, query in plain:
-        found.append((name, query, {}))
-        found.append((f"{name} +filters", query, dict(_FILTERS)))
-    return found
-
-
-def _normalised(queries: Any) -> Any:
-    for item in queries:
-        if len(item) == 2:
-            yield item[0], item[1], {}
-        else:
-            yield item[0], item[1], dict(item[2])
+    times: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+    for round_number in range(rounds + 1):
+        for name, query, kwargs in cases:
+            started = time.perf_counter()
+            search.search(catalog, query, **kwargs)
+            if round_number:
+                times[name].append(time.perf_counter() - started)
+    return times
 
 
 # --- child processes ---------------------------------------------------------------
@@ -162,23 +173,10 @@ def child_memory(root: Path) -> dict[str, Any]:
 
 def child_search(root: Path, repeats: int) -> dict[str, Any]:
     """Every query of the set, ``repeats`` timed rounds after an untimed one."""
-    from vault import search
-
     vault = _unlocked(root)
-    catalog = vault.catalog
-    queries = query_set()
-    times: dict[str, list[float]] = {name: [] for name, _, _ in queries}
-    hits: dict[str, int] = {}
-    for round_number in range(repeats + 1):
-        for name, query, kwargs in queries:
-            started = time.perf_counter()
-            found = search.search(catalog, query, **kwargs)
-            elapsed = time.perf_counter() - started
-            hits[name] = len(found)
-            if round_number:
-                times[name].append(elapsed)
+    times = time_queries(vault.catalog, repeats)
     vault.lock.release()
-    return {"times": times, "hits": hits}
+    return {"times": times, "hits": {}}
 
 
 def child_fold(root: Path) -> dict[str, Any]:
@@ -331,20 +329,19 @@ def report(results: list[SizeResult], repeats: int) -> None:
         "in the journal (open, fold, save)."
     )
     print()
-    print(f"search in process, seconds: p50/p95 of {repeats} rounds (hits)")
+    print(f"search in process: p50/p95 of {repeats} rounds of every query of the class")
     names = list(results[0].search)
-    print(f"{'query class':<34}" + "".join(f" {r.documents:>18}" for r in results))
+    print(f"{'query class | filters':<42}" + "".join(f" {r.documents:>14}" for r in results))
     for name in names:
         cells = []
         for r in results:
             times = r.search.get(name, [])
             cells.append(
                 f"{percentile(times, 0.5) * 1000:>6.0f}/{percentile(times, 0.95) * 1000:>4.0f} ms"
-                f" ({r.hits.get(name, 0):>2})"
                 if times
                 else "-"
             )
-        print(f"{name:<34}" + "".join(f" {c:>18}" for c in cells))
+        print(f"{name:<42}" + "".join(f" {c:>14}" for c in cells))
     print()
     print(
         f"goals: at {GOAL_SIZE} documents 'vault search' holds at most {MEMORY_GOAL_MB:.0f} MB "

@@ -41,6 +41,7 @@ _SHAPED_BY = (
     "vault/repository.py",
     "vault/manifest.py",
     "vault/journal.py",
+    "vault/chain.py",
 )
 _WRITE_ONCE = ("objects", "manifests")
 
@@ -49,8 +50,9 @@ def code_hash() -> str:
     digest = hashlib.sha256()
     for name in _SHAPED_BY:
         path = ROOT / name
-        digest.update(name.encode() + b"\0")
-        digest.update(path.read_bytes() if path.exists() else b"")
+        if path.exists():
+            digest.update(name.encode() + b"\0")
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
