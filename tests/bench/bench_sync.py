@@ -378,16 +378,17 @@ def report_days(results: dict[int, list[Day]]) -> None:
     print()
     print(
         f"goal: a day sends at most its new objects and manifests plus {DAY_ALLOWANCE // 1000} kB "
-        f"(days that write a new catalog base aside); over all the days at most "
-        f"{DAY_AVERAGE_GOAL}x the bytes of the documents added"
+        f"(the first day, and every day that writes no new catalog base); over all the days "
+        f"at most {DAY_AVERAGE_GOAL}x the bytes of the documents added"
     )
     for size, days in results.items():
-        over = [n + 1 for n, d in enumerate(days) if not d.within and not d.base]
-        ok = days[0].within and not over
+        over = [d for d in days if not d.within]
+        ok = days[0].within and all(d.base for d in over)
         print(
-            f"{size} documents: first day {days[0].sent / 1000:.1f} kB for "
-            f"{days[0].added / 1000:.1f} kB new; days over the allowance (no new base): "
-            f"{len(over)} of {len(days)} {'PASS' if ok else 'FAIL'}"
+            f"{size} documents: the first day sent {days[0].sent / 1000:.1f} kB for "
+            f"{days[0].added / 1000:.1f} kB new; days over the allowance: {len(over)} of "
+            f"{len(days)}, {sum(d.base for d in over)} of them writing a new catalog base "
+            f"{'PASS' if ok else 'FAIL'}"
         )
         ratio = sum(d.sent for d in days) / max(1, sum(d.added for d in days))
         verdict = "PASS" if ratio <= DAY_AVERAGE_GOAL else "FAIL"
