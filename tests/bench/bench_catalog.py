@@ -223,19 +223,24 @@ class SizeResult:
     fold: dict[str, Any] = field(default_factory=dict)
     day_sent: int = 0
     day_added: int = 0
+    errors: dict[str, str] = field(default_factory=dict)  # step: its error's last line
 
 
 def run_child(work: Path, env: dict[str, str], *args: str) -> dict[str, Any]:
     result = work / "child.json"
     result.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "tests.bench.bench_catalog", "_child", args[0], args[1]]
-    subprocess.run(
+    done = subprocess.run(
         [*argv, str(result), *args[2:]],
-        check=True,
         env=env,
         stdin=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         cwd=Path(__file__).resolve().parents[2],
     )
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["no message"]
+        raise RuntimeError(f"{args[0]} failed: {lines[-1]}")
     found: dict[str, Any] = json.loads(result.read_text())
     result.unlink()
     return found
@@ -259,6 +264,7 @@ def cli_peak_kb(root: Path, env: dict[str, str], *args: str) -> int:
 
 
 def bench_size(work: Path, cache: Path, size: int, opens: int, repeats: int) -> SizeResult:
+    """Measure one size (see the module); prints its report at once."""
     from tests.bench import bench_sync
     from tests.bench.generated import (
         NewDocuments,
@@ -286,15 +292,24 @@ def bench_size(work: Path, cache: Path, size: int, opens: int, repeats: int) -> 
     log(f"{size}: searches timed")
     new = NewDocuments(size)
     store_locked(root, new.take(FOLD_DOCUMENTS))
-    found.fold = run_child(work, env, "fold", str(root))
-    log(f"{size}: fold {found.fold['fold_s']:.2f}s, {found.fold['write_bytes'] / MB:.1f} MB")
+    try:
+        found.fold = run_child(work, env, "fold", str(root))
+        log(f"{size}: fold {found.fold['fold_s']:.2f}s, {found.fold['write_bytes'] / MB:.1f} MB")
+    except RuntimeError as exc:
+        found.errors["fold"] = str(exc)
+        log(f"{size}: {exc}")
     remote = work / f"remote-{size}"
-    bench_sync.start_days(root, remote)
-    day = bench_sync.run_day(root, remote, size, 0, new)
-    found.day_sent, found.day_added = day.sent, day.added
-    log(f"{size}: a day sent {day.sent / 1000:.1f} kB for {day.added / 1000:.1f} kB")
+    try:
+        bench_sync.start_days(root, remote)
+        day = bench_sync.run_day(root, remote, size, 0, new)
+        found.day_sent, found.day_added = day.sent, day.added
+        log(f"{size}: a day sent {day.sent / 1000:.1f} kB for {day.added / 1000:.1f} kB")
+    except RuntimeError as exc:
+        found.errors["day"] = str(exc)
+        log(f"{size}: the day: {exc}")
     shutil.rmtree(root)
-    shutil.rmtree(remote)
+    shutil.rmtree(remote, ignore_errors=True)
+    report([found], repeats)  # as it comes: a later size that fails loses nothing
     return found
 
 
@@ -313,15 +328,18 @@ def report(results: list[SizeResult], repeats: int) -> None:
     )
     for r in results:
         m = _worst(r)
+        day = {} if "day" in r.errors else {"sent": r.day_sent, "added": r.day_added}
         print(
             f"{r.documents:>9} {r.catalog_bytes / MB:>11.1f} {_open_s(r) * 1000:>8.0f} "
             f"{m['unlock_peak_kb'] / 1024:>12.0f} {m['base_kb'] / 1024:>13.0f} "
             f"{(m['open_peak_kb'] - m['base_kb']) / 1024:>6.0f} "
             f"{(m['search_peak_kb'] - m['base_kb']) / 1024:>8.0f} "
-            f"{r.cli_search_rss_kb / 1024:>16.0f} {r.fold['fold_s']:>7.2f} "
-            f"{r.fold['write_bytes'] / MB:>14.1f} {r.day_sent / 1000:>12.1f} "
-            f"{r.day_added / 1000:>11.1f}"
+            f"{r.cli_search_rss_kb / 1024:>16.0f} {_cell(r.fold, 'fold_s', 1, '7.2f')} "
+            f"{_cell(r.fold, 'write_bytes', MB, '14.1f')} "
+            f"{_cell(day, 'sent', 1000, '12.1f')} {_cell(day, 'added', 1000, '11.1f')}"
         )
+        for step, error in r.errors.items():
+            print(f"  {r.documents}: {step}: {error}")
     print(
         "open: median of the processes; memory: the largest seen. '+open'/'+search': the peak "
         "after opening / after one search, beyond the RSS right after unlocking. fold: a "
@@ -357,8 +375,11 @@ def report(results: list[SizeResult], repeats: int) -> None:
                 f"{r.documents}: memory beyond unlocking {held:.0f} MB", held <= MEMORY_GOAL_MB
             )
             _verdict(f"{r.documents}: open {_open_s(r) * 1000:.0f} ms", _open_s(r) < OPEN_GOAL_S)
-            wrote = r.fold["write_bytes"]
-            _verdict(f"{r.documents}: fold wrote {wrote / MB:.1f} MB", wrote < FOLD_WRITE_GOAL)
+            if "fold" in r.errors:
+                _verdict(f"{r.documents}: fold {r.errors['fold']}", False)
+            else:
+                wrote = r.fold["write_bytes"]
+                _verdict(f"{r.documents}: fold wrote {wrote / MB:.1f} MB", wrote < FOLD_WRITE_GOAL)
         goal = SEARCH_GOALS_S.get(r.documents)
         if goal is not None:
             worst = max(r.search, key=lambda n: percentile(r.search[n], 0.95))
@@ -370,6 +391,11 @@ def report(results: list[SizeResult], repeats: int) -> None:
             )
     if not any(r.documents == GOAL_SIZE for r in results):
         print(f"(the memory, open and fold goals are judged at {GOAL_SIZE} documents only)")
+
+
+def _cell(found: dict[str, Any], key: str, unit: float, spec: str) -> str:
+    width = spec.split(".")[0]
+    return format(found[key] / unit, spec) if key in found else format("error", f">{width}")
 
 
 def _open_s(r: SizeResult) -> float:
@@ -424,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         results = [
             bench_size(work, args.cache.resolve(), size, args.opens, args.repeats) for size in sizes
         ]
+        print("\n=== all sizes")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(results, args.repeats)
