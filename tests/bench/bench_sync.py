@@ -301,7 +301,8 @@ def vault_cli(root: Path, *args: str) -> float:
         argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=3600, env=env
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"vault {' '.join(args)} failed ({done.returncode}): {last}")
     return time.perf_counter() - started
 
 
