@@ -19,6 +19,7 @@ that come after the first ``size`` of the generator's sequence.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import itertools
 import os
@@ -72,6 +73,12 @@ def environment(state: Path) -> dict[str, str]:
 def cached_vault(size: int, cache: Path) -> Path:
     """The cached vault of ``size`` documents, made first if it is not there."""
     cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / f".lock-{size}", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two benchmarks at once make it once
+        return _cached_vault(size, cache)
+
+
+def _cached_vault(size: int, cache: Path) -> Path:
     name = f"vault-{size}-{code_hash()}"
     path = cache / name
     if (path / ".bench-ready").exists():
