@@ -19,7 +19,8 @@ CLI, each measurement in a fresh Python process of its own:
   ``vault search`` command's peak RSS (``wait4``) is printed beside;
 - search: p50/p95 per query class, each with and without type and date
   filters, in one process, after one untimed round;
-- fold: 10 new documents stored without the passphrase, then a process that
+- fold: after one untimed fold (``bench_sync.settle``), 10 new documents
+  stored without the passphrase, then a process that
   unlocks and opens the catalog (which folds them in and saves): its time and
   the bytes it wrote (``write_bytes`` of ``/proc/self/io``);
 - the day (``tests/bench/bench_sync.py``): 10 documents, an edit, a search
@@ -291,8 +292,9 @@ def bench_size(work: Path, cache: Path, size: int, opens: int, repeats: int) -> 
     found.search, found.hits = timed["times"], timed["hits"]
     log(f"{size}: searches timed")
     new = NewDocuments(size)
-    store_locked(root, new.take(FOLD_DOCUMENTS))
     try:
+        bench_sync.settle(root, new)  # untimed: see there
+        store_locked(root, new.take(FOLD_DOCUMENTS))
         found.fold = run_child(work, env, "fold", str(root))
         log(f"{size}: fold {found.fold['fold_s']:.2f}s, {found.fold['write_bytes'] / MB:.1f} MB")
     except RuntimeError as exc:
