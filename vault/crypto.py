@@ -296,7 +296,6 @@ _IO_BUFFER = 256 * 1024
 # age hands decrypted plaintext over in pieces of 8 KiB; written straight to
 # the file that is 131,072 system calls per GiB, so they are gathered first.
 _WRITE_BUFFER = 1024 * 1024
-_MAX_PIECES = 1024  # pieces one pwritev call takes (IOV_MAX on Linux and macOS)
 
 
 def header_length(head: bytes) -> int:
@@ -374,39 +373,37 @@ class _OffsetWriter(io.RawIOBase):
 
     def __init__(self, fd: int, offset: int) -> None:
         self._fd, self.offset = fd, offset
-        self._pending: list[bytes] = []
-        self._pending_size = 0
+        self._buffer = bytearray(_WRITE_BUFFER)  # one buffer, reused: it stays in cache
+        self._view = memoryview(self._buffer)
+        self._filled = 0
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        piece = bytes(data)  # a copy only if it is not bytes already (age gives bytes)
-        self._pending.append(piece)
-        self._pending_size += len(piece)
-        if self._pending_size >= _WRITE_BUFFER:
+        size = len(data)
+        if self._filled + size > _WRITE_BUFFER:
             self._write_pending()
-        return len(piece)
+        if size >= _WRITE_BUFFER:
+            self._pwrite(memoryview(data))
+        else:
+            self._view[self._filled : self._filled + size] = data
+            self._filled += size
+        return size
 
     def finish(self) -> None:
         """Write what is gathered; ``offset`` is then where the data ends."""
         self._write_pending()
 
     def _write_pending(self) -> None:
-        pending, size = self._pending, self._pending_size
-        self._pending, self._pending_size = [], 0
-        if not pending:
-            return
-        written = 0
-        if hasattr(os, "pwritev") and len(pending) <= _MAX_PIECES:
-            written = os.pwritev(self._fd, pending, self.offset)
-        if written < size:
-            rest = memoryview(b"".join(pending))[written:]
-            while rest:
-                done = os.pwrite(self._fd, rest, self.offset + written)
-                written += done
-                rest = rest[done:]
-        self.offset += size
+        filled, self._filled = self._filled, 0
+        self._pwrite(self._view[:filled])
+
+    def _pwrite(self, view: memoryview) -> None:
+        while view:
+            written = os.pwrite(self._fd, view, self.offset)
+            self.offset += written
+            view = view[written:]
 
 
 def encrypt_part(
