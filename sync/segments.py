@@ -25,16 +25,16 @@ emptied the journal, a log rewritten, the first sync, a remote that was not
 as last left) starts the log afresh: one segment of its whole content, a
 *base* (level -1), or none for an empty log.
 
-**Merging.** Whenever the last ``FAN_IN`` (8) segments of a list have the
+**Merging.** Whenever the last ``FAN_IN`` (16) segments of a list have the
 same level (not a base) and hold together at most ``MERGE_LIMIT`` (1 MiB),
 they are replaced by one segment of their joined bytes, one level up (and
-again, if that makes 8 of that level). So a list holds a base, at most 7
+again, if that makes 16 of that level). So a list holds a base, at most 15
 segments per level, and the segments that grew too big to merge (one per
 1 MiB or so of log); a byte is sent again once per level it climbs (about
-log8 of the syncs since the base), no sync sends more than 1 MiB again, and
+log16 of the syncs since the base), no sync sends more than 1 MiB again, and
 the base, the bulk of a long audit log, is never sent again while the log
-only grows. (At the audit log's usual 5 kB a day: 40 kB more every 8th
-sync, 320 kB every 64th.)
+only grows. (At the audit log's usual 5 kB a day: 80 kB more every 16th
+sync, 1 MiB at most every 256th.)
 
 **Reading** (:func:`read_logs`, for ``vault verify --remote``, ``vault
 recover`` and ``vault drill``): each listed segment must be there, of its
@@ -65,7 +65,7 @@ JOURNAL = "journal"
 LOGS = (AUDIT, JOURNAL)
 WHOLE = {AUDIT: "audit.log", JOURNAL: "journal.log"}  # the whole files earlier versions sent
 FORMAT = 1
-FAN_IN = 8
+FAN_IN = 16
 MERGE_LIMIT = 1 << 20
 BASE = -1
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()

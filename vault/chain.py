@@ -33,12 +33,14 @@ and when asked (``vault sync --compact``). A delta never records a removal.
 
 **Merging.** So that the head's list, and the files a recovery reads, stay
 short whatever the number of saves since the base, the newest ``MERGE``
-deltas are merged into one when they each cover the same number of saves
-(8 single saves into one of 8, 8 of those into one of 64, …): at most 7
-deltas of each size, and each save's records are sent again once per size
-they pass through. A merged delta holds the last record of each document it
-covers; it takes the place of the ones it merges in the chain (its ``prev``
-is the file before the first of them, its ``seq`` the last one's).
+(16) deltas are merged into one when they each cover the same number of
+saves (16 single saves into one of 16, 16 of those into one of 256, …): at
+most 15 deltas of each size, and each save's records are sent again once
+per size they pass through (a day's post, in two or three saves, about once
+a week; 8 at a time sent each record twice as often). A merged delta holds
+the last record of each document it covers; it takes the place of the ones
+it merges in the chain (its ``prev`` is the file before the first of them,
+its ``seq`` the last one's).
 
 A correction (``vault edit``) is a delta holding the document's new row: the
 delta before it still holds the old one until it is merged or the next base
@@ -70,7 +72,7 @@ if TYPE_CHECKING:
 
 FORMAT = 1
 COMPACT_SHARE = 0.25  # deltas larger than this share of the base: a new base
-MERGE = 8  # this many deltas of one size (saves covered) in a row are merged into one
+MERGE = 16  # this many deltas of one size (saves covered) in a row are merged into one
 _LINE_LIMIT = 64 * 1024 * 1024  # a record line longer than this is refused
 _MAC = b'{"mac":'
 
