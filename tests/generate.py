@@ -504,20 +504,8 @@ def add_documents(
         work.mkdir(mode=0o700, exist_ok=True)
         try:
             for doc in docs:
-                path = work / doc.name
-                path.write_bytes(doc.original)
                 with _as_generated(doc):
-                    vault.store_file(
-                        path,
-                        name=doc.name,
-                        media_type=doc.media_type,
-                        doc_type=doc.doc_type,
-                        family=doc.family,
-                        text=doc.pages,
-                        pages=len(doc.pages),
-                        fields=doc.fields,
-                    )
-                path.unlink()
+                    store_one(vault, doc, work)
                 stored += 1
                 if progress and stored % 1000 == 0:
                     print(f"  vault: {stored} documents, {time.monotonic() - began:.0f} s",
@@ -528,6 +516,23 @@ def add_documents(
             work.rmdir()
         vault.fold_journal()
     return stored
+
+
+def store_one(vault: Vault, doc: Document, work: Path) -> None:
+    """Store ``doc`` in ``vault`` from a file in ``work``, removed after."""
+    path = work / doc.name
+    path.write_bytes(doc.original)
+    vault.store_file(
+        path,
+        name=doc.name,
+        media_type=doc.media_type,
+        doc_type=doc.doc_type,
+        family=doc.family,
+        text=doc.pages,
+        pages=len(doc.pages),
+        fields=doc.fields,
+    )
+    path.unlink()
 
 
 @contextmanager

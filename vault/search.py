@@ -877,25 +877,23 @@ def _best_pages_sql(conn: sqlite3.Connection, match: str, filters: _Filters) -> 
     )
 
 
+def _pairs(conn: sqlite3.Connection, sql: str, keys: Sequence[Any]) -> dict[Any, Any]:
+    """The rows of ``sql`` (two columns, ``IN ({marks})`` to fill) for ``keys``,
+    asked ``_CHUNK`` keys at a time, as {first column: second}."""
+    found: dict[Any, Any] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        found.update(conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk).fetchall())
+    return found
+
+
 def _documents_of(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, str]:
     """The document of each page (``word_index`` rowid)."""
-    found: dict[int, str] = {}
-    for start in range(0, len(rowids), _CHUNK):
-        chunk = rowids[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT id, doc_id FROM page_keys WHERE id IN ({marks})"  # noqa: S608
-        found.update(conn.execute(sql, chunk).fetchall())
-    return found
+    return _pairs(conn, "SELECT id, doc_id FROM page_keys WHERE id IN ({marks})", rowids)
 
 
 def _received(conn: sqlite3.Connection, docs: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for start in range(0, len(docs), _CHUNK):
-        chunk = docs[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT id, received FROM documents WHERE id IN ({marks})"  # noqa: S608
-        found.update(conn.execute(sql, chunk).fetchall())
-    return found
+    return _pairs(conn, "SELECT id, received FROM documents WHERE id IN ({marks})", docs)
 
 
 def _lookup_within(

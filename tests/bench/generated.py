@@ -136,6 +136,7 @@ def store_locked(root: Path, docs: list[Any]) -> int:
     """Store ``docs`` without the passphrase, as the scanner folder does:
     encrypted to the public key and journaled; the next unlocked command
     folds them in. Returns the bytes of their objects and manifests."""
+    from tests.generate import store_one
     from vault.repository import Vault
 
     vault = Vault.open(root)
@@ -145,19 +146,7 @@ def store_locked(root: Path, docs: list[Any]) -> int:
         work.mkdir(mode=0o700, exist_ok=True)
         try:
             for doc in docs:
-                path = work / doc.name
-                path.write_bytes(doc.original)
-                vault.store_file(
-                    path,
-                    name=doc.name,
-                    media_type=doc.media_type,
-                    doc_type=doc.doc_type,
-                    family=doc.family,
-                    text=doc.pages,
-                    pages=len(doc.pages),
-                    fields=doc.fields,
-                )
-                path.unlink()
+                store_one(vault, doc, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return _store_bytes(root) - before
