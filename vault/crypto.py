@@ -53,6 +53,8 @@ ARMOR_END = b"-----END AGE ENCRYPTED FILE-----"
 # SCRYPT_CEILING (22: 4 GB and tens of seconds).
 MAX_SCRYPT_WORK_FACTOR = 20
 SCRYPT_CEILING = 22
+# What rage says when it thinks scrypt work would take this computer too long.
+_EXCESSIVE = "excessive work parameter"
 # Largest header the parser reads; real headers are a few hundred bytes.
 MAX_HEADER_BYTES = 64 * 1024
 # Armored files are only ever small (key files, test vectors).
@@ -187,7 +189,7 @@ def _translate(exc: Exception, *, passphrase_file: bool) -> Exception:
     if os_error is not None:
         return os_error
     text = str(exc)
-    if "excessive work parameter" in text:
+    if _EXCESSIVE in text:
         # rage times the computer and refuses scrypt work it thinks would take
         # too long: on an overloaded computer even the vault's own key file.
         return VaultError(
@@ -494,6 +496,7 @@ def decrypt_with_passphrase(
     data: bytes, passphrase: str, *, max_work_factor: int = MAX_SCRYPT_WORK_FACTOR
 ) -> bytes:
     limit = min(max_work_factor, SCRYPT_CEILING)
+    decoded: bytes | None = data
     if _is_armored(data):
         decoded = _dearmor_for_check(data)
         if decoded is not None:
@@ -504,6 +507,12 @@ def decrypt_with_passphrase(
     try:
         return bytes(age_passphrase.decrypt(data, passphrase))
     except (pyrage.DecryptError, OSError) as exc:
+        if decoded is not None and _EXCESSIVE in str(exc):
+            # rage guessed the computer's speed while it was busy: read the
+            # file here instead, up to the vault's own limit.
+            from vault import scrypt_file  # cryptography: only on this path
+
+            return scrypt_file.decrypt(decoded, passphrase, max_work_factor=limit)
         raise _translate(exc, passphrase_file=True) from exc
 
 

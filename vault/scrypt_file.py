@@ -9,8 +9,11 @@ age's own default: 256 MiB and about a second), which opens on a computer
 with 2 GB of memory.
 
 It is a standard age v1 file (age-encryption.org/v1) with one scrypt stanza,
-so ``age -d`` and pyrage open it; reading it stays pyrage's job
-(``vault.crypto``). The format is assembled from the ``cryptography``
+so ``age -d`` and pyrage open it; reading it is pyrage's job
+(``vault.crypto``), except when pyrage refuses the file's cost after timing
+a busy computer (it allows 4 more than what it guesses takes a second
+there): then ``decrypt`` here reads it, as strictly, up to the limit the
+vault sets itself. The format is assembled from the ``cryptography``
 package's primitives, as the age specification lays it out:
 
 - a random 16-byte file key;
@@ -33,11 +36,15 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from vault.errors import CryptoFormatError, WrongKeyError
 
 WORK_FACTOR = 18  # log2 of scrypt's N: 256 MiB of memory (128 * N * r bytes)
 
@@ -45,6 +52,8 @@ _VERSION = b"age-encryption.org/v1"
 _SCRYPT_LABEL = b"age-encryption.org/v1/scrypt"
 _CHUNK = 64 * 1024
 _COLUMNS = 64
+_TAG = 16
+_FACTOR = re.compile(rb"^[1-9][0-9]?$")
 
 
 def _b64(data: bytes) -> bytes:
@@ -116,3 +125,102 @@ def encrypt(
     )  # fmt: skip
     mac = header_mac(file_key, header)
     return header + b" " + _b64(mac) + b"\n" + seal_payload(file_key, nonce, plaintext)
+
+
+# --- reading -----------------------------------------------------------------
+
+
+def _unb64(text: bytes, size: int | None = None) -> bytes:
+    """Canonical unpadded base64 (as age writes it), of ``size`` bytes if given."""
+    try:
+        data = base64.b64decode(text + b"=" * (-len(text) % 4), validate=True)
+    except ValueError:
+        raise CryptoFormatError("malformed age header: bad base64") from None
+    if _b64(data) != text or (size is not None and len(data) != size):
+        raise CryptoFormatError("malformed age header: bad base64")
+    return data
+
+
+def _split_header(data: bytes) -> tuple[list[bytes], bytes, bytes, bytes]:
+    """(the stanza's arguments and its body text, last; the header up to
+    ``---``; its MAC; the payload)."""
+    if not data.startswith(_VERSION + b"\n"):
+        raise CryptoFormatError("not an age v1 file")
+    at = len(_VERSION) + 1
+    end = data.find(b"\n", at)
+    stanza = data[at:end] if end >= 0 else b""
+    if not stanza.startswith(b"-> "):
+        raise CryptoFormatError("malformed age header: no stanza")
+    args = stanza[3:].split(b" ")
+    at = end + 1
+    body_text = b""
+    while True:
+        end = data.find(b"\n", at)
+        if end < 0:
+            raise CryptoFormatError("malformed age header: stanza body not terminated")
+        line = data[at:end]
+        at = end + 1
+        if len(line) > _COLUMNS or line.startswith((b"-> ", b"---")):
+            raise CryptoFormatError("malformed age header: bad stanza body")
+        body_text += line
+        if len(line) < _COLUMNS:
+            break
+    if not data.startswith(b"--- ", at):
+        raise CryptoFormatError("malformed age header: one scrypt stanza expected")
+    end = data.find(b"\n", at)
+    if end < 0:
+        raise CryptoFormatError("malformed age header: no header MAC line")
+    header = data[: at + 3]
+    mac = _unb64(data[at + 4 : end], 32)
+    return [*args, body_text], header, mac, data[end + 1 :]
+
+
+def _open_payload(file_key: bytes, payload: bytes) -> bytes:
+    if len(payload) < 16 + _TAG:
+        raise CryptoFormatError("age file refused: payload too short")
+    aead = ChaCha20Poly1305(_hkdf(file_key, payload[:16], b"payload"))
+    sealed = payload[16:]
+    size = _CHUNK + _TAG
+    starts = range(0, len(sealed), size)
+    out = []
+    for counter, start in enumerate(starts):
+        chunk = sealed[start : start + size]
+        last = counter == len(starts) - 1
+        nonce = counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+        try:
+            plain = aead.decrypt(nonce, chunk, None)
+        except InvalidTag:
+            raise CryptoFormatError("age file refused: payload damaged or truncated") from None
+        if last and not plain and counter > 0:
+            raise CryptoFormatError("age file refused: empty last chunk")
+        out.append(plain)
+    return b"".join(out)
+
+
+def decrypt(data: bytes, passphrase: str, *, max_work_factor: int) -> bytes:
+    """The plaintext of an (unarmored) age file with one scrypt stanza, as
+    strictly as age reads it; a work factor above ``max_work_factor`` is
+    refused before any work. Wrong passphrase: ``WrongKeyError``."""
+    args, header, mac, payload = _split_header(data)
+    if len(args) != 4 or args[0] != b"scrypt":
+        raise CryptoFormatError("age file refused: not a passphrase file")
+    salt = _unb64(args[1], 16)
+    if not _FACTOR.match(args[2]):
+        raise CryptoFormatError("malformed age header: bad scrypt work factor")
+    factor = int(args[2])
+    if factor > max_work_factor:
+        raise CryptoFormatError(
+            f"refusing an age passphrase file with scrypt work factor {factor} "
+            f"(at most {max_work_factor} is accepted)"
+        )
+    body = _unb64(args[3], 16 + _TAG)
+    kdf = Scrypt(salt=_SCRYPT_LABEL + salt, length=32, n=1 << factor, r=8, p=1)
+    try:
+        file_key = ChaCha20Poly1305(kdf.derive(passphrase.encode("utf-8"))).decrypt(
+            bytes(12), body, None
+        )
+    except InvalidTag:
+        raise WrongKeyError("wrong passphrase") from None
+    if not hmac.compare_digest(header_mac(file_key, header), mac):
+        raise CryptoFormatError("age file refused: header MAC does not match")
+    return _open_payload(file_key, payload)

@@ -6,6 +6,7 @@ and light enough to open on a computer with 2 GB of memory."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import sys
 import zlib
 from pathlib import Path
 
+import pyrage
 import pytest
 from pyrage import passphrase as age_passphrase
 
@@ -20,6 +22,7 @@ from tests.conftest import PASSPHRASE
 from tests.integration.agecmd import age_decrypt_with_passphrase
 from vault import crypto, scrypt_file
 from vault import keys as keyring
+from vault.errors import CryptoFormatError, VaultError, WrongKeyError
 from vault.keys import KeyPaths
 from vault.repository import Vault
 
@@ -150,3 +153,69 @@ def test_unlocking_a_new_vault_needs_well_under_2_gb(vault_dir: Path) -> None:
     assert found["factor"] == 18
     assert crypto.scrypt_work_factor((vault_dir / "keys" / "passphrase.age").read_bytes()) == 18
     assert found["peak_kib"] < 400 * 1024, found
+
+
+# --- reading, when rage refuses to ---------------------------------------------
+
+
+def _passphrase_vectors() -> list[Path]:
+    return [p for p in sorted(VECTORS.iterdir()) if "passphrase" in _fields(p)]
+
+
+@pytest.mark.parametrize("path", _passphrase_vectors(), ids=lambda p: p.name)
+def test_the_own_reader_agrees_with_every_passphrase_vector(path: Path) -> None:
+    fields, body = _load(path)
+    limit = crypto.MAX_SCRYPT_WORK_FACTOR
+    if fields["expect"] == "success":
+        plaintext = scrypt_file.decrypt(body, fields["passphrase"], max_work_factor=limit)
+        assert hashlib.sha256(plaintext).hexdigest() == fields["payload"]
+    else:
+        with pytest.raises(VaultError):
+            scrypt_file.decrypt(body, fields["passphrase"], max_work_factor=limit)
+
+
+def test_the_own_reader_refuses_damage_and_the_wrong_passphrase() -> None:
+    data = os.urandom(3 * 64 * 1024)  # three full chunks: the last must say so
+    sealed = scrypt_file.encrypt(data, "right horse", work_factor=10)
+    assert scrypt_file.decrypt(sealed, "right horse", max_work_factor=10) == data
+    with pytest.raises(WrongKeyError):
+        scrypt_file.decrypt(sealed, "wrong horse", max_work_factor=10)
+    with pytest.raises(CryptoFormatError, match="work factor 10"):
+        scrypt_file.decrypt(sealed, "right horse", max_work_factor=9)
+    header_end = sealed.index(b"\n", sealed.index(b"\n---")) + 1
+    chunk = 64 * 1024 + 16
+    for damaged in (
+        sealed[: header_end + 16 + 2 * chunk],  # cut at a chunk's end
+        sealed + bytes(16),  # something after the last chunk
+        sealed[:-1] + bytes([sealed[-1] ^ 1]),
+        sealed.replace(b"-> scrypt", b"-> scrypt ", 1),
+    ):
+        with pytest.raises(CryptoFormatError):
+            scrypt_file.decrypt(damaged, "right horse", max_work_factor=10)
+
+
+def test_a_busy_computer_still_opens_the_passphrase_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # rage times the computer before it reads a passphrase file and refuses
+    # a cost it guesses would take more than a few seconds: under load, the
+    # vault's own key file. The vault then reads it itself.
+    sealed = scrypt_file.encrypt(b"the data key", "right horse", work_factor=12)
+
+    def busy(data: bytes, passphrase: str) -> bytes:
+        raise pyrage.DecryptError("excessive work parameter for passphrase.")
+
+    monkeypatch.setattr(crypto.age_passphrase, "decrypt", busy)
+    assert crypto.decrypt_with_passphrase(sealed, "right horse") == b"the data key"
+    armored = age_armor(sealed)
+    assert crypto.decrypt_with_passphrase(armored, "right horse") == b"the data key"
+    with pytest.raises(WrongKeyError):
+        crypto.decrypt_with_passphrase(sealed, "wrong horse")
+    with pytest.raises(CryptoFormatError):
+        crypto.decrypt_with_passphrase(sealed, "right horse", max_work_factor=11)
+
+
+def age_armor(data: bytes) -> bytes:
+    text = base64.b64encode(data)
+    lines = [text[i : i + 64] for i in range(0, len(text), 64)]
+    return b"\n".join([crypto.ARMOR_BEGIN, *lines, crypto.ARMOR_END]) + b"\n"
