@@ -7,7 +7,10 @@ In order; nothing is written into the new vault folder before step 3:
    private work folder (0700, removed on every path), with its journal and
    audit log: their segments, each checked against its name and joined in
    the order the remote's ``segments.json`` gives (``sync.segments``), or
-   the whole files of a backup an earlier version made.
+   the whole files of a backup an earlier version made. The audit log must
+   then be an unbroken chain holding the tip the authenticated head records
+   (``sync.check.audit_chain``): a list rolled back or a log cut short is
+   reported as a damaged audit log (the documents are still restored).
 2. **Trust** (``trust.py``). Unlock the data key from those key files
    (passphrase or emergency key); check the head's MAC, ``expect_state``,
    the object index's hash and the catalog snapshot's hash (a snapshot that
@@ -52,6 +55,7 @@ from recovery.fetch import KEY_FILES, SMALL_FILES, Source
 from recovery.progress import DocumentTracker, Progress, ProgressCallback
 from recovery.trust import Credentials, Verified, verify_backup
 from sync import replaceable, segments
+from sync.check import audit_chain
 from sync.marker import check_source_folder
 from sync.remotes import CONFIG_KEY, local_folder, normalise_path, remotes
 from sync.snapshot import AUDIT, HEAD, JOURNAL, object_path
@@ -192,7 +196,11 @@ def _restore(
     result.catalog_missing = [
         name for name in verified.head.catalog_files() if f"catalog/{name}" not in source.present
     ]
-    result.audit_damaged = segments.audit_damage(verified.logs)
+    result.audit_damaged = segments.audit_damage(verified.logs) or {
+        # whole, but not the log the head was saved with: cut short or rewritten
+        found.path: found.problem
+        for found in audit_chain(verified.logs, verified.head, work)
+    }
     result.key = verified.key
 
     wanted = _wanted(verified, source.present)

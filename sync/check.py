@@ -146,7 +146,7 @@ def inspect_remote(path: str, work: Path, what: str, also: Iterable[str] = ()) -
         view.head, view.mac = found
         _need_head(view, path, fetched, work, what)
     if not any(rel.startswith(f"{segments.AUDIT}/") for rel in logs.problems):
-        view.problems += _audit_chain(logs, view.head, work)
+        view.problems += audit_chain(logs, view.head, work)
     for entry in parse_journal(logs.data.get(segments.JOURNAL, b"")):
         for object_id, size in entry.get("objects", {}).items():
             view.needed[object_path("objects", object_id)] = int(size)
@@ -159,7 +159,7 @@ def inspect_remote(path: str, work: Path, what: str, also: Iterable[str] = ()) -
     return view
 
 
-def _audit_chain(logs: segments.Found, head: Head | None, work: Path) -> list[Problem]:
+def audit_chain(logs: segments.Found, head: Head | None, work: Path) -> list[Problem]:
     """The remote's audit log must be an unbroken chain that holds the tip its
     head records (its anchor): the first break, named by the segment it is in."""
     data = logs.data.get(segments.AUDIT)

@@ -569,3 +569,32 @@ def test_recover_with_a_damaged_audit_segment_restores_the_documents_and_says_so
     recovered = [e for e in entries if e["event"] == "recover"]
     assert recovered and recovered[-1]["detail"]["audit_damaged"] == 1
     assert CliRunner().invoke(cli, ["--vault", str(dest), "sync"], env=env).exit_code == 0
+
+
+def test_recover_notices_an_audit_log_cut_short_on_the_backup(
+    local_remote: tuple[Vault, str, Path], tmp_path: Path
+) -> None:
+    """Nothing on the remote needs a key to rewrite the segment list: one that
+    names a shorter, unbroken log (an attacker hiding who looked at what) is
+    caught by the head's audit tip, as `vault verify --remote` catches it."""
+    vault, name, folder = local_remote
+    grow_audit(vault.root, 5)
+    fold(vault)  # a new head, whose audit tip is past those entries
+    sync_remote(vault, name, str(folder))
+    lines = vault.layout.audit.read_bytes().splitlines(keepends=True)
+    tip = vault.head()
+    assert tip is not None and tip.audit[0] > 2
+    short = b"".join(lines[: tip.audit[0] - 2])  # an unbroken chain, two entries short
+    digest = hashlib.sha256(short).hexdigest()
+    (folder / "audit" / digest).write_bytes(short)
+    listed = the_list(folder)
+    listed["audit"] = {"size": len(short), "sha256": digest, "segments": [[digest, len(short), -1]]}
+    (folder / "segments.json").write_text(json.dumps(listed))
+    dest = tmp_path / "restored"
+    env = {"VAULT_PASSPHRASE": PASSPHRASE}
+    done = CliRunner().invoke(cli, ["recover", "--from", str(folder), "--to", str(dest)], env=env)
+    assert done.exit_code == 4, done.output
+    assert "audit log is damaged" in done.output and "cut short" in done.output
+    assert (dest / "config.json").exists()
+    entries = [json.loads(line) for line in (dest / "audit.log").read_text().splitlines()]
+    assert entries[-1]["event"] == "recover" and entries[-1]["detail"]["audit_damaged"] == 1
