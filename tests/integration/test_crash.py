@@ -325,7 +325,9 @@ from sync.rcd import Daemon
 ready = Path(sys.argv[1])
 with Daemon("sync") as daemon:
     daemon.list_files(sys.argv[2], recursive=False, timeout=60)  # started and answering
-    ready.write_text(str(daemon._folder))
+    written = ready.with_name("ready.tmp")
+    written.write_text(str(daemon._folder))
+    written.rename(ready)  # whole when it appears
     time.sleep(600)
 """
 
@@ -336,9 +338,8 @@ def test_killed_sync_leaves_no_daemon_and_its_folder_goes(tmp_path: Path) -> Non
     ready, log = tmp_path / "ready", tmp_path / "child.log"
     child = start_child(_DAEMON_CHILD, str(ready), str(tmp_path), log=log)
     assert kill_when(child, ready.exists, log)
-    time.sleep(0.05)  # the write may still be under way
     folder = Path(ready.read_text())
-    assert folder.is_dir()
+    assert folder.is_absolute() and folder.is_dir()
     assert no_process_mentions(str(folder)), "rclone outlived the vault"
     remove_orphan_workdirs()  # as the next vault command does
     assert not folder.exists()
