@@ -183,13 +183,13 @@ def test_the_agent_forgets_on_a_signal(
 
 
 def test_idle_lock_from_the_vaults_settings(session: dict[str, str], vault_dir: Path) -> None:
-    set_config(vault_dir, ui_idle_lock_minutes=0.03)  # 1.8 s
+    set_config(vault_dir, ui_idle_lock_minutes=0.05)  # 3 s: room for a slow start
     assert vault("unlock", passphrase=True).returncode == 0
     pid = agent_client.agent_pid()
     assert pid is not None
-    time.sleep(1.0)
+    time.sleep(1.5)
     assert vault("list").returncode == 0  # a use: the idle time starts again
-    time.sleep(1.0)
+    time.sleep(1.6)  # past 3 s since the unlock
     assert vault("list").returncode == 0
     assert all_gone({pid}, within=10.0)
     assert asks_for_the_passphrase(vault("list"))
