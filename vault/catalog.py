@@ -47,7 +47,10 @@ from vault.parts import split_ref
 from vault.title import make_title, title_of
 
 # 2: the search index of vault.search instead of sqlite-utils' pages_fts
-SCHEMA_VERSION = 2
+# 3: no index on the manifest column (nothing looks a document up by it, and
+#    each new document wrote a leaf of it at a random place: see README,
+#    "What a fold writes")
+SCHEMA_VERSION = 3
 
 _DOCUMENT_COLUMNS = {
     "id": str, "manifest": str, "original": str, "searchable": str, "name": str,
@@ -62,9 +65,26 @@ class OutdatedCatalogError(IntegrityError):
 
 class Catalog:
     def __init__(self, conn: Any) -> None:
-        self.conn = conn  # sqlite3 (in memory) or catalog_db.Connection (on disk)
-        self.conn.execute("PRAGMA secure_delete = ON")
+        self._conn = conn  # sqlite3 (in memory) or catalog_db.Connection (on disk)
+        self._unflushed = False  # see ``conn``
+        self._conn.execute("PRAGMA secure_delete = ON")
         conn.create_function("family_key", 1, family.display, deterministic=True)
+
+    @property
+    def conn(self) -> Any:
+        """The database, to be read beyond this class (``vault.search``).
+
+        FTS5 keeps what is indexed in a transaction in memory and writes it
+        out as one new segment of the search index at the commit, or at any
+        savepoint; until then its totals on disk (which ``vault.relevance``
+        reads) are those of before. So the documents a save puts are written
+        out once, here, when the database is read after them without a
+        commit, not once per document (each a segment to write and merge)."""
+        if self._unflushed:
+            self._conn.execute("SAVEPOINT index_written")
+            self._conn.execute("RELEASE index_written")
+            self._unflushed = False
+        return self._conn
 
     @classmethod
     def new(cls) -> Catalog:
@@ -103,8 +123,8 @@ class Catalog:
     def to_bytes(self) -> bytes:
         """The catalog as one SQLite image (a catalog in memory only)."""
         self.compact()
-        self.conn.commit()
-        return bytes(self.conn.serialize())
+        self._conn.commit()
+        return bytes(self._conn.serialize())
 
     def _create(self) -> None:
         columns = ", ".join(
@@ -112,57 +132,56 @@ class Catalog:
             + (" PRIMARY KEY" if name == "id" else "")
             for name, kind in _DOCUMENT_COLUMNS.items()
         )
-        self.conn.execute(f"CREATE TABLE documents ({columns})")
-        self.conn.execute("CREATE INDEX idx_documents_fingerprint ON documents (fingerprint)")
-        self.conn.execute("CREATE UNIQUE INDEX idx_documents_manifest ON documents (manifest)")
+        self._conn.execute(f"CREATE TABLE documents ({columns})")
+        self._conn.execute("CREATE INDEX idx_documents_fingerprint ON documents (fingerprint)")
         self._create_filter_indexes()
-        self.conn.execute(
+        self._conn.execute(
             "CREATE TABLE pages (doc_id TEXT, page INTEGER, text TEXT, PRIMARY KEY (doc_id, page))"
         )
-        search.create_index(self.conn)
+        search.create_index(self._conn)
         self._create_duplicates()
         self._create_bookkeeping()
-        self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self.conn.commit()
+        self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._conn.commit()
 
     def _create_duplicates(self) -> None:
-        self.conn.execute(
+        self._conn.execute(
             "CREATE TABLE IF NOT EXISTS duplicates (id TEXT PRIMARY KEY, duplicate_of TEXT)"
         )
 
     def _create_bookkeeping(self) -> None:
-        self.conn.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
-        self.conn.execute(
+        self._conn.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+        self._conn.execute(
             "CREATE TABLE IF NOT EXISTS changes (kind TEXT, id TEXT, before TEXT, seq INTEGER,"
             " PRIMARY KEY (kind, id))"
         )
 
     def _create_filter_indexes(self) -> None:
         """What a list or search narrowed by type or dates reads instead of every row."""
-        self.conn.execute(
+        self._conn.execute(
             "CREATE INDEX IF NOT EXISTS idx_documents_type_received"
             " ON documents (doc_type, received)"
         )
-        self.conn.execute(
+        self._conn.execute(
             "CREATE INDEX IF NOT EXISTS idx_documents_received ON documents (received)"
         )
 
     def _bring_up_to_date(self) -> None:
         """Add what snapshots from before titles and the duplicates table lack."""
-        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(documents)")}
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(documents)")}
         if "title" not in columns:
-            self.conn.execute("ALTER TABLE documents ADD COLUMN title TEXT")
-            rows = self.conn.execute(
+            self._conn.execute("ALTER TABLE documents ADD COLUMN title TEXT")
+            rows = self._conn.execute(
                 "SELECT id, doc_type, fields, received FROM documents"
             ).fetchall()
             for doc_id, doc_type, fields, received in rows:
                 title = make_title(
                     doc_type, self.pages(doc_id), json.loads(fields or "{}"), received
                 )
-                self.conn.execute("UPDATE documents SET title = ? WHERE id = ?", (title, doc_id))
+                self._conn.execute("UPDATE documents SET title = ? WHERE id = ?", (title, doc_id))
         self._create_duplicates()
         self._create_bookkeeping()
-        if not self.conn.execute(
+        if not self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'idx_documents_received'"
         ).fetchone():
             with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
@@ -195,20 +214,21 @@ class Catalog:
         doc_id = record["id"]
         self._note_change("doc", doc_id)
         if self.has(doc_id):
-            self.conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
-            search.unindex_document(self.conn, doc_id)
+            self._conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
+            search.unindex_document(self._conn, doc_id)
         row = {name: record.get(name) for name in _DOCUMENT_COLUMNS}
         columns = ", ".join(row)
         marks = ", ".join("?" * len(row))
-        self.conn.execute(
+        self._conn.execute(
             f"INSERT OR REPLACE INTO documents ({columns}) VALUES ({marks})",  # noqa: S608
             list(row.values()),
         )
-        self.conn.executemany(
+        self._conn.executemany(
             "INSERT INTO pages (doc_id, page, text) VALUES (?, ?, ?)",
             [(doc_id, n, page) for n, page in enumerate(text, 1)],
         )
-        search.index_document(self.conn, doc_id, text)
+        search.index_document(self._conn, doc_id, text)
+        self._unflushed = True
 
     def remove(self, doc_id: str) -> bool:
         """Remove a document and its text (the next save compacts the index
@@ -217,21 +237,22 @@ class Catalog:
         if not self.has(doc_id):
             return False
         self._note_change("doc", doc_id)
-        for (copy,) in self.conn.execute(
+        for (copy,) in self._conn.execute(
             "SELECT id FROM duplicates WHERE duplicate_of = ?", (doc_id,)
         ).fetchall():
             self._note_change("dup", copy)
-        self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
-        self.conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
-        self.conn.execute("DELETE FROM duplicates WHERE duplicate_of = ?", (doc_id,))
-        search.unindex_document(self.conn, doc_id)
+        self._conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        self._conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
+        self._conn.execute("DELETE FROM duplicates WHERE duplicate_of = ?", (doc_id,))
+        search.unindex_document(self._conn, doc_id)
+        self._unflushed = True
         self.set_meta("removed", "1")
         return True
 
     def note_duplicate(self, doc_id: str, duplicate_of: str) -> None:
         """Remember that ``doc_id`` was dropped as a copy of ``duplicate_of``."""
         self._note_change("dup", doc_id)
-        self.conn.execute(
+        self._conn.execute(
             "INSERT OR REPLACE INTO duplicates (id, duplicate_of) VALUES (?, ?)",
             (doc_id, duplicate_of),
         )
@@ -241,7 +262,7 @@ class Catalog:
         since the last base)."""
         if self.meta("removed") != "1":
             return False
-        search.compact_index(self.conn)
+        search.compact_index(self._conn)
         return True
 
     # --- what changed since the last chain file (``vault.chain``) ----------------
@@ -249,11 +270,11 @@ class Catalog:
     def _note_change(self, kind: str, item: str) -> None:
         before = None
         if kind == "doc":
-            row = self.conn.execute(
+            row = self._conn.execute(
                 "SELECT manifest, original, searchable FROM documents WHERE id = ?", (item,)
             ).fetchone()
             before = json.dumps(sorted(_objects_of(*row))) if row else None
-        self.conn.execute(
+        self._conn.execute(
             "INSERT INTO changes (kind, id, before, seq) VALUES (?, ?, ?, NULL) "
             "ON CONFLICT (kind, id) DO UPDATE SET seq = NULL",
             (kind, item, before),
@@ -261,7 +282,7 @@ class Catalog:
 
     def changes(self, after_seq: int) -> list[tuple[str, str, list[str]]]:
         """(kind, id, objects it named before) of what no saved head covers yet."""
-        rows = self.conn.execute(
+        rows = self._conn.execute(
             "SELECT kind, id, before FROM changes WHERE seq IS NULL OR seq > ? ORDER BY kind, id",
             (after_seq,),
         ).fetchall()
@@ -269,34 +290,37 @@ class Catalog:
 
     def mark_saved(self, seq: int) -> None:
         """Record (and commit) that save ``seq`` wrote every pending change."""
-        self.conn.execute("UPDATE changes SET seq = ? WHERE seq IS NULL", (seq,))
+        self._conn.execute("UPDATE changes SET seq = ? WHERE seq IS NULL", (seq,))
         self.set_meta("seq", str(seq))
-        self.conn.commit()
+        self._conn.commit()
+        self._unflushed = False
 
     def forget_saved(self, seq: int, *, base: bool) -> None:
         """The head naming save ``seq`` is written: its changes are done with
         (and after a new base, the removals that called for it)."""
-        self.conn.execute("DELETE FROM changes WHERE seq <= ?", (seq,))
+        self._conn.execute("DELETE FROM changes WHERE seq <= ?", (seq,))
         if base:
             self.set_meta("removed", None)
-        self.conn.commit()
+        self._conn.commit()
+        self._unflushed = False
 
     def settle(self, seq: int) -> None:
         """Filled from the chain of save ``seq``: nothing is pending."""
-        self.conn.execute("DELETE FROM changes")
+        self._conn.execute("DELETE FROM changes")
         self.set_meta("removed", None)
         self.set_meta("seq", str(seq))
-        self.conn.commit()
+        self._conn.commit()
+        self._unflushed = False
 
     def meta(self, name: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        row = self._conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, name: str, value: str | None) -> None:
         if value is None:
-            self.conn.execute("DELETE FROM meta WHERE name = ?", (name,))
+            self._conn.execute("DELETE FROM meta WHERE name = ?", (name,))
         else:
-            self.conn.execute(
+            self._conn.execute(
                 "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value)
             )
 
@@ -315,11 +339,11 @@ class Catalog:
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every document and duplicate note, as chain records."""
-        for (doc_id,) in self.conn.execute("SELECT id FROM documents ORDER BY id").fetchall():
+        for (doc_id,) in self._conn.execute("SELECT id FROM documents ORDER BY id").fetchall():
             found = self.record(doc_id)
             if found is not None:
                 yield found
-        for doc_id, duplicate_of in self.conn.execute(
+        for doc_id, duplicate_of in self._conn.execute(
             "SELECT id, duplicate_of FROM duplicates ORDER BY id"
         ).fetchall():
             yield {"dup": [doc_id, duplicate_of]}
@@ -339,13 +363,13 @@ class Catalog:
             self.note_duplicate(str(doc_id), str(duplicate_of))
         elif "undup" in record:
             self._note_change("dup", str(record["undup"]))
-            self.conn.execute("DELETE FROM duplicates WHERE id = ?", (str(record["undup"]),))
+            self._conn.execute("DELETE FROM duplicates WHERE id = ?", (str(record["undup"]),))
         else:
             raise IntegrityError("a catalog record is of an unknown kind")
 
     def objects_of(self, doc_id: str) -> list[str]:
         """The manifest and objects document ``doc_id`` names (none if absent)."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT manifest, original, searchable FROM documents WHERE id = ?", (doc_id,)
         ).fetchone()
         return sorted(_objects_of(*row)) if row else []
@@ -354,25 +378,25 @@ class Catalog:
 
     def duplicate_of(self, doc_id: str) -> str | None:
         """The document that ``doc_id`` was dropped as a copy of, if it was."""
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT duplicate_of FROM duplicates WHERE id = ?", (doc_id,)
         ).fetchone()
         return row[0] if row else None
 
     def ids(self) -> list[str]:
-        return [row[0] for row in self.conn.execute("SELECT id FROM documents")]
+        return [row[0] for row in self._conn.execute("SELECT id FROM documents")]
 
     def count(self) -> int:
-        return int(self.conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+        return int(self._conn.execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def has(self, doc_id: str) -> bool:
         return (
-            self.conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone()
+            self._conn.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone()
             is not None
         )
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
-        cursor = self.conn.execute(sql, params)
+        cursor = self._conn.execute(sql, params)
         names = [column[0] for column in cursor.description]
         for row in cursor:
             yield dict(zip(names, row, strict=True))
@@ -388,24 +412,26 @@ class Catalog:
     def pages(self, doc_id: str) -> list[str]:
         return [
             row[0]
-            for row in self.conn.execute(
+            for row in self._conn.execute(
                 "SELECT text FROM pages WHERE doc_id = ? ORDER BY page", (doc_id,)
             )
         ]
 
     def by_fingerprint(self, fingerprint: str) -> str | None:
-        row = self.conn.execute(
+        row = self._conn.execute(
             "SELECT id FROM documents WHERE fingerprint = ?", (fingerprint,)
         ).fetchone()
         return row[0] if row else None
 
     def manifest_ids(self) -> set[str]:
-        return {row[0] for row in self.conn.execute("SELECT manifest FROM documents")}
+        return {row[0] for row in self._conn.execute("SELECT manifest FROM documents")}
 
     def object_ids(self) -> set[str]:
         """Every document object the catalog names (originals, searchable PDFs)."""
         ids: set[str] = set()
-        for original, searchable in self.conn.execute("SELECT original, searchable FROM documents"):
+        for original, searchable in self._conn.execute(
+            "SELECT original, searchable FROM documents"
+        ):
             ids.update(split_ref(original))
             if searchable:
                 ids.update(split_ref(searchable))

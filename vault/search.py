@@ -186,11 +186,14 @@ def index_document(conn: sqlite3.Connection, doc_id: str, pages: Sequence[str]) 
         "INSERT OR IGNORE INTO vocabulary (term) VALUES (?)",
         [(term,) for term in sorted(_terms(folded))],
     )
-    # New words got ids above the old largest one.
-    conn.execute(
-        "INSERT INTO vocabulary_index (rowid, term)"
-        " SELECT id, ' ' || term || ' ' FROM vocabulary WHERE id > ?",
-        (last,),
+    # New words got ids above the old largest one. One row a statement: a
+    # statement that may change several rows opens a savepoint, and FTS5
+    # writes its pending rows out as a new segment at every savepoint, so an
+    # INSERT ... SELECT here made two segments per document, not per save.
+    new = conn.execute("SELECT id, term FROM vocabulary WHERE id > ?", (last,)).fetchall()
+    conn.executemany(
+        "INSERT INTO vocabulary_index (rowid, term) VALUES (?, ?)",
+        [(term_id, f" {term} ") for term_id, term in new],
     )
 
 
