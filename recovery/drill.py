@@ -136,7 +136,12 @@ def _holdings(vault: Vault, key: DataKey) -> tuple[dict[str, _Document], set[str
     objects: set[str] = set()
     try:
         catalog, _ = load_catalog(
-            vault.layout.catalog, vault.layout.local, vault.layout.head, key, vault.vault_id
+            vault.layout.catalog,
+            vault.layout.local,
+            vault.layout.head,
+            key,
+            vault.vault_id,
+            vault.manifest_texts(key),
         )
     except SnapshotError:
         catalog = None  # a new vault, or one to rebuild: the journal still counts

@@ -10,37 +10,50 @@ delta of a few kilobytes, not a new copy of the whole catalog.
                         duplicate note
             <sha>.idx   plain JSON {object id: size} of every object and manifest
                         the catalog names (what sync and verify need, no key)
-    delta   <sha>.age   the documents added or changed, and duplicate notes made
-                        or dropped, since the file before it
-            <sha>.idx   plain JSON {"add": {object id: size}, "remove": [ids]}
+    delta   <sha>.age   the documents added or changed (their catalog rows), and
+                        duplicate notes made or dropped, since the file before it
+            <sha>.idx   plain JSON {"add": {object id: size}, "remove": [ids],
+                        "texts": the number of rows whose text is in their manifest}
+
+**A delta holds no page text** (format 2): each row names its manifest by
+hash, and the manifest, which the remote holds anyway and a recovery brings
+back before the catalog is opened, carries the text. Whoever applies a delta
+takes each row's text from its manifest (``Texts``), checked against that
+hash and the manifest's MAC. A row whose text is not its manifest's (none
+is known; the check costs one manifest read per changed document) keeps its
+text in the record. The base keeps every document's text, so a recovery
+reads a manifest only for the documents changed since the base. Files of
+format 1 (text in every record) are still read.
 
 Each ``.age`` file is age-encrypted to the vault's public key and holds
-zlib-compressed JSON lines: a header (``kind``, the vault id, the state number
-``seq`` of the save that wrote it, ``prev``: the ``.age`` file before it in
-the chain, and for a delta its ``base``), one line per record, and last a
-line with a MAC (under the key derived from the data identity) over every
-line before it. Each file is named by the SHA-256 of its bytes, and the head
-(itself MAC'd) lists the base and the deltas in order, so a file that was
-altered, left out, put back from an older chain or moved to another place is
-refused (``IntegrityError``, exit 4) before anything of it is used.
+zlib-compressed JSON lines: a header (``chain``: the format, ``kind``, the
+vault id, the state number ``seq`` of the save that wrote it, ``prev``: the
+``.age`` file before it in the chain, and for a delta its ``base``), one line
+per record, and last a line with a MAC (under the key derived from the data
+identity) over every line before it. Each file is named by the SHA-256 of its
+bytes, and the head (itself MAC'd) lists the base and the deltas in order, so
+a file that was altered, left out, put back from an older chain or moved to
+another place is refused (``IntegrityError``, exit 4) before anything of it
+is used.
 
 **When a new base is written** instead of a delta: when the previous head's
 files are not all here; when a document was removed (an erasure, so that no
-file the head names still holds its text: the old base and deltas are then
-deleted here at once and from a remote by the next sync's removals step);
-when the deltas add up to more than ``COMPACT_SHARE`` of the base's size;
-and when asked (``vault sync --compact``). A delta never records a removal.
+file the head names still holds its text or row: the old base and deltas are
+then deleted here at once and from a remote by the next sync's removals
+step); when the deltas add up to more than ``COMPACT_SHARE`` of the base's
+size, or hold more rows whose text is in a manifest than ``COMPACT_SHARE``
+of the documents (so that a recovery reads few manifests); and when asked
+(``vault sync --compact``). A delta never records a removal.
 
 **Merging.** So that the head's list, and the files a recovery reads, stay
 short whatever the number of saves since the base, the newest ``MERGE``
 (16) deltas are merged into one when they each cover the same number of
 saves (16 single saves into one of 16, 16 of those into one of 256, …): at
 most 15 deltas of each size, and each save's records are sent again once
-per size they pass through (a day's post, in two or three saves, about once
-a week; 8 at a time sent each record twice as often). A merged delta holds
-the last record of each document it covers; it takes the place of the ones
-it merges in the chain (its ``prev`` is the file before the first of them,
-its ``seq`` the last one's).
+per size they pass through. A merged delta holds the last record of each
+document it covers; it takes the place of the ones it merges in the chain
+(its ``prev`` is the file before the first of them, its ``seq`` the last
+one's).
 
 A correction (``vault edit``) is a delta holding the document's new row: the
 delta before it still holds the old one until it is merged or the next base
@@ -70,13 +83,16 @@ if TYPE_CHECKING:
     from vault.catalog import Catalog
     from vault.keys import DataKey
 
-FORMAT = 1
+FORMAT = 2  # 2: delta rows without their text (taken from the manifests)
+READS = (1, 2)
 COMPACT_SHARE = 0.25  # deltas larger than this share of the base: a new base
 MERGE = 16  # this many deltas of one size (saves covered) in a row are merged into one
 _LINE_LIMIT = 64 * 1024 * 1024  # a record line longer than this is refused
 _MAC = b'{"mac":'
 
 Sizes = Callable[[str], int]  # the size of an object or manifest file, by id
+# The page text a manifest carries, by manifest id; None when it cannot be read here.
+Texts = Callable[[str], "list[str] | None"]
 
 
 @dataclass(frozen=True)
@@ -125,8 +141,12 @@ def write_delta(
     base: Link,
     prev: Link,
     sizes: Sizes,
+    texts: Texts,
 ) -> Link:
-    """Write a delta of ``changes`` (``Catalog.changes``: kind, id, objects before)."""
+    """Write a delta of ``changes`` (``Catalog.changes``: kind, id, objects before).
+
+    A document's record holds its row and, only when its manifest (read
+    through ``texts``) does not carry the same page text, the text."""
     records: list[dict[str, Any]] = []
     added: dict[str, int] = {}
     removed: set[str] = set()
@@ -135,6 +155,8 @@ def write_delta(
             record = catalog.record(item)
             if record is None:
                 raise ValueError("a removal is written as a new base, never as a delta")
+            if texts(str(record["doc"]["manifest"])) == record["text"]:
+                del record["text"]
             records.append(record)
             after = set(catalog.objects_of(item))
             removed.update(set(before) - after)
@@ -148,8 +170,13 @@ def write_delta(
         "prev": prev.age, "base": base.age,
     }  # fmt: skip
     age = _write_records(folder, header, iter(records), recipient, key)
-    index = {"add": added, "remove": sorted(removed - set(added))}
+    index = {"add": added, "remove": sorted(removed - set(added)), "texts": _texts(records)}
     return Link(age, _write_index(folder, index))
+
+
+def _texts(records: Iterable[dict[str, Any]]) -> int:
+    """How many document records take their text from their manifest."""
+    return sum(1 for record in records if "doc" in record and "text" not in record)
 
 
 def merge_tail(
@@ -201,6 +228,7 @@ def _merge(
     merged = {
         "add": {i: size for i, size in index.items() if size is not None},
         "remove": sorted(i for i, size in index.items() if size is None),
+        "texts": _texts(records.values()),
     }
     return Link(age, _write_index(folder, merged), sum(link.saves for link in group))
 
@@ -452,6 +480,28 @@ class Applies(Protocol):
     def apply(self, record: dict[str, Any]) -> None: ...
 
 
+class _WithText:
+    """Hands records on, a delta's row with its manifest's page text."""
+
+    def __init__(self, catalog: Applies, texts: Texts) -> None:
+        self._catalog = catalog
+        self._texts = texts
+
+    def apply(self, record: dict[str, Any]) -> None:
+        if "doc" in record and "text" not in record:
+            row = record["doc"]
+            manifest = row.get("manifest") if isinstance(row, dict) else None
+            if not isinstance(manifest, str):
+                raise IntegrityError("a catalog record is malformed")
+            text = self._texts(manifest)
+            if text is None:
+                raise MissingChainFile(
+                    "the manifest of a document the catalog's deltas name is missing"
+                )
+            record = {**record, "text": text}
+        self._catalog.apply(record)
+
+
 def apply_chain(
     folder: Path,
     links: list[Link],
@@ -460,11 +510,16 @@ def apply_chain(
     *,
     vault_id: str,
     last_seq: int,
+    texts: Texts | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Apply the base and the deltas ``links`` names to ``catalog``, in order,
     checking each file's hash, MAC, place in the chain and state number.
+    With ``texts``, a delta's row gets its manifest's text (``MissingChainFile``
+    when that is not here); without, records are applied as they are.
     Nothing is committed: the caller commits once this returns."""
+    if texts is not None:
+        catalog = _WithText(catalog, texts)
     prev: str | None = None
     seq = 0
     for n, link in enumerate(links):
@@ -473,7 +528,7 @@ def apply_chain(
         header = read_records(folder / f"{link.age}.age", link.age, key, catalog.apply)
         kind = "base" if n == 0 else "delta"
         if (
-            header.get("chain") != FORMAT
+            header.get("chain") not in READS
             or header.get("kind") != kind
             or header.get("vault") != vault_id
             or header.get("prev") != prev
@@ -488,6 +543,16 @@ def apply_chain(
         prev, seq = link.age, header["seq"]
         if progress:
             progress(n + 1, len(links))
+
+
+def texts_of(folder: Path, links: Iterable[Link]) -> int:
+    """Rows whose text is in their manifest, in the deltas of ``links`` present
+    here (what a recovery reads manifests for). 0 for the base and format 1."""
+    count = 0
+    for link in list(links)[1:]:
+        found = json.loads(_checked(folder / f"{link.idx}.idx", link.idx, "object index"))
+        count += int(found.get("texts", 0)) if isinstance(found, dict) else 0
+    return count
 
 
 def size_of(folder: Path, links: Iterable[Link]) -> tuple[int, int]:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the catalog (SQLite, search) loads only when a snapshot is 
 
 FORMAT = 2
 FORMATS = (1, 2)
+TEXTS_FLOOR = 400  # a small vault's deltas may hold a quarter of this many text-less rows
 HEAD_MAC_HINT = (
     "it was altered or not written by this vault: run 'vault rebuild-catalog' to rebuild "
     "the catalog from the manifests, then 'vault verify'"
@@ -204,17 +205,18 @@ def open_database(
 
 
 def load_catalog(
-    snapshots: Path, local: Path, head_path: Path, key: DataKey, vault_id: str
+    snapshots: Path, local: Path, head_path: Path, key: DataKey, vault_id: str, texts: chain.Texts
 ) -> tuple[Catalog, Head]:
     """The catalog the authentic head names, to read only: this computer's
-    database opened read-only, else one made in memory from the head's files."""
+    database opened read-only, else one made in memory from the head's files
+    (and the manifests, through ``texts``)."""
     head = checked_head(head_path, key)
     catalog = open_database(local, key, head, read_only=True)
     if catalog is None:
         from vault.catalog import Catalog
 
         catalog = Catalog.new()
-        fill(catalog, snapshots, head, key, vault_id)
+        fill(catalog, snapshots, head, key, vault_id, texts)
     return catalog, head
 
 
@@ -224,9 +226,12 @@ def fill(
     head: Head,
     key: DataKey,
     vault_id: str,
+    texts: chain.Texts,
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Fill an empty catalog from the files ``head`` names, and commit.
+    """Fill an empty catalog from the files ``head`` names, and commit; a
+    delta's rows take their text from their manifests (``texts``: by id, None
+    when missing; it raises ``IntegrityError`` for one that fails its checks).
 
     Raises ``SnapshotError`` when they are missing or unreadable and
     ``IntegrityError`` when one is not what the head says (tampering).
@@ -239,7 +244,7 @@ def fill(
         try:
             chain.apply_chain(
                 snapshots, head.links, catalog, key,
-                vault_id=vault_id, last_seq=head.seq, progress=progress,
+                vault_id=vault_id, last_seq=head.seq, texts=texts, progress=progress,
             )  # fmt: skip
         except chain.MissingChainFile as exc:
             raise SnapshotError(str(exc)) from exc
@@ -277,6 +282,7 @@ class SaveContext:
     audit_tip: tuple[int, str]
     signer: str | None
     sizes: chain.Sizes
+    texts: chain.Texts  # a manifest's page text (None when it cannot be read)
 
 
 def save_catalog(
@@ -305,7 +311,7 @@ def save_catalog(
         or removed
         or not links
         or not chain.check_present(ctx.snapshots, links)
-        or _deltas_too_big(ctx.snapshots, links)
+        or _deltas_too_big(ctx.snapshots, links, catalog.count())
     )
     if not base:
         changes = catalog.changes(previous.seq if previous is not None else 0)
@@ -313,6 +319,7 @@ def save_catalog(
             link = chain.write_delta(
                 ctx.snapshots, catalog, changes, recipient, ctx.key,
                 vault_id=ctx.vault_id, seq=seq, base=links[0], prev=links[-1], sizes=ctx.sizes,
+                texts=ctx.texts,
             )  # fmt: skip
             try:
                 links = chain.merge_tail(
@@ -348,6 +355,15 @@ def save_catalog(
     return head
 
 
-def _deltas_too_big(snapshots: Path, links: list[Link]) -> bool:
+def _deltas_too_big(snapshots: Path, links: list[Link], documents: int) -> bool:
+    """The deltas are over ``COMPACT_SHARE`` of the base's bytes, or name more
+    documents whose text a recovery takes from their manifests than that share
+    of the documents (the next save writes a new base)."""
     base, deltas = chain.size_of(snapshots, links)
-    return deltas > chain.COMPACT_SHARE * max(base, 64 * 1024)
+    if deltas > chain.COMPACT_SHARE * max(base, 64 * 1024):
+        return True
+    try:
+        texts = chain.texts_of(snapshots, links)
+    except (IntegrityError, ValueError, TypeError):  # a damaged index: a new base mends it
+        return True
+    return texts > chain.COMPACT_SHARE * max(documents, TEXTS_FLOOR)

@@ -41,6 +41,7 @@ from vault.errors import (
     MissingSigningKeyError,
     NotFoundError,
     UsageError,
+    VaultError,
     VaultExistsError,
     VaultNotFoundError,
 )
@@ -509,7 +510,7 @@ class Vault:
             return catalog, head
         catalog = self.fresh_catalog()
         try:
-            fill(catalog, self.layout.catalog, head, key, self.vault_id)
+            fill(catalog, self.layout.catalog, head, key, self.vault_id, self.manifest_texts(key))
         except BaseException:
             self._drop_fresh(catalog)
             raise
@@ -653,6 +654,7 @@ class Vault:
             audit_tip=self.audit.tip(),
             signer=self._signing_key().public,
             sizes=self._size_of(),
+            texts=self._texts_for_saving(key),
         )
         self._head = save_catalog(
             ctx,
@@ -663,6 +665,31 @@ class Vault:
             before_head=self._make_fresh_current,
         )
         anchor.record(self.root, self.vault_id, self._head, key)
+
+    def manifest_texts(self, key: DataKey) -> Callable[[str], list[str] | None]:
+        """The page text of a manifest here, by id (``vault.chain``): None when
+        it is not here; ``IntegrityError`` when it fails its hash or MAC."""
+
+        def text(manifest_id: str) -> list[str] | None:
+            if not self.manifests.exists(manifest_id):
+                return None
+            data = self.manifests.get_bytes(manifest_id, [key.identity])
+            return list(manifests.parse(data, check_mac=key.check_mac)[0].text)
+
+        return text
+
+    def _texts_for_saving(self, key: DataKey) -> Callable[[str], list[str] | None]:
+        """``manifest_texts``, None for a manifest that cannot be read (a delta
+        then keeps the document's text)."""
+        read = self.manifest_texts(key)
+
+        def text(manifest_id: str) -> list[str] | None:
+            try:
+                return read(manifest_id)
+            except (VaultError, OSError):
+                return None
+
+        return text
 
     def _size_of(self) -> Callable[[str], int]:
         """The size of an object or manifest file: as it is here, else as the

@@ -264,6 +264,7 @@ class Day:
     files: int  # files the sync created or replaced
     base: bool  # the head names a new catalog (base) after this day
     seconds: dict[str, float]
+    parts: dict[str, int]  # bytes sent by the remote's top folder (or file)
 
     @property
     def within(self) -> bool:
@@ -286,6 +287,18 @@ def changed_bytes(
     """Bytes and count of the files new or replaced between two ``files_of``."""
     new = [info[0] for path, info in after.items() if before.get(path) != info]
     return sum(new), len(new)
+
+
+def sent_by_part(
+    before: dict[str, tuple[int, int, int]], after: dict[str, tuple[int, int, int]]
+) -> dict[str, int]:
+    """Bytes of the files new or replaced, by the remote's top folder or file."""
+    parts: dict[str, int] = {}
+    for path, info in after.items():
+        if before.get(path) != info:
+            part = path.split("/", 1)[0]
+            parts[part] = parts.get(part, 0) + info[0]
+    return parts
 
 
 def head_catalog(root: Path) -> str:
@@ -341,9 +354,10 @@ def run_day(root: Path, remote: Path, size: int, day: int, new: NewDocuments) ->
     seconds["edit"] = vault_cli(root, "edit", older, "--family", family)
     before = files_of(remote)
     seconds["sync"] = vault_cli(root, "sync", "bench", "--quiet")
-    sent, files = changed_bytes(before, files_of(remote))
+    after = files_of(remote)
+    sent, files = changed_bytes(before, after)
     added = sum(changed_bytes(local_before[str(s)], files_of(s))[0] for s in stores)
-    return Day(sent, added, files, False, seconds)
+    return Day(sent, added, files, False, seconds, sent_by_part(before, after))
 
 
 def bench_days(work: Path, cache: Path, size: int, days: int) -> list[Day]:
@@ -365,6 +379,8 @@ def bench_days(work: Path, cache: Path, size: int, days: int) -> list[Day]:
             f"{result.added / 1000:.1f} kB of new objects and manifests"
             f"{' (new catalog base)' if result.base else ''}; "
             + ", ".join(f"{k} {v:.1f}s" for k, v in result.seconds.items())
+            + "; kB sent: "
+            + ", ".join(f"{k} {v / 1000:.1f}" for k, v in sorted(result.parts.items()))
         )
     shutil.rmtree(root)
     shutil.rmtree(remote)
@@ -379,14 +395,16 @@ def report_days(results: dict[int, list[Day]]) -> None:
     )
     print(
         f"{'documents':>9} {'days':>5} {'first day kB':>13} {'its new kB':>11} "
-        f"{'median day kB':>14} {'mean sent kB':>13} {'mean new kB':>12} {'base days':>10}"
+        f"{'median day kB':>14} {'max day kB':>11} {'mean sent kB':>13} {'mean new kB':>12} "
+        f"{'base days':>10}"
     )
     for size, days in results.items():
         sent = [d.sent for d in days]
         added = [d.added for d in days]
         print(
             f"{size:>9} {len(days):>5} {days[0].sent / 1000:>13.1f} {days[0].added / 1000:>11.1f} "
-            f"{statistics.median(sent) / 1000:>14.1f} {statistics.mean(sent) / 1000:>13.1f} "
+            f"{statistics.median(sent) / 1000:>14.1f} {max(sent) / 1000:>11.1f} "
+            f"{statistics.mean(sent) / 1000:>13.1f} "
             f"{statistics.mean(added) / 1000:>12.1f} {sum(d.base for d in days):>10}"
         )
     print()

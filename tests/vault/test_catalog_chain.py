@@ -183,6 +183,7 @@ def _apply(vault: Vault, head: Head, links: list[chain.Link]) -> Catalog:
         vault.unlocked_key(),
         vault_id=vault.vault_id,
         last_seq=head.seq,
+        texts=vault.manifest_texts(vault.unlocked_key()),
     )
     return catalog
 
@@ -225,6 +226,7 @@ def test_a_delta_made_with_the_public_key_alone_is_refused(vault_dir: Path, tmp_
         base=links[0],
         prev=links[-1],
         sizes=lambda _: 1,
+        texts=lambda _: None,
     )
     forged = dataclasses.replace(
         head, seq=head.seq + 1, deltas=(*head.deltas, (link.age, link.idx, 1))
@@ -323,3 +325,103 @@ def test_a_damaged_delta_here_does_not_stop_the_saves_that_merge_it(
     head, links = _links(vault_dir)
     assert _snapshot(_apply(vault, head, links)) == _snapshot(vault.catalog)
     assert vault.catalog.count() == 2 + chain.MERGE
+
+
+def _records(vault: Vault, link: chain.Link) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    found: list[dict[str, Any]] = []
+    path = vault.layout.catalog / f"{link.age}.age"
+    header = chain.read_records(path, link.age, vault.unlocked_key(), found.append)
+    return header, found
+
+
+def _long_text(seed: int) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    words = [
+        "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(7)) for _ in range(4000)
+    ]
+    return [" ".join(words[:2000]), " ".join(words[2000:])]
+
+
+def test_a_delta_holds_the_rows_and_a_new_computer_takes_their_text_from_the_manifests(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 1, "first")
+    src = tmp_path / "long.txt"
+    src.write_text("a long letter")
+    text = _long_text(1)  # 64 kB of words that do not compress away
+    stored = vault.store_file(src, name="long.txt", media_type="text/plain", text=text)
+    vault.fold_journal()
+    vault.edit(stored.doc_id, family="F4321")
+    _, links = _links(vault_dir)
+    assert len(links) == 4  # the base, the first store, the long letter, the edit
+    for link in links[1:]:
+        header, records = _records(vault, link)
+        assert header["chain"] == chain.FORMAT == 2
+        assert records and all("text" not in r for r in records if "doc" in r)
+        assert (vault.layout.catalog / f"{link.age}.age").stat().st_size < 2048
+        index = json.loads((vault.layout.catalog / f"{link.idx}.idx").read_bytes())
+        assert index["texts"] == sum("doc" in r for r in records)
+    expected = _snapshot(vault.catalog)
+    again = _fresh_from_chain(vault_dir)
+    assert _snapshot(again.catalog) == expected  # the text is back, from the manifest
+    assert again.text(stored.doc_id) == text
+
+
+def test_a_chain_an_earlier_version_wrote_with_text_in_its_deltas_is_still_read(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 1, "first")
+    with monkeypatch.context() as old:
+        old.setattr(chain, "FORMAT", 1)
+        old.setattr(Vault, "_texts_for_saving", lambda self, key: lambda manifest_id: None)
+        _store(vault, tmp_path, 2, "older")
+    _store(vault, tmp_path, 1, "newer")
+    _, links = _links(vault_dir)
+    formats = []
+    for link in links[1:]:
+        header, records = _records(vault, link)
+        formats.append(header["chain"])
+        docs = [r for r in records if "doc" in r]
+        assert all(("text" in r) == (header["chain"] == 1) for r in docs)
+    assert formats[-2:] == [1, 2]
+    expected = _snapshot(vault.catalog)
+    assert _snapshot(_fresh_from_chain(vault_dir).catalog) == expected
+
+
+def test_a_delta_row_whose_manifest_is_missing_or_altered_here(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    vault = _open(vault_dir)
+    _store(vault, tmp_path, 2, "first")
+    vault.save_catalog(compact=True)  # both in the base
+    (late,) = _store(vault, tmp_path, 1, "late")
+    manifest = vault.manifests.path(vault.catalog.get(late)["manifest"])
+    data = manifest.read_bytes()
+    manifest.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    with pytest.raises(IntegrityError, match="is corrupt"):
+        _fresh_from_chain(vault_dir).catalog
+    manifest.unlink()  # gone: the catalog is made from the manifests that are here
+    again = _fresh_from_chain(vault_dir)
+    assert again.catalog.count() == 2
+    assert late not in again.catalog.ids()
+
+
+def test_a_new_base_is_written_once_many_rows_take_their_text_from_manifests(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vault.head
+
+    monkeypatch.setattr(vault.head, "TEXTS_FLOOR", 4)  # new base beyond 1 text-less row
+    opened = _open(vault_dir)
+    _store(opened, tmp_path, 1, "first")
+    opened.save_catalog(compact=True)
+    base = _head(vault_dir).catalog
+    _store(opened, tmp_path, 1, "second")
+    assert _head(vault_dir).catalog == base
+    _store(opened, tmp_path, 1, "third")  # the deltas now name 2 text-less rows
+    _store(opened, tmp_path, 1, "fourth")
+    assert _head(vault_dir).catalog != base
