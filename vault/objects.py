@@ -187,9 +187,9 @@ class ObjectStore:
         ``dst`` appears only when every byte has been checked and decrypted.
         """
         ids = parts.split_ref(ref)
-        if len(ids) == 1:
-            crypto.decrypt_file(self.check(ref), dst, identities)
-            return
+        # One pass over each object: hashed as it is read and decrypted (one
+        # object in this process, parts by workers), not read once to check
+        # it and again to decrypt it.
         for object_id in ids:
             if not self.path(object_id).is_file():
                 raise IntegrityError(

@@ -202,3 +202,37 @@ def _counting(real: Any, calls: list[int]) -> Any:
         return real(*args)
 
     return count
+
+
+def _read_bytes_so_far() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs /proc/self/io")
+def test_a_get_of_one_object_reads_it_once_and_refuses_one_swapped_for_another(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient]
+) -> None:
+    """The object is hashed as it is decrypted, not read once to check it and
+    again to decrypt it; the check still refuses a valid age file of other
+    content put in its place (anyone with the public key can make one)."""
+    identity, recipient = keys
+    store = make_store(tmp_path, jobs=1)
+    src = tmp_path / "one.bin"
+    data = os.urandom(PART)  # one object, not parts
+    src.write_bytes(data)
+    stored = store.put_file(src, [recipient])
+    size = store.path(stored.id).stat().st_size
+    out = tmp_path / "out.bin"
+    before = _read_bytes_so_far()
+    store.get_file(stored.id, out, [identity])
+    read = _read_bytes_so_far() - before
+    assert out.read_bytes() == data
+    assert size <= read < 1.5 * size, (read, size)
+    store.path(stored.id).write_bytes(pyrage.encrypt(os.urandom(PART), [recipient]))
+    out.unlink()
+    with pytest.raises(IntegrityError, match=f"object {stored.id[:12]} is corrupt"):
+        store.get_file(stored.id, out, [identity])
+    assert not out.exists()
