@@ -50,10 +50,14 @@ short whatever the number of saves since the base, the newest ``MERGE``
 (16) deltas are merged into one when they each cover the same number of
 saves (16 single saves into one of 16, 16 of those into one of 256, …): at
 most 15 deltas of each size, and each save's records are sent again once
-per size they pass through. A merged delta holds the last record of each
-document it covers; it takes the place of the ones it merges in the chain
-(its ``prev`` is the file before the first of them, its ``seq`` the last
-one's).
+per size they pass through. Deltas that hold more than ``MERGE_BYTES``
+together are left as they are: a merge is sent whole by the next sync, and
+no day's sync should carry months of records again (a day's post in two
+saves of about 2.6 kB each: 16 saves merge into one of about 40 kB, and 16
+of those, about 650 kB, are not merged). A merged delta holds the last
+record of each document it covers; it takes the place of the ones it merges
+in the chain (its ``prev`` is the file before the first of them, its ``seq``
+the last one's).
 
 A correction (``vault edit``) is a delta holding the document's new row: the
 delta before it still holds the old one until it is merged or the next base
@@ -87,6 +91,7 @@ FORMAT = 2  # 2: delta rows without their text (taken from the manifests)
 READS = (1, 2)
 COMPACT_SHARE = 0.25  # deltas larger than this share of the base: a new base
 MERGE = 16  # this many deltas of one size (saves covered) in a row are merged into one
+MERGE_BYTES = 128 * 1024  # ... when they hold at most this much together (a sync sends it again)
 _LINE_LIMIT = 64 * 1024 * 1024  # a record line longer than this is refused
 _MAC = b'{"mac":'
 
@@ -182,11 +187,20 @@ def _texts(records: Iterable[dict[str, Any]]) -> int:
 def merge_tail(
     folder: Path, links: list[Link], key: DataKey, recipient: x25519.Recipient, *, vault_id: str
 ) -> list[Link]:
-    """``links`` with its newest deltas merged while ``MERGE`` of one size end it."""
-    while len(links) > MERGE and len({link.saves for link in links[-MERGE:]}) == 1:
+    """``links`` with its newest deltas merged while ``MERGE`` of one size end it
+    and hold at most ``MERGE_BYTES`` together."""
+    while (
+        len(links) > MERGE
+        and len({link.saves for link in links[-MERGE:]}) == 1
+        and _bytes_of(folder, links[-MERGE:]) <= MERGE_BYTES
+    ):
         group, before = links[-MERGE:], links[-MERGE - 1]
         links = [*links[:-MERGE], _merge(folder, group, before, links[0], key, recipient, vault_id)]
     return links
+
+
+def _bytes_of(folder: Path, links: list[Link]) -> int:
+    return sum((folder / name).stat().st_size for link in links for name in link.names)
 
 
 def _merge(

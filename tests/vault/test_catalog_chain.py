@@ -425,3 +425,19 @@ def test_a_new_base_is_written_once_many_rows_take_their_text_from_manifests(
     _store(opened, tmp_path, 1, "third")  # the deltas now name 2 text-less rows
     _store(opened, tmp_path, 1, "fourth")
     assert _head(vault_dir).catalog != base
+
+
+def test_deltas_holding_much_together_are_not_merged(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A merge is sent again whole: past ``MERGE_BYTES`` the deltas stay apart."""
+    monkeypatch.setattr(chain, "MERGE", 2)
+    vault = _open(vault_dir)
+    for day in range(3):
+        _store(vault, tmp_path, 1, f"small{day}")
+    assert [saves for _, _, saves in _head(vault_dir).deltas] == [2, 1]
+    monkeypatch.setattr(chain, "MERGE_BYTES", 400)  # two deltas hold more than this
+    for day in range(3):
+        _store(vault, tmp_path, 1, f"large{day}")
+    assert [saves for _, _, saves in _head(vault_dir).deltas] == [2, 1, 1, 1, 1]
+    assert _snapshot(_fresh_from_chain(vault_dir).catalog) == _snapshot(vault.catalog)
