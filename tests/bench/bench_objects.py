@@ -57,7 +57,7 @@ THROUGHPUT_GOAL = 0.9  # vault throughput / its baseline's throughput
 RSS_GOAL_MB = 64.0
 AGE = shutil.which("age") or "/usr/bin/age"
 SYNC = shutil.which("sync") or "/bin/sync"
-SHA256SUM = shutil.which("sha256sum") or "/usr/bin/sha256sum"
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"  # its SHA-256 uses the CPU's instructions
 BASELINE = {"vault put": "age + sync", "vault get": "age decrypt"}
 # What a get does that age -d does not: it checks each object against its id
 # (the SHA-256 of the age file), which a manifest names under the vault's MAC.
@@ -164,10 +164,11 @@ def age_decrypt(work: Path, src: Path, dst: Path, keyfile: Path) -> Measured:
 
 
 def age_decrypt_checked(work: Path, src: Path, dst: Path, keyfile: Path) -> Measured:
-    """``age -d`` and then ``sha256sum`` of the age file: the plaintext, and the
-    check of the file against its name that a get makes."""
+    """``age -d`` and then ``openssl dgst -sha256`` of the age file: the
+    plaintext, and the check of the file against its name that a get makes
+    (``sha256sum`` is not used: here it hashes at a quarter of the speed)."""
     decrypted = age_decrypt(work, src, dst, keyfile)
-    hashed = run_measured([SHA256SUM, str(src)], work)
+    hashed = run_measured([OPENSSL, "dgst", "-sha256", "-out", os.devnull, str(src)], work)
     seconds = decrypted.seconds + hashed["wall"]
     rss_mb = max(decrypted.rss_mb, hashed["maxrss_kb"] / 1024)
     return Measured(
