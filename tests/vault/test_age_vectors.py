@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -80,3 +81,55 @@ def test_decrypt_stream_keeps_reading_past_header() -> None:
     out = io.BytesIO()
     crypto.decrypt_stream(io.BytesIO(blob), out, [crypto.parse_identity(secret)])
     assert out.getvalue() == data
+
+
+def _x25519_cases() -> list[object]:
+    """Vectors the objects' reader takes: binary, one identity of X25519."""
+    cases = []
+    for path in sorted(VECTORS.iterdir()):
+        fields, _ = _load(path)
+        identity = fields.get("identity", [""])
+        if fields.get("armored") or len(identity) != 1:
+            continue
+        if not identity[0].startswith("AGE-SECRET-KEY-1"):
+            continue
+        cases.append(pytest.param(path, id=path.name))
+    return cases
+
+
+@pytest.mark.parametrize("path", _x25519_cases())
+def test_vector_through_the_objects_reader(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``crypto.decrypt_part`` (how every object is read) is as strict as age,
+    and reads a file of one X25519 stanza itself (``vault.age_x25519``)."""
+    from vault import age_x25519
+
+    read_here: list[bool] = []
+    real = age_x25519.decrypt_into
+
+    def spy(*args: Any) -> tuple[int, str] | None:
+        done = real(*args)
+        read_here.append(done is not None)
+        return done
+
+    monkeypatch.setattr(age_x25519, "decrypt_into", spy)
+    fields, body = _load(path)
+    if fields.get("compressed") == ["zlib"]:
+        import zlib
+
+        body = zlib.decompress(body)
+    src, dst = tmp_path / "in.age", tmp_path / "out"
+    src.write_bytes(body)
+    dst.write_bytes(b"")
+    if fields["expect"][0] != "success":
+        with pytest.raises(VaultError):
+            crypto.decrypt_part(src, dst, 0, fields["identity"])
+        return
+    written, digest = crypto.decrypt_part(src, dst, 0, fields["identity"])
+    plaintext = dst.read_bytes()
+    assert written == len(plaintext)
+    assert hashlib.sha256(plaintext).hexdigest() == fields["payload"][0]
+    assert digest == hashlib.sha256(body).hexdigest()
+    if path.name in ("x25519", "x25519_grease", "stream_last_chunk_full"):
+        assert read_here == [True]  # the usual forms are read by the vault itself
