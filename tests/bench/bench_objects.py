@@ -17,9 +17,10 @@ measured command is therefore forked from a minimal trampoline
 floor only says "at most this much".
 
 A file larger than 64 MiB is stored in parts by worker processes (see
-``vault/parts.py``): the vault rows' peak RSS is the measured child's own peak
+``vault/parts.py``): the put row's peak RSS is the measured child's own peak
 plus, for each worker it used, the largest worker's peak (``RUSAGE_CHILDREN``),
-an upper bound since forked workers share pages with the child.
+an upper bound since forked workers share pages with the child. A get reads
+the parts on threads of its one process.
 
 Timing: the age rows are the wall time of the whole ``age`` process. The vault
 rows are the time of the ``put_file`` / ``get_file`` call inside its child
@@ -241,7 +242,10 @@ def child_main(argv: list[str]) -> None:
         result = {"parts": len(split_ref(object_id))}
     else:
         raise SystemExit(f"unknown child op {op!r}")
-    result["workers"] = min(store.jobs, result["parts"]) if result["parts"] > 1 else 0
+    # A put's parts are encrypted by worker processes; a get's are read by threads.
+    result["workers"] = (
+        min(store.jobs, result["parts"]) if op == "put" and result["parts"] > 1 else 0
+    )
     result["worker_rss_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result["op_seconds"] = seconds
     result["vm_hwm_kb"] = _vm_hwm_kb()

@@ -264,3 +264,20 @@ def test_the_store_s_objects_are_read_by_the_vault_s_own_age_reader(
     store.get_file(stored.id, out, [identity])
     assert out.read_bytes() == data
     assert read_here == [True, True, True]
+
+
+def test_parts_are_read_by_threads_not_worker_processes(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vault.parts
+
+    identity, recipient = keys
+    store, ids = store_large(tmp_path, recipient, 3 * PART + 5)
+
+    def no_pool(jobs: int) -> Any:
+        raise AssertionError("a get started worker processes")
+
+    monkeypatch.setattr(vault.parts, "_pool", no_pool)
+    out = tmp_path / "out.bin"
+    store.get_file(join_ref(ids), out, [identity])
+    assert out.read_bytes() == (tmp_path / "large.bin").read_bytes()
