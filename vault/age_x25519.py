@@ -103,23 +103,27 @@ def _file_key(key: X25519PrivateKey, share: bytes, body: bytes) -> bytes:
 
 
 def _pread(fd: int, size: int, at: int) -> bytes:
-    data = os.pread(fd, size, at)
-    while len(data) < size:
-        more = os.pread(fd, size - len(data), at + len(data))
-        if not more:
+    buffer = memoryview(bytearray(size))
+    _read_into(fd, buffer, at)
+    return bytes(buffer)
+
+
+def _read_into(fd: int, buffer: memoryview, at: int) -> int:
+    """Fill ``buffer`` from ``at`` (the file must not end before it is full)."""
+    got = 0
+    while got < len(buffer):
+        n = os.preadv(fd, [buffer[got:]], at + got)
+        if n == 0:
             raise CryptoFormatError("age file refused: it shrank while it was read")
-        data += more
-    return data
+        got += n
+    return got
 
 
-def _pwrite(fd: int, pieces: list[bytes], at: int) -> int:
-    view = memoryview(b"".join(pieces)) if len(pieces) > 1 else memoryview(pieces[0])
-    total = len(view)
-    while view:
-        written = os.pwrite(fd, view, at)
+def _write_all(fd: int, data: memoryview, at: int) -> None:
+    while data:
+        written = os.pwrite(fd, data, at)
         at += written
-        view = view[written:]
-    return total
+        data = data[written:]
 
 
 def _stanzas(head: bytes) -> tuple[list[tuple[list[bytes], bytes]], bytes, bytes, int] | None:
@@ -203,23 +207,27 @@ def decrypt_into(
     prefix = _pread(src_fd, header_length + 16, 0)
     sha = hashlib.sha256(prefix)
     aead = ChaCha20Poly1305(scrypt_file._hkdf(file_key, prefix[header_length:], b"payload"))
+    sealed_in = memoryview(bytearray(_PIECE * _SEALED))  # one buffer each way, reused
+    plain_out = memoryview(bytearray(_PIECE * _CHUNK))
     at, out, counter = header_length + 16, offset, 0
     while counter < chunks:
-        data = _pread(src_fd, min(_PIECE * _SEALED, size - at), at)
-        sha.update(data)
-        at += len(data)
-        view = memoryview(data)
-        plain: list[bytes] = []
-        for start in range(0, len(data), _SEALED):
+        size_in = _read_into(src_fd, sealed_in[: min(_PIECE * _SEALED, size - at)], at)
+        sha.update(sealed_in[:size_in])
+        at += size_in
+        filled = 0
+        for start in range(0, size_in, _SEALED):
+            chunk = sealed_in[start : min(start + _SEALED, size_in)]
             last = counter == chunks - 1
             nonce = counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+            length = len(chunk) - _TAG
             try:
-                piece = aead.decrypt(nonce, view[start : start + _SEALED], None)
+                aead.decrypt_into(nonce, chunk, None, plain_out[filled : filled + length])
             except InvalidTag:
                 raise CryptoFormatError("age file refused: payload damaged or truncated") from None
-            if last and not piece and counter > 0:
+            if last and not length and counter > 0:
                 raise CryptoFormatError("age file refused: empty last chunk")
-            plain.append(piece)
+            filled += length
             counter += 1
-        out += _pwrite(dst_fd, plain, out) if any(plain) else 0
+        _write_all(dst_fd, plain_out[:filled], out)
+        out += filled
     return out - offset, sha.hexdigest()
