@@ -41,9 +41,9 @@ files are not all here; when a document was removed (an erasure, so that no
 file the head names still holds its text or row: the old base and deltas are
 then deleted here at once and from a remote by the next sync's removals
 step); when the deltas add up to more than ``COMPACT_SHARE`` of the base's
-size, or hold more rows whose text is in a manifest than ``COMPACT_SHARE``
-of the documents (so that a recovery reads few manifests); and when asked
-(``vault sync --compact``). A delta never records a removal.
+size, or hold more rows whose text is in a manifest than ``TEXTS_SHARE`` of
+the documents (so that a recovery never reads more manifests than a rebuild
+would); and when asked (``vault sync --compact``). A delta never records a removal.
 
 **Merging.** So that the head's list, and the files a recovery reads, stay
 short whatever the number of saves since the base, the newest ``MERGE``
@@ -90,6 +90,11 @@ if TYPE_CHECKING:
 FORMAT = 2  # 2: delta rows without their text (taken from the manifests)
 READS = (1, 2)
 COMPACT_SHARE = 0.25  # deltas larger than this share of the base: a new base
+# ... or holding more rows without their text than this share of the documents:
+# a recovery then reads at most one manifest per document (a rebuild reads them
+# all), and at 10,000 documents a new base of 14 MB comes every two and a half
+# years of days like the benchmark's rather than every seven months.
+TEXTS_SHARE = 1.0
 MERGE = 16  # this many deltas of one size (saves covered) in a row are merged into one
 MERGE_BYTES = 128 * 1024  # ... when they hold at most this much together (a sync sends it again)
 _LINE_LIMIT = 64 * 1024 * 1024  # a record line longer than this is refused

@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # the catalog (SQLite, search) loads only when a snapshot is 
 
 FORMAT = 2
 FORMATS = (1, 2)
-TEXTS_FLOOR = 400  # a small vault's deltas may hold a quarter of this many text-less rows
+TEXTS_FLOOR = 400  # a small vault's deltas may hold this many rows whose text is in manifests
 HEAD_MAC_HINT = (
     "it was altered or not written by this vault: run 'vault rebuild-catalog' to rebuild "
     "the catalog from the manifests, then 'vault verify'"
@@ -356,8 +356,8 @@ def save_catalog(
 
 
 def _deltas_too_big(snapshots: Path, links: list[Link], documents: int) -> bool:
-    """The deltas are over ``COMPACT_SHARE`` of the base's bytes, or name more
-    documents whose text a recovery takes from their manifests than that share
+    """The deltas are over ``COMPACT_SHARE`` of the base's bytes, or hold more
+    rows whose text a recovery takes from their manifests than ``TEXTS_SHARE``
     of the documents (the next save writes a new base)."""
     base, deltas = chain.size_of(snapshots, links)
     if deltas > chain.COMPACT_SHARE * max(base, 64 * 1024):
@@ -366,4 +366,4 @@ def _deltas_too_big(snapshots: Path, links: list[Link], documents: int) -> bool:
         texts = chain.texts_of(snapshots, links)
     except (IntegrityError, ValueError, TypeError):  # a damaged index: a new base mends it
         return True
-    return texts > chain.COMPACT_SHARE * max(documents, TEXTS_FLOOR)
+    return texts > chain.TEXTS_SHARE * max(documents, TEXTS_FLOOR)
