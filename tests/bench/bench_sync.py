@@ -40,7 +40,9 @@ replaced. It is set against the bytes of the day's new objects and manifests
 must send. Goals: a day sends at most those plus 256 kB (every day but those
 that rewrite the catalog's base: the head names a new ``catalog``; and at
 most one day in 10 does); over all the days (``--days``, default 100), base
-rewrites included, at most 1.5x the bytes of the documents added.
+rewrites included, at most 1.5x the bytes of the documents added. Each day's
+line also splits what it sent by the remote's top folder (``catalog``,
+``audit``, ``objects``, ...), and the table gives the largest day.
 """
 
 from __future__ import annotations
