@@ -424,14 +424,14 @@ class Catalog:
         return row[0] if row else None
 
     def manifest_ids(self) -> set[str]:
-        return {row[0] for row in self._conn.execute("SELECT manifest FROM documents")}
+        rows = self._conn.execute("SELECT manifest FROM documents").fetchall()
+        return {row[0] for row in rows}
 
     def object_ids(self) -> set[str]:
         """Every document object the catalog names (originals, searchable PDFs)."""
         ids: set[str] = set()
-        for original, searchable in self._conn.execute(
-            "SELECT original, searchable FROM documents"
-        ):
+        rows = self._conn.execute("SELECT original, searchable FROM documents").fetchall()
+        for original, searchable in rows:
             ids.update(split_ref(original))
             if searchable:
                 ids.update(split_ref(searchable))
