@@ -61,6 +61,7 @@ from sync.remotes import CONFIG_KEY, local_folder, normalise_path, remotes
 from sync.snapshot import AUDIT, HEAD, JOURNAL, object_path
 from sync.state import RemoteState, save_state
 from vault import anchor
+from vault.chain import MissingManifestError
 from vault.config import Layout, write_config
 from vault.errors import RemoteError, UsageError, VaultExistsError
 from vault.fsutil import atomic_write, make_private_dir, private_workdir, remove_quietly
@@ -523,7 +524,16 @@ def _open(
         )
         result.rebuilt = verified.catalog is None
         result.folded = len(entries)
-        result.documents = vault.catalog.count()  # loads or rebuilds it, folds the journal
+        try:
+            result.documents = vault.catalog.count()  # loads or rebuilds it, folds the journal
+        except MissingManifestError:
+            if not result.damaged:
+                raise
+            # A document not restored (named above) whose manifest the backup lacks:
+            # the catalog is rebuilt from the manifests that were.
+            vault.rebuild_catalog()
+            vault.fold_journal()
+            result.documents = vault.catalog.count()
         result.set_aside = list(vault.set_aside)
 
 

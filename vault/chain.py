@@ -391,6 +391,12 @@ class MissingChainFile(IntegrityError):
     """A file the head names is not there (not tampering: fetch or rebuild)."""
 
 
+class MissingManifestError(IntegrityError):
+    """The manifest a delta's row takes its text from is not there: the
+    catalog is not rebuilt without it (the document would silently leave the
+    catalog, and with the next sync the backup); fetch it, or rebuild on purpose."""
+
+
 def check_present(folder: Path, links: Iterable[Link]) -> bool:
     return all((folder / name).is_file() for link in links for name in link.names)
 
@@ -500,25 +506,44 @@ class Applies(Protocol):
 
 
 class _WithText:
-    """Hands records on, a delta's row with its manifest's page text."""
+    """Hands records on, a delta's row with its manifest's page text.
+
+    A row whose manifest is not here is handed on without text and noted:
+    a later record of the document (an edit removes the manifest an earlier
+    row names) takes its place; one still noted at the end (``finish``) is a
+    document the catalog would hold without its text."""
 
     def __init__(self, catalog: Applies, texts: Texts) -> None:
         self._catalog = catalog
         self._texts = texts
+        self._missing: dict[str, str] = {}  # document id: its manifest, not here
 
     def apply(self, record: dict[str, Any]) -> None:
-        if "doc" in record and "text" not in record:
-            row = record["doc"]
-            manifest = row.get("manifest") if isinstance(row, dict) else None
-            if not isinstance(manifest, str):
-                raise IntegrityError("a catalog record is malformed")
-            text = self._texts(manifest)
-            if text is None:
-                raise MissingChainFile(
-                    "the manifest of a document the catalog's deltas name is missing"
-                )
-            record = {**record, "text": text}
+        row = record.get("doc")
+        if row is not None:
+            self._missing.pop(str(row.get("id")) if isinstance(row, dict) else "", None)
+            if "text" not in record:
+                manifest = row.get("manifest") if isinstance(row, dict) else None
+                if not isinstance(manifest, str):
+                    raise IntegrityError("a catalog record is malformed")
+                doc_id = str(row.get("id"))
+                text = self._texts(manifest)
+                if text is None:
+                    self._missing[doc_id] = manifest
+                record = {**record, "text": text or []}
+        elif "gone" in record:
+            self._missing.pop(str(record["gone"]), None)
         self._catalog.apply(record)
+
+    def finish(self) -> None:
+        for doc_id, manifest in sorted(self._missing.items()):
+            raise MissingManifestError(
+                f"the manifest {manifest[:12]} of document {doc_id} is missing "
+                "(the catalog takes the document's page text from it)",
+                hint="'vault verify' names what is missing and 'vault repair NAME' brings it "
+                "back from a backup; 'vault rebuild-catalog' rebuilds the catalog without "
+                "that document",
+            )
 
 
 def apply_chain(
@@ -534,11 +559,13 @@ def apply_chain(
 ) -> None:
     """Apply the base and the deltas ``links`` names to ``catalog``, in order,
     checking each file's hash, MAC, place in the chain and state number.
-    With ``texts``, a delta's row gets its manifest's text (``MissingChainFile``
-    when that is not here); without, records are applied as they are.
+    With ``texts``, a delta's row gets its manifest's text (``MissingManifestError``
+    when a document's last row names one not here); without, records are
+    applied as they are.
     Nothing is committed: the caller commits once this returns."""
-    if texts is not None:
-        catalog = _WithText(catalog, texts)
+    with_text = _WithText(catalog, texts) if texts is not None else None
+    if with_text is not None:
+        catalog = with_text
     prev: str | None = None
     seq = 0
     for n, link in enumerate(links):
@@ -562,6 +589,8 @@ def apply_chain(
         prev, seq = link.age, header["seq"]
         if progress:
             progress(n + 1, len(links))
+    if with_text is not None:
+        with_text.finish()
 
 
 def texts_of(folder: Path, links: Iterable[Link]) -> int:

@@ -234,7 +234,9 @@ def fill(
     when missing; it raises ``IntegrityError`` for one that fails its checks).
 
     Raises ``SnapshotError`` when they are missing or unreadable and
-    ``IntegrityError`` when one is not what the head says (tampering).
+    ``IntegrityError`` when one is not what the head says (tampering);
+    ``chain.MissingManifestError`` when a delta's row has no manifest here
+    (not a rebuild: that would leave the document out of the catalog).
     """
     if head.format == 1:
         legacy = _legacy_snapshot(snapshots, head, key)

@@ -160,3 +160,40 @@ def test_verify_checks_the_catalog_files_the_head_names(
     assert checked.exit_code == 4, checked.output
     problem = "corrupt" if harm == "garbled" else "missing"
     assert f"{problem}: catalog/{name}" in checked.stdout
+
+
+def test_a_lost_database_and_a_lost_manifest_never_drop_the_document(
+    runner: CliRunner, filled: Path, tmp_path: Path
+) -> None:
+    """A delta's row takes its page text from its manifest: with the database
+    and that manifest both gone, the catalog is not rebuilt without the document
+    (the next sync would take it out of the backup too). The command stops
+    (exit 4) naming what is missing; once the manifest is back, all is there."""
+    from vault.repository import Vault
+
+    vault = Vault.open(filled)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        src = tmp_path / "note.txt"
+        src.write_text("a note")
+        doc_id = vault.store_file(
+            src, name="note.txt", media_type="text/plain", text=["Zebedee visits on Tuesdays"]
+        ).doc_id
+        vault.fold_journal()  # saved as a delta: its row without the text
+        manifest = vault.manifests.path(str(vault.catalog.get(doc_id)["manifest"]))
+    expected = _names(runner, filled)
+    kept = tmp_path / "manifest"
+    shutil.move(manifest, kept)
+    for path in (filled / "local").glob("catalog-*.db"):
+        path.unlink()
+    head = (filled / "head.json").read_bytes()
+    refused = run(runner, filled, "list")
+    assert refused.exit_code == 4, refused.output
+    assert f"of document {doc_id} is missing" in refused.stderr
+    assert "vault repair" in refused.stderr
+    assert (filled / "head.json").read_bytes() == head  # no new catalog without it
+    shutil.move(kept, manifest)  # what 'vault repair NAME' does
+    assert _names(runner, filled) == expected
+    found = run(runner, filled, "search", "Zebedee", "--json")
+    assert found.exit_code == 0, found.output
+    assert [d["id"] for d in json.loads(found.stdout)] == [doc_id]  # its text, from the manifest

@@ -192,6 +192,25 @@ def test_missing_and_corrupt_objects_are_named_and_the_rest_restored(
             assert out.read_bytes() == backup.originals[row["name"]]
 
 
+def test_a_document_whose_manifest_the_backup_lacks_is_named_and_the_rest_restored(
+    backup: Backup, remote: Path, tmp_path: Path
+) -> None:
+    """The catalog's deltas take a row's text from its manifest: the one the
+    backup lacks leaves its document out (named), not the whole recovery."""
+    gone = backup.rows[f"{CANARY}-referral-0.pdf"]
+    manifest = str(gone["manifest"])
+    (remote / "manifests" / manifest[:2] / manifest).unlink()
+    dest = tmp_path / "vault"
+    result = run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        "--emergency-key", str(backup.key_file), "--reason", "test",
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output
+    assert f"{gone['id']} {gone['name']}: missing file {manifest}" in result.stderr
+    listed = as_json(run_key(dest, backup.key_file, "list", "--json"))
+    assert listed == [row for row in backup.listing if row["id"] != gone["id"]]
+
+
 def _forge_head(remote: Path) -> None:
     """A head made by someone holding only the public key: a catalog of their own,
     encrypted to the vault's public key, and a MAC under a key they made up."""

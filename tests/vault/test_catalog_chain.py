@@ -404,10 +404,26 @@ def test_a_delta_row_whose_manifest_is_missing_or_altered_here(
     manifest.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
     with pytest.raises(IntegrityError, match="is corrupt"):
         _fresh_from_chain(vault_dir).catalog
-    manifest.unlink()  # gone: the catalog is made from the manifests that are here
+    manifest.unlink()  # gone: not a catalog rebuilt without the document (a sync
+    # would then take it out of the backup), but one line naming what is missing
+    head = (vault_dir / "head.json").read_bytes()
+    with pytest.raises(chain.MissingManifestError, match=f"of document {late} is missing"):
+        _fresh_from_chain(vault_dir).catalog
+    assert (vault_dir / "head.json").read_bytes() == head
+
+
+def test_a_row_whose_manifest_an_edit_removed_is_taken_from_the_later_row(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """An edit writes a new manifest and removes the old one, which the
+    delta before it still names: the chain is read through, the later row wins."""
+    vault = _open(vault_dir)
+    (doc,) = _store(vault, tmp_path, 1, "edited")
+    vault.edit(doc, family="F123")
+    expected = _snapshot(vault.catalog)
     again = _fresh_from_chain(vault_dir)
-    assert again.catalog.count() == 2
-    assert late not in again.catalog.ids()
+    assert _snapshot(again.catalog) == expected
+    assert not any(e.event == "rebuild" for e in again.audit.entries())
 
 
 def test_a_new_base_is_written_once_many_rows_take_their_text_from_manifests(
