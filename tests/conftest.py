@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -94,3 +95,21 @@ def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.delenv("VAULT_PASSPHRASE", raising=False)
     monkeypatch.delenv("VAULT_DIR", raising=False)
     return CliRunner()
+
+
+@pytest.fixture
+def own_reader_calls(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """One entry per file given to ``vault.age_x25519.decrypt_into``: True
+    when the vault's own reader read it, False when it left it to pyrage."""
+    from vault import age_x25519
+
+    calls: list[bool] = []
+    real = age_x25519.decrypt_into
+
+    def spy(*args: Any) -> tuple[int, str] | None:
+        done = real(*args)
+        calls.append(done is not None)
+        return done
+
+    monkeypatch.setattr(age_x25519, "decrypt_into", spy)
+    return calls

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -99,21 +98,11 @@ def _x25519_cases() -> list[object]:
 
 @pytest.mark.parametrize("path", _x25519_cases())
 def test_vector_through_the_objects_reader(
-    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    path: Path, tmp_path: Path, own_reader_calls: list[bool]
 ) -> None:
     """``crypto.decrypt_part`` (how every object is read) is as strict as age,
     and reads a file of one X25519 stanza itself (``vault.age_x25519``)."""
-    from vault import age_x25519
-
-    read_here: list[bool] = []
-    real = age_x25519.decrypt_into
-
-    def spy(*args: Any) -> tuple[int, str] | None:
-        done = real(*args)
-        read_here.append(done is not None)
-        return done
-
-    monkeypatch.setattr(age_x25519, "decrypt_into", spy)
+    read_here = own_reader_calls
     fields, body = _load(path)
     if fields.get("compressed") == ["zlib"]:
         import zlib

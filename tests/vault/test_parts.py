@@ -239,22 +239,12 @@ def test_a_get_of_one_object_reads_it_once_and_refuses_one_swapped_for_another(
 
 
 def test_the_store_s_objects_are_read_by_the_vault_s_own_age_reader(
-    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient], own_reader_calls: list[bool]
 ) -> None:
     """pyrage writes one X25519 stanza and a grease one: ``vault.age_x25519``
     reads that form (in 1 MiB pieces), and the result is what was stored."""
-    from vault import age_x25519
-
     identity, recipient = keys
-    read_here: list[bool] = []
-    real = age_x25519.decrypt_into
-
-    def spy(*args: Any) -> tuple[int, str] | None:
-        done = real(*args)
-        read_here.append(done is not None)
-        return done
-
-    monkeypatch.setattr(age_x25519, "decrypt_into", spy)
+    read_here = own_reader_calls
     store = make_store(tmp_path, jobs=1)
     data = os.urandom(2 * PART + 12345)
     src = tmp_path / "in.bin"
