@@ -3,6 +3,7 @@ purpose), copied fresh for each test that needs one."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from vault import scrypt_file
+from vault.config import Layout, write_config
 from vault.keys import NewKeys
 from vault.repository import Vault
 
@@ -46,7 +49,26 @@ def template_vault(tmp_path_factory: pytest.TempPathFactory) -> Template:
 
     Vault.create(root, PASSPHRASE, deliver_emergency_key=deliver)
     keys = captured["keys"]
+    _cheapen_passphrase_file(root, keys.data.secret)
     return Template(root, keys.emergency_secret, keys.data.secret)
+
+
+# The passphrase file of the tests' vaults is written at a low scrypt cost:
+# every unlocking command would otherwise spend about a second of CPU on it,
+# hundreds of times a run. The real cost (``scrypt_file.WORK_FACTOR``) is
+# tested on vaults made for that (tests/vault/test_scrypt_file.py).
+TEST_WORK_FACTOR = 10
+
+
+def _cheapen_passphrase_file(root: Path, data_secret: str) -> None:
+    blob = scrypt_file.encrypt(
+        (data_secret + "\n").encode(), PASSPHRASE, work_factor=TEST_WORK_FACTOR
+    )
+    (root / "keys" / "passphrase.age").write_bytes(blob)
+    layout = Layout(root)
+    config = json.loads(layout.config.read_text())
+    config["scrypt_work_factor"] = TEST_WORK_FACTOR
+    write_config(layout, config)
 
 
 @pytest.fixture
