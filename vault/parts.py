@@ -169,16 +169,34 @@ def check_and_decrypt(
     try:
         written, digest = crypto.decrypt_part(path, dst, offset, identities)
     except (CryptoFormatError, WrongKeyError):
-        with open(path, "rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
-        if digest == object_id:
-            raise
+        _refuse_if_not(path, object_id)
+        raise
     if digest != object_id:
-        raise IntegrityError(
-            f"object {object_id[:12]} is corrupt (its contents do not match its hash)",
-            hint="run 'vault verify'; a backup copy can replace it",
-        )
+        raise _corrupt(object_id)
     return written
+
+
+def _corrupt(object_id: str) -> IntegrityError:
+    return IntegrityError(
+        f"object {object_id[:12]} is corrupt (its contents do not match its hash)",
+        hint="run 'vault verify'; a backup copy can replace it",
+    )
+
+
+def _refuse_if_not(path: Path, object_id: str) -> None:
+    """Raise the corrupt-object error unless ``path`` hashes to ``object_id``
+    (which age refused: then the caller's error stands)."""
+    with open(path, "rb") as f:
+        if hashlib.file_digest(f, "sha256").hexdigest() != object_id:
+            raise _corrupt(object_id)
+
+
+def _plaintext_size(path: Path, object_id: str) -> int:
+    try:
+        return crypto.plaintext_size(path)
+    except CryptoFormatError:  # cut short or emptied: name the object
+        _refuse_if_not(path, object_id)
+        raise
 
 
 def decrypt_parts(
@@ -190,7 +208,7 @@ def decrypt_parts(
     Each part's plaintext size follows from its size, so every worker knows
     where its part goes before any is decrypted.
     """
-    sizes = [crypto.plaintext_size(path) for path, _ in parts]
+    sizes = [_plaintext_size(path, object_id) for path, object_id in parts]
     offsets = [sum(sizes[:i]) for i in range(len(sizes))]
     os.truncate(dst, sum(sizes))
     calls = [

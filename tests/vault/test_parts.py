@@ -238,6 +238,24 @@ def test_a_get_of_one_object_reads_it_once_and_refuses_one_swapped_for_another(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("cut", [0, 100, -1])
+def test_an_object_emptied_or_cut_short_is_named_as_corrupt(
+    tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient], cut: int
+) -> None:
+    """Its size is read before its hash is checked: a file emptied, left with
+    only its header, or one byte short still names the object."""
+    identity, recipient = keys
+    store = make_store(tmp_path, jobs=1)
+    src = tmp_path / "one.bin"
+    src.write_bytes(os.urandom(1000))
+    stored = store.put_file(src, [recipient])
+    path = store.path(stored.id)
+    path.write_bytes(path.read_bytes()[:cut])
+    with pytest.raises(IntegrityError, match=f"object {stored.id[:12]} is corrupt"):
+        store.get_file(stored.id, tmp_path / "out.bin", [identity])
+    assert not (tmp_path / "out.bin").exists()
+
+
 def test_the_store_s_objects_are_read_by_the_vault_s_own_age_reader(
     tmp_path: Path, keys: tuple[x25519.Identity, x25519.Recipient], own_reader_calls: list[bool]
 ) -> None:
