@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import re
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -43,7 +42,6 @@ from vault.errors import CryptoFormatError, WrongKeyError
 _VERSION = b"age-encryption.org/v1"
 _LABEL = b"age-encryption.org/v1/X25519"
 _COLUMNS = 64
-_VCHAR = re.compile(rb"[\x21-\x7e]+")
 _CHUNK = 64 * 1024
 _TAG = 16
 _SEALED = _CHUNK + _TAG
@@ -126,50 +124,6 @@ def _write_all(fd: int, data: memoryview, at: int) -> None:
         data = data[written:]
 
 
-def _stanzas(head: bytes) -> tuple[list[tuple[list[bytes], bytes]], bytes, bytes, int] | None:
-    """(each stanza's arguments and body, the header up to ``---``, its MAC,
-    the header's length) of ``head`` in the canonical form age writes, or
-    None for anything else (pyrage then reads the file, as strictly as age)."""
-    if not head.startswith(_VERSION + b"\n"):
-        return None
-    at = len(_VERSION) + 1
-    stanzas: list[tuple[list[bytes], bytes]] = []
-    while True:
-        end = head.find(b"\n", at)
-        if end < 0:
-            return None
-        line = head[at:end]
-        at = end + 1
-        if line.startswith(b"--- "):
-            try:
-                mac = scrypt_file._unb64(line[4:], 32)
-            except CryptoFormatError:
-                return None
-            return stanzas, head[: end - len(line) + 3], mac, at
-        if not line.startswith(b"-> "):
-            return None
-        args = line[3:].split(b" ")
-        if not all(arg and _VCHAR.fullmatch(arg) for arg in args):
-            return None
-        text = b""
-        while True:
-            end = head.find(b"\n", at)
-            if end < 0:
-                return None
-            body_line = head[at:end]
-            at = end + 1
-            if len(body_line) > _COLUMNS:
-                return None
-            text += body_line
-            if len(body_line) < _COLUMNS:
-                break
-        try:
-            body = scrypt_file._unb64(text)
-        except CryptoFormatError:
-            return None
-        stanzas.append((args, body))
-
-
 def decrypt_into(
     src_fd: int, head: bytes, identity: str, dst_fd: int, offset: int
 ) -> tuple[int, str] | None:
@@ -182,7 +136,7 @@ def decrypt_into(
     only of kinds an identity passes over (pyrage adds one such, "grease").
     """
     key = _private_key(identity)
-    parsed = _stanzas(head) if key is not None else None
+    parsed = scrypt_file.read_header(head) if key is not None else None
     if key is None or parsed is None:
         return None
     stanzas, header, mac, header_length = parsed

@@ -54,6 +54,7 @@ _CHUNK = 64 * 1024
 _COLUMNS = 64
 _TAG = 16
 _FACTOR = re.compile(rb"^[1-9][0-9]?$")
+_VCHAR = re.compile(rb"[\x21-\x7e]+")
 
 
 def _b64(data: bytes) -> bytes:
@@ -141,38 +142,49 @@ def _unb64(text: bytes, size: int | None = None) -> bytes:
     return data
 
 
-def _split_header(data: bytes) -> tuple[list[bytes], bytes, bytes, bytes]:
-    """(the stanza's arguments and its body text, last; the header up to
-    ``---``; its MAC; the payload)."""
-    if not data.startswith(_VERSION + b"\n"):
-        raise CryptoFormatError("not an age v1 file")
+def read_header(head: bytes) -> tuple[list[tuple[list[bytes], bytes]], bytes, bytes, int] | None:
+    """(each stanza's arguments and body, the header up to ``---``, its MAC,
+    the header's length) of ``head`` in the canonical form age writes, or
+    None for anything else (the callers leave such files to pyrage, or
+    refuse them)."""
+    if not head.startswith(_VERSION + b"\n"):
+        return None
     at = len(_VERSION) + 1
-    end = data.find(b"\n", at)
-    stanza = data[at:end] if end >= 0 else b""
-    if not stanza.startswith(b"-> "):
-        raise CryptoFormatError("malformed age header: no stanza")
-    args = stanza[3:].split(b" ")
-    at = end + 1
-    body_text = b""
+    stanzas: list[tuple[list[bytes], bytes]] = []
     while True:
-        end = data.find(b"\n", at)
+        end = head.find(b"\n", at)
         if end < 0:
-            raise CryptoFormatError("malformed age header: stanza body not terminated")
-        line = data[at:end]
+            return None
+        line = head[at:end]
         at = end + 1
-        if len(line) > _COLUMNS or line.startswith((b"-> ", b"---")):
-            raise CryptoFormatError("malformed age header: bad stanza body")
-        body_text += line
-        if len(line) < _COLUMNS:
-            break
-    if not data.startswith(b"--- ", at):
-        raise CryptoFormatError("malformed age header: one scrypt stanza expected")
-    end = data.find(b"\n", at)
-    if end < 0:
-        raise CryptoFormatError("malformed age header: no header MAC line")
-    header = data[: at + 3]
-    mac = _unb64(data[at + 4 : end], 32)
-    return [*args, body_text], header, mac, data[end + 1 :]
+        if line.startswith(b"--- "):
+            try:
+                mac = _unb64(line[4:], 32)
+            except CryptoFormatError:
+                return None
+            return stanzas, head[: end - len(line) + 3], mac, at
+        if not line.startswith(b"-> "):
+            return None
+        args = line[3:].split(b" ")
+        if not all(arg and _VCHAR.fullmatch(arg) for arg in args):
+            return None
+        text = b""
+        while True:
+            end = head.find(b"\n", at)
+            if end < 0:
+                return None
+            body_line = head[at:end]
+            at = end + 1
+            if len(body_line) > _COLUMNS:
+                return None
+            text += body_line
+            if len(body_line) < _COLUMNS:
+                break
+        try:
+            body = _unb64(text)
+        except CryptoFormatError:
+            return None
+        stanzas.append((args, body))
 
 
 def _open_payload(file_key: bytes, payload: bytes) -> bytes:
@@ -201,9 +213,13 @@ def decrypt(data: bytes, passphrase: str, *, max_work_factor: int) -> bytes:
     """The plaintext of an (unarmored) age file with one scrypt stanza, as
     strictly as age reads it; a work factor above ``max_work_factor`` is
     refused before any work. Wrong passphrase: ``WrongKeyError``."""
-    args, header, mac, payload = _split_header(data)
-    if len(args) != 4 or args[0] != b"scrypt":
-        raise CryptoFormatError("age file refused: not a passphrase file")
+    parsed = read_header(data)
+    if parsed is None:
+        raise CryptoFormatError("malformed age header")
+    stanzas, header, mac, length = parsed
+    if len(stanzas) != 1 or stanzas[0][0][0] != b"scrypt" or len(stanzas[0][0]) != 3:
+        raise CryptoFormatError("age file refused: not a passphrase file (one scrypt stanza)")
+    (args, body), payload = stanzas[0], data[length:]
     salt = _unb64(args[1], 16)
     if not _FACTOR.match(args[2]):
         raise CryptoFormatError("malformed age header: bad scrypt work factor")
@@ -213,7 +229,8 @@ def decrypt(data: bytes, passphrase: str, *, max_work_factor: int) -> bytes:
             f"refusing an age passphrase file with scrypt work factor {factor} "
             f"(at most {max_work_factor} is accepted)"
         )
-    body = _unb64(args[3], 16 + _TAG)
+    if len(body) != 16 + _TAG:
+        raise CryptoFormatError("malformed age header: bad scrypt stanza body")
     kdf = Scrypt(salt=_SCRYPT_LABEL + salt, length=32, n=1 << factor, r=8, p=1)
     try:
         file_key = ChaCha20Poly1305(kdf.derive(passphrase.encode("utf-8"))).decrypt(
