@@ -53,6 +53,14 @@ def run(
     )
 
 
+def recover_with_key(remote: Path, dest: Path, key: Path, *args: str) -> Any:
+    """``vault recover`` from ``remote`` into ``dest`` with the emergency key file."""
+    return run(
+        None, "recover", "--from", str(remote), "--to", str(dest),
+        "--emergency-key", str(key), "--reason", "test", *args,
+    )  # fmt: skip
+
+
 def run_key(root: Path, key: Path, *args: str) -> Any:
     """``vault --vault root ARGS`` unlocked with the emergency key in the file ``key``
     (fast: the passphrase's scrypt costs about a second each time)."""

@@ -28,7 +28,16 @@ from sync.backup import sync_remote
 from sync.snapshot import HEAD
 from tests.conftest import CANARY, make_pdf
 from tests.pty_session import Terminal
-from tests.recovery.conftest import Backup, as_json, exported, run, run_key, store, tree
+from tests.recovery.conftest import (
+    Backup,
+    as_json,
+    exported,
+    recover_with_key,
+    run,
+    run_key,
+    store,
+    tree,
+)
 from tests.sync.remote_folder import append_to_log, remote_log
 from tests.sync.s3server import free_port
 from vault import crypto
@@ -147,10 +156,7 @@ def test_missing_catalog_snapshot_is_rebuilt_from_the_manifests(
 ) -> None:
     (remote / "catalog" / f"{head_of(remote).catalog}.age").unlink()
     dest = tmp_path / "vault"
-    result = run(
-        None, "recover", "--from", str(remote), "--to", str(dest),
-        "--emergency-key", str(backup.key_file), "--reason", "test",
-    )  # fmt: skip
+    result = recover_with_key(remote, dest, backup.key_file)
     assert result.exit_code == 0, result.output
     assert "rebuilt from the document manifests" in result.stdout
     assert as_json(run_key(dest, backup.key_file, "list", "--json")) == backup.listing
@@ -171,10 +177,7 @@ def test_missing_and_corrupt_objects_are_named_and_the_rest_restored(
     data[100] ^= 1
     part.write_bytes(bytes(data))
     dest = tmp_path / "vault"
-    result = run(
-        None, "recover", "--from", str(remote), "--to", str(dest),
-        "--emergency-key", str(backup.key_file), "--reason", "test",
-    )  # fmt: skip
+    result = recover_with_key(remote, dest, backup.key_file)
     assert result.exit_code == 4, result.output
     assert f"{gone['id']} {gone['name']}: missing file {gone_id}" in result.stderr
     assert f"{spoilt['id']} {spoilt['name']}: corrupt file {spoilt_id}" in result.stderr
@@ -201,10 +204,7 @@ def test_a_document_whose_manifest_the_backup_lacks_is_named_and_the_rest_restor
     manifest = str(gone["manifest"])
     (remote / "manifests" / manifest[:2] / manifest).unlink()
     dest = tmp_path / "vault"
-    result = run(
-        None, "recover", "--from", str(remote), "--to", str(dest),
-        "--emergency-key", str(backup.key_file), "--reason", "test",
-    )  # fmt: skip
+    result = recover_with_key(remote, dest, backup.key_file)
     assert result.exit_code == 4, result.output
     assert f"{gone['id']} {gone['name']}: missing file {manifest}" in result.stderr
     listed = as_json(run_key(dest, backup.key_file, "list", "--json"))
@@ -235,10 +235,7 @@ def test_a_forged_head_is_refused_and_nothing_written(
 ) -> None:
     _forge_head(remote)
     dest = tmp_path / "vault"
-    result = run(
-        None, "recover", "--from", str(remote), "--to", str(dest),
-        "--emergency-key", str(backup.key_file), "--reason", "test",
-    )  # fmt: skip
+    result = recover_with_key(remote, dest, backup.key_file)
     assert result.exit_code == 4, result.output
     assert "head.json on the remote failed its authenticity check" in result.stderr
     assert not dest.exists()
@@ -274,10 +271,7 @@ def test_documents_in_the_remote_journal_are_recovered(
     dest = tmp_path / "vault"
     # Killed once the journal was folded in, just before config.json: run again.
     assert _recover_in_a_process(remote, dest, backup.key_file, "config") == -9
-    result = run(
-        None, "recover", "--from", str(remote), "--to", str(dest),
-        "--emergency-key", str(backup.key_file), "--reason", "test",
-    )  # fmt: skip
+    result = recover_with_key(remote, dest, backup.key_file)
     assert result.exit_code == 0, result.output
     names = [row["name"] for row in as_json(run_key(dest, backup.key_file, "list", "--json"))]
     assert sorted(names) == sorted([*backup.originals, added])
@@ -298,11 +292,7 @@ def test_an_older_genuine_head_is_refused_with_expect_state(
     for rel in (HEAD, *(f"catalog/{p.name}" for p in (old / "catalog").iterdir())):
         shutil.copy(old / rel, remote / rel)  # rolled back by someone with the old files
     dest = tmp_path / "vault"
-    result = run(
-        None, "recover", "--from", str(remote), "--to", str(dest),
-        "--emergency-key", str(backup.key_file), "--reason", "test",
-        "--expect-state", current.short,
-    )  # fmt: skip
+    result = recover_with_key(remote, dest, backup.key_file, "--expect-state", current.short)
     assert result.exit_code == 4, result.output
     assert f"not {current.short}" in result.stderr
     assert not dest.exists()
@@ -468,10 +458,7 @@ def test_a_journal_entry_not_signed_by_the_heads_signing_key_is_left_out(
              "sig": "ed25519:" + "A" * 86 + "=="}  # fmt: skip
     append_to_log(remote, "journal", json.dumps(entry, sort_keys=True).encode() + b"\n")
     dest = tmp_path / "vault"
-    result = run(
-        None, "recover", "--from", str(remote), "--to", str(dest),
-        "--emergency-key", str(backup.key_file), "--reason", "test",
-    )  # fmt: skip
+    result = recover_with_key(remote, dest, backup.key_file)
     assert result.exit_code == 4, result.output
     assert f"journal entry {ids['manifests'][:12]}: not signed" in result.stderr
     names = [row["name"] for row in as_json(run_key(dest, backup.key_file, "list", "--json"))]
