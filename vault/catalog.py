@@ -40,7 +40,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
-from vault import family, search
+from vault import best_pages, family, search
 from vault.errors import IntegrityError
 from vault.manifest import Manifest
 from vault.parts import split_ref
@@ -186,6 +186,11 @@ class Catalog:
         ).fetchone():
             with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
                 self._create_filter_indexes()
+        if not self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'best_made'"
+        ).fetchone():
+            with contextlib.suppress(OSError):
+                best_pages.create(self._conn)
 
     # --- writing -----------------------------------------------------------
 
@@ -289,7 +294,9 @@ class Catalog:
         return [(kind, item, json.loads(before) if before else []) for kind, item, before in rows]
 
     def mark_saved(self, seq: int) -> None:
-        """Record (and commit) that save ``seq`` wrote every pending change."""
+        """Record (and commit) that save ``seq`` wrote every pending change
+        (and the best pages of frequent words, when due: ``vault.best_pages``)."""
+        best_pages.refresh(self.conn)
         self._conn.execute("UPDATE changes SET seq = ? WHERE seq IS NULL", (seq,))
         self.set_meta("seq", str(seq))
         self._conn.commit()
@@ -306,6 +313,7 @@ class Catalog:
 
     def settle(self, seq: int) -> None:
         """Filled from the chain of save ``seq``: nothing is pending."""
+        best_pages.refresh(self.conn)
         self._conn.execute("DELETE FROM changes")
         self.set_meta("removed", None)
         self.set_meta("seq", str(seq))

@@ -63,7 +63,7 @@ from datetime import date, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from vault import dates
+from vault import best_pages, dates
 from vault import family as families
 from vault.errors import UsageError
 from vault.relevance import MismatchError, PageScorer
@@ -162,6 +162,7 @@ def create_index(conn: sqlite3.Connection) -> None:
         CREATE VIRTUAL TABLE vocabulary_index USING fts5(term, tokenize = 'trigram');
         """
     )
+    best_pages.create(conn)
 
 
 def _terms(folded_pages: Iterable[str]) -> set[str]:
@@ -176,11 +177,13 @@ def _terms(folded_pages: Iterable[str]) -> set[str]:
 def index_document(conn: sqlite3.Connection, doc_id: str, pages: Sequence[str]) -> None:
     """Index a document's page texts (page 1 first). It must not be indexed yet."""
     folded = [fold(text) for text in pages]
+    first = best_pages.next_page_id(conn)  # never an id given before
     for number, text in enumerate(folded, 1):
-        cursor = conn.execute(
-            "INSERT INTO page_keys (doc_id, page) VALUES (?, ?)", (doc_id, number)
+        key = first + number - 1
+        conn.execute(
+            "INSERT INTO page_keys (id, doc_id, page) VALUES (?, ?, ?)", (key, doc_id, number)
         )
-        conn.execute("INSERT INTO word_index (rowid, text) VALUES (?, ?)", (cursor.lastrowid, text))
+        conn.execute("INSERT INTO word_index (rowid, text) VALUES (?, ?)", (key, text))
     (last,) = conn.execute("SELECT coalesce(max(id), 0) FROM vocabulary").fetchone()
     conn.executemany(
         "INSERT OR IGNORE INTO vocabulary (term) VALUES (?)",
@@ -762,32 +765,71 @@ def _best_documents(
     if want <= 0:
         return {}
     match = _any_of(phrases)
-    sql = _best_pages_sql(conn, match, filters)
-    read = 4 * (want + len(skip)) + 16
-    while True:
-        rows = conn.execute(sql, (match, *filters.params, read)).fetchall()
-        docs = _documents_of(conn, [rowid for rowid, _ in rows])
-        best: dict[str, float] = {}
-        best_page: dict[str, int] = {}
-        for rowid, rank in rows:
-            doc = docs[rowid]
-            if doc not in skip and doc not in best:
-                best[doc] = -rank / divisor
-                best_page[doc] = rowid
-        if len(rows) < read:  # every matching page was read
-            sure = best
-        else:
-            floor = _squeeze(-rows[-1][1] / divisor)
-            sure = {doc: r for doc, r in best.items() if _squeeze(r) > floor}
-        if len(sure) >= want or len(rows) < read:
-            break
-        read *= 4
-    received = _received(conn, list(sure))
-    ranked = sorted(sure, key=lambda doc: (received[doc], doc), reverse=True)
+    sure: dict[str, float] | None = None
+    listed = None
+    if not filters.sql:  # the pages a search filtered is about are rarely the best
+        listed = best_pages.candidates(conn, phrases, match)
+    if listed is not None:
+        rows, bound = listed
+        sure, best_page = _sure(conn, rows, skip, divisor, _squeeze(bound / divisor), want)
+        if len(sure) < want:
+            sure = None
+    if sure is None:
+        sql = _best_pages_sql(conn, match, filters)
+        read = 4 * (want + len(skip)) + 16
+        while True:
+            rows = conn.execute(sql, (match, *filters.params, read)).fetchall()
+            every = len(rows) < read  # every matching page was read
+            floor = None if every else _squeeze(-rows[-1][1] / divisor)
+            sure, best_page = _sure(conn, rows, skip, divisor, floor, want)
+            if len(sure) >= want or every:
+                break
+            read *= 4
+    ranked = sorted(sure, key=lambda doc: _squeeze(sure[doc]), reverse=True)
+    if len(ranked) > want:  # only those up to the last shown and its equals may be shown
+        last = _squeeze(sure[ranked[want - 1]])
+        ranked = [doc for doc in ranked if _squeeze(sure[doc]) >= last]
+    received = _received(conn, ranked)
+    ranked.sort(key=lambda doc: (received[doc], doc), reverse=True)
     ranked.sort(key=lambda doc: _squeeze(sure[doc]), reverse=True)
     if learned is not None and len(phrases) == 1 and divisor == 1:
         learned.extend((phrases[0], best_page[doc], sure[doc]) for doc in ranked[:want])
     return {doc: received[doc] for doc in ranked[:want]}
+
+
+def _sure(
+    conn: sqlite3.Connection,
+    rows: list[tuple[int, float]],
+    skip: dict[str, str],
+    divisor: int,
+    floor: float | None,
+    want: int,
+) -> tuple[dict[str, float], dict[str, int]]:
+    """Of the documents of ``rows`` (pages and their bm25, best first) not in
+    ``skip``: those whose best page is surely above any page not read (its
+    score above ``floor``; None: every page was read), with that page's
+    relevance, as far as the ``want``-th and its equals; and that page of
+    each."""
+    best: dict[str, float] = {}
+    best_page: dict[str, int] = {}
+    last: float | None = None  # the score of the want-th document
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        docs = _documents_of(conn, [rowid for rowid, _ in chunk])
+        for rowid, rank in chunk:
+            score = _squeeze(-rank / divisor)
+            if (floor is not None and score <= floor) or (last is not None and score < last):
+                break  # no document first seen from here on is sure, or shown
+            doc = docs[rowid]
+            if doc not in skip and doc not in best:
+                best[doc] = -rank / divisor
+                best_page[doc] = rowid
+                if len(best) == want:
+                    last = score
+        else:
+            continue
+        break
+    return best, best_page
 
 
 def _best_word_documents(
