@@ -36,7 +36,10 @@ add up to a quarter of those there were, when the mean length has drifted,
 or, for one list, when its floor page is gone (a document edited or
 erased). They hold page ids and nothing else of a document.
 
-    best_lists   id, phrase (folded), floor (page id)
+    best_lists   id, phrase (folded), floor (page id), reach (the relevance
+                 of the DOCUMENTS-th document over the floor's, when made:
+                 where a search of several phrases may expect its last
+                 document, to choose which pages of two or more to score)
     best_pages   list id, page id
     best_made    the watermark, the number of pages and the mean page length
                  when the lists were made
