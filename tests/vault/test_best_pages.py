@@ -53,6 +53,7 @@ def full_ranks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def made(count: int = 200) -> Catalog:
+    """A generated catalog with its lists made, as a save leaves it."""
     catalog = build_catalog(count)
     best_pages.refresh(catalog.conn)
     catalog.conn.commit()
