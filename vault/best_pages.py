@@ -39,10 +39,13 @@ erased). They hold page ids and nothing else of a document.
     best_lists   id, phrase (folded), floor (page id), reach (the relevance
                  of the DOCUMENTS-th document over the floor's, when made:
                  where a search of several phrases may expect its last
-                 document, to choose which pages of two or more to score)
+                 document, to choose which pages of two or more to score),
+                 length (the mean page length when made: the drift of each
+                 list is its own, as one list may be made again alone)
     best_pages   list id, page id
-    best_made    the watermark, the number of pages and the mean page length
-                 when the lists were made
+    best_made    the watermark and the number of pages when all the lists
+                 were made, and the highest page id when one was last made
+                 (no page id up to it is given again)
 
 They read the search index of ``vault.search`` (``word_index``, whose rowid
 is the page id of ``page_keys``).
@@ -73,7 +76,8 @@ def create(conn: sqlite3.Connection) -> None:
     """Create the tables of the lists (empty), when they are not there."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS best_lists (id INTEGER PRIMARY KEY,"
-        " phrase TEXT NOT NULL UNIQUE, floor INTEGER NOT NULL, reach REAL NOT NULL)"
+        " phrase TEXT NOT NULL UNIQUE, floor INTEGER NOT NULL, reach REAL NOT NULL,"
+        " length REAL NOT NULL)"
     )
     conn.execute(
         "CREATE TABLE IF NOT EXISTS best_pages ("
@@ -81,31 +85,30 @@ def create(conn: sqlite3.Connection) -> None:
     )
     conn.execute(
         "CREATE TABLE IF NOT EXISTS best_made (id INTEGER PRIMARY KEY CHECK (id = 1),"
-        " watermark INTEGER NOT NULL, pages INTEGER NOT NULL, length REAL NOT NULL)"
+        " watermark INTEGER NOT NULL, issued INTEGER NOT NULL, pages INTEGER NOT NULL)"
     )
 
 
 @dataclass(frozen=True)
 class _Made:
-    watermark: int
-    pages: int
-    length: float
+    watermark: int  # every page up to it was there when all the lists were made
+    issued: int  # every page up to it was there when a list was last made
+    pages: int  # the pages there were when all the lists were made
 
 
 def _made(conn: sqlite3.Connection) -> _Made | None:
-    try:
-        row = conn.execute("SELECT watermark, pages, length FROM best_made").fetchone()
-    except sqlite3.OperationalError:  # a catalog from before the lists, read as it is
-        return None
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'best_made'").fetchone():
+        return None  # a catalog from before the lists, read as it is
+    row = conn.execute("SELECT watermark, issued, pages FROM best_made").fetchone()
     return _Made(*row) if row else None
 
 
 def next_page_id(conn: sqlite3.Connection) -> int:
     """The id of the next page indexed: above every page there is and every
-    page the lists knew, so no id is ever given twice."""
+    page a list may name, so no page a list names is ever another page."""
     (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM page_keys").fetchone()
     made = _made(conn)
-    return max(top, made.watermark if made else 0) + 1
+    return max(top, made.issued if made else 0) + 1
 
 
 def mean_length(conn: sqlite3.Connection) -> float | None:
@@ -119,7 +122,7 @@ def mean_length(conn: sqlite3.Connection) -> float | None:
     while at < len(row[0]) and len(values) < 2:
         value, at = _varint(row[0], at)
         values.append(value)
-    if len(values) < 2 or values[0] == 0:
+    if len(values) < 2 or values[0] == 0 or values[1] == 0:
         return None
     return values[1] / values[0]
 
@@ -156,10 +159,11 @@ def refresh(conn: sqlite3.Connection) -> None:
             _make_all(conn, top, pages)
         return
     length = mean_length(conn)
+    low, high = conn.execute("SELECT min(length), max(length) FROM best_lists").fetchone()
     if (
         top - made.watermark > GROWTH * made.pages
         or length is None
-        or max(length / made.length, made.length / length) > DRIFT
+        or (low is not None and max(length / low, high / length) > DRIFT)
     ):
         _make_all(conn, top, pages)
         return
@@ -169,7 +173,9 @@ def refresh(conn: sqlite3.Connection) -> None:
     for list_id, phrase in gone:
         conn.execute("DELETE FROM best_pages WHERE list = ?", (list_id,))
         conn.execute("DELETE FROM best_lists WHERE id = ?", (list_id,))
-        _make(conn, phrase)
+        _make(conn, phrase, length)
+    if gone and top > made.issued:
+        conn.execute("UPDATE best_made SET issued = ?", (top,))
 
 
 def _make_all(conn: sqlite3.Connection, top: int, pages: int) -> None:
@@ -181,10 +187,10 @@ def _make_all(conn: sqlite3.Connection, top: int, pages: int) -> None:
         return
     words = _frequent_words(conn)
     for phrase in [*words, *_frequent_pairs(conn, set(words), pages)]:
-        _make(conn, phrase)
+        _make(conn, phrase, length)
     conn.execute(
-        "INSERT INTO best_made (id, watermark, pages, length) VALUES (1, ?, ?, ?)",
-        (top, pages, length),
+        "INSERT INTO best_made (id, watermark, issued, pages) VALUES (1, ?, ?, ?)",
+        (top, top, pages),
     )
 
 
@@ -224,7 +230,7 @@ def _frequent_pairs(conn: sqlite3.Connection, words: set[str], pages: int) -> li
     return sorted(f"{a} {b}" for (a, b), count in counted.items() if count >= enough)
 
 
-def _make(conn: sqlite3.Connection, phrase: str) -> None:
+def _make(conn: sqlite3.Connection, phrase: str, length: float) -> None:
     """Keep the best pages of ``phrase``: at least ``MIN_KEEP``, as many as
     reach ``DOCUMENTS`` documents and then fall ``MARGIN`` below the last of
     them (at most ``MAX_KEEP``); the next page is the floor. None for a
@@ -250,8 +256,8 @@ def _make(conn: sqlite3.Connection, phrase: str) -> None:
             break
     reach = last / rows[keep][1] if last is not None and rows[keep][1] > 0 else 1.0
     cursor = conn.execute(
-        "INSERT INTO best_lists (phrase, floor, reach) VALUES (?, ?, ?)",
-        (phrase, rows[keep][0], reach),
+        "INSERT INTO best_lists (phrase, floor, reach, length) VALUES (?, ?, ?, ?)",
+        (phrase, rows[keep][0], reach, length),
     )
     conn.executemany(
         "INSERT INTO best_pages (list, page) VALUES (?, ?)",
@@ -278,19 +284,21 @@ def candidates(
     if made is None or len(phrases) > MAX_PHRASES:
         return None
     marks = ",".join("?" * len(phrases))
+    length = mean_length(conn)
+    if length is None:
+        return None
     lists = {
-        phrase: (list_id, floor, reach)
-        for phrase, list_id, floor, reach in conn.execute(
-            f"SELECT phrase, id, floor, reach FROM best_lists WHERE phrase IN ({marks})",  # noqa: S608
+        phrase: (list_id, floor, reach, max(length / then, then / length) * _SLACK)
+        for phrase, list_id, floor, reach, then in conn.execute(
+            "SELECT phrase, id, floor, reach, length FROM best_lists"  # noqa: S608
+            f" WHERE phrase IN ({marks})",
             phrases,
         )
     }
-    length = mean_length(conn)
-    if len(lists) < len(phrases) or length is None:
+    if len(lists) < len(phrases):
         return None
-    drift = max(length / made.length, made.length / length) * _SLACK
-    ids = [list_id for list_id, _, _ in lists.values()]
-    floors = [floor for _, floor, _ in lists.values()]
+    ids = [list_id for list_id, _, _, _ in lists.values()]
+    floors = [floor for _, floor, _, _ in lists.values()]
     where = (
         "rowid > ? OR +rowid IN (SELECT page FROM best_pages"  # noqa: S608
         f" WHERE list IN ({_marks(ids)})) OR +rowid IN ({_marks(floors)})"
@@ -299,7 +307,7 @@ def candidates(
     bound = None
     if len(phrases) > 1:
         alone = {}
-        for phrase, (_, floor, _) in lists.items():
+        for phrase, (_, floor, _, drift) in lists.items():
             found = conn.execute(
                 "SELECT bm25(word_index) FROM word_index WHERE word_index MATCH ? AND rowid = ?",
                 (_quote(phrase), floor),
@@ -322,7 +330,7 @@ def candidates(
         floor_rank = dict(rows).get(floors[0])
         if floor_rank is None:
             return None
-        bound = -floor_rank * drift
+        bound = -floor_rank * lists[phrases[0]][3]
     return [row for row in rows if -row[1] > bound], bound
 
 

@@ -266,3 +266,133 @@ def _add(catalog: Catalog, doc_id: str, received: str, pages: list[str]) -> None
         size=1, received=received, pages=len(pages), doc_type="letter", text=pages,
     )  # fmt: skip
     catalog.add(manifest, f"manifest-{doc_id}")
+
+
+# --- found by trying to break them -------------------------------------------------
+
+
+def _one_page(catalog: Catalog, doc_id: str, text: str, minute: int) -> None:
+    _add(catalog, doc_id, f"2026-01-01T{minute // 60:02}:{minute % 60:02}:00+00:00", [text])
+
+
+def _alphas(count: int, length: int, salt: int) -> str:
+    return " ".join(["alpha"] * count + [f"f{(salt * 7 + i) % 50}" for i in range(length - count)])
+
+
+def _same_alpha(catalog: Catalog, limits: range) -> None:
+    for limit in limits:
+        found = searching.search(catalog, "alpha", limit=limit)
+        assert found == search_before.search(catalog, "alpha", limit=limit), limit
+
+
+def test_a_list_made_again_alone_allows_for_the_drift_since_it_was_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A list made again alone (its floor's document removed) is made at the
+    mean length of that moment: its drift counts from there, not from when
+    all the lists were made. Here the mean goes back to where it was when
+    all were made, and a short page left out of the list made again beats
+    its long floor."""
+    monkeypatch.setattr(best_pages, "FREQUENT", 10)
+    catalog = Catalog.new()
+    for n in range(8):
+        _one_page(catalog, f"T{n}", _alphas(5, 5, n), n)  # the best 8
+    _one_page(catalog, "G", _alphas(2, 2, 8), 10)  # the floor when all are made
+    _one_page(catalog, "F", _alphas(12, 427, 9), 11)  # long, alpha 12 times
+    _one_page(catalog, "E", _alphas(1, 5, 10), 50)  # short, alpha once
+    for n in range(20):
+        _one_page(catalog, f"L{n}", _alphas(1, 200, n), 12 + n)
+    for n in range(169):  # no alpha: the mean length is 100
+        _one_page(catalog, f"P{n:03}", _alphas(0, 92 if n < 168 else 70, n), 100 + n)
+    catalog.mark_saved(1)
+    catalog.remove("G")
+    _one_page(catalog, "P1", _alphas(0, 22, 1), 400)  # the mean: 100.1
+    catalog.mark_saved(2)  # the list of alpha alone made again: its floor is F
+    (floor,) = catalog.conn.execute(
+        "SELECT floor FROM best_lists WHERE phrase = 'alpha'"
+    ).fetchone()
+    doc = catalog.conn.execute("SELECT doc_id FROM page_keys WHERE id = ?", (floor,)).fetchone()
+    assert doc == ("F",)
+    catalog.remove("P1")
+    _one_page(catalog, "N", _alphas(1, 5, 10), 20)  # E's page, received before E
+    _one_page(catalog, "P2", _alphas(0, 97, 2), 401)  # the mean back to 100
+    catalog.mark_saved(3)
+    _same_alpha(catalog, range(1, 20))
+
+
+def test_a_page_a_list_names_is_never_another_page() -> None:
+    """A list made again alone may take as its floor a page newer than when
+    all were made; removing or editing its document before the next save
+    must not give that page's id to another page."""
+    import random
+
+    rng = random.Random(1)
+    filler = [f"w{n}" for n in range(40)]
+    catalog = Catalog.new()
+    for n in range(120):  # "alpha" n % 7 + 1 times in 30 + n words: no ties
+        words = ["alpha"] * (n % 7 + 1) + rng.choices(filler, k=30 + n - (n % 7 + 1))
+        rng.shuffle(words)
+        _one_page(catalog, f"D{n:03}", " ".join(words), n)
+    catalog.mark_saved(1)
+    (watermark,) = catalog.conn.execute("SELECT watermark FROM best_made").fetchone()
+    (floor,) = catalog.conn.execute(
+        "SELECT floor FROM best_lists WHERE phrase = 'alpha'"
+    ).fetchone()
+    doc, text = catalog.conn.execute(
+        "SELECT k.doc_id, w.text FROM page_keys k JOIN word_index w ON w.rowid = k.id"
+        " WHERE k.id = ?",
+        (floor,),
+    ).fetchone()
+    _one_page(catalog, "X", text, 200)  # a copy of the floor's page comes in, the floor goes
+    catalog.remove(doc)
+    catalog.mark_saved(2)  # the list of "alpha" made again alone
+    (floor,) = catalog.conn.execute(
+        "SELECT floor FROM best_lists WHERE phrase = 'alpha'"
+    ).fetchone()
+    assert floor > watermark
+    _one_page(catalog, "X", "alpha " + " ".join(rng.choices(filler, k=149)), 200)  # X edited
+    _one_page(catalog, "Z", catalog.pages("D060")[0], 201)
+    assert catalog.conn.execute("SELECT 1 FROM page_keys WHERE id = ?", (floor,)).fetchone() is None
+    _same_alpha(catalog, range(1, 61))
+
+
+def test_a_catalog_from_before_the_lists_read_only_is_searched_without_them(
+    tmp_path: Path,
+) -> None:
+    path, key = tmp_path / "catalog.db", b"k" * 32
+    catalog = Catalog.opened(catalog_db.open_database(path, key))
+    for manifest in _generated(0, 30):
+        catalog.add(manifest, f"m-{manifest.doc_id}")
+    for table in ("best_pages", "best_lists", "best_made"):  # as an older catalog is
+        catalog.conn.execute(f"DROP TABLE {table}")
+    catalog.conn.commit()
+    catalog.conn.close()
+    old = Catalog.opened(catalog_db.open_database(path, key, read_only=True))
+    assert (
+        old.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'best_made'").fetchone() is None
+    )
+    assert searching.search(old, "contact", limit=3) == search_before.search(
+        old, "contact", limit=3
+    )
+
+
+def test_pages_without_words_leave_no_mean_length_to_divide_by(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog = made()
+    _add(catalog, "D-BLANK1", "2026-01-01T00:00:00+00:00", [""])
+    catalog.mark_saved(1)
+    for manifest in _generated(0, 200):
+        catalog.remove(manifest.doc_id)
+    assert best_pages.mean_length(catalog.conn) is None
+    assert searching.search(catalog, "contact") == []
+    catalog.mark_saved(2)
+    assert lists(catalog) == {}
+    # blank scans only, as many as make lists: none made, and saves go on
+    monkeypatch.setattr(best_pages, "FREQUENT", 64)
+    blank = Catalog.new()
+    _add(blank, "D-BLANK2", "2026-01-01T00:00:00+00:00", [""] * 64)
+    blank.mark_saved(1)
+    _add(blank, "D-LETTER", "2026-01-02T00:00:00+00:00", ["the contact centre"])
+    blank.mark_saved(2)
+    assert [hit.id for hit in searching.search(blank, "contact")] == ["D-LETTER"]
