@@ -38,6 +38,7 @@ _SHAPED_BY = (
     "tests/generate.py",
     "vault/catalog.py",
     "vault/search.py",
+    "vault/best_pages.py",
     "vault/head.py",
     "vault/repository.py",
     "vault/manifest.py",
