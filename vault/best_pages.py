@@ -60,7 +60,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FREQUENT = 16_384  # pages a word must be on to get a list (a pair: twice that, estimated)
+FREQUENT = 8_192  # pages a word must be on to get a list (a pair: twice that, estimated)
 MIN_KEEP = 256  # pages kept at least, per list
 MAX_KEEP = 4_096  # and at most
 DOCUMENTS = 96  # documents the kept pages must reach, and then by MARGIN below the last
