@@ -15,6 +15,7 @@ import pytest
 
 from tests.bench import search_before
 from tests.generate import build_catalog, documents
+from tests.letters import add_letter
 from vault import best_pages, catalog_db
 from vault import search as searching
 from vault.catalog import Catalog
@@ -247,11 +248,13 @@ def test_a_longer_mean_length_is_allowed_for_in_the_bound() -> None:
         hits = rng.randint(1, max(1, length // 4))
         words = ["alpha"] * hits + rng.choices(filler, k=length - hits)
         rng.shuffle(words)
-        _add(catalog, f"D-A{n:04}", f"2026-01-01T00:{n // 60:02}:{n % 60:02}+00:00", [_page(words)])
+        add_letter(
+            catalog, f"D-A{n:04}", f"2026-01-01T00:{n // 60:02}:{n % 60:02}+00:00", [_page(words)]
+        )
     best_pages.refresh(catalog.conn)
     assert "alpha" in lists(catalog)
     for n in range(120):  # pages of 400 words without it: the mean length grows
-        _add(
+        add_letter(
             catalog, f"D-B{n:04}", "2026-02-01T00:00:00+00:00", [_page(rng.choices(filler, k=400))]
         )
     catalog.conn.commit()
@@ -260,19 +263,11 @@ def test_a_longer_mean_length_is_allowed_for_in_the_bound() -> None:
         assert found == search_before.search(catalog, "alpha", limit=limit), limit
 
 
-def _add(catalog: Catalog, doc_id: str, received: str, pages: list[str]) -> None:
-    manifest = Manifest(
-        doc_id=doc_id, original="0" * 64, name=f"{doc_id}.pdf", media_type="application/pdf",
-        size=1, received=received, pages=len(pages), doc_type="letter", text=pages,
-    )  # fmt: skip
-    catalog.add(manifest, f"manifest-{doc_id}")
-
-
 # --- found by trying to break them -------------------------------------------------
 
 
 def _one_page(catalog: Catalog, doc_id: str, text: str, minute: int) -> None:
-    _add(catalog, doc_id, f"2026-01-01T{minute // 60:02}:{minute % 60:02}:00+00:00", [text])
+    add_letter(catalog, doc_id, f"2026-01-01T{minute // 60:02}:{minute % 60:02}:00+00:00", [text])
 
 
 def _alphas(count: int, length: int, salt: int) -> str:
@@ -380,7 +375,7 @@ def test_pages_without_words_leave_no_mean_length_to_divide_by(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     catalog = made()
-    _add(catalog, "D-BLANK1", "2026-01-01T00:00:00+00:00", [""])
+    add_letter(catalog, "D-BLANK1", "2026-01-01T00:00:00+00:00", [""])
     catalog.mark_saved(1)
     for manifest in _generated(0, 200):
         catalog.remove(manifest.doc_id)
@@ -391,8 +386,8 @@ def test_pages_without_words_leave_no_mean_length_to_divide_by(
     # blank scans only, as many as make lists: none made, and saves go on
     monkeypatch.setattr(best_pages, "FREQUENT", 64)
     blank = Catalog.new()
-    _add(blank, "D-BLANK2", "2026-01-01T00:00:00+00:00", [""] * 64)
+    add_letter(blank, "D-BLANK2", "2026-01-01T00:00:00+00:00", [""] * 64)
     blank.mark_saved(1)
-    _add(blank, "D-LETTER", "2026-01-02T00:00:00+00:00", ["the contact centre"])
+    add_letter(blank, "D-LETTER", "2026-01-02T00:00:00+00:00", ["the contact centre"])
     blank.mark_saved(2)
     assert [hit.id for hit in searching.search(blank, "contact")] == ["D-LETTER"]

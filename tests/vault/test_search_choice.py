@@ -12,17 +12,9 @@ import pytest
 
 from tests.bench import search_before
 from tests.generate import build_catalog
+from tests.letters import add_letter
 from vault import search as searching
 from vault.catalog import Catalog
-from vault.manifest import Manifest
-
-
-def _add(catalog: Catalog, doc_id: str, received: str, pages: list[str]) -> None:
-    manifest = Manifest(
-        doc_id=doc_id, original="0" * 64, name=f"{doc_id}.pdf", media_type="application/pdf",
-        size=1, received=received, pages=len(pages), doc_type="letter", text=pages,
-    )  # fmt: skip
-    catalog.add(manifest, f"manifest-{doc_id}")
 
 
 def _same(catalog: Catalog, query: str, **options: Any) -> list[searching.Hit]:
@@ -53,9 +45,11 @@ def test_the_choice_is_what_judging_every_match_gave(
 
 def test_one_document_with_many_good_pages_does_not_crowd_out_the_others() -> None:
     catalog = Catalog.new()
-    _add(catalog, "D-MANY01", "2026-01-01T00:00:00+00:00", ["contact contact"] * 60)
+    add_letter(catalog, "D-MANY01", "2026-01-01T00:00:00+00:00", ["contact contact"] * 60)
     for n in range(8):
-        _add(catalog, f"D-FEW00{n}", f"2026-02-0{n + 1}T00:00:00+00:00", [f"contact {n} and more"])
+        add_letter(
+            catalog, f"D-FEW00{n}", f"2026-02-0{n + 1}T00:00:00+00:00", [f"contact {n} and more"]
+        )
     for fuzzy in (True, False):
         hits = _same(catalog, "contact", limit=4, fuzzy=fuzzy)
         assert hits[0].id == "D-MANY01"
@@ -65,7 +59,9 @@ def test_one_document_with_many_good_pages_does_not_crowd_out_the_others() -> No
 def test_equal_scores_across_the_limit_go_to_the_most_recent() -> None:
     catalog = Catalog.new()
     for n in range(40):  # the last stored, the most recently received
-        _add(catalog, f"D-SAME{n:02}", f"2026-03-01T00:{n:02}:00+00:00", ["a letter about contact"])
+        add_letter(
+            catalog, f"D-SAME{n:02}", f"2026-03-01T00:{n:02}:00+00:00", ["a letter about contact"]
+        )
     for fuzzy in (True, False):
         hits = _same(catalog, "contact", limit=3, fuzzy=fuzzy)
         assert [hit.id for hit in hits] == ["D-SAME39", "D-SAME38", "D-SAME37"]
@@ -98,7 +94,7 @@ def test_an_empty_catalog_finds_nothing() -> None:
     catalog = Catalog.new()
     assert _same(catalog, "hello") == []
     assert _same(catalog, "hello world", doc_type="letter") == []
-    _add(catalog, "D-GONE01", "2026-01-01T00:00:00+00:00", ["hello world"])
+    add_letter(catalog, "D-GONE01", "2026-01-01T00:00:00+00:00", ["hello world"])
     assert [hit.id for hit in _same(catalog, "hello world")] == ["D-GONE01"]
     catalog.remove("D-GONE01")
     catalog.to_bytes()  # compacts the index
