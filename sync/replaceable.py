@@ -33,7 +33,7 @@ LISTED = ("/*", "/keys/*", "/audit/*", "/journal/*")
 HASHES = ("sha256", "md5")
 # Audit events that record a look at the vault, not a change to it or a reading
 # of a document: alone, they do not make a sync necessary (``backup.py``).
-LOOKS = frozenset({"sync", "verify", "report", "drill"})
+LOOKS = frozenset({"sync", "verify", "report", "drill", "unlock"})
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,13 @@
 ``vault.agent_client``) and hands it a vault's data key; the commands that
 read documents then ask it for the key instead of the passphrase.
 
-What it holds: for each unlocked vault folder, the vault id and its data
-key, in memory only. Each key is kept in a buffer locked in memory where the
-system allows it (``mlock``, so it is not written to swap) and overwritten
-when forgotten; the process cannot be dumped or traced by other programs of
-the user (``PR_SET_DUMPABLE`` 0, no core file). It writes nothing: its folder
+What it holds: for each unlocked vault folder, the vault id, its data key
+and the label of the key whose passphrase unlocked it (so the audit log of
+every command it serves names that key), in memory only. Each key is kept in
+a buffer locked in memory where the system allows it (``mlock``, so it is
+not written to swap) and overwritten when forgotten; the process cannot be
+dumped or traced by other programs of the user (``PR_SET_DUMPABLE`` 0, no
+core file). It writes nothing: its folder
 holds the socket and an empty lock file.
 
 Who can reach it: the socket is in a private folder (``agent_client``
@@ -23,8 +25,8 @@ unlocking shell: logging out locks). All keys on SIGTERM, SIGHUP or SIGINT. With
 exits, as it does when no key comes within a few seconds of its start.
 
 Protocol, one connection per request: a JSON line in, a JSON line out.
-``put`` (vault, vault_id, secret, idle, watch), ``get`` (vault: the key, a
-use), ``peek`` (vault: when it locks, not a use), ``forget`` (vault, or null
+``put`` (vault, vault_id, secret, label, idle, watch), ``get`` (vault: the
+key and its label, a use), ``peek`` (vault: when it locks, not a use), ``forget`` (vault, or null
 for all), ``ping`` (the agent's process id).
 """
 
@@ -122,6 +124,7 @@ class Entry:
     idle: float
     watch: int | None
     watch_started: str | None
+    label: str | None = None
     last_use: float = field(default_factory=idle_clock)
 
     @property
@@ -172,6 +175,7 @@ class Agent:
                 "ok": True,
                 "vault_id": entry.vault_id,
                 "secret": entry.secret.text(),
+                "label": entry.label,
                 "until": entry.until,
             }
         return {"ok": False}
@@ -179,7 +183,10 @@ class Agent:
     def _put(self, name: str, request: dict[str, Any]) -> dict[str, Any]:
         vault_id, secret = request.get("vault_id"), request.get("secret")
         idle, watch = request.get("idle"), request.get("watch")
+        label = request.get("label")
         if not isinstance(vault_id, str) or not isinstance(secret, str):
+            return {"ok": False}
+        if label is not None and not isinstance(label, str):
             return {"ok": False}
         if not isinstance(idle, int | float) or isinstance(idle, bool) or idle <= 0:
             return {"ok": False}
@@ -187,7 +194,7 @@ class Agent:
             return {"ok": False}
         self.forget(name)
         started = _start_time(watch) if watch is not None else None
-        entry = Entry(vault_id, Secret(secret), float(idle), watch, started)
+        entry = Entry(vault_id, Secret(secret), float(idle), watch, started, label)
         self.entries[name] = entry
         self.had_key = True
         return {"ok": True, "until": entry.until}

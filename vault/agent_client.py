@@ -57,6 +57,7 @@ class Held:
     vault_id: str
     secret: str = field(repr=False)
     until: float  # when it locks unless used again (seconds since the epoch)
+    label: str | None = None  # the label of the key that unlocked it
 
 
 def available() -> bool:
@@ -184,7 +185,8 @@ def fetch_key(root: Path) -> Held | None:
     moment = _moment(until)
     if moment is None:
         return None
-    return Held(vault_id, secret, moment)
+    label = answer.get("label")
+    return Held(vault_id, secret, moment, label if isinstance(label, str) else None)
 
 
 def unlocked_until(root: Path) -> float | None:
@@ -209,14 +211,21 @@ def agent_pid() -> int | None:
 
 
 def store_key(
-    root: Path, vault_id: str, secret: str, *, idle_seconds: float, watch_pid: int | None
+    root: Path,
+    vault_id: str,
+    secret: str,
+    *,
+    idle_seconds: float,
+    watch_pid: int | None,
+    label: str | None = None,
 ) -> float:
     """Hand the agent the key of the vault at ``root``, starting the agent
     when none runs; return when it locks unless used.
 
     ``idle_seconds``: forgotten after that long without use; ``watch_pid``: a
     process whose end makes the agent forget the key (the session of the
-    shell that unlocked; None: none)."""
+    shell that unlocked; None: none); ``label``: the key that unlocked it,
+    given back with the key so each command's audit entries name it."""
     if not available():
         raise AgentError(
             "'vault unlock' is not available on this system",
@@ -228,6 +237,7 @@ def store_key(
         "vault": key_name(root),
         "vault_id": vault_id,
         "secret": secret,
+        "label": label,
         "idle": idle_seconds,
         "watch": watch_pid,
     }

@@ -1,7 +1,8 @@
 """The append-only, hash-chained audit log.
 
 One JSON line per event: sequence number, UTC time, event type, object or
-document ids, and for emergency-key use the recorded reason. Never file names
+document ids, and for emergency-key use the recorded reason; in an unlocked
+command, the label of the key that unlocked it (``key``). Never file names
 or document text. Each entry holds the hash of the one before, and its own hash
 covers its content and that link, so editing, removing or reordering an entry
 breaks the chain. The vault's MAC-protected head records the chain's tip at
@@ -27,7 +28,7 @@ _TAIL = 64 * 1024  # bytes read from the end of the log to find its last entry
 EVENTS = {
     "init", "ingest", "fold", "duplicate", "show", "export", "passwd", "verify",
     "rebuild", "emergency-use", "unlock", "edit", "search", "sync", "repair", "report",
-    "set-aside", "recover", "drill", "ack", "emergency-sheet", "view",
+    "set-aside", "recover", "drill", "ack", "emergency-sheet", "view", "key-add", "key-remove",
 }  # fmt: skip
 
 
@@ -79,6 +80,9 @@ def _digest(body: dict[str, Any]) -> str:
 class AuditLog:
     def __init__(self, path: Path) -> None:
         self.path = path
+        # The label of the key that unlocked this command (``key_register``):
+        # named as ``key`` in the detail of every entry it appends.
+        self.key_label: str | None = None
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry; a damaged line is a stand-in entry whose hash is
@@ -139,7 +143,7 @@ class AuditLog:
             "time": clock.stamp(),
             "event": event,
             "ids": list(ids or []),
-            "detail": detail,
+            "detail": {"key": self.key_label, **detail} if self.key_label else detail,
             "prev": prev,
         }
         entry = AuditEntry(**body, hash=_digest(body))

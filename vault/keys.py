@@ -2,10 +2,11 @@
 
 - The **data identity** is an age X25519 key. Every object is encrypted to its
   public recipient (``keys/data.pub``), so storing needs no secret.
-- Its secret is kept twice, each as a standard age file holding the
-  ``AGE-SECRET-KEY-1…`` line: ``keys/passphrase.age`` (age scrypt, the
-  coordinator's passphrase) and ``keys/emergency.age`` (to the emergency
-  recipient, whose secret exists only on the printed emergency sheet).
+- Its secret is kept in standard age files holding the ``AGE-SECRET-KEY-1…``
+  line: ``keys/passphrase.age`` (age scrypt, the coordinator's passphrase),
+  one more scrypt file per personal key (``key_register``), and
+  ``keys/emergency.age`` (to the emergency recipient, whose secret exists
+  only on the printed emergency sheet).
 - Two further keys are derived from the data identity with HMAC-SHA256 and a
   purpose label: the MAC key that authenticates catalog snapshots, heads and
   manifests, and the fingerprint key for duplicate detection.
@@ -100,10 +101,17 @@ class NewKeys:
     work_factor: int  # scrypt work factor of the passphrase file
 
 
-def _wrap_with_passphrase(paths: KeyPaths, secret: str, passphrase: str) -> int:
+def wrap_secret(path: Path, secret: str, passphrase: str) -> int:
+    """Write ``path``: an age scrypt file of the data identity under ``passphrase``
+    (the policy is checked first); return the scrypt work factor written."""
+    check_passphrase(passphrase)
     blob = crypto.encrypt_with_passphrase((secret + "\n").encode(), passphrase)
-    atomic_write(paths.passphrase, blob)
+    atomic_write(path, blob)
     return crypto.scrypt_work_factor(blob) or crypto.MAX_SCRYPT_WORK_FACTOR
+
+
+def _wrap_with_passphrase(paths: KeyPaths, secret: str, passphrase: str) -> int:
+    return wrap_secret(paths.passphrase, secret, passphrase)
 
 
 def create_keys(paths: KeyPaths, passphrase: str) -> NewKeys:
@@ -160,7 +168,14 @@ def unlock_with_passphrase(
     """Unlock with the passphrase; ``work_factor`` is the one the vault recorded
     when it wrote the file (files costlier than that, or than the default
     limit, are refused unread)."""
-    blob = _read(paths.passphrase)
+    return unlock_file(paths.passphrase, paths, passphrase, work_factor=work_factor)
+
+
+def unlock_file(
+    path: Path, paths: KeyPaths, passphrase: str, *, work_factor: int | None = None
+) -> DataKey:
+    """Unlock with one passphrase file of the vault (``key_register``)."""
+    blob = _read(path)
     limit = max(crypto.MAX_SCRYPT_WORK_FACTOR, work_factor or 0)
     try:
         secret = crypto.decrypt_with_passphrase(blob, passphrase, max_work_factor=limit)

@@ -98,6 +98,11 @@ class VaultLock:
                 self.release()
                 raise
 
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock now (read-only or not)."""
+        return self._fd is not None
+
     def release(self) -> None:
         self.read_only = False
         if self._fd is not None:

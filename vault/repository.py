@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyrage import x25519
 
-from vault import anchor, clock, fold, signing
+from vault import anchor, clock, fold, key_register, signing
 from vault import family as families
 from vault import journal as journals
 from vault import keys as keyring
@@ -160,6 +160,7 @@ class Vault:
         self.lock = VaultLock(self.layout.lock, on_acquire=self._clean_after_crash)
         self.config: dict[str, Any] = {}
         self.key: DataKey | None = None
+        self.key_label: str | None = None  # the label of the key that unlocked
         self._catalog: Catalog | None = None
         self._head: Head | None = None
         self._fresh: Path | None = None  # a database made again, current from the next save
@@ -270,30 +271,50 @@ class Vault:
     # --- unlocking -----------------------------------------------------------
 
     def unlock(self, passphrase: str) -> None:
-        self.key = keyring.unlock_with_passphrase(
-            self.key_paths, passphrase, work_factor=self.config.get("scrypt_work_factor")
-        )
+        """Unlock with the passphrase of any of the vault's keys (``key_register``),
+        the most recently used tried first; the key's label is then named in
+        every audit entry this command writes."""
+        self.key, label = key_register.unlock_any(self.key_paths, self.config, passphrase)
         anchor.record_recipient(self.root, self.key.recipient)  # proved by unlocking
+        self._opened_by(label)
+
+    def _opened_by(self, label: str | None) -> None:
+        self.key_label = label
+        self.audit.key_label = label
+        if label and label != key_register.EMERGENCY and self.lock.held and not self.lock.read_only:
+            key_register.note_use(self.key_paths, self.config, self._need_key(), label)
 
     def unlock_with_emergency_key(self, secret: str, reason: str) -> None:
         if not reason.strip():
             raise UsageError("a reason is required when the emergency key is used")
         self.key = keyring.unlock_with_emergency_key(self.key_paths, secret)
         anchor.record_recipient(self.root, self.key.recipient)
+        self._opened_by(key_register.EMERGENCY)
         self.audit.append("emergency-use", reason=reason.strip())
 
-    def unlock_with_data_secret(self, secret: str) -> None:
+    def unlock_with_data_secret(self, secret: str, label: str | None = None) -> None:
         """Unlock with the data key itself, as ``vault unlock`` left it with the
-        agent (``WrongKeyError`` unless it opens this vault)."""
+        agent with the label of the key that opened it (``WrongKeyError``
+        unless it opens this vault)."""
         self.key = keyring.unlock_with_data_secret(self.key_paths, secret)
         anchor.record_recipient(self.root, self.key.recipient)
+        self._opened_by(label)
 
-    def change_passphrase(self, new_passphrase: str) -> None:
-        factor = keyring.change_passphrase(self.key_paths, self._need_key(), new_passphrase)
-        self.config["passphrase_changed"] = now_utc()
-        self.config["scrypt_work_factor"] = factor
-        write_config(self.layout, self.config)
+    def change_passphrase(self, new_passphrase: str) -> str:
+        """Give the key that unlocked (the coordinator's after the emergency key)
+        a new passphrase; return its label."""
+        label = self.key_label or key_register.COORDINATOR
+        if label == key_register.EMERGENCY:
+            label = key_register.COORDINATOR
+        record = key_register.rewrap(
+            self.key_paths, self.config, self._need_key(), label, new_passphrase
+        )
+        if label == key_register.COORDINATOR:
+            self.config["passphrase_changed"] = record.passphrase_changed or now_utc()
+            self.config["scrypt_work_factor"] = record.work_factor
+            write_config(self.layout, self.config)
         self.audit.append("passwd")
+        return label
 
     def unlocked_key(self) -> DataKey:
         """The data key; ``UsageError`` when the vault is not unlocked."""

@@ -2,7 +2,7 @@
 
 Each area's commands live in a module of their own beside this one
 (``documents``, ``view``, ``quarantine``, ``search``, ``records``, ``watch``,
-``sync``, ``checks``, ``setup``, ``recover``, ``session``; shared options in
+``sync``, ``checks``, ``setup``, ``recover``, ``session``, ``keys``; shared options in
 ``common``). The table below names where each command lives and its
 one-line summary, so ``vault --help`` imports none of them;
 ``group.LazyGroup`` loads a command's module only when it is used, and is
@@ -25,7 +25,12 @@ COMMANDS: dict[str, Entry] = {
     "init": Entry(
         "vault.cli.setup", "init", "Create a new vault, its keys and the emergency sheet."
     ),
-    "passwd": Entry("vault.cli.setup", "passwd", "Change the coordinator's passphrase."),
+    "passwd": Entry(
+        "vault.cli.setup", "passwd", "Change the passphrase of the key you unlock with."
+    ),
+    "key": Entry(
+        "vault.cli.keys", "key", "Personal keys: each person who may open the vault has their own."
+    ),
     "emergency-sheet": Entry(
         "vault.cli.setup",
         "emergency_sheet",

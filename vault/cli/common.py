@@ -307,7 +307,7 @@ def unlock_from_agent(vault: Vault) -> bool:
         return False
     if held.vault_id == vault.vault_id:
         try:
-            vault.unlock_with_data_secret(held.secret)
+            vault.unlock_with_data_secret(held.secret, held.label)
         except WrongKeyError:
             pass
         else:

@@ -71,7 +71,10 @@ def unlock(root: Path, unlock: UnlockSpec) -> None:
             vault.unlocked_key().secret,
             idle_seconds=minutes * 60,
             watch_pid=agent_client.session_watch(),
+            label=vault.key_label,
         )
+        if not vault.lock.read_only:
+            vault.audit.append("unlock")  # names the key (``key_register``)
     shown = f"{minutes:g} minute{'' if minutes == 1 else 's'}"
     click.echo(f"Unlocked until {when(until)}, or longer while in use.")
     click.echo(

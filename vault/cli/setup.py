@@ -292,9 +292,12 @@ def _vault_command(root: Path) -> str:
 )
 @click.pass_obj
 def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> None:
-    """Change the coordinator's passphrase.
+    """Change the passphrase of the key you unlock with.
 
-    Only the key file is re-encrypted; documents are untouched, so this is
+    The key whose passphrase you type (the coordinator's, or a personal key
+    added with 'vault key add') gets the new one; the output names it. After
+    the emergency key, the coordinator's key gets it. Only that key file is
+    re-encrypted; documents are untouched, so this is
     quick. The emergency key keeps working. The new passphrase follows the
     same rules as at 'vault init' (shown before it is asked for; three
     tries). If the passphrase is forgotten, unlock with the emergency key
@@ -308,8 +311,8 @@ def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> 
         new = choose_passphrase(
             new_passphrase_file, env="VAULT_NEW_PASSPHRASE", prompt="New passphrase"
         )
-        vault.change_passphrase(new)
-    click.echo("Passphrase changed.")
+        label = vault.change_passphrase(new)
+    click.echo(f"Passphrase changed for the key '{label}'.")
 
 
 @click.command(name="emergency-sheet")

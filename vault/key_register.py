@@ -1,0 +1,300 @@
+"""The key register: who may open the vault, each with a passphrase of their own.
+
+Every key is a standard age scrypt file wrapping the data identity's
+``AGE-SECRET-KEY-1…`` line, so ``age -d`` with that key's passphrase gives
+the data key (the manual recovery procedure works with any of them):
+
+- ``keys/passphrase.age``: the key labelled ``coordinator`` (every vault has
+  had it from ``vault init``; an older vault without a register has only it);
+- ``keys/people/LABEL.age``: each personal key added with ``vault key add``.
+
+``keys/people.json`` lists them without any secret: label, file, when it was
+made, when its passphrase last changed, the day it was last used to unlock,
+its scrypt work factor, and the vault id of the data identity it wraps; and
+at the top the date of the last key rotation (``rotated``, null until
+``vault rotate`` exists). A rotation re-wraps each listed file to the new
+identity and sets ``rotated``; a key whose ``wraps`` is not the vault's id
+then is one the rotation has still to re-wrap, so a rotation can resume.
+
+The register carries a MAC under the data key, as the head does: only an
+unlocked command writes it, and every unlocked command that reads it checks
+it. So "last used" cannot be forged by someone without a key (a status run
+without the passphrase shows the register as found; the next unlocked
+command refuses a forged one, exit 4). "Last used" is a day, written when
+it changes, so most commands write nothing here; the audit log has each
+use to the second, with the key's label.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from vault import clock
+from vault.errors import IntegrityError, NotFoundError, UsageError, WrongKeyError
+from vault.fsutil import atomic_write, make_private_dir
+from vault.keys import DataKey, KeyPaths, unlock_file, vault_id_of, wrap_secret
+
+COORDINATOR = "coordinator"
+REGISTER = "people.json"
+PEOPLE = "people"
+EMERGENCY = "emergency"  # the label the audit log gives an emergency-key opening
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?")
+LABEL_RULE = "1 to 24 letters, digits and '-' (not at either end)"
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    label: str
+    file: str  # relative to keys/: "passphrase.age" or "people/LABEL.age"
+    created: str | None
+    passphrase_changed: str | None
+    last_used: str | None  # a day, YYYY-MM-DD
+    work_factor: int | None  # scrypt work factor the file was written with
+    wraps: str | None  # vault id of the data identity the file wraps
+
+
+@dataclass
+class Register:
+    keys: list[KeyRecord] = field(default_factory=list)
+    rotated: str | None = None  # date of the last key rotation
+    stored: bool = False  # read from keys/people.json (else made from config.json)
+
+    def find(self, label: str) -> KeyRecord | None:
+        return next((k for k in self.keys if k.label == label), None)
+
+    def put(self, record: KeyRecord) -> None:
+        self.keys = [k for k in self.keys if k.label != record.label] + [record]
+
+
+def register_path(paths: KeyPaths) -> Path:
+    return paths.root / REGISTER
+
+
+def check_label(label: str) -> str:
+    """The label, lower-cased, or ``UsageError`` (exit 2) saying what a label is."""
+    wanted = label.strip().lower()
+    if not _LABEL.fullmatch(wanted):
+        raise UsageError(
+            f"the key label {label!r} is not allowed: it must be {LABEL_RULE}",
+            hint="e.g. deputy, chair, treasurer-2",
+        )
+    return wanted
+
+
+def file_of(label: str) -> str:
+    return "passphrase.age" if label == COORDINATOR else f"{PEOPLE}/{label}.age"
+
+
+def _implicit(config: dict[str, Any]) -> Register:
+    """An older vault's register: the coordinator's key alone."""
+    vault_id = config.get("vault_id")
+    return Register(
+        [
+            KeyRecord(
+                COORDINATOR,
+                file_of(COORDINATOR),
+                config.get("created"),
+                config.get("passphrase_changed"),
+                None,
+                config.get("scrypt_work_factor"),
+                vault_id if isinstance(vault_id, str) else None,
+            )
+        ]
+    )
+
+
+def _body(register: Register) -> dict[str, Any]:
+    return {
+        "format": 1,
+        "keys": [asdict(k) for k in sorted(register.keys, key=lambda k: k.label)],
+        "rotated": register.rotated,
+    }
+
+
+def _canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _parse(data: bytes) -> tuple[Register, dict[str, Any], str]:
+    damaged = IntegrityError(
+        f"keys/{REGISTER} is damaged",
+        hint="restore it from a backup ('vault repair NAME')",
+    )
+    try:
+        found = json.loads(data)
+        mac = found.pop("mac")
+        keys = [KeyRecord(**k) for k in found["keys"]]
+        rotated = found.get("rotated")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise damaged from exc
+    if not isinstance(mac, str) or not keys or not all(_sane(k) for k in keys):
+        raise damaged
+    return Register(keys, rotated if isinstance(rotated, str) else None, True), found, mac
+
+
+def _sane(record: KeyRecord) -> bool:
+    return (
+        isinstance(record.label, str)
+        and bool(_LABEL.fullmatch(record.label))
+        and record.file == file_of(record.label)
+    )
+
+
+def read_register(paths: KeyPaths, config: dict[str, Any]) -> Register:
+    """The register as found, its MAC not checked (no key needed: status, and
+    the order in which a passphrase is tried)."""
+    try:
+        data = register_path(paths).read_bytes()
+    except FileNotFoundError:
+        return _implicit(config)
+    return _parse(data)[0]
+
+
+def load_register(paths: KeyPaths, config: dict[str, Any], key: DataKey) -> Register:
+    """The register, its MAC checked under the data key (``IntegrityError``, exit 4)."""
+    try:
+        data = register_path(paths).read_bytes()
+    except FileNotFoundError:
+        return _implicit(config)
+    register, body, mac = _parse(data)
+    key.check_mac(_canonical(body), mac, f"keys/{REGISTER}")
+    return register
+
+
+def save_register(paths: KeyPaths, register: Register, key: DataKey) -> None:
+    """Write the register atomically with its MAC; remove key files it does not name."""
+    body = _body(register)
+    body["mac"] = key.mac(_canonical(_body(register)))
+    atomic_write(register_path(paths), (json.dumps(body, indent=2, sort_keys=True) + "\n").encode())
+    register.stored = True
+    named = {k.file for k in register.keys}
+    folder = paths.root / PEOPLE
+    if folder.is_dir():
+        for path in folder.glob("*.age"):
+            if f"{PEOPLE}/{path.name}" not in named:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+
+
+def _order(register: Register) -> list[KeyRecord]:
+    """Most recently used first (as restic tries its keys), then the coordinator."""
+    return sorted(
+        register.keys,
+        key=lambda k: (k.last_used or "", k.label == COORDINATOR),
+        reverse=True,
+    )
+
+
+def unlock_any(paths: KeyPaths, config: dict[str, Any], passphrase: str) -> tuple[DataKey, str]:
+    """Try ``passphrase`` on every key, the most recently used first; the data key
+    and the label of the key it opened, or ``WrongKeyError`` once."""
+    register = read_register(paths, config)
+    tried = 0
+    for record in _order(register):
+        path = paths.root / record.file
+        if not path.exists():
+            continue
+        tried += 1
+        limit = record.work_factor
+        if record.label == COORDINATOR:
+            limit = config.get("scrypt_work_factor") or limit
+        with contextlib.suppress(WrongKeyError):
+            return unlock_file(path, paths, passphrase, work_factor=limit), record.label
+    if not tried:
+        raise NotFoundError(
+            f"no key file of this vault is in {paths.root}",
+            hint="restore the keys folder from a backup ('vault repair NAME')",
+        )
+    raise WrongKeyError(
+        "wrong passphrase" + ("" if tried == 1 else f" (it opens none of the {tried} keys)"),
+        hint="check Caps Lock and try again",
+    )
+
+
+def add_key(
+    paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str, passphrase: str
+) -> KeyRecord:
+    """A new personal key ``label`` wrapping the data identity under ``passphrase``."""
+    label = check_label(label)
+    register = load_register(paths, config, key)
+    if register.find(label) is not None:
+        raise UsageError(
+            f"a key labelled '{label}' exists already",
+            hint=f"choose another label, or 'vault key remove {label}' first",
+        )
+    record = KeyRecord(label, file_of(label), clock.stamp(), clock.stamp(), None, 0, None)
+    make_private_dir(paths.root / PEOPLE)
+    factor = wrap_secret(paths.root / record.file, key.secret, passphrase)
+    register.put(replace(record, work_factor=factor, wraps=vault_id_of(key.recipient)))
+    save_register(paths, register, key)
+    return register.find(label) or record
+
+
+def remove_key(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str) -> KeyRecord:
+    """Remove key ``label``: its file and its line; never the last key (exit 2)."""
+    label = label.strip().lower()
+    register = load_register(paths, config, key)
+    record = register.find(label)
+    if record is None:
+        known = ", ".join(k.label for k in register.keys)
+        raise UsageError(f"no key is labelled '{label}'", hint=f"the keys are: {known}")
+    if len(register.keys) == 1:
+        raise UsageError(
+            f"'{label}' is the vault's last key: removing it would leave no passphrase "
+            "that opens the vault",
+            hint="add another key first ('vault key add LABEL')",
+        )
+    register.keys = [k for k in register.keys if k.label != label]
+    save_register(paths, register, key)
+    with contextlib.suppress(FileNotFoundError):
+        (paths.root / record.file).unlink()
+    return record
+
+
+def rewrap(
+    paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str, passphrase: str
+) -> KeyRecord:
+    """Wrap the data identity under a new passphrase for key ``label`` (its file
+    replaced atomically); the coordinator's key is made again if it was removed."""
+    register = load_register(paths, config, key)
+    old = register.find(label)
+    if old is None and label != COORDINATOR:
+        raise UsageError(f"no key is labelled '{label}'")
+    if label != COORDINATOR:
+        make_private_dir(paths.root / PEOPLE)
+    factor = wrap_secret(paths.root / file_of(label), key.secret, passphrase)
+    now = clock.stamp()
+    record = replace(
+        old or KeyRecord(label, file_of(label), now, now, None, None, None),
+        passphrase_changed=now,
+        work_factor=factor,
+        wraps=vault_id_of(key.recipient),
+    )
+    register.put(record)
+    save_register(paths, register, key)
+    return record
+
+
+def note_use(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str) -> None:
+    """Record today as the day key ``label`` was last used (written only when
+    the day changed)."""
+    register = load_register(paths, config, key)
+    record = register.find(label)
+    today = clock.now().date().isoformat()
+    if record is None or record.last_used == today:
+        return
+    register.put(replace(record, last_used=today))
+    save_register(paths, register, key)
+
+
+def keyfile_paths(root: Path) -> list[str]:
+    """The personal key files under a vault's ``keys`` folder, as ``keys/people/X.age``."""
+    folder = root / PEOPLE
+    if not folder.is_dir():
+        return []
+    return sorted(f"keys/{PEOPLE}/{p.name}" for p in folder.glob("*.age") if p.is_file())
