@@ -122,7 +122,7 @@ def _live(vault: Vault, credentials: Credentials) -> tuple[DataKey, dict[str, _D
         if credentials.emergency_key:
             vault.unlock_with_emergency_key(credentials.emergency_key, credentials.reason or "")
         else:
-            vault.unlock(credentials.passphrase or "")
+            vault.unlock(credentials.passphrase or "", note_use=False)
         key = vault.key
         assert key is not None
         documents, objects = _holdings(vault, key)

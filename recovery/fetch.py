@@ -12,19 +12,33 @@ what it reads: the caller checks every byte (MAC, hashes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from sync import rclone, segments
 from sync.rcd import Daemon
 from sync.snapshot import AUDIT, CONFIG, HEAD, JOURNAL
+from vault import key_register
 from vault.errors import RemoteError
 
-KEY_FILES = ("keys/data.pub", "keys/passphrase.age", "keys/emergency.age", "keys/emergency.pub")
+KEY_FILES = (
+    "keys/data.pub",
+    "keys/passphrase.age",
+    "keys/emergency.age",
+    "keys/emergency.pub",
+    f"keys/{key_register.REGISTER}",
+)
 # The audit log and journal: whole files (an earlier version's backup), or the
 # segment list (``sync.segments``) whose segments ``read_logs`` fetches.
 SMALL_FILES = (HEAD, JOURNAL, CONFIG, AUDIT, segments.LIST, *KEY_FILES)
+
+
+def personal_keys(present: Iterable[str]) -> list[str]:
+    """The personal key files among ``present`` (``keys/people/LABEL.age``,
+    ``vault.key_register``): any of them may open the backup."""
+    return sorted(rel for rel in present if key_register.is_personal_key_path(rel))
+
 
 StatsCallback = Callable[[dict[str, Any]], None]
 _FEW = 100  # up to this many files are asked for one by one; more, the source is listed

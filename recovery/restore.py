@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from recovery.damage import Damage, name_damage
-from recovery.fetch import KEY_FILES, SMALL_FILES, Source
+from recovery.fetch import KEY_FILES, SMALL_FILES, Source, personal_keys
 from recovery.progress import DocumentTracker, Progress, ProgressCallback
 from recovery.trust import Credentials, Verified, verify_backup
 from sync import replaceable, segments
@@ -66,6 +66,7 @@ from vault.config import Layout, write_config
 from vault.errors import RemoteError, UsageError, VaultExistsError
 from vault.fsutil import atomic_write, make_private_dir, private_workdir, remove_quietly
 from vault.head import Head
+from vault.key_register import PEOPLE
 from vault.keys import DataKey
 from vault.objects import hash_file
 from vault.parts import split_ref
@@ -404,13 +405,23 @@ def _place(staging: Path, dest: Path, checked: set[str], *, clean: bool) -> None
             os.replace(staging / rel, target)
 
 
+def _relative_files(folder: Path, prefix: str) -> list[str]:
+    """The files in ``folder``, as ``prefix/NAME``."""
+    if not folder.is_dir():
+        return []
+    return [f"{prefix}/{p.name}" for p in folder.iterdir() if p.is_file()]
+
+
 def _put_small_files(
     verified: Verified, layout: Layout, entries: list[dict[str, Any]], whole_journal: bool
 ) -> None:
     """Keys, the catalog's files, head, journal and audit log, from the work folder."""
     fetched = verified.fetched
     make_private_dir(layout.keys)
-    for rel in KEY_FILES:
+    people = personal_keys(_relative_files(fetched / "keys" / PEOPLE, f"keys/{PEOPLE}"))
+    if people:
+        make_private_dir(layout.keys / PEOPLE)
+    for rel in (*KEY_FILES, *people):
         if (fetched / rel).exists():
             atomic_write(layout.root / rel, (fetched / rel).read_bytes())
     make_private_dir(layout.catalog)
@@ -460,6 +471,7 @@ def _save_remote_state(
         listed = {kind: log for kind, log in listed.items() if kind != segments.AUDIT}
     whole = [rel for kind, rel in segments.WHOLE.items() if listed is None or kind not in listed]
     recorded = [rel for rel in SMALL_FILES if rel not in segments.WHOLE.values()]
+    recorded += personal_keys(_relative_files(fetched / "keys" / PEOPLE, f"keys/{PEOPLE}"))
     recorded += whole + list(segments.paths(listed or {}))  # the logs as the remote holds them
     files = {}
     for rel in recorded:

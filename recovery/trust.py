@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recovery.fetch import KEY_FILES, SMALL_FILES, Source
+from recovery.fetch import KEY_FILES, SMALL_FILES, Source, personal_keys
 from recovery.journal import trusted_entries
 from sync import segments
 from sync.snapshot import CONFIG, HEAD, JOURNAL
-from vault import chain, crypto
+from vault import chain, crypto, key_register
 from vault import journal as journals
 from vault import keys as keyring
 from vault.errors import IntegrityError, NotFoundError, UsageError, WrongKeyError
@@ -90,7 +90,8 @@ def verify_backup(
             raise IntegrityError(f"the backup at {where} has no {rel}")
     fetched = work / "remote"
     make_private_dir(fetched)
-    source.fetch([rel for rel in SMALL_FILES if rel in present], fetched, work)
+    wanted = [rel for rel in SMALL_FILES if rel in present] + personal_keys(present)
+    source.fetch(wanted, fetched, work)
     credentials, key = _unlock_asking(fetched, ask, where)
     head = _checked_head(fetched, key)
     if expect_state is not None:
@@ -152,15 +153,16 @@ def _unlock(fetched: Path, credentials: Credentials, where: str) -> DataKey:
     if credentials.emergency_key:
         if not (credentials.reason or "").strip():
             raise UsageError("a reason is required when the emergency key is used")
-        wrapped = paths.emergency
-    else:
-        wrapped = paths.passphrase
-    if not wrapped.exists():
-        raise IntegrityError(f"the backup at {where} has no keys/{wrapped.name}")
+        if not paths.emergency.exists():
+            raise IntegrityError(f"the backup at {where} has no keys/{paths.emergency.name}")
     try:
         if credentials.emergency_key:
             return keyring.unlock_with_emergency_key(paths, credentials.emergency_key)
-        return keyring.unlock_with_passphrase(paths, credentials.passphrase or "")
+        # Any key's passphrase (the coordinator's or a personal key's); the
+        # register is the backup's, not trusted for the files' scrypt cost.
+        return key_register.unlock_any(paths, {}, credentials.passphrase or "", trusted=False)[0]
+    except NotFoundError:
+        raise IntegrityError(f"the backup at {where} has no keys/{paths.passphrase.name}") from None
     except IntegrityError as error:  # the key opened, but is not the one data.pub names
         raise IntegrityError(f"keys/data.pub on the remote: {error.message}") from None
 

@@ -49,10 +49,10 @@ In order (each step starts only when the one before succeeded):
    is written beside the state file; it is renamed into place once it arrived.
 6. **Removals**: write-once files that neither the new head nor the journal
    name any more (erased records, dropped duplicates, old catalog snapshots),
-   segments the list no longer names (a journal emptied, segments merged)
-   and the whole ``audit.log`` and ``journal.log`` an earlier version sent
-   (the first sync after an upgrade sends both logs as segments) are deleted
-   only now.
+   segments the list no longer names (a journal emptied, segments merged),
+   the key files of removed personal keys, and the whole ``audit.log`` and
+   ``journal.log`` an earlier version sent (the first sync after an upgrade
+   sends both logs as segments) are deleted only now.
 7. **Read-back**: a few files the remote already held are downloaded and
    re-hashed (``sample.py``), on every sync, also one with nothing to send;
    the result is a check in the audit log, and a damaged file fails the
@@ -392,7 +392,8 @@ LOCAL_LOGS = {AUDIT: segments.AUDIT, JOURNAL: segments.JOURNAL}  # snapshot file
 def plan_logs(snap: Snapshot, state: RemoteState) -> tuple[segments.Plan, list[str]]:
     """The audit log's and journal's segments to send (``segments.py``), and the
     files of the remote to remove once the list that replaces them is in place:
-    segments no list names any more, and the whole logs of an earlier version."""
+    segments no list names any more, the whole logs of an earlier version, and
+    the key files of keys removed here (``vault key remove``)."""
     data = {key: snap.files.get(rel, b"") for rel, key in LOCAL_LOGS.items()}
     logs = segments.plan(state.logs, state.files, data, lambda rel: _held(state, rel))
     final = logs.after or logs.before or logs.logs
@@ -400,6 +401,8 @@ def plan_logs(snap: Snapshot, state: RemoteState) -> tuple[segments.Plan, list[s
     drop = [rel for rel in state.files if segments.is_segment(rel) and rel not in named]
     if all(key in final for key in segments.LOGS):
         drop += [rel for rel in (AUDIT, JOURNAL) if rel in state.files]
+    # A key file sent once and gone here since: a removed personal key.
+    drop += [rel for rel in state.files if rel.startswith("keys/") and rel not in snap.files]
     return logs, sorted(drop)
 
 

@@ -52,6 +52,7 @@ from sync.snapshot import (
     parse_journal,
 )
 from sync.state import RemoteState, load_state
+from vault import key_register
 from vault.audit import AuditLog
 from vault.errors import IntegrityError
 from vault.fsutil import make_private_dir
@@ -62,6 +63,17 @@ from vault.repository import Vault
 Unlock = Callable[[], DataKey | None]  # the data key, if it can be had without asking
 
 RECOVERY_KEYS = ("keys/data.pub", "keys/passphrase.age", "keys/emergency.age")
+
+
+def recovery_keys(vault: Vault) -> tuple[str, ...]:
+    """The key files a remote must hold for a recovery: the public key, the
+    emergency copy, and every key of the register (``vault.key_register``:
+    the coordinator's passphrase file, each personal key, the register)."""
+    register = key_register.read_register(vault.key_paths, vault.config)
+    keys = [f"keys/{k.file}" for k in sorted(register.keys, key=lambda k: k.label)]
+    if register.stored:
+        keys.append(f"keys/{key_register.REGISTER}")
+    return ("keys/data.pub", "keys/emergency.age", *keys)
 
 
 @dataclass(frozen=True)
@@ -103,9 +115,16 @@ class CheckResult:
         return not self.problems
 
 
-def inspect_remote(path: str, work: Path, what: str, also: Iterable[str] = ()) -> RemoteView:
+def inspect_remote(
+    path: str,
+    work: Path,
+    what: str,
+    also: Iterable[str] = (),
+    keys: Iterable[str] = RECOVERY_KEYS,
+) -> RemoteView:
     """List the remote and work out what its head and journal need; ``also``:
-    more small files to download beside them."""
+    more small files to download beside them; ``keys``: the key files it must
+    hold (``recovery_keys``)."""
     view = RemoteView()
     top = rclone.list_files(
         path, what=what, recursive=False, timeout=rclone.PREFLIGHT_TIMEOUT, preflight=True
@@ -131,7 +150,7 @@ def inspect_remote(path: str, work: Path, what: str, also: Iterable[str] = ()) -
     logs = segments.read_logs(view.present, fetched, fetch)  # the list, segments, whole logs
     view.problems += [Problem(rel, problem) for rel, problem in sorted(logs.problems.items())]
     view.needed.update(segments.paths(logs.logs or {}))
-    for rel in (*RECOVERY_KEYS, CONFIG):
+    for rel in (*keys, CONFIG):
         if view.present.get(rel, 0) <= 0:
             view.problems.append(Problem(rel, "missing"))
     try:
@@ -255,7 +274,7 @@ def check_remote(
             synced_before = not state.fresh or marked_when_added(vault.config, name)
             check_folder(folder, vault.vault_id, name, synced_before=synced_before, may_mark=False)
         sent = {} if state.fresh else dict(state.files)
-        view = inspect_remote(path, work, what, also=sorted(sent))
+        view = inspect_remote(path, work, what, also=sorted(sent), keys=recovery_keys(vault))
         problems = {p.path: p for p in view.problems}
         if view.head is not None:
             result.head = view.head.short

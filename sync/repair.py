@@ -31,7 +31,7 @@ from pathlib import Path
 
 from sync import rclone, segments
 from sync.backup import remote_lock
-from sync.check import Problem, inspect_remote, judge_head
+from sync.check import Problem, inspect_remote, judge_head, recovery_keys
 from sync.marker import check_folder, marked_when_added
 from sync.remotes import local_folder, refuse_vault_folder
 from sync.snapshot import JOURNAL, Snapshot, expected_digest, take_snapshot
@@ -84,7 +84,7 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
     make_private_dir(work)
     try:
         snap = take_snapshot(vault)
-        view = inspect_remote(path, work, what)
+        view = inspect_remote(path, work, what, keys=recovery_keys(vault))
         index = sorted({r for r in snap.missing if r.endswith(".idx") and r in view.present})
         if index:  # the head's index first: it names the rest
             _restore(vault, path, index, view.present[index[0]], work, what, result)

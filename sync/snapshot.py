@@ -11,8 +11,9 @@ files they name agree. It has two parts:
   not stat every object; the others are looked up, and any that is absent or
   of the wrong size locally is listed in ``missing``.
 - ``files``: the bytes of the replaceable files: ``head.json``,
-  ``journal.log``, ``audit.log``, ``config.json`` and ``keys/*`` (public keys
-  and the two age-wrapped copies of the data key, needed for recovery),
+  ``journal.log``, ``audit.log``, ``config.json``, ``keys/*`` and
+  ``keys/people/*`` (public keys, the age-wrapped copies of the data key,
+  one per key of ``vault.key_register``, and its register; needed for recovery),
   leaving out ``LOCAL_ONLY``: what never leaves this computer.
 
 :func:`stage` writes the snapshot's copies of the replaceable files that
@@ -43,6 +44,7 @@ from typing import Any
 from vault import journal
 from vault.errors import IntegrityError
 from vault.head import Head, read_head, read_index
+from vault.key_register import PEOPLE
 from vault.repository import Vault
 
 HEAD = "head.json"
@@ -150,9 +152,11 @@ def take_snapshot(vault: Vault, known: Iterable[str] = (), *, sent: Sent | None 
     for path in (layout.config, layout.audit, layout.root / JOURNAL, layout.head):
         if path.exists():
             snap.files[path.name] = path.read_bytes()
-    if layout.keys.is_dir():
-        for key_file in sorted(layout.keys.iterdir()):
-            rel = f"keys/{key_file.name}"
+    for folder, prefix in ((layout.keys, "keys"), (layout.keys / PEOPLE, f"keys/{PEOPLE}")):
+        if not folder.is_dir():
+            continue
+        for key_file in sorted(folder.iterdir()):
+            rel = f"{prefix}/{key_file.name}"
             if key_file.is_file() and not key_file.name.startswith(".") and rel not in LOCAL_ONLY:
                 snap.files[rel] = key_file.read_bytes()
     if sent is not None and _since(snap, vault, known_paths, sent):

@@ -190,18 +190,27 @@ def _order(register: Register) -> list[KeyRecord]:
     )
 
 
-def unlock_any(paths: KeyPaths, config: dict[str, Any], passphrase: str) -> tuple[DataKey, str]:
+def unlock_any(
+    paths: KeyPaths, config: dict[str, Any], passphrase: str, *, trusted: bool = True
+) -> tuple[DataKey, str]:
     """Try ``passphrase`` on every key, the most recently used first; the data key
-    and the label of the key it opened, or ``WrongKeyError`` once."""
-    register = read_register(paths, config)
+    and the label of the key it opened, or ``WrongKeyError`` once (``NotFoundError``
+    when no key file is there). ``trusted``: the register's scrypt work factors
+    are this computer's (not: a backup's, read up to the default limit only)."""
+    try:
+        register = read_register(paths, config)
+    except IntegrityError:
+        if trusted:
+            raise
+        register = _implicit(config)  # a backup's damaged register: the coordinator's key
     tried = 0
     for record in _order(register):
         path = paths.root / record.file
         if not path.exists():
             continue
         tried += 1
-        limit = record.work_factor
-        if record.label == COORDINATOR:
+        limit = record.work_factor if trusted else None
+        if record.label == COORDINATOR and trusted:
             limit = config.get("scrypt_work_factor") or limit
         with contextlib.suppress(WrongKeyError):
             return unlock_file(path, paths, passphrase, work_factor=limit), record.label
@@ -292,9 +301,11 @@ def note_use(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str) 
     save_register(paths, register, key)
 
 
-def keyfile_paths(root: Path) -> list[str]:
-    """The personal key files under a vault's ``keys`` folder, as ``keys/people/X.age``."""
-    folder = root / PEOPLE
-    if not folder.is_dir():
-        return []
-    return sorted(f"keys/{PEOPLE}/{p.name}" for p in folder.glob("*.age") if p.is_file())
+def is_personal_key_path(rel: str) -> bool:
+    """Whether ``rel`` (relative to the vault folder) names a personal key file."""
+    prefix, _, name = rel.rpartition("/")
+    return (
+        prefix == f"keys/{PEOPLE}"
+        and name.endswith(".age")
+        and bool(_LABEL.fullmatch(name[: -len(".age")]))
+    )

@@ -270,18 +270,20 @@ class Vault:
 
     # --- unlocking -----------------------------------------------------------
 
-    def unlock(self, passphrase: str) -> None:
+    def unlock(self, passphrase: str, *, note_use: bool = True) -> None:
         """Unlock with the passphrase of any of the vault's keys (``key_register``),
         the most recently used tried first; the key's label is then named in
-        every audit entry this command writes."""
+        every audit entry this command writes, and (``note_use``) today is
+        recorded as the day that key was last used."""
         self.key, label = key_register.unlock_any(self.key_paths, self.config, passphrase)
         anchor.record_recipient(self.root, self.key.recipient)  # proved by unlocking
-        self._opened_by(label)
+        self._opened_by(label, note_use=note_use)
 
-    def _opened_by(self, label: str | None) -> None:
+    def _opened_by(self, label: str | None, *, note_use: bool = True) -> None:
         self.key_label = label
         self.audit.key_label = label
-        if label and label != key_register.EMERGENCY and self.lock.held and not self.lock.read_only:
+        writable = self.lock.held and not self.lock.read_only
+        if note_use and label and label != key_register.EMERGENCY and writable:
             key_register.note_use(self.key_paths, self.config, self._need_key(), label)
 
     def unlock_with_emergency_key(self, secret: str, reason: str) -> None:

@@ -319,14 +319,14 @@ def drill(root: Path, name: str | None, sample: int, every: bool, unlock: Unlock
 
 def _drill_credentials(vault: Vault, spec: UnlockSpec) -> Credentials:
     """What the drill unlocks with; a passphrase typed at a prompt is checked
-    against this computer's keys first, up to ``PROMPT_TRIES`` tries."""
+    against this computer's keys first (any of them, ``vault.key_register``),
+    up to ``PROMPT_TRIES`` tries."""
     from recovery.trust import Credentials
-    from vault import keys
+    from vault import key_register
 
     if not will_prompt(spec):
         return _credentials(spec)
-    work_factor = vault.config.get("scrypt_work_factor")
     passphrase = ask_with_tries(
-        lambda typed: keys.unlock_with_passphrase(vault.key_paths, typed, work_factor=work_factor)
+        lambda typed: key_register.unlock_any(vault.key_paths, vault.config, typed)
     )
     return Credentials(passphrase)
