@@ -6,8 +6,9 @@ the top (``verdict.py``), the warnings worded as what to ask the coordinator
 vault's state code and number: a rollback of the vault shows against the
 last meeting's), each backup's last run and what waits to go, the checks
 called what they are (``wording.py``), every use of the emergency key since
-the committee last acknowledged them, with its recorded reason, and the
-passphrase's age. Times are local, with the zone.
+the committee last acknowledged them, with its recorded reason, the
+passphrase's age, and the keys that open the vault (``key_check.py``: each
+label, its age, the day it was last used, the last key rotation). Times are local, with the zone.
 
 Charts only when they can say something: once the vault is a week old, a
 strip of the days (up to the last 90) with and without a backup, summed up
@@ -32,6 +33,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from sync import wording
+from sync.key_check import key_line, rotation_line
 from sync.status import Status
 from sync.verdict import Verdict, verdict_lines
 from vault import clock
@@ -165,6 +167,8 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
         else "."
     )
     sections.append(("Passphrase", [passphrase]))
+    keys = [key_line(k) for k in status.keys] + [rotation_line(status.last_rotation)]
+    sections.append(("Keys that open the vault", keys))
     return sections
 
 

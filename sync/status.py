@@ -39,6 +39,7 @@ from typing import Any
 from sync import segments
 from sync.backup import make_plan
 from sync.history import Checks, History, add_entry
+from sync.key_check import KeyCheck, KeyStatus, check_keys, unused
 from sync.remotes import remotes
 from sync.snapshot import HEAD, take_snapshot
 from sync.state import load_state
@@ -113,6 +114,8 @@ class Status:
     created: str | None = None  # when the vault was made
     here: Checks = field(default_factory=Checks)  # the checks of this computer's copy
     alerts: list[Alert] = field(default_factory=list)  # the warnings, in both wordings
+    keys: list[KeyStatus] = field(default_factory=list)  # the key check (``key_check``)
+    last_rotation: str | None = None  # when the keys were last rotated; None: never
 
     @property
     def ok(self) -> bool:
@@ -212,8 +215,11 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         found.last_drill_passed = drills_passed.get(name)
         status.remotes.append(found)
     _waiting(vault, status)
+    found_keys = check_keys(vault, now)
+    status.keys, status.last_rotation = found_keys.keys, found_keys.last_rotation
     status.alerts = _vault_alerts(vault, status, head, damaged_head, forged_head, damaged_audit)
     status.alerts += warnings(status, config, now)
+    status.alerts += _key_alerts(found_keys, config)
     status.warnings = [alert.for_coordinator() for alert in status.alerts]
     return status
 
@@ -283,6 +289,35 @@ def _vault_alerts(
             )
         )
     return found
+
+
+def _key_alerts(found: KeyCheck, config: dict[str, Any]) -> list[Alert]:
+    """A damaged key register; each personal key unused for ``key_unused_warn_days``."""
+    if found.damaged:
+        return [
+            Alert(
+                "The list of the vault's keys (keys/people.json) is damaged",
+                "run 'vault repair NAME' to restore it from a backup",
+                "Ask the coordinator to restore the list of keys from a backup",
+            )
+        ]
+    alerts = []
+    for k in unused(found, config):
+        since = "was last used" if k.last_used else "has not been used since it was made"
+        fact = (
+            f"The key '{k.label}' has not been used for {k.unused_days} days"
+            if k.last_used
+            else f"The key '{k.label}' {since}, {k.unused_days} days ago"
+        )
+        alerts.append(
+            Alert(
+                fact,
+                f"if its holder no longer needs it, remove it: 'vault key remove {k.label}'",
+                f"Ask the coordinator whether the holder of the key '{k.label}' still needs "
+                "it, and to remove it if not",
+            )
+        )
+    return alerts
 
 
 def _trusted(vault: Vault, head: Head | None, entries: list[dict[str, Any]]) -> int:

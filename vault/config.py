@@ -145,6 +145,7 @@ SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "ocr_languages": (_text, 'tesseract language codes, e.g. "eng"'),
     "backup_max_age_hours": (_positive_number, "a number of hours above 0"),
     "verify_max_age_days": (_whole(1), "a whole number of days of at least 1"),
+    "key_unused_warn_days": (_whole(1), "a whole number of days of at least 1"),
     "ui_idle_lock_minutes": (_idle_minutes, "a number of minutes above 0, at most 1440 (a day)"),
 }  # fmt: skip
 

@@ -1,0 +1,113 @@
+"""The key check for the committee: which keys open the vault, how old each
+is, when each was last used, and when the keys were last rotated.
+
+Read from the key register (``vault.key_register``) without any key: labels
+and dates only, never a secret. A personal key (any but the coordinator's)
+not used for ``key_unused_warn_days`` days (default 180) is named in a
+warning: its holder may have left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from vault import clock, key_register
+from vault.repository import Vault
+
+DEFAULT_KEY_UNUSED_WARN_DAYS = 180
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    label: str
+    created: str | None
+    passphrase_changed: str | None
+    age_days: int | None  # since it was made
+    passphrase_age_days: int | None  # since its passphrase was last set
+    last_used: str | None  # a day, YYYY-MM-DD
+    unused_days: int | None  # since last used (never used: since it was made)
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    keys: list[KeyStatus]
+    last_rotation: str | None  # None: never rotated
+    damaged: bool = False  # keys/people.json could not be read
+
+
+def _days(since: str | None, now: datetime) -> int | None:
+    when = clock.parse(since)
+    return max(0, (now - when).days) if when is not None else None
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _day_gap(text: str | None, now: datetime) -> int | None:
+    day = _day(text)
+    return max(0, (now.date() - day).days) if day else None
+
+
+def check_keys(vault: Vault, now: datetime) -> KeyCheck:
+    """Each key of the vault as the register says (its MAC is checked by the
+    next command that unlocks: see ``vault.key_register``)."""
+    from vault.errors import IntegrityError
+
+    try:
+        register = key_register.read_register(vault.key_paths, vault.config)
+    except IntegrityError:
+        return KeyCheck([], None, damaged=True)
+    keys = []
+    for k in sorted(register.keys, key=lambda k: (k.label != key_register.COORDINATOR, k.label)):
+        used = _day_gap(k.last_used, now)
+        keys.append(
+            KeyStatus(
+                label=k.label,
+                created=k.created,
+                passphrase_changed=k.passphrase_changed,
+                age_days=_days(k.created, now),
+                passphrase_age_days=_days(k.passphrase_changed, now),
+                last_used=k.last_used,
+                unused_days=used if used is not None else _days(k.created, now),
+            )
+        )
+    return KeyCheck(keys, register.rotated)
+
+
+def warn_days(config: dict[str, Any]) -> int:
+    return int(config.get("key_unused_warn_days", DEFAULT_KEY_UNUSED_WARN_DAYS))
+
+
+def unused(found: KeyCheck, config: dict[str, Any]) -> list[KeyStatus]:
+    """The personal keys not used for ``key_unused_warn_days`` days or more."""
+    limit = warn_days(config)
+    return [
+        k
+        for k in found.keys
+        if k.label != key_register.COORDINATOR
+        and k.unused_days is not None
+        and k.unused_days >= limit
+    ]
+
+
+def key_line(k: KeyStatus) -> str:
+    """One key in plain words: ``deputy: made 12 Mar 2026 (200 days ago); …``."""
+    made = clock.shown_day(k.created, never="unknown")
+    ago = f" ({k.age_days} days ago)" if k.age_days is not None else ""
+    changed = (
+        f"; passphrase set {k.passphrase_age_days} days ago"
+        if k.passphrase_age_days is not None
+        else ""
+    )
+    used = clock.shown_day(_day(k.last_used)) if _day(k.last_used) else "never"
+    return f"{k.label}: made {made}{ago}{changed}; last used {used}."
+
+
+def rotation_line(last_rotation: str | None) -> str:
+    return f"Last key rotation: {clock.shown(last_rotation)}."
