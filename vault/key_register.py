@@ -301,6 +301,26 @@ def note_use(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str) 
     save_register(paths, register, key)
 
 
+def damaged_files(paths: KeyPaths, config: dict[str, Any]) -> list[tuple[str, str]]:
+    """The key files the register names that are missing or not an age scrypt
+    file, as (path under the vault folder, "missing" or "corrupt"); no key needed."""
+    try:
+        register = read_register(paths, config)
+    except IntegrityError:
+        return [(f"keys/{REGISTER}", "corrupt")]
+    found = []
+    for record in sorted(register.keys, key=lambda k: k.label):
+        try:
+            with open(paths.root / record.file, "rb") as f:
+                head = f.read(64)
+        except FileNotFoundError:
+            found.append((f"keys/{record.file}", "missing"))
+            continue
+        if not head.startswith(b"age-encryption.org/v1\n-> scrypt "):
+            found.append((f"keys/{record.file}", "corrupt"))
+    return found
+
+
 def is_personal_key_path(rel: str) -> bool:
     """Whether ``rel`` (relative to the vault folder) names a personal key file."""
     prefix, _, name = rel.rpartition("/")

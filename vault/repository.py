@@ -867,7 +867,8 @@ class Vault:
         return expected
 
     def verify(self, progress: Callable[[str], None] | None = None) -> VerifyResult:
-        """Re-hash every object and manifest; report corrupt and missing ones."""
+        """Re-hash every object and manifest; report corrupt and missing ones
+        (and every key file the key register names, ``key_register``)."""
         expected = self.expected_objects()
         kept: set[str] = set()  # files of set-aside entries: kept on purpose, not left by a crash
         for entry in self.set_aside_entries():
@@ -892,6 +893,9 @@ class Vault:
             anchor.check_present(self.root, self.vault_id, self.layout.head, bool(seen))
         except IntegrityError:
             result.bad.append(BadObject(self.layout.head.name, "missing"))
+        for rel, damage in key_register.damaged_files(self.key_paths, self.config):
+            result.checked += 1
+            result.bad.append(BadObject(rel, damage))
         self.audit.append("verify", [b.id for b in result.bad], ok=result.ok)
         return result
 

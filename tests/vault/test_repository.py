@@ -77,7 +77,8 @@ def test_emergency_key_unlocks_and_is_audited(vault_dir: Path, template_vault: T
     vault.unlock_with_emergency_key(template_vault.emergency_secret, "coordinator away")
     assert vault.key is not None and vault.key.secret == template_vault.data_secret
     last = list(vault.audit.entries())[-1]
-    assert last.event == "emergency-use" and last.detail == {"reason": "coordinator away"}
+    assert last.event == "emergency-use"
+    assert last.detail == {"key": "emergency", "reason": "coordinator away"}
 
 
 def test_wrong_emergency_key(vault_dir: Path) -> None:
