@@ -10,8 +10,8 @@ every command it serves names that key), in memory only. Each key is kept in
 a buffer locked in memory where the system allows it (``mlock``, so it is
 not written to swap) and overwritten when forgotten; the process cannot be
 dumped or traced by other programs of the user (``PR_SET_DUMPABLE`` 0, no
-core file). It writes nothing: its folder
-holds the socket and an empty lock file.
+core file). It writes nothing: its folder holds the socket and an empty
+lock file.
 
 Who can reach it: the socket is in a private folder (``agent_client``
 checks the folder is the user's own, mode 0700), the socket is 0600, and

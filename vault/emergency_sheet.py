@@ -136,9 +136,9 @@ def _format_date(created: datetime.datetime) -> str:
 
 _EXPLANATION = (
     "This sheet holds the emergency key of the centre's document vault. The vault keeps "
-    "the centre's records locked (encrypted). Normally the coordinator opens it with a "
-    "passphrase. If that passphrase is ever lost or forgotten, this key is the only other "
-    "way in: it opens every record in the vault."
+    "the centre's records locked (encrypted). Normally the coordinator (or someone given "
+    "a key of their own) opens it with a passphrase. If the passphrases are ever lost or "
+    "forgotten, this key is the only other way in: it opens every record in the vault."
 )
 
 _WARNING = (

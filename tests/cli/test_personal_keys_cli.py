@@ -313,3 +313,16 @@ def test_status_and_report_show_the_keys_and_warn_of_an_unused_one(
         "Ask the coordinator whether the holder of the key 'deputy'" in text
     )
     assert "AGE-SECRET" not in text and DEPUTY not in text
+
+
+def test_verify_names_a_missing_or_damaged_key_file(runner: CliRunner, vault_dir: Path) -> None:
+    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    assert run(runner, vault_dir, "verify", passphrase=None).exit_code == 0
+    key_file = vault_dir / "keys" / "people" / "deputy.age"
+    key_file.write_bytes(b"not an age file\n")
+    damaged = run(runner, vault_dir, "verify", passphrase=None)
+    assert damaged.exit_code == 4, damaged.output
+    assert "keys/people/deputy.age" in damaged.output
+    key_file.unlink()
+    missing = run(runner, vault_dir, "verify", passphrase=None)
+    assert missing.exit_code == 4 and "keys/people/deputy.age" in missing.output
