@@ -34,7 +34,7 @@ class KeyStatus:
 class KeyCheck:
     keys: list[KeyStatus]
     last_rotation: str | None  # None: never rotated
-    damaged: bool = False  # keys/people.json could not be read
+    damaged: bool = False  # keys/people.json could not be read, or failed its MAC
 
 
 def _days(since: str | None, now: datetime) -> int | None:
@@ -55,12 +55,16 @@ def _day_gap(text: str | None, now: datetime) -> int | None:
 
 
 def check_keys(vault: Vault, now: datetime) -> KeyCheck:
-    """Each key of the vault as the register says (its MAC is checked by the
-    next command that unlocks: see ``vault.key_register``)."""
+    """Each key of the vault as the register says: its MAC checked when the
+    vault is unlocked (a status given the passphrase), else by the next
+    command that unlocks (``vault.key_register``)."""
     from vault.errors import IntegrityError
 
     try:
-        register = key_register.read_register(vault.key_paths, vault.config)
+        if vault.key is not None:
+            register = key_register.load_register(vault.key_paths, vault.config, vault.key)
+        else:
+            register = key_register.read_register(vault.key_paths, vault.config)
     except IntegrityError:
         return KeyCheck([], None, damaged=True)
     keys = []

@@ -296,7 +296,7 @@ def _key_alerts(found: KeyCheck, config: dict[str, Any]) -> list[Alert]:
     if found.damaged:
         return [
             Alert(
-                "The list of the vault's keys (keys/people.json) is damaged",
+                "The list of the vault's keys (keys/people.json) is damaged or was altered",
                 "run 'vault repair NAME' to restore it from a backup",
                 "Ask the coordinator to restore the list of keys from a backup",
             )

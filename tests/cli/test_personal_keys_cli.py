@@ -173,6 +173,10 @@ def test_a_forged_register_is_refused_by_the_next_unlock(
     result = run(runner, vault_dir, "search", "letter")
     assert result.exit_code == 4, result.output
     assert "keys/people.json failed its authenticity check" in result.output
+    status = run(runner, vault_dir, "status")  # given the passphrase, status checks it too
+    assert "warning: The list of the vault's keys (keys/people.json) is damaged or was " in (
+        status.output
+    )
 
 
 def test_the_age_command_opens_a_personal_key(
