@@ -13,8 +13,11 @@ made, when its passphrase last changed, the day it was last used to unlock,
 its scrypt work factor, and the vault id of the data identity it wraps; and
 at the top the date of the last key rotation (``rotated``, null until
 ``vault rotate`` exists). A rotation re-wraps each listed file to the new
-identity and sets ``rotated``; a key whose ``wraps`` is not the vault's id
-then is one the rotation has still to re-wrap, so a rotation can resume.
+identity (``rewrap``: a scrypt file is written from its passphrase, so each
+holder types theirs, or the key is removed and added again later) and sets
+``rotated``; a key whose ``wraps`` is not the vault's id is one still to
+re-wrap, so a rotation can resume, and trying a passphrase on it gives an
+``IntegrityError`` only if no other key opens.
 
 The register carries a MAC under the data key, as the head does: only an
 unlocked command writes it, and every unlocked command that reads it checks
@@ -204,6 +207,7 @@ def unlock_any(
             raise
         register = _implicit(config)  # a backup's damaged register: the coordinator's key
     tried = 0
+    mismatch: IntegrityError | None = None
     for record in _order(register):
         path = paths.root / record.file
         if not path.exists():
@@ -212,8 +216,14 @@ def unlock_any(
         limit = record.work_factor if trusted else None
         if record.label == COORDINATOR and trusted:
             limit = config.get("scrypt_work_factor") or limit
-        with contextlib.suppress(WrongKeyError):
+        try:
             return unlock_file(path, paths, passphrase, work_factor=limit), record.label
+        except WrongKeyError:
+            continue
+        except IntegrityError as error:  # it opened, to a key that is not this vault's
+            mismatch = mismatch or error
+    if mismatch is not None:
+        raise mismatch
     if not tried:
         raise NotFoundError(
             f"no key file of this vault is in {paths.root}",
