@@ -233,7 +233,7 @@ def test_passwd_shows_the_rules_and_asks_again(
     term.send(WORDS)
     term.expect("Type it again:")
     term.send(WORDS)
-    term.expect("Passphrase changed.")
+    term.expect("Passphrase changed for the key 'coordinator'.")
     assert term.finish() == 0, term.seen
     result = CliRunner().invoke(
         cli, ["--vault", str(vault_dir), "list"], env={"VAULT_PASSPHRASE": WORDS}
