@@ -516,6 +516,7 @@ def _open(
     vault.config = config
     with vault.lock:
         vault.key = verified.key
+        vault.key_label = vault.audit.key_label = verified.label  # named in its entries
         # The head's copies (``vault.anchor``) start from the authenticated head, and
         # the public key the key proved is noted for this folder, as an unlock does.
         anchor.record(dest, vault.vault_id, verified.head, verified.key)

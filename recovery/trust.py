@@ -63,6 +63,7 @@ class Verified:
     config: dict[str, Any]
     fetched: Path
     logs: segments.Found  # how the backup held its audit log and journal
+    label: str | None = None  # the key that opened it (``vault.key_register``)
 
 
 def verify_backup(
@@ -92,7 +93,7 @@ def verify_backup(
     make_private_dir(fetched)
     wanted = [rel for rel in SMALL_FILES if rel in present] + personal_keys(present)
     source.fetch(wanted, fetched, work)
-    credentials, key = _unlock_asking(fetched, ask, where)
+    credentials, key, label = _unlock_asking(fetched, ask, where)
     head = _checked_head(fetched, key)
     if expect_state is not None:
         _check_expected(head, expect_state)
@@ -131,24 +132,26 @@ def verify_backup(
         config=_settings(fetched, key),
         fetched=fetched,
         logs=logs,
+        label=label,
     )
 
 
 def _unlock_asking(
     fetched: Path, ask: Callable[[], Credentials], where: str
-) -> tuple[Credentials, DataKey]:
+) -> tuple[Credentials, DataKey, str]:
     """Unlock with what ``ask`` gives; a wrong passphrase from a prompt that may
-    be tried again (``Credentials.ask_again``) asks again."""
+    be tried again (``Credentials.ask_again``) asks again. With the label of the
+    key that opened it."""
     while True:
         credentials = ask()
         try:
-            return credentials, _unlock(fetched, credentials, where)
+            return (credentials, *_unlock(fetched, credentials, where))
         except WrongKeyError:
             if not credentials.ask_again:
                 raise
 
 
-def _unlock(fetched: Path, credentials: Credentials, where: str) -> DataKey:
+def _unlock(fetched: Path, credentials: Credentials, where: str) -> tuple[DataKey, str]:
     paths = KeyPaths(fetched / "keys")
     if credentials.emergency_key:
         if not (credentials.reason or "").strip():
@@ -157,10 +160,11 @@ def _unlock(fetched: Path, credentials: Credentials, where: str) -> DataKey:
             raise IntegrityError(f"the backup at {where} has no keys/{paths.emergency.name}")
     try:
         if credentials.emergency_key:
-            return keyring.unlock_with_emergency_key(paths, credentials.emergency_key)
+            key = keyring.unlock_with_emergency_key(paths, credentials.emergency_key)
+            return key, key_register.EMERGENCY
         # Any key's passphrase (the coordinator's or a personal key's); the
         # register is the backup's, not trusted for the files' scrypt cost.
-        return key_register.unlock_any(paths, {}, credentials.passphrase or "", trusted=False)[0]
+        return key_register.unlock_any(paths, {}, credentials.passphrase or "", trusted=False)
     except NotFoundError:
         raise IntegrityError(f"the backup at {where} has no keys/{paths.passphrase.name}") from None
     except IntegrityError as error:  # the key opened, but is not the one data.pub names

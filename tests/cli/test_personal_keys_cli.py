@@ -262,6 +262,8 @@ def test_sync_carries_the_keys_recover_and_drill_take_any(
                  passphrase=DEPUTY)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert (out / "keys" / "people" / "chair.age").exists()
+    assert [e for e in audit(out) if e["event"] == "recover"][-1]["detail"]["key"] == "deputy"
+    assert [e for e in audit(vault_dir) if e["event"] == "drill"][-1]["detail"]["key"] == "chair"
     assert run(runner, out, "search", "letter", passphrase=CHAIR).exit_code == 0
 
     # A removed key's file leaves the remote at the next sync.

@@ -174,6 +174,6 @@ def key_remove(root: Path, label: str, yes: bool, unlock: UnlockSpec) -> None:
     click.echo(f"Key '{wanted}' removed.")
     click.echo(
         "Run 'vault sync' so the backups drop it too. Its holder may have kept a copy "
-        "of the vault's key: see 'Someone leaves' in the README.",
+        "of the vault's key: see 'A key for each person' in the README.",
         err=True,
     )
