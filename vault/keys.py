@@ -110,10 +110,6 @@ def wrap_secret(path: Path, secret: str, passphrase: str) -> int:
     return crypto.scrypt_work_factor(blob) or crypto.MAX_SCRYPT_WORK_FACTOR
 
 
-def _wrap_with_passphrase(paths: KeyPaths, secret: str, passphrase: str) -> int:
-    return wrap_secret(paths.passphrase, secret, passphrase)
-
-
 def create_keys(paths: KeyPaths, passphrase: str) -> NewKeys:
     """Make the data and emergency identities and write the wrapped files.
 
@@ -123,7 +119,7 @@ def create_keys(paths: KeyPaths, passphrase: str) -> NewKeys:
     data_secret, data_public = crypto.generate_identity()
     emergency_secret, emergency_public = crypto.generate_identity()
     make_private_dir(paths.root)
-    work_factor = _wrap_with_passphrase(paths, data_secret, passphrase)
+    work_factor = wrap_secret(paths.passphrase, data_secret, passphrase)
     atomic_write(
         paths.emergency,
         crypto.encrypt_bytes(
@@ -219,10 +215,3 @@ def new_emergency_key(paths: KeyPaths, key: DataKey, deliver: Callable[[str], No
     deliver(secret)
     atomic_write(paths.emergency, wrapped)
     atomic_write(paths.emergency_public, (public + "\n").encode())
-
-
-def change_passphrase(paths: KeyPaths, key: DataKey, new_passphrase: str) -> int:
-    """Re-wrap the data identity under a new passphrase (atomic replace);
-    return the scrypt work factor written."""
-    check_passphrase(new_passphrase)
-    return _wrap_with_passphrase(paths, key.secret, new_passphrase)
