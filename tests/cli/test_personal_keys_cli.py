@@ -99,6 +99,8 @@ def test_add_list_remove_and_unlock_by_any_key(runner: CliRunner, vault_dir: Pat
     added = [e for e in entries if e["event"] == "key-add"]
     assert added[-1]["detail"] == {"key": "coordinator", "label": "deputy"}
     assert listed(runner, vault_dir)["deputy"]["last_used"]
+    shown = run(runner, vault_dir, "audit", passphrase=None).output.splitlines()
+    assert [line for line in shown if " search " in line][-1].endswith("key=deputy")
 
     # A wrong passphrase is said once, exit 3.
     wrong = run(runner, vault_dir, "search", "letter", passphrase="Nobody Knows 55")
