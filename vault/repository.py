@@ -18,6 +18,7 @@ and nothing the catalog or a journal names is ever deleted.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import hmac
@@ -284,7 +285,10 @@ class Vault:
         self.audit.key_label = label
         writable = self.lock.held and not self.lock.read_only
         if note_use and label and label != key_register.EMERGENCY and writable:
-            key_register.note_use(self.key_paths, self.config, self._need_key(), label)
+            # A full disk or a keys folder that cannot be written costs only the
+            # record of the day (the audit log still names the key).
+            with contextlib.suppress(OSError):
+                key_register.note_use(self.key_paths, self.config, self._need_key(), label)
 
     def unlock_with_emergency_key(self, secret: str, reason: str) -> None:
         if not reason.strip():
