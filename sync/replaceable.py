@@ -8,7 +8,8 @@ swap a key. The segments of the audit log and journal (``audit/<sha>``,
 ``journal/<sha>``, see ``segments.py``) are named by their hashes, but a
 list names them, so they are judged with it: removed, or not what their
 name says. So every sync lists them all with their hashes, in one listing of
-the top folder, ``keys/``, ``audit/`` and ``journal/`` (``LISTED``), and
+the top folder, ``keys/``, ``keys/people/``, ``audit/`` and ``journal/``
+(``LISTED``), and
 compares each with the
 digests recorded when it was sent (the state file, ``state.py``): SHA-256
 where the remote gives it (a local folder computes it), else MD5 (what
@@ -28,13 +29,13 @@ from typing import Any
 from sync import rclone
 
 # rclone filter patterns for the replaceable files: the top folder, keys/ and the
-# personal keys in keys/people/; and
-# the segments of the audit log and journal, so one removed or forged is noticed.
+# personal keys in keys/people/; and the segments of the audit log and journal,
+# so one removed or forged is noticed.
 LISTED = ("/*", "/keys/*", "/keys/people/*", "/audit/*", "/journal/*")
 HASHES = ("sha256", "md5")
 # Audit events that record a look at the vault, not a change to it or a reading
 # of a document: alone, they do not make a sync necessary (``backup.py``).
-LOOKS = frozenset({"sync", "verify", "report", "drill", "unlock"})
+LOOKS = frozenset({"sync", "verify", "report", "drill"})
 
 
 @dataclass(frozen=True)
