@@ -9,12 +9,10 @@ swap a key. The segments of the audit log and journal (``audit/<sha>``,
 list names them, so they are judged with it: removed, or not what their
 name says. So every sync lists them all with their hashes, in one listing of
 the top folder, ``keys/``, ``keys/people/``, ``audit/`` and ``journal/``
-(``LISTED``), and
-compares each with the
-digests recorded when it was sent (the state file, ``state.py``): SHA-256
-where the remote gives it (a local folder computes it), else MD5 (what
-S3-like stores keep). A file whose hash the remote cannot give is
-downloaded and hashed here. Nothing here needs a key.
+(``LISTED``), and compares each with the digests recorded when it was sent
+(the state file, ``state.py``): SHA-256 where the remote gives it (a local
+folder computes it), else MD5 (what S3-like stores keep). A file whose hash
+the remote cannot give is downloaded and hashed here. Nothing here needs a key.
 """
 
 from __future__ import annotations
