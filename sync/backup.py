@@ -126,6 +126,7 @@ from sync.state import (
 from vault import clock
 from vault.errors import LockedError, RemoteError, UsageError, VaultError
 from vault.fsutil import make_private_dir
+from vault.key_register import is_personal_key_path
 from vault.lock import VaultLock
 from vault.repository import Vault
 
@@ -401,8 +402,14 @@ def plan_logs(snap: Snapshot, state: RemoteState) -> tuple[segments.Plan, list[s
     drop = [rel for rel in state.files if segments.is_segment(rel) and rel not in named]
     if all(key in final for key in segments.LOGS):
         drop += [rel for rel in (AUDIT, JOURNAL) if rel in state.files]
-    # A key file sent once and gone here since: a removed personal key.
-    drop += [rel for rel in state.files if rel.startswith("keys/") and rel not in snap.files]
+    # A personal key file the register (its MAC checked) no longer names: a
+    # removed key. The fixed key files (data.pub, passphrase.age, emergency.*)
+    # and the register itself are never removed from the remote: one missing
+    # here by mistake must still be in the backup.
+    if snap.named_keys is not None:
+        drop += [
+            rel for rel in state.files if is_personal_key_path(rel) and rel not in snap.named_keys
+        ]
     return logs, sorted(drop)
 
 

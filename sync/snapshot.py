@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vault import journal
+from vault import journal, key_register
 from vault.errors import IntegrityError
 from vault.head import Head, read_head, read_index
 from vault.key_register import PEOPLE
@@ -68,6 +68,9 @@ class Snapshot:
     head: Head | None = None
     journaled: int = 0  # documents recorded but not yet folded into the catalog
     missing: list[str] = field(default_factory=list)
+    # The personal key files (``keys/people/LABEL.age``) the key register names,
+    # its MAC checked with the key that unlocked; None when it was not checked.
+    named_keys: frozenset[str] | None = None
     _digests: dict[str, str] = field(default_factory=dict, repr=False)
 
     def digest(self, rel: str) -> str:
@@ -138,6 +141,24 @@ def parse_journal(data: bytes) -> list[dict[str, Any]]:
     return journal.parse(data).records
 
 
+def _named_keys(vault: Vault) -> frozenset[str] | None:
+    """The personal key files the register names (``keys/people/LABEL.age``):
+    its MAC checked when the vault is unlocked (a sync run without a passphrase
+    reads it as found). None when there is no register file, or it is damaged
+    or fails its MAC: then no key file is removed from the remote."""
+    paths = vault.key_paths
+    if not key_register.register_path(paths).is_file():
+        return None
+    try:
+        if vault.key is not None:
+            register = key_register.load_register(paths, vault.config, vault.key)
+        else:
+            register = key_register.read_register(paths, vault.config)
+    except (IntegrityError, OSError):
+        return None
+    return frozenset(f"keys/{k.file}" for k in register.keys if k.file.startswith(f"{PEOPLE}/"))
+
+
 def take_snapshot(vault: Vault, known: Iterable[str] = (), *, sent: Sent | None = None) -> Snapshot:
     """What the remote must hold now. Call holding the vault lock.
 
@@ -152,6 +173,7 @@ def take_snapshot(vault: Vault, known: Iterable[str] = (), *, sent: Sent | None 
     for path in (layout.config, layout.audit, layout.root / JOURNAL, layout.head):
         if path.exists():
             snap.files[path.name] = path.read_bytes()
+    snap.named_keys = _named_keys(vault)
     for folder, prefix in ((layout.keys, "keys"), (layout.keys / PEOPLE, f"keys/{PEOPLE}")):
         if not folder.is_dir():
             continue

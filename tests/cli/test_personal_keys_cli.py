@@ -334,3 +334,18 @@ def test_verify_names_a_missing_or_damaged_key_file(runner: CliRunner, vault_dir
     key_file.unlink()
     missing = run(runner, vault_dir, "verify", passphrase=None)
     assert missing.exit_code == 4 and "keys/people/deputy.age" in missing.output
+
+
+def test_sync_keeps_the_backups_copy_of_a_key_file_missing_here(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "usb"
+    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
+    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    assert run(runner, vault_dir, "sync", passphrase=None).exit_code == 0
+    (vault_dir / "keys" / "emergency.age").unlink()  # deleted by mistake
+    assert run(runner, vault_dir, "sync", passphrase=None).exit_code == 0
+    (vault_dir / "keys" / "passphrase.age").unlink()
+    assert run(runner, vault_dir, "sync", passphrase=DEPUTY).exit_code == 0
+    for name in ("emergency.age", "passphrase.age", "data.pub", "people/deputy.age"):
+        assert (folder / "keys" / name).exists(), name
