@@ -94,6 +94,7 @@ class RecoverResult:
     catalog_missing: list[str] = field(default_factory=list)  # catalog files the head names, absent
     folded: int = 0  # journaled documents folded into the catalog
     emergency: bool = False
+    register_rebuilt: bool = False  # the backup's list of keys failed its MAC: made anew
     seconds: float = 0.0
     other_remotes: dict[str, str] = field(default_factory=dict)  # the old settings' others
     left_out: list[str] = field(default_factory=list)  # journal entries not trusted
@@ -194,6 +195,7 @@ def _restore(
     name = _choose_name(verified.config, source.path, remote_name)
     result = RecoverResult(dest, name, source.path, verified.head)
     result.emergency = bool(verified.credentials.emergency_key)
+    result.register_rebuilt = verified.register_rebuilt
     result.left_out = [str(e["manifest"]) for e in verified.left_out]
     result.catalog_missing = [
         name for name in verified.head.catalog_files() if f"catalog/{name}" not in source.present

@@ -64,6 +64,7 @@ class Verified:
     fetched: Path
     logs: segments.Found  # how the backup held its audit log and journal
     label: str | None = None  # the key that opened it (``vault.key_register``)
+    register_rebuilt: bool = False  # the backup's list of keys failed its MAC: made anew
 
 
 def verify_backup(
@@ -94,6 +95,7 @@ def verify_backup(
     wanted = [rel for rel in SMALL_FILES if rel in present] + personal_keys(present)
     source.fetch(wanted, fetched, work)
     credentials, key, label = _unlock_asking(fetched, ask, where)
+    register_rebuilt = _checked_register(fetched, key)
     head = _checked_head(fetched, key)
     if expect_state is not None:
         _check_expected(head, expect_state)
@@ -133,6 +135,7 @@ def verify_backup(
         fetched=fetched,
         logs=logs,
         label=label,
+        register_rebuilt=register_rebuilt,
     )
 
 
@@ -169,6 +172,21 @@ def _unlock(fetched: Path, credentials: Credentials, where: str) -> tuple[DataKe
         raise IntegrityError(f"the backup at {where} has no keys/{paths.passphrase.name}") from None
     except IntegrityError as error:  # the key opened, but is not the one data.pub names
         raise IntegrityError(f"keys/data.pub on the remote: {error.message}") from None
+
+
+def _checked_register(fetched: Path, key: DataKey) -> bool:
+    """Check the backup's list of keys (``keys/people.json``) with the key that
+    opened the backup; one damaged or altered is never brought in: a list is made
+    anew, with its MAC, from the key files the backup holds. True when it was."""
+    paths = KeyPaths(fetched / "keys")
+    if not key_register.register_path(paths).exists():
+        return False
+    try:
+        key_register.load_register(paths, {}, key)
+    except IntegrityError:
+        key_register.save_register(paths, key_register.found_files(paths, {}), key)
+        return True
+    return False
 
 
 def _checked_head(fetched: Path, key: DataKey) -> Head:

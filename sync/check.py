@@ -69,7 +69,11 @@ def recovery_keys(vault: Vault) -> tuple[str, ...]:
     """The key files a remote must hold for a recovery: the public key, the
     emergency copy, and every key of the register (``vault.key_register``:
     the coordinator's passphrase file, each personal key, the register)."""
-    register = key_register.read_register(vault.key_paths, vault.config)
+    try:
+        register = key_register.read_register(vault.key_paths, vault.config)
+    except (IntegrityError, OSError):  # damaged here: the remote's copy is wanted
+        register = key_register.found_files(vault.key_paths, vault.config)
+        register.stored = True
     keys = [f"keys/{k.file}" for k in sorted(register.keys, key=lambda k: k.label)]
     if register.stored:
         keys.append(f"keys/{key_register.REGISTER}")

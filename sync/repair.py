@@ -36,12 +36,14 @@ from sync.marker import check_folder, marked_when_added
 from sync.remotes import local_folder, refuse_vault_folder
 from sync.snapshot import JOURNAL, Snapshot, expected_digest, take_snapshot
 from sync.state import RemoteState, load_state, save_state
+from vault import key_register
 from vault.errors import LockedError
 from vault.fsutil import commit_temp, make_private_dir
 from vault.objects import hash_file
 from vault.repository import Vault
 
 STORES = ("objects/", "manifests/")
+REGISTER_MAX = 1 << 20  # bytes: a list of keys is a few kilobytes
 
 
 @dataclass
@@ -135,6 +137,7 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
         if restore:
             size = sum(view.present[rel] for rel in restore)
             _restore(vault, path, restore, size, work, what, result)
+        _restore_register(vault, path, view.present, work, what, result)
         result.head = judge_head(vault, state, view, None)
         if not state.fresh:
             state.stored.update(upload)
@@ -149,6 +152,41 @@ def _repair(vault: Vault, name: str, path: str, what: str) -> RepairResult:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _restore_register(
+    vault: Vault,
+    path: str,
+    present: dict[str, int],
+    work: Path,
+    what: str,
+    result: RepairResult,
+) -> None:
+    """Bring back the list of keys (``keys/people.json``) from the remote when the
+    one here cannot be read: the remote's copy must read as a register; its MAC
+    is checked, as always, by the next command that unlocks."""
+    rel = f"keys/{key_register.REGISTER}"
+    here = key_register.register_path(vault.key_paths)
+    if not here.exists() or key_register.register_readable(vault.key_paths):
+        return
+    if rel not in present or present[rel] > REGISTER_MAX:
+        result.unrepaired.append(Problem(rel, "damaged here, missing on the remote"))
+        return
+    download = vault.layout.tmp / f"restore-{result.name}"
+    shutil.rmtree(download, ignore_errors=True)
+    make_private_dir(download)
+    try:
+        timeout = rclone.transfer_timeout(present[rel], 1)
+        rclone.fetch_files(path, [rel], download, work, what=what, timeout=timeout)
+        fetched = download.joinpath(*rel.split("/"))
+        if not fetched.is_file() or not key_register.parses(fetched.read_bytes()):
+            result.unrepaired.append(Problem(rel, "damaged here and on the remote"))
+            return
+        fetched.chmod(0o600)
+        commit_temp(fetched, here)
+        result.restored.append(rel)
+    finally:
+        shutil.rmtree(download, ignore_errors=True)
 
 
 def _send_segments(

@@ -148,6 +148,24 @@ def _sane(record: KeyRecord) -> bool:
     )
 
 
+def register_readable(paths: KeyPaths) -> bool:
+    """Whether ``keys/people.json`` is there and can be read (its MAC not checked)."""
+    try:
+        _parse(register_path(paths).read_bytes())
+    except (IntegrityError, OSError):
+        return False
+    return True
+
+
+def parses(data: bytes) -> bool:
+    """Whether ``data`` reads as a key register (its MAC not checked)."""
+    try:
+        _parse(data)
+    except IntegrityError:
+        return False
+    return True
+
+
 def read_register(paths: KeyPaths, config: dict[str, Any]) -> Register:
     """The register as found, its MAC not checked (no key needed: status, and
     the order in which a passphrase is tried)."""
@@ -193,19 +211,34 @@ def _order(register: Register) -> list[KeyRecord]:
     )
 
 
+def found_files(paths: KeyPaths, config: dict[str, Any]) -> Register:
+    """A register made from the key files there (the coordinator's, then each
+    ``keys/people/LABEL.age``), for when ``keys/people.json`` cannot be read:
+    no work factor is known, so each is opened up to the default limit only."""
+    records = [replace(_implicit(config).keys[0], work_factor=None)]
+    folder = paths.root / PEOPLE
+    with contextlib.suppress(OSError):
+        for path in sorted(folder.glob("*.age")):
+            if is_personal_key_path(f"keys/{PEOPLE}/{path.name}"):
+                label = path.name[: -len(".age")]
+                records.append(KeyRecord(label, file_of(label), None, None, None, None, None))
+    return Register(records)
+
+
 def unlock_any(
     paths: KeyPaths, config: dict[str, Any], passphrase: str, *, trusted: bool = True
 ) -> tuple[DataKey, str]:
     """Try ``passphrase`` on every key, the most recently used first; the data key
     and the label of the key it opened, or ``WrongKeyError`` once (``NotFoundError``
     when no key file is there). ``trusted``: the register's scrypt work factors
-    are this computer's (not: a backup's, read up to the default limit only)."""
+    are this computer's (not: a backup's, read up to the default limit only).
+    A register that cannot be read does not lock anyone out: every key file
+    there is tried (``found_files``); the next check of the register (its MAC,
+    after unlocking) says it is damaged."""
     try:
         register = read_register(paths, config)
-    except IntegrityError:
-        if trusted:
-            raise
-        register = _implicit(config)  # a backup's damaged register: the coordinator's key
+    except (IntegrityError, OSError):
+        register = found_files(paths, config)
     tried = 0
     mismatch: IntegrityError | None = None
     for record in _order(register):

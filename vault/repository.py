@@ -161,6 +161,8 @@ class Vault:
         self.lock = VaultLock(self.layout.lock, on_acquire=self._clean_after_crash)
         self.config: dict[str, Any] = {}
         self.key: DataKey | None = None
+        # keys/people.json could not be read or failed its MAC when this unlocked
+        self.key_register_damaged = False
         self.key_label: str | None = None  # the label of the key that unlocked
         self._catalog: Catalog | None = None
         self._head: Head | None = None
@@ -284,6 +286,13 @@ class Vault:
         self.key_label = label
         self.audit.key_label = label
         writable = self.lock.held and not self.lock.read_only
+        try:
+            key_register.load_register(self.key_paths, self.config, self._need_key())
+        except IntegrityError:
+            self.key_register_damaged = True  # the CLI warns; unlocking went on
+            return
+        except OSError:
+            return
         if note_use and label and label != key_register.EMERGENCY and writable:
             # A full disk or a keys folder that cannot be written costs only the
             # record of the day (the audit log still names the key).

@@ -202,6 +202,17 @@ def opened(root: Path, *, reading: bool = False) -> Iterator[Vault]:
         warn_if_read_only(vault)
 
 
+def warn_if_key_register_damaged(vault: Vault) -> None:
+    """Say that the list of keys is damaged (unlocking went on without it)."""
+    if vault.key_register_damaged:
+        click.echo(
+            "vault: warning: the list of the vault's keys (keys/people.json) is damaged "
+            "or was altered (it was not used)",
+            err=True,
+        )
+        click.echo("vault: hint: bring it back from a backup: vault repair NAME", err=True)
+
+
 def warn_if_read_only(vault: Vault) -> None:
     """Say what a command could not record or show on a read-only vault."""
     from vault.readonly import notes as read_only_notes
@@ -254,6 +265,7 @@ def unlocked(
                 hint="make the vault folder writable, or use the passphrase",
             )
         emergency = unlock_vault(vault, spec, agent=agent)
+        warn_if_key_register_damaged(vault)
         yield vault
         if vault.dropped_duplicates:
             from vault.cli.dropped import report_dropped

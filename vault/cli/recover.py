@@ -111,6 +111,13 @@ def _report(result: RecoverResult) -> None:
     )
     if result.rebuilt:
         click.echo("The catalog was rebuilt from the document manifests.")
+    if result.register_rebuilt:
+        click.echo(
+            "vault: warning: the backup's list of keys (keys/people.json) was damaged or "
+            "altered; it was made again from the key files the backup holds: check it "
+            "('vault key list') and remove any key that should not be there",
+            err=True,
+        )
     if result.catalog_missing:
         click.echo(
             f"vault: warning: the backup lacks {len(result.catalog_missing)} of the catalog "
