@@ -45,7 +45,8 @@ from vault.keys import DataKey, KeyPaths, unlock_file, vault_id_of, wrap_secret
 COORDINATOR = "coordinator"
 REGISTER = "people.json"
 PEOPLE = "people"
-EMERGENCY = "emergency"  # the label the audit log gives an emergency-key opening
+# The label the audit log gives an emergency-key opening: never a key's label.
+EMERGENCY = "emergency"
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?")
 LABEL_RULE = "1 to 24 letters, digits and '-' (not at either end)"
 
@@ -85,6 +86,20 @@ def check_label(label: str) -> str:
         raise UsageError(
             f"the key label {label!r} is not allowed: it must be {LABEL_RULE}",
             hint="e.g. deputy, chair, treasurer-2",
+        )
+    return wanted
+
+
+def check_new_label(label: str) -> str:
+    """``check_label``, and not a label that names something else: ``emergency``
+    (the sealed emergency key, never a key of the register) or ``coordinator``
+    (the key every vault has from ``vault init``)."""
+    wanted = check_label(label)
+    if wanted in (EMERGENCY, COORDINATOR):
+        raise UsageError(
+            f"the key label '{wanted}' is kept for the "
+            + ("sealed emergency key" if wanted == EMERGENCY else "key made at 'vault init'"),
+            hint="choose another label, e.g. deputy, chair, treasurer-2",
         )
     return wanted
 
@@ -144,6 +159,7 @@ def _sane(record: KeyRecord) -> bool:
     return (
         isinstance(record.label, str)
         and bool(_LABEL.fullmatch(record.label))
+        and record.label != EMERGENCY
         and record.file == file_of(record.label)
     )
 
@@ -219,7 +235,7 @@ def found_files(paths: KeyPaths, config: dict[str, Any]) -> Register:
     folder = paths.root / PEOPLE
     with contextlib.suppress(OSError):
         for path in sorted(folder.glob("*.age")):
-            if is_personal_key_path(f"keys/{PEOPLE}/{path.name}"):
+            if is_personal_key_path(f"keys/{PEOPLE}/{path.name}") and path.stem != EMERGENCY:
                 label = path.name[: -len(".age")]
                 records.append(KeyRecord(label, file_of(label), None, None, None, None, None))
     return Register(records)
@@ -272,7 +288,7 @@ def add_key(
     paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str, passphrase: str
 ) -> KeyRecord:
     """A new personal key ``label`` wrapping the data identity under ``passphrase``."""
-    label = check_label(label)
+    label = check_new_label(label)
     register = load_register(paths, config, key)
     if register.find(label) is not None:
         raise UsageError(

@@ -163,6 +163,7 @@ class Vault:
         self.key: DataKey | None = None
         # keys/people.json could not be read or failed its MAC when this unlocked
         self.key_register_damaged = False
+        self.by_emergency_key = False  # opened with the sealed emergency key
         self.key_label: str | None = None  # the label of the key that unlocked
         self._catalog: Catalog | None = None
         self._head: Head | None = None
@@ -283,6 +284,8 @@ class Vault:
         self._opened_by(label, note_use=note_use)
 
     def _opened_by(self, label: str | None, *, note_use: bool = True) -> None:
+        # No key of the register is labelled ``emergency`` (``check_new_label``).
+        self.by_emergency_key = label == key_register.EMERGENCY
         self.key_label = label
         self.audit.key_label = label
         writable = self.lock.held and not self.lock.read_only
@@ -293,7 +296,7 @@ class Vault:
             return
         except OSError:
             return
-        if note_use and label and label != key_register.EMERGENCY and writable:
+        if note_use and label and not self.by_emergency_key and writable:
             # A full disk or a keys folder that cannot be written costs only the
             # record of the day (the audit log still names the key).
             with contextlib.suppress(OSError):
@@ -319,7 +322,7 @@ class Vault:
         """Give the key that unlocked (the coordinator's after the emergency key)
         a new passphrase; return its label."""
         label = self.key_label or key_register.COORDINATOR
-        if label == key_register.EMERGENCY:
+        if self.by_emergency_key:
             label = key_register.COORDINATOR
         record = key_register.rewrap(
             self.key_paths, self.config, self._need_key(), label, new_passphrase

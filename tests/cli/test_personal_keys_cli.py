@@ -125,6 +125,11 @@ def test_labels_are_checked_and_the_last_key_stays(runner: CliRunner, vault_dir:
         result = add(runner, vault_dir, bad, DEPUTY)
         assert result.exit_code == 2, (bad, result.output)
         assert "key label" in result.output
+    for kept in ("emergency", "Coordinator"):
+        result = add(runner, vault_dir, kept, DEPUTY)
+        assert result.exit_code == 2, (kept, result.output)
+        assert f"the key label '{kept.lower()}' is kept for the" in result.output
+    assert not (vault_dir / "keys" / "people").exists()
     assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
     again = add(runner, vault_dir, "deputy", CHAIR)
     assert again.exit_code == 2 and "exists already" in again.output

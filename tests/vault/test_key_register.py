@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import PASSPHRASE, TEST_WORK_FACTOR
 from vault import key_register, scrypt_file
-from vault.errors import UsageError, WrongKeyError
+from vault.errors import IntegrityError, UsageError, WrongKeyError
 from vault.repository import Vault
 
 DEPUTY = "Deputy Stays 77"
@@ -74,3 +74,16 @@ def test_labels_that_are_refused(label: str) -> None:
 
 def test_labels_are_lower_case() -> None:
     assert key_register.check_label("Deputy-2") == "deputy-2"
+
+
+def test_a_register_naming_a_key_emergency_is_damaged(unlocked_vault: Vault) -> None:
+    vault = unlocked_vault
+    key = vault.unlocked_key()
+    key_register.add_key(vault.key_paths, vault.config, key, "deputy", DEPUTY)
+    register = key_register.load_register(vault.key_paths, vault.config, key)
+    deputy = register.find("deputy")
+    assert deputy is not None
+    register.put(replace(deputy, label="emergency", file="people/emergency.age"))
+    key_register.save_register(vault.key_paths, register, key)  # as one holding the key could
+    with pytest.raises(IntegrityError, match="is damaged"):
+        key_register.read_register(vault.key_paths, vault.config)

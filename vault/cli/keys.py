@@ -56,7 +56,7 @@ def key_add(root: Path, label: str, unlock: UnlockSpec, new_passphrase_file: Pat
     """
     from vault import key_register
 
-    wanted = key_register.check_label(label)  # refused before anything is asked
+    wanted = key_register.check_new_label(label)  # refused before anything is asked
     with unlocked(root, unlock, agent=False) as vault:
         existing = key_register.load_register(vault.key_paths, vault.config, vault.unlocked_key())
         if existing.find(wanted) is not None:
