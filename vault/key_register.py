@@ -203,6 +203,19 @@ def load_register(paths: KeyPaths, config: dict[str, Any], key: DataKey) -> Regi
     return register
 
 
+def still_named(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str) -> bool:
+    """Whether the key ``label`` (the one that unlocked, as the unlock agent
+    held it) is still in the register; the emergency key always is, and a
+    register that cannot be checked says nothing against it (its damage is
+    reported when it is checked after unlocking)."""
+    if label == EMERGENCY:
+        return True
+    try:
+        return load_register(paths, config, key).find(label) is not None
+    except (IntegrityError, OSError):
+        return True
+
+
 def save_register(paths: KeyPaths, register: Register, key: DataKey) -> None:
     """Write the register atomically with its MAC; remove key files it does not name."""
     body = _body(register)

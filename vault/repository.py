@@ -45,6 +45,7 @@ from vault.errors import (
     VaultError,
     VaultExistsError,
     VaultNotFoundError,
+    WrongKeyError,
 )
 from vault.export import export_document
 from vault.fold import FoldResult
@@ -314,7 +315,10 @@ class Vault:
         """Unlock with the data key itself, as ``vault unlock`` left it with the
         agent with the label of the key that opened it (``WrongKeyError``
         unless it opens this vault)."""
-        self.key = keyring.unlock_with_data_secret(self.key_paths, secret)
+        key = keyring.unlock_with_data_secret(self.key_paths, secret)
+        if label and not key_register.still_named(self.key_paths, self.config, key, label):
+            raise WrongKeyError(f"the key '{label}' that unlocked this vault was removed since")
+        self.key = key
         anchor.record_recipient(self.root, self.key.recipient)
         self._opened_by(label)
 

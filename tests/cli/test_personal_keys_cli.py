@@ -25,8 +25,9 @@ from click.testing import CliRunner, Result
 from tests.conftest import PASSPHRASE, TEST_WORK_FACTOR, Template
 from tests.integration.agecmd import age_decrypt_with_passphrase
 from tests.pty_session import Terminal
-from vault import crypto, scrypt_file
+from vault import crypto, key_register, scrypt_file
 from vault.cli import cli
+from vault.repository import Vault
 
 DEPUTY = "Deputy Stays 77"
 CHAIR = "Chair Person 31"
@@ -248,6 +249,25 @@ def test_the_unlock_agent_carries_the_label(
         assert done.returncode == 0, done.stderr
         assert audit(vault_dir)[-1]["event"] == "search"
         assert audit(vault_dir)[-1]["detail"]["key"] == "deputy"
+        # Another session of the deputy's, then the deputy's key is removed: it ends.
+        assert _vault("unlock", env={**env, "VAULT_PASSPHRASE": DEPUTY}).returncode == 0
+        removed = _vault(
+            "key", "remove", "deputy", "--yes", env={**env, "VAULT_PASSPHRASE": PASSPHRASE}
+        )
+        assert removed.returncode == 0, removed.stderr
+        done = _vault("search", "letter", env=env)
+        assert done.returncode == 2, done.stderr  # locked: asks, and there is no terminal
+        assert audit(vault_dir)[-1]["event"] == "key-remove"
+
+        # A session whose key left the register by other means is refused too.
+        assert add(runner, vault_dir, "chair", CHAIR).exit_code == 0
+        assert _vault("unlock", env={**env, "VAULT_PASSPHRASE": CHAIR}).returncode == 0
+        opened = Vault.open(vault_dir)
+        opened.unlock(PASSPHRASE)
+        key_register.remove_key(opened.key_paths, opened.config, opened.unlocked_key(), "chair")
+        done = _vault("search", "letter", env=env)
+        assert done.returncode == 2, done.stderr
+        assert "no longer opens this vault" in done.stderr
     finally:
         _vault("lock", "--all", env=env)
         subprocess.run(["rm", "-rf", str(runtime)], check=False, timeout=30)

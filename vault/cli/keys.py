@@ -171,7 +171,13 @@ def key_remove(root: Path, label: str, yes: bool, unlock: UnlockSpec) -> None:
                 return
         key_register.remove_key(vault.key_paths, vault.config, vault.unlocked_key(), wanted)
         vault.audit.append("key-remove", [], label=wanted)
+    from vault import agent_client
+
+    # A session 'vault unlock' opened (perhaps with that key) ends here too.
+    ended = agent_client.forget(root)
     click.echo(f"Key '{wanted}' removed.")
+    if ended:
+        click.echo("The vault was locked ('vault unlock' to open it again).", err=True)
     click.echo(
         "Run 'vault sync' so the backups drop it too. Its holder may have kept a copy "
         "of the vault's key: see 'A key for each person' in the README.",
