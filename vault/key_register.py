@@ -32,15 +32,23 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from vault import clock
-from vault.errors import IntegrityError, NotFoundError, UsageError, WrongKeyError
+from vault.errors import (
+    IntegrityError,
+    NotFoundError,
+    StorageError,
+    UsageError,
+    VaultNotFoundError,
+    WrongKeyError,
+)
 from vault.fsutil import atomic_write, make_private_dir
-from vault.keys import DataKey, KeyPaths, unlock_file, vault_id_of, wrap_secret
+from vault.keys import DataKey, KeyPaths, read_key_file, unlock_file, vault_id_of, wrap_secret
 
 COORDINATOR = "coordinator"
 REGISTER = "people.json"
@@ -269,10 +277,11 @@ def unlock_any(
     except (IntegrityError, OSError):
         register = found_files(paths, config)
     tried = 0
+    unreadable: list[str] = []
     mismatch: IntegrityError | None = None
     for record in _order(register):
         path = paths.root / record.file
-        if not path.exists():
+        if not os.path.lexists(path):
             continue
         tried += 1
         limit = record.work_factor if trusted else None
@@ -282,10 +291,19 @@ def unlock_any(
             return unlock_file(path, paths, passphrase, work_factor=limit), record.label
         except WrongKeyError:
             continue
+        except OSError:  # a folder, a link, a device in its place: skipped
+            tried -= 1
+            unreadable.append(record.file)
         except IntegrityError as error:  # it opened, to a key that is not this vault's
             mismatch = mismatch or error
     if mismatch is not None:
         raise mismatch
+    if not tried and unreadable:
+        raise StorageError(
+            f"no key file of this vault can be read (keys/{unreadable[0]} is not a file "
+            "that can be read)",
+            hint="restore the keys folder from a backup ('vault repair NAME')",
+        )
     if not tried:
         raise NotFoundError(
             f"no key file of this vault is in {paths.root}",
@@ -383,10 +401,12 @@ def damaged_files(paths: KeyPaths, config: dict[str, Any]) -> list[tuple[str, st
     found = []
     for record in sorted(register.keys, key=lambda k: k.label):
         try:
-            with open(paths.root / record.file, "rb") as f:
-                head = f.read(64)
-        except FileNotFoundError:
+            head = read_key_file(paths.root / record.file)
+        except VaultNotFoundError:
             found.append((f"keys/{record.file}", "missing"))
+            continue
+        except OSError:
+            found.append((f"keys/{record.file}", "corrupt"))
             continue
         if not head.startswith(b"age-encryption.org/v1\n-> scrypt "):
             found.append((f"keys/{record.file}", "corrupt"))

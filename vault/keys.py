@@ -14,8 +14,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,11 +147,33 @@ def read_recipient(paths: KeyPaths) -> x25519.Recipient:
     return crypto.parse_recipient(text)
 
 
+KEY_FILE_MAX = 64 * 1024  # bytes: a key file is a few hundred
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
 def _read(path: Path) -> bytes:
+    """A key file's bytes: never through a symbolic link, only a regular file,
+    at most ``KEY_FILE_MAX`` bytes (``OSError`` otherwise, so a folder, a link
+    to a device or a huge file in its place is never read whole or waited on)."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, _READ_FLAGS)
     except FileNotFoundError as exc:
         raise VaultNotFoundError(f"vault key file missing: {path}") from exc
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        data = f.read(KEY_FILE_MAX + 1)
+    if len(data) > KEY_FILE_MAX:
+        raise OSError(errno.EFBIG, "too large to be a key file", str(path))
+    return data
+
+
+read_key_file = _read
 
 
 def _checked(secret: bytes, paths: KeyPaths) -> DataKey:

@@ -410,3 +410,23 @@ def test_a_damaged_register_locks_nobody_out_and_repair_brings_it_back(
     opened = run(runner, out, "search", "letter", passphrase=DEPUTY)
     assert opened.exit_code == 0 and "damaged" not in opened.output, opened.output
     assert sorted(listed(runner, out)) == ["coordinator", "deputy"]
+
+
+def test_an_unreadable_key_file_is_skipped(runner: CliRunner, vault_dir: Path) -> None:
+    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    later = {"VAULT_TEST_NOW": "2099-06-01T10:00:00+00:00"}
+    assert run(runner, vault_dir, "search", "letter", passphrase=DEPUTY, **later).exit_code == 0
+    key_file = vault_dir / "keys" / "people" / "deputy.age"  # now tried first
+    key_file.unlink()
+    key_file.mkdir()
+    opened = run(runner, vault_dir, "search", "letter", **later)
+    assert opened.exit_code == 0, opened.output
+    key_file.rmdir()
+    key_file.symlink_to("/dev/zero")  # never followed, so never read without end
+    env = {**os.environ, "VAULT_DIR": str(vault_dir), "VAULT_PASSPHRASE": PASSPHRASE, **later}
+    done = _vault("search", "letter", env=env)
+    assert done.returncode == 0, done.stderr
+    verified = run(runner, vault_dir, "verify", passphrase=None)
+    assert verified.exit_code == 4 and "keys/people/deputy.age" in verified.output
+    wrong = _vault("search", "letter", env={**env, "VAULT_PASSPHRASE": "Not Any Key 12"})
+    assert wrong.returncode == 3, wrong.stderr
