@@ -21,6 +21,7 @@ from sync.rcd import Daemon
 from sync.snapshot import AUDIT, CONFIG, HEAD, JOURNAL
 from vault import key_register
 from vault.errors import RemoteError
+from vault.keys import KeyPaths
 
 KEY_FILES = (
     "keys/data.pub",
@@ -38,6 +39,22 @@ def personal_keys(present: Iterable[str]) -> list[str]:
     """The personal key files among ``present`` (``keys/people/LABEL.age``,
     ``vault.key_register``): any of them may open the backup."""
     return sorted(rel for rel in present if key_register.is_personal_key_path(rel))
+
+
+def named_personal_keys(fetched: Path) -> list[str]:
+    """The personal key files fetched into ``fetched`` that its key register
+    names (checked by then, ``trust.py``); all of them when it has none."""
+    paths = KeyPaths(fetched / "keys")
+    folder = paths.root / key_register.PEOPLE
+    found = (
+        [f"keys/{key_register.PEOPLE}/{p.name}" for p in folder.iterdir()]
+        if folder.is_dir()
+        else []
+    )
+    if key_register.register_path(paths).exists():
+        named = {f"keys/{k.file}" for k in key_register.read_register(paths, {}).keys}
+        found = [rel for rel in found if rel in named]
+    return personal_keys(found)
 
 
 StatsCallback = Callable[[dict[str, Any]], None]

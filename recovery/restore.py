@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from recovery.damage import Damage, name_damage
-from recovery.fetch import KEY_FILES, SMALL_FILES, Source, personal_keys
+from recovery.fetch import KEY_FILES, SMALL_FILES, Source, named_personal_keys
 from recovery.progress import DocumentTracker, Progress, ProgressCallback
 from recovery.trust import Credentials, Verified, verify_backup
 from sync import replaceable, segments
@@ -407,20 +407,13 @@ def _place(staging: Path, dest: Path, checked: set[str], *, clean: bool) -> None
             os.replace(staging / rel, target)
 
 
-def _relative_files(folder: Path, prefix: str) -> list[str]:
-    """The files in ``folder``, as ``prefix/NAME``."""
-    if not folder.is_dir():
-        return []
-    return [f"{prefix}/{p.name}" for p in folder.iterdir() if p.is_file()]
-
-
 def _put_small_files(
     verified: Verified, layout: Layout, entries: list[dict[str, Any]], whole_journal: bool
 ) -> None:
     """Keys, the catalog's files, head, journal and audit log, from the work folder."""
     fetched = verified.fetched
     make_private_dir(layout.keys)
-    people = personal_keys(_relative_files(fetched / "keys" / PEOPLE, f"keys/{PEOPLE}"))
+    people = named_personal_keys(fetched)
     if people:
         make_private_dir(layout.keys / PEOPLE)
     for rel in (*KEY_FILES, *people):
@@ -473,7 +466,7 @@ def _save_remote_state(
         listed = {kind: log for kind, log in listed.items() if kind != segments.AUDIT}
     whole = [rel for kind, rel in segments.WHOLE.items() if listed is None or kind not in listed]
     recorded = [rel for rel in SMALL_FILES if rel not in segments.WHOLE.values()]
-    recorded += personal_keys(_relative_files(fetched / "keys" / PEOPLE, f"keys/{PEOPLE}"))
+    recorded += named_personal_keys(fetched)
     recorded += whole + list(segments.paths(listed or {}))  # the logs as the remote holds them
     files = {}
     for rel in recorded:

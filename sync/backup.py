@@ -254,8 +254,9 @@ def _sync(
             _reconcile(vault, remote, path, state, top, work)
             with vault.lock:
                 snap = take_snapshot(vault, state.stored)
-            plan = make_plan(snap, state)
-        elif _strays(state, top):  # segments a sync killed before its record left there
+        # Segments a sync killed before its record left there, and key files the
+        # register does not name (removed at the end).
+        if _strays(state, top, snap.named_keys) or full:
             plan = make_plan(snap, state)
         require_complete(snap)
         disk: Path | None = None
@@ -413,13 +414,22 @@ def plan_logs(snap: Snapshot, state: RemoteState) -> tuple[segments.Plan, list[s
     return logs, sorted(drop)
 
 
-def _strays(state: RemoteState, top: list[rclone.Entry] | None) -> bool:
+def _strays(
+    state: RemoteState, top: list[rclone.Entry] | None, named_keys: frozenset[str] | None
+) -> bool:
     """Record, by size alone, the log segments the remote holds that ``state`` does
     not know of (sent by a sync killed before it saved its record): the plan then
-    removes them at the end, or sends them again if the new list names them."""
+    removes them at the end, or sends them again if the new list names them. So
+    too a personal key file there that the key register does not name (put
+    there by another hand): removed at the end."""
     found = False
     for entry in top or []:
-        if segments.is_segment(entry.path) and entry.path not in state.files:
+        stray_key = (
+            named_keys is not None
+            and is_personal_key_path(entry.path)
+            and entry.path not in named_keys
+        )
+        if (segments.is_segment(entry.path) or stray_key) and entry.path not in state.files:
             state.files[entry.path] = {"size": entry.size}
             found = True
     return found

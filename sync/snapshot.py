@@ -34,6 +34,7 @@ rewritten) takes the whole snapshot, as does a first or ``--full`` sync.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Iterable, Set
@@ -42,9 +43,10 @@ from pathlib import Path
 from typing import Any
 
 from vault import journal, key_register
-from vault.errors import IntegrityError
+from vault.errors import IntegrityError, VaultNotFoundError
 from vault.head import Head, read_head, read_index
 from vault.key_register import PEOPLE
+from vault.keys import read_key_file
 from vault.repository import Vault
 
 HEAD = "head.json"
@@ -179,8 +181,12 @@ def take_snapshot(vault: Vault, known: Iterable[str] = (), *, sent: Sent | None 
             continue
         for key_file in sorted(folder.iterdir()):
             rel = f"{prefix}/{key_file.name}"
-            if key_file.is_file() and not key_file.name.startswith(".") and rel not in LOCAL_ONLY:
-                snap.files[rel] = key_file.read_bytes()
+            if prefix != "keys" and snap.named_keys is not None and rel not in snap.named_keys:
+                continue  # a key file the register does not name is not sent
+            if key_file.name.startswith(".") or rel in LOCAL_ONLY:
+                continue
+            with contextlib.suppress(OSError, VaultNotFoundError):  # a folder, a link...
+                snap.files[rel] = read_key_file(key_file)
     if sent is not None and _since(snap, vault, known_paths, sent):
         return snap
     wanted: dict[str, tuple[int, tuple[str, ...]]] = {}

@@ -410,6 +410,11 @@ def damaged_files(paths: KeyPaths, config: dict[str, Any]) -> list[tuple[str, st
             continue
         if not head.startswith(b"age-encryption.org/v1\n-> scrypt "):
             found.append((f"keys/{record.file}", "corrupt"))
+    named = {k.file for k in register.keys}
+    with contextlib.suppress(OSError):  # left by a key add or remove cut short, or put there
+        for path in sorted((paths.root / PEOPLE).iterdir()):
+            if f"{PEOPLE}/{path.name}" not in named:
+                found.append((f"keys/{PEOPLE}/{path.name}", "not in the list of keys"))
     return found
 
 

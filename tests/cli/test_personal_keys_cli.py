@@ -430,3 +430,28 @@ def test_an_unreadable_key_file_is_skipped(runner: CliRunner, vault_dir: Path) -
     assert verified.exit_code == 4 and "keys/people/deputy.age" in verified.output
     wrong = _vault("search", "letter", env={**env, "VAULT_PASSPHRASE": "Not Any Key 12"})
     assert wrong.returncode == 3, wrong.stderr
+
+
+def test_a_key_file_the_register_does_not_name_is_not_sent_kept_or_restored(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "usb"
+    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
+    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    people = vault_dir / "keys" / "people"
+    (people / "ghost.age").write_bytes((people / "deputy.age").read_bytes())  # left or planted
+    verified = run(runner, vault_dir, "verify", passphrase=None)
+    assert verified.exit_code == 4, verified.output
+    assert "not in the list of keys: keys/people/ghost.age" in verified.output
+    assert run(runner, vault_dir, "sync", passphrase=None).exit_code == 0
+    assert not (folder / "keys" / "people" / "ghost.age").exists()
+    assert (folder / "keys" / "people" / "deputy.age").exists()
+
+    (folder / "keys" / "people" / "planted.age").write_bytes((people / "deputy.age").read_bytes())
+    out = tmp_path / "recovered"
+    result = run(runner, vault_dir, "recover", "--from", str(folder), "--to", str(out),
+                 passphrase=DEPUTY)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "keys" / "people").iterdir()) == ["deputy.age"]
+    assert run(runner, vault_dir, "sync", passphrase=None).exit_code == 0
+    assert not (folder / "keys" / "people" / "planted.age").exists()
