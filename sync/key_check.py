@@ -9,6 +9,7 @@ warning: its holder may have left.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +29,7 @@ class KeyStatus:
     passphrase_age_days: int | None  # since its passphrase was last set
     last_used: str | None  # a day, YYYY-MM-DD
     unused_days: int | None  # since last used (never used: since it was made)
+    missing: bool = False  # the register names it, but its key file is not there
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class KeyCheck:
     keys: list[KeyStatus]
     last_rotation: str | None  # None: never rotated
     damaged: bool = False  # keys/people.json could not be read, or failed its MAC
+    verified: bool = False  # its MAC was checked with the vault's key
 
 
 def _days(since: str | None, now: datetime) -> int | None:
@@ -79,9 +82,10 @@ def check_keys(vault: Vault, now: datetime) -> KeyCheck:
                 passphrase_age_days=_days(k.passphrase_changed, now),
                 last_used=k.last_used,
                 unused_days=used if used is not None else _days(k.created, now),
+                missing=not os.path.lexists(vault.key_paths.root / k.file),
             )
         )
-    return KeyCheck(keys, register.rotated)
+    return KeyCheck(keys, register.rotated, verified=vault.key is not None)
 
 
 def warn_days(config: dict[str, Any]) -> int:
@@ -110,7 +114,11 @@ def key_line(k: KeyStatus) -> str:
         else ""
     )
     used = clock.shown_day(_day(k.last_used)) if _day(k.last_used) else "never"
-    return f"{k.label}: made {made}{ago}{changed}; last used {used}."
+    gone = " Its key file is missing." if k.missing else ""
+    return f"{k.label}: made {made}{ago}{changed}; last used {used}.{gone}"
+
+
+UNVERIFIED_KEYS = "unverified: needs the passphrase to check"
 
 
 def rotation_line(last_rotation: str | None) -> str:

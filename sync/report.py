@@ -33,7 +33,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from sync import wording
-from sync.key_check import key_line, rotation_line
+from sync.key_check import UNVERIFIED_KEYS, key_line, rotation_line
 from sync.status import Status
 from sync.verdict import Verdict, verdict_lines
 from vault import clock
@@ -168,6 +168,8 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     )
     sections.append(("Passphrase", [passphrase]))
     keys = [key_line(k) for k in status.keys] + [rotation_line(status.last_rotation)]
+    if not status.keys_verified:
+        keys.insert(0, f"This list is {UNVERIFIED_KEYS}.")
     sections.append(("Keys that open the vault", keys))
     return sections
 

@@ -116,6 +116,7 @@ class Status:
     alerts: list[Alert] = field(default_factory=list)  # the warnings, in both wordings
     keys: list[KeyStatus] = field(default_factory=list)  # the key check (``key_check``)
     last_rotation: str | None = None  # when the keys were last rotated; None: never
+    keys_verified: bool = False  # the list of keys was checked with the key (``key_check``)
 
     @property
     def ok(self) -> bool:
@@ -217,6 +218,7 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     _waiting(vault, status)
     found_keys = check_keys(vault, now)
     status.keys, status.last_rotation = found_keys.keys, found_keys.last_rotation
+    status.keys_verified = found_keys.verified
     status.alerts = _vault_alerts(vault, status, head, damaged_head, forged_head, damaged_audit)
     status.alerts += warnings(status, config, now)
     status.alerts += _key_alerts(found_keys, config)
@@ -301,7 +303,15 @@ def _key_alerts(found: KeyCheck, config: dict[str, Any]) -> list[Alert]:
                 "Ask the coordinator to restore the list of keys from a backup",
             )
         ]
-    alerts = []
+    alerts = [
+        Alert(
+            f"The key file of '{k.label}' is missing (the list of keys names it)",
+            "run 'vault verify', then 'vault repair NAME' to restore it from a backup",
+            f"Ask the coordinator why the key file of '{k.label}' is missing",
+        )
+        for k in found.keys
+        if k.missing
+    ]
     for k in unused(found, config):
         since = "was last used" if k.last_used else "has not been used since it was made"
         fact = (

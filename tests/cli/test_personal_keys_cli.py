@@ -455,3 +455,35 @@ def test_a_key_file_the_register_does_not_name_is_not_sent_kept_or_restored(
     assert sorted(p.name for p in (out / "keys" / "people").iterdir()) == ["deputy.age"]
     assert run(runner, vault_dir, "sync", passphrase=None).exit_code == 0
     assert not (folder / "keys" / "people" / "planted.age").exists()
+
+
+def test_status_marks_the_key_list_unchecked_without_the_passphrase(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    path = vault_dir / "keys" / "people.json"
+    good = path.read_bytes()
+    data = json.loads(good)
+    forged = dict(data["keys"][1], label="treasurer", file="people/treasurer.age")
+    data["keys"].append(forged)
+    data["mac"] = "0" * 64
+    path.write_text(json.dumps(data))
+    shown = run(runner, vault_dir, "status", passphrase=None)
+    assert "Keys that open the vault (3) (unverified: needs the passphrase to check):" in (
+        shown.output
+    )
+    assert "treasurer: made" in shown.output and "Its key file is missing." in shown.output
+    assert "warning: The key file of 'treasurer' is missing" in shown.output
+    found = json.loads(run(runner, vault_dir, "status", "--json", passphrase=None).output)
+    assert found["keys_verified"] is False
+    assert [k["missing"] for k in found["keys"]] == [False, False, True]
+    report = tmp_path / "report.html"
+    made = run(runner, vault_dir, "report", "--out", str(report), passphrase=None)
+    assert made.exit_code == 0, made.output
+    assert "This list is unverified: needs the passphrase to check." in report.read_text()
+    path.write_text(json.dumps({**data, "keys": data["keys"][:2]}))
+    checked = run(runner, vault_dir, "status", "--json")  # given the passphrase: the MAC fails
+    assert "is damaged or was altered" in " ".join(json.loads(checked.output)["warnings"])
+    path.write_bytes(good)
+    real = run(runner, vault_dir, "status")
+    assert "Keys that open the vault (2):" in real.output, real.output

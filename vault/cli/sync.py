@@ -303,7 +303,7 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         vault status --json
     """
     from sync import wording
-    from sync.key_check import key_line, rotation_line
+    from sync.key_check import UNVERIFIED_KEYS, key_line, rotation_line
     from sync.status import gather_status
     from vault import copies
     from vault.agent_client import unlocked_until
@@ -348,7 +348,8 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     if found.passphrase_age_days is not None:
         click.echo(f"Passphrase changed: {found.passphrase_age_days} days ago.")
     if found.keys:
-        click.echo(f"Keys that open the vault ({len(found.keys)}):")
+        mark = "" if found.keys_verified else f" ({UNVERIFIED_KEYS})"
+        click.echo(f"Keys that open the vault ({len(found.keys)}){mark}:")
         for k in found.keys:
             click.echo(f"  {key_line(k)}")
     click.echo(rotation_line(found.last_rotation))
