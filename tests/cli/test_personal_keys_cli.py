@@ -327,7 +327,9 @@ def test_status_and_report_show_the_keys_and_warn_of_an_unused_one(
 
     later = {"VAULT_TEST_NOW": "2099-06-01T10:00:00+00:00"}
     shown = run(runner, vault_dir, "status", passphrase=None, **later)
-    assert "Keys that open the vault (2):" in shown.output
+    assert "Keys that open the vault (2) (unverified: needs the passphrase to check):" in (
+        shown.output
+    )
     assert "Last key rotation: never." in shown.output
     warned = [line for line in shown.output.splitlines() if "'deputy'" in line]
     assert warned and warned[0].startswith("warning: The key 'deputy' has not been used")
