@@ -326,6 +326,16 @@ def add_key(
             f"a key labelled '{label}' exists already",
             hint=f"choose another label, or 'vault key remove {label}' first",
         )
+    try:
+        taken = unlock_any(paths, config, passphrase)[1]
+    except (WrongKeyError, IntegrityError, NotFoundError, StorageError):
+        taken = None
+    if taken is not None:
+        raise UsageError(
+            f"that passphrase already opens the key '{taken}': each key needs a passphrase "
+            "of its own",
+            hint="choose another passphrase",
+        )
     record = KeyRecord(label, file_of(label), clock.stamp(), clock.stamp(), None, 0, None)
     make_private_dir(paths.root / PEOPLE)
     factor = wrap_secret(paths.root / record.file, key.secret, passphrase)

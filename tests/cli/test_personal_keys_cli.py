@@ -134,6 +134,12 @@ def test_labels_are_checked_and_the_last_key_stays(runner: CliRunner, vault_dir:
     assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
     again = add(runner, vault_dir, "deputy", CHAIR)
     assert again.exit_code == 2 and "exists already" in again.output
+    for taken in (PASSPHRASE, DEPUTY):
+        same = add(runner, vault_dir, "chair", taken)
+        assert same.exit_code == 2, same.output
+        errors = [line for line in same.output.splitlines() if line.startswith("vault: error:")]
+        assert len(errors) == 1 and "that passphrase already opens the key" in errors[0]
+    assert not (vault_dir / "keys" / "people" / "chair.age").exists()
     weak = add(runner, vault_dir, "chair", "short")
     assert weak.exit_code == 2
     unknown = run(runner, vault_dir, "key", "remove", "treasurer", "--yes")
