@@ -391,7 +391,11 @@ def rewrap(
 
 def note_use(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str) -> None:
     """Record today as the day key ``label`` was last used (written only when
-    the day changed)."""
+    the day changed). A vault with no register file (only the coordinator's
+    key, from before personal keys) gets none from this: nothing to record
+    that anyone reads (the coordinator's key is never warned of as unused)."""
+    if not register_path(paths).exists():
+        return
     register = load_register(paths, config, key)
     record = register.find(label)
     today = clock.now().date().isoformat()

@@ -72,6 +72,10 @@ def key_add(root: Path, label: str, unlock: UnlockSpec, new_passphrase_file: Pat
         key_register.add_key(
             vault.key_paths, vault.config, vault.unlocked_key(), wanted, passphrase
         )
+        if vault.key_label and not vault.by_emergency_key:  # the first register: its day
+            key_register.note_use(
+                vault.key_paths, vault.config, vault.unlocked_key(), vault.key_label
+            )
         vault.audit.append("key-add", [], label=wanted)
     click.echo(f"Key '{wanted}' added: its passphrase now opens the vault.")
     click.echo("Run 'vault sync' so the backups hold it too.", err=True)
