@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from vault import clock
+from vault import clock, revoked_keys
 from vault.errors import (
     IntegrityError,
     NotFoundError,
@@ -288,6 +288,8 @@ def unlock_any(
         if record.label == COORDINATOR and trusted:
             limit = config.get("scrypt_work_factor") or limit
         try:
+            if revoked_keys.is_revoked(paths.root.parent, read_key_file(path)):
+                continue  # removed or replaced here, then put back
             return unlock_file(path, paths, passphrase, work_factor=limit), record.label
         except WrongKeyError:
             continue
@@ -358,11 +360,18 @@ def remove_key(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str
             "that opens the vault",
             hint="add another key first ('vault key add LABEL')",
         )
+    _revoke(paths, record.file)
     register.keys = [k for k in register.keys if k.label != label]
     save_register(paths, register, key)
     with contextlib.suppress(FileNotFoundError):
         (paths.root / record.file).unlink()
     return record
+
+
+def _revoke(paths: KeyPaths, file: str) -> None:
+    """Note key file ``file`` (about to be removed or replaced) as taken back."""
+    with contextlib.suppress(OSError, VaultNotFoundError):
+        revoked_keys.revoke(paths.root.parent, read_key_file(paths.root / file))
 
 
 def rewrap(
@@ -376,6 +385,7 @@ def rewrap(
         raise UsageError(f"no key is labelled '{label}'")
     if label != COORDINATOR:
         make_private_dir(paths.root / PEOPLE)
+    _revoke(paths, file_of(label))  # the old passphrase's file never opens again here
     factor = wrap_secret(paths.root / file_of(label), key.secret, passphrase)
     now = clock.stamp()
     record = replace(

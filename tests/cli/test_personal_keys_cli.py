@@ -495,3 +495,27 @@ def test_status_marks_the_key_list_unchecked_without_the_passphrase(
     path.write_bytes(good)
     real = run(runner, vault_dir, "status")
     assert "Keys that open the vault (2):" in real.output, real.output
+
+
+def test_a_removed_key_put_back_from_an_old_copy_opens_nothing(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    keys = vault_dir / "keys"
+    register, deputy = (
+        (keys / "people.json").read_bytes(),
+        (keys / "people/deputy.age").read_bytes(),
+    )
+    assert run(runner, vault_dir, "key", "remove", "deputy", "--yes").exit_code == 0
+    (keys / "people.json").write_bytes(register)  # an old copy, its MAC good
+    (keys / "people" / "deputy.age").write_bytes(deputy)
+    refused = run(runner, vault_dir, "search", "letter", passphrase=DEPUTY)
+    assert refused.exit_code == 3, refused.output
+    assert run(runner, vault_dir, "search", "letter").exit_code == 0
+
+    # So too an old passphrase's file after 'vault passwd'.
+    old = (keys / "passphrase.age").read_bytes()
+    changed = run(runner, vault_dir, "passwd", VAULT_NEW_PASSPHRASE=CHAIR)
+    assert changed.exit_code == 0, changed.output
+    (keys / "passphrase.age").write_bytes(old)
+    assert run(runner, vault_dir, "search", "letter").exit_code == 3
