@@ -22,8 +22,12 @@ re-wrap, so a rotation can resume, and trying a passphrase on it gives an
 The register carries a MAC under the data key, as the head does: only an
 unlocked command writes it, and every unlocked command that reads it checks
 it. So "last used" cannot be forged by someone without a key (a status run
-without the passphrase shows the register as found; the next unlocked
-command refuses a forged one, exit 4). "Last used" is a day, written when
+without the passphrase shows the register as found, marked unverified; an
+unlocked command warns of a forged or damaged one and does not use it, and
+changing the keys refuses, exit 4). A register that cannot be read locks
+nobody out: every key file there is tried (``found_files``). A key file
+removed or replaced here never opens again here (``revoked_keys``), even
+with an old copy of the register put back. "Last used" is a day, written when
 it changes, so most commands write nothing here; the audit log has each
 use to the second, with the key's label.
 """
