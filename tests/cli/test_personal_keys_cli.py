@@ -451,6 +451,7 @@ def test_a_key_file_the_register_does_not_name_is_not_sent_kept_or_restored(
     verified = run(runner, vault_dir, "verify", passphrase=None)
     assert verified.exit_code == 4, verified.output
     assert "not in the list of keys: keys/people/ghost.age" in verified.output
+    assert "vault: error: 1 key files are not in the list of keys" in verified.output
     assert run(runner, vault_dir, "sync", passphrase=None).exit_code == 0
     assert not (folder / "keys" / "people" / "ghost.age").exists()
     assert (folder / "keys" / "people" / "deputy.age").exists()

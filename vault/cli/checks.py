@@ -120,6 +120,14 @@ def _verify_local(root: Path, as_json: bool) -> None:
                 "vault: hint: 'vault prune' removes them (it comes in a later version)", err=True
             )
     if not result.ok:
+        stray = [b.id for b in result.bad if b.problem == "not in the list of keys"]
+        if stray and len(stray) == len(result.bad):
+            raise IntegrityError(
+                f"{len(stray)} key files are not in the list of keys (left by a 'vault key "
+                "add' or 'remove' cut short, or put there): they are not tried and not "
+                "backed up",
+                hint="delete them; check 'vault key list' and the audit log",
+            )
         raise IntegrityError(
             f"{len(result.bad)} objects are missing or corrupt",
             hint="a backup copy can replace them",
