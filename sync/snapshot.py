@@ -70,8 +70,8 @@ class Snapshot:
     head: Head | None = None
     journaled: int = 0  # documents recorded but not yet folded into the catalog
     missing: list[str] = field(default_factory=list)
-    # The personal key files (``keys/people/LABEL.age``) the key register names,
-    # its MAC checked with the key that unlocked; None when it was not checked.
+    # The personal key files (``keys/people/LABEL.age``) the key register names
+    # (``_named_keys``); None when there is no register or it cannot be used.
     named_keys: frozenset[str] | None = None
     _digests: dict[str, str] = field(default_factory=dict, repr=False)
 
