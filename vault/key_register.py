@@ -350,10 +350,9 @@ def add_key(
     return register.find(label) or record
 
 
-def remove_key(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str) -> KeyRecord:
-    """Remove key ``label``: its file and its line; never the last key (exit 2)."""
-    label = label.strip().lower()
-    register = load_register(paths, config, key)
+def removable(register: Register, label: str) -> KeyRecord:
+    """The record of key ``label``, which may be removed: ``UsageError``
+    (exit 2) when there is no such key, or it is the last one."""
     record = register.find(label)
     if record is None:
         known = ", ".join(k.label for k in register.keys)
@@ -364,6 +363,14 @@ def remove_key(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str
             "that opens the vault",
             hint="add another key first ('vault key add LABEL')",
         )
+    return record
+
+
+def remove_key(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str) -> KeyRecord:
+    """Remove key ``label``: its file and its line; never the last key (exit 2)."""
+    label = label.strip().lower()
+    register = load_register(paths, config, key)
+    record = removable(register, label)
     _revoke(paths, record.file)
     register.keys = [k for k in register.keys if k.label != label]
     save_register(paths, register, key)

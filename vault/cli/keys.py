@@ -150,15 +150,7 @@ def key_remove(root: Path, label: str, yes: bool, unlock: UnlockSpec) -> None:
     wanted = label.strip().lower()
     with unlocked(root, unlock, agent=False) as vault:
         register = key_register.load_register(vault.key_paths, vault.config, vault.unlocked_key())
-        if register.find(wanted) is None:
-            known = ", ".join(k.label for k in register.keys)
-            raise UsageError(f"no key is labelled '{wanted}'", hint=f"the keys are: {known}")
-        if len(register.keys) == 1:
-            raise UsageError(
-                f"'{wanted}' is the vault's last key: removing it would leave no passphrase "
-                "that opens the vault",
-                hint="add another key first ('vault key add LABEL')",
-            )
+        key_register.removable(register, wanted)  # before asking
         if not yes:
             if not (sys.stdin.isatty() and sys.stderr.isatty()):
                 raise UsageError("removing a key asks first on a terminal", hint="add --yes")
