@@ -42,6 +42,15 @@ def passphrase_options(func: F) -> F:
     return func
 
 
+def new_passphrase_option(whose: str) -> Callable[[F], F]:
+    """Add --new-passphrase-file (``whose``: "the new passphrase", say)."""
+    return click.option(
+        "--new-passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Read {whose} from this file. Or set VAULT_NEW_PASSPHRASE.",
+    )
+
+
 @dataclass(frozen=True)
 class UnlockSpec:
     """How the user asked to unlock: passphrase (file, environment, prompt)

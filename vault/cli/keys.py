@@ -12,7 +12,14 @@ from pathlib import Path
 
 import click
 
-from vault.cli.common import UnlockSpec, json_option, print_json, unlock_options, unlocked
+from vault.cli.common import (
+    UnlockSpec,
+    json_option,
+    new_passphrase_option,
+    print_json,
+    unlock_options,
+    unlocked,
+)
 from vault.errors import UsageError
 
 
@@ -36,11 +43,7 @@ def key() -> None:
 @key.command(name="add")
 @click.argument("label")
 @unlock_options
-@click.option(
-    "--new-passphrase-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read the new key's passphrase from this file. Or set VAULT_NEW_PASSPHRASE.",
-)
+@new_passphrase_option("the new key's passphrase")
 @click.pass_obj
 def key_add(root: Path, label: str, unlock: UnlockSpec, new_passphrase_file: Path | None) -> None:
     """Add a key LABEL with a passphrase of its own (asks for it twice).

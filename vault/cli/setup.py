@@ -16,6 +16,7 @@ import click
 from vault.cli.common import (
     UnlockSpec,
     available_passphrase,
+    new_passphrase_option,
     passphrase_options,
     unlock_options,
     unlocked,
@@ -285,11 +286,7 @@ def _vault_command(root: Path) -> str:
 
 @click.command()
 @unlock_options
-@click.option(
-    "--new-passphrase-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Read the new passphrase from this file. Or set VAULT_NEW_PASSPHRASE.",
-)
+@new_passphrase_option("the new passphrase")
 @click.pass_obj
 def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> None:
     """Change the passphrase of the key you unlock with.
