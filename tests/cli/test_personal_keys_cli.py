@@ -57,6 +57,14 @@ def add(runner: CliRunner, vault_dir: Path, label: str, new: str, by: str = PASS
     return run(runner, vault_dir, "key", "add", label, passphrase=by, VAULT_NEW_PASSPHRASE=new)
 
 
+def remote_and_deputy(runner: CliRunner, vault_dir: Path, tmp_path: Path) -> Path:
+    """A folder remote "usb" and a key "deputy"; the remote's folder."""
+    folder = tmp_path / "usb"
+    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
+    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    return folder
+
+
 def audit(vault_dir: Path) -> list[dict[str, Any]]:
     lines = (vault_dir / "audit.log").read_text().splitlines()
     return [json.loads(line) for line in lines]
@@ -282,9 +290,7 @@ def test_the_unlock_agent_carries_the_label(
 def test_sync_carries_the_keys_recover_and_drill_take_any(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "usb"
-    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
-    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    folder = remote_and_deputy(runner, vault_dir, tmp_path)
     assert add(runner, vault_dir, "chair", CHAIR).exit_code == 0
     assert run(runner, vault_dir, "sync", passphrase=None).exit_code == 0
     assert (folder / "keys" / "people" / "deputy.age").exists()
@@ -376,9 +382,7 @@ def test_verify_names_a_missing_or_damaged_key_file(runner: CliRunner, vault_dir
 def test_sync_keeps_the_backups_copy_of_a_key_file_missing_here(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "usb"
-    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
-    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    folder = remote_and_deputy(runner, vault_dir, tmp_path)
     assert run(runner, vault_dir, "sync", passphrase=None).exit_code == 0
     (vault_dir / "keys" / "emergency.age").unlink()  # deleted by mistake
     assert run(runner, vault_dir, "sync", passphrase=None).exit_code == 0
@@ -391,9 +395,7 @@ def test_sync_keeps_the_backups_copy_of_a_key_file_missing_here(
 def test_a_damaged_register_locks_nobody_out_and_repair_brings_it_back(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "usb"
-    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
-    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    folder = remote_and_deputy(runner, vault_dir, tmp_path)
     assert run(runner, vault_dir, "sync", passphrase=None).exit_code == 0
     register = vault_dir / "keys" / "people.json"
     register.write_bytes(register.read_bytes()[:100])
@@ -443,9 +445,7 @@ def test_an_unreadable_key_file_is_skipped(runner: CliRunner, vault_dir: Path) -
 def test_a_key_file_the_register_does_not_name_is_not_sent_kept_or_restored(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "usb"
-    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
-    assert add(runner, vault_dir, "deputy", DEPUTY).exit_code == 0
+    folder = remote_and_deputy(runner, vault_dir, tmp_path)
     people = vault_dir / "keys" / "people"
     (people / "ghost.age").write_bytes((people / "deputy.age").read_bytes())  # left or planted
     verified = run(runner, vault_dir, "verify", passphrase=None)
