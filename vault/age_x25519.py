@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -135,6 +136,71 @@ def decrypt_into(
     reads a header in age's canonical form with one X25519 stanza, and others
     only of kinds an identity passes over (pyrage adds one such, "grease").
     """
+    found = open_payload(src_fd, head, identity)
+    if found is None:
+        return None
+    out = offset
+    for piece in found.pieces():
+        _write_all(dst_fd, piece, out)
+        out += len(piece)
+    return out - offset, found.sha256
+
+
+class Payload:
+    """The payload of one age file this module reads (``open_payload``):
+    ``pieces()`` yields its plaintext, 1 MiB at a time, each piece
+    unauthenticated until the last one was yielded; ``sha256`` is then the
+    hash of the whole file. A damaged payload raises ``CryptoFormatError``."""
+
+    def __init__(self, src_fd: int, file_key: bytes, header_length: int) -> None:
+        self._fd = src_fd
+        self._file_key = file_key
+        self._header_length = header_length
+        self.sha256 = ""
+
+    def pieces(self) -> Iterator[memoryview]:
+        src_fd, header_length = self._fd, self._header_length
+        size = os.fstat(src_fd).st_size
+        sealed = size - header_length - 16
+        chunks = -(-sealed // _SEALED) if sealed > 0 else 0
+        if chunks == 0 or sealed - (chunks - 1) * _SEALED < _TAG:
+            raise CryptoFormatError("age file refused: payload too short or truncated")
+        prefix = _pread(src_fd, header_length + 16, 0)
+        sha = hashlib.sha256(prefix)
+        aead = ChaCha20Poly1305(
+            scrypt_file._hkdf(self._file_key, prefix[header_length:], b"payload")
+        )
+        sealed_in = memoryview(bytearray(_PIECE * _SEALED))  # one buffer each way, reused
+        plain_out = memoryview(bytearray(_PIECE * _CHUNK))
+        at, counter = header_length + 16, 0
+        while counter < chunks:
+            size_in = _read_into(src_fd, sealed_in[: min(_PIECE * _SEALED, size - at)], at)
+            sha.update(sealed_in[:size_in])
+            at += size_in
+            filled = 0
+            for start in range(0, size_in, _SEALED):
+                chunk = sealed_in[start : min(start + _SEALED, size_in)]
+                last = counter == chunks - 1
+                nonce = counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+                length = len(chunk) - _TAG
+                try:
+                    aead.decrypt_into(nonce, chunk, None, plain_out[filled : filled + length])
+                except InvalidTag:
+                    raise CryptoFormatError(
+                        "age file refused: payload damaged or truncated"
+                    ) from None
+                if last and not length and counter > 0:
+                    raise CryptoFormatError("age file refused: empty last chunk")
+                filled += length
+                counter += 1
+            if counter == chunks:
+                self.sha256 = sha.hexdigest()
+            yield plain_out[:filled]
+
+
+def open_payload(src_fd: int, head: bytes, identity: str) -> Payload | None:
+    """The payload of the age file open at ``src_fd`` (see ``decrypt_into``),
+    its header MAC checked; None when the file is not one this reads."""
     key = _private_key(identity)
     parsed = scrypt_file.read_header(head) if key is not None else None
     if key is None or parsed is None:
@@ -153,35 +219,4 @@ def decrypt_into(
     file_key = _file_key(key, share, body)
     if not hmac.compare_digest(scrypt_file.header_mac(file_key, header), mac):
         raise CryptoFormatError("age file refused: header MAC does not match")
-    size = os.fstat(src_fd).st_size
-    sealed = size - header_length - 16
-    chunks = -(-sealed // _SEALED) if sealed > 0 else 0
-    if chunks == 0 or sealed - (chunks - 1) * _SEALED < _TAG:
-        raise CryptoFormatError("age file refused: payload too short or truncated")
-    prefix = _pread(src_fd, header_length + 16, 0)
-    sha = hashlib.sha256(prefix)
-    aead = ChaCha20Poly1305(scrypt_file._hkdf(file_key, prefix[header_length:], b"payload"))
-    sealed_in = memoryview(bytearray(_PIECE * _SEALED))  # one buffer each way, reused
-    plain_out = memoryview(bytearray(_PIECE * _CHUNK))
-    at, out, counter = header_length + 16, offset, 0
-    while counter < chunks:
-        size_in = _read_into(src_fd, sealed_in[: min(_PIECE * _SEALED, size - at)], at)
-        sha.update(sealed_in[:size_in])
-        at += size_in
-        filled = 0
-        for start in range(0, size_in, _SEALED):
-            chunk = sealed_in[start : min(start + _SEALED, size_in)]
-            last = counter == chunks - 1
-            nonce = counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
-            length = len(chunk) - _TAG
-            try:
-                aead.decrypt_into(nonce, chunk, None, plain_out[filled : filled + length])
-            except InvalidTag:
-                raise CryptoFormatError("age file refused: payload damaged or truncated") from None
-            if last and not length and counter > 0:
-                raise CryptoFormatError("age file refused: empty last chunk")
-            filled += length
-            counter += 1
-        _write_all(dst_fd, plain_out[:filled], out)
-        out += filled
-    return out - offset, sha.hexdigest()
+    return Payload(src_fd, file_key, header_length)

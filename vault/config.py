@@ -136,6 +136,8 @@ SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "vault_id": (_vault_id, "letters and digits"),
     "created": (_time, "a date and time"),
     "passphrase_changed": (_time, "a date and time"),
+    "data_key": (_vault_id, "letters and digits"),
+    "rotated": (_time, "a date and time"),
     "centre_name": (_text_or_none, "text or null"),
     "scrypt_work_factor": (_whole(1, 30), "a whole number from 1 to 30"),
     "remotes": (_names_to_text, 'a table of names to rclone paths, e.g. {"offsite": "b2:c"}'),

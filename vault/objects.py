@@ -157,6 +157,10 @@ class ObjectStore:
         finally:
             remove_quietly(tmp)
 
+    def commit(self, tmp: Path) -> StoredObject:
+        """Store the encrypted file ``tmp`` (a temp file of ``self.tmp``) under its hash."""
+        return self._commit(tmp)
+
     def _commit(self, tmp: Path) -> StoredObject:
         object_id = hash_file(tmp)
         size = tmp.stat().st_size

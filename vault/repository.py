@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyrage import x25519
 
-from vault import anchor, clock, fold, key_register, signing
+from vault import anchor, clock, fold, key_register, rotation, signing
 from vault import family as families
 from vault import journal as journals
 from vault import keys as keyring
@@ -250,6 +250,10 @@ class Vault:
     def _clean_after_crash(self) -> None:
         """Remove temp files a killed writer left (called holding the lock)."""
         self.objects.open()
+        if rotation.folder(self.root).is_dir():  # a key rotation's switch cut short: done first
+            rotation.complete_switch(self.root)
+            self.config = read_config(self.layout)
+            self._recipient = None
         for folder in (self.root, self.layout.keys, self.layout.catalog):
             clean_stale_temps(folder, recursive=False)
         remove_orphan_workdirs()
@@ -263,7 +267,8 @@ class Vault:
         """The vault's public key, refused unless it matches the vault id."""
         if self._recipient is None:
             recipient = keyring.read_recipient(self.key_paths)
-            if self.vault_id and keyring.vault_id_of(str(recipient)) != self.vault_id:
+            expected = str(self.config.get("data_key") or self.vault_id)
+            if expected and keyring.vault_id_of(str(recipient)) != expected:
                 raise IntegrityError(
                     "keys/data.pub is not this vault's public key (it does not match "
                     f"the vault id {self.vault_id}); nothing was stored",
@@ -337,6 +342,27 @@ class Vault:
             write_config(self.layout, self.config)
         self.audit.append("passwd")
         return label
+
+    def adopt_rotated_key(self, key: DataKey) -> None:
+        """After a key rotation's switch (``vault.rotation``): go on with the new
+        key, the catalog and settings read again."""
+        self.forget_catalog()
+        self._recipient = None
+        self.config = read_config(self.layout)
+        self.key = key
+        anchor.record_recipient(self.root, key.recipient)
+
+    def forget_catalog(self) -> None:
+        """Close the catalog; the next use opens it again (as others may have
+        changed it meanwhile, while this process let go of the lock)."""
+        if self._catalog is not None:
+            self._catalog.conn.close()
+        self._catalog, self._head = None, None
+        self._journal_signers = _UNSET
+
+    def signing_public(self) -> str:
+        """The public half of this computer's signing key (made when missing)."""
+        return self._signing_key().public
 
     def unlocked_key(self) -> DataKey:
         """The data key; ``UsageError`` when the vault is not unlocked."""

@@ -31,6 +31,11 @@ COMMANDS: dict[str, Entry] = {
     "key": Entry(
         "vault.cli.keys", "key", "Personal keys: each person who may open the vault has their own."
     ),
+    "rotate": Entry(
+        "vault.cli.rotate",
+        "rotate",
+        "Make a new key for the vault and encrypt every document again to it.",
+    ),
     "emergency-sheet": Entry(
         "vault.cli.setup",
         "emergency_sheet",

@@ -1,0 +1,197 @@
+"""A document moved under a new data key: its objects and manifest encrypted again.
+
+``vault rotate`` (``vault.rotation``) calls this once per document. Each
+object is decrypted with the old identity and encrypted to the new recipient
+in one pass, a megabyte at a time, by the vault's own age reader
+(``age_x25519``) feeding age's encryption: no plaintext reaches the disk and
+memory stays flat whatever the size (a large document's parts are moved one
+by one). While it passes, the original's plaintext is hashed under the new
+fingerprint key, so the new manifest carries the keyed fingerprint the new
+key gives (duplicate detection goes on working after a rotation).
+
+The new object is committed to the store only when the old one decrypted
+in full, authenticated, and hashed to its id: a damaged or swapped object
+stops the document with ``IntegrityError`` and leaves nothing new behind.
+The old objects are left alone; the rotation removes them at its switch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import os
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from vault import age_x25519, crypto, parts
+from vault import manifest as manifests
+from vault.errors import CryptoFormatError, IntegrityError, VaultError, WrongKeyError
+from vault.fsutil import private_temp_path, remove_quietly
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pyrage import x25519
+
+    from vault.keys import DataKey
+    from vault.objects import ObjectStore
+
+
+@dataclass(frozen=True)
+class Moved:
+    """One document under the new key: its manifest, and every new file."""
+
+    doc_id: str
+    old_manifest: str
+    new_manifest: str
+    objects: dict[str, int]  # new object and manifest ids, with sizes
+    size: int  # bytes of the old objects read
+
+
+class _Plaintext(io.RawIOBase):
+    """The plaintext pieces of one object as a stream for age's encryption,
+    hashed under the fingerprint key on the way (``mac``, may be None)."""
+
+    def __init__(self, pieces: Iterator[memoryview], mac: hmac.HMAC | None) -> None:
+        self._pieces = pieces
+        self._mac = mac
+        self._left = memoryview(b"")
+        self.error: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._left:
+            try:
+                piece = next(self._pieces)
+            except StopIteration:
+                return 0
+            except BaseException as exc:  # handed back to the caller after age gives up
+                self.error = exc
+                raise
+            if self._mac is not None:
+                self._mac.update(piece)
+            self._left = piece
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+def _corrupt(object_id: str) -> IntegrityError:
+    return IntegrityError(
+        f"object {object_id[:12]} is corrupt (its contents do not match its hash)",
+        hint="run 'vault verify'; 'vault repair NAME' brings it back from a backup",
+    )
+
+
+def move_object(
+    store: ObjectStore,
+    object_id: str,
+    old: DataKey,
+    recipient: x25519.Recipient,
+    mac: hmac.HMAC | None = None,
+) -> tuple[str, int, int]:
+    """Encrypt object ``object_id`` of ``store`` again, to ``recipient``;
+    return (new id, new size, old size). ``mac`` is fed its plaintext."""
+    path = store.path(object_id)
+    if not path.is_file():
+        raise IntegrityError(f"object {object_id[:12]} is missing", hint="run 'vault verify'")
+    tmp = private_temp_path(store.tmp)
+    try:
+        with open(path, "rb") as src, open(tmp, "wb") as out:
+            old_size = os.fstat(src.fileno()).st_size
+            head = src.read(crypto.MAX_HEADER_BYTES)
+            try:
+                crypto.check_header(head)
+                payload = age_x25519.open_payload(src.fileno(), head, old.secret)
+            except (CryptoFormatError, WrongKeyError):
+                if crypto_hash(path) != object_id:
+                    raise _corrupt(object_id) from None
+                raise
+            if payload is not None:
+                reader = _Plaintext(payload.pieces(), mac)
+                try:
+                    crypto.encrypt_stream(io.BufferedReader(reader, 1024 * 1024), out, [recipient])
+                except VaultError:
+                    if reader.error is not None:
+                        raise _named(reader.error, path, object_id) from None
+                    raise
+                if reader.error is not None:
+                    raise _named(reader.error, path, object_id)
+                if payload.sha256 != object_id:
+                    raise _corrupt(object_id)
+            else:  # not the vault's usual form: through pyrage, whole (one part at most)
+                src.seek(0)
+                plain = io.BytesIO()
+                crypto.decrypt_stream(src, plain, [old.identity])
+                if crypto_hash(path) != object_id:
+                    raise _corrupt(object_id)
+                if mac is not None:
+                    mac.update(plain.getbuffer())
+                crypto.encrypt_stream(io.BytesIO(plain.getbuffer()), out, [recipient])
+                del plain
+        stored = store.commit(tmp)
+        return stored.id, stored.size, old_size
+    finally:
+        remove_quietly(tmp)
+
+
+def _named(error: BaseException, path: os.PathLike[str], object_id: str) -> BaseException:
+    """A payload that failed to decrypt: corrupt when it does not hash to its id."""
+    if isinstance(error, CryptoFormatError) and crypto_hash(path) != object_id:
+        return _corrupt(object_id)
+    return error
+
+
+def crypto_hash(path: os.PathLike[str]) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _move_ref(
+    store: ObjectStore,
+    ref: str,
+    old: DataKey,
+    recipient: x25519.Recipient,
+    mac: hmac.HMAC | None,
+    objects: dict[str, int],
+) -> tuple[str, int]:
+    """A document's reference (one object or its parts, in order) moved;
+    return the new reference and the old bytes read."""
+    new_ids, read = [], 0
+    for object_id in parts.split_ref(ref):
+        new_id, size, old_size = move_object(store, object_id, old, recipient, mac)
+        objects[new_id] = size
+        new_ids.append(new_id)
+        read += old_size
+    return parts.join_ref(new_ids), read
+
+
+def move_document(
+    objects: ObjectStore, store: ObjectStore, manifest_id: str, old: DataKey, new: DataKey
+) -> Moved:
+    """Move the document whose manifest is ``manifest_id`` (in ``store``) under ``new``.
+
+    The manifest must carry the old key's MAC; the new one names the new
+    objects, carries the fingerprint under the new key and the new key's MAC.
+    """
+    doc, signed = manifests.parse(
+        store.get_bytes(manifest_id, [old.identity]), check_mac=old.check_mac
+    )
+    if not signed:
+        raise IntegrityError(f"the manifest of {doc.doc_id} is not verified")
+    recipient = new.identity.to_public()
+    fingerprint = hmac.new(new.fingerprint_key, digestmod=hashlib.sha256)
+    written: dict[str, int] = {}
+    original, read = _move_ref(objects, doc.original, old, recipient, fingerprint, written)
+    searchable = doc.searchable
+    if searchable is not None:
+        searchable, more = _move_ref(objects, searchable, old, recipient, None, written)
+        read += more
+    moved = replace(doc, original=original, searchable=searchable)
+    record = store.put_bytes(moved.signed(fingerprint.hexdigest(), new.mac), [recipient])
+    written[record.id] = record.size
+    return Moved(doc.doc_id, manifest_id, record.id, written, read)

@@ -1,0 +1,541 @@
+"""Key rotation (``vault rotate``): every document under a new data key.
+
+``vault passwd`` and ``vault key remove`` change who can unwrap the data
+key, not the key itself: whoever held it (a coordinator who left, a copied
+key file and its passphrase) still opens every object. A rotation makes a
+new data identity and encrypts everything again to it: each object, each
+manifest (naming the new objects, with the keyed fingerprint under the new
+key), the catalog and its head. The key files are made anew: the
+coordinator's with a new passphrase, each personal key whose holder typed
+their passphrase (the others are dropped), and the emergency key, whose new
+sheet is printed before anything else is written. The old files are removed
+at the switch, and the next ``vault sync`` does the same on the remote.
+
+It runs in three stages, each of which survives Ctrl-C, a kill or a power
+cut (the state is in ``rotation/`` in the vault folder, 0700):
+
+1. **Begin** (under the vault lock): the new keys, in ``rotation/new/keys/``;
+   the new data identity itself age-encrypted to the *old* data key in
+   ``rotation/new-key.age`` (so whoever can open the vault now can resume,
+   and nobody else), and ``rotation/state.json`` written last.
+2. **Move** (without the lock, so storing and reading go on): each document
+   the catalog names is encrypted again (``vault.reencrypt``) and a line
+   naming its new manifest appended to ``rotation/moved.jsonl``; a resumed
+   rotation skips what a line names. New files are write-once objects no
+   head names yet: until the switch the vault is the old one, whole.
+3. **Finish** (under the lock): the journal is folded in, documents stored
+   or corrected meanwhile are moved too, the new catalog is made from the
+   new manifests and saved, with its head (the state number goes on), in
+   ``rotation/new/``; then ``state.json`` says ``switching`` and the switch
+   (``complete_switch``) puts the new catalog, keys and head in place,
+   removes every old object, manifest and catalog file, notes the old key
+   files as taken back (``revoked_keys``) and removes ``rotation/``. Each of
+   its steps can run again; a switch cut short is completed by the next
+   command that takes the vault lock, before it does anything else, so the
+   vault is never seen half old, half new.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vault import anchor, clock, crypto, key_register, revoked_keys
+from vault import manifest as manifests
+from vault.config import Layout, read_config, write_config
+from vault.errors import IntegrityError, UsageError, VaultError
+from vault.fsutil import append_line, atomic_write, fsync_dir, make_private_dir
+from vault.head import SaveContext, parse_head, read_head, read_index, save_catalog
+from vault.keys import DataKey, KeyPaths, vault_id_of, wrap_secret
+from vault.reencrypt import Moved, move_document
+
+if TYPE_CHECKING:
+    from vault.repository import Vault
+
+FOLDER = "rotation"
+STATE = "state.json"
+NEW_KEY = "new-key.age"
+MOVED = "moved.jsonl"
+NEW = "new"
+OLD_KEYS = "old-keys"
+COPYING = "copying"
+SWITCHING = "switching"
+
+Progress = Callable[[int, int, int, int], None]  # documents done, of, bytes done, of
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """A rotation under way, as ``rotation/state.json`` records it."""
+
+    started: str
+    old: str  # key id (``vault_id_of``) of the old data key
+    new: str  # key id of the new one
+    recipient: str  # the new public key
+    phase: str = COPYING
+    database: str | None = None  # the new catalog's database file, once made
+    dropped: tuple[str, ...] = ()  # personal keys not kept
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "format": 1,
+            "started": self.started,
+            "old": self.old,
+            "new": self.new,
+            "recipient": self.recipient,
+            "phase": self.phase,
+            "database": self.database,
+            "dropped": list(self.dropped),
+        }
+
+
+@dataclass
+class Finished:
+    """What a rotation did, for the command's last words and the tests."""
+
+    documents: int = 0
+    moved_bytes: int = 0
+    removed: int = 0  # old objects and manifests removed
+    old: str = ""
+    new: str = ""
+    kept_keys: list[str] = field(default_factory=list)
+    dropped_keys: list[str] = field(default_factory=list)
+
+
+def folder(root: Path) -> Path:
+    return root / FOLDER
+
+
+def read_state(root: Path) -> Rotation | None:
+    """The rotation under way in the vault at ``root``, or None."""
+    try:
+        data = json.loads((folder(root) / STATE).read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise IntegrityError(
+            f"the key rotation's record ({FOLDER}/{STATE}) is damaged",
+            hint="run 'vault rotate' again: it starts afresh once the record is removed",
+        ) from exc
+    try:
+        return Rotation(
+            started=str(data["started"]),
+            old=str(data["old"]),
+            new=str(data["new"]),
+            recipient=str(data["recipient"]),
+            phase=str(data["phase"]),
+            database=data.get("database"),
+            dropped=tuple(str(label) for label in data.get("dropped", [])),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise IntegrityError(f"the key rotation's record ({FOLDER}/{STATE}) is damaged") from exc
+
+
+def _write_state(root: Path, state: Rotation) -> None:
+    data = json.dumps(state.record(), indent=2, sort_keys=True) + "\n"
+    atomic_write(folder(root) / STATE, data.encode())
+
+
+def key_id(key: DataKey) -> str:
+    """A key's public fingerprint, as the audit log names it (never key material)."""
+    return vault_id_of(key.recipient)
+
+
+# --- 1. begin ------------------------------------------------------------------
+
+
+def begin(
+    vault: Vault,
+    new_passphrase: str,
+    keep: dict[str, str],
+    deliver: Callable[[str], None],
+) -> DataKey:
+    """Start a rotation of the unlocked ``vault`` (its lock held): make the
+    new keys and return the new data key.
+
+    ``new_passphrase``: the coordinator's key's new passphrase (the policy is
+    checked first); ``keep``: personal key label to its holder's passphrase
+    (each must open that key now); the other personal keys are dropped.
+    ``deliver`` receives the new emergency secret and must print the sheet;
+    if it fails, nothing is left behind.
+    """
+    from vault.passphrase_policy import check_passphrase
+
+    old = vault.unlocked_key()
+    if read_state(vault.root) is not None:
+        raise UsageError(
+            "a key rotation is under way already", hint="run 'vault rotate' to finish it"
+        )
+    check_passphrase(new_passphrase)
+    register = key_register.load_register(vault.key_paths, vault.config, old)
+    _check_kept(vault, register, keep, new_passphrase)
+    work = folder(vault.root)
+    shutil.rmtree(work, ignore_errors=True)  # a begin cut short before its state was written
+    make_private_dir(work)
+    try:
+        secret, public = crypto.generate_identity()
+        new = DataKey.from_secret(secret)
+        atomic_write(
+            work / NEW_KEY,
+            crypto.encrypt_bytes((secret + "\n").encode(), [old.identity.to_public()]),
+        )
+        keys = KeyPaths(work / NEW / "keys")
+        make_private_dir(work / NEW)
+        make_private_dir(keys.root)
+        atomic_write(keys.public, (public + "\n").encode())
+        now = clock.stamp()
+        records = []
+        for record in register.keys:
+            if record.label == key_register.COORDINATOR:
+                passphrase = new_passphrase
+            elif record.label in keep:
+                passphrase = keep[record.label]
+                make_private_dir(keys.root / key_register.PEOPLE)
+            else:
+                continue
+            factor = wrap_secret(keys.root / record.file, secret, passphrase)
+            changed = now if record.label == key_register.COORDINATOR else record.passphrase_changed
+            records.append(
+                replace(record, work_factor=factor, wraps=key_id(new), passphrase_changed=changed)
+            )
+        if register.find(key_register.COORDINATOR) is None:  # removed: made again
+            factor = wrap_secret(keys.passphrase, secret, new_passphrase)
+            coordinator = key_register.COORDINATOR
+            made = (now, now, None, factor, key_id(new))
+            records.append(
+                key_register.KeyRecord(coordinator, key_register.file_of(coordinator), *made)
+            )
+        key_register.save_register(keys, key_register.Register(records, rotated=now), new)
+        emergency_secret, emergency_public = crypto.generate_identity()
+        atomic_write(
+            keys.emergency,
+            crypto.encrypt_bytes(
+                (secret + "\n").encode(), [crypto.parse_recipient(emergency_public)]
+            ),
+        )
+        deliver(emergency_secret)
+        atomic_write(keys.emergency_public, (emergency_public + "\n").encode())
+        dropped = tuple(
+            r.label
+            for r in register.keys
+            if r.label not in keep and r.label != key_register.COORDINATOR
+        )
+        _write_state(
+            vault.root,
+            Rotation(now, key_id(old), key_id(new), public, dropped=dropped),
+        )
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    vault.audit.append("rotate-start", [], old=key_id(old), new=key_id(new))
+    return new
+
+
+def _check_kept(
+    vault: Vault, register: key_register.Register, keep: dict[str, str], new_passphrase: str
+) -> None:
+    from vault.keys import unlock_file
+    from vault.passphrase_policy import check_passphrase
+
+    for label, passphrase in keep.items():
+        record = register.find(label)
+        if record is None or label == key_register.COORDINATOR:
+            raise UsageError(f"no personal key is labelled '{label}'")
+        check_passphrase(passphrase)
+        if passphrase == new_passphrase:
+            raise UsageError(
+                f"the key '{label}' and the coordinator's key would have the same passphrase",
+                hint="each key needs a passphrase of its own",
+            )
+        unlock_file(vault.key_paths.root / record.file, vault.key_paths, passphrase)
+
+
+def new_key(vault: Vault) -> DataKey:
+    """The new data key of the rotation under way, opened with the old one."""
+    state = read_state(vault.root)
+    if state is None:
+        raise UsageError("no key rotation is under way")
+    old = vault.unlocked_key()
+    if key_id(old) != state.old:
+        raise IntegrityError("the key rotation under way was not started from this vault's key")
+    blob = (folder(vault.root) / NEW_KEY).read_bytes()
+    key = DataKey.from_secret(crypto.decrypt_bytes(blob, [old.identity]).decode())
+    if key.recipient != state.recipient:
+        raise IntegrityError(
+            f"the key rotation's new key ({FOLDER}/{NEW_KEY}) is not the one it began with"
+        )
+    return key
+
+
+# --- 2. move -------------------------------------------------------------------
+
+
+def moved(root: Path) -> dict[str, dict[str, Any]]:
+    """{old manifest id: line} of the documents moved so far (a line torn by a
+    crash is not one: that document is moved again)."""
+    found: dict[str, dict[str, Any]] = {}
+    try:
+        data = (folder(root) / MOVED).read_bytes()
+    except FileNotFoundError:
+        return found
+    for line in data.splitlines():
+        try:
+            record = json.loads(line)
+            found[str(record["old"])] = record
+        except (ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def to_move(vault: Vault) -> list[tuple[str, str, int]]:
+    """(doc id, manifest id, bytes) of each document the catalog names that is
+    not moved yet (the vault's lock held: the catalog is read here)."""
+    done = moved(vault.root)
+    sizes = _indexed(vault)
+    todo = []
+    for row in vault.catalog.documents():
+        line = done.get(row["manifest"])
+        if line is not None and _there(vault, line.get("new")):
+            continue
+        refs = [row["original"], row["searchable"] or ""]
+        size = sum(sizes.get(i, 0) for ref in refs for i in ref.split(",") if i)
+        todo.append((row["id"], row["manifest"], size))
+    return todo
+
+
+def _there(vault: Vault, manifest_id: Any) -> bool:
+    """Whether a moved document's new manifest is here (else it is moved again)."""
+    try:
+        return isinstance(manifest_id, str) and vault.manifests.exists(manifest_id)
+    except VaultError:
+        return False
+
+
+def _indexed(vault: Vault) -> dict[str, int]:
+    found = read_head(vault.layout.head)
+    try:
+        return read_index(vault.layout.catalog, found[0]) if found else {}
+    except (IntegrityError, ValueError, OSError):
+        return {}
+
+
+def move(
+    vault: Vault,
+    old: DataKey,
+    new: DataKey,
+    todo: Iterable[tuple[str, str, int]],
+    progress: Progress | None = None,
+) -> int:
+    """Move each document of ``todo`` (see ``to_move``); return the bytes read."""
+    todo = list(todo)
+    total = sum(size for _, _, size in todo)
+    done_bytes = 0
+    path = folder(vault.root) / MOVED
+    for n, (_, manifest_id, size) in enumerate(todo, 1):
+        result = move_document(vault.objects, vault.manifests, manifest_id, old, new)
+        _note(path, result)
+        done_bytes += size
+        if progress:
+            progress(n, len(todo), done_bytes, total)
+    return done_bytes
+
+
+def _note(path: Path, result: Moved) -> None:
+    line = {
+        "doc": result.doc_id,
+        "old": result.old_manifest,
+        "new": result.new_manifest,
+        "objects": result.objects,
+    }
+    append_line(path, json.dumps(line, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+
+
+# --- 3. finish -------------------------------------------------------------------
+
+
+def finish(vault: Vault, old: DataKey, new: DataKey, progress: Progress | None = None) -> Finished:
+    """Move what is left, make the new catalog and switch (the lock held)."""
+    state = read_state(vault.root)
+    assert state is not None
+    if state.phase == COPYING:
+        vault.fold_journal()
+        if vault.journal_entries():
+            vault.save_catalog()  # the fold's documents into a head: the journal empties
+        if vault.journal_entries():
+            raise IntegrityError(
+                "the journal still names documents the catalog does not hold",
+                hint="run 'vault verify', then 'vault rotate' again",
+            )
+        move(vault, old, new, to_move(vault), progress)
+        state = _save_new_catalog(vault, state, old, new)
+    result = Finished(old=state.old, new=state.new, dropped_keys=list(state.dropped))
+    register = key_register.read_register(KeyPaths(folder(vault.root) / NEW / "keys"), {})
+    result.kept_keys = [k.label for k in register.keys]
+    result.documents, result.removed = complete_switch(vault.root)
+    vault.adopt_rotated_key(new)
+    return result
+
+
+def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey) -> Rotation:
+    from vault import catalog_db
+    from vault.catalog import Catalog
+
+    done = moved(vault.root)
+    old_catalog = vault.catalog
+    head = vault.head()
+    seq = head.seq if head is not None else 0
+    path = catalog_db.fresh(vault.layout.local)
+    catalog = Catalog.opened(catalog_db.open_database(path, new.catalog_key))
+    try:
+        for row in old_catalog.documents():
+            new_manifest = done[row["manifest"]]["new"]
+            doc, signed = manifests.parse(
+                vault.manifests.get_bytes(new_manifest, [new.identity]), check_mac=new.check_mac
+            )
+            if not signed:
+                raise IntegrityError(f"the new manifest of {row['id']} is not signed")
+            catalog.add(doc, new_manifest)
+        for doc_id, copy_of in old_catalog.conn.execute(
+            "SELECT id, duplicate_of FROM duplicates"
+        ).fetchall():
+            catalog.note_duplicate(doc_id, copy_of)
+        staging = folder(vault.root) / NEW
+        make_private_dir(staging / "catalog")
+        vault.audit.append("rotate", [], old=state.old, new=state.new, documents=catalog.count())
+        ctx = SaveContext(
+            snapshots=staging / "catalog",
+            head_path=staging / "head.json",
+            key=new,
+            vault_id=vault.vault_id,
+            audit_tip=vault.audit.tip(),
+            signer=vault.signing_public(),
+            sizes=_sizes(vault),
+            texts=lambda _manifest_id: None,
+        )
+        save_catalog(ctx, catalog, None, seq, compact=True)
+    finally:
+        catalog.conn.close()
+    switching = replace(state, phase=SWITCHING, database=path.name)
+    _write_state(vault.root, switching)
+    return switching
+
+
+def _sizes(vault: Vault) -> Callable[[str], int]:
+    def size(object_id: str) -> int:
+        for store in (vault.objects, vault.manifests):
+            with contextlib.suppress(FileNotFoundError):
+                return store.path(object_id).stat().st_size
+        raise FileNotFoundError(object_id[:12])
+
+    return size
+
+
+# --- the switch ------------------------------------------------------------------
+
+
+def complete_switch(root: Path) -> tuple[int, int]:
+    """Put the new catalog, keys and head in place and remove the old files;
+    each step may run again (a switch cut short). No key is needed. Returns
+    (documents under the new head, old files removed)."""
+    from vault import catalog_db
+
+    state = read_state(root)
+    if state is None or state.phase != SWITCHING:
+        return 0, 0
+    layout = Layout(root)
+    work = folder(root)
+    staging = work / NEW
+    # The catalog: its base files (write-once names), then its database.
+    if (staging / "catalog").is_dir():
+        make_private_dir(layout.catalog)
+        for item in (staging / "catalog").iterdir():
+            os.replace(item, layout.catalog / item.name)
+        fsync_dir(layout.catalog)
+    if state.database and (layout.local / state.database).is_file():
+        catalog_db.make_current(layout.local, layout.local / state.database)
+    # The keys: the whole folder at once (two renames; a crash between them is
+    # caught here: keys/ missing, old-keys/ there).
+    if (staging / "keys").is_dir():
+        if layout.keys.exists() and not (work / OLD_KEYS).exists():
+            os.replace(layout.keys, work / OLD_KEYS)
+        if not layout.keys.exists():
+            os.replace(staging / "keys", layout.keys)
+        fsync_dir(root)
+    new_head = staging / "head.json"
+    if new_head.is_file():
+        data = new_head.read_bytes()
+        head, _ = parse_head(data)
+        config = read_config(layout)
+        config["data_key"] = state.new
+        config["rotated"] = state.started
+        config["passphrase_changed"] = state.started
+        _note_work_factor(layout, config)
+        write_config(layout, config)
+        anchor.record_recipient(root, state.recipient)
+        atomic_write(layout.head, data)
+        for path in anchor.anchor_paths(root, str(config.get("vault_id", ""))):
+            with contextlib.suppress(OSError):
+                if path.parent != root:
+                    make_private_dir(path.parent)
+                atomic_write(path, data)
+        new_head.unlink()
+    found = read_head(layout.head)
+    if found is None:
+        raise IntegrityError("the key rotation's switch found no head")
+    head = found[0]
+    keep = set(read_index(layout.catalog, head))
+    removed = _remove_old(root, layout, keep, set(head.catalog_files()))
+    _revoke_old_keys(root, work / OLD_KEYS)
+    shutil.rmtree(work)
+    fsync_dir(root)
+    return head.documents, removed
+
+
+def _note_work_factor(layout: Layout, config: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError, VaultError):
+        register = key_register.read_register(KeyPaths(layout.keys), config)
+        record = register.find(key_register.COORDINATOR)
+        if record is not None and record.work_factor:
+            config["scrypt_work_factor"] = record.work_factor
+
+
+def _remove_old(root: Path, layout: Layout, keep: set[str], chain_files: set[str]) -> int:
+    """Remove every object and manifest the new head does not name (but the
+    files of journal entries set aside, kept on purpose), and the old
+    catalog files."""
+    from vault import journal as journals
+
+    aside: set[str] = set()
+    for entry in journals.read_set_aside(root / journals.SET_ASIDE):
+        if journals.is_entry(entry):
+            aside |= {entry["manifest"], *entry["objects"]}
+    removed = 0
+    for store in (layout.objects, layout.manifests):
+        if not store.is_dir():
+            continue
+        for sub in store.iterdir():
+            if not sub.is_dir():
+                continue
+            for item in sub.iterdir():
+                if item.name not in keep and item.name not in aside and len(item.name) == 64:
+                    item.unlink()
+                    removed += 1
+    for item in layout.catalog.iterdir():
+        if item.name not in chain_files and not item.name.startswith("."):
+            item.unlink()
+    return removed
+
+
+def _revoke_old_keys(root: Path, old_keys: Path) -> None:
+    """Note every old key file as taken back: a copy put back never opens here."""
+    if not old_keys.is_dir():
+        return
+    for path in sorted(old_keys.rglob("*.age")):
+        with contextlib.suppress(OSError):
+            revoked_keys.revoke(root, path.read_bytes())
