@@ -41,6 +41,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -68,6 +69,13 @@ COPYING = "copying"
 SWITCHING = "switching"
 
 Progress = Callable[[int, int, int, int], None]  # documents done, of, bytes done, of
+STOP_AT = "VAULT_TEST_ROTATE_STOP_AT"
+
+
+def _checkpoint(point: str) -> None:
+    """Tests only: die here (SIGKILL) when ``VAULT_TEST_ROTATE_STOP_AT`` names this point."""
+    if os.environ.get(STOP_AT) == point:
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 @dataclass(frozen=True)
@@ -234,6 +242,7 @@ def begin(
         shutil.rmtree(work, ignore_errors=True)
         raise
     vault.audit.append("rotate-start", [], old=key_id(old), new=key_id(new))
+    _checkpoint("begun")
     return new
 
 
@@ -340,6 +349,7 @@ def move(
     for n, (_, manifest_id, size) in enumerate(todo, 1):
         result = move_document(vault.objects, vault.manifests, manifest_id, old, new)
         _note(path, result)
+        _checkpoint(f"moved:{n}")
         done_bytes += size
         if progress:
             progress(n, len(todo), done_bytes, total)
@@ -421,8 +431,10 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
         save_catalog(ctx, catalog, None, seq, compact=True)
     finally:
         catalog.conn.close()
+    _checkpoint("catalog")
     switching = replace(state, phase=SWITCHING, database=path.name)
     _write_state(vault.root, switching)
+    _checkpoint("switching")
     return switching
 
 
@@ -464,6 +476,7 @@ def complete_switch(root: Path) -> tuple[int, int]:
     if (staging / "keys").is_dir():
         if layout.keys.exists() and not (work / OLD_KEYS).exists():
             os.replace(layout.keys, work / OLD_KEYS)
+            _checkpoint("switch:keys")
         if not layout.keys.exists():
             os.replace(staging / "keys", layout.keys)
         fsync_dir(root)
@@ -485,12 +498,14 @@ def complete_switch(root: Path) -> tuple[int, int]:
                     make_private_dir(path.parent)
                 atomic_write(path, data)
         new_head.unlink()
+        _checkpoint("switch:head")
     found = read_head(layout.head)
     if found is None:
         raise IntegrityError("the key rotation's switch found no head")
     head = found[0]
     keep = set(read_index(layout.catalog, head))
     removed = _remove_old(root, layout, keep, set(head.catalog_files()))
+    _checkpoint("switch:removed")
     _revoke_old_keys(root, work / OLD_KEYS)
     shutil.rmtree(work)
     fsync_dir(root)
