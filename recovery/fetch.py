@@ -18,7 +18,7 @@ from typing import Any
 
 from sync import rclone, segments
 from sync.rcd import Daemon
-from sync.snapshot import AUDIT, CONFIG, HEAD, JOURNAL
+from sync.snapshot import AUDIT, CONFIG, HEAD, JOURNAL, ROTATION
 from vault import key_register
 from vault.errors import RemoteError
 from vault.keys import KeyPaths
@@ -39,6 +39,18 @@ def personal_keys(present: Iterable[str]) -> list[str]:
     """The personal key files among ``present`` (``keys/people/LABEL.age``,
     ``vault.key_register``): any of them may open the backup."""
     return sorted(rel for rel in present if key_register.is_personal_key_path(rel))
+
+
+def rotation_files(present: Iterable[str]) -> list[str]:
+    """The key files and head a sync after a key rotation sends to ``rotation/``
+    before it replaces the remote's own (``sync.backup``)."""
+    wanted = {f"{ROTATION}{rel}" for rel in (HEAD, *KEY_FILES)}
+    return sorted(
+        rel
+        for rel in present
+        if rel in wanted
+        or (rel.startswith(ROTATION) and key_register.is_personal_key_path(rel[len(ROTATION) :]))
+    )
 
 
 def named_personal_keys(fetched: Path) -> list[str]:

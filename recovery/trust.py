@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recovery.fetch import KEY_FILES, SMALL_FILES, Source, personal_keys
+from recovery.fetch import KEY_FILES, SMALL_FILES, Source, personal_keys, rotation_files
 from recovery.journal import trusted_entries
 from sync import segments
-from sync.snapshot import CONFIG, HEAD, JOURNAL
+from sync.snapshot import CONFIG, HEAD, JOURNAL, ROTATION
 from vault import chain, crypto, key_register
 from vault import journal as journals
 from vault import keys as keyring
@@ -93,10 +95,11 @@ def verify_backup(
     fetched = work / "remote"
     make_private_dir(fetched)
     wanted = [rel for rel in SMALL_FILES if rel in present] + personal_keys(present)
-    source.fetch(wanted, fetched, work)
+    source.fetch([*wanted, *rotation_files(present)], fetched, work)
     credentials, key, label = _unlock_asking(fetched, ask, where)
     register_rebuilt = _checked_register(fetched, key)
     head = _checked_head(fetched, key)
+    config = _settings(fetched, key)
     if expect_state is not None:
         _check_expected(head, expect_state)
     logs = source.read_logs(fetched, work)  # the journal and audit log, whole, in ``fetched``
@@ -118,8 +121,7 @@ def verify_backup(
         if head.format == 1:
             catalog = _checked_catalog(fetched / ages[0], ages[0], head, key)
         else:
-            vault_id = keyring.vault_id_of(key.recipient)
-            catalog = _checked_chain(fetched / "catalog", head, key, vault_id)
+            catalog = _checked_chain(fetched / "catalog", head, key, str(config["vault_id"]))
     journal = fetched / JOURNAL
     entries = journals.parse(journal.read_bytes() if journal.exists() else b"").records
     trusted, left_out = trusted_entries(entries, head)
@@ -131,7 +133,7 @@ def verify_backup(
         catalog=catalog,
         entries=trusted,
         left_out=left_out,
-        config=_settings(fetched, key),
+        config=config,
         fetched=fetched,
         logs=logs,
         label=label,
@@ -148,10 +150,36 @@ def _unlock_asking(
     while True:
         credentials = ask()
         try:
-            return (credentials, *_unlock(fetched, credentials, where))
+            return (credentials, *_open_either(fetched, credentials, where))
         except WrongKeyError:
             if not credentials.ask_again:
                 raise
+
+
+def _open_either(fetched: Path, credentials: Credentials, where: str) -> tuple[DataKey, str]:
+    """Unlock the backup's keys and check its head; failing that, the set a
+    sync after a key rotation sends first (``rotation/``: the new keys and
+    head, every file they name already there), which then takes the place
+    of the backup's own keys and head. (While that sync runs, the old keys
+    open the old state and the new ones the new state.)"""
+    try:
+        key, label = _unlock(fetched, credentials, where)
+        _checked_head(fetched, key)
+        return key, label
+    except (WrongKeyError, IntegrityError) as error:
+        rotated = fetched / ROTATION.rstrip("/")
+        if not (rotated / "keys").is_dir() or not (rotated / HEAD).is_file():
+            raise
+        try:
+            key, label = _unlock(rotated, credentials, where)
+            _checked_head(rotated, key)
+        except (WrongKeyError, IntegrityError):
+            raise error from None
+    shutil.rmtree(fetched / "keys", ignore_errors=True)
+    os.replace(rotated / "keys", fetched / "keys")
+    os.replace(rotated / HEAD, fetched / HEAD)
+    shutil.rmtree(rotated)
+    return key, label
 
 
 def _unlock(fetched: Path, credentials: Credentials, where: str) -> tuple[DataKey, str]:
@@ -274,15 +302,22 @@ def _checked_chain(folder: Path, head: Head, key: DataKey, vault_id: str) -> Row
 
 
 def _settings(fetched: Path, key: DataKey) -> dict[str, Any]:
-    """The backup's config.json if it is this vault's; else a new one."""
-    vault_id = hashlib.sha256(key.recipient.encode()).hexdigest()[:16]
+    """The backup's config.json if it is this vault's (its id is the key's, or,
+    after a key rotation, its ``data_key`` is); else a new one."""
+    key_id = keyring.vault_id_of(key.recipient)
     try:
         config = json.loads((fetched / CONFIG).read_text("utf-8"))
     except (OSError, ValueError):
         config = None
-    if not isinstance(config, dict) or config.get("vault_id") != vault_id:
+    ours = isinstance(config, dict) and (
+        config.get("vault_id") == key_id
+        or (isinstance(config.get("vault_id"), str) and config.get("data_key") == key_id)
+    )
+    if not ours or not isinstance(config, dict):
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        config = {"format": 1, "vault_id": vault_id, "created": now, "passphrase_changed": now}
+        config = {"format": 1, "vault_id": key_id, "created": now, "passphrase_changed": now}
+    if config["vault_id"] == key_id:
+        config.pop("data_key", None)
     # The passphrase file's cost as it is (it opened within the default limit), not
     # as the unauthenticated settings say: a later unlock trusts this figure.
     wrapped = fetched / "keys" / "passphrase.age"

@@ -53,6 +53,16 @@ In order (each step starts only when the one before succeeded):
    the key files of removed personal keys, and the whole ``audit.log`` and
    ``journal.log`` an earlier version sent (the first sync after an upgrade
    sends both logs as segments) are deleted only now.
+   After a key rotation (``vault rotate``: the vault's public key changed
+   since the remote got it), the new key files do not go in step 3: once
+   the segment list is in place, they and the head go to ``rotation/`` first
+   (every file they name is there by then), then the head, then the key
+   files to their own names; ``rotation/`` is removed with the rest in step
+   6, after which the remote's trash or old versions are emptied
+   (``rclone cleanup``) where its backend can, else the user is told to.
+   At every instant the old passphrase opens the old state whole, or the new
+   one the new state (``recovery.trust`` tries ``rotation/`` when the
+   remote's own keys and head do not fit together).
 7. **Read-back**: a few files the remote already held are downloaded and
    re-hashed (``sample.py``), on every sync, also one with nothing to send;
    the result is a check in the audit log, and a damaged file fails the
@@ -80,7 +90,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
 import stat
 import time
 from collections.abc import Callable
@@ -106,6 +118,7 @@ from sync.snapshot import (
     CONFIG,
     HEAD,
     JOURNAL,
+    ROTATION,
     Snapshot,
     is_write_once,
     require_complete,
@@ -163,6 +176,10 @@ class Plan:
     logs: segments.Plan  # the audit log's and journal's new segments and lists
     delete: list[str]  # write-once paths to remove, last
     drop: list[str] = field(default_factory=list)  # replaced segments and whole logs, last
+    # The vault's key was rotated since the remote got its public key (``vault
+    # rotate``): the key files must not replace the remote's before the head
+    # that needs them (see ``_send``).
+    rotating: bool = False
 
     @property
     def empty(self) -> bool:
@@ -170,6 +187,7 @@ class Plan:
             not (self.stored or self.early or self.head or self.delete or self.drop)
             and self.logs.empty
         )
+
 
 
 def now_utc() -> str:
@@ -381,6 +399,7 @@ def make_plan(snap: Snapshot, state: RemoteState) -> Plan:
         logs=logs,
         delete=sorted(state.stored - snap.stored.keys()),
         drop=drop,
+        rotating=ROTATION_SIGN in changed and ROTATION_SIGN in state.files,
     )
     others = plan.stored or plan.early or plan.head or plan.delete or plan.drop
     if not others and not logs.empty and _only_looks(snap, state, logs):
@@ -389,6 +408,7 @@ def make_plan(snap: Snapshot, state: RemoteState) -> Plan:
 
 
 LOCAL_LOGS = {AUDIT: segments.AUDIT, JOURNAL: segments.JOURNAL}  # snapshot file -> list key
+ROTATION_SIGN = "keys/data.pub"  # changes only when the key is rotated
 
 
 def plan_logs(snap: Snapshot, state: RemoteState) -> tuple[segments.Plan, list[str]]:
@@ -411,6 +431,7 @@ def plan_logs(snap: Snapshot, state: RemoteState) -> tuple[segments.Plan, list[s
         drop += [
             rel for rel in state.files if is_personal_key_path(rel) and rel not in snap.named_keys
         ]
+    drop += [rel for rel in state.files if rel.startswith(ROTATION)]  # a rotation's, sent before
     return logs, sorted(drop)
 
 
@@ -429,7 +450,8 @@ def _strays(
             and is_personal_key_path(entry.path)
             and entry.path not in named_keys
         )
-        if (segments.is_segment(entry.path) or stray_key) and entry.path not in state.files:
+        ours = segments.is_segment(entry.path) or entry.path.startswith(ROTATION)
+        if (ours or stray_key) and entry.path not in state.files:
             state.files[entry.path] = {"size": entry.size}
             found = True
     return found
@@ -482,7 +504,12 @@ def _send(
     out meanwhile (rclone then makes the folder again on this computer's own
     disk) gets no head, so it is never taken for a backup.
     """
-    first = [*plan.stored, *plan.early]
+    # After a key rotation the remote's key files are replaced only once the
+    # head that needs them is in place; before the head, they and the head go
+    # to rotation/ (what a recovery tries when the remote's own do not fit).
+    keys_after = [rel for rel in plan.early if rel.startswith("keys/")] if plan.rotating else []
+    early = [rel for rel in plan.early if rel not in keys_after]
+    first = [*plan.stored, *early]
     logs = plan.logs
     failed: list[BaseException] = []
 
@@ -493,12 +520,12 @@ def _send(
             failed.append(error)
 
     def meanwhile() -> None:
-        _remember_all({}, snap, plan.early, md5)  # digests, cached
+        _remember_all({}, snap, early, md5)  # digests, cached
         send_segments()
 
     if first:
         size = sum(max(snap.stored.get(rel, 0), 0) for rel in plan.stored)
-        size += sum(len(snap.files[rel]) for rel in plan.early)
+        size += sum(len(snap.files[rel]) for rel in early)
         copied: list[str] = []
         try:
             sent = remote.copy_files(
@@ -515,12 +542,12 @@ def _send(
             # Keep what did arrive, so the next run does not send it again.
             state.stored.update(rel for rel in copied if rel in snap.stored)
             for rel in copied:
-                if rel in plan.early:
+                if rel in early:
                     _remember(state.files, snap, rel, md5)
             raise
         _check_sent(sent, snap, first, remote.what)
         state.stored.update(plan.stored)
-        for rel in plan.early:
+        for rel in early:
             _remember(state.files, snap, rel, md5)
         result.uploaded += len(first)
         result.bytes += size
@@ -529,27 +556,105 @@ def _send(
     if failed:
         raise failed[0]
     last_list = logs.after if logs.after is not None else (None if plan.head else logs.before)
-    removals = [*plan.delete, *plan.drop]
+    staging = [f"{ROTATION}{rel}" for rel in [*keys_after, HEAD]] if keys_after else []
+    removals = [*plan.delete, *plan.drop, *(rel for rel in staging if rel not in plan.drop)]
     if before_head is not None and (plan.head or logs.before is not None or logs.after is not None):
         before_head()
     if logs.before is not None:
         finish = last if logs.before is last_list and not removals else None
         _send_list(remote, logs.before, state, path, work, result, md5, finish)
+    staged = _send_rotation(remote, snap, keys_after, state, path, work, result, md5)
+    if staged:
+        _checkpoint("rotation")
     if plan.head:
         timeout = rclone.transfer_timeout(len(snap.files[HEAD]), 1)
         remote.copy_file(work, HEAD, path, HEAD, timeout=timeout)
         _remember(state.files, snap, HEAD, md5)
         result.uploaded += 1
         result.bytes += len(snap.files[HEAD])
+        if staged:
+            _checkpoint("head")
+    if keys_after:
+        size = sum(len(snap.files[rel]) for rel in keys_after)
+        timeout = rclone.transfer_timeout(size, len(keys_after))
+        sent = remote.copy_files(snap.root, path, keys_after, work, timeout=timeout)
+        _check_sent(sent, snap, keys_after, remote.what)
+        for rel in keys_after:
+            _remember(state.files, snap, rel, md5)
+        result.uploaded += len(keys_after)
+        result.bytes += size
+        _checkpoint("keys")
     if logs.after is not None:
         finish = last if not removals else None
         _send_list(remote, logs.after, state, path, work, result, md5, finish)
     if removals:
         remote.delete_files(path, removals, work, timeout=rclone.transfer_timeout(0, len(removals)))
         state.stored.difference_update(plan.delete)
-        for rel in plan.drop:
+        for rel in [*plan.drop, *staged]:
             state.files.pop(rel, None)
         result.deleted += len(removals)
+    if plan.rotating:
+        _empty_trash(remote, path, result)
+
+
+STOP_AT = "VAULT_TEST_SYNC_STOP_AT"
+
+
+def _checkpoint(point: str) -> None:
+    """Tests only: die here (SIGKILL) when ``VAULT_TEST_SYNC_STOP_AT`` names this point."""
+    if os.environ.get(STOP_AT) == point:
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+def _send_rotation(
+    remote: Daemon,
+    snap: Snapshot,
+    keys: list[str],
+    state: RemoteState,
+    path: str,
+    work: Path,
+    result: SyncResult,
+    md5: bool,
+) -> list[str]:
+    """Send the rotated key files and the head to ``rotation/`` (after every
+    file the head names, before the head): from then on the remote holds a
+    whole set the new keys open, while its own still open the old state."""
+    if not keys:
+        return []
+    staged = [f"{ROTATION}{rel}" for rel in [*keys, HEAD]]
+    for rel, source in zip(staged, [*keys, HEAD], strict=True):
+        target = work.joinpath(*rel.split("/"))
+        make_private_dir(target.parent)
+        target.write_bytes(snap.files[source])
+    size = sum(len(snap.files[rel]) for rel in [*keys, HEAD])
+    sent = remote.copy_files(work, path, staged, work, timeout=rclone.transfer_timeout(size, 3))
+    if sent < len(staged):
+        raise RemoteError(f"{remote.what} failed: rclone sent {sent} of {len(staged)} files")
+    for rel, source in zip(staged, [*keys, HEAD], strict=True):
+        state.files[rel] = _record(snap.files[source], md5)  # removed at the end, or next time
+    result.uploaded += len(staged)
+    result.bytes += size
+    return staged
+
+
+def _empty_trash(remote: Daemon, path: str, result: SyncResult) -> None:
+    """After a key rotation: the old files the remote deleted must not stay in
+    a trash or as old versions, where the old key still opens them."""
+    if remote.local_folder(path) is not None:
+        return  # a folder deletes for good
+    try:
+        cleaned = remote.clean_up(path, timeout=rclone.transfer_timeout(0, 1000))
+    except RemoteError:
+        cleaned = False  # the backend offers it but refused (a server that lacks it)
+    if cleaned:
+        result.notes.append(
+            "the old files were deleted, and the remote's trash or old versions emptied"
+        )
+        return
+    result.notes.append(
+        "the old files were deleted; if this remote keeps deleted files or old versions "
+        "(a trash, version history), empty them in its web page: the old key still opens them"
+    )
 
 
 def _send_segments(

@@ -435,6 +435,18 @@ class Daemon:
             return None
         return Path(str(info["Root"]))
 
+    def clean_up(self, root: str, *, timeout: float) -> bool:
+        """Empty the trash or delete the old versions the remote ``root`` keeps
+        (``operations/cleanup``) where its backend can; False when it cannot."""
+        self._fs_info(root)
+        if not (self._info[root].get("Features") or {}).get("CleanUp"):
+            return False
+        try:
+            self.call("operations/cleanup", {"fs": root}, timeout=timeout)
+        except _Refused as exc:
+            raise self._failure(str(exc), root) from None
+        return True
+
     def _forget_backends(self) -> None:
         """Drop rclone's cached backends: the next call makes them with its own settings."""
         self.call("fscache/clear", {}, timeout=CALL_TIMEOUT)

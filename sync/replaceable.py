@@ -29,7 +29,10 @@ from sync import rclone
 # rclone filter patterns for the replaceable files: the top folder, keys/ and the
 # personal keys in keys/people/; and the segments of the audit log and journal,
 # so one removed or forged is noticed.
-LISTED = ("/*", "/keys/*", "/keys/people/*", "/audit/*", "/journal/*")
+LISTED = (
+    "/*", "/keys/*", "/keys/people/*", "/audit/*", "/journal/*",
+    "/rotation/*", "/rotation/keys/*", "/rotation/keys/people/*",
+)  # fmt: skip
 HASHES = ("sha256", "md5")
 # Audit events that record a look at the vault, not a change to it or a reading
 # of a document: alone, they do not make a sync necessary (``backup.py``).

@@ -53,6 +53,9 @@ HEAD = "head.json"
 JOURNAL = "journal.log"
 AUDIT = "audit.log"
 CONFIG = "config.json"
+# Where the first sync after a key rotation (``vault rotate``) puts the new
+# key files and head before it replaces the remote's own (``backup.py``).
+ROTATION = "rotation/"
 WRITE_ONCE_DIRS = ("objects/", "manifests/", "catalog/")
 # Files of the vault folder that are never sent to a remote, wherever they
 # sit (paths relative to the vault folder). Sync reads only the files above,
