@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from vault.repository import Vault
 
 TRIES = 3
+LOCK_WAIT = 600.0  # seconds the switch waits for another command to finish
 
 
 class RotateProgress:
@@ -113,9 +114,19 @@ def rotate(
     from vault import agent_client, rotation
 
     given_keep = _parse_keep(keep_keys)
+    before = rotation.read_state(root)
+    if before is not None and before.phase == rotation.SWITCHING:
+        click.echo(
+            "The key rotation had begun switching to the new key: it is finished first, "
+            "so the NEW passphrase (or the new emergency key) opens the vault.",
+            err=True,
+        )
     with unlocked(root, unlock, agent=False) as vault:
         old = vault.unlocked_key()
         state = rotation.read_state(vault.root)
+        if state is None and before is not None:
+            click.echo("The key rotation is finished. Run 'vault sync' now.")
+            return
         if state is None:
             path = _sheet_path(sheet)
             new_passphrase = choose_passphrase(
@@ -140,13 +151,21 @@ def rotate(
         vault.lock.release()  # storing and reading go on while the documents move
         try:
             rotation.move(vault, old, new, todo, progress)
+            vault.lock.wait = LOCK_WAIT  # a batch being stored finishes first
+            vault.lock.acquire()
+            result = rotation.finish(vault, old, new, progress)
+        except KeyboardInterrupt:
+            if progress is not None:
+                progress.clear()
+            click.echo(
+                "vault: the key rotation stopped; nothing is lost: run 'vault rotate' again "
+                "(with the same passphrase) to go on",
+                err=True,
+            )
+            raise
         finally:
             if progress is not None:
                 progress.clear()
-        vault.lock.acquire()
-        result = rotation.finish(vault, old, new, progress)
-        if progress is not None:
-            progress.clear()
     agent_client.forget(root)  # a 'vault unlock' session held the old key
     click.echo(f"Key rotated: {result.documents} documents are under the new key.")
     click.echo(f"Old key {result.old}, new key {result.new} (as the audit log names them).")
