@@ -157,8 +157,12 @@ def test_a_rotated_vault_synced_to_a_folder_leaves_nothing_the_old_key_opens(
     result = recover(str(folder), tmp_path / "again", NEW)
     assert result.exit_code == 0, result.output
     assert exported(tmp_path / "again", NEW, tmp_path) == originals
-    # Synced again: nothing left to send.
+    # Synced again: nothing left to send; the backup checks and drills clean.
     assert "up to date" in run(vault_dir, "sync", passphrase=None).output
+    checked = run(vault_dir, "verify", "--remote", "usb", "--read-data", passphrase=None)
+    assert checked.exit_code == 0, checked.output
+    drill = run(vault_dir, "drill", "usb", passphrase=NEW)
+    assert drill.exit_code == 0 and "passed" in drill.output, drill.output
 
 
 @pytest.mark.parametrize("point", ["rotation", "head", "keys"])
