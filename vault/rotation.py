@@ -522,12 +522,13 @@ def _note_work_factor(layout: Layout, config: dict[str, Any]) -> None:
 
 def _remove_old(root: Path, layout: Layout, keep: set[str], chain_files: set[str]) -> int:
     """Remove every object and manifest the new head does not name (but the
-    files of journal entries set aside, kept on purpose), and the old
-    catalog files."""
+    files the journal names, and those of entries set aside, kept on
+    purpose), and the old catalog files."""
     from vault import journal as journals
 
     aside: set[str] = set()
-    for entry in journals.read_set_aside(root / journals.SET_ASIDE):
+    entries = journals.read(root / journals.JOURNAL).records  # empty here; kept if not
+    for entry in [*entries, *journals.read_set_aside(root / journals.SET_ASIDE)]:
         if journals.is_entry(entry):
             aside |= {entry["manifest"], *entry["objects"]}
     removed = 0
