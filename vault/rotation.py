@@ -51,9 +51,11 @@ from vault import anchor, clock, crypto, key_register, revoked_keys
 from vault import manifest as manifests
 from vault.config import Layout, read_config, write_config
 from vault.errors import IntegrityError, UsageError, VaultError
-from vault.fsutil import append_line, atomic_write, fsync_dir, make_private_dir
+from vault.fsutil import append_line, atomic_write, clean_stale_temps, fsync_dir, make_private_dir
 from vault.head import SaveContext, parse_head, read_head, read_index, save_catalog
 from vault.keys import DataKey, KeyPaths, vault_id_of, wrap_secret
+from vault.lock import VaultLock
+from vault.objects import ObjectStore
 from vault.reencrypt import Moved, move_document
 
 if TYPE_CHECKING:
@@ -65,6 +67,8 @@ NEW_KEY = "new-key.age"
 MOVED = "moved.jsonl"
 NEW = "new"
 OLD_KEYS = "old-keys"
+TMP = "tmp"
+RUNNING = "rotate.lock"
 COPYING = "copying"
 SWITCHING = "switching"
 
@@ -285,6 +289,13 @@ def new_key(vault: Vault) -> DataKey:
 # --- 2. move -------------------------------------------------------------------
 
 
+def running(root: Path) -> VaultLock:
+    """The lock one ``vault rotate`` holds from its start to its end (in the
+    vault's ``local/``, not in ``rotation/``, which the switch removes): a
+    second one at the same time is refused at once."""
+    return VaultLock(Layout(root).local / RUNNING, wait=0)
+
+
 def moved(root: Path) -> dict[str, dict[str, Any]]:
     """{old manifest id: line} of the documents moved so far (a line torn by a
     crash is not one: that document is moved again)."""
@@ -341,13 +352,24 @@ def move(
     todo: Iterable[tuple[str, str, int]],
     progress: Progress | None = None,
 ) -> int:
-    """Move each document of ``todo`` (see ``to_move``); return the bytes read."""
+    """Move each document of ``todo`` (see ``to_move``); return the bytes read.
+
+    The vault's lock need not be held (``running`` must be): new objects are
+    written through temp files in ``rotation/tmp/``, which no other command
+    cleans up (they clean the vault's own temp folder when they take the
+    lock), and committed to the stores under their hashes."""
     todo = list(todo)
     total = sum(size for _, _, size in todo)
     done_bytes = 0
-    path = folder(vault.root) / MOVED
+    work = folder(vault.root)
+    path = work / MOVED
+    temps = work / TMP
+    make_private_dir(temps)
+    clean_stale_temps(temps)
+    objects = ObjectStore(vault.layout.objects, temps)
+    stored_manifests = ObjectStore(vault.layout.manifests, temps)
     for n, (_, manifest_id, size) in enumerate(todo, 1):
-        result = move_document(vault.objects, vault.manifests, manifest_id, old, new)
+        result = move_document(objects, stored_manifests, manifest_id, old, new)
         _note(path, result)
         _checkpoint(f"moved:{n}")
         done_bytes += size
@@ -372,7 +394,8 @@ def _note(path: Path, result: Moved) -> None:
 def finish(vault: Vault, old: DataKey, new: DataKey, progress: Progress | None = None) -> Finished:
     """Move what is left, make the new catalog and switch (the lock held)."""
     state = read_state(vault.root)
-    assert state is not None
+    if state is None:  # finished meanwhile by the next command to take the lock
+        raise UsageError("no key rotation is under way: it was finished already")
     if state.phase == COPYING:
         vault.fold_journal()
         if vault.journal_entries():

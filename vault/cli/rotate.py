@@ -21,7 +21,7 @@ from vault.cli.common import (
 )
 from vault.cli.setup import _after_printing, _sealing_steps, _sheet_path, choose_passphrase
 from vault.display import StatusLine
-from vault.errors import UsageError, WrongKeyError
+from vault.errors import LockedError, UsageError, WrongKeyError
 
 if TYPE_CHECKING:
     from vault.repository import Vault
@@ -146,6 +146,14 @@ def rotate(
                 err=True,
             )
         progress = None if quiet or not sys.stderr.isatty() else RotateProgress()
+        run_lock = rotation.running(vault.root)
+        try:  # held until this command ends: a second 'vault rotate' is refused
+            run_lock.acquire()
+        except LockedError:
+            raise LockedError(
+                "a key rotation is running already (another 'vault rotate')",
+                hint="wait for it to finish",
+            ) from None
         todo = rotation.to_move(vault)
         vault.forget_catalog()
         vault.lock.release()  # storing and reading go on while the documents move
@@ -164,6 +172,7 @@ def rotate(
             )
             raise
         finally:
+            run_lock.release()
             if progress is not None:
                 progress.clear()
     agent_client.forget(root)  # a 'vault unlock' session held the old key
