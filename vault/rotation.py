@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from vault import anchor, clock, crypto, key_register, revoked_keys
 from vault import manifest as manifests
 from vault.config import Layout, read_config, write_config
-from vault.errors import IntegrityError, UsageError, VaultError
+from vault.errors import IntegrityError, UsageError, VaultError, WrongKeyError
 from vault.fsutil import append_line, atomic_write, fsync_dir, make_private_dir
 from vault.head import SaveContext, parse_head, read_head, read_index, save_catalog
 from vault.keys import DataKey, KeyPaths, vault_id_of, wrap_secret
@@ -266,7 +266,14 @@ def _check_kept(
                 f"the key '{label}' and the coordinator's key would have the same passphrase",
                 hint="each key needs a passphrase of its own",
             )
-        unlock_file(vault.key_paths.root / record.file, vault.key_paths, passphrase)
+        try:
+            unlock_file(vault.key_paths.root / record.file, vault.key_paths, passphrase)
+        except WrongKeyError as exc:
+            raise WrongKeyError(
+                f"the passphrase given for the key '{label}' does not open it",
+                hint=f"its holder checks it (--keep-key {label}=FILE); leave the key out "
+                "to remove it",
+            ) from exc
 
 
 def new_key(vault: Vault) -> DataKey:
