@@ -464,7 +464,9 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
             catalog.note_duplicate(doc_id, copy_of)
         staging = folder(vault.root) / NEW
         make_private_dir(staging / "catalog")
-        vault.audit.append("rotate", [], old=state.old, new=state.new, documents=catalog.count())
+        documents = catalog.count()
+        if not _logged(vault, state, documents):
+            vault.audit.append("rotate", [], old=state.old, new=state.new, documents=documents)
         ctx = SaveContext(
             snapshots=staging / "catalog",
             head_path=staging / "head.json",
@@ -483,6 +485,16 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
     _write_state(vault.root, switching)
     _checkpoint("switching")
     return switching
+
+
+def _logged(vault: Vault, state: Rotation, documents: int) -> bool:
+    """Whether the audit log has this rotation's ``rotate`` entry already (one
+    cut short after its new catalog was made, resumed with nothing new)."""
+    return any(
+        e.event == "rotate" and e.detail.get("new") == state.new
+        and e.detail.get("documents") == documents
+        for e in vault.audit.entries()
+    )  # fmt: skip
 
 
 def _sizes(vault: Vault) -> Callable[[str], int]:
