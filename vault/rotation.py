@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from vault import anchor, clock, crypto, key_register, revoked_keys
 from vault import manifest as manifests
 from vault.config import Layout, read_config, write_config
-from vault.errors import IntegrityError, UsageError, VaultError
+from vault.errors import IntegrityError, UsageError, VaultError, WrongKeyError
 from vault.fsutil import append_line, atomic_write, clean_stale_temps, fsync_dir, make_private_dir
 from vault.head import SaveContext, parse_head, read_head, read_index, save_catalog
 from vault.keys import DataKey, KeyPaths, vault_id_of, wrap_secret
@@ -93,6 +93,7 @@ class Rotation:
     phase: str = COPYING
     database: str | None = None  # the new catalog's database file, once made
     dropped: tuple[str, ...] = ()  # personal keys not kept
+    kept: tuple[tuple[str, str], ...] = ()  # (label, SHA-256 of its key file) of those kept
 
     def record(self) -> dict[str, Any]:
         return {
@@ -104,6 +105,7 @@ class Rotation:
             "phase": self.phase,
             "database": self.database,
             "dropped": list(self.dropped),
+            "kept": dict(self.kept),
         }
 
 
@@ -144,6 +146,7 @@ def read_state(root: Path) -> Rotation | None:
             phase=str(data["phase"]),
             database=data.get("database"),
             dropped=tuple(str(label) for label in data.get("dropped", [])),
+            kept=tuple((str(k), str(v)) for k, v in data.get("kept", {}).items()),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise IntegrityError(f"the key rotation's record ({FOLDER}/{STATE}) is damaged") from exc
@@ -202,12 +205,13 @@ def begin(
         make_private_dir(keys.root)
         atomic_write(keys.public, (public + "\n").encode())
         now = clock.stamp()
-        records = []
+        records, kept = [], []
         for record in register.keys:
             if record.label == key_register.COORDINATOR:
                 passphrase = new_passphrase
             elif record.label in keep:
                 passphrase = keep[record.label]
+                kept.append((record.label, _digest(vault.key_paths.root / record.file)))
                 make_private_dir(keys.root / key_register.PEOPLE)
             else:
                 continue
@@ -240,7 +244,7 @@ def begin(
         )
         _write_state(
             vault.root,
-            Rotation(now, key_id(old), key_id(new), public, dropped=dropped),
+            Rotation(now, key_id(old), key_id(new), public, dropped=dropped, kept=tuple(kept)),
         )
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
@@ -266,7 +270,14 @@ def _check_kept(
                 f"the key '{label}' and the coordinator's key would have the same passphrase",
                 hint="each key needs a passphrase of its own",
             )
-        unlock_file(vault.key_paths.root / record.file, vault.key_paths, passphrase)
+        try:
+            unlock_file(vault.key_paths.root / record.file, vault.key_paths, passphrase)
+        except WrongKeyError as exc:
+            raise WrongKeyError(
+                f"the passphrase given for the key '{label}' does not open it",
+                hint=f"its holder checks it (--keep-key {label}=FILE); leave the key out "
+                "to remove it",
+            ) from exc
 
 
 def new_key(vault: Vault) -> DataKey:
@@ -406,6 +417,7 @@ def finish(vault: Vault, old: DataKey, new: DataKey, progress: Progress | None =
                 hint="run 'vault verify', then 'vault rotate' again",
             )
         move(vault, old, new, to_move(vault), progress)
+        state = _follow_key_changes(vault, state, new)
         state = _save_new_catalog(vault, state, old, new)
     result = Finished(old=state.old, new=state.new, dropped_keys=list(state.dropped))
     register = key_register.read_register(KeyPaths(folder(vault.root) / NEW / "keys"), {})
@@ -413,6 +425,41 @@ def finish(vault: Vault, old: DataKey, new: DataKey, progress: Progress | None =
     result.documents, result.removed = complete_switch(vault.root)
     vault.adopt_rotated_key(new)
     return result
+
+
+def _digest(path: Path) -> str:
+    try:
+        return revoked_keys.digest(path.read_bytes())
+    except OSError:
+        return ""
+
+
+def _follow_key_changes(vault: Vault, state: Rotation, new: DataKey) -> Rotation:
+    """Personal keys changed while the documents moved (without the lock): a
+    kept key removed meanwhile, or given a new passphrase (its file is not
+    the one the rotation began with), is not carried over (its holder left,
+    or the old passphrase leaked); a key added meanwhile cannot be (its
+    passphrase is not known here). Those still in the vault are dropped."""
+    now = {k.label: k for k in key_register.read_register(vault.key_paths, vault.config).keys}
+    paths = KeyPaths(folder(vault.root) / NEW / "keys")
+    register = key_register.load_register(paths, {}, new)
+    kept = dict(state.kept)
+    gone = [
+        k.label
+        for k in register.keys
+        if k.label != key_register.COORDINATOR
+        and (k.label not in now or _digest(vault.key_paths.root / k.file) != kept.get(k.label))
+    ]
+    if gone:
+        register.keys = [k for k in register.keys if k.label not in gone]
+        key_register.save_register(paths, register, new)  # (removes their files)
+    carried = {k.label for k in register.keys}
+    dropped = {*state.dropped, *(label for label in now if label not in carried)}
+    if dropped == set(state.dropped):
+        return state
+    state = replace(state, dropped=tuple(sorted(dropped)))
+    _write_state(vault.root, state)
+    return state
 
 
 def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey) -> Rotation:
@@ -440,7 +487,9 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
             catalog.note_duplicate(doc_id, copy_of)
         staging = folder(vault.root) / NEW
         make_private_dir(staging / "catalog")
-        vault.audit.append("rotate", [], old=state.old, new=state.new, documents=catalog.count())
+        documents = catalog.count()
+        if not _logged(vault, state, documents):
+            vault.audit.append("rotate", [], old=state.old, new=state.new, documents=documents)
         ctx = SaveContext(
             snapshots=staging / "catalog",
             head_path=staging / "head.json",
@@ -459,6 +508,16 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
     _write_state(vault.root, switching)
     _checkpoint("switching")
     return switching
+
+
+def _logged(vault: Vault, state: Rotation, documents: int) -> bool:
+    """Whether the audit log has this rotation's ``rotate`` entry already (one
+    cut short after its new catalog was made, resumed with nothing new)."""
+    return any(
+        e.event == "rotate" and e.detail.get("new") == state.new
+        and e.detail.get("documents") == documents
+        for e in vault.audit.entries()
+    )  # fmt: skip
 
 
 def _sizes(vault: Vault) -> Callable[[str], int]:
