@@ -203,6 +203,7 @@ def bench_size(
     started = time.perf_counter()
     secret = make_vault(root, documents, mb_per_document)
     vault = Vault.open(root)
+    data.mkdir()  # --create makes the backup folder only inside one that exists
     with vault.lock:
         add_remote(vault, "bench", str(folder), create=True)
     sync_remote(vault, "bench", str(folder))
