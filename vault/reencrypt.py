@@ -1,8 +1,10 @@
 """A document moved under a new data key: its objects and manifest encrypted again.
 
-``vault rotate`` (``vault.rotation``) calls this once per document. Each
-object is decrypted with the old identity and encrypted to the new recipient
-in one pass, a megabyte at a time, by the vault's own age reader
+``vault rotate`` (``vault.rotation``) calls this once per document, for
+several documents at once on threads (nothing is shared between the calls
+but the stores, which write each new file under a temp name of its own).
+Each object is decrypted with the old identity and encrypted to the new
+recipient in one pass, a megabyte at a time, by the vault's own age reader
 (``age_x25519``) feeding age's encryption: no plaintext reaches the disk and
 memory stays flat whatever the size (a large document's parts are moved one
 by one). While it passes, the original's plaintext is hashed under the new

@@ -19,10 +19,11 @@ cut (the state is in ``rotation/`` in the vault folder, 0700):
    ``rotation/new-key.age`` (so whoever can open the vault now can resume,
    and nobody else), and ``rotation/state.json`` written last.
 2. **Move** (without the lock, so storing and reading go on): each document
-   the catalog names is encrypted again (``vault.reencrypt``) and a line
-   naming its new manifest appended to ``rotation/moved.jsonl``; a resumed
-   rotation skips what a line names. New files are write-once objects no
-   head names yet: until the switch the vault is the old one, whole.
+   the catalog names is encrypted again (``vault.reencrypt``; several at
+   once, on threads) and a line naming its new manifest appended to
+   ``rotation/moved.jsonl``; a resumed rotation skips what a line names.
+   New files are write-once objects no head names yet: until the switch the
+   vault is the old one, whole.
 3. **Finish** (under the lock): the journal is folded in, documents stored
    or corrected meanwhile are moved too, the new catalog is made from the
    new manifests and saved, with its head (the state number goes on), in
@@ -47,7 +48,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vault import anchor, clock, crypto, key_register, revoked_keys
+from vault import anchor, clock, crypto, key_register, parts, revoked_keys
 from vault import manifest as manifests
 from vault.config import Layout, read_config, write_config
 from vault.errors import IntegrityError, UsageError, VaultError, WrongKeyError
@@ -368,7 +369,17 @@ def move(
     The vault's lock need not be held (``running`` must be): new objects are
     written through temp files in ``rotation/tmp/``, which no other command
     cleans up (they clean the vault's own temp folder when they take the
-    lock), and committed to the stores under their hashes."""
+    lock), and committed to the stores under their hashes.
+
+    The documents are moved on threads, one a core (``parts.default_jobs``):
+    much of a move lets go of Python's lock (reading, hashing, waiting for
+    an fsync), so one document's wait for the disk overlaps another's
+    encryption. Each is noted here as it is done, in no fixed order. The
+    first failure stops the rest: those under way finish first, and their
+    new files, which no line names, are removed at the switch.
+    """
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     todo = list(todo)
     total = sum(size for _, _, size in todo)
     done_bytes = 0
@@ -379,13 +390,20 @@ def move(
     clean_stale_temps(temps)
     objects = ObjectStore(vault.layout.objects, temps)
     stored_manifests = ObjectStore(vault.layout.manifests, temps)
-    for n, (_, manifest_id, size) in enumerate(todo, 1):
-        result = move_document(objects, stored_manifests, manifest_id, old, new)
-        _note(path, result)
-        _checkpoint(f"moved:{n}")
-        done_bytes += size
-        if progress:
-            progress(n, len(todo), done_bytes, total)
+    pool = ThreadPoolExecutor(max_workers=parts.default_jobs())
+    try:
+        futures = {
+            pool.submit(move_document, objects, stored_manifests, manifest_id, old, new): size
+            for _, manifest_id, size in todo
+        }
+        for n, future in enumerate(as_completed(futures), 1):
+            _note(path, future.result())
+            _checkpoint(f"moved:{n}")
+            done_bytes += futures[future]
+            if progress:
+                progress(n, len(todo), done_bytes, total)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return done_bytes
 
 

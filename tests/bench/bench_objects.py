@@ -40,6 +40,7 @@ makes it fail.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -112,20 +113,26 @@ class Series:
         return max(m.rss_mb for m in self.runs)
 
 
-def run_measured(argv: list[str], work: Path) -> dict:
-    """Run ``argv`` under the trampoline; return its report (raises on failure)."""
+def run_measured(
+    argv: list[str], work: Path, env: dict[str, str] | None = None, output: Path | None = None
+) -> dict:
+    """Run ``argv`` under the trampoline (in ``env``, default this process's
+    environment; this project is put on its path; its output to the file
+    ``output`` if given, else to stderr); return its report (raises on failure)."""
     report = work / "trampoline.json"
     report.unlink(missing_ok=True)
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     paths = [str(ROOT), *filter(None, [env.get("PYTHONPATH")])]
     env["PYTHONPATH"] = os.pathsep.join(paths)
-    subprocess.run(
-        [sys.executable, "-I", "-S", "-c", _TRAMPOLINE, str(report), *argv],
-        check=True,
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-    )
+    with open(output, "wb") if output is not None else contextlib.nullcontext() as stderr:
+        subprocess.run(
+            [sys.executable, "-I", "-S", "-c", _TRAMPOLINE, str(report), *argv],
+            check=True,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     result = json.loads(report.read_text())
     report.unlink()
     if result["rc"] != 0:

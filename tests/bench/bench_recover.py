@@ -2,13 +2,14 @@
 
 Run as ``python -m tests.bench.bench_recover`` (from the project folder). For
 each size (default 200 and 2,000 documents, about 0.5 MB a document on
-average: 100 MB and 1 GB) a real vault is made (keys, catalog, head, index)
-whose documents are random bytes standing for ciphertext: most small, and one
-in 400 (at least one) large, holding half the bytes (at 2,000 documents, five
-of 100 MB, in two parts each); recovery only moves and re-hashes ciphertext,
-so none needs to be encrypted. It is synced once (untimed) to a
-local folder, which is also served on loopback by ``rclone serve s3``. Then,
-in each round and for each of the two remotes, two things are timed:
+average: 100 MB and 1 GB) a real vault is made (keys, catalog, head, index;
+``random_vault.make_vault``) whose documents are random bytes standing for
+ciphertext: most small, and one in 400 (at least one) large, holding half
+the bytes (at 2,000 documents, five of 100 MB, in two parts each); recovery
+only moves and re-hashes ciphertext, so none needs to be encrypted. It is
+synced once (untimed) to a local folder, which is also served on loopback by
+``rclone serve s3``. Then, in each round and for each of the two remotes,
+two things are timed:
 
 - the baseline: ``rclone copy REMOTE DEST``, a plain copy of the whole
   backup folder (what someone without this program would do first);
@@ -32,7 +33,6 @@ PASS/FAIL.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -47,8 +47,6 @@ from pathlib import Path
 RATIO_GOAL = 1.3
 MEMORY_GOAL_MB = 200
 FLAT_GOAL = 1.25
-LARGE_EVERY = 400  # one large document in this many (at least one), holding half the bytes
-PASSPHRASE = "Bench Centre tulip 2026"
 
 CHILD = """
 import json, resource, sys, time
@@ -82,56 +80,6 @@ if pid == 0:
 _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status))
 """
-
-
-def write_object(folder: Path, data: bytes) -> tuple[str, int]:
-    object_id = hashlib.sha256(data).hexdigest()
-    target = folder / object_id[:2]
-    target.mkdir(parents=True, exist_ok=True)
-    (target / object_id).write_bytes(data)
-    return object_id, len(data)
-
-
-def make_vault(root: Path, documents: int, mb_per_document: float) -> str:
-    """A vault of ``documents`` random-byte documents; returns its emergency secret."""
-    from vault.keys import NewKeys
-    from vault.manifest import Manifest, new_document_id
-    from vault.parts import PART_SIZE, join_ref
-    from vault.repository import Vault, now_utc
-
-    captured: dict[str, NewKeys] = {}
-    vault = Vault.create(
-        root, PASSPHRASE, deliver_emergency_key=lambda keys, _: captured.update(keys=keys)
-    )
-    total = int(documents * mb_per_document * 1e6)
-    large = max(1, documents // LARGE_EVERY)
-    large_size = total // 2 // large  # half the bytes in large documents
-    small = max(1000, (total - large * large_size) // max(1, documents - large))
-    with vault.lock:
-        vault.key = captured["keys"].data
-        catalog = vault.catalog
-        for n in range(documents):
-            if n < large:
-                parts = [
-                    write_object(vault.layout.objects, os.urandom(min(PART_SIZE, large_size - at)))
-                    for at in range(0, large_size, PART_SIZE)
-                ]
-                original, size = join_ref([i for i, _ in parts]), large_size
-            else:
-                original, size = write_object(vault.layout.objects, os.urandom(small))
-            manifest_id, _ = write_object(vault.layout.manifests, os.urandom(600))
-            doc = Manifest(
-                doc_id=new_document_id(),
-                original=original,
-                name=f"document-{n}.pdf",
-                media_type="application/pdf",
-                size=size,
-                received=now_utc(),
-                fingerprint=hashlib.sha256(original.encode()).hexdigest(),
-            )
-            catalog.add(doc, manifest_id)
-        vault.save_catalog()  # a benchmark's shortcut: the catalog as folding makes it
-    return captured["keys"].emergency_secret
 
 
 def rclone_copy(source: str, dest: Path) -> float:
@@ -194,6 +142,7 @@ def bench_size(
 ) -> dict[str, Measured]:
     from sync.backup import sync_remote
     from sync.remotes import add_remote
+    from tests.bench.random_vault import make_vault
     from tests.sync.s3server import S3Server
     from vault.repository import Vault
 
@@ -201,8 +150,9 @@ def bench_size(
     data = work / f"s3-{documents}"
     folder = data / "backup"
     started = time.perf_counter()
-    secret = make_vault(root, documents, mb_per_document)
+    secret = make_vault(root, documents, mb_per_document).emergency_secret
     vault = Vault.open(root)
+    data.mkdir()  # --create makes the backup folder only inside one that exists
     with vault.lock:
         add_remote(vault, "bench", str(folder), create=True)
     sync_remote(vault, "bench", str(folder))
