@@ -51,9 +51,10 @@ from vault import anchor, clock, crypto, key_register, revoked_keys
 from vault import manifest as manifests
 from vault.config import Layout, read_config, write_config
 from vault.errors import IntegrityError, UsageError, VaultError
-from vault.fsutil import append_line, atomic_write, fsync_dir, make_private_dir
+from vault.fsutil import append_line, atomic_write, clean_stale_temps, fsync_dir, make_private_dir
 from vault.head import SaveContext, parse_head, read_head, read_index, save_catalog
 from vault.keys import DataKey, KeyPaths, vault_id_of, wrap_secret
+from vault.objects import ObjectStore
 from vault.reencrypt import Moved, move_document
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ NEW_KEY = "new-key.age"
 MOVED = "moved.jsonl"
 NEW = "new"
 OLD_KEYS = "old-keys"
+TMP = "tmp"  # the move's temp files: a command taking the vault lock cleans tmp/
 COPYING = "copying"
 SWITCHING = "switching"
 
@@ -346,8 +348,15 @@ def move(
     total = sum(size for _, _, size in todo)
     done_bytes = 0
     path = folder(vault.root) / MOVED
+    # Temp files of their own: any command that takes the vault lock meanwhile
+    # removes what it finds in the vault's tmp/, as left by a killed writer.
+    tmp = folder(vault.root) / TMP
+    make_private_dir(tmp)
+    clean_stale_temps(tmp)
+    objects = ObjectStore(vault.objects.root, tmp, part_size=vault.objects.part_size)
+    store = ObjectStore(vault.manifests.root, tmp)
     for n, (_, manifest_id, size) in enumerate(todo, 1):
-        result = move_document(vault.objects, vault.manifests, manifest_id, old, new)
+        result = move_document(objects, store, manifest_id, old, new)
         _note(path, result)
         _checkpoint(f"moved:{n}")
         done_bytes += size

@@ -1,0 +1,85 @@
+"""``vault rotate`` on this computer (``vault.rotation``): what goes on
+while the documents move, and what a rotation under way is checked for."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import PASSPHRASE, TEST_WORK_FACTOR, make_pdf
+from vault import rotation, scrypt_file
+from vault.cli import cli
+from vault.objects import ObjectStore, StoredObject
+from vault.repository import Vault
+
+NEW = "Brand New Pass 58"
+
+
+@pytest.fixture(autouse=True)
+def cheap_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        scrypt_file, "encrypt", functools.partial(scrypt_file.encrypt, work_factor=TEST_WORK_FACTOR)
+    )
+
+
+def run(root: Path, *args: str, passphrase: str = PASSPHRASE, **env: str) -> Any:
+    environ = {"VAULT_PASSPHRASE": passphrase, "VAULT_NEW_PASSPHRASE": NEW, **env}
+    result = CliRunner().invoke(cli, ["--vault", str(root), *args], env=environ)
+    assert "Traceback" not in result.output
+    return result
+
+
+def store(vault_dir: Path, tmp_path: Path, count: int) -> None:
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        for n in range(count):
+            path = make_pdf(tmp_path / f"letter-{n}.pdf", f"Referral for the Wren family {n}")
+            vault.store_file(path, name=path.name, media_type="application/pdf", text=[f"Wren {n}"])
+        vault.fold_journal()
+        vault.save_catalog()
+
+
+def begun(vault_dir: Path, tmp_path: Path) -> None:
+    """A rotation begun by a 'vault rotate' killed before it moved anything."""
+    env = dict(
+        os.environ,
+        VAULT_PASSPHRASE=PASSPHRASE,
+        VAULT_NEW_PASSPHRASE=NEW,
+        VAULT_TEST_ROTATE_STOP_AT="begun",
+    )
+    sheet = tmp_path / "new-sheet.pdf"
+    done = subprocess.run(
+        [sys.executable, "-m", "vault", "--vault", str(vault_dir), "rotate",
+         "--emergency-sheet", str(sheet)],
+        env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == -9, done.stderr.decode()
+    assert rotation.read_state(vault_dir) is not None
+
+
+def test_a_command_taking_the_lock_while_documents_move_leaves_their_temp_files(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Storing and reading go on during the move: a command that takes the
+    vault lock then cleans the vault's temp folder, never the move's files."""
+    store(vault_dir, tmp_path, 2)
+    begun(vault_dir, tmp_path)
+    real = ObjectStore.commit
+
+    def another_command_first(store: ObjectStore, tmp: Path) -> StoredObject:
+        with Vault.open(vault_dir).lock:  # cleans what a killed writer left
+            pass
+        return real(store, tmp)
+
+    monkeypatch.setattr(ObjectStore, "commit", another_command_first)
+    result = run(vault_dir, "rotate")
+    assert result.exit_code == 0, result.output
+    assert "2 documents are under the new key" in result.output
