@@ -50,10 +50,11 @@ from typing import TYPE_CHECKING, Any
 from vault import anchor, clock, crypto, key_register, revoked_keys
 from vault import manifest as manifests
 from vault.config import Layout, read_config, write_config
-from vault.errors import IntegrityError, UsageError, VaultError
+from vault.errors import IntegrityError, LockedError, UsageError, VaultError
 from vault.fsutil import append_line, atomic_write, clean_stale_temps, fsync_dir, make_private_dir
 from vault.head import SaveContext, parse_head, read_head, read_index, save_catalog
 from vault.keys import DataKey, KeyPaths, vault_id_of, wrap_secret
+from vault.lock import VaultLock
 from vault.objects import ObjectStore
 from vault.reencrypt import Moved, move_document
 
@@ -67,6 +68,7 @@ MOVED = "moved.jsonl"
 NEW = "new"
 OLD_KEYS = "old-keys"
 TMP = "tmp"  # the move's temp files: a command taking the vault lock cleans tmp/
+MOVER_LOCK = "rotate.lock"  # in local/: held by the one 'vault rotate' moving documents
 COPYING = "copying"
 SWITCHING = "switching"
 
@@ -287,6 +289,21 @@ def new_key(vault: Vault) -> DataKey:
 # --- 2. move -------------------------------------------------------------------
 
 
+def hold_mover(vault: Vault) -> VaultLock:
+    """The lock of the process moving documents (taken holding the vault
+    lock, kept while it is let go): a second ``vault rotate`` meanwhile is
+    refused, not let loose on the same documents. The caller releases it."""
+    lock = VaultLock(vault.layout.local / MOVER_LOCK, wait=0)
+    try:
+        lock.acquire()
+    except LockedError:
+        raise LockedError(
+            "a key rotation is running already (another 'vault rotate')",
+            hint="wait for it to finish",
+        ) from None
+    return lock
+
+
 def moved(root: Path) -> dict[str, dict[str, Any]]:
     """{old manifest id: line} of the documents moved so far (a line torn by a
     crash is not one: that document is moved again)."""
@@ -381,7 +398,11 @@ def _note(path: Path, result: Moved) -> None:
 def finish(vault: Vault, old: DataKey, new: DataKey, progress: Progress | None = None) -> Finished:
     """Move what is left, make the new catalog and switch (the lock held)."""
     state = read_state(vault.root)
-    assert state is not None
+    if state is None:
+        raise UsageError(
+            f"the key rotation is gone (its folder {FOLDER}/ was removed meanwhile)",
+            hint="run 'vault rotate' again",
+        )
     if state.phase == COPYING:
         vault.fold_journal()
         if vault.journal_entries():

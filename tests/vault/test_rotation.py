@@ -83,3 +83,22 @@ def test_a_command_taking_the_lock_while_documents_move_leaves_their_temp_files(
     result = run(vault_dir, "rotate")
     assert result.exit_code == 0, result.output
     assert "2 documents are under the new key" in result.output
+
+
+def test_a_second_rotate_while_one_moves_documents_is_refused_in_one_line(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    store(vault_dir, tmp_path, 1)
+    begun(vault_dir, tmp_path)
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        mover = rotation.hold_mover(vault)  # as the 'vault rotate' moving documents holds it
+    try:
+        result = run(vault_dir, "rotate")
+    finally:
+        mover.release()
+    assert result.exit_code == 1, result.output
+    assert "a key rotation is running already" in result.output
+    assert rotation.read_state(vault_dir) is not None
+    result = run(vault_dir, "rotate")
+    assert result.exit_code == 0, result.output

@@ -127,6 +127,8 @@ def rotate(
         if state is None and before is not None:
             click.echo("The key rotation is finished. Run 'vault sync' now.")
             return
+        mover = rotation.hold_mover(vault)  # one 'vault rotate' at a time
+        click.get_current_context().call_on_close(mover.release)
         if state is None:
             path = _sheet_path(sheet)
             new_passphrase = choose_passphrase(
