@@ -359,8 +359,14 @@ def move(
     new: DataKey,
     todo: Iterable[tuple[str, str, int]],
     progress: Progress | None = None,
+    *,
+    meanwhile: bool = False,
 ) -> int:
-    """Move each document of ``todo`` (see ``to_move``); return the bytes read."""
+    """Move each document of ``todo`` (see ``to_move``); return the bytes read.
+
+    ``meanwhile``: without the vault lock, while other commands run: a
+    document whose manifest is gone (an edit replaced it) is left to
+    ``finish``, which moves the new one."""
     todo = list(todo)
     total = sum(size for _, _, size in todo)
     done_bytes = 0
@@ -373,6 +379,8 @@ def move(
     objects = ObjectStore(vault.objects.root, tmp, part_size=vault.objects.part_size)
     store = ObjectStore(vault.manifests.root, tmp)
     for n, (_, manifest_id, size) in enumerate(todo, 1):
+        if meanwhile and not store.exists(manifest_id):
+            continue
         result = move_document(objects, store, manifest_id, old, new)
         _note(path, result)
         _checkpoint(f"moved:{n}")

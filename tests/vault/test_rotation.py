@@ -102,3 +102,34 @@ def test_a_second_rotate_while_one_moves_documents_is_refused_in_one_line(
     assert rotation.read_state(vault_dir) is not None
     result = run(vault_dir, "rotate")
     assert result.exit_code == 0, result.output
+
+
+def test_a_document_edited_while_documents_move_is_moved_as_edited(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit replaces a manifest the move was about to read: the rotation
+    goes on, and its finish moves the new one."""
+    store(vault_dir, tmp_path, 3)
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        ids = [row["id"] for row in vault.catalog.documents()]
+    real, calls = rotation.move, []
+
+    def edited_first(*args: Any, **kwargs: Any) -> int:
+        calls.append(1)
+        if len(calls) == 1:  # the move without the lock, first of the two
+            other = Vault.open(vault_dir)
+            with other.lock:
+                other.unlock(PASSPHRASE)
+                other.edit(ids[-1], doc_type="court-order")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(rotation, "move", edited_first)
+    result = run(vault_dir, "rotate", "--emergency-sheet", str(tmp_path / "sheet.pdf"))
+    assert result.exit_code == 0, result.output
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(NEW)
+        assert vault.document(ids[-1])["doc_type"] == "court-order"
+        assert vault.catalog.count() == 3

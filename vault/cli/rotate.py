@@ -152,7 +152,7 @@ def rotate(
         vault.forget_catalog()
         vault.lock.release()  # storing and reading go on while the documents move
         try:
-            rotation.move(vault, old, new, todo, progress)
+            rotation.move(vault, old, new, todo, progress, meanwhile=True)
             vault.lock.wait = LOCK_WAIT  # a batch being stored finishes first
             vault.lock.acquire()
             result = rotation.finish(vault, old, new, progress)
