@@ -238,6 +238,7 @@ def begin(
             for r in register.keys
             if r.label not in keep and r.label != key_register.COORDINATOR
         )
+        anchor.record_pending(vault.root, public)  # outside the folder: see complete_switch
         _write_state(
             vault.root,
             Rotation(now, key_id(old), key_id(new), public, dropped=dropped),
@@ -277,6 +278,7 @@ def new_key(vault: Vault) -> DataKey:
     old = vault.unlocked_key()
     if key_id(old) != state.old:
         raise IntegrityError("the key rotation under way was not started from this vault's key")
+    anchor.check_switch(vault.root, state.recipient)
     blob = (folder(vault.root) / NEW_KEY).read_bytes()
     key = DataKey.from_secret(crypto.decrypt_bytes(blob, [old.identity]).decode())
     if key.recipient != state.recipient:
@@ -498,6 +500,7 @@ def complete_switch(root: Path) -> tuple[int, int]:
     state = read_state(root)
     if state is None or state.phase != SWITCHING:
         return 0, 0
+    anchor.check_switch(root, state.recipient)  # not a record planted without the key
     layout = Layout(root)
     work = folder(root)
     staging = work / NEW
@@ -547,6 +550,8 @@ def complete_switch(root: Path) -> tuple[int, int]:
     _revoke_old_keys(root, work / OLD_KEYS)
     shutil.rmtree(work)
     fsync_dir(root)
+    with contextlib.suppress(OSError):
+        anchor.pending_path(root).unlink()
     return head.documents, removed
 
 

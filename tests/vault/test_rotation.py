@@ -4,6 +4,7 @@ while the documents move, and what a rotation under way is checked for."""
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -14,8 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import PASSPHRASE, TEST_WORK_FACTOR, make_pdf
-from vault import rotation, scrypt_file
+from vault import crypto, rotation, scrypt_file
 from vault.cli import cli
+from vault.keys import vault_id_of
 from vault.objects import ObjectStore, StoredObject
 from vault.repository import Vault
 
@@ -133,3 +135,31 @@ def test_a_document_edited_while_documents_move_is_moved_as_edited(
         vault.unlock(NEW)
         assert vault.document(ids[-1])["doc_type"] == "court-order"
         assert vault.catalog.count() == 3
+
+
+def test_a_rotation_record_planted_without_the_key_is_refused_and_changes_nothing(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """A 'switching' record naming someone else's key, put in the vault folder
+    by someone who has no key: the next command (even storing without the
+    passphrase) must not put that key in place nor remove the key files."""
+    store(vault_dir, tmp_path, 1)
+    assert run(vault_dir, "list").exit_code == 0  # the vault's public key noted
+    keys_before = sorted(p.name for p in (vault_dir / "keys").iterdir())
+    _secret, public = crypto.generate_identity()
+    work = vault_dir / rotation.FOLDER
+    (work / rotation.NEW / "keys").mkdir(parents=True)
+    (work / rotation.NEW / "keys" / "data.pub").write_text(public + "\n")
+    old = (vault_dir / "keys" / "data.pub").read_text().strip()
+    state = rotation.Rotation(
+        "2026-01-01T00:00:00+00:00", vault_id_of(old), vault_id_of(public), public, "switching"
+    )
+    (work / rotation.STATE).write_text(json.dumps(state.record()))
+
+    letter = make_pdf(tmp_path / "post.pdf", "Referral for the Finch family")
+    result = run(vault_dir, "ingest", str(letter), passphrase="")
+    assert result.exit_code == 4, result.output
+    assert "not one begun in this folder" in result.output
+    assert sorted(p.name for p in (vault_dir / "keys").iterdir()) == keys_before
+    assert (vault_dir / "keys" / "data.pub").read_text().strip() == old
+    assert run(vault_dir, "rotate").exit_code == 4  # nor goes on with it
