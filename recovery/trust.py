@@ -121,7 +121,12 @@ def verify_backup(
         if head.format == 1:
             catalog = _checked_catalog(fetched / ages[0], ages[0], head, key)
         else:
-            catalog = _checked_chain(fetched / "catalog", head, key, str(config["vault_id"]))
+            # The vault id its catalog carries (authentic: the head names its
+            # files): config.json may name another key, sent ahead of the
+            # head by a sync after a key rotation, or be missing.
+            catalog, vault_id = _checked_chain(fetched / "catalog", head, key)
+            if vault_id != config["vault_id"]:
+                config = _settings(fetched, key, vault_id)
     journal = fetched / JOURNAL
     entries = journals.parse(journal.read_bytes() if journal.exists() else b"").records
     trusted, left_out = trusted_entries(entries, head)
@@ -287,37 +292,51 @@ class Rows:
         return iter(self.rows.values())
 
 
-def _checked_chain(folder: Path, head: Head, key: DataKey, vault_id: str) -> Rows:
-    """Read every file of the head's catalog chain through, checking it."""
+def _checked_chain(folder: Path, head: Head, key: DataKey) -> tuple[Rows, str]:
+    """Read every file of the head's catalog chain through, checking it;
+    return its rows and the vault id it carries."""
     rows = Rows()
     try:
-        chain.apply_chain(folder, head.links, rows, key, vault_id=vault_id, last_seq=head.seq)
+        vault_id = chain.apply_chain(
+            folder, head.links, rows, key, vault_id=None, last_seq=head.seq
+        )
     except IntegrityError as error:
         raise IntegrityError(
             f"the catalog on the remote: {error.message}; nothing was written",
             hint="'vault recover --rebuild-catalog' leaves it out and rebuilds the catalog "
             "from the document manifests",
         ) from None
-    return rows
+    return rows, vault_id
 
 
-def _settings(fetched: Path, key: DataKey) -> dict[str, Any]:
-    """The backup's config.json if it is this vault's (its id is the key's, or,
-    after a key rotation, its ``data_key`` is); else a new one."""
+def _settings(fetched: Path, key: DataKey, vault_id: str | None = None) -> dict[str, Any]:
+    """The backup's config.json if it is this vault's (its id is ``vault_id``
+    when known, else the key's, or, after a key rotation, its ``data_key``
+    is); else a new one. Its ``data_key`` is the key's id."""
     key_id = keyring.vault_id_of(key.recipient)
     try:
         config = json.loads((fetched / CONFIG).read_text("utf-8"))
     except (OSError, ValueError):
         config = None
-    ours = isinstance(config, dict) and (
-        config.get("vault_id") == key_id
-        or (isinstance(config.get("vault_id"), str) and config.get("data_key") == key_id)
-    )
+    if vault_id is not None:
+        ours = isinstance(config, dict) and config.get("vault_id") == vault_id
+    else:
+        ours = isinstance(config, dict) and (
+            config.get("vault_id") == key_id
+            or (isinstance(config.get("vault_id"), str) and config.get("data_key") == key_id)
+        )
     if not ours or not isinstance(config, dict):
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        config = {"format": 1, "vault_id": key_id, "created": now, "passphrase_changed": now}
+        config = {
+            "format": 1,
+            "vault_id": vault_id or key_id,
+            "created": now,
+            "passphrase_changed": now,
+        }
     if config["vault_id"] == key_id:
         config.pop("data_key", None)
+    else:
+        config["data_key"] = key_id
     # The passphrase file's cost as it is (it opened within the default limit), not
     # as the unauthenticated settings say: a later unlock trusts this figure.
     wrapped = fetched / "keys" / "passphrase.age"

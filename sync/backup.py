@@ -189,7 +189,6 @@ class Plan:
         )
 
 
-
 def now_utc() -> str:
     return clock.stamp()
 

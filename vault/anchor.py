@@ -108,6 +108,44 @@ def check_recipient(root: Path, recipient: str) -> None:
         )
 
 
+def pending_path(root: Path) -> Path:
+    """Where the new public key of a key rotation begun in folder ``root`` is
+    noted, outside it (``vault.rotation``), until its switch."""
+    return recipient_path(root).with_suffix(".next")
+
+
+def record_pending(root: Path, recipient: str) -> None:
+    """Note the new public key of the key rotation beginning at ``root``
+    (the vault unlocked); an error is raised, not passed over."""
+    make_private_dir(default_state_dir())
+    make_private_dir(pending_path(root).parent)
+    atomic_write(pending_path(root), (recipient + "\n").encode("ascii"))
+
+
+def check_switch(root: Path, recipient: str) -> None:
+    """Refuse a key rotation's record (``rotation/``) whose new key is neither
+    the public key noted for this folder nor the one a rotation begun here
+    noted: planted by someone without the key, its switch would put their
+    key in place and remove the vault's key files."""
+    try:
+        noted = recipient_path(root).read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return  # none noted: a vault copied here, or made before this was kept
+    if noted == recipient:
+        return
+    try:
+        pending = pending_path(root).read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        pending = None
+    if pending != recipient:
+        raise IntegrityError(
+            "the key rotation in rotation/ is not one begun in this folder: its new key is "
+            "not the vault's; nothing was changed",
+            hint="if nobody ran 'vault rotate' here, move the folder rotation/ out of the "
+            "vault and run 'vault verify'",
+        )
+
+
 def record(root: Path, vault_id: str, head: Head, key: DataKey) -> None:
     """Write ``head`` (just saved as head.json) to both anchors, best effort."""
     data = head_record(head, key)

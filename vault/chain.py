@@ -552,13 +552,15 @@ def apply_chain(
     catalog: Applies,
     key: DataKey,
     *,
-    vault_id: str,
+    vault_id: str | None,
     last_seq: int,
     texts: Texts | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> None:
+) -> str:
     """Apply the base and the deltas ``links`` names to ``catalog``, in order,
     checking each file's hash, MAC, place in the chain and state number.
+    Returns the vault id the chain carries: ``vault_id``, or with None, the
+    base's (every delta must carry the same).
     With ``texts``, a delta's row gets its manifest's text (``MissingManifestError``
     when a document's last row names one not here); without, records are
     applied as they are.
@@ -573,6 +575,8 @@ def apply_chain(
             raise MissingChainFile("a catalog file named by the head is missing")
         header = read_records(folder / f"{link.age}.age", link.age, key, catalog.apply)
         kind = "base" if n == 0 else "delta"
+        if vault_id is None and n == 0 and isinstance(header.get("vault"), str):
+            vault_id = header["vault"]
         if (
             header.get("chain") not in READS
             or header.get("kind") != kind
@@ -591,6 +595,7 @@ def apply_chain(
             progress(n + 1, len(links))
     if with_text is not None:
         with_text.finish()
+    return vault_id or ""
 
 
 def texts_of(folder: Path, links: Iterable[Link]) -> int:

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from vault import anchor, clock, crypto, key_register, parts, revoked_keys
 from vault import manifest as manifests
 from vault.config import Layout, read_config, write_config
-from vault.errors import IntegrityError, UsageError, VaultError, WrongKeyError
+from vault.errors import IntegrityError, LockedError, UsageError, VaultError, WrongKeyError
 from vault.fsutil import append_line, atomic_write, clean_stale_temps, fsync_dir, make_private_dir
 from vault.head import SaveContext, parse_head, read_head, read_index, save_catalog
 from vault.keys import DataKey, KeyPaths, vault_id_of, wrap_secret
@@ -68,8 +68,8 @@ NEW_KEY = "new-key.age"
 MOVED = "moved.jsonl"
 NEW = "new"
 OLD_KEYS = "old-keys"
-TMP = "tmp"
-RUNNING = "rotate.lock"
+TMP = "tmp"  # the move's temp files: a command taking the vault lock cleans tmp/
+MOVER_LOCK = "rotate.lock"  # in local/: held by the one 'vault rotate' moving documents
 COPYING = "copying"
 SWITCHING = "switching"
 
@@ -243,6 +243,7 @@ def begin(
             for r in register.keys
             if r.label not in keep and r.label != key_register.COORDINATOR
         )
+        anchor.record_pending(vault.root, public)  # outside the folder: see complete_switch
         _write_state(
             vault.root,
             Rotation(now, key_id(old), key_id(new), public, dropped=dropped, kept=tuple(kept)),
@@ -289,6 +290,7 @@ def new_key(vault: Vault) -> DataKey:
     old = vault.unlocked_key()
     if key_id(old) != state.old:
         raise IntegrityError("the key rotation under way was not started from this vault's key")
+    anchor.check_switch(vault.root, state.recipient)
     blob = (folder(vault.root) / NEW_KEY).read_bytes()
     key = DataKey.from_secret(crypto.decrypt_bytes(blob, [old.identity]).decode())
     if key.recipient != state.recipient:
@@ -301,11 +303,19 @@ def new_key(vault: Vault) -> DataKey:
 # --- 2. move -------------------------------------------------------------------
 
 
-def running(root: Path) -> VaultLock:
-    """The lock one ``vault rotate`` holds from its start to its end (in the
-    vault's ``local/``, not in ``rotation/``, which the switch removes): a
-    second one at the same time is refused at once."""
-    return VaultLock(Layout(root).local / RUNNING, wait=0)
+def hold_mover(vault: Vault) -> VaultLock:
+    """The lock of the process moving documents (taken holding the vault
+    lock, kept while it is let go): a second ``vault rotate`` meanwhile is
+    refused, not let loose on the same documents. The caller releases it."""
+    lock = VaultLock(vault.layout.local / MOVER_LOCK, wait=0)
+    try:
+        lock.acquire()
+    except LockedError:
+        raise LockedError(
+            "a key rotation is running already (another 'vault rotate')",
+            hint="wait for it to finish",
+        ) from None
+    return lock
 
 
 def moved(root: Path) -> dict[str, dict[str, Any]]:
@@ -363,13 +373,18 @@ def move(
     new: DataKey,
     todo: Iterable[tuple[str, str, int]],
     progress: Progress | None = None,
+    *,
+    meanwhile: bool = False,
 ) -> int:
     """Move each document of ``todo`` (see ``to_move``); return the bytes read.
 
-    The vault's lock need not be held (``running`` must be): new objects are
-    written through temp files in ``rotation/tmp/``, which no other command
-    cleans up (they clean the vault's own temp folder when they take the
-    lock), and committed to the stores under their hashes.
+    The vault's lock need not be held (``hold_mover``'s must be): new
+    objects are written through temp files in ``rotation/tmp/``, which no
+    other command cleans up (they clean the vault's own temp folder when they
+    take the lock), and committed to the stores under their hashes.
+    ``meanwhile``: without the vault lock, while other commands run: a
+    document whose manifest is gone (an edit replaced it) is left to
+    ``finish``, which moves the new one.
 
     The documents are moved on threads, one a core (``parts.default_jobs``):
     much of a move lets go of Python's lock (reading, hashing, waiting for
@@ -383,22 +398,33 @@ def move(
     todo = list(todo)
     total = sum(size for _, _, size in todo)
     done_bytes = 0
-    work = folder(vault.root)
-    path = work / MOVED
-    temps = work / TMP
-    make_private_dir(temps)
-    clean_stale_temps(temps)
-    objects = ObjectStore(vault.layout.objects, temps)
-    stored_manifests = ObjectStore(vault.layout.manifests, temps)
+    path = folder(vault.root) / MOVED
+    # Temp files of their own: any command that takes the vault lock meanwhile
+    # removes what it finds in the vault's tmp/, as left by a killed writer.
+    tmp = folder(vault.root) / TMP
+    make_private_dir(tmp)
+    clean_stale_temps(tmp)
+    objects = ObjectStore(vault.objects.root, tmp, part_size=vault.objects.part_size)
+    store = ObjectStore(vault.manifests.root, tmp)
+
+    def one(manifest_id: str) -> Moved | None:
+        if meanwhile and not store.exists(manifest_id):
+            return None
+        try:
+            return move_document(objects, store, manifest_id, old, new)
+        except IntegrityError:
+            if meanwhile and not store.exists(manifest_id):
+                return None  # replaced while it was read
+            raise
+
     pool = ThreadPoolExecutor(max_workers=parts.default_jobs())
     try:
-        futures = {
-            pool.submit(move_document, objects, stored_manifests, manifest_id, old, new): size
-            for _, manifest_id, size in todo
-        }
+        futures = {pool.submit(one, manifest_id): size for _, manifest_id, size in todo}
         for n, future in enumerate(as_completed(futures), 1):
-            _note(path, future.result())
-            _checkpoint(f"moved:{n}")
+            result = future.result()
+            if result is not None:
+                _note(path, result)
+                _checkpoint(f"moved:{n}")
             done_bytes += futures[future]
             if progress:
                 progress(n, len(todo), done_bytes, total)
@@ -423,8 +449,11 @@ def _note(path: Path, result: Moved) -> None:
 def finish(vault: Vault, old: DataKey, new: DataKey, progress: Progress | None = None) -> Finished:
     """Move what is left, make the new catalog and switch (the lock held)."""
     state = read_state(vault.root)
-    if state is None:  # finished meanwhile by the next command to take the lock
-        raise UsageError("no key rotation is under way: it was finished already")
+    if state is None:
+        raise UsageError(
+            f"the key rotation is gone (its folder {FOLDER}/ was removed meanwhile)",
+            hint="run 'vault rotate' again",
+        )
     if state.phase == COPYING:
         vault.fold_journal()
         if vault.journal_entries():
@@ -560,6 +589,7 @@ def complete_switch(root: Path) -> tuple[int, int]:
     state = read_state(root)
     if state is None or state.phase != SWITCHING:
         return 0, 0
+    anchor.check_switch(root, state.recipient)  # not a record planted without the key
     layout = Layout(root)
     work = folder(root)
     staging = work / NEW
@@ -609,6 +639,8 @@ def complete_switch(root: Path) -> tuple[int, int]:
     _revoke_old_keys(root, work / OLD_KEYS)
     shutil.rmtree(work)
     fsync_dir(root)
+    with contextlib.suppress(OSError):
+        anchor.pending_path(root).unlink()
     return head.documents, removed
 
 

@@ -231,3 +231,29 @@ def test_age_refusing_a_file_is_what_opens_reports(
     other = tmp_path / "other.txt"
     subprocess.run(["age-keygen", "-o", str(other)], capture_output=True, check=True)
     assert not opens(objects[0], other)
+
+
+def test_a_second_rotation_killed_before_the_head_still_recovers_with_the_old_passphrase(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """config.json (naming the newest key) goes ahead of the head: recovery
+    takes the vault id from the catalog, not from it."""
+    originals = stored(vault_dir, tmp_path)
+    folder = tmp_path / "usb"
+    assert run(vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
+    rotate(vault_dir, tmp_path)
+    assert run(vault_dir, "sync", passphrase=None).exit_code == 0
+    sheet = tmp_path / "third-sheet.pdf"
+    again = run(
+        vault_dir, "rotate", "--emergency-sheet", str(sheet),
+        passphrase=NEW, VAULT_NEW_PASSPHRASE="Third Pass Word 77",
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+
+    sync_killed_at(vault_dir, "rotation")
+    result = recover(str(folder), tmp_path / "with-old", NEW)
+    assert result.exit_code == 0, result.output
+    assert exported(tmp_path / "with-old", NEW, tmp_path) == originals
+    result = recover(str(folder), tmp_path / "with-new", "Third Pass Word 77")
+    assert result.exit_code == 0, result.output
+    assert exported(tmp_path / "with-new", "Third Pass Word 77", tmp_path) == originals

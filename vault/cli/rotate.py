@@ -21,7 +21,7 @@ from vault.cli.common import (
 )
 from vault.cli.setup import _after_printing, _sealing_steps, _sheet_path, choose_passphrase
 from vault.display import StatusLine
-from vault.errors import LockedError, UsageError, WrongKeyError
+from vault.errors import UsageError, WrongKeyError
 
 if TYPE_CHECKING:
     from vault.repository import Vault
@@ -127,6 +127,8 @@ def rotate(
         if state is None and before is not None:
             click.echo("The key rotation is finished. Run 'vault sync' now.")
             return
+        mover = rotation.hold_mover(vault)  # one 'vault rotate' at a time
+        click.get_current_context().call_on_close(mover.release)
         if state is None:
             path = _sheet_path(sheet)
             new_passphrase = choose_passphrase(
@@ -146,19 +148,11 @@ def rotate(
                 err=True,
             )
         progress = None if quiet or not sys.stderr.isatty() else RotateProgress()
-        run_lock = rotation.running(vault.root)
-        try:  # held until this command ends: a second 'vault rotate' is refused
-            run_lock.acquire()
-        except LockedError:
-            raise LockedError(
-                "a key rotation is running already (another 'vault rotate')",
-                hint="wait for it to finish",
-            ) from None
         todo = rotation.to_move(vault)
         vault.forget_catalog()
         vault.lock.release()  # storing and reading go on while the documents move
         try:
-            rotation.move(vault, old, new, todo, progress)
+            rotation.move(vault, old, new, todo, progress, meanwhile=True)
             vault.lock.wait = LOCK_WAIT  # a batch being stored finishes first
             vault.lock.acquire()
             result = rotation.finish(vault, old, new, progress)
@@ -172,7 +166,6 @@ def rotate(
             )
             raise
         finally:
-            run_lock.release()
             if progress is not None:
                 progress.clear()
     agent_client.forget(root)  # a 'vault unlock' session held the old key
