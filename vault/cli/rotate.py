@@ -127,8 +127,6 @@ def rotate(
         if state is None and before is not None:
             click.echo("The key rotation is finished. Run 'vault sync' now.")
             return
-        mover = rotation.hold_mover(vault)  # one 'vault rotate' at a time
-        click.get_current_context().call_on_close(mover.release)
         if state is None:
             path = _sheet_path(sheet)
             new_passphrase = choose_passphrase(
@@ -147,6 +145,8 @@ def rotate(
                 f"Going on with the key rotation begun {state.started[:16].replace('T', ' ')}.",
                 err=True,
             )
+        mover = rotation.hold_mover(vault)  # one 'vault rotate' at a time
+        click.get_current_context().call_on_close(mover.release)
         progress = None if quiet or not sys.stderr.isatty() else RotateProgress()
         todo = rotation.to_move(vault)
         vault.forget_catalog()
