@@ -260,10 +260,16 @@ def read_secret(spec: UnlockSpec, *, ask_reason: bool = False) -> Secret:
 
 @contextlib.contextmanager
 def unlocked(
-    root: Path, spec: UnlockSpec, *, reading: bool = False, agent: bool = True
+    root: Path,
+    spec: UnlockSpec,
+    *,
+    reading: bool = False,
+    agent: bool = True,
+    next_steps: bool = True,
 ) -> Iterator[Vault]:
     """Open the vault under its lock and unlock it (``reading``: see ``opened``;
-    ``agent``: see ``unlock_vault``); after the emergency key, say what to do next."""
+    ``agent``: see ``unlock_vault``); after the emergency key, say what to do
+    next (unless ``next_steps`` is False: a command that does those steps)."""
     if spec.emergency_key:
         _refuse_key_on_command_line(spec.emergency_key)
     with opened(root, reading=reading) as vault:
@@ -282,7 +288,7 @@ def unlocked(
             report_dropped(vault)
         if vault.set_aside:  # reported once the command has done and shown the rest
             click.get_current_context().call_on_close(lambda: report_set_aside(vault))
-    if emergency:
+    if emergency and next_steps:
         emergency_next_steps(root)
 
 

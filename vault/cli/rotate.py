@@ -117,11 +117,15 @@ def rotate(
     before = rotation.read_state(root)
     if before is not None and before.phase == rotation.SWITCHING:
         click.echo(
-            "The key rotation had begun switching to the new key: it is finished first, "
-            "so the NEW passphrase (or the new emergency key) opens the vault.",
+            "The key rotation had begun switching to the new key: it is finished now, "
+            "before anything else. From now on the NEW passphrase (or the new emergency "
+            "key) opens the vault; there is no need to run 'vault rotate' again: run "
+            "'vault sync'.",
             err=True,
         )
-    with unlocked(root, unlock, agent=False) as vault:
+    # After the emergency key, a rotation is what the usual next steps (a new
+    # passphrase, a new sheet) would do, and more: the committee is told below.
+    with unlocked(root, unlock, agent=False, next_steps=False) as vault:
         old = vault.unlocked_key()
         state = rotation.read_state(vault.root)
         if state is None and before is not None:
@@ -187,6 +191,12 @@ def rotate(
         "Shred the old emergency sheet. Run 'vault sync' now: the backups switch to the "
         "new key and their old files are deleted."
     )
+    if unlock.emergency_key:
+        click.echo(
+            "The emergency key was used (the time and the reason are in the audit log): "
+            "the committee records it in its minutes, then: vault audit ack",
+            err=True,
+        )
 
 
 def _parse_keep(values: tuple[str, ...]) -> dict[str, Path]:

@@ -304,6 +304,7 @@ def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> 
     Example:
         vault passwd
     """
+    _refuse_during_rotation(root, "a new passphrase")
     with unlocked(root, unlock, agent=False) as vault:  # asks, even when unlocked
         new = choose_passphrase(
             new_passphrase_file, env="VAULT_NEW_PASSPHRASE", prompt="New passphrase"
@@ -341,6 +342,7 @@ def emergency_sheet(root: Path, out: Path, unlock: UnlockSpec) -> None:
     from vault.emergency_sheet import write_emergency_sheet  # fpdf2 is slow to import
     from vault.keys import new_emergency_key
 
+    _refuse_during_rotation(root, "a new emergency sheet")
     out = out.expanduser().absolute()
     if out.exists():
         raise UsageError(f"{out} already exists", hint="choose another --out")
@@ -372,3 +374,15 @@ def emergency_sheet(root: Path, out: Path, unlock: UnlockSpec) -> None:
         click.echo("Print it now; delete the PDF only once the sheet has printed clearly.")
     _sealing_steps()
     click.echo("Shred the old sheet. Run 'vault sync' so the backups take the new key too.")
+
+
+def _refuse_during_rotation(root: Path, what: str) -> None:
+    """While a key rotation is under way its new keys are made already: a
+    passphrase or sheet changed now would be lost at its switch."""
+    from vault import rotation
+
+    if rotation.read_state(root) is not None:
+        raise UsageError(
+            f"a key rotation is under way: {what} now would not outlast it",
+            hint="finish it first ('vault rotate'); it sets a new passphrase and sheet itself",
+        )
