@@ -50,14 +50,21 @@ def run(root: Path | None, *args: str, passphrase: str | None = PASSPHRASE, **en
     return result
 
 
+PART = 64 * 1024  # 64 MiB in real use
+
+
 def stored(vault_dir: Path, tmp_path: Path) -> dict[str, bytes]:
-    """Three documents, folded in; their bytes by name."""
+    """Three documents and a large one in four parts, folded in; their bytes by name."""
     originals = {}
     vault = Vault.open(vault_dir)
     with vault.lock:
         vault.unlock(PASSPHRASE)
-        for n in range(3):
+        vault.objects.part_size = PART
+        for n in range(4):
             path = make_pdf(tmp_path / f"letter-{n}.pdf", f"Referral for the Wren family {n}")
+            if n == 3:
+                with open(path, "ab") as f:
+                    f.write(os.urandom(3 * PART + 7))
             vault.store_file(path, name=path.name, media_type="application/pdf", text=[f"Wren {n}"])
             originals[path.name] = path.read_bytes()
         vault.fold_journal()
@@ -151,6 +158,9 @@ def test_a_rotated_vault_synced_to_a_folder_leaves_nothing_the_old_key_opens(
     assert result.exit_code == 0, result.output
     assert not rotation_files(folder)
     assert check_remote_files(folder, old_key, new_key) > 10
+    sheet = write_identity_file(tmp_path / "old-sheet.txt", template_vault.emergency_secret)
+    assert not any(opens(p, sheet) for p in folder.rglob("*") if p.is_file())
+    assert len(list(folder.glob("objects/*/*"))) == 7  # three letters, and four parts
     # The new passphrase recovers every document; the old one nothing.
     assert recover(str(folder), tmp_path / "old-try", PASSPHRASE).exit_code == 3
     assert not (tmp_path / "old-try" / "objects").exists()
@@ -213,6 +223,7 @@ def test_a_rotated_vault_synced_to_a_loopback_s3_server(
     new_secret = rotate(vault_dir, tmp_path)
     result = run(vault_dir, "sync", passphrase=None)
     assert result.exit_code == 0, result.output
+    assert "empty them" in result.output  # this server cannot: the user is told
     old_key, new_key = identities(tmp_path, template_vault, new_secret)
     assert check_remote_files(backing, old_key, new_key) > 10
     assert not rotation_files(backing)
