@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +17,13 @@ from vault.cli.common import (
     unlock_options,
     unlocked,
 )
-from vault.cli.setup import _after_printing, _sealing_steps, _sheet_path, choose_passphrase
+from vault.cli.setup import (
+    _after_printing,
+    _sealing_steps,
+    _sheet_path,
+    choose_passphrase,
+    sheet_writer,
+)
 from vault.display import StatusLine
 from vault.errors import UsageError, WrongKeyError
 
@@ -140,7 +144,7 @@ def rotate(
             )
             _refuse_old_passphrase(vault, new_passphrase)
             keep = _kept(vault, unlock, given_keep)
-            new = rotation.begin(vault, new_passphrase, keep, _deliver(vault, path))
+            new = rotation.begin(vault, new_passphrase, keep, sheet_writer(vault, path))
             click.echo(f"The new emergency sheet is at {path}", err=True)
         else:
             path = None
@@ -276,23 +280,3 @@ def _kept(vault: Vault, unlock: UnlockSpec, given: dict[str, Path]) -> dict[str,
             keep[label] = value
             break
     return keep
-
-
-def _deliver(vault: Vault, path: Path) -> Callable[[str], None]:
-    from sync.remote_kinds import describe_remotes
-    from vault.config import centre_name
-    from vault.emergency_sheet import write_emergency_sheet  # fpdf2 is slow to import
-
-    config = vault.config
-
-    def deliver(secret: str) -> None:
-        write_emergency_sheet(
-            path,
-            secret_key=secret,
-            vault_id=vault.vault_id,
-            centre_name=centre_name(config),
-            created=datetime.fromisoformat(str(config["created"])),
-            backups=describe_remotes(config),
-        )
-
-    return deliver

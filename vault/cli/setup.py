@@ -25,7 +25,10 @@ from vault.errors import StorageError, UsageError, WeakPassphraseError
 from vault.sealing import RENEW_COMMAND, SEALING_STEPS, VALIDITY
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from vault.keys import NewKeys
+    from vault.repository import Vault
 
 SHEET_NAME = "vault-emergency-sheet"
 TRIES = 3  # chances to choose an acceptable passphrase at a terminal
@@ -337,9 +340,6 @@ def emergency_sheet(root: Path, out: Path, unlock: UnlockSpec) -> None:
     Example:
         vault emergency-sheet --out ~/Desktop/new-emergency-sheet.pdf
     """
-    from sync.remote_kinds import describe_remotes
-    from vault.config import centre_name
-    from vault.emergency_sheet import write_emergency_sheet  # fpdf2 is slow to import
     from vault.keys import new_emergency_key
 
     _refuse_during_rotation(root, "a new emergency sheet")
@@ -352,20 +352,7 @@ def emergency_sheet(root: Path, out: Path, unlock: UnlockSpec) -> None:
     with unlocked(root, unlock, agent=False) as vault:  # asks, even when unlocked
         key = vault.key
         assert key is not None
-        config = vault.config
-        backups = describe_remotes(config)
-
-        def deliver(secret: str) -> None:
-            write_emergency_sheet(
-                out,
-                secret_key=secret,
-                vault_id=vault.vault_id,
-                centre_name=centre_name(config),
-                created=datetime.fromisoformat(str(config["created"])),
-                backups=backups,
-            )
-
-        new_emergency_key(vault.key_paths, key, deliver)
+        new_emergency_key(vault.key_paths, key, sheet_writer(vault, out))
         vault.audit.append("emergency-sheet")
     click.echo(f"The new emergency sheet is at {out}")
     if sys.stdin.isatty():
@@ -386,3 +373,27 @@ def _refuse_during_rotation(root: Path, what: str) -> None:
             f"a key rotation is under way: {what} now would not outlast it",
             hint="finish it first ('vault rotate'); it sets a new passphrase and sheet itself",
         )
+
+
+def sheet_writer(vault: Vault, out: Path) -> Callable[[str], None]:
+    """What puts a new emergency key on a sheet at ``out`` (``vault
+    emergency-sheet``, ``vault rotate``): the vault's id, the centre's name,
+    the day the vault was made and its backups, as at ``vault init``."""
+    from sync.remote_kinds import describe_remotes
+    from vault.config import centre_name
+    from vault.emergency_sheet import write_emergency_sheet  # fpdf2 is slow to import
+
+    config = vault.config
+    backups = describe_remotes(config)
+
+    def deliver(secret: str) -> None:
+        write_emergency_sheet(
+            out,
+            secret_key=secret,
+            vault_id=vault.vault_id,
+            centre_name=centre_name(config),
+            created=datetime.fromisoformat(str(config["created"])),
+            backups=backups,
+        )
+
+    return deliver
