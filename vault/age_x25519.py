@@ -78,6 +78,17 @@ def _bech32_data(text: str, prefix: str) -> bytes:
     return bytes(out)
 
 
+def recipient_bytes(recipient: str) -> bytes:
+    """The 32 bytes of an ``age1…`` recipient (``CryptoFormatError`` if it is not one)."""
+    try:
+        data = _bech32_data(recipient.strip(), "age")
+    except ValueError:
+        raise CryptoFormatError("not an age X25519 recipient") from None
+    if len(data) != 32:
+        raise CryptoFormatError("not an age X25519 recipient")
+    return data
+
+
 def _private_key(identity: str) -> X25519PrivateKey | None:
     try:
         secret = _bech32_data(identity.strip(), _IDENTITY_HRP)

@@ -157,12 +157,13 @@ class ObjectStore:
         finally:
             remove_quietly(tmp)
 
-    def commit(self, tmp: Path) -> StoredObject:
-        """Store the encrypted file ``tmp`` (a temp file of ``self.tmp``) under its hash."""
-        return self._commit(tmp)
+    def commit(self, tmp: Path, digest: str | None = None) -> StoredObject:
+        """Store the encrypted file ``tmp`` (a temp file of ``self.tmp``) under its
+        hash (``digest``, when the writer hashed what it wrote)."""
+        return self._commit(tmp, digest)
 
-    def _commit(self, tmp: Path) -> StoredObject:
-        object_id = hash_file(tmp)
+    def _commit(self, tmp: Path, digest: str | None = None) -> StoredObject:
+        object_id = digest or hash_file(tmp)
         size = tmp.stat().st_size
         final = self.path(object_id)
         if final.exists() and final.stat().st_size == size:

@@ -5,9 +5,11 @@ several documents at once on threads (nothing is shared between the calls
 but the stores, which write each new file under a temp name of its own).
 Each object is decrypted with the old identity and encrypted to the new
 recipient in one pass, a megabyte at a time, by the vault's own age reader
-(``age_x25519``) feeding age's encryption: no plaintext reaches the disk and
-memory stays flat whatever the size (a large document's parts are moved one
-by one). While it passes, the original's plaintext is hashed under the new
+(``age_x25519``) feeding the vault's own age writer (``age_seal``, which,
+unlike pyrage, lets other threads run while it encrypts), hashing the new
+file as it is written: no plaintext reaches the disk and memory stays flat
+whatever the size (a large document's parts are moved one by one). An
+object not in the form the vault writes goes through pyrage instead. While it passes, the original's plaintext is hashed under the new
 fingerprint key, so the new manifest carries the keyed fingerprint the new
 key gives (duplicate detection goes on working after a rotation).
 
@@ -26,9 +28,9 @@ import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from vault import age_x25519, crypto, parts
+from vault import age_seal, age_x25519, crypto, parts
 from vault import manifest as manifests
-from vault.errors import CryptoFormatError, IntegrityError, VaultError, WrongKeyError
+from vault.errors import CryptoFormatError, IntegrityError, WrongKeyError
 from vault.fsutil import private_temp_path, remove_quietly
 
 if TYPE_CHECKING:
@@ -51,35 +53,12 @@ class Moved:
     size: int  # bytes of the old objects read
 
 
-class _Plaintext(io.RawIOBase):
-    """The plaintext pieces of one object as a stream for age's encryption,
-    hashed under the fingerprint key on the way (``mac``, may be None)."""
-
-    def __init__(self, pieces: Iterator[memoryview], mac: hmac.HMAC | None) -> None:
-        self._pieces = pieces
-        self._mac = mac
-        self._left = memoryview(b"")
-        self.error: BaseException | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._left:
-            try:
-                piece = next(self._pieces)
-            except StopIteration:
-                return 0
-            except BaseException as exc:  # handed back to the caller after age gives up
-                self.error = exc
-                raise
-            if self._mac is not None:
-                self._mac.update(piece)
-            self._left = piece
-        n = min(len(buffer), len(self._left))
-        buffer[:n] = self._left[:n]
-        self._left = self._left[n:]
-        return n
+def _fed(pieces: Iterator[memoryview], mac: hmac.HMAC | None) -> Iterator[memoryview]:
+    """The plaintext pieces, hashed under the fingerprint key (``mac``) on the way."""
+    for piece in pieces:
+        if mac is not None:
+            mac.update(piece)
+        yield piece
 
 
 def _corrupt(object_id: str) -> IntegrityError:
@@ -113,18 +92,22 @@ def move_object(
                 if crypto_hash(path) != object_id:
                     raise _corrupt(object_id) from None
                 raise
+            digest: str | None = None
             if payload is not None:
-                reader = _Plaintext(payload.pieces(), mac)
+                written = hashlib.sha256()
+                file_key = os.urandom(16)
                 try:
-                    crypto.encrypt_stream(io.BufferedReader(reader, 1024 * 1024), out, [recipient])
-                except VaultError:
-                    if reader.error is not None:
-                        raise _named(reader.error, path, object_id) from None
-                    raise
-                if reader.error is not None:
-                    raise _named(reader.error, path, object_id)
+                    head = age_seal.header(str(recipient), file_key)
+                    out.write(head)
+                    written.update(head)
+                    for piece in age_seal.sealed(file_key, _fed(payload.pieces(), mac)):
+                        out.write(piece)
+                        written.update(piece)
+                except CryptoFormatError as error:
+                    raise _named(error, path, object_id) from None
                 if payload.sha256 != object_id:
                     raise _corrupt(object_id)
+                digest = written.hexdigest()
             else:  # not the vault's usual form: through pyrage, whole (one part at most)
                 src.seek(0)
                 plain = io.BytesIO()
@@ -135,7 +118,7 @@ def move_object(
                     mac.update(plain.getbuffer())
                 crypto.encrypt_stream(io.BytesIO(plain.getbuffer()), out, [recipient])
                 del plain
-        stored = store.commit(tmp)
+        stored = store.commit(tmp, digest)
         return stored.id, stored.size, old_size
     finally:
         remove_quietly(tmp)

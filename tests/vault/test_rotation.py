@@ -76,10 +76,12 @@ def test_a_command_taking_the_lock_while_documents_move_leaves_their_temp_files(
     begun(vault_dir, tmp_path)
     real = ObjectStore.commit
 
-    def another_command_first(store: ObjectStore, tmp: Path) -> StoredObject:
+    def another_command_first(
+        store: ObjectStore, tmp: Path, digest: str | None = None
+    ) -> StoredObject:
         with Vault.open(vault_dir).lock:  # cleans what a killed writer left
             pass
-        return real(store, tmp)
+        return real(store, tmp, digest)
 
     monkeypatch.setattr(ObjectStore, "commit", another_command_first)
     result = run(vault_dir, "rotate")
