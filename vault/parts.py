@@ -63,7 +63,8 @@ def default_jobs() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_JOBS))
 
 
-def _pool(jobs: int) -> ProcessPoolExecutor:
+def process_pool(jobs: int) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` worker processes (``vault.workers``): forked on Linux."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -96,7 +97,7 @@ def _run_all(
         return results
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    pool = _pool(min(jobs, len(calls)))
+    pool = process_pool(min(jobs, len(calls)))
     helpers = ThreadPoolExecutor(max_workers=jobs)
     futures: list[Future[T]] = []
     try:

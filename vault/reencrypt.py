@@ -1,15 +1,16 @@
 """A document moved under a new data key: its objects and manifest encrypted again.
 
-``vault rotate`` (``vault.rotation``) calls this once per document, for
-several documents at once on threads (nothing is shared between the calls
-but the stores, which write each new file under a temp name of its own).
+``vault rotate`` (``vault.rotation``) calls this once per document, in
+worker processes (``move_in_worker``; each store writes every new file
+under a temp name of its own).
 Each object is decrypted with the old identity and encrypted to the new
 recipient in one pass, a megabyte at a time, by the vault's own age reader
 (``age_x25519``) feeding the vault's own age writer (``age_seal``, which,
 unlike pyrage, lets other threads run while it encrypts), hashing the new
 file as it is written: no plaintext reaches the disk and memory stays flat
 whatever the size (a large document's parts are moved one by one). An
-object not in the form the vault writes goes through pyrage instead. While it passes, the original's plaintext is hashed under the new
+object not in the form the vault writes goes through pyrage instead.
+While it passes, the original's plaintext is hashed under the new
 fingerprint key, so the new manifest carries the keyed fingerprint the new
 key gives (duplicate detection goes on working after a rotation).
 
@@ -26,6 +27,7 @@ import hmac
 import io
 import os
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault import age_seal, age_x25519, crypto, parts
@@ -180,3 +182,31 @@ def move_document(
     record = store.put_bytes(moved.signed(fingerprint.hexdigest(), new.mac), [recipient])
     written[record.id] = record.size
     return Moved(doc.doc_id, manifest_id, record.id, written, read)
+
+
+def move_in_worker(
+    roots: tuple[str, str, str],
+    part_size: int,
+    manifest_id: str,
+    secrets: tuple[str, str],
+    meanwhile: bool,
+) -> Moved | None:
+    """``move_document`` in a worker process of a key rotation (``vault.rotation``):
+    ``roots`` the objects' and manifests' folders and the temp folder,
+    ``secrets`` the old and the new data key. ``meanwhile`` (other commands
+    run): None for a document whose manifest is gone, replaced by an edit."""
+    from vault.keys import DataKey
+    from vault.objects import ObjectStore
+
+    tmp = Path(roots[2])
+    objects = ObjectStore(Path(roots[0]), tmp, part_size=part_size)
+    store = ObjectStore(Path(roots[1]), tmp)
+    if meanwhile and not store.exists(manifest_id):
+        return None
+    old, new = DataKey.from_secret(secrets[0]), DataKey.from_secret(secrets[1])
+    try:
+        return move_document(objects, store, manifest_id, old, new)
+    except IntegrityError:
+        if meanwhile and not store.exists(manifest_id):
+            return None  # replaced while it was read
+        raise

@@ -43,21 +43,20 @@ import json
 import os
 import shutil
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from vault import anchor, clock, crypto, key_register, parts, revoked_keys
 from vault import manifest as manifests
 from vault.config import Layout, read_config, write_config
 from vault.errors import IntegrityError, LockedError, UsageError, VaultError, WrongKeyError
-from vault.fsutil import append_line, atomic_write, clean_stale_temps, fsync_dir, make_private_dir
+from vault.fsutil import atomic_write, clean_stale_temps, fsync_dir, make_private_dir
 from vault.head import SaveContext, parse_head, read_head, read_index, save_catalog
 from vault.keys import DataKey, KeyPaths, vault_id_of, wrap_secret
 from vault.lock import VaultLock
-from vault.objects import ObjectStore
-from vault.reencrypt import Moved, move_document
+from vault.reencrypt import Moved, move_in_worker
 
 if TYPE_CHECKING:
     from vault.repository import Vault
@@ -386,14 +385,19 @@ def move(
     document whose manifest is gone (an edit replaced it) is left to
     ``finish``, which moves the new one.
 
-    The documents are moved on threads, one a core (``parts.default_jobs``):
-    much of a move lets go of Python's lock (reading, hashing, waiting for
-    an fsync), so one document's wait for the disk overlaps another's
-    encryption. Each is noted here as it is done, in no fixed order. The
-    first failure stops the rest: those under way finish first, and their
-    new files, which no line names, are removed at the switch.
+    The documents are moved by worker processes, one a core
+    (``parts.default_jobs``; the encryption holds Python's lock, so threads
+    would share one core), each given the two keys through its pipe, never
+    through a file. Each document is noted here as it is done, in no fixed
+    order, without an fsync of its own: its new files are durable before its
+    line is written, and a line lost to a power cut only means that document
+    is moved again. The first failure stops the rest: those under way
+    finish first, and their new files, which no line names, are removed at
+    the switch.
     """
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+    from concurrent.futures import as_completed
+
+    from vault.workers import workers_starting
 
     todo = list(todo)
     total = sum(size for _, _, size in todo)
@@ -404,43 +408,62 @@ def move(
     tmp = folder(vault.root) / TMP
     make_private_dir(tmp)
     clean_stale_temps(tmp)
-    objects = ObjectStore(vault.objects.root, tmp, part_size=vault.objects.part_size)
-    store = ObjectStore(vault.manifests.root, tmp)
-
-    def one(manifest_id: str) -> Moved | None:
-        if meanwhile and not store.exists(manifest_id):
-            return None
+    roots = (str(vault.objects.root), str(vault.manifests.root), str(tmp))
+    calls = [
+        ((roots, vault.objects.part_size, manifest_id, (old.secret, new.secret), meanwhile), size)
+        for _, manifest_id, size in todo
+    ]
+    jobs = min(parts.default_jobs(), len(calls))
+    with _lines(path) as note:
+        if jobs <= 1:
+            for n, (args, size) in enumerate(calls, 1):
+                _done(note, move_in_worker(*args), n)
+                done_bytes += size
+                if progress:
+                    progress(n, len(todo), done_bytes, total)
+            return done_bytes
+        pool = parts.process_pool(jobs)
         try:
-            return move_document(objects, store, manifest_id, old, new)
-        except IntegrityError:
-            if meanwhile and not store.exists(manifest_id):
-                return None  # replaced while it was read
-            raise
-
-    pool = ThreadPoolExecutor(max_workers=parts.default_jobs())
-    try:
-        futures = {pool.submit(one, manifest_id): size for _, manifest_id, size in todo}
-        for n, future in enumerate(as_completed(futures), 1):
-            result = future.result()
-            if result is not None:
-                _note(path, result)
-                _checkpoint(f"moved:{n}")
-            done_bytes += futures[future]
-            if progress:
-                progress(n, len(todo), done_bytes, total)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+            with workers_starting():
+                futures = {pool.submit(move_in_worker, *args): size for args, size in calls}
+            for n, future in enumerate(as_completed(futures), 1):
+                _done(note, future.result(), n)
+                done_bytes += futures[future]
+                if progress:
+                    progress(n, len(todo), done_bytes, total)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return done_bytes
 
 
-def _note(path: Path, result: Moved) -> None:
+@contextlib.contextmanager
+def _lines(path: Path) -> Iterator[BinaryIO]:
+    """``rotation/moved.jsonl`` open to append (after a line torn by a crash, a
+    new line begins on a line of its own), fsynced once at the end."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "r+b") as f:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            f.write(b"\n")
+        try:
+            yield f
+        finally:
+            f.flush()
+            os.fsync(fd)
+
+
+def _done(note: BinaryIO, result: Moved | None, n: int) -> None:
+    if result is None:
+        return
     line = {
         "doc": result.doc_id,
         "old": result.old_manifest,
         "new": result.new_manifest,
         "objects": result.objects,
     }
-    append_line(path, json.dumps(line, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+    note.write(json.dumps(line, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+    note.flush()
+    _checkpoint(f"moved:{n}")
 
 
 # --- 3. finish -------------------------------------------------------------------
