@@ -290,7 +290,7 @@ def test_parts_are_read_by_threads_not_worker_processes(
     def no_pool(jobs: int) -> Any:
         raise AssertionError("a get started worker processes")
 
-    monkeypatch.setattr(vault.parts, "_pool", no_pool)
+    monkeypatch.setattr(vault.parts, "process_pool", no_pool)
     out = tmp_path / "out.bin"
     store.get_file(join_ref(ids), out, [identity])
     assert out.read_bytes() == (tmp_path / "large.bin").read_bytes()
