@@ -124,6 +124,13 @@ def _names_to_text(value: Any) -> bool:
     return isinstance(value, dict) and all(_text(k) and _text(v) for k, v in value.items())
 
 
+def _names_to_years(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        _text(k) and isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 200
+        for k, v in value.items()
+    )
+
+
 def _names_to_phrases(value: Any) -> bool:
     return isinstance(value, dict) and all(
         _text(k) and isinstance(v, list) and all(_text(p) for p in v) for k, v in value.items()
@@ -142,6 +149,9 @@ SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "scrypt_work_factor": (_whole(1, 30), "a whole number from 1 to 30"),
     "remotes": (_names_to_text, 'a table of names to rclone paths, e.g. {"offsite": "b2:c"}'),
     "quarantine_dir": (_text, "a folder path"),
+    "retention_years": (
+        _names_to_years, 'a table of document types to whole years, e.g. {"referral": 7}'
+    ),
     "rules": (_names_to_phrases, 'a table of types to lists of phrases, e.g. {"referral": ["X"]}'),
     "max_pages": (_whole(1), "a whole number of at least 1"),
     "ocr_languages": (_text, 'tesseract language codes, e.g. "eng"'),

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyrage import x25519
 
-from vault import anchor, clock, fold, key_register, rotation, signing
+from vault import anchor, clock, fold, key_register, retention, rotation, signing
 from vault import family as families
 from vault import journal as journals
 from vault import keys as keyring
@@ -415,13 +415,15 @@ class Vault:
             pdf = self.objects.put_file(searchable, recipients)
             stored.update(pdf.objects)
             searchable_id = pdf.id
+        received = now_utc()
         doc = Manifest(
             doc_id=manifests.new_document_id(),
             original=original.id,
             name=name,
             media_type=media_type,
             size=path.stat().st_size,
-            received=now_utc(),
+            received=received,
+            retention=retention.retention_date(doc_type, received, self.config),
             pages=pages,
             doc_type=doc_type,
             family=families.normalise(family) if family is not None else None,
@@ -849,8 +851,11 @@ class Vault:
         clear_family: bool = False,
         fields: dict[str, Any] | None = None,
         title: str | None = None,
+        keep_until: str | None = None,
     ) -> dict[str, Any]:
-        """Correct a document's type, family reference, fields or title.
+        """Correct a document's type, family reference, fields, title or
+        retention date (``keep_until``, YYYY-MM-DD; a new type gives the date
+        its type's years give, ``vault.retention``, unless one is given).
 
         A title made from the content follows a change of type or fields; one
         typed with ``title`` stays as typed (an empty one: made again).
@@ -880,8 +885,14 @@ class Vault:
             changes["fields"] = merged
         if title is not None:
             changes["title"] = " ".join(title.split()) or None
+        if keep_until is not None:
+            changes["retention"] = keep_until
+        elif doc_type is not None and doc_type != doc.doc_type:
+            changes["retention"] = retention.retention_date(doc_type, doc.received, self.config)
         if not changes:
-            raise UsageError("nothing to change", hint="give --type, --family, --field or --title")
+            raise UsageError(
+                "nothing to change", hint="give --type, --family, --field, --title or --retention"
+            )
         updated = replace(doc, **changes, revision=doc.revision + 1)
         if "title" not in changes and doc.title in (None, title_of(replace(doc, title=None))):
             updated = replace(updated, title=None)  # made from the content: made again

@@ -31,6 +31,11 @@ COMMANDS: dict[str, Entry] = {
     "key": Entry(
         "vault.cli.keys", "key", "Personal keys: each person who may open the vault has their own."
     ),
+    "retention": Entry(
+        "vault.cli.retention",
+        "retention",
+        "List the documents past their retention date (id, type, family, date).",
+    ),
     "rotate": Entry(
         "vault.cli.rotate",
         "rotate",

@@ -42,6 +42,12 @@ def _parse_fields(pairs: tuple[str, ...]) -> dict[str, str | None]:
     metavar="TEXT",
     help='The title shown by list, search and show; "" makes it from the content again.',
 )
+@click.option(
+    "--retention",
+    "keep_until",
+    metavar="YYYY-MM-DD",
+    help="Keep the document until this day (a new --type sets its type's date otherwise).",
+)
 @unlock_options
 @click.pass_obj
 def edit(
@@ -52,20 +58,23 @@ def edit(
     no_family: bool,
     field_pairs: tuple[str, ...],
     title: str | None,
+    keep_until: str | None,
     unlock: UnlockSpec,
 ) -> None:
-    """Correct a document's type, family, fields or title.
+    """Correct a document's type, family, fields, title or retention date.
 
     A family reference is F- and digits (f42, F42 and F-42 are F-0042); a
     name is refused. A title made from the content follows a new type; a
-    typed one is kept. The stored original is never changed; the correction
-    is recorded in the audit log.
+    typed one is kept. A new type gives the retention date of its type
+    (see 'vault retention'), unless --retention gives one. The stored
+    original is never changed; the correction is recorded in the audit log.
 
     \b
     Example:
         vault edit D-7K3M9Q --type court-order --family F-0017
         vault edit D-7K3M9Q --field case_number=NT26P00412
         vault edit D-7K3M9Q --title "Court order — Family Court at Norwich — 3 Dec 2026"
+        vault edit D-7K3M9Q --retention 2040-01-31
     """
     from vault import family as families
 
@@ -74,6 +83,15 @@ def edit(
     if family is not None:
         family = families.normalise(family)
     fields = _parse_fields(field_pairs)
+    if keep_until is not None:
+        from vault.retention import check_date
+
+        try:
+            keep_until = check_date(keep_until)
+        except ValueError:
+            raise UsageError(
+                f"--retention {keep_until!r} is not a date", hint="give it as YYYY-MM-DD"
+            ) from None
     with unlocked(root, unlock) as vault:
         row = vault.edit(
             doc_id,
@@ -82,6 +100,7 @@ def edit(
             clear_family=no_family,
             fields=fields,
             title=title,
+            keep_until=keep_until,
         )
     click.echo(
         escaped(
