@@ -34,7 +34,7 @@ from fpdf import FPDF
 
 from sync import wording
 from sync.key_check import UNVERIFIED_KEYS, key_line, rotation_line
-from sync.status import Status
+from sync.status import Status, retention_line
 from sync.verdict import Verdict, verdict_lines
 from vault import clock
 from vault.display import escaped
@@ -171,6 +171,7 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     if not status.keys_verified:
         keys.insert(0, f"This list is {UNVERIFIED_KEYS}.")
     sections.append(("Keys that open the vault", keys))
+    sections.append(("Records kept", [retention_line(status.retention_due)]))
     return sections
 
 

@@ -117,6 +117,9 @@ class Status:
     keys: list[KeyStatus] = field(default_factory=list)  # the key check (``key_check``)
     last_rotation: str | None = None  # when the keys were last rotated; None: never
     keys_verified: bool = False  # the list of keys was checked with the key (``key_check``)
+    # documents past their retention date (``vault.retention``): counted only
+    # with the key at hand (the catalog is encrypted); None: not known
+    retention_due: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -219,11 +222,34 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     found_keys = check_keys(vault, now)
     status.keys, status.last_rotation = found_keys.keys, found_keys.last_rotation
     status.keys_verified = found_keys.verified
+    if head_verified:
+        status.retention_due = _retention_due(vault, now)
     status.alerts = _vault_alerts(vault, status, head, damaged_head, forged_head, damaged_audit)
     status.alerts += warnings(status, config, now)
     status.alerts += _key_alerts(found_keys, config)
     status.warnings = [alert.for_coordinator() for alert in status.alerts]
     return status
+
+
+def _retention_due(vault: Vault, now: datetime) -> int | None:
+    """How many documents are past their retention date, read from the
+    catalog without writing anything (None when it cannot be read)."""
+    from vault import retention
+    from vault.head import SnapshotError, load_catalog
+
+    key = vault.key
+    assert key is not None
+    try:
+        catalog, _ = load_catalog(
+            vault.layout.catalog, vault.layout.local, vault.layout.head, key,
+            vault.vault_id, vault.manifest_texts(key),
+        )  # fmt: skip
+    except (VaultError, OSError, SnapshotError):
+        return None
+    try:
+        return len(retention.due(catalog.documents(), vault.config, now.date()))
+    finally:
+        catalog.conn.close()
 
 
 def _vault_alerts(
@@ -510,3 +536,15 @@ def _ago(hours: float) -> str:
     if hours < 48:
         return f"{hours:.0f} hours"
     return f"{hours / 24:.0f} days"
+
+
+def retention_line(due: int | None) -> str:
+    """The documents past their retention date, in words (a count, never names)."""
+    if due is None:
+        return "Documents past their retention date: not known (it needs the passphrase)."
+    if due == 0:
+        return "Documents past their retention date: none."
+    return (
+        f"Documents past their retention date: {due} ('vault retention' lists them; "
+        "the coordinator decides what is erased)."
+    )

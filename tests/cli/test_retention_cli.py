@@ -119,3 +119,25 @@ def test_dates_of_older_documents_are_worked_out_from_their_type() -> None:
     assert retention.retention_date("letter", "2020-02-29T10:00:00+00:00", {}) == "2023-02-28"
     assert retention.years_for("court-order", {"retention_years": {"court-order": 25}}) == 25
     assert retention.years_for("unknown-kind", {}) == retention.DEFAULT_YEARS["other"]
+
+
+def test_status_and_the_report_count_what_is_due_never_naming_it(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    set_years(vault_dir, {"letter": 0})
+    stored(vault_dir, tmp_path, "letter")
+    stored(vault_dir, tmp_path, "referral")
+    assert run(runner, vault_dir, "list").exit_code == 0  # folded into the catalog
+    result = run(runner, vault_dir, "status", "--json")
+    assert result.exit_code in (0, 1), result.output
+    assert json.loads(result.stdout)["retention_due"] == 1
+    text = run(runner, vault_dir, "status").output
+    assert "Documents past their retention date: 1 (" in text
+    keyless = runner.invoke(
+        cli, ["--vault", str(vault_dir), "status"], env={"VAULT_PASSPHRASE": ""}
+    )
+    assert "past their retention date: not known" in keyless.output
+    report = tmp_path / "report.html"
+    assert run(runner, vault_dir, "report", "--out", str(report)).exit_code in (0, 1)
+    page = report.read_text()
+    assert "Documents past their retention date: 1" in page and "Finch" not in page

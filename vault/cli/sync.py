@@ -304,7 +304,7 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     """
     from sync import wording
     from sync.key_check import UNVERIFIED_KEYS, key_line, rotation_line
-    from sync.status import gather_status
+    from sync.status import gather_status, retention_line
     from vault import copies
     from vault.agent_client import unlocked_until
     from vault.cli.session import iso_local, when
@@ -353,6 +353,7 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         for k in found.keys:
             click.echo(f"  {key_line(k)}")
     click.echo(rotation_line(found.last_rotation))
+    click.echo(retention_line(found.retention_due))
     locks = f"until {when(until)} ('vault lock' locks it now)." if until else "no."
     click.echo(f"Unlocked: {locks}")
     for warning in found.warnings:
