@@ -592,7 +592,7 @@ def _send(
         for rel in [*plan.drop, *staged]:
             state.files.pop(rel, None)
         result.deleted += len(removals)
-    if plan.rotating:
+    if plan.rotating or any(rel.startswith(("objects/", "manifests/")) for rel in plan.delete):
         _empty_trash(remote, path, result)
 
 
@@ -637,8 +637,10 @@ def _send_rotation(
 
 
 def _empty_trash(remote: Daemon, path: str, result: SyncResult) -> None:
-    """After a key rotation: the old files the remote deleted must not stay in
-    a trash or as old versions, where the old key still opens them."""
+    """After documents or files were deleted on the remote (erased, corrected,
+    or a key rotation's old files): they must not stay in a trash or as old
+    versions, where whoever can read the account (or holds an old key) finds
+    them."""
     if remote.local_folder(path) is not None:
         return  # a folder deletes for good
     try:
@@ -646,13 +648,11 @@ def _empty_trash(remote: Daemon, path: str, result: SyncResult) -> None:
     except RemoteError:
         cleaned = False  # the backend offers it but refused (a server that lacks it)
     if cleaned:
-        result.notes.append(
-            "the old files were deleted, and the remote's trash or old versions emptied"
-        )
+        result.notes.append("files were deleted, and the remote's trash or old versions emptied")
         return
     result.notes.append(
-        "the old files were deleted; if this remote keeps deleted files or old versions "
-        "(a trash, version history), empty them in its web page: the old key still opens them"
+        "files were deleted; if this remote keeps deleted files or old versions "
+        "(a trash, version history), empty them in its web page: they can still be read there"
     )
 
 

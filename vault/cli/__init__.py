@@ -31,6 +31,11 @@ COMMANDS: dict[str, Entry] = {
     "key": Entry(
         "vault.cli.keys", "key", "Personal keys: each person who may open the vault has their own."
     ),
+    "erase": Entry(
+        "vault.cli.erase",
+        "erase",
+        "Erase documents for good: here now, and from every backup at the next sync.",
+    ),
     "retention": Entry(
         "vault.cli.retention",
         "retention",

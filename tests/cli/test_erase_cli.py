@@ -1,0 +1,121 @@
+"""``vault erase``: after erasing and a sync, an erased document's own words
+are found nowhere: not by search, not in any catalog file the vault keeps
+(decrypted and decompressed), not in any object or manifest here or on the
+remote (every file opened with the reference ``age`` command), not in any
+plain file; the other documents are untouched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import zlib
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from tests.conftest import PASSPHRASE, Template, make_pdf
+from tests.integration.agecmd import age_path, write_identity_file
+from vault.cli import cli
+from vault.repository import Vault
+
+ERASED = ("Quillfeather", "Bramblewick")
+KEPT = "Thistledown"
+
+
+def run(runner: CliRunner, root: Path, *args: str) -> Result:
+    result = runner.invoke(cli, ["--vault", str(root), *args], env={"VAULT_PASSPHRASE": PASSPHRASE})
+    assert "Traceback" not in result.output
+    return result
+
+
+def store(root: Path, tmp_path: Path) -> dict[str, str]:
+    """Two documents of family F-0042 (each with a word of its own) and one
+    of F-0007; their ids by word."""
+    vault = Vault.open(root)
+    ids = {}
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        for word, family in ((ERASED[0], "F-0042"), (ERASED[1], "F-0042"), (KEPT, "F-0007")):
+            path = make_pdf(tmp_path / f"{word}.pdf", f"Referral {word} family")
+            stored = vault.store_file(
+                path, name=f"{word}.pdf", media_type="application/pdf", family=family,
+                text=[f"Referral {word} family"],
+            )  # fmt: skip
+            ids[word] = stored.doc_id
+        vault.fold_journal()
+        vault.save_catalog()
+    return ids
+
+
+def plaintexts(folder: Path, identity: Path) -> list[tuple[str, bytes]]:
+    """Every file below ``folder``: opened with ``age`` when it opens (and
+    decompressed when it is a catalog file), else as it is."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        done = subprocess.run(
+            [age_path(), "-d", "-i", str(identity), str(path)], capture_output=True, timeout=60
+        )
+        data = done.stdout if done.returncode == 0 else path.read_bytes()
+        if done.returncode == 0 and "catalog" in path.parts:
+            data = zlib.decompress(data)
+        found.append((path.relative_to(folder).as_posix(), data))
+    return found
+
+
+def searched(runner: CliRunner, root: Path, word: str) -> list[Any]:
+    result = run(runner, root, "search", word, "--json")
+    assert result.exit_code == 0, result.output
+    found: list[Any] = json.loads(result.stdout)
+    return found
+
+
+def test_an_erased_familys_words_are_found_nowhere_after_a_sync(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path, template_vault: Template
+) -> None:
+    ids = store(vault_dir, tmp_path)
+    folder = tmp_path / "usb"
+    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
+    assert run(runner, vault_dir, "sync").exit_code == 0
+    identity = write_identity_file(tmp_path / "key.txt", template_vault.data_secret)
+    before = plaintexts(folder, identity)
+    assert any(ERASED[0].encode() in data for _, data in before)  # the test can fail
+    kept_before = run(runner, vault_dir, "export", ids[KEPT], "--out", str(tmp_path / "a.pdf"))
+    assert kept_before.exit_code == 0
+
+    receipt = tmp_path / "receipt.txt"
+    result = run(runner, vault_dir, "erase", "--family", "F-42", "--yes", "--receipt", str(receipt))
+    assert result.exit_code == 0, result.output
+    assert "Erased 2 documents" in result.output
+    assert run(runner, vault_dir, "sync").exit_code == 0
+
+    for word in ERASED:
+        assert searched(runner, vault_dir, word) == []
+        for where in (vault_dir, folder):
+            for rel, data in plaintexts(where, identity):
+                assert word.encode() not in data, f"{word} in {where.name}/{rel}"
+    assert [row["id"] for row in searched(runner, vault_dir, KEPT)] == [ids[KEPT]]
+    out = tmp_path / "b.pdf"
+    assert run(runner, vault_dir, "export", ids[KEPT], "--out", str(out)).exit_code == 0
+    assert out.read_bytes() == (tmp_path / "a.pdf").read_bytes()
+    text = receipt.read_text()
+    assert ids[ERASED[0]] in text and ids[ERASED[1]] in text and "usb" in text
+    assert not any(word in text for word in (*ERASED, KEPT, "F-0042"))
+    entries = [json.loads(line) for line in (vault_dir / "audit.log").read_text().splitlines()]
+    erased = [e for e in entries if e["event"] == "erase"]
+    assert len(erased) == 1 and sorted(erased[0]["ids"]) == sorted(ids[w] for w in ERASED)
+    assert run(runner, vault_dir, "verify").exit_code == 0
+
+
+def test_erase_asks_first_and_refuses_what_is_not_there(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    ids = store(vault_dir, tmp_path)
+    result = run(runner, vault_dir, "erase", ids[KEPT])
+    assert result.exit_code == 2 and "--yes" in result.output
+    result = run(runner, vault_dir, "erase", ids[KEPT], "D-ZZZZZZ", "--yes")
+    assert result.exit_code != 0 and "D-ZZZZZZ" in result.output
+    assert len(searched(runner, vault_dir, KEPT)) == 1  # nothing was erased
+    assert run(runner, vault_dir, "erase", "--due", "--yes").output.startswith("Nothing to erase")
+    result = run(runner, vault_dir, "erase", ids[KEPT], "--due")
+    assert result.exit_code == 2
