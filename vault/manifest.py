@@ -92,6 +92,9 @@ class Manifest:
     fingerprint: str | None = None
     revision: int = 0  # 1 more at each correction (vault edit)
     title: str | None = None  # e.g. "Referral — Northshire Council — 3 Dec 2026"
+    # each correction (``vault edit``): when, the key that made it, and each
+    # field's value before and after ({"time", "key", "changed": {name: [old, new]}})
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> bytes:
         record = asdict(self)
@@ -99,6 +102,8 @@ class Manifest:
             del record["revision"]
         if record["title"] is None:
             del record["title"]
+        if not record["history"]:
+            del record["history"]  # a manifest never corrected keeps the bytes it had
         return _canonical({"format": FORMAT, **record})
 
     def signed(self, fingerprint: str, mac: Any) -> bytes:
@@ -127,6 +132,10 @@ def parse(data: bytes, *, check_mac: Any | None) -> tuple[Manifest, bool]:
             raise ValueError("bad revision")
         if manifest.title is not None and not isinstance(manifest.title, str):
             raise ValueError("bad title")
+        if not isinstance(manifest.history, list) or not all(
+            isinstance(entry, dict) for entry in manifest.history
+        ):
+            raise ValueError("bad history")
     except (ValueError, TypeError) as exc:
         raise IntegrityError("a manifest is malformed") from exc
     if mac is None:

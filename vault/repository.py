@@ -117,6 +117,8 @@ def now_utc() -> str:
 
 
 _UNSET: Any = object()
+# The manifest's fields a correction may change (each kept in its history).
+_CORRECTED = ("doc_type", "family", "fields", "title", "retention")
 
 
 def _signers_of(head: Head, later: list[anchor.Copy]) -> frozenset[str] | None:
@@ -897,6 +899,16 @@ class Vault:
         if "title" not in changes and doc.title in (None, title_of(replace(doc, title=None))):
             updated = replace(updated, title=None)  # made from the content: made again
         updated = replace(updated, title=title_of(updated))
+        correction = {
+            "time": now_utc(),
+            "key": self.key_label,
+            "changed": {
+                name: [getattr(doc, name), getattr(updated, name)]
+                for name in _CORRECTED
+                if getattr(doc, name) != getattr(updated, name)
+            },
+        }
+        updated = replace(updated, history=[*doc.history, correction])
         record = self.manifests.put_bytes(
             updated.signed(doc.fingerprint, key.mac), [self.recipient]
         )
@@ -906,6 +918,14 @@ class Vault:
         if record.id != row["manifest"]:
             self.drop_unreferenced([row["manifest"]])
         return self.document(row["id"])
+
+    def history(self, doc_id: str) -> list[dict[str, Any]]:
+        """Each correction of a document (``vault edit``), oldest first: when,
+        the key that made it, each field before and after (from its manifest)."""
+        key = self._need_key()
+        row = self.document(doc_id)
+        data = self.manifests.get_bytes(row["manifest"], [key.identity])
+        return list(manifests.parse(data, check_mac=key.check_mac)[0].history)
 
     # --- checks ------------------------------------------------------------------
 

@@ -141,3 +141,27 @@ def test_status_and_the_report_count_what_is_due_never_naming_it(
     assert run(runner, vault_dir, "report", "--out", str(report)).exit_code in (0, 1)
     page = report.read_text()
     assert "Documents past their retention date: 1" in page and "Finch" not in page
+
+
+def test_each_correction_is_kept_and_shown_with_history(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    doc_id = stored(vault_dir, tmp_path, "other")
+    assert "has not been corrected" in run(runner, vault_dir, "show", doc_id, "--history").output
+    assert run(runner, vault_dir, "edit", doc_id, "--type", "referral").exit_code == 0
+    edited = run(runner, vault_dir, "edit", doc_id, "--family", "F-42", "--retention", "2040-01-31")
+    assert edited.exit_code == 0, edited.output
+    result = run(runner, vault_dir, "show", doc_id, "--history", "--json")
+    assert result.exit_code == 0, result.output
+    history = json.loads(result.stdout)["history"]
+    assert [sorted(h["changed"]) for h in history] == [
+        ["doc_type", "title"],  # other and referral are kept 7 years alike
+        ["family", "retention"],
+    ]
+    assert history[0]["changed"]["doc_type"] == ["other", "referral"]
+    assert history[1]["changed"]["family"] == [None, "F-0042"]
+    assert history[1]["changed"]["retention"][1] == "2040-01-31"
+    assert all(h["key"] == "coordinator" and h["time"] for h in history)
+    text = run(runner, vault_dir, "show", doc_id, "--history").output
+    assert "Correction 1" in text and "doc_type: other -> referral" in text
+    assert "family: - -> F-0042" in text

@@ -276,6 +276,31 @@ def list_documents(
         click.echo(f"{cells[0]:<10} {day:<11} {cells[1]:<8} {title}")
 
 
+def _show_history(row: dict[str, Any], corrections: list[dict[str, Any]], as_json: bool) -> None:
+    """Each correction of a document, oldest first (``vault show --history``)."""
+    if as_json:
+        print_json({"id": row["id"], "history": corrections})
+        return
+    if not corrections:
+        click.echo(f"{row['id']} has not been corrected since it was stored.")
+        return
+    from vault.clock import shown
+
+    for number, correction in enumerate(corrections, 1):
+        by = correction.get("key") or "the coordinator"
+        click.echo(f"Correction {number}, {shown(correction.get('time'))}, with the key '{by}':")
+        for name, (before, after) in sorted(correction.get("changed", {}).items()):
+            click.echo(escaped(f"  {name}: {_value(before)} -> {_value(after)}"))
+
+
+def _value(value: Any) -> str:
+    if value in (None, "", {}):
+        return "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items()))
+    return str(value)
+
+
 def _family_line(row: dict[str, Any]) -> str:
     """The family as ``show`` gives it; a value stored by an older version
     that is no reference (a name) is shown as stored, with how to correct it."""
@@ -295,24 +320,34 @@ def _family_line(row: dict[str, Any]) -> str:
 @click.command()
 @click.argument("doc_id", metavar="ID")
 @json_option
+@click.option(
+    "--history", is_flag=True, help="List each correction: when, by which key, before and after."
+)
 @unlock_options
 @click.pass_obj
-def show(root: Path, doc_id: str, as_json: bool, unlock: UnlockSpec) -> None:
+def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSpec) -> None:
     """Show a document: its title, the facts found, its text.
 
     The facts are those found in its text (case and referral numbers,
     dates) or set with 'vault edit'; the file it came from is named.
+    --history lists each correction instead: when, with which key, and
+    each detail before and after.
 
     \b
     Example:
         vault show D-7K3M9Q
+        vault show D-7K3M9Q --history
     """
     from vault.cli.describe import file_kind, found_facts, received
 
     with unlocked(root, unlock, reading=True) as vault:
         row = vault.document(doc_id)
         text = vault.text(row["id"])
+        corrections = vault.history(row["id"]) if history else []
         vault.audit.append("show", [row["id"]])
+    if history:
+        _show_history(row, corrections, as_json)
+        return
     if as_json:
         print_json({**row, "text": text})
         return
