@@ -29,7 +29,7 @@ EVENTS = {
     "init", "ingest", "fold", "duplicate", "show", "export", "passwd", "verify",
     "rebuild", "emergency-use", "unlock", "edit", "search", "sync", "repair", "report",
     "set-aside", "recover", "drill", "ack", "emergency-sheet", "view", "key-add", "key-remove",
-    "rotate-start", "rotate", "erase",
+    "rotate-start", "rotate", "erase", "prune",
 }  # fmt: skip
 
 

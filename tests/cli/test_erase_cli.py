@@ -119,3 +119,32 @@ def test_erase_asks_first_and_refuses_what_is_not_there(
     assert run(runner, vault_dir, "erase", "--due", "--yes").output.startswith("Nothing to erase")
     result = run(runner, vault_dir, "erase", ids[KEPT], "--due")
     assert result.exit_code == 2
+
+
+def test_prune_deletes_what_nothing_names_here_and_on_the_backup(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    import secrets
+
+    ids = store(vault_dir, tmp_path)
+    folder = tmp_path / "usb"
+    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
+    assert run(runner, vault_dir, "sync").exit_code == 0
+    real = next((vault_dir / "objects").glob("*/*"))
+    strays = []
+    for where in (vault_dir, folder):
+        name = secrets.token_hex(32)
+        stray = where / "objects" / name[:2] / name
+        stray.parent.mkdir(exist_ok=True)
+        stray.write_bytes(real.read_bytes())  # a left-over copy of an object
+        strays.append(stray)
+    counted = run(runner, vault_dir, "prune", "--dry-run")
+    assert counted.exit_code == 0 and counted.output.startswith("1 files"), counted.output
+    assert all(stray.exists() for stray in strays)
+    result = run(runner, vault_dir, "prune")
+    assert result.exit_code == 0, result.output
+    assert not any(stray.exists() for stray in strays)
+    assert run(runner, vault_dir, "verify").exit_code == 0
+    for word, doc_id in ids.items():
+        assert [row["id"] for row in searched(runner, vault_dir, word)] == [doc_id]
+    assert run(runner, vault_dir, "sync").exit_code == 0

@@ -36,6 +36,11 @@ COMMANDS: dict[str, Entry] = {
         "erase",
         "Erase documents for good: here now, and from every backup at the next sync.",
     ),
+    "prune": Entry(
+        "vault.cli.prune",
+        "prune",
+        "Delete files nothing names (left by a crash), here and on the backups.",
+    ),
     "retention": Entry(
         "vault.cli.retention",
         "retention",
