@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from sync import rclone
 from sync.remotes import is_local, remotes
 from vault.errors import VaultError
+from vault.paths import on_removable_drive
 
 _KINDS = {
     "azureblob": "Azure Blob Storage",
@@ -40,8 +40,6 @@ _KINDS = {
     "swift": "OpenStack Swift",
     "webdav": "WebDAV server",
 }
-# Where removable disks appear: Linux desktops, other Linux set-ups, macOS.
-_REMOVABLE = ("/media", "/run/media", "/mnt", "/Volumes")
 _ON_THE_FLY = re.compile(r"^:([A-Za-z0-9 ]+)[,:]")  # rclone's :b2:bucket or :s3,opt=...:
 _LIST_TIMEOUT = 20.0
 
@@ -70,11 +68,7 @@ def describe(name: str, path: str, types: dict[str, str]) -> str:
 
 
 def _folder(name: str, path: str) -> str:
-    windows = PureWindowsPath(path)
-    if windows.drive and windows.drive.upper() != "C:":
-        return f"USB disk folder {name!r}"
-    posix = PurePosixPath(path.split(":")[-1])
-    if any(posix.is_relative_to(place) for place in _REMOVABLE):
+    if on_removable_drive(path):
         return f"USB disk folder {name!r}"
     return f"folder {name!r} on this computer"
 

@@ -30,16 +30,33 @@ from vault.filename import (
 )
 from vault.outfile import check_destination, place, work_file
 from vault.parts import split_ref
+from vault.paths import on_removable_drive
 
 if TYPE_CHECKING:
     from vault.repository import Vault
 
 
+REASONS = ("court", "subject-access", "professional", "police", "other")
+
+
+def destination_kind(out: Path) -> str:
+    """Where an export went, in the words the audit log keeps (never the path)."""
+    return "removable drive" if on_removable_drive(str(out.absolute())) else "this computer"
+
+
 def export_document(
-    vault: Vault, doc_id: str, out: Path, *, version: str = "original", force: bool = False
+    vault: Vault,
+    doc_id: str,
+    out: Path,
+    *,
+    version: str = "original",
+    force: bool = False,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     """Decrypt ``doc_id`` (its original, or its searchable PDF) to ``out``;
-    return its catalog row."""
+    return its catalog row. The audit log records the ids, the version, the
+    kind of destination (``destination_kind``), the ``reason`` (one of
+    ``REASONS``; none given: "not given") and that it is not encrypted."""
     row = vault.document(doc_id)
     object_id = row["searchable"] if version == "searchable" else row["original"]
     if object_id is None:
@@ -49,7 +66,14 @@ def export_document(
     with work_file(vault.layout.tmp, out) as plain:
         vault.objects.get_file(object_id, plain, [identity])
         place(plain, out, force=force)
-    vault.audit.append("export", [row["id"], *split_ref(object_id)], version=version)
+    vault.audit.append(
+        "export",
+        [row["id"], *split_ref(object_id)],
+        version=version,
+        to=destination_kind(out),
+        reason=reason or "not given",
+        encrypted=False,
+    )
     return row
 
 

@@ -5,7 +5,21 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+# Where removable disks appear: Linux desktops, other Linux set-ups, macOS.
+REMOVABLE_PLACES = ("/media", "/run/media", "/mnt", "/Volumes")
+
+
+def on_removable_drive(path: str) -> bool:
+    """Whether ``path`` is where a removable drive (a data stick, a USB disk)
+    appears, judged from the path alone: under /media, /run/media, /mnt or
+    /Volumes, or on a Windows drive other than C:."""
+    windows = PureWindowsPath(path)
+    if windows.drive and windows.drive.upper() != "C:":
+        return True
+    posix = PurePosixPath(path.split(":")[-1] if not windows.drive else path)
+    return any(posix.is_relative_to(place) for place in REMOVABLE_PLACES)
 
 
 def default_vault_dir() -> Path:

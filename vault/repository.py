@@ -839,10 +839,16 @@ class Vault:
         return self.catalog.pages(self.document(doc_id)["id"])
 
     def export(
-        self, doc_id: str, out: Path, *, version: str = "original", force: bool = False
+        self,
+        doc_id: str,
+        out: Path,
+        *,
+        version: str = "original",
+        force: bool = False,
+        reason: str | None = None,
     ) -> dict[str, Any]:
         """Decrypt a document to ``out`` (``vault.export``)."""
-        return export_document(self, doc_id, out, version=version, force=force)
+        return export_document(self, doc_id, out, version=version, force=force, reason=reason)
 
     def edit(
         self,

@@ -148,3 +148,31 @@ def test_prune_deletes_what_nothing_names_here_and_on_the_backup(
     for word, doc_id in ids.items():
         assert [row["id"] for row in searched(runner, vault_dir, word)] == [doc_id]
     assert run(runner, vault_dir, "sync").exit_code == 0
+
+
+def test_every_export_is_recorded_and_listed_without_names(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    import vault.paths
+
+    ids = store(vault_dir, tmp_path)
+    out = tmp_path / "Finch family letter.pdf"
+    result = run(runner, vault_dir, "export", ids[KEPT], "--out", str(out), "--purpose", "court")
+    assert result.exit_code == 0 and "removable drive" not in result.output
+    # A data stick: the path alone tells (a test folder made to count as one).
+    monkeypatch.setattr(vault.paths, "REMOVABLE_PLACES", (str(tmp_path / "stick"),))
+    (tmp_path / "stick").mkdir()
+    result = run(runner, vault_dir, "export", ids[KEPT], "--out", str(tmp_path / "stick"))
+    assert result.exit_code == 0, result.output
+    assert "removable drive" in result.output and "encrypted" in result.output
+    listed = json.loads(run(runner, vault_dir, "exports", "--json").stdout)
+    assert [(r["id"], r["to"], r["reason"], r["encrypted"]) for r in listed] == [
+        (ids[KEPT], "this computer", "court", False),
+        (ids[KEPT], "removable drive", "not given", False),
+    ]
+    text = run(runner, vault_dir, "exports").output
+    assert "NOT encrypted" in text and "removable drive unencrypted" in text
+    assert "Finch" not in text and str(tmp_path) not in text and KEPT not in text
+    bad = run(runner, vault_dir, "export", ids[KEPT], "--out", str(tmp_path / "x.pdf"),
+              "--purpose", "because")  # fmt: skip
+    assert bad.exit_code == 2

@@ -36,6 +36,11 @@ COMMANDS: dict[str, Entry] = {
         "erase",
         "Erase documents for good: here now, and from every backup at the next sync.",
     ),
+    "exports": Entry(
+        "vault.cli.exports",
+        "exports",
+        "List every export: when, which document, where to, why, encrypted or not.",
+    ),
     "prune": Entry(
         "vault.cli.prune",
         "prune",

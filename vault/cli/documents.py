@@ -396,10 +396,21 @@ NOT_PROTECTED = "This file is not protected by the vault: delete it when you are
     "--searchable", "version", flag_value="searchable", help="The searchable PDF made by OCR."
 )
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.option(
+    "--purpose",
+    type=click.Choice(["court", "subject-access", "professional", "police", "other"]),
+    help="Why it is exported, for the record of exports (asked on a terminal).",
+)
 @unlock_options
 @click.pass_obj
 def export(
-    root: Path, doc_id: str, out: Path, version: str | None, force: bool, unlock: UnlockSpec
+    root: Path,
+    doc_id: str,
+    out: Path,
+    version: str | None,
+    force: bool,
+    purpose: str | None,
+    unlock: UnlockSpec,
 ) -> None:
     """Decrypt a document to a file (private to you, mode 0600).
 
@@ -411,17 +422,24 @@ def export(
     the extension is corrected to the file's type (and said). An existing
     file is never replaced without --force, even one made while the vault
     was being unlocked, and nothing is left beside it if the export is
-    interrupted.
+    interrupted. Every export is recorded (what, when, whether it went to a
+    removable drive, why: --purpose, asked on a terminal; 'vault exports'
+    lists them); one to a data stick is warned of, since the centre's policy
+    asks that a stick's contents are encrypted.
 
     \b
     Example:
-        vault export D-7K3M9Q --out ~/Desktop/referral.pdf
+        vault export D-7K3M9Q --out ~/Desktop/referral.pdf --purpose court
         vault export D-7K3M9Q --out ~/Desktop
     """
     from vault import copies
-    from vault.export import plan_export
+    from vault.export import REASONS, destination_kind, plan_export
 
     out = out.expanduser()
+    if purpose is None and sys.stdin.isatty() and sys.stderr.isatty():
+        purpose = click.prompt(
+            "Why is it exported", type=click.Choice(REASONS), default="other", err=True
+        )
     if not out.is_dir():
         check_destination(out, force=force)
     with unlocked(root, unlock, reading=True) as vault:
@@ -429,10 +447,16 @@ def export(
         plan = plan_export(row, out, version)
         if plan.path != out and not out.is_dir():
             check_destination(plan.path, force=force)
-        vault.export(row["id"], plan.path, version=plan.version, force=force)
+        vault.export(row["id"], plan.path, version=plan.version, force=force, reason=purpose)
     with contextlib.suppress(OSError):  # counted by status; never fails the export
         copies.note(root, copies.EXPORT, plan.path)
     if plan.note:
         click.echo(f"vault: {escaped(plan.note)}", err=True)
     click.echo(f"Wrote {row['id']} to {escaped(plan.path)}", err=True)
     click.echo(NOT_PROTECTED, err=True)
+    if destination_kind(plan.path) == "removable drive":
+        click.echo(
+            "vault: warning: this went to a removable drive (a data stick?), and it is not "
+            "encrypted: the centre's policy asks that a data stick's contents are",
+            err=True,
+        )

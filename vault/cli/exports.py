@@ -1,0 +1,69 @@
+"""``vault exports``: every document taken out of the vault, for the committee."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vault.cli.common import json_option, print_json
+from vault.display import escaped
+
+
+@click.command()
+@json_option
+@click.pass_obj
+def exports(root: Path, as_json: bool) -> None:
+    """List every export: when, which document, where to, why, encrypted or not.
+
+    From the audit log, with no passphrase: the document's id, the kind of
+    destination (a removable drive, or this computer), the reason given and
+    whether the file was encrypted. No names and no paths (a folder's name
+    can hold a person's). Newest last.
+
+    \b
+    Example:
+        vault exports
+        vault exports --json
+    """
+    from vault.clock import shown
+    from vault.repository import Vault, require_vault
+
+    require_vault(root)
+    vault = Vault.open(root)
+    found: list[dict[str, Any]] = []
+    for entry in vault.audit.entries():
+        if entry.event != "export":
+            continue
+        detail = entry.detail
+        found.append(
+            {
+                "time": entry.time,
+                "id": entry.ids[0] if entry.ids else None,
+                "version": detail.get("version"),
+                "to": detail.get("to", "not recorded"),
+                "reason": detail.get("reason", "not recorded"),
+                "encrypted": bool(detail.get("encrypted", False)),
+                "key": detail.get("key"),
+            }
+        )
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        click.echo("No document has been exported.")
+        return
+    for row in found:
+        sealed = "encrypted" if row["encrypted"] else "NOT encrypted"
+        line = (
+            f"{shown(row['time'])}  {row['id']}  to {row['to']}, {sealed}, reason: {row['reason']}"
+        )
+        click.echo(escaped(line))
+    stick = sum(1 for row in found if row["to"] == "removable drive" and not row["encrypted"])
+    if stick:
+        click.echo(
+            f"warning: {stick} exports went to a removable drive unencrypted (the policy asks "
+            "that a data stick's contents are encrypted).",
+            err=True,
+        )
