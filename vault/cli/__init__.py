@@ -34,7 +34,7 @@ COMMANDS: dict[str, Entry] = {
     "erase": Entry(
         "vault.cli.erase",
         "erase",
-        "Erase documents for good: here now, and from every backup at the next sync.",
+        "Erase documents for good: from the catalog, the search and every file.",
     ),
     "exports": Entry(
         "vault.cli.exports",
@@ -44,12 +44,12 @@ COMMANDS: dict[str, Entry] = {
     "prune": Entry(
         "vault.cli.prune",
         "prune",
-        "Delete files nothing names (left by a crash), here and on the backups.",
+        "Delete objects and manifests that no document names.",
     ),
     "retention": Entry(
         "vault.cli.retention",
         "retention",
-        "List the documents past their retention date (id, type, family, date).",
+        "List the documents past their retention date, the oldest date first.",
     ),
     "rotate": Entry(
         "vault.cli.rotate",
@@ -104,7 +104,9 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.search", "search", "Search the text of the documents (OCR or embedded text)."
     ),
     "edit": Entry(
-        "vault.cli.records", "edit", "Correct a document's type, family, fields or title."
+        "vault.cli.records",
+        "edit",
+        "Correct a document's type, family, fields, title or retention date.",
     ),
     "watch": Entry(
         "vault.cli.watch", "watch", "Watch a scanner's folder and store each new file in the vault."
