@@ -165,3 +165,21 @@ def test_each_correction_is_kept_and_shown_with_history(
     text = run(runner, vault_dir, "show", doc_id, "--history").output
     assert "Correction 1" in text and "doc_type: other -> referral" in text
     assert "family: - -> F-0042" in text
+
+
+def test_an_edit_that_changes_nothing_records_no_correction(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    """The type it has, or the retention date it has: no empty correction in
+    its history, no new manifest."""
+    doc_id = stored(vault_dir, tmp_path, "letter")
+    before = json.loads(run(runner, vault_dir, "show", doc_id, "--json").stdout)
+    assert run(runner, vault_dir, "edit", doc_id, "--type", "letter").exit_code == 0
+    same_date = run(runner, vault_dir, "edit", doc_id, "--retention", before["retention"])
+    assert same_date.exit_code == 0, same_date.output
+    after = json.loads(run(runner, vault_dir, "show", doc_id, "--json").stdout)
+    assert after["manifest"] == before["manifest"]
+    assert json.loads(run(runner, vault_dir, "show", doc_id, "--history", "--json").stdout) == {
+        "id": doc_id,
+        "history": [],
+    }
