@@ -183,3 +183,20 @@ def test_an_edit_that_changes_nothing_records_no_correction(
         "id": doc_id,
         "history": [],
     }
+
+
+def test_a_retention_setting_naming_no_document_type_is_refused_before_erasing(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    """A typo ("court order") would leave court orders at the default years:
+    'vault retention' and 'vault erase --due' refuse it, and erase nothing."""
+    set_years(vault_dir, {"court-order": 0})
+    doc_id = stored(vault_dir, tmp_path, "court-order")  # due at once
+    set_years(vault_dir, {"court order": 10, "court-order": 0})
+    for args in (("retention",), ("erase", "--due", "--yes")):
+        result = run(runner, vault_dir, *args)
+        assert result.exit_code == 2, result.output
+        assert "'court order'" in result.output and "court-order" in result.output
+    assert run(runner, vault_dir, "show", doc_id).exit_code == 0
+    set_years(vault_dir, {"court-order": 0})
+    assert [row["id"] for row in due(runner, vault_dir)] == [doc_id]

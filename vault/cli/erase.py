@@ -72,6 +72,7 @@ def erase(
         elif family is not None:
             rows = select(vault.catalog, family=families.normalise(family))
         else:
+            retention.check_types(vault.config)
             rows = retention.due(vault.catalog.documents(), vault.config)
         if not rows:
             click.echo("Nothing to erase: no document matches.")

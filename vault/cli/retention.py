@@ -32,6 +32,7 @@ def retention(root: Path, as_json: bool, unlock: UnlockSpec) -> None:
     from vault import retention as dates
 
     with unlocked(root, unlock, reading=True) as vault:
+        dates.check_types(vault.config)
         rows = dates.due(vault.catalog.documents(), vault.config)
         config_years = {t: dates.years_for(t, vault.config) for t in dates.DEFAULT_YEARS}
     found = [
