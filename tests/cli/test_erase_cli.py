@@ -148,3 +148,13 @@ def test_prune_deletes_what_nothing_names_here_and_on_the_backup(
     for word, doc_id in ids.items():
         assert [row["id"] for row in searched(runner, vault_dir, word)] == [doc_id]
     assert run(runner, vault_dir, "sync").exit_code == 0
+
+
+def test_one_document_erased_is_said_in_the_singular(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    ids = store(vault_dir, tmp_path)
+    result = run(runner, vault_dir, "erase", ids[KEPT], "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Erased 1 document (")
+    assert "1 documents" not in result.output

@@ -200,3 +200,13 @@ def test_a_retention_setting_naming_no_document_type_is_refused_before_erasing(
     assert run(runner, vault_dir, "show", doc_id).exit_code == 0
     set_years(vault_dir, {"court-order": 0})
     assert [row["id"] for row in due(runner, vault_dir)] == [doc_id]
+
+
+def test_one_document_past_its_date_is_said_in_the_singular(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    set_years(vault_dir, {"letter": 0})
+    stored(vault_dir, tmp_path, "letter")
+    result = run(runner, vault_dir, "retention")
+    assert result.exit_code == 0, result.output
+    assert "1 document is past its retention date." in result.output

@@ -82,7 +82,11 @@ def erase(
             return
         result = erasure.erase(vault, [str(row["id"]) for row in rows])
         names = sorted(remotes(vault.config))
-    click.echo(f"Erased {len(result.documents)} documents ({result.files} files deleted here).")
+    erased, files = len(result.documents), result.files
+    click.echo(
+        f"Erased {erased} document{'s' if erased != 1 else ''} "
+        f"({files} file{'s' if files != 1 else ''} deleted here)."
+    )
     if names:
         click.echo("Run 'vault sync' now: the backups delete them too.", err=True)
     if receipt is not None:
