@@ -67,6 +67,9 @@ def erase(
         if not receipt.parent.is_dir():
             raise UsageError(f"folder {receipt.parent} does not exist (for --receipt)")
     with unlocked(root, unlock) as vault:
+        finished = erasure.finish_interrupted(vault)
+        if finished is not None:
+            click.echo(f"An erasure cut short was finished ({finished} files deleted here).")
         if doc_ids:
             rows: list[dict[str, Any]] = [vault.document(doc_id) for doc_id in doc_ids]
         elif family is not None:
