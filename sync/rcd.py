@@ -437,9 +437,16 @@ class Daemon:
 
     def clean_up(self, root: str, *, timeout: float) -> bool:
         """Empty the trash or delete the old versions the remote ``root`` keeps
-        (``operations/cleanup``) where its backend can; False when it cannot."""
+        (``operations/cleanup``) where its backend can; False when it cannot.
+
+        S3's cleanup only ends unfinished uploads: a versioned bucket keeps
+        every deleted file's old version (Backblaze B2's S3 interface always
+        versions), so an S3 remote is one that cannot."""
         self._fs_info(root)
-        if not (self._info[root].get("Features") or {}).get("CleanUp"):
+        info = self._info[root]
+        if not (info.get("Features") or {}).get("CleanUp"):
+            return False
+        if str(info.get("String") or "").startswith("S3 "):
             return False
         try:
             self.call("operations/cleanup", {"fs": root}, timeout=timeout)

@@ -13,15 +13,25 @@ next sync removes all of them from each remote once the new head is there
 
 The audit log records the erasure with the documents' ids and counts only;
 the receipt (``receipt_text``) lists the same, for the subject's file.
+
+An erasure cut short (a crash, a kill) after the catalog lost the documents
+would leave their files with nothing naming the documents any more, so a
+second ``vault erase`` of the same ids could not find them. So the files of
+an erasure are listed first in ``local/erasing.json`` (object ids only),
+and the list is removed once they are deleted; ``finish_interrupted`` (at the
+next ``vault erase`` or ``vault prune``) saves the catalog as a new base and
+deletes them.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from vault import clock
 from vault.errors import NotFoundError
+from vault.fsutil import atomic_write, remove_quietly
 from vault.parts import split_ref
 
 if TYPE_CHECKING:
@@ -54,18 +64,46 @@ def erase(vault: Vault, doc_ids: list[str]) -> Erased:
     if not rows:
         raise NotFoundError("no document to erase")
     result = Erased(time=clock.stamp())
-    files: list[str] = []
+    files = [name for row in rows for name in files_of(row)]
+    pending = vault.layout.local / PENDING
+    atomic_write(pending, json.dumps(sorted(set(files))).encode())
     for row in rows:
         if vault.catalog.remove(str(row["id"])):
             result.documents.append(str(row["id"]))
-            files += files_of(row)
     vault.audit.append("erase", result.documents, documents=len(result.documents))
+    result.files = _delete(vault, files)
+    return result
+
+
+PENDING = "erasing.json"  # in local/: the files of an erasure not yet deleted
+
+
+def _delete(vault: Vault, files: list[str]) -> int:
+    """Save the catalog as a new base (no catalog file names the files any
+    more), delete the files, then forget the list; how many were deleted."""
     vault.save_catalog(compact=True)
     before = sum(1 for f in files if vault.objects.exists(f) or vault.manifests.exists(f))
     vault.drop_unreferenced(files)
     after = sum(1 for f in files if vault.objects.exists(f) or vault.manifests.exists(f))
-    result.files = before - after
-    return result
+    remove_quietly(vault.layout.local / PENDING)
+    return before - after
+
+
+def finish_interrupted(vault: Vault) -> int | None:
+    """Finish an erasure cut short (the unlocked ``vault``, its lock held):
+    how many of its files were deleted now; None when there was none."""
+    try:
+        files = json.loads((vault.layout.local / PENDING).read_bytes())
+    except FileNotFoundError:
+        return None
+    except ValueError:  # torn: the erasure had not begun to change anything
+        remove_quietly(vault.layout.local / PENDING)
+        return None
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        remove_quietly(vault.layout.local / PENDING)
+        return None
+    vault.catalog  # noqa: B018 - opened (and the journal folded) before it is saved
+    return _delete(vault, files)
 
 
 def receipt_text(result: Erased, vault_id: str, remotes: list[str]) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from vault import erasure, rotation
 from vault import journal as journals
-from vault import rotation
 from vault.errors import UsageError
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 class Pruned:
     files: int = 0
     bytes: int = 0
+    erasure: int | None = None  # files of an erasure cut short, deleted first
 
 
 def prune(vault: Vault, *, dry_run: bool = False) -> Pruned:
@@ -31,12 +32,13 @@ def prune(vault: Vault, *, dry_run: bool = False) -> Pruned:
             "a key rotation is under way: its new files are named by nothing yet",
             hint="finish it first ('vault rotate'), then prune",
         )
+    finished = None if dry_run else erasure.finish_interrupted(vault)
     vault.fold_journal()
     named = vault.referenced()
     for entry in vault.set_aside_entries():
         if journals.is_entry(entry):
             named |= {entry["manifest"], *entry["objects"]}
-    found = Pruned()
+    found = Pruned(erasure=finished)
     for store in (vault.objects, vault.manifests):
         for object_id in list(store.ids()):
             if object_id in named:

@@ -914,6 +914,8 @@ class Vault:
                 if getattr(doc, name) != getattr(updated, name)
             },
         }
+        if not correction["changed"]:
+            return row  # every value given is the one it has: nothing to record
         updated = replace(updated, history=[*doc.history, correction])
         record = self.manifests.put_bytes(
             updated.signed(doc.fingerprint, key.mac), [self.recipient]

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from vault.errors import UsageError
+
 DEFAULT_YEARS: dict[str, int] = {"referral": 7, "court-order": 7, "letter": 3, "other": 7}
 SETTING = "retention_years"
 
@@ -31,6 +33,27 @@ def years_for(doc_type: str, config: dict[str, Any]) -> int:
     if isinstance(table, dict) and isinstance(table.get(doc_type), int):
         return int(table[doc_type])
     return DEFAULT_YEARS.get(doc_type, DEFAULT_YEARS["other"])
+
+
+def check_types(config: dict[str, Any]) -> None:
+    """Refuse a ``retention_years`` that names a type no document has (a
+    typo such as "court order" would leave court orders at the default, and
+    ``vault erase --due`` would erase them before the centre's date)."""
+    table = config.get(SETTING)
+    if not isinstance(table, dict):
+        return
+    rules = config.get("rules")
+    known = [
+        *DEFAULT_YEARS,
+        *(t for t in (rules if isinstance(rules, dict) else {}) if t not in DEFAULT_YEARS),
+    ]
+    unknown = sorted(t for t in table if t not in known)
+    if unknown:
+        raise UsageError(
+            f"the setting '{SETTING}' in config.json names {', '.join(map(repr, unknown))}, "
+            "which is no document type",
+            hint=f"the document types are {', '.join(known)}: correct the setting",
+        )
 
 
 def _add_years(day: date, years: int) -> date:

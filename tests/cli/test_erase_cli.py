@@ -7,11 +7,15 @@ plain file; the other documents are untouched."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import PASSPHRASE, Template, make_pdf
@@ -176,3 +180,74 @@ def test_every_export_is_recorded_and_listed_without_names(
     bad = run(runner, vault_dir, "export", ids[KEPT], "--out", str(tmp_path / "x.pdf"),
               "--purpose", "because")  # fmt: skip
     assert bad.exit_code == 2
+
+
+def test_one_document_erased_is_said_in_the_singular(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    ids = store(vault_dir, tmp_path)
+    result = run(runner, vault_dir, "erase", ids[KEPT], "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Erased 1 document (")
+    assert "1 documents" not in result.output
+
+
+KILLED_ERASE = """
+import os, signal, sys
+from pathlib import Path
+from vault import erasure, head
+from vault.repository import Vault
+real = head.atomic_write
+def write(path, data):
+    if Path(path).name == sys.argv[3]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(path, data)
+head.atomic_write = write
+vault = Vault.open(Path(sys.argv[1]))
+with vault.lock:
+    vault.unlock(os.environ["VAULT_PASSPHRASE"])
+    if sys.argv[3] == "drop":
+        vault.drop_unreferenced = lambda ids: os.kill(os.getpid(), signal.SIGKILL)
+    erasure.erase(vault, [sys.argv[2]])
+"""
+
+
+@pytest.mark.parametrize("killed_at", ["head.json", "drop"])
+@pytest.mark.parametrize("next_command", ["erase", "prune"])
+def test_an_erasure_killed_half_way_is_finished_by_the_next_erase(
+    runner: CliRunner,
+    vault_dir: Path,
+    tmp_path: Path,
+    template_vault: Template,
+    killed_at: str,
+    next_command: str,
+) -> None:
+    """Killed once the catalog lost the document (before the new head, or
+    before its files were deleted): the same 'vault erase' again finds no such
+    document, so it (and 'vault prune') first finishes the erasure that was
+    cut short."""
+    ids = store(vault_dir, tmp_path)
+    shown = json.loads(run(runner, vault_dir, "show", ids[ERASED[0]], "--json").stdout)
+    files = [vault_dir / "manifests" / shown["manifest"][:2] / shown["manifest"]]
+    files.append(vault_dir / "objects" / shown["original"][:2] / shown["original"])
+    env = {**os.environ, "VAULT_PASSPHRASE": PASSPHRASE}
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_ERASE, str(vault_dir), ids[ERASED[0]], killed_at],
+        env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert all(path.exists() for path in files)  # the test can fail
+    if next_command == "erase":
+        result = run(runner, vault_dir, "erase", ids[ERASED[0]], "--yes")
+        assert result.exit_code != 0 and f"no document {ids[ERASED[0]]}" in result.output
+    else:
+        result = run(runner, vault_dir, "prune")
+        assert result.exit_code == 0, result.output
+    assert "An erasure cut short was finished" in result.output
+    assert not any(path.exists() for path in files)
+    assert not (vault_dir / "local" / "erasing.json").exists()
+    identity = write_identity_file(tmp_path / "key.txt", template_vault.data_secret)
+    for rel, data in plaintexts(vault_dir, identity):
+        assert ERASED[0].encode() not in data, rel
+    assert [row["id"] for row in searched(runner, vault_dir, KEPT)] == [ids[KEPT]]
+    assert run(runner, vault_dir, "verify").exit_code == 0

@@ -165,3 +165,48 @@ def test_each_correction_is_kept_and_shown_with_history(
     text = run(runner, vault_dir, "show", doc_id, "--history").output
     assert "Correction 1" in text and "doc_type: other -> referral" in text
     assert "family: - -> F-0042" in text
+
+
+def test_an_edit_that_changes_nothing_records_no_correction(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    """The type it has, or the retention date it has: no empty correction in
+    its history, no new manifest."""
+    doc_id = stored(vault_dir, tmp_path, "letter")
+    before = json.loads(run(runner, vault_dir, "show", doc_id, "--json").stdout)
+    assert run(runner, vault_dir, "edit", doc_id, "--type", "letter").exit_code == 0
+    same_date = run(runner, vault_dir, "edit", doc_id, "--retention", before["retention"])
+    assert same_date.exit_code == 0, same_date.output
+    after = json.loads(run(runner, vault_dir, "show", doc_id, "--json").stdout)
+    assert after["manifest"] == before["manifest"]
+    assert json.loads(run(runner, vault_dir, "show", doc_id, "--history", "--json").stdout) == {
+        "id": doc_id,
+        "history": [],
+    }
+
+
+def test_a_retention_setting_naming_no_document_type_is_refused_before_erasing(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    """A typo ("court order") would leave court orders at the default years:
+    'vault retention' and 'vault erase --due' refuse it, and erase nothing."""
+    set_years(vault_dir, {"court-order": 0})
+    doc_id = stored(vault_dir, tmp_path, "court-order")  # due at once
+    set_years(vault_dir, {"court order": 10, "court-order": 0})
+    for args in (("retention",), ("erase", "--due", "--yes")):
+        result = run(runner, vault_dir, *args)
+        assert result.exit_code == 2, result.output
+        assert "'court order'" in result.output and "court-order" in result.output
+    assert run(runner, vault_dir, "show", doc_id).exit_code == 0
+    set_years(vault_dir, {"court-order": 0})
+    assert [row["id"] for row in due(runner, vault_dir)] == [doc_id]
+
+
+def test_one_document_past_its_date_is_said_in_the_singular(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    set_years(vault_dir, {"letter": 0})
+    stored(vault_dir, tmp_path, "letter")
+    result = run(runner, vault_dir, "retention")
+    assert result.exit_code == 0, result.output
+    assert "1 document is past its retention date." in result.output

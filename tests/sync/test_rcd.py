@@ -13,7 +13,7 @@ import pytest
 
 from sync import rcd, rclone
 from sync.backup import sync_remote
-from tests.sync.s3server import free_port
+from tests.sync.s3server import S3Server, free_port
 from vault.errors import RemoteError
 from vault.repository import Vault
 
@@ -193,3 +193,18 @@ def test_the_checksum_after_a_copy_is_skipped_only_from_local_to_local(
         assert daemon._between(tmp_path, str(tmp_path / "dst")) == {"IgnoreChecksum": True}
         assert daemon._between(tmp_path, "far:bucket") == {}  # S3's own MD5 is compared
         assert daemon._between(str(tmp_path), str(tmp_path / "dst")) == {}  # not known local
+
+
+def test_an_s3_remote_is_never_said_to_have_emptied_its_old_versions(
+    tmp_path: Path, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rclone's cleanup of S3 only ends unfinished uploads: a versioned bucket
+    (Backblaze B2's S3 interface always is) keeps every deleted file's old
+    version. So an S3 remote counts as one that cannot empty them, and the
+    sync after an erasure says to do it in the provider's web page."""
+    s3_server.client_env("s3v", monkeypatch)
+    source = tmp_path / "src"
+    names = source_files(source, 1)
+    with rcd.Daemon("sync to remote 's3v'") as daemon:
+        daemon.copy_files(source, "s3v:vault/backup", names, tmp_path, timeout=30)
+        assert daemon.clean_up("s3v:vault/backup", timeout=30) is False

@@ -67,11 +67,15 @@ def erase(
         if not receipt.parent.is_dir():
             raise UsageError(f"folder {receipt.parent} does not exist (for --receipt)")
     with unlocked(root, unlock) as vault:
+        finished = erasure.finish_interrupted(vault)
+        if finished is not None:
+            click.echo(f"An erasure cut short was finished ({finished} files deleted here).")
         if doc_ids:
             rows: list[dict[str, Any]] = [vault.document(doc_id) for doc_id in doc_ids]
         elif family is not None:
             rows = select(vault.catalog, family=families.normalise(family))
         else:
+            retention.check_types(vault.config)
             rows = retention.due(vault.catalog.documents(), vault.config)
         if not rows:
             click.echo("Nothing to erase: no document matches.")
@@ -81,7 +85,11 @@ def erase(
             return
         result = erasure.erase(vault, [str(row["id"]) for row in rows])
         names = sorted(remotes(vault.config))
-    click.echo(f"Erased {len(result.documents)} documents ({result.files} files deleted here).")
+    erased, files = len(result.documents), result.files
+    click.echo(
+        f"Erased {erased} document{'s' if erased != 1 else ''} "
+        f"({files} file{'s' if files != 1 else ''} deleted here)."
+    )
     if names:
         click.echo("Run 'vault sync' now: the backups delete them too.", err=True)
     if receipt is not None:

@@ -37,6 +37,8 @@ def prune(root: Path, dry_run: bool, local_only: bool, unlock: UnlockSpec) -> No
 
     with unlocked(root, unlock) as vault:
         found = prune_files(vault, dry_run=dry_run)
+    if found.erasure is not None:
+        click.echo(f"An erasure cut short was finished ({found.erasure} files deleted here).")
     verb = "would be deleted" if dry_run else "deleted"
     click.echo(f"{found.files} files nothing names ({human_bytes(found.bytes)}) {verb} here.")
     if dry_run or local_only:

@@ -32,6 +32,7 @@ def retention(root: Path, as_json: bool, unlock: UnlockSpec) -> None:
     from vault import retention as dates
 
     with unlocked(root, unlock, reading=True) as vault:
+        dates.check_types(vault.config)
         rows = dates.due(vault.catalog.documents(), vault.config)
         config_years = {t: dates.years_for(t, vault.config) for t in dates.DEFAULT_YEARS}
     found = [
@@ -49,4 +50,7 @@ def retention(root: Path, as_json: bool, unlock: UnlockSpec) -> None:
     for row in found:
         cells = [escaped(row[k] or "-") for k in ("id", "doc_type", "family")]
         click.echo(f"{cells[0]:<10} {cells[1]:<12} {cells[2]:<8} {row['retention']}")
-    click.echo(f"{len(found)} documents are past their retention date.", err=True)
+    if len(found) == 1:
+        click.echo("1 document is past its retention date.", err=True)
+    else:
+        click.echo(f"{len(found)} documents are past their retention date.", err=True)
