@@ -679,6 +679,36 @@ def test_keys_changed_while_the_documents_move_are_not_carried_over(
     assert_whole(vault_dir, filled, tmp_path / "out")
 
 
+@pytest.mark.parametrize("command", ["passwd", "emergency-sheet"])
+def test_a_rotation_begun_while_passwd_or_a_sheet_waited_for_the_lock_refuses_it(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """A 'vault passwd' or 'vault emergency-sheet' that looked before a rotation
+    had begun, then waited for the lock its begin held, is refused once it has
+    the lock: its passphrase or sheet would not outlast the switch (a sheet
+    printed after the rotation's own, whose key then opens nothing)."""
+    killed = vault_process(
+        vault_dir, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"),
+        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: "moved:1"},
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    real = rotation.read_state
+    calls: list[Path] = []
+
+    def begun_after_the_first_look(root: Path) -> rotation.Rotation | None:
+        calls.append(root)
+        return None if len(calls) == 1 else real(root)
+
+    monkeypatch.setattr(rotation, "read_state", begun_after_the_first_look)
+    keys = {p: p.read_bytes() for p in sorted((vault_dir / "keys").rglob("*")) if p.is_file()}
+    args = ["--out", str(tmp_path / "mid.pdf")] if command == "emergency-sheet" else []
+    result = run(vault_dir, command, *args, VAULT_NEW_PASSPHRASE="Changed Meanwhile 64")
+    assert result.exit_code == 2, result.output
+    assert "a key rotation is under way" in result.output
+    assert not (tmp_path / "mid.pdf").exists()
+    assert {p: p.read_bytes() for p in keys} == keys
+
+
 # --- 6 and 7: refused before anything is written -------------------------------------------
 
 
