@@ -396,6 +396,7 @@ def move(
     the switch.
     """
     from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     from vault.workers import workers_starting
 
@@ -431,6 +432,12 @@ def move(
                 done_bytes += futures[future]
                 if progress:
                     progress(n, len(todo), done_bytes, total)
+        except BrokenProcessPool:  # a worker killed (the out-of-memory killer, say)
+            raise VaultError(
+                "a worker process of the key rotation stopped (killed, or out of memory)",
+                hint="nothing is lost: run 'vault rotate' again (with the same passphrase) "
+                "to go on",
+            ) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     return done_bytes

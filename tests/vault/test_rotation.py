@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.conftest import PASSPHRASE, TEST_WORK_FACTOR, make_pdf
-from vault import crypto, rotation, scrypt_file
+from vault import crypto, parts, rotation, scrypt_file
 from vault.cli import cli
 from vault.keys import vault_id_of
 from vault.objects import ObjectStore, StoredObject
@@ -137,6 +137,32 @@ def test_a_document_edited_while_documents_move_is_moved_as_edited(
         vault.unlock(NEW)
         assert vault.document(ids[-1])["doc_type"] == "court-order"
         assert vault.catalog.count() == 3
+
+
+def _dies(*args: Any) -> None:
+    """A worker killed while it moves a document (the out-of-memory killer, say)."""
+    os.kill(os.getpid(), 9)
+
+
+def test_a_worker_killed_while_documents_move_is_said_in_one_line_and_the_rotation_resumes(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store(vault_dir, tmp_path, 2)
+    begun(vault_dir, tmp_path)
+    monkeypatch.setattr(parts, "default_jobs", lambda: 2)  # worker processes, whatever the cores
+    monkeypatch.setattr(rotation, "move_in_worker", _dies)
+    result = run(vault_dir, "rotate")
+    assert isinstance(result.exception, SystemExit), result.exception  # said, not raised
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("vault: error:")]
+    assert errors == [
+        "vault: error: a worker process of the key rotation stopped (killed, or out of memory)"
+    ], result.output
+    assert rotation.read_state(vault_dir) is not None
+    monkeypatch.undo()
+    result = run(vault_dir, "rotate")
+    assert result.exit_code == 0, result.output
+    assert "2 documents are under the new key" in result.output
 
 
 def test_a_rotation_record_planted_without_the_key_is_refused_and_changes_nothing(
