@@ -444,6 +444,26 @@ def test_a_killed_rotation_resumes(
     assert all(age_opens(p, new_data) for p in age_files(vault_dir))
 
 
+@pytest.mark.parametrize("point", SWITCH)
+def test_rotate_run_again_with_the_old_passphrase_after_a_switch_cut_short_finishes_it(
+    filled: Filled, vault_dir: Path, tmp_path: Path, point: str
+) -> None:
+    """'vault rotate' run again as after any crash, with the same (old)
+    passphrase: the switch is finished with no key, and the command says so
+    and succeeds, rather than refusing the passphrase the switch retired."""
+    killed = vault_process(
+        vault_dir, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"),
+        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: point},
+    )  # fmt: skip
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    resumed = rotate(vault_dir, tmp_path / "sheet-2.pdf")
+    assert resumed.exit_code == 0, resumed.output
+    assert "The key rotation is finished. Run 'vault sync' now." in resumed.stdout
+    assert "error" not in resumed.output
+    assert not (tmp_path / "sheet-2.pdf").exists()
+    assert_whole(vault_dir, filled, tmp_path / "out")
+
+
 def test_a_torn_progress_line_moves_that_document_again(
     filled: Filled, vault_dir: Path, tmp_path: Path
 ) -> None:
