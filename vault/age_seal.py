@@ -46,7 +46,10 @@ def header(recipient: str, file_key: bytes) -> bytes:
     theirs = recipient_bytes(recipient)
     ephemeral = X25519PrivateKey.generate()
     share = ephemeral.public_key().public_bytes_raw()
-    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(theirs))
+    try:  # (the cryptography package refuses an all-zero secret itself)
+        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(theirs))
+    except ValueError:
+        shared = bytes(32)
     if shared == bytes(32):
         raise CryptoFormatError("age recipient refused: a key of low order")
     wrapping = scrypt_file._hkdf(shared, share + theirs, _LABEL)

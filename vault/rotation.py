@@ -396,6 +396,7 @@ def move(
     the switch.
     """
     from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     from vault.workers import workers_starting
 
@@ -431,6 +432,12 @@ def move(
                 done_bytes += futures[future]
                 if progress:
                     progress(n, len(todo), done_bytes, total)
+        except BrokenProcessPool:  # a worker killed (the out-of-memory killer, say)
+            raise VaultError(
+                "a worker process of the key rotation stopped (killed, or out of memory)",
+                hint="nothing is lost: run 'vault rotate' again (with the same passphrase) "
+                "to go on",
+            ) from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     return done_bytes
@@ -660,11 +667,31 @@ def complete_switch(root: Path) -> tuple[int, int]:
     removed = _remove_old(root, layout, keep, set(head.catalog_files()))
     _checkpoint("switch:removed")
     _revoke_old_keys(root, work / OLD_KEYS)
-    shutil.rmtree(work)
+    _remove_folder(work)
     fsync_dir(root)
     with contextlib.suppress(OSError):
         anchor.pending_path(root).unlink()
     return head.documents, removed
+
+
+def _remove_folder(work: Path) -> None:
+    """Remove ``rotation/``, its record (``state.json``) last. The folder holds
+    the new data key encrypted to the old one (``new-key.age``) and the old
+    key files: a removal cut short (a kill, a power cut) must not leave them
+    with no record to say the switch is unfinished, for no command would
+    remove them then. While the record is there, the next command's switch
+    removes the rest."""
+    for item in sorted(work.iterdir()):
+        if item.name == STATE:
+            continue
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
+    fsync_dir(work)
+    with contextlib.suppress(FileNotFoundError):
+        (work / STATE).unlink()
+    work.rmdir()
 
 
 def _note_work_factor(layout: Layout, config: dict[str, Any]) -> None:

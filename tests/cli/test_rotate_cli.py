@@ -444,6 +444,26 @@ def test_a_killed_rotation_resumes(
     assert all(age_opens(p, new_data) for p in age_files(vault_dir))
 
 
+@pytest.mark.parametrize("point", SWITCH)
+def test_rotate_run_again_with_the_old_passphrase_after_a_switch_cut_short_finishes_it(
+    filled: Filled, vault_dir: Path, tmp_path: Path, point: str
+) -> None:
+    """'vault rotate' run again as after any crash, with the same (old)
+    passphrase: the switch is finished with no key, and the command says so
+    and succeeds, rather than refusing the passphrase the switch retired."""
+    killed = vault_process(
+        vault_dir, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"),
+        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: point},
+    )  # fmt: skip
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    resumed = rotate(vault_dir, tmp_path / "sheet-2.pdf")
+    assert resumed.exit_code == 0, resumed.output
+    assert "The key rotation is finished. Run 'vault sync' now." in resumed.stdout
+    assert "error" not in resumed.output
+    assert not (tmp_path / "sheet-2.pdf").exists()
+    assert_whole(vault_dir, filled, tmp_path / "out")
+
+
 def test_a_torn_progress_line_moves_that_document_again(
     filled: Filled, vault_dir: Path, tmp_path: Path
 ) -> None:
@@ -677,6 +697,36 @@ def test_keys_changed_while_the_documents_move_are_not_carried_over(
     assert sorted(k["label"] for k in listed) == ["chair", "coordinator"]
     assert sorted(p.name for p in (vault_dir / "keys" / "people").iterdir()) == ["chair.age"]
     assert_whole(vault_dir, filled, tmp_path / "out")
+
+
+@pytest.mark.parametrize("command", ["passwd", "emergency-sheet"])
+def test_a_rotation_begun_while_passwd_or_a_sheet_waited_for_the_lock_refuses_it(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """A 'vault passwd' or 'vault emergency-sheet' that looked before a rotation
+    had begun, then waited for the lock its begin held, is refused once it has
+    the lock: its passphrase or sheet would not outlast the switch (a sheet
+    printed after the rotation's own, whose key then opens nothing)."""
+    killed = vault_process(
+        vault_dir, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"),
+        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: "moved:1"},
+    )  # fmt: skip
+    assert killed.returncode == -9, killed.stderr
+    real = rotation.read_state
+    calls: list[Path] = []
+
+    def begun_after_the_first_look(root: Path) -> rotation.Rotation | None:
+        calls.append(root)
+        return None if len(calls) == 1 else real(root)
+
+    monkeypatch.setattr(rotation, "read_state", begun_after_the_first_look)
+    keys = {p: p.read_bytes() for p in sorted((vault_dir / "keys").rglob("*")) if p.is_file()}
+    args = ["--out", str(tmp_path / "mid.pdf")] if command == "emergency-sheet" else []
+    result = run(vault_dir, command, *args, VAULT_NEW_PASSPHRASE="Changed Meanwhile 64")
+    assert result.exit_code == 2, result.output
+    assert "a key rotation is under way" in result.output
+    assert not (tmp_path / "mid.pdf").exists()
+    assert {p: p.read_bytes() for p in keys} == keys
 
 
 # --- 6 and 7: refused before anything is written -------------------------------------------

@@ -65,3 +65,36 @@ def test_each_file_has_its_own_file_key_and_nonce(tmp_path: Path) -> None:
 def test_a_recipient_that_is_not_one_is_refused() -> None:
     with pytest.raises(CryptoFormatError):
         age_seal.header("age1notarecipient", os.urandom(16))
+
+
+def _bech32(hrp: str, data: bytes) -> str:
+    charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+    values, acc, bits = [], 0, 0
+    for byte in data:
+        acc, bits = (acc << 8) | byte, bits + 8
+        while bits >= 5:
+            bits -= 5
+            values.append((acc >> bits) & 31)
+    if bits:
+        values.append((acc << (5 - bits)) & 31)
+    check = 1
+    for value in [*(ord(c) >> 5 for c in hrp), 0, *(ord(c) & 31 for c in hrp), *values, *[0] * 6]:
+        top = check >> 25
+        check = (check & 0x1FFFFFF) << 5 ^ value
+        for i, gen in enumerate((0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)):
+            if (top >> i) & 1:
+                check ^= gen
+    check ^= 1
+    return (
+        hrp
+        + "1"
+        + "".join(charset[v] for v in [*values, *((check >> 5 * (5 - i)) & 31 for i in range(6))])
+    )
+
+
+@pytest.mark.parametrize("point", [bytes(32), b"\x01" + bytes(31)])
+def test_a_recipient_of_low_order_is_refused_as_the_module_says(point: bytes) -> None:
+    recipient = _bech32("age", point)
+    assert age_x25519.recipient_bytes(recipient) == point  # a well-formed recipient
+    with pytest.raises(CryptoFormatError, match="low order"):
+        age_seal.header(recipient, os.urandom(16))

@@ -3,21 +3,25 @@ while the documents move, and what a rotation under way is checked for."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import pyrage
 import pytest
 from click.testing import CliRunner
+from pyrage import x25519
 
 from tests.conftest import PASSPHRASE, TEST_WORK_FACTOR, make_pdf
-from vault import crypto, rotation, scrypt_file
+from vault import crypto, parts, rotation, scrypt_file
 from vault.cli import cli
-from vault.keys import vault_id_of
+from vault.keys import KeyPaths, unlock_with_passphrase, vault_id_of
 from vault.objects import ObjectStore, StoredObject
 from vault.repository import Vault
 
@@ -137,6 +141,76 @@ def test_a_document_edited_while_documents_move_is_moved_as_edited(
         vault.unlock(NEW)
         assert vault.document(ids[-1])["doc_type"] == "court-order"
         assert vault.catalog.count() == 3
+
+
+def _dies(*args: Any) -> None:
+    """A worker killed while it moves a document (the out-of-memory killer, say)."""
+    os.kill(os.getpid(), 9)
+
+
+def test_a_worker_killed_while_documents_move_is_said_in_one_line_and_the_rotation_resumes(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store(vault_dir, tmp_path, 2)
+    begun(vault_dir, tmp_path)
+    monkeypatch.setattr(parts, "default_jobs", lambda: 2)  # worker processes, whatever the cores
+    monkeypatch.setattr(rotation, "move_in_worker", _dies)
+    result = run(vault_dir, "rotate")
+    assert isinstance(result.exception, SystemExit), result.exception  # said, not raised
+    assert result.exit_code == 1, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("vault: error:")]
+    assert errors == [
+        "vault: error: a worker process of the key rotation stopped (killed, or out of memory)"
+    ], result.output
+    assert rotation.read_state(vault_dir) is not None
+    monkeypatch.undo()
+    result = run(vault_dir, "rotate")
+    assert result.exit_code == 0, result.output
+    assert "2 documents are under the new key" in result.output
+
+
+class _PowerCut(BaseException):
+    """The machine stops here."""
+
+
+@pytest.mark.parametrize("cut_at", [rotation.FOLDER, rotation.OLD_KEYS])
+def test_a_switch_cut_short_while_removing_the_rotation_folder_leaves_nothing_the_old_key_opens(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cut_at: str
+) -> None:
+    """rotation/ holds the new data key encrypted to the old one and the old
+    key files: a removal cut short must leave its record, so that the next
+    command's switch removes the rest (a removal in directory order may take
+    the record first and stop there)."""
+    store(vault_dir, tmp_path, 2)
+    old = x25519.Identity.from_str(
+        unlock_with_passphrase(KeyPaths(vault_dir / "keys"), PASSPHRASE).secret
+    )
+    env = dict(os.environ, VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW)
+    env[rotation.STOP_AT] = "switch:removed"
+    done = subprocess.run(
+        [sys.executable, "-m", "vault", "--vault", str(vault_dir), "rotate",
+         "--emergency-sheet", str(tmp_path / "new-sheet.pdf")],
+        env=env, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == -9, done.stderr.decode()
+    real = shutil.rmtree
+
+    def cut_short(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path).name == cut_at:
+            Path(path, rotation.STATE).unlink(missing_ok=True)  # first in directory order
+            raise _PowerCut
+        real(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", cut_short)
+    with contextlib.suppress(_PowerCut):
+        rotation.complete_switch(vault_dir)
+    monkeypatch.undo()
+    with Vault.open(vault_dir).lock:  # the next command
+        pass
+    assert not (vault_dir / rotation.FOLDER).exists()
+    for path in sorted(p for p in vault_dir.rglob("*") if p.is_file()):
+        with pytest.raises(pyrage.DecryptError):
+            pyrage.decrypt(path.read_bytes(), [old])
 
 
 def test_a_rotation_record_planted_without_the_key_is_refused_and_changes_nothing(

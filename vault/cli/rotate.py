@@ -13,6 +13,7 @@ from vault.cli.common import (
     UnlockSpec,
     available_passphrase,
     new_passphrase_option,
+    opened,
     read_secret_file,
     unlock_options,
     unlocked,
@@ -127,6 +128,14 @@ def rotate(
             "'vault sync'.",
             err=True,
         )
+        # Finished as the lock is taken, with no key: the passphrase this
+        # command was given to go on with (the old one) opens nothing now.
+        with opened(root):
+            pass
+        if rotation.read_state(root) is None:
+            agent_client.forget(root)  # a 'vault unlock' session held the old key
+            click.echo("The key rotation is finished. Run 'vault sync' now.")
+            return
     # After the emergency key, a rotation is what the usual next steps (a new
     # passphrase, a new sheet) would do, and more: the committee is told below.
     with unlocked(root, unlock, agent=False, next_steps=False) as vault:

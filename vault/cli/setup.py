@@ -307,8 +307,9 @@ def passwd(root: Path, unlock: UnlockSpec, new_passphrase_file: Path | None) -> 
     Example:
         vault passwd
     """
-    _refuse_during_rotation(root, "a new passphrase")
+    _refuse_during_rotation(root, "a new passphrase")  # before asking anything
     with unlocked(root, unlock, agent=False) as vault:  # asks, even when unlocked
+        _refuse_during_rotation(root, "a new passphrase")  # begun while this waited
         new = choose_passphrase(
             new_passphrase_file, env="VAULT_NEW_PASSPHRASE", prompt="New passphrase"
         )
@@ -342,7 +343,7 @@ def emergency_sheet(root: Path, out: Path, unlock: UnlockSpec) -> None:
     """
     from vault.keys import new_emergency_key
 
-    _refuse_during_rotation(root, "a new emergency sheet")
+    _refuse_during_rotation(root, "a new emergency sheet")  # before asking anything
     out = out.expanduser().absolute()
     if out.exists():
         raise UsageError(f"{out} already exists", hint="choose another --out")
@@ -350,6 +351,7 @@ def emergency_sheet(root: Path, out: Path, unlock: UnlockSpec) -> None:
         raise UsageError(f"folder {out.parent} does not exist (for --out)")
     _check_writable(out.parent, "the folder for --out", "--out FILE.pdf")
     with unlocked(root, unlock, agent=False) as vault:  # asks, even when unlocked
+        _refuse_during_rotation(root, "a new emergency sheet")  # begun while this waited
         key = vault.key
         assert key is not None
         new_emergency_key(vault.key_paths, key, sheet_writer(vault, out))
@@ -365,7 +367,9 @@ def emergency_sheet(root: Path, out: Path, unlock: UnlockSpec) -> None:
 
 def _refuse_during_rotation(root: Path, what: str) -> None:
     """While a key rotation is under way its new keys are made already: a
-    passphrase or sheet changed now would be lost at its switch."""
+    passphrase or sheet changed now would be lost at its switch. Checked
+    before anything is asked, and again holding the vault lock: a rotation
+    begun while the command waited for the lock has let it go by then."""
     from vault import rotation
 
     if rotation.read_state(root) is not None:
