@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from vault import crypto
-from vault.errors import CryptoFormatError, IntegrityError, WrongKeyError
+from vault.errors import CryptoFormatError, IntegrityError, VaultError, WrongKeyError
 from vault.fsutil import fsync_file
 from vault.workers import start_worker, workers_starting
 
@@ -96,6 +96,7 @@ def _run_all(
                 after(i)
         return results
     from concurrent.futures import ThreadPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = process_pool(min(jobs, len(calls)))
     helpers = ThreadPoolExecutor(max_workers=jobs)
@@ -112,6 +113,12 @@ def _run_all(
         for follower in followers:
             follower.result()
         return [f.result() for f in futures]
+    except BrokenProcessPool:  # a worker killed (the out-of-memory killer, say)
+        raise VaultError(
+            "a worker process stopped while a large document was being encrypted "
+            "(killed, or out of memory)",
+            hint="nothing of it was kept: store the file again",
+        ) from None
     finally:
         for future in futures:
             future.cancel()

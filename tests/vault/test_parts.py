@@ -12,9 +12,9 @@ from pyrage import x25519
 
 from tests.integration.agecmd import age_decrypt_with_identity_to_file, write_identity_file
 from vault import crypto
-from vault.errors import IntegrityError
+from vault.errors import IntegrityError, VaultError
 from vault.objects import ObjectStore
-from vault.parts import join_ref, spans, split_ref
+from vault.parts import _run_all, join_ref, spans, split_ref
 
 KIB = 1024
 PART = 256 * KIB
@@ -294,3 +294,13 @@ def test_parts_are_read_by_threads_not_worker_processes(
     out = tmp_path / "out.bin"
     store.get_file(join_ref(ids), out, [identity])
     assert out.read_bytes() == (tmp_path / "large.bin").read_bytes()
+
+
+def _killed(n: int) -> int:
+    """A worker that dies as the out-of-memory killer would leave it."""
+    os._exit(137)
+
+
+def test_a_worker_killed_is_said_in_one_line_not_a_traceback() -> None:
+    with pytest.raises(VaultError, match="worker process stopped"):
+        _run_all(_killed, [(1,), (2,)], jobs=2)
