@@ -726,7 +726,7 @@ class Vault:
             vault_id=self.vault_id,
             audit_tip=self.audit.tip(),
             signer=self._signing_key().public,
-            sizes=self._size_of(),
+            sizes=self.file_sizes(),
             texts=self._texts_for_saving(key),
         )
         self._head = save_catalog(
@@ -764,7 +764,7 @@ class Vault:
 
         return text
 
-    def _size_of(self) -> Callable[[str], int]:
+    def file_sizes(self) -> Callable[[str], int]:
         """The size of an object or manifest file: as it is here, else as the
         head's index recorded it (a file missing here: 'vault verify' names it
         and 'vault repair' brings it back)."""
@@ -777,7 +777,7 @@ class Vault:
                     return store.path(object_id).stat().st_size
                 except FileNotFoundError:
                     continue
-            known = self._indexed() if known is None else known
+            known = self.indexed_sizes() if known is None else known
             if object_id not in known:
                 raise FileNotFoundError(
                     errno.ENOENT, "a file the catalog names is missing", object_id[:12]
@@ -786,7 +786,7 @@ class Vault:
 
         return size
 
-    def _indexed(self) -> dict[str, int]:
+    def indexed_sizes(self) -> dict[str, int]:
         """The object sizes the current head's index records (none if unreadable)."""
         try:
             found = read_head(self.layout.head)

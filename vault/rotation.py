@@ -338,14 +338,14 @@ def to_move(vault: Vault) -> list[tuple[str, str, int]]:
     """(doc id, manifest id, bytes) of each document the catalog names that is
     not moved yet (the vault's lock held: the catalog is read here)."""
     done = moved(vault.root)
-    sizes = _indexed(vault)
+    sizes = vault.indexed_sizes()
     todo = []
     for row in vault.catalog.documents():
         line = done.get(row["manifest"])
         if line is not None and _there(vault, line.get("new")):
             continue
         refs = [row["original"], row["searchable"] or ""]
-        size = sum(sizes.get(i, 0) for ref in refs for i in ref.split(",") if i)
+        size = sum(sizes.get(i, 0) for ref in refs if ref for i in parts.split_ref(ref))
         todo.append((row["id"], row["manifest"], size))
     return todo
 
@@ -356,14 +356,6 @@ def _there(vault: Vault, manifest_id: Any) -> bool:
         return isinstance(manifest_id, str) and vault.manifests.exists(manifest_id)
     except VaultError:
         return False
-
-
-def _indexed(vault: Vault) -> dict[str, int]:
-    found = read_head(vault.layout.head)
-    try:
-        return read_index(vault.layout.catalog, found[0]) if found else {}
-    except (IntegrityError, ValueError, OSError):
-        return {}
 
 
 def move(
@@ -574,7 +566,7 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
             vault_id=vault.vault_id,
             audit_tip=vault.audit.tip(),
             signer=vault.signing_public(),
-            sizes=_sizes(vault),
+            sizes=vault.file_sizes(),
             texts=lambda _manifest_id: None,
         )
         save_catalog(ctx, catalog, None, seq, compact=True)
@@ -595,16 +587,6 @@ def _logged(vault: Vault, state: Rotation, documents: int) -> bool:
         and e.detail.get("documents") == documents
         for e in vault.audit.entries()
     )  # fmt: skip
-
-
-def _sizes(vault: Vault) -> Callable[[str], int]:
-    def size(object_id: str) -> int:
-        for store in (vault.objects, vault.manifests):
-            with contextlib.suppress(FileNotFoundError):
-                return store.path(object_id).stat().st_size
-        raise FileNotFoundError(object_id[:12])
-
-    return size
 
 
 # --- the switch ------------------------------------------------------------------
