@@ -99,6 +99,15 @@ def rotate(root: Path, sheet: Path, *args: str, passphrase: str = PASSPHRASE) ->
     )  # fmt: skip
 
 
+def rotate_killed_at(root: Path, tmp_path: Path, point: str, *args: str) -> None:
+    """``vault rotate`` in a process of its own, SIGKILLed at checkpoint ``point``."""
+    killed = vault_process(
+        root, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"), *args,
+        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: point},
+    )  # fmt: skip
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+
+
 def vault_process(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """The real CLI in a process of its own (one a checkpoint may kill)."""
     environ = {**os.environ, **env}
@@ -417,11 +426,7 @@ SWITCH = ("switching", "switch:keys", "switch:head", "switch:removed")
 def test_a_killed_rotation_resumes(
     filled: Filled, vault_dir: Path, tmp_path: Path, point: str
 ) -> None:
-    killed = vault_process(
-        vault_dir, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"),
-        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: point},
-    )  # fmt: skip
-    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    rotate_killed_at(vault_dir, tmp_path, point)
     assert (vault_dir / "rotation").is_dir()
     if point in BEFORE_SWITCH:
         # Until the switch the vault is the old one, whole: the new passphrase opens
@@ -451,11 +456,7 @@ def test_rotate_run_again_with_the_old_passphrase_after_a_switch_cut_short_finis
     """'vault rotate' run again as after any crash, with the same (old)
     passphrase: the switch is finished with no key, and the command says so
     and succeeds, rather than refusing the passphrase the switch retired."""
-    killed = vault_process(
-        vault_dir, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"),
-        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: point},
-    )  # fmt: skip
-    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    rotate_killed_at(vault_dir, tmp_path, point)
     resumed = rotate(vault_dir, tmp_path / "sheet-2.pdf")
     assert resumed.exit_code == 0, resumed.output
     assert "The key rotation is finished. Run 'vault sync' now." in resumed.stdout
@@ -469,11 +470,7 @@ def test_a_torn_progress_line_moves_that_document_again(
 ) -> None:
     """Killed while noting the second document moved: its line is torn, so the
     document is moved again, and the copy made before the kill is removed."""
-    killed = vault_process(
-        vault_dir, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"),
-        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: "moved:2"},
-    )  # fmt: skip
-    assert killed.returncode == -9, killed.stderr
+    rotate_killed_at(vault_dir, tmp_path, "moved:2")
     progress = vault_dir / "rotation" / "moved.jsonl"
     lines = progress.read_bytes().splitlines(keepends=True)
     assert len(lines) == 2
@@ -522,11 +519,7 @@ def assert_under_the_new_key(
 def test_post_stored_after_a_rotation_was_cut_short_is_moved_too(
     filled: Filled, vault_dir: Path, tmp_path: Path, point: str
 ) -> None:
-    killed = vault_process(
-        vault_dir, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"),
-        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: point},
-    )  # fmt: skip
-    assert killed.returncode == -9, killed.stderr
+    rotate_killed_at(vault_dir, tmp_path, point)
     old_secret = data_secret(vault_dir, PASSPHRASE)
     locked, unlocked = two_letters(tmp_path / "post")
     stored = run(vault_dir, "ingest", str(locked), passphrase=None)
@@ -673,11 +666,7 @@ def test_keys_changed_while_the_documents_move_are_not_carried_over(
     for label, passphrase in (("deputy", DEPUTY), ("chair", CHAIR)):
         (tmp_path / label).write_text(passphrase + "\n")
         keep += ["--keep-key", f"{label}={tmp_path / label}"]
-    killed = vault_process(
-        vault_dir, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"), *keep,
-        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: "moved:1"},
-    )  # fmt: skip
-    assert killed.returncode == -9, killed.stderr
+    rotate_killed_at(vault_dir, tmp_path, "moved:1", *keep)
     assert run(vault_dir, "key", "remove", "deputy", "--yes").exit_code == 0
     changed = run(vault_dir, "passwd", passphrase=CHAIR, VAULT_NEW_PASSPHRASE="Chair Changed 64")
     assert changed.exit_code == 2, changed.output
@@ -707,11 +696,7 @@ def test_a_rotation_begun_while_passwd_or_a_sheet_waited_for_the_lock_refuses_it
     had begun, then waited for the lock its begin held, is refused once it has
     the lock: its passphrase or sheet would not outlast the switch (a sheet
     printed after the rotation's own, whose key then opens nothing)."""
-    killed = vault_process(
-        vault_dir, "rotate", "--quiet", "--emergency-sheet", str(tmp_path / "sheet.pdf"),
-        VAULT_PASSPHRASE=PASSPHRASE, VAULT_NEW_PASSPHRASE=NEW, **{STOP_AT: "moved:1"},
-    )  # fmt: skip
-    assert killed.returncode == -9, killed.stderr
+    rotate_killed_at(vault_dir, tmp_path, "moved:1")
     real = rotation.read_state
     calls: list[Path] = []
 
