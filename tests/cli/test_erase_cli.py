@@ -1,8 +1,8 @@
 """``vault erase``: after erasing and a sync, an erased document's own words
 are found nowhere: not by search, not in any catalog file the vault keeps
 (decrypted and decompressed), not in any object or manifest here or on the
-remote (every file opened with the reference ``age`` command), not in any
-plain file; the other documents are untouched."""
+remote (a folder, and a real S3 server on loopback; every file opened with
+the reference ``age`` command), not in any plain file; the other documents are untouched."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import subprocess
 import sys
 import zlib
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from click.testing import CliRunner, Result
 
 from tests.conftest import PASSPHRASE, Template, make_pdf
 from tests.integration.agecmd import age_path, write_identity_file
+from tests.sync.s3server import S3Server
 from vault.cli import cli
 from vault.repository import Vault
 
@@ -74,12 +76,36 @@ def searched(runner: CliRunner, root: Path, word: str) -> list[Any]:
     return found
 
 
+@pytest.fixture(params=["folder", "s3"])
+def backup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The remote the erasure must reach, as ``vault remote add`` names it,
+    and the folder that shows what it holds: a local folder, or a real S3
+    server on loopback (``rclone serve s3``) with its backing folder."""
+    if request.param == "folder":
+        yield str(tmp_path / "usb"), tmp_path / "usb"
+        return
+    server = S3Server(tmp_path / "s3-data", tmp_path / "serve-s3.log")
+    server.folder.mkdir()
+    server.start()
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        server.client_env("erases3", monkeypatch)
+        yield "erases3:vault/backup", server.folder / "vault" / "backup"
+    finally:
+        monkeypatch.undo()
+        server.kill()
+
+
 def test_an_erased_familys_words_are_found_nowhere_after_a_sync(
-    runner: CliRunner, vault_dir: Path, tmp_path: Path, template_vault: Template
+    runner: CliRunner,
+    vault_dir: Path,
+    tmp_path: Path,
+    template_vault: Template,
+    backup: tuple[str, Path],
 ) -> None:
     ids = store(vault_dir, tmp_path)
-    folder = tmp_path / "usb"
-    assert run(runner, vault_dir, "remote", "add", "usb", str(folder), "--create").exit_code == 0
+    spec, folder = backup
+    assert run(runner, vault_dir, "remote", "add", "usb", spec, "--create").exit_code == 0
     assert run(runner, vault_dir, "sync").exit_code == 0
     identity = write_identity_file(tmp_path / "key.txt", template_vault.data_secret)
     before = plaintexts(folder, identity)
