@@ -85,6 +85,7 @@ class RemoteStatus:
     synced_head: str | None = None
     waiting_files: int | None = None
     waiting_bytes: int | None = None
+    waiting_deletions: int | None = None  # files of erased or replaced documents still there
     last_verify: dict[str, Any] | None = None  # the last check asked for (not a sample)
     last_drill: dict[str, Any] | None = None  # time, ok, reason
     last_drill_passed: str | None = None
@@ -421,6 +422,9 @@ def _waiting(vault: Vault, status: Status) -> None:
                 size += len(segments.dump(logs))
         remote.waiting_files = len(files)
         remote.waiting_bytes = size
+        remote.waiting_deletions = sum(
+            1 for rel in plan.delete if rel.startswith(("objects/", "manifests/"))
+        )
 
 
 def warnings(status: Status, config: dict[str, Any], now: datetime) -> list[Alert]:

@@ -53,6 +53,11 @@ def backup_line(remote: RemoteStatus) -> str:
         )
     elif remote.waiting_files == 0 and remote.last_sync:
         line += "; nothing waiting to be sent"
+    if remote.waiting_deletions:
+        line += (
+            f"; {_plural(remote.waiting_deletions, 'file')} of erased or replaced documents"
+            " still there until the next sync deletes them"
+        )
     return line + "."
 
 

@@ -117,7 +117,10 @@ def test_an_erased_familys_words_are_found_nowhere_after_a_sync(
     result = run(runner, vault_dir, "erase", "--family", "F-42", "--yes", "--receipt", str(receipt))
     assert result.exit_code == 0, result.output
     assert "Erased 2 documents" in result.output
+    waiting = run(runner, vault_dir, "status").output
+    assert "of erased or replaced documents still there until the next sync" in waiting
     assert run(runner, vault_dir, "sync").exit_code == 0
+    assert "erased or replaced" not in run(runner, vault_dir, "status").output
 
     for word in ERASED:
         assert searched(runner, vault_dir, word) == []
