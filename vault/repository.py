@@ -863,7 +863,8 @@ class Vault:
     ) -> dict[str, Any]:
         """Correct a document's type, family reference, fields, title or
         retention date (``keep_until``, YYYY-MM-DD; a new type gives the date
-        its type's years give, ``vault.retention``, unless one is given).
+        its type's years give, ``vault.retention``, unless one is given or
+        the date was set by hand before).
 
         A title made from the content follows a change of type or fields; one
         typed with ``title`` stays as typed (an empty one: made again).
@@ -895,7 +896,7 @@ class Vault:
             changes["title"] = " ".join(title.split()) or None
         if keep_until is not None:
             changes["retention"] = keep_until
-        elif doc_type is not None and doc_type != doc.doc_type:
+        elif doc_type is not None and doc_type != doc.doc_type and not _set_by_hand(doc.history):
             changes["retention"] = retention.retention_date(doc_type, doc.received, self.config)
         if not changes:
             raise UsageError(
@@ -1014,6 +1015,16 @@ class Vault:
     def head(self) -> Head | None:
         found = read_head(self.layout.head)
         return found[0] if found else None
+
+
+def _set_by_hand(history: list[dict[str, Any]]) -> bool:
+    """Whether the last correction of the retention date was one by hand
+    (``--retention``), not one that followed a change of type."""
+    for correction in reversed(history):
+        changed = correction.get("changed", {})
+        if "retention" in changed:
+            return "doc_type" not in changed
+    return False
 
 
 def require_vault(root: Path) -> None:

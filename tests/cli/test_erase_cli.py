@@ -12,8 +12,8 @@ import signal
 import subprocess
 import sys
 import zlib
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest

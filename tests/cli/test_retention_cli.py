@@ -76,6 +76,10 @@ def test_retention_lists_what_is_past_its_date_and_edit_changes_it(
     # A date of its own; then a new type gives its type's date again.
     assert run(runner, vault_dir, "edit", letter, "--retention", "2099-01-31").exit_code == 0
     assert due(runner, vault_dir) == []
+    # A date set by hand stays when the type changes afterwards.
+    assert run(runner, vault_dir, "edit", letter, "--type", "referral").exit_code == 0
+    shown = json.loads(run(runner, vault_dir, "show", letter, "--json").stdout)
+    assert shown["doc_type"] == "referral" and shown["retention"] == "2099-01-31"
     assert run(runner, vault_dir, "edit", other, "--type", "letter").exit_code == 0
     found = due(runner, vault_dir)
     assert [row["id"] for row in found] == [other]

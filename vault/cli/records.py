@@ -66,7 +66,8 @@ def edit(
     A family reference is F- and digits (f42, F42 and F-42 are F-0042); a
     name is refused. A title made from the content follows a new type; a
     typed one is kept. A new type gives the retention date of its type
-    (see 'vault retention'), unless --retention gives one. The stored
+    (see 'vault retention'), unless --retention gives one or a date was
+    set with --retention before. The stored
     original is never changed; the correction is recorded in the audit log.
 
     \b
