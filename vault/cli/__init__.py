@@ -2,7 +2,7 @@
 
 Each area's commands live in a module of their own beside this one
 (``documents``, ``view``, ``quarantine``, ``search``, ``records``, ``watch``,
-``sync``, ``checks``, ``setup``, ``recover``, ``session``, ``keys``; shared options in
+``sync``, ``checks``, ``checkup``, ``setup``, ``recover``, ``session``, ``keys``; shared options in
 ``common``). The table below names where each command lives and its
 one-line summary, so ``vault --help`` imports none of them;
 ``group.LazyGroup`` loads a command's module only when it is used, and is
@@ -127,6 +127,11 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.sync",
         "report",
         "Write a one-page backup report for the management committee.",
+    ),
+    "checkup": Entry(
+        "vault.cli.checkup",
+        "checkup",
+        "Check the computer and the backups against the centre's policy.",
     ),
     "verify": Entry(
         "vault.cli.checks",

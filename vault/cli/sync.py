@@ -27,6 +27,9 @@ from vault.errors import IntegrityError, VaultError
 
 if TYPE_CHECKING:
     from sync.backup import SyncResult
+    from sync.checkup.checklist import Checklist
+    from sync.status import Status
+    from sync.verdict import Verdict
     from vault.repository import Vault
 
 
@@ -313,7 +316,9 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     from vault.repository import require_vault
 
     require_vault(root)
-    found = gather_status(_maybe_unlocked(root, passphrase_file))
+    vault = _maybe_unlocked(root, passphrase_file)
+    found = gather_status(vault)
+    checklist, verdict = _checklist(vault, found)
     until = unlocked_until(root)  # vault unlock: asking the agent is not a use
     readable = readable_copies(root)
     if as_json:
@@ -322,6 +327,8 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
                 **found.as_dict(),
                 "unlocked_until": until and iso_local(until),
                 "readable_copies": copies.counts(readable),
+                "verdict": verdict.colour,
+                "policy_checklist": checklist.as_dict(),
             }
         )
         return
@@ -356,10 +363,35 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     click.echo(retention_line(found.retention_due))
     locks = f"until {when(until)} ('vault lock' locks it now)." if until else "no."
     click.echo(f"Unlocked: {locks}")
+    click.echo(_checklist_line(checklist, verdict))
     for warning in found.warnings:
         click.echo(f"warning: {warning}")
     if readable:  # counted, never named: 'vault copies' names them
         click.echo(f"warning: {copies.warning(readable)}")
+
+
+def _checklist(vault: Vault, found: Status) -> tuple[Checklist, Verdict]:
+    """The policy checklist (``sync.checkup``) and the verdict it gives with the status."""
+    from sync.checkup.checklist import take_checklist
+    from sync.verdict import verdict_lines
+
+    checklist = take_checklist(vault, found)
+    return checklist, verdict_lines(found, checklist)
+
+
+def _checklist_line(checklist: Checklist, verdict: Verdict) -> str:
+    """One line for ``vault status``: the verdict, and where the details are."""
+    problems, warnings = len(checklist.problems), len(checklist.warnings)
+    counts = [
+        f"{count} {word}{'s' if count != 1 else ''}"
+        for count, word in ((problems, "problem"), (warnings, "warning"))
+        if count
+    ]
+    said = f" ({', '.join(counts)})" if counts else ""
+    return (
+        f"Policy checklist: {verdict.colour}{said}; 'vault checkup' gives each check and "
+        "what to do."
+    )
 
 
 @click.command()
@@ -397,7 +429,8 @@ def report(root: Path, out: Path, force: bool, passphrase_file: Path | None) -> 
     require_vault(root)
     vault = _maybe_unlocked(root, passphrase_file)
     found = gather_status(vault)
-    write_report(found, out, force=force, tmp=vault.layout.tmp)
+    checklist, _ = _checklist(vault, found)
+    write_report(found, out, force=force, tmp=vault.layout.tmp, checklist=checklist)
     vault.lock.read_only_ok = True
     with vault.lock:
         read_only_adapt(vault)
