@@ -501,7 +501,9 @@ def _backup_place(
             places.append(Place(name, f"a {provider(kind)}", OK))
         else:
             places.append(Place(name, "an rclone remote of a kind the vault cannot name", OK))
-    described = "; ".join(f"{p.name}: {p.words}" + (f", {p.why}" if p.why else "") for p in places)
+    described = "; ".join(
+        f"remote {p.name}: {p.words}" + (f", {p.why}" if p.why else "") for p in places
+    )
     good = [p for p in places if p.state == OK]
     bad = [p for p in places if p.state == PROBLEM]
     if not good and bad:
@@ -533,15 +535,15 @@ def _backup_place(
             todo = "plug in the backup disk and run 'vault checkup' again"
     return _check(
         "backup-place",
-        Finding(state, f"Backups: {described}.", todo, ask),
+        Finding(state, f"R{described[1:]}.", todo, ask),
         remotes={p.name: {"kind": p.words, "state": p.state} for p in places},
     )
 
 
 def _last_check(remote: RemoteStatus) -> str | None:
-    checks = remote.checks
-    times = [c.time for c in (checks.sizes, checks.full, checks.subset, checks.contents) if c]
-    return max(times, default=None)
+    """The last check of the backup asked for ('vault verify --remote'), not the
+    read-back of a few files at each backup."""
+    return str(remote.last_verify["time"]) if remote.last_verify else None
 
 
 def _backups_current(vault: Vault, status: Status, now: datetime) -> Check:
@@ -637,8 +639,10 @@ def _keys(vault: Vault, status: Status, now: datetime) -> Check:
     states = [OK]
     todo = []
     ask = []
-    if status.passphrase_age_days is not None:
-        words.append(f"The passphrase was last changed {status.passphrase_age_days} days ago")
+    age = status.passphrase_age_days
+    if age is not None:
+        ago = "today" if age == 0 else f"{age} day{'s' if age != 1 else ''} ago"
+        words.append(f"The passphrase was last changed {ago}")
     else:
         words.append("When the passphrase was last changed is not recorded")
     words.append(
