@@ -1,14 +1,19 @@
 """``vault report``: a one-page backup report for the management committee.
 
 Plain English, the facts of ``vault status``, in this order: the verdict at
-the top (``verdict.py``), the warnings worded as what to ask the coordinator
-(never a command), the figures for the minutes (the one document count, the
-vault's state code and number: a rollback of the vault shows against the
-last meeting's), each backup's last run and what waits to go, the checks
-called what they are (``wording.py``), every use of the emergency key since
-the committee last acknowledged them, with its recorded reason, the
-passphrase's age, and the keys that open the vault (``key_check.py``: each
-label, its age, the day it was last used, the last key rotation). Times are local, with the zone.
+the top (``verdict.py``: green, amber or red, with its reasons), the
+warnings worded as what to ask the coordinator (never a command), the
+figures for the minutes (the one document count, the vault's state code and
+number: a rollback of the vault shows against the last meeting's), each
+backup's last run and what waits to go, the checks called what they are
+(``wording.py``), every use of the emergency key since the committee last
+acknowledged them, with its recorded reason, the passphrase's age, and the
+keys that open the vault (``key_check.py``: each label, its age, the day it
+was last used, the last key rotation). Times are local, with the zone.
+
+Given the policy checklist (``sync.checkup``), the report ends with it, on a
+page of its own in the PDF: each check's state, the policy's words, what was
+found and what to ask.
 
 Charts only when they can say something: once the vault is a week old, a
 strip of the days (up to the last 90) with and without a backup, summed up

@@ -293,7 +293,9 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     unlocked ('vault unlock') and until when, with warnings in plain words
     and the command that deals with each, and how many readable copies of
     documents the vault made or left outside itself (exports not yet
-    deleted, views not yet removed, kept scans; 'vault copies' names them).
+    deleted, views not yet removed, kept scans; 'vault copies' names them),
+    and the policy checklist's verdict in one line ('vault checkup' gives
+    each check; --json carries them all).
     Times are local. No names or document text are shown. Exits 0 even with
     warnings: monitoring should read "ok" and "warnings" from --json. The
     document count and state code are checked as written by the vault only
@@ -408,12 +410,15 @@ def report(root: Path, out: Path, force: bool, passphrase_file: Path | None) -> 
     """Write a one-page backup report for the management committee.
 
     Plain English, no passphrase needed, no names or document text: a
-    verdict at the top, the warnings as what to ask the coordinator, the
+    verdict at the top (green: nothing to do; amber: something to do before
+    the next meeting; red: act now) with its reasons, the warnings as what to
+    ask the coordinator, the
     number of documents and the vault's state code for the minutes,
     backups, checks (each called what it is), emergency key uses since the
     committee last acknowledged them ('vault audit ack'), with reasons, and,
-    once the vault is a week old, the days with and without a backup. Times
-    are local, with the zone.
+    once the vault is a week old, the days with and without a backup, and
+    the policy checklist of 'vault checkup' on a page of its own. Times are
+    local, with the zone.
 
     \b
     Example:
