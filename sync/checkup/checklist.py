@@ -692,8 +692,8 @@ def vault_folder_finding(scan: FolderScan) -> Finding:
         )
         todo.append(
             "list them from inside the vault folder with 'grep -rLx age-encryption.org/v1 "
-            "objects manifests catalog --exclude=*.idx' and move them out of the vault folder "
-            "(keep any you need encrypted)"
+            'objects manifests catalog --exclude="*.idx"\' and move them out of the vault '
+            "folder (keep any you need encrypted)"
         )
     if scan.open_folders or scan.open_files:
         state = PROBLEM
