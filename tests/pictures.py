@@ -1,6 +1,6 @@
 """Phone and web pictures of a few words of text, written by the real
 writers (Pillow, pillow-heif): WebP (lossy and lossless), HEIC, GIF, BMP,
-JPEG; a photo stored sideways with an EXIF orientation; several frames;
+JPEG, TIFF; a photo stored sideways with an EXIF orientation; several frames;
 files cut short; headers claiming huge sizes.
 
 Small (a strip of text at 150 dpi) so that tesseract reads each in well
@@ -42,7 +42,12 @@ def strip(text: str = WORDS) -> Image.Image:
 
 
 def write(path: Path, picture: Image.Image, kind: str, *, exif: Image.Exif | None = None) -> Path:
-    """``picture`` saved as ``kind`` (a key of FORMATS, or "jpeg")."""
+    """``picture`` saved as ``kind`` (a key of FORMATS, "jpeg" or "tiff": an
+    LZW one, whose orientation is a tag of its own, as in EXIF)."""
+    if kind == "tiff":
+        tags = {} if exif is None else {EXIF_ORIENTATION: exif[EXIF_ORIENTATION]}
+        picture.save(path, "TIFF", compression="tiff_lzw", dpi=(DPI, DPI), tiffinfo=tags)
+        return path
     if kind == "jpeg":
         fmt, options = "JPEG", {"quality": 85, "dpi": (DPI, DPI)}
     else:

@@ -133,7 +133,7 @@ def test_a_lossy_photo_is_kept_as_jpeg_and_a_lossless_picture_exactly(
 
 @pytest.mark.parametrize(
     ("kind", "orientation"),
-    [("jpeg", 6), ("webp", 6), ("webp", 8), ("heic", 6), ("heic", 8)],
+    [("jpeg", 6), ("tiff", 6), ("tiff", 8), ("webp", 6), ("webp", 8), ("heic", 6), ("heic", 8)],
 )
 def test_a_sideways_photo_is_read_upright(
     kind: str, orientation: int, tmp_path: Path, workdir: Path
@@ -142,8 +142,9 @@ def test_a_sideways_photo_is_read_upright(
     them. The text is found, and the searchable page stands upright."""
     path = pictures.write_sideways(tmp_path / f"photo.{kind}", kind, orientation)
     with Image.open(path) as stored:
-        assert stored.height > stored.width or kind == "heic"  # HEIC shows it turned
-    media_type = "image/jpeg" if kind == "jpeg" else pictures.FORMATS[kind][2]
+        assert stored.height > stored.width or kind in ("heic", "tiff")  # shown turned
+    media_type = detect_media_type(path)
+    assert media_type is not None
     result = ocr_document(path, media_type, workdir, jobs=1)
     assert _words(pictures.WORDS) <= _words(result.pages[0].text)
     assert result.pages[0].rotation == 0  # upright once turned by EXIF: not turned again
