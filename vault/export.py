@@ -137,6 +137,11 @@ _KINDS = {
     "image/jpeg": "a JPEG image",
     "image/png": "a PNG image",
     "image/tiff": "a TIFF image",
+    "image/webp": "a WebP image",
+    "image/heic": "a HEIC photo",
+    "image/heif": "a HEIF image",
+    "image/gif": "a GIF image",
+    "image/bmp": "a BMP image",
 }
 
 

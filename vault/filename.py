@@ -22,6 +22,11 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "image/jpeg": (".jpg", ".jpeg"),
     "image/png": (".png",),
     "image/tiff": (".tif", ".tiff"),
+    "image/webp": (".webp",),
+    "image/heic": (".heic", ".heif", ".hif"),
+    "image/heif": (".heif", ".heic", ".hif"),
+    "image/gif": (".gif",),
+    "image/bmp": (".bmp", ".dib"),
 }
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')

@@ -72,7 +72,7 @@ COMMANDS: dict[str, Entry] = {
     "ingest": Entry(
         "vault.cli.documents",
         "ingest",
-        "Read (OCR) and encrypt files (PDF, TIFF, JPEG, PNG) into the vault.",
+        "Read (OCR) and encrypt PDFs, scans and photos into the vault.",
     ),
     "list": Entry(
         "vault.cli.documents",

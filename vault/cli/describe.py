@@ -13,6 +13,11 @@ _KINDS = {
     "image/tiff": "TIFF image",
     "image/jpeg": "JPEG image",
     "image/png": "PNG image",
+    "image/webp": "WebP image",
+    "image/heic": "HEIC photo",
+    "image/heif": "HEIF image",
+    "image/gif": "GIF image",
+    "image/bmp": "BMP image",
 }
 _FIELD_NAMES = {
     "case_number": "case number",

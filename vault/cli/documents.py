@@ -87,9 +87,10 @@ def ingest(
     verbose: bool,
     passphrase_file: Path | None,
 ) -> None:
-    """Read (OCR) and encrypt files (PDF, TIFF, JPEG, PNG) into the vault.
+    """Read (OCR) and encrypt PDFs, scans and photos into the vault.
 
-    PATHS may be files or folders; types are found from the files' content.
+    PATHS may be files or folders; types are found from the files' content:
+    PDF, TIFF, JPEG, PNG, HEIC/HEIF (phone photos), WebP, GIF and BMP.
     Each document gets a type (referral, court-order, letter, other), a family
     reference and fields such as case numbers and dates from its text, all
     kept encrypted. No passphrase is needed: documents are encrypted to the
