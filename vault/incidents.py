@@ -159,7 +159,8 @@ def check_kind(kind: str) -> str:
 
 def parse_aware(text: str, now: datetime | None = None, option: str = "--aware") -> datetime:
     """The local time ``text`` names (a day as ``vault.dates`` reads it, then
-    HH:MM), in UTC; refused when it is unreadable or in the future."""
+    HH:MM), with the computer's zone; refused when it is unreadable or later
+    than ``now``."""
     shown = " ".join(text.split())
     match = _WHEN.fullmatch(shown)
     if match is None:
