@@ -2,7 +2,7 @@
 
 Each area's commands live in a module of their own beside this one
 (``documents``, ``view``, ``quarantine``, ``search``, ``records``, ``watch``,
-``sync``, ``checks``, ``setup``, ``recover``, ``session``, ``keys``; shared options in
+``sync``, ``checks``, ``setup``, ``recover``, ``session``, ``keys``, ``incident``; shared options in
 ``common``). The table below names where each command lives and its
 one-line summary, so ``vault --help`` imports none of them;
 ``group.LazyGroup`` loads a command's module only when it is used, and is
@@ -145,6 +145,11 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.recover",
         "drill",
         "Rehearse a recovery from remote NAME (or every remote); the vault is not touched.",
+    ),
+    "incident": Entry(
+        "vault.cli.incident",
+        "incident",
+        "The breach register: record each data breach and what was decided.",
     ),
     "rebuild-catalog": Entry(
         "vault.cli.checks",
