@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vault import crypto
+from vault.dates import spoken
+from vault.display import escaped
 from vault.errors import CryptoFormatError, IntegrityError, NotFoundError
 from vault.export import destination_kind
 from vault.filename import PDF, document_filename, document_title, extension_for, safe_stem
@@ -127,7 +129,7 @@ class Bundle:
 
 def _stem(row: Mapping[str, Any]) -> str:
     """``D-7K3M9Q Referral from school``: the id keeps every name unique."""
-    return safe_stem(f"{row['id']} {document_filename(row, '')}")
+    return safe_stem(escaped(f"{row['id']} {document_filename(row, '')}"))  # bidi, C1
 
 
 def _size(vault: Vault, ref: str) -> int:
@@ -271,6 +273,15 @@ def write_bundle(
     return Bundle(out, ids, sum(len(e.files) for e in entries), size, to)
 
 
+def _day(received: object) -> str:
+    """``4 Dec 2026``: the (UTC) day received, as ``vault list`` shows it."""
+    text = str(received or "")
+    try:
+        return spoken(text)
+    except ValueError:
+        return text[:10] or "-"
+
+
 def index_page(entries: Sequence[Entry], title: str) -> str:
     """The bundle's ``index.html``: each document's id, title, type, day
     received, family reference, pages and files (links)."""
@@ -285,19 +296,19 @@ def index_page(entries: Sequence[Entry], title: str) -> str:
             str(row["id"]),
             document_title(row),
             str(row.get("doc_type") or "-").replace("-", " "),
-            str(row.get("received") or "-")[:10],
+            _day(row.get("received")),
             str(row.get("family") or "-"),
             str(row.get("pages") or "-"),
         ]
-        tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        tds = "".join(f"<td>{html.escape(escaped(c))}</td>" for c in cells)
         rows.append(f"<tr>{tds}<td>{links}</td></tr>")
     count = len(entries)
-    made = time.strftime("%Y-%m-%d")
+    made = spoken(time.strftime("%Y-%m-%d"))
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<title>{html.escape(title)}</title>
+<title>Records: {html.escape(title)}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; }}
 table {{ border-collapse: collapse; }}
@@ -305,7 +316,7 @@ th, td {{ border: 1px solid #999; padding: 0.3em 0.6em; text-align: left; vertic
 </style>
 </head>
 <body>
-<h1>{html.escape(title)}</h1>
+<h1>Records: {html.escape(title)}</h1>
 <p>{count} document{"" if count == 1 else "s"}, exported from the centre's records on {made}.
 Each original is as the centre received it; a searchable PDF, where there is one,
 was made from a scan so that its text can be searched and copied.</p>

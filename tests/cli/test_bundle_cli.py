@@ -222,9 +222,14 @@ def test_a_family_bundle_with_a_made_passphrase(
     index = files["index.html"].decode()
     assert all(i in index for i in family) and stocked.other_id not in index
 
-    again = run(root, "export", "--family", FAMILY, "--bundle", str(tmp_path / "second.age"))
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    again = run(root, "export", "--family", "F-42", "--bundle", str(desk))  # a folder
     assert again.exit_code == 0, again.output
     assert made not in again.output  # a new passphrase for each bundle
+    (second,) = desk.iterdir()
+    assert second.name.startswith(f"{FAMILY}-20") and second.name.endswith(".age")
+    assert f"to {second}" in again.output
 
 
 def test_a_bundle_is_recorded_as_encrypted_and_is_no_readable_copy(

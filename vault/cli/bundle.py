@@ -70,14 +70,12 @@ def bundle_passphrase(path: Path | None, unlock: UnlockSpec) -> tuple[str, bool]
 
 def _documents(vault: Vault, doc_ids: tuple[str, ...], family: str | None) -> list[dict[str, Any]]:
     if family is not None:
-        from vault import family as families
         from vault.search import select
 
-        ref = families.normalise(family)
-        rows = select(vault.catalog, family=ref)
+        rows = select(vault.catalog, family=family)
         if not rows:
             raise NotFoundError(
-                f"no documents of family {ref} in this vault",
+                f"no documents of family {family} in this vault",
                 hint="'vault list --family REF' shows a family's documents",
             )
         return rows
@@ -108,7 +106,7 @@ def export_bundle(
     if family is not None:
         from vault import family as families
 
-        families.normalise(family)  # a malformed reference: refused before unlocking
+        family = families.normalise(family)  # a malformed one: refused before unlocking
     label = family or "records"
     path, note = bundle_path(out, label)
     check_destination(path, force=force)

@@ -433,7 +433,7 @@ def export(
     purpose: str | None,
     unlock: UnlockSpec,
 ) -> None:
-    """Decrypt a document to a file (private to you, mode 0600).
+    """Decrypt a document to a file (mode 0600), or several to one encrypted bundle.
 
     The exported file is not protected: delete it when done ('vault status'
     counts the exports still there; to only read a document, 'vault view'
