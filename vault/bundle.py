@@ -239,6 +239,8 @@ def write_bundle(
     total = sum(m.size for e in entries for m in e.files)
     folder = folder_name(out)
     done_bytes = 0
+    if progress is not None:  # scrypt's second comes first
+        progress(0, len(entries), 0, total)
     with work_file(vault.layout.tmp, out) as work:
         with open(work, "wb") as sink:
             sealed = crypto.passphrase_writer(sink, passphrase)

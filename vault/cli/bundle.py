@@ -136,8 +136,14 @@ def export_bundle(
             err=True,
         )
     name = written.path.name
+    tar = _quoted(name[: -len(".age")] + ".tar")
     click.echo(
-        f"To open it: age -d -o {name[: -len('.age')]}.tar {name} (type the passphrase), "
-        f"then tar -xf {name[: -len('.age')]}.tar; index.html lists the documents.",
+        f"To open it: age -d -o {tar} {_quoted(name)} (type the passphrase), "
+        f"then tar -xf {tar}; index.html lists the documents.",
         err=True,
     )
+
+
+def _quoted(name: str) -> str:
+    """A file name as typed in a shell or Windows' command prompt."""
+    return f'"{escaped(name)}"' if any(c.isspace() or c in "'&;()$`" for c in name) else name
