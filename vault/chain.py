@@ -497,7 +497,7 @@ def read_records(
     reader = _Reader(key, apply)
     with open(path, "rb") as f:
         try:
-            crypto.decrypt_stream(f, reader, [key.identity])  # type: ignore[arg-type]
+            crypto.decrypt_stream(f, reader, [key.identity])
         except (IntegrityError, WrongKeyError) as exc:  # the key opened the head: not the key
             raise IntegrityError(
                 f"catalog/{digest}.age cannot be decrypted ({exc.message})"

@@ -83,7 +83,9 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.documents", "show", "Show a document: its title, the facts found, its text."
     ),
     "export": Entry(
-        "vault.cli.documents", "export", "Decrypt a document to a file (private to you, mode 0600)."
+        "vault.cli.documents",
+        "export",
+        "Decrypt a document to a file (mode 0600), or several to one encrypted bundle.",
     ),
     "view": Entry(
         "vault.cli.view",
