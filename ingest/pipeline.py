@@ -482,9 +482,12 @@ def ingest_paths(
     on_start: Callable[[int, Path], None] | None = None,
     on_page: PageCallback | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    quarantine_refused: bool = False,
 ) -> IngestReport:
-    """Ingest each collected file; the callbacks follow progress as it happens."""
-    ingester = Ingester(settings)
+    """Ingest each collected file; the callbacks follow progress as it happens.
+    A file that cannot be stored is left where it is, or quarantined if
+    ``quarantine_refused``."""
+    ingester = Ingester(settings, quarantine_refused=quarantine_refused)
     report = IngestReport(checked_duplicates=vault.key is not None)
     for number, item in enumerate(items, 1):
         if on_start:

@@ -29,7 +29,7 @@ def read(path: Path, limits: Limits) -> DocumentText:
     deadline = Deadline(limits.seconds)
     try:
         text = rtf_to_text(path.read_bytes().decode("latin-1"), errors="replace")
-    except (LookupError, ValueError, IndexError, RecursionError) as exc:
+    except (LookupError, ValueError, IndexError, OverflowError, RecursionError) as exc:
         raise UnreadableInputError("its RTF is damaged") from exc
     deadline.check()
     TextBudget(limits.max_chars).take(text)

@@ -72,7 +72,7 @@ COMMANDS: dict[str, Entry] = {
     "ingest": Entry(
         "vault.cli.documents",
         "ingest",
-        "Read (OCR) and encrypt files (PDF, TIFF, JPEG, PNG) into the vault.",
+        "Store scans and documents (PDF, images, text, HTML, Word, ODT, RTF) in the vault.",
     ),
     "list": Entry(
         "vault.cli.documents",
