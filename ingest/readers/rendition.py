@@ -4,12 +4,15 @@ come as text rather than pages: a text file, a web page, a Word document.
 It is a rendition, not a copy: A4 pages of the text in one plain font,
 line after line, wrapped at the margin, each section after a blank line.
 Any PDF reader opens, searches and copies it, and `vault export
---searchable` writes it. The text is set in DejaVu Sans (Debian's
-``fonts-dejavu-core``, installed by ``scripts/setup``), which covers the
-Latin, Greek and Cyrillic alphabets and many symbols; a character it lacks
-shows as a box (the vault's own index still has it). On a computer without
-that font, text that Latin-1 can write is set in the PDF's built-in
-Helvetica, and other characters as "?" (the index keeps them).
+--searchable` writes it. Text that Windows-1252 can write (English and
+Western European text, typographic quotes and dashes, £ and €) is set in
+Helvetica, one of the fonts every PDF reader has (nothing embedded: small
+and quick to make). Any other text is set in DejaVu Sans (Debian's
+``fonts-dejavu-core``, installed by ``scripts/setup``), embedded, which
+covers the Latin, Greek and Cyrillic alphabets and many symbols; a
+character it lacks shows as a box (the vault's own index still has it). On
+a computer without that font, such characters are written as "?" in the
+PDF (the index keeps them).
 
 ``render_pdf`` returns the text of each page it laid out: the manifest
 keeps those, so "page 3" in `vault show` is page 3 of the PDF.
@@ -20,8 +23,8 @@ from __future__ import annotations
 import logging
 import os
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
 from vault.errors import UnreadableInputError
 from vault.fsutil import FILE_MODE
@@ -34,18 +37,59 @@ FONT_FILES = (
 )
 FONT_SIZE = 10  # points
 LINE_HEIGHT = 5  # millimetres
+BASELINE = 3.8  # millimetres from the top of a line to its baseline
 MARGIN = 20  # millimetres
 TAB = "    "
+WESTERN = "windows-1252"
 
 
 def font_file() -> Path | None:
     return next((path for path in FONT_FILES if path.is_file()), None)
 
 
-def _printable(line: str) -> str:
-    """``line`` without control characters (a tab as spaces)."""
-    line = line.replace("\t", TAB)
-    return "".join(c for c in line if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co"))
+def _printable_lines(text: str) -> str:
+    """``text`` without control characters (a tab as spaces), lines kept."""
+    text = text.replace("\t", TAB)
+    return "\n".join(
+        "".join(c for c in line if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co")).rstrip()
+        for line in text.split("\n")
+    )
+
+
+def _western(text: str) -> bool:
+    try:
+        text.encode(WESTERN)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _wrapped(text: str, room: float, width: Callable[[str], float]) -> list[str]:
+    """``text`` in lines no wider than ``room`` (at spaces; a word too long
+    for a line is cut)."""
+    lines: list[str] = []
+    line, used = "", 0.0
+    space = width(" ")
+    for word in text.split(" "):
+        size = width(word)
+        while size > room:  # a word wider than the line: cut it where it fills the line
+            if line:
+                lines.append(line)
+                line, used = "", 0.0
+            cut = max(1, next((n for n in range(1, len(word) + 1) if width(word[:n]) > room),
+                              len(word) + 1) - 1)  # fmt: skip
+            lines.append(word[:cut])
+            word = word[cut:]
+            size = width(word)
+        if line and used + space + size > room:
+            lines.append(line)
+            line, used = "", 0.0
+        if line:
+            line, used = f"{line} {word}", used + space + size
+        else:
+            line, used = word, size
+    lines.append(line)
+    return lines
 
 
 def render_pdf(sections: list[str], out: Path, *, max_pages: int) -> list[str]:
@@ -59,11 +103,13 @@ def render_pdf(sections: list[str], out: Path, *, max_pages: int) -> list[str]:
     pdf.set_producer("centre vault")
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
     pdf.set_auto_page_break(False)
-    font = font_file()
+    sections = [_printable_lines(section) for section in sections]
+    font = None if all(_western(section) for section in sections) else font_file()
     if font is not None:
         pdf.add_font("DejaVuSans", "", str(font))
         pdf.set_font("DejaVuSans", size=FONT_SIZE)
     else:
+        pdf.core_fonts_encoding = WESTERN
         pdf.set_font("Helvetica", size=FONT_SIZE)
     bottom = pdf.h - MARGIN
     pages: list[list[str]] = []
@@ -78,25 +124,29 @@ def render_pdf(sections: list[str], out: Path, *, max_pages: int) -> list[str]:
         pages.append([])
 
     new_page()
-    first = True
-    for section in sections:
-        if not first:
-            lines = [""]
-        else:
-            lines, first = [], False
+    widths: dict[str, float] = {}
+
+    def width(text: str) -> float:
+        total = 0.0
+        for char in text:
+            if char not in widths:
+                widths[char] = pdf.get_string_width(char)
+            total += widths[char]
+        return total
+
+    for number, section in enumerate(sections):
+        lines = [""] if number else []
         for paragraph in section.split("\n"):
-            text = _printable(paragraph).rstrip()
+            text = paragraph
             if font is None:
-                text = text.encode("latin-1", "replace").decode("latin-1")
-            if not text:
-                lines.append("")
-                continue
-            wrapped = pdf.multi_cell(0, LINE_HEIGHT, text, dry_run=True, output="LINES")
-            lines.extend(cast("list[str]", wrapped))
+                text = text.encode(WESTERN, "replace").decode(WESTERN)
+            lines.extend(_wrapped(text, pdf.epw, width))
         for line in lines:
             if pdf.get_y() + LINE_HEIGHT > bottom:
                 new_page()
-            pdf.cell(0, LINE_HEIGHT, line, new_x="LMARGIN", new_y="NEXT")
+            if line:
+                pdf.text(MARGIN, pdf.get_y() + BASELINE, line)
+            pdf.set_y(pdf.get_y() + LINE_HEIGHT)
             pages[-1].append(line)
     data = bytes(pdf.output())
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
