@@ -11,7 +11,8 @@ In this order:
    ``ingest.readers.encoding`` (a byte order mark, valid UTF-8, else
    Windows-1252; no NUL bytes). Then a page that opens with
    ``<!doctype html`` or ``<html`` (after any comment) is a web page, one
-   that opens with mail headers (``From:``, ``Received:``…) is an email,
+   that opens with a mail program's headers (``Received:``,
+   ``Message-ID:``, ``MIME-Version:``…) is an email,
    and anything else is plain text (Markdown or CSV if so named: the
    content says it is text, the name only which kind).
 
@@ -76,7 +77,10 @@ _MAIL_HEADER = re.compile(
     rb"|reply-to|x-[a-z0-9-]+|content-type|content-transfer-encoding):[ \t]",
     re.I,
 )
-_MAIL_MUST = re.compile(rb"^(received|from|message-id|mime-version|return-path):", re.I | re.M)
+# What only a mail program writes (a typed memo may well start "To:" and "From:").
+_MAIL_MUST = re.compile(
+    rb"^(received|message-id|mime-version|return-path|delivered-to|dkim-signature):", re.I | re.M
+)
 _TEXT_KINDS = {".md": "text/markdown", ".markdown": "text/markdown", ".csv": "text/csv"}
 
 

@@ -119,7 +119,9 @@ def test_types_without_a_reader_are_refused_naming_their_type(
     folder.mkdir()
     xlsx_file(folder / "budget.xlsx")
     xls_file(folder / "old-budget.doc")  # the name says Word; the content says Excel
-    (folder / "mail.eml").write_text("From: a@example.org\nSubject: visit\n\nHello\n")
+    (folder / "mail.eml").write_text(
+        "From: a@example.org\nSubject: visit\nMIME-Version: 1.0\n\nHello\n"
+    )
     _zip(folder / "letter.docx")
     (folder / "tune.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}

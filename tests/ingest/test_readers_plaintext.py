@@ -83,3 +83,15 @@ def test_size_and_text_limits(tmp_path: Path) -> None:
         read_document(path, "text/plain", Limits(max_chars=100))
     with pytest.raises(UnreadableInputError, match="MB"):
         read_document(path, "text/plain", Limits(max_file_bytes=1000))
+
+
+def test_a_typed_memo_is_text_and_a_mail_programs_message_an_email(tmp_path: Path) -> None:
+    memo = tmp_path / "memo.txt"
+    memo.write_text("To: Sarah\nFrom: Jo\nSubject: rota\n\nPlease cover Saturday.\n")
+    mail = tmp_path / "saved.txt"
+    mail.write_text(
+        "Return-Path: <jo@example.org>\nFrom: Jo <jo@example.org>\nMessage-ID: <1@example.org>\n"
+        "Subject: rota\n\nPlease cover Saturday.\n"
+    )
+    assert detect_media_type(memo) == "text/plain"
+    assert detect_media_type(mail) == "message/rfc822"
