@@ -72,7 +72,7 @@ COMMANDS: dict[str, Entry] = {
     "ingest": Entry(
         "vault.cli.documents",
         "ingest",
-        "Read (OCR) and encrypt PDFs, scans and photos into the vault.",
+        "Store scans, photos and documents (PDF, pictures, text, HTML, Word, ODT, RTF).",
     ),
     "list": Entry(
         "vault.cli.documents",

@@ -14,10 +14,10 @@ from vault.cli.common import (
     UnlockSpec,
     available_passphrase,
     json_option,
+    max_pages_option,
     opened,
     passphrase_options,
     print_json,
-    quarantine_options,
     refused,
     report_set_aside,
     unlock_from_agent,
@@ -51,7 +51,13 @@ if TYPE_CHECKING:
     help="Pseudonymous family reference: F- and digits, e.g. F-0042 "
     "(default: an F-nnnn code in the text).",
 )
-@quarantine_options
+@max_pages_option
+@click.option(
+    "--quarantine",
+    "quarantine_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    hidden=True,  # ingest moves nothing to the quarantine; kept so older scripts still run
+)
 @click.option(
     "--remove-source",
     "sources",
@@ -87,28 +93,32 @@ def ingest(
     verbose: bool,
     passphrase_file: Path | None,
 ) -> None:
-    """Read (OCR) and encrypt PDFs, scans and photos into the vault.
+    """Store scans, photos and documents (PDF, pictures, text, HTML, Word, ODT, RTF).
 
-    PATHS may be files or folders; types are found from the files' content:
-    PDF, TIFF, JPEG, PNG, HEIC/HEIF (phone photos), WebP, GIF and BMP.
-    Each document gets a type (referral, court-order, letter, other), a family
-    reference and fields such as case numbers and dates from its text, all
-    kept encrypted. No passphrase is needed: documents are encrypted to the
-    vault's public key and checked for duplicates the next time the vault is
-    unlocked. If VAULT_PASSPHRASE or --passphrase-file is given, or the vault
-    is unlocked ('vault unlock'), duplicates are caught straight away, without
-    OCR. On a terminal, ingest then offers
-    to delete the files it stored (a scanner's file is a readable copy
-    outside the vault), and files already in the vault; --remove-source
-    deletes them without asking (for scripts), --keep-source keeps them
-    without asking; elsewhere they are kept. A file is deleted only once it
-    is durably in the vault, and only if it has not changed since. Files
-    that cannot be read (empty, corrupt, password-protected, too many pages)
-    are moved to the quarantine folder, encrypted (NAME.age; 'vault
-    quarantine' gets them back), beside a .reason.txt file, and the rest of
-    the batch goes on (exit status 6). Files the computer
-    could not store (disk full, no permission) stay where they are, the rest
-    of the batch is still tried, and the exit status is 1.
+    PATHS may be files or folders; types are found from the files' content.
+    Scans and photos (PDF, TIFF, JPEG, PNG, HEIC/HEIF, WebP, GIF, BMP) are
+    read by OCR; a PDF with its own text keeps it. Text files (any common encoding; Markdown, CSV), web pages
+    (HTML: the visible text, nothing fetched), Word (.docx, .doc),
+    OpenDocument (.odt) and RTF documents are stored as they are, with their
+    text and a searchable PDF made from it. Each document gets a type
+    (referral, court-order, letter, other), a family reference and fields
+    such as case numbers and dates from its text, all kept encrypted. No
+    passphrase is needed: documents are encrypted to the vault's public key
+    and checked for duplicates the next time the vault is unlocked. If
+    VAULT_PASSPHRASE or --passphrase-file is given, or the vault is unlocked
+    ('vault unlock'), duplicates are caught straight away, without OCR. On a
+    terminal, ingest then offers to delete the files it stored (a scanner's
+    file is a readable copy outside the vault), and files already in the
+    vault; --remove-source deletes them without asking (for scripts),
+    --keep-source keeps them without asking; elsewhere they are kept. A file
+    is deleted only once it is durably in the vault, and only if it has not
+    changed since. A file that cannot be stored (empty, corrupt, locked by a
+    password, a zip bomb, too many pages, a type the vault cannot read) is
+    named with the reason ("not stored: NAME: why") and left where it is,
+    untouched; the rest of the batch goes on (exit status 6). ('vault watch'
+    moves such files from its inbox to the quarantine folder.) Files the
+    computer could not store (disk full, no permission) stay where they are,
+    the rest of the batch is still tried, and the exit status is 1.
 
     \b
     Example:
