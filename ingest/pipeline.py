@@ -3,22 +3,31 @@
 ``collect`` walks files and folders (never following symbolic links). For each
 file, ``Ingester.ingest_file``:
 
-1. detects its type from its content; an empty or unknown file is quarantined;
+1. detects its type from its content; an empty file, or one of a type the
+   vault cannot read, is refused;
 2. skips a file whose content is already in the vault (when unlocked) or was
-   already ingested in this run, without OCR;
-3. runs OCR in a private work folder (removed on every path); input the OCR
-   finds unreadable (corrupt or password-protected PDF, decompression bomb,
-   too many pages) is quarantined with the reason;
+   already ingested in this run, without reading it;
+3. takes its text, in a private work folder (removed on every path): a scan
+   (PDF, TIFF, JPEG, PNG) through OCR (``ocr``), a born-digital document
+   (text, web page, Word, OpenDocument, RTF) through its reader
+   (``ingest.readers``), which also lays the text out as a searchable PDF;
+   input found unreadable (corrupt or password-protected PDF, decompression
+   or zip bomb, too many pages) is refused with the reason;
 4. gives the document a type, family reference and fields from its text
    (``ingest.rules``, ``ingest.fields``), unless the caller gave them;
 5. stores it with ``Vault.store_file``, which returns once the original, the
    searchable PDF, the manifest and the journal line are durable.
 
+A refused file is moved to the quarantine by an ``Ingester`` made with
+``quarantine_refused`` (the watched inbox: ``ingest.watch``), and left
+where it is, byte for byte, otherwise (``vault ingest``: a file the user
+named is never moved): ``Quarantined`` or ``Refused``.
+
 A path given that does not exist is refused first (``require_paths``).
-Each file ends as one ``Outcome``: ``Ingested``, ``Quarantined`` or ``Skipped``
-(not moved: a symbolic link, a missing or unreadable path). An
-``OcrEngineError`` (the engine, not the input, failed) propagates: the file
-stays where it is and what was stored before it stays stored.
+Each file ends as one ``Outcome``: ``Ingested``, ``Quarantined``, ``Refused``
+or ``Skipped`` (not moved: a symbolic link, a missing or unreadable path).
+An ``OcrEngineError`` (the engine, not the input, failed) propagates: the
+file stays where it is and what was stored before it stays stored.
 """
 
 from __future__ import annotations
@@ -31,11 +40,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ingest.detect import detect_media_type, unsupported_reason
+from ingest.detect import SUPPORTED, detect_media_type, unsupported_reason
 from ingest.fields import extract_fields, family_reference
+from ingest.readers import read_document, reads
+from ingest.readers.rendition import render_pdf
 from ingest.rules import classify
 from ingest.settings import IngestSettings
-from ocr import OcrResult, ocr_document
+from ocr import ocr_document
 from vault.errors import UnreadableInputError, UsageError, VaultError
 from vault.fsutil import private_workdir
 from vault.oserror import storage_error
@@ -79,11 +90,25 @@ class Quarantined:
 
 
 @dataclass(frozen=True)
+class Refused:
+    """Not stored: of a type the vault cannot read, or unreadable; left where
+    it is, untouched (``vault ingest`` never moves a file it was given)."""
+
+    path: Path
+    reason: str
+
+    def message(self, *, verbose: bool = False) -> str:
+        return f"not stored: {_named(self.path, verbose)}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class Ingested:
-    """Durably in the vault (or found there already)."""
+    """Durably in the vault (or found there already). ``note``: why no
+    text could be taken from it (stored all the same)."""
 
     path: Path
     stored: Stored
+    note: str | None = None
 
     @property
     def duplicate(self) -> bool:
@@ -104,7 +129,8 @@ class Ingested:
             return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}, not stored again"
         family = f"family {stored.family}" if stored.family else "no family reference"
         about = ", ".join(part for part in (stored.doc_type, family, title) if part)
-        return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}"
+        note = f" ({self.note})" if self.note else ""
+        return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}{note}"
 
     def as_dict(self) -> dict[str, Any]:
         stored = self.stored
@@ -127,7 +153,7 @@ class Failed:
         return f"not stored: {_named(self.path, verbose)}: {self.reason}"
 
 
-Outcome = Ingested | Quarantined | Skipped | Failed
+Outcome = Ingested | Quarantined | Refused | Skipped | Failed
 
 
 @dataclass
@@ -149,6 +175,10 @@ class IngestReport:
         return [o for o in self.outcomes if isinstance(o, Quarantined)]
 
     @property
+    def refused(self) -> list[Refused]:
+        return [o for o in self.outcomes if isinstance(o, Refused)]
+
+    @property
     def skipped(self) -> list[Skipped]:
         return [o for o in self.outcomes if isinstance(o, Skipped)]
 
@@ -158,7 +188,7 @@ class IngestReport:
 
     @property
     def not_stored(self) -> int:
-        return len(self.quarantined) + len(self.skipped) + len(self.failed)
+        return len(self.quarantined) + len(self.refused) + len(self.skipped) + len(self.failed)
 
     def summary(self, quarantine: Path) -> str:
         """One line saying what was done, e.g. for the end of a batch."""
@@ -174,6 +204,9 @@ class IngestReport:
             )
         if self.quarantined:
             text += f", quarantined {len(self.quarantined)} (in {quarantine})"
+        if self.refused:
+            where = "it is" if len(self.refused) == 1 else "they are"
+            text += f", {len(self.refused)} not stored and left where {where}"
         if self.skipped:
             text += f", skipped {len(self.skipped)}"
         if self.failed:
@@ -282,14 +315,19 @@ def check_file(path: Path) -> str | Unreadable | NotAFile:
     if info.st_size == 0:
         return Unreadable(EMPTY)
     media_type = detect_media_type(path)
-    return media_type if media_type is not None else Unreadable(unsupported_reason(path))
+    if media_type is None or media_type not in SUPPORTED:
+        return Unreadable(unsupported_reason(path, media_type))
+    return media_type
 
 
-def understand(result: OcrResult, settings: IngestSettings) -> dict[str, Any]:
-    """``doc_type``, ``family`` and ``fields`` for ``store_file`` from the OCR result."""
-    text = "\n".join(page.text for page in result.pages)
+def understand(
+    pages: list[str], settings: IngestSettings, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``doc_type``, ``family`` and ``fields`` for ``store_file`` from the
+    text of each page (``extra``: more fields, e.g. OCR's confidence)."""
+    text = "\n".join(pages)
     fields = extract_fields(text)
-    fields["ocr_confidence"] = [page.confidence for page in result.pages]
+    fields.update(extra or {})
     return {
         "doc_type": settings.doc_type or classify(text, settings.rules),
         "family": settings.family or family_reference(text),
@@ -305,8 +343,9 @@ def _content_hash(path: Path) -> str:
 class Ingester:
     """Ingests files one at a time, remembering (in memory only) what this run stored."""
 
-    def __init__(self, settings: IngestSettings) -> None:
+    def __init__(self, settings: IngestSettings, *, quarantine_refused: bool = False) -> None:
         self.settings = settings
+        self.quarantine_refused = quarantine_refused  # else a refused file stays where it is
         self._seen: dict[str, str] = {}  # SHA-256 of content -> document id
         self._stored: dict[str, Stored] = {}  # document id -> what a copy of it did
 
@@ -323,7 +362,7 @@ class Ingester:
         if isinstance(checked, NotAFile):
             return Skipped(path, checked.reason)
         if isinstance(checked, Unreadable):
-            return self.quarantine(path, checked.reason, vault)
+            return self.refuse(path, checked.reason, vault)
         earlier = self._seen.get(digest)
         if earlier is not None:
             return Ingested(path, self._stored[earlier])
@@ -331,7 +370,10 @@ class Ingester:
         if existing is not None:
             return Ingested(path, vault.stored_as(existing))
         try:
-            outcome = self._ocr_and_store(vault, path, checked, on_page)
+            if reads(checked):
+                outcome = self._read_and_store(vault, path, checked, on_page)
+            else:
+                outcome = self._ocr_and_store(vault, path, checked, on_page)
         except OSError as exc:  # the disk is full, a folder read-only: not this file's fault
             error = storage_error(exc, vault.root)
             return Failed(path, error.message, error.errno)
@@ -367,10 +409,57 @@ class Ingester:
                     pages=len(result.pages),
                     # A born-digital PDF is its own searchable version: not stored twice.
                     searchable=None if result.born_digital else result.searchable_pdf,
-                    **understand(result, settings),
+                    **understand(
+                        [page.text for page in result.pages],
+                        settings,
+                        {"ocr_confidence": [page.confidence for page in result.pages]},
+                    ),
                 )
                 return Ingested(path, stored)
-        return self.quarantine(path, reason, vault)
+        return self.refuse(path, reason, vault)
+
+    def _read_and_store(
+        self, vault: Vault, path: Path, media_type: str, on_page: PageCallback | None
+    ) -> Outcome:
+        """Store a born-digital document: its text by its reader, laid out as
+        a searchable PDF (when it has text); OCR is not run."""
+        settings = self.settings
+        with private_workdir() as work:
+            try:
+                document = read_document(path, media_type)
+                pages: list[str] = []
+                rendition = None
+                if document.has_text:
+                    rendition = work / "rendition.pdf"
+                    pages = render_pdf(document.sections, rendition, max_pages=settings.max_pages)
+            except UnreadableInputError as exc:
+                reason = exc.message
+            else:
+                note = document.note
+                if note is None and not document.has_text:
+                    note = "no text in it"
+                extra = dict(document.fields)
+                if note is not None:
+                    extra["reading"] = note
+                if on_page is not None:
+                    on_page(len(pages) or 1, len(pages) or 1)
+                stored = vault.store_file(
+                    path,
+                    name=path.name,
+                    media_type=media_type,
+                    text=pages,
+                    pages=len(pages),
+                    searchable=rendition,
+                    **understand(pages, settings, extra),
+                )
+                return Ingested(path, stored, note)
+        return self.refuse(path, reason, vault)
+
+    def refuse(self, path: Path, reason: str, vault: Vault | None = None) -> Outcome:
+        """A file that cannot be stored: quarantined, or left where it is."""
+        if self.quarantine_refused:
+            return self.quarantine(path, reason, vault)
+        return Refused(path, reason)
 
     def quarantine(
         self, path: Path, reason: str, vault: Vault | None = None
@@ -393,9 +482,12 @@ def ingest_paths(
     on_start: Callable[[int, Path], None] | None = None,
     on_page: PageCallback | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
+    quarantine_refused: bool = False,
 ) -> IngestReport:
-    """Ingest each collected file; the callbacks follow progress as it happens."""
-    ingester = Ingester(settings)
+    """Ingest each collected file; the callbacks follow progress as it happens.
+    A file that cannot be stored is left where it is, or quarantined if
+    ``quarantine_refused``."""
+    ingester = Ingester(settings, quarantine_refused=quarantine_refused)
     report = IngestReport(checked_duplicates=vault.key is not None)
     for number, item in enumerate(items, 1):
         if on_start:

@@ -220,7 +220,7 @@ class InboxWatcher:
         self.on_page = on_page
         self.sleep = sleep
         self.tracker = SettleTracker(options.settle, clock)
-        self.ingester = Ingester(settings)
+        self.ingester = Ingester(settings, quarantine_refused=True)
         self.report = IngestReport()
         self._left: dict[Path, Signature] = {}  # skipped files, until they change
         self._stuck_links: set[Path] = set()  # links that could not be moved

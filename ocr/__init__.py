@@ -7,7 +7,8 @@ PDFs keep their own text.
 
 Modules: ``document`` (the entry point and the process pool), ``source``
 (planning, refusing unreadable input), ``pdfpages`` and ``images`` (pdfium
-and Pillow), ``embedded`` (a PDF page that is only its JPEG scan, taken as
+and Pillow), ``convert`` (WebP, HEIC, GIF and BMP made into JPEG or PNG
+pages), ``embedded`` (a PDF page that is only its JPEG scan, taken as
 stored), ``pageimage`` and ``worker`` (one page, in a worker),
 ``tesseract`` (every tesseract run), ``layout`` (orientation and skew read
 from tesseract's words), ``skew`` (straightening before OCR), ``upright``

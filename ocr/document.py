@@ -1,7 +1,9 @@
 """OCR of a whole document: plan, pages in parallel processes, searchable PDF.
 
 ``ocr_document`` is the package's entry point. It plans the document (and
-refuses unreadable input), keeps the text of born-digital pages, OCRs the
+refuses unreadable input), makes a phone or web picture (WebP, HEIC, GIF,
+BMP) into JPEG or PNG pages in a child process with a time limit
+(``convert``), keeps the text of born-digital pages, OCRs the
 other pages in a process pool (one tesseract thread per process; a PDF page
 that is only its JPEG scan goes to its worker as those bytes, see
 ``embedded``), and lays the recognised text over the original pages. Every
@@ -36,7 +38,7 @@ from pathlib import Path
 
 import pikepdf
 
-from ocr import imagepdf, source, tesseract
+from ocr import convert, imagepdf, images, source, tesseract
 from ocr.embedded import StoredScans
 from ocr.result import SOURCE_OCR, SOURCE_TEXT, OcrResult, PageResult
 from ocr.searchable import TextLayer, add_text_layers
@@ -46,6 +48,11 @@ from vault.fsutil import DIR_MODE, FILE_MODE, remove_quietly
 from vault.workers import workers_starting
 
 PAGE_TIMEOUT = 180.0  # seconds of tesseract per page run
+# Seconds a picture may take to be decoded into pages (``convert``), in all:
+# a 12 MP phone photo takes under a second, the largest image allowed
+# (``images.MAX_PIXELS``) a few.
+CONVERT_TIMEOUT = 30.0
+CONVERT_TIMEOUT_PER_PAGE = 10.0
 QUEUED_PER_WORKER = 2  # pages handed to the pool per worker at any time
 _MAIN_SWAP = threading.Lock()
 
@@ -65,7 +72,7 @@ def ocr_document(
 ) -> OcrResult:
     """Text of every page of ``path`` and a searchable PDF inside ``workdir``.
 
-    ``media_type`` is application/pdf, image/tiff, image/jpeg or image/png.
+    ``media_type`` is one of ``source.MEDIA_TYPES`` (PDF and images).
     ``on_page(done, total)`` is called as each page is finished. Raises
     ``UnreadableInputError`` for input that cannot be read and
     ``OcrEngineError`` when tesseract is missing, fails or times out.
@@ -79,10 +86,13 @@ def ocr_document(
     try:
         for _ in plan.text_pages:
             progress.step()
+        pictures = None
+        if media_type in source.CONVERTED:
+            pictures = _convert(path, media_type, folder, plan.page_count)
         outcomes = _ocr_pages(
-            plan, path, media_type, folder, languages, jobs, page_timeout, progress
+            plan, path, media_type, folder, languages, jobs, page_timeout, progress, pictures
         )
-        pdf_made = _make_searchable(path, media_type, plan, outcomes, searchable)
+        pdf_made = _make_searchable(path, media_type, plan, outcomes, searchable, pictures)
         pages = _page_results(plan, outcomes)
     except BaseException:
         remove_quietly(searchable)
@@ -111,8 +121,10 @@ def _ocr_pages(
     jobs: int | None,
     timeout: float,
     progress: _Progress,
+    pages: list[convert.Page] | None = None,
 ) -> dict[int, PageOutcome]:
     """OCR the planned pages in parallel; results by 0-based page index.
+    ``pages``: the picture's frames as files (``convert``), read instead.
 
     Pages are handed out in order, a few more than there are workers (so none
     waits), each with its stored JPEG when it is only that (``embedded``):
@@ -138,6 +150,10 @@ def _ocr_pages(
                 while waiting and len(running) < workers * QUEUED_PER_WORKER:
                     index = waiting.pop()
                     job = PageJob(index + 1, path, media_type, index, folder, languages, timeout)
+                    if pages is not None:
+                        job = dataclasses.replace(
+                            job, path=pages[index][0], media_type=pages[index][1], index=0
+                        )
                     if scans is not None:
                         job = dataclasses.replace(job, scan=scans.scan(index))
                     running[executor.submit(ocr_page, job)] = index
@@ -179,12 +195,44 @@ def _main_module_hidden() -> Iterator[None]:
                 sys.modules["__main__"] = main
 
 
+def _convert(path: Path, media_type: str, folder: Path, page_count: int) -> list[convert.Page]:
+    """The picture's pages as JPEG or PNG files in ``folder``, made by a child
+    process that is killed if it takes longer than its time limit."""
+    timeout = CONVERT_TIMEOUT + CONVERT_TIMEOUT_PER_PAGE * page_count
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(
+        target=convert.run_child,
+        args=(send, path, media_type, folder, page_count, os.getpid()),
+        daemon=True,
+    )
+    try:
+        with _main_module_hidden(), workers_starting():
+            child.start()
+        send.close()  # so that the child's end alone keeps the pipe open
+        if not receive.poll(timeout):
+            raise UnreadableInputError(f"{images.kind(media_type)} takes too long to decode")
+        try:
+            kind, value = receive.recv()
+        except EOFError:  # it died without a word
+            raise UnreadableInputError(f"the {images.kind(media_type)} reader crashed") from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receive.close()
+    if kind != "ok":
+        raise UnreadableInputError(str(value))
+    return list(value)
+
+
 def _make_searchable(
     path: Path,
     media_type: str,
     plan: source.Plan,
     outcomes: dict[int, PageOutcome],
     out: Path,
+    pages: list[convert.Page] | None = None,
 ) -> bool:
     """Write the searchable PDF to ``out`` (mode 0600); False if the original
     PDF is one pdfium could read but qpdf cannot rewrite."""
@@ -196,6 +244,11 @@ def _make_searchable(
         TextLayer(index, o.text_pdf, o.rotation, o.straightened, o.turned, o.frame)
         for index, o in sorted(outcomes.items())
     ]
+    if pages is not None:
+        with imagepdf.build_pages_pdf(pages) as pdf:
+            add_text_layers(pdf, layers, out)
+        os.chmod(out, FILE_MODE)
+        return True
     if media_type != source.PDF:
         with imagepdf.build_image_pdf(path, media_type, plan.page_count) as pdf:
             add_text_layers(pdf, layers, out)

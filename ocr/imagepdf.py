@@ -1,4 +1,5 @@
-"""A PDF of image pages, built from a TIFF, JPEG or PNG, pixels kept as they are.
+"""A PDF of image pages, built from a TIFF, JPEG or PNG, pixels kept as they are
+(a WebP, HEIC, GIF or BMP comes as its JPEG or PNG pages, see ``convert``).
 
 A JPEG goes in byte for byte (DCTDecode): no second lossy compression. If
 its EXIF orientation is a plain turn, the page's /Rotate shows it upright.
@@ -9,6 +10,7 @@ Other images (and mirrored or CMYK JPEGs) are decoded and stored losslessly
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import pikepdf
@@ -51,7 +53,7 @@ def _add_decoded(pdf: pikepdf.Pdf, picture: Image.Image, dpi: tuple[float, float
 
 
 def _add_photo(pdf: pikepdf.Pdf, path: Path, media_type: str) -> None:
-    with images.open_image(path) as photo, images.decoding("the image"):
+    with images.open_image(path, media_type=media_type) as photo, images.decoding("the image"):
         dpi = images.resolution(photo)
         turn = images.EXIF_TURNS.get(images.exif_orientation(photo))
         if media_type == source.JPEG and photo.mode in ("L", "RGB") and turn is not None:
@@ -73,10 +75,18 @@ def build_image_pdf(path: Path, media_type: str, page_count: int) -> pikepdf.Pdf
     """A new (unsaved) PDF with one page per image or TIFF frame."""
     pdf = pikepdf.new()
     if media_type == source.TIFF:
-        with images.open_image(path, what="TIFF") as tiff:
+        with images.open_image(path, what="TIFF", media_type=source.TIFF) as tiff:
             for index in range(page_count):
                 frame = images.tiff_frame(tiff, index)
                 _add_decoded(pdf, frame, images.resolution(frame))
     else:
+        _add_photo(pdf, path, media_type)
+    return pdf
+
+
+def build_pages_pdf(pages: Sequence[tuple[Path, str]]) -> pikepdf.Pdf:
+    """A new (unsaved) PDF with one page for each JPEG or PNG file."""
+    pdf = pikepdf.new()
+    for path, media_type in pages:
         _add_photo(pdf, path, media_type)
     return pdf

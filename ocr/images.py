@@ -2,16 +2,24 @@
 
 Both the planning step (headers only) and the workers (pixels) open images
 through here, so a decompression bomb is refused before anything decodes it.
+An image of a known type is opened by that type's reader alone (a file
+found to be a GIF is never handed to another of Pillow's parsers). HEIC and
+HEIF are read by pillow-heif (libheif), loaded only when such a file is
+opened, with its security limits on, no embedded thumbnails, depth or
+auxiliary images, and one decoding thread; it turns the pixels by the
+file's own rotation and mirroring boxes and sets the EXIF orientation to 1,
+so the EXIF turn applied to every image here is never applied twice.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, features
 
 from vault.errors import UnreadableInputError
 
@@ -30,6 +38,50 @@ EXIF_ORIENTATION = 0x0112
 EXIF_TURNS = {1: 0, 3: 180, 6: 90, 8: 270}
 
 
+# Media type -> the Pillow reader allowed to parse it, and its name in messages.
+_READERS = {
+    "image/tiff": ("TIFF", "TIFF"),
+    "image/jpeg": ("JPEG", "JPEG"),
+    "image/png": ("PNG", "PNG"),
+    "image/webp": ("WEBP", "WebP"),
+    "image/gif": ("GIF", "GIF"),
+    "image/bmp": ("BMP", "BMP"),
+    "image/heic": ("HEIF", "HEIC"),
+    "image/heif": ("HEIF", "HEIF"),
+}
+HEIF_TYPES = ("image/heic", "image/heif")
+
+
+@functools.cache
+def _heif_registered() -> bool:
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener(
+        thumbnails=False, depth_images=False, aux_images=False, decode_threads=1
+    )
+    return True
+
+
+def kind(media_type: str) -> str:
+    """``media_type`` in words, as messages name it: ``WebP image``."""
+    return f"{_READERS.get(media_type, ('', media_type))[1]} image"
+
+
+def check_reader(media_type: str) -> None:
+    """Refuse, naming the type, an image whose reader this computer lacks."""
+    format_name = _READERS.get(media_type, ("", ""))[0]
+    if media_type in HEIF_TYPES:
+        ready = _heif_registered()
+    elif media_type == "image/webp":
+        ready = bool(features.check("webp"))
+    else:
+        ready = bool(format_name)
+    if not ready:
+        raise UnreadableInputError(f"a {kind(media_type)}, and no reader for it is installed")
+
+
 def check_pixels(width: int, height: int) -> None:
     if width <= 0 or height <= 0:
         raise UnreadableInputError("image has no pixels")
@@ -38,13 +90,22 @@ def check_pixels(width: int, height: int) -> None:
 
 
 @contextmanager
-def open_image(path: Path, *, what: str = "image") -> Iterator[Image.Image]:
-    """Open ``path`` (header only) with the pixel cap checked; Pillow's own
-    failures become ``UnreadableInputError``."""
+def open_image(
+    path: Path, *, what: str = "image", media_type: str | None = None
+) -> Iterator[Image.Image]:
+    """Open ``path`` (header only) with the pixel cap checked, by the reader
+    of ``media_type`` alone if given; Pillow's own failures become
+    ``UnreadableInputError``."""
+    formats = None
+    if media_type is not None:
+        check_reader(media_type)
+        formats = [_READERS[media_type][0]]
+        if what == "image":
+            what = kind(media_type)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(path, formats=formats)
     except Image.DecompressionBombError as exc:
         raise UnreadableInputError(BOMB_REASON) from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:

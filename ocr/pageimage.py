@@ -86,11 +86,11 @@ def load_page(
         finally:
             page.close()
     if media_type == source.TIFF:
-        with images.open_image(path, what="TIFF") as tiff:
+        with images.open_image(path, what="TIFF", media_type=source.TIFF) as tiff:
             frame = images.tiff_frame(tiff, index)
         picture, dpi = _square(images.for_ocr(frame), *images.resolution(frame))
         return images.for_ocr(picture), dpi
-    with images.open_image(path) as photo, images.decoding("the image"):
+    with images.open_image(path, media_type=media_type) as photo, images.decoding("the image"):
         photo.load()
         x_dpi, y_dpi = images.resolution(photo)
         upright = images.upright_by_exif(photo)

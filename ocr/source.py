@@ -19,7 +19,15 @@ PDF = "application/pdf"
 TIFF = "image/tiff"
 JPEG = "image/jpeg"
 PNG = "image/png"
-MEDIA_TYPES = (PDF, TIFF, JPEG, PNG)
+WEBP = "image/webp"
+HEIC = "image/heic"
+HEIF = "image/heif"
+GIF = "image/gif"
+BMP = "image/bmp"
+# Phone and web pictures: each frame (or image of a HEIF file) is decoded once
+# and turned into a JPEG or PNG page (``convert``) before OCR.
+CONVERTED = (WEBP, HEIC, HEIF, GIF, BMP)
+MEDIA_TYPES = (PDF, TIFF, JPEG, PNG, *CONVERTED)
 # A page that draws images but carries only this much real text (a scan with a
 # stamped header, say) is OCR'd all the same: the text is likely in the image.
 MIN_TEXT_BESIDE_IMAGES = 200
@@ -46,9 +54,11 @@ def plan_document(path: Path, media_type: str, max_pages: int) -> Plan:
     if media_type == TIFF:
         return _plan_tiff(path, max_pages)
     if media_type in (JPEG, PNG):
-        with images.open_image(path):
+        with images.open_image(path, media_type=media_type):
             pass
         return Plan(1, ocr_pages=[0])
+    if media_type in CONVERTED:
+        return _plan_frames(path, media_type, max_pages)
     raise UnreadableInputError(f"cannot OCR {media_type or 'this type of file'}")
 
 
@@ -82,7 +92,7 @@ def _plan_pdf(path: Path, max_pages: int) -> Plan:
 
 
 def _plan_tiff(path: Path, max_pages: int) -> Plan:
-    with images.open_image(path, what="TIFF") as image:
+    with images.open_image(path, what="TIFF", media_type=TIFF) as image:
         frames = 0
         for frame in count():
             try:
@@ -97,4 +107,23 @@ def _plan_tiff(path: Path, max_pages: int) -> Plan:
             images.check_pixels(*image.size)
     if frames == 0:
         raise UnreadableInputError("TIFF has no pages")
+    return Plan(frames, ocr_pages=list(range(frames)))
+
+
+def _plan_frames(path: Path, media_type: str, max_pages: int) -> Plan:
+    """Frames of a GIF or WebP (one size: the canvas) or images of a HEIF file
+    (each its own size, read from its header), counted without decoding."""
+    with images.open_image(path, media_type=media_type) as image:
+        try:
+            frames = int(getattr(image, "n_frames", 1))
+            if frames > max_pages:
+                raise _too_many(max_pages)
+            if media_type in images.HEIF_TYPES:
+                for frame in range(frames):
+                    image.seek(frame)
+                    images.check_pixels(*image.size)
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise UnreadableInputError("image cannot be read (damaged)") from exc
+    if frames < 1:
+        raise UnreadableInputError("image has no pictures")
     return Plan(frames, ocr_pages=list(range(frames)))

@@ -7,9 +7,12 @@ figures for the minutes (the one document count, the vault's state code and
 number: a rollback of the vault shows against the last meeting's), each
 backup's last run and what waits to go, the checks called what they are
 (``wording.py``), every use of the emergency key since the committee last
-acknowledged them, with its recorded reason, the passphrase's age, and the
-keys that open the vault (``key_check.py``: each label, its age, the day it
-was last used, the last key rotation). Times are local, with the zone.
+acknowledged them, with its recorded reason, the data breaches (each open
+one with its deadline to report it to the ICO and the time left or overdue,
+each closed since the last report with its decision), the passphrase's age,
+and the keys that open the vault (``key_check.py``: each label, its age, the
+day it was last used, the last key rotation). Times are local, with the
+zone.
 
 Given the policy checklist (``sync.checkup``), the report ends with it, on a
 page of its own in the PDF: each check's state, the policy's words, what was
@@ -40,7 +43,7 @@ from fpdf import FPDF
 
 from sync import wording
 from sync.key_check import UNVERIFIED_KEYS, key_line, rotation_line
-from sync.status import Status, retention_line
+from sync.status import Status, incident_lines, retention_line
 from sync.verdict import Verdict, verdict_lines
 from vault import clock
 from vault.display import escaped
@@ -170,6 +173,7 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     else:
         emergency = [f"Not used {since}."]
     sections.append(("Emergency key", emergency))
+    sections.append(("Data breaches", breach_lines(status)))
     passphrase = f"Last changed {clock.shown(status.passphrase_changed)}" + (
         f" ({status.passphrase_age_days} days ago)."
         if status.passphrase_age_days is not None
@@ -182,6 +186,34 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     sections.append(("Keys that open the vault", keys))
     sections.append(("Records kept", [retention_line(status.retention_due)]))
     return sections
+
+
+def breach_lines(status: Status) -> list[str]:
+    """Every open breach with its ICO deadline and the time left or overdue, then
+    each closed since the last report with its decision. No notes or reasons:
+    they are encrypted, and this report is made without the key."""
+    since = (
+        f"since the last report ({clock.shown(status.last_report)})"
+        if status.last_report
+        else "since the vault was made"
+    )
+    closed = len(status.incidents) - status.incidents_open
+    summary = (
+        f"Open: {status.incidents_open}"
+        + (
+            f" ({status.incidents_overdue} past the 72 hours to report to the ICO)"
+            if status.incidents_overdue
+            else ""
+        )
+        + f". Closed {since}: {closed}."
+    )
+    lines = [summary, *incident_lines(status)]
+    if status.incidents_overdue:
+        lines.append(
+            "Ask the coordinator whether each breach past its deadline was reported to the "
+            "ICO, and to record the decision in the vault."
+        )
+    return lines
 
 
 def check_report_path(out: Path, *, force: bool = False) -> None:
@@ -246,7 +278,9 @@ def _pdf(
     status: Status, verdict: Verdict, days: list[Day], checklist: Checklist | None = None
 ) -> bytes:
     pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(False)
+    # A second page only when the text does not fit on one (many data
+    # breaches listed); the charts below are drawn only where there is room.
+    pdf.set_auto_page_break(True, margin=12)
     pdf.set_margins(15, 12, 15)
     pdf.add_page()
     pdf.set_creator("centre vault")
@@ -272,6 +306,7 @@ def _pdf(
         pdf.set_font("Helvetica", "", 9.5)
         for line in lines:
             pdf.multi_cell(0, 4.6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_auto_page_break(False)
     if days:
         _pdf_charts(pdf, days)
     if checklist is not None:

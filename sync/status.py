@@ -24,6 +24,11 @@ when nothing has been verified for ``verify_max_age_days`` (config, default
 with two wordings: for the coordinator (``warnings``: what to run) and for
 the committee's report (what to ask the coordinator to do).
 
+Data breaches (``vault.incidents``) come from the audit log too: each open
+one with its deadline to report it to the ICO (72 hours after the centre
+became aware), and each closed since the last committee report (a ``report``
+entry) with its decision; never their notes, which are encrypted.
+
 Emergency-key uses are counted from the committee's last acknowledgement
 (``vault audit ack``), whatever else happened since: making a report does
 not reset them. Times are recorded in UTC and shown in local time
@@ -43,7 +48,7 @@ from sync.key_check import KeyCheck, KeyStatus, check_keys, unused
 from sync.remotes import remotes
 from sync.snapshot import HEAD, take_snapshot
 from sync.state import load_state
-from vault import clock, signing
+from vault import clock, incidents, signing
 from vault import journal as journals
 from vault.anchor import check_present
 from vault.audit import UNREADABLE, AuditEntry
@@ -121,6 +126,18 @@ class Status:
     # documents past their retention date (``vault.retention``): counted only
     # with the key at hand (the catalog is encrypted); None: not known
     retention_due: int | None = None
+    # data breaches (``vault.incidents``, from the audit log: no notes): every
+    # open one, and those closed since the last committee report
+    incidents: list[dict[str, Any]] = field(default_factory=list)
+    last_report: str | None = None  # when the last committee report was made
+
+    @property
+    def incidents_open(self) -> int:
+        return sum(1 for i in self.incidents if i["status"] == "open")
+
+    @property
+    def incidents_overdue(self) -> int:
+        return sum(1 for i in self.incidents if i["overdue"])
 
     @property
     def ok(self) -> bool:
@@ -131,6 +148,8 @@ class Status:
         for remote in data["remotes"]:
             remote.pop("daily")
         data["ok"] = self.ok
+        data["incidents_open"] = self.incidents_open
+        data["incidents_overdue"] = self.incidents_overdue
         return data
 
 
@@ -159,11 +178,17 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     emergency: list[AuditEntry] = []
     last_ack: str | None = None
     damaged_audit = 0
+    breaches: list[AuditEntry] = []
+    last_report: AuditEntry | None = None
     for entry in vault.audit.entries():
         before = history.last
         add_entry(history, entry)
         if entry.hash == UNREADABLE:
             damaged_audit += 1
+        elif entry.event in (incidents.RECORD, incidents.CLOSE):
+            breaches.append(entry)
+        elif entry.event == "report":
+            last_report = entry
         elif entry.event == "ingest":
             last_ingest = entry.time
         elif entry.event == "verify":
@@ -212,6 +237,8 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         documents_untrusted=len(entries) - journaled,
         created=config.get("created"),
         here=history.here,
+        incidents=_incidents(breaches, last_report.seq if last_report else 0, now),
+        last_report=last_report.time if last_report else None,
     )
     for name, path in sorted(remotes(config).items()):
         found = _remote_status(vault, name, path, now, remote_verify.get(name))
@@ -230,6 +257,14 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     status.alerts += _key_alerts(found_keys, config)
     status.warnings = [alert.for_coordinator() for alert in status.alerts]
     return status
+
+
+def _incidents(entries: list[AuditEntry], last_report: int, now: datetime) -> list[dict[str, Any]]:
+    """Every open breach, then each closed since the audit entry of the last
+    report (``last_report``: its seq), as in ``--json``."""
+    found = incidents.register(entries)
+    shown = [i for i in found if i.open] + incidents.closed_since(found, last_report)
+    return [i.as_dict(now) for i in shown]
 
 
 def _retention_due(vault: Vault, now: datetime) -> int | None:
@@ -540,6 +575,43 @@ def _ago(hours: float) -> str:
     if hours < 48:
         return f"{hours:.0f} hours"
     return f"{hours / 24:.0f} days"
+
+
+def incidents_line(status: Status) -> str:
+    """The data breaches in one line: how many are open, how many past 72 hours."""
+    count = status.incidents_open
+    if not count:
+        return "Data breaches open: none."
+    overdue = status.incidents_overdue
+    line = f"Data breaches open: {count}"
+    if overdue:
+        which = "it is" if count == 1 else f"{overdue} {'is' if overdue == 1 else 'are'}"
+        line += f" ({which} past the 72 hours to report to the ICO)"
+    return line + "."
+
+
+def incident_lines(status: Status) -> list[str]:
+    """Each open breach with its ICO deadline, then each closed since the last
+    report with its decision (kinds, times and ICO references only)."""
+    lines = []
+    for found in status.incidents:
+        what = f"{found['id']} ({incidents.KIND_WORDS.get(found['kind'], found['kind'])})"
+        if found["status"] == "open":
+            lines.append(
+                f"{what}, open: aware {clock.shown(found['aware'])}; deadline to report it "
+                f"to the ICO {clock.shown(found['deadline'])}, {found['time_left']}."
+            )
+        elif found["decision"] == incidents.REPORTED:
+            lines.append(
+                f"{what}, closed {clock.shown(found['closed'])}: reported to the ICO "
+                f"(reference {found['ico_reference']})."
+            )
+        else:
+            lines.append(
+                f"{what}, closed {clock.shown(found['closed'])}: judged not reportable to "
+                "the ICO (the reason is kept, encrypted, in the vault)."
+            )
+    return lines
 
 
 def retention_line(due: int | None) -> str:

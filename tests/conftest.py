@@ -71,6 +71,15 @@ def _cheapen_passphrase_file(root: Path, data_secret: str) -> None:
     write_config(layout, config)
 
 
+@pytest.fixture(scope="session")
+def zip_bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A .docx whose body unpacks to 1 GB of zeros (about 4.5 MB; made once,
+    in 3 s): copy it, never change it."""
+    from tests.ingest.documents import zip_bomb_docx
+
+    return zip_bomb_docx(tmp_path_factory.mktemp("bomb") / "bomb.docx")
+
+
 @pytest.fixture
 def vault_dir(template_vault: Template, tmp_path: Path) -> Path:
     dest = tmp_path / "vault"

@@ -1,7 +1,9 @@
 """The append-only, hash-chained audit log.
 
 One JSON line per event: sequence number, UTC time, event type, object or
-document ids, and for emergency-key use the recorded reason; in an unlocked
+document ids, and for emergency-key use the recorded reason; for a data
+breach (``vault.incidents``) its kind, when the centre became aware and the
+decision (with the ICO's case reference), never its notes; in an unlocked
 command, the label of the key that unlocked it (``key``). Never file names
 or document text. Each entry holds the hash of the one before, and its own hash
 covers its content and that link, so editing, removing or reordering an entry
@@ -30,6 +32,7 @@ EVENTS = {
     "rebuild", "emergency-use", "unlock", "edit", "search", "sync", "repair", "report",
     "set-aside", "recover", "drill", "ack", "emergency-sheet", "view", "key-add", "key-remove",
     "rotate-start", "rotate", "erase", "prune",
+    "incident", "incident-close", "incident-note", "incident-show",
 }  # fmt: skip
 
 

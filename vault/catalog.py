@@ -13,19 +13,23 @@ copy it into the database once; one of an older schema raises
                 its title (``vault.title``) and its family reference in the
                 canonical form (``vault.family``)
     duplicates  documents dropped as copies of one already stored, and which
+    incidents   the encrypted part of each data breach recorded (``vault.incidents``):
+                its notes and the reason it was judged not reportable (the plain
+                part, kind and times, is in the audit log)
     pages       the OCR or embedded text of each page, as stored
     page_keys, word_index, vocabulary, vocabulary_index: the search index,
                 owned by ``vault.search``
     meta        the state number of the last save (``seq``), whether a
                 document was removed since the last base (``removed``)
-    changes     each document (``doc``) or duplicate note (``dup``) changed
+    changes     each document (``doc``), duplicate note (``dup``) or incident
+                (``incident``) changed
                 since the last chain file, with the objects it named before
                 (``before``) and the save that wrote it (``seq``, until the
                 head naming that save is written: see ``vault.head``)
 
 A snapshot from before titles (no ``title`` column) or before the
-``duplicates`` table is brought up to date when opened: each document gets a
-title made from its text, and the manifests are not rewritten.
+``duplicates`` or ``incidents`` table is brought up to date when opened: each
+document gets a title made from its text, and the manifests are not rewritten.
 
 Deleted rows are overwritten (``PRAGMA secure_delete``) and, after a
 removal, the search index is compacted and the database's log emptied at the
@@ -140,6 +144,7 @@ class Catalog:
         )
         search.create_index(self._conn)
         self._create_duplicates()
+        self._create_incidents()
         self._create_bookkeeping()
         self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._conn.commit()
@@ -147,6 +152,23 @@ class Catalog:
     def _create_duplicates(self) -> None:
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS duplicates (id TEXT PRIMARY KEY, duplicate_of TEXT)"
+        )
+
+    def _create_incidents(self) -> None:
+        # notes: a JSON list of {"time", "text"}; partial: 1 when the row was
+        # made for an incident whose earlier notes this catalog never held
+        # (it was rebuilt from the manifests, which do not carry them)
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS incidents"
+            " (id TEXT PRIMARY KEY, notes TEXT, reason TEXT, partial INTEGER)"
+        )
+
+    def _has_incidents(self) -> bool:
+        return (
+            self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'incidents'"
+            ).fetchone()
+            is not None
         )
 
     def _create_bookkeeping(self) -> None:
@@ -181,6 +203,9 @@ class Catalog:
                 self._conn.execute("UPDATE documents SET title = ? WHERE id = ?", (title, doc_id))
         self._create_duplicates()
         self._create_bookkeeping()
+        if not self._has_incidents():
+            with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
+                self._create_incidents()
         if not self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'idx_documents_received'"
         ).fetchone():
@@ -260,6 +285,27 @@ class Catalog:
         self._conn.execute(
             "INSERT OR REPLACE INTO duplicates (id, duplicate_of) VALUES (?, ?)",
             (doc_id, duplicate_of),
+        )
+
+    def put_incident(self, incident: dict[str, Any]) -> None:
+        """Add or replace the encrypted part of an incident: ``id``, ``notes``
+        (a list of {"time", "text"}), ``reason`` and ``partial`` (``vault.incidents``)."""
+        item = str(incident["id"])
+        notes = incident.get("notes") or []
+        if not isinstance(notes, list) or not all(
+            isinstance(n, dict) and isinstance(n.get("text"), str) for n in notes
+        ):
+            raise IntegrityError("a catalog record of an incident is malformed")
+        reason = incident.get("reason")
+        self._note_change("incident", item)
+        self._conn.execute(
+            "INSERT OR REPLACE INTO incidents (id, notes, reason, partial) VALUES (?, ?, ?, ?)",
+            (
+                item,
+                json.dumps(notes, ensure_ascii=False),
+                None if reason is None else str(reason),
+                1 if incident.get("partial") else 0,
+            ),
         )
 
     def compact(self) -> bool:
@@ -346,7 +392,7 @@ class Catalog:
         return {"doc": rows[0], "text": self.pages(doc_id)} if rows else None
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """Every document and duplicate note, as chain records."""
+        """Every document, duplicate note and incident, as chain records."""
         for (doc_id,) in self._conn.execute("SELECT id FROM documents ORDER BY id").fetchall():
             found = self.record(doc_id)
             if found is not None:
@@ -355,10 +401,12 @@ class Catalog:
             "SELECT id, duplicate_of FROM duplicates ORDER BY id"
         ).fetchall():
             yield {"dup": [doc_id, duplicate_of]}
+        for found in self.incidents():
+            yield {"incident": found}
 
     def apply(self, record: dict[str, Any]) -> None:
         """Apply one chain record (``vault.chain``): a document put or gone, a
-        duplicate note made or dropped."""
+        duplicate note made or dropped, an incident's encrypted part."""
         if "doc" in record:
             row = record["doc"]
             if not isinstance(row, dict) or not isinstance(row.get("id"), str):
@@ -372,6 +420,11 @@ class Catalog:
         elif "undup" in record:
             self._note_change("dup", str(record["undup"]))
             self._conn.execute("DELETE FROM duplicates WHERE id = ?", (str(record["undup"]),))
+        elif "incident" in record:
+            incident = record["incident"]
+            if not isinstance(incident, dict) or not isinstance(incident.get("id"), str):
+                raise IntegrityError("a catalog record is malformed")
+            self.put_incident(incident)
         else:
             raise IntegrityError("a catalog record is of an unknown kind")
 
@@ -390,6 +443,25 @@ class Catalog:
             "SELECT duplicate_of FROM duplicates WHERE id = ?", (doc_id,)
         ).fetchone()
         return row[0] if row else None
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        """The encrypted part of incident ``incident_id`` (None: this catalog
+        has none: made before it, or rebuilt from the manifests)."""
+        if not self._has_incidents():
+            return None
+        row = self._conn.execute(
+            "SELECT id, notes, reason, partial FROM incidents WHERE id = ?", (incident_id,)
+        ).fetchone()
+        return _incident(row) if row else None
+
+    def incidents(self) -> list[dict[str, Any]]:
+        """The encrypted part of every incident, by id."""
+        if not self._has_incidents():
+            return []
+        rows = self._conn.execute(
+            "SELECT id, notes, reason, partial FROM incidents ORDER BY id"
+        ).fetchall()
+        return [_incident(row) for row in rows]
 
     def ids(self) -> list[str]:
         return [row[0] for row in self._conn.execute("SELECT id FROM documents")]
@@ -465,6 +537,12 @@ def _objects_of(manifest: str, original: str, searchable: str | None) -> set[str
     if searchable:
         found.update(split_ref(searchable))
     return found
+
+
+def _incident(row: tuple[Any, ...]) -> dict[str, Any]:
+    item, notes, reason, partial = row
+    notes = json.loads(notes or "[]")
+    return {"id": item, "notes": notes, "reason": reason, "partial": bool(partial)}
 
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,11 @@ class DamagedDatabase(Exception):
     """The file is not a catalog database under this key: make it again."""
 
 
+# What opening and reading a database that may be damaged can raise (a
+# damaged page is an ``IntegrityError`` once a statement runs).
+ERRORS = (DamagedDatabase, sqlcipher3.DatabaseError, IntegrityError, OSError)
+
+
 def _translated(exc: sqlcipher3.Error, path: str) -> BaseException:
     text = str(exc).lower()
     name = f"local/{os.path.basename(path)}"

@@ -6,12 +6,14 @@ the way restic keeps its index: a base holding every document, then one small
 delta per save holding only what that save changed. A day of post adds one
 delta of a few kilobytes, not a new copy of the whole catalog.
 
-    base    <sha>.age   every document (its catalog row and page text) and every
-                        duplicate note
+    base    <sha>.age   every document (its catalog row and page text), every
+                        duplicate note and the encrypted part of every incident
+                        (its notes and reason: ``vault.incidents``)
             <sha>.idx   plain JSON {object id: size} of every object and manifest
                         the catalog names (what sync and verify need, no key)
-    delta   <sha>.age   the documents added or changed (their catalog rows), and
-                        duplicate notes made or dropped, since the file before it
+    delta   <sha>.age   the documents added or changed (their catalog rows),
+                        duplicate notes made or dropped, and incidents recorded or
+                        changed, since the file before it
             <sha>.idx   plain JSON {"add": {object id: size}, "remove": [ids],
                         "texts": the number of rows whose text is in their manifest}
 
@@ -172,6 +174,10 @@ def write_delta(
             removed.update(set(before) - after)
             for object_id in sorted(after - set(before)):
                 added[object_id] = sizes(object_id)
+        elif kind == "incident":
+            incident = catalog.incident(item)
+            if incident is not None:  # never removed: always there
+                records.append({"incident": incident})
         else:
             of = catalog.duplicate_of(item)
             records.append({"dup": [item, of]} if of is not None else {"undup": item})
@@ -227,6 +233,8 @@ def _merge(
             records[("dup", str(record["dup"][0]))] = record
         elif "undup" in record:
             records[("dup", str(record["undup"]))] = record
+        elif "incident" in record and isinstance(record["incident"], dict):
+            records[("incident", str(record["incident"].get("id")))] = record
         else:
             raise IntegrityError("a catalog delta holds a record of an unknown kind")
 
@@ -489,7 +497,7 @@ def read_records(
     reader = _Reader(key, apply)
     with open(path, "rb") as f:
         try:
-            crypto.decrypt_stream(f, reader, [key.identity])  # type: ignore[arg-type]
+            crypto.decrypt_stream(f, reader, [key.identity])
         except (IntegrityError, WrongKeyError) as exc:  # the key opened the head: not the key
             raise IntegrityError(
                 f"catalog/{digest}.age cannot be decrypted ({exc.message})"

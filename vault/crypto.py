@@ -3,8 +3,10 @@
 Every file the vault stores is a standard age v1 file: anyone holding the key
 can open it with the reference ``age`` command alone. Nothing here invents
 cryptography; this module only chooses how age is called. The one exception
-is writing the passphrase file, whose scrypt cost pyrage does not let us set:
-``scrypt_file`` writes it, in age's format, at a fixed cost.
+is writing a file under a passphrase (the passphrase file, an export
+bundle), whose scrypt cost pyrage does not let us set and which pyrage can
+only write from bytes held whole in memory: ``scrypt_file`` writes it, in
+age's format, at a fixed cost, streamed.
 
 - documents are streamed (``encrypt_file`` / ``decrypt_file`` and the ``_io``
   calls), never read whole into memory;
@@ -33,7 +35,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import pyrage
 from pyrage import passphrase as age_passphrase
@@ -42,6 +44,9 @@ from pyrage import x25519
 from vault.errors import CryptoFormatError, UsageError, VaultError, WrongKeyError
 from vault.fsutil import private_temp_path, remove_quietly
 from vault.oserror import os_error_from
+
+if TYPE_CHECKING:
+    from vault import scrypt_file
 
 MAGIC = b"age-encryption.org/v1\n"
 ARMOR_BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
@@ -65,6 +70,12 @@ _ARG_CHARS = re.compile(rb"^[\x21-\x7e]+$")
 
 Identity = x25519.Identity
 Recipient = x25519.Recipient
+
+
+class Writable(Protocol):
+    """Where decrypted bytes go: an open file, or a writer that passes them on."""
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> int: ...
 
 
 def generate_identity() -> tuple[str, str]:
@@ -228,7 +239,7 @@ def encrypt_bytes(data: bytes, recipients: Sequence[x25519.Recipient]) -> bytes:
     return out.getvalue()
 
 
-def decrypt_stream(src: BinaryIO, dst: BinaryIO, identities: Iterable[x25519.Identity]) -> None:
+def decrypt_stream(src: BinaryIO, dst: Writable, identities: Iterable[x25519.Identity]) -> None:
     """Decrypt ``src`` into ``dst``. ``dst`` receives unauthenticated chunks:
     callers write it to a temp file and keep it only if this returns."""
     head = src.read(MAX_HEADER_BYTES)
@@ -496,6 +507,15 @@ def encrypt_with_passphrase(data: bytes, passphrase: str) -> bytes:
     from vault import scrypt_file  # cryptography: only when a passphrase file is written
 
     return scrypt_file.encrypt(data, passphrase)
+
+
+def passphrase_writer(dst: BinaryIO, passphrase: str) -> scrypt_file.Writer:
+    """A writer whose plaintext goes to ``dst`` as an age file that
+    ``passphrase`` opens (an export bundle), sealed chunk by chunk as it is
+    written; ``close`` it to finish the file."""
+    from vault import scrypt_file  # cryptography: only when such a file is written
+
+    return scrypt_file.Writer(dst, passphrase)
 
 
 def decrypt_with_passphrase(

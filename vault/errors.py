@@ -19,7 +19,7 @@ catches these and turns them into one line on stderr and an exit status.
     ├── IntegrityError              4  tampered object, bad MAC, broken audit chain
     │   └── CryptoFormatError          malformed or hostile age file
     ├── RemoteError                 5  remote unreachable or refused
-    ├── PartialBatchError           6  some inputs quarantined
+    ├── PartialBatchError           6  some inputs not stored (left in place or quarantined)
     ├── UnreadableInputError        1  this input cannot be stored (quarantine it)
     └── OcrEngineError              1  tesseract failed or is missing
 

@@ -44,6 +44,16 @@ def destination_kind(out: Path) -> str:
     return "removable drive" if on_removable_drive(str(out.absolute())) else "this computer"
 
 
+def version_object(row: Mapping[str, Any], version: str) -> str | None:
+    """The object holding ``version`` ("original" or "searchable") of the
+    document ``row``: a PDF with its own text is its own searchable version."""
+    if version != "searchable":
+        return str(row["original"])
+    if row.get("searchable") is None and row.get("media_type") == PDF:
+        return str(row["original"])
+    return row.get("searchable")
+
+
 def export_document(
     vault: Vault,
     doc_id: str,
@@ -58,7 +68,7 @@ def export_document(
     kind of destination (``destination_kind``), the ``reason`` (one of
     ``REASONS``; none given: "not given") and that it is not encrypted."""
     row = vault.document(doc_id)
-    object_id = row["searchable"] if version == "searchable" else row["original"]
+    object_id = version_object(row, version)
     if object_id is None:
         raise NotFoundError(f"document {row['id']} has no {version} version")
     check_destination(out, force=force)
@@ -118,7 +128,7 @@ def plan_export(row: Mapping[str, Any], out: Path, version: str | None) -> Expor
             return ExportPlan(
                 out,
                 "searchable",
-                f"wrote the searchable PDF made from the scan (the original is {_kind(original)})",
+                f"wrote the searchable PDF made from it (the original is {_kind(original)})",
             )
         version = "original"
     media_type = media_type_of(row, version)
@@ -137,6 +147,19 @@ _KINDS = {
     "image/jpeg": "a JPEG image",
     "image/png": "a PNG image",
     "image/tiff": "a TIFF image",
+    "image/webp": "a WebP image",
+    "image/heic": "a HEIC photo",
+    "image/heif": "a HEIF image",
+    "image/gif": "a GIF image",
+    "image/bmp": "a BMP image",
+    "text/plain": "a text file",
+    "text/markdown": "a Markdown text file",
+    "text/csv": "a CSV text file",
+    "text/html": "a web page",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "a Word document",
+    "application/msword": "a Word 97-2003 document",
+    "application/vnd.oasis.opendocument.text": "an OpenDocument text",
+    "application/rtf": "an RTF document",
 }
 
 

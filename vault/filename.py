@@ -22,6 +22,19 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     "image/jpeg": (".jpg", ".jpeg"),
     "image/png": (".png",),
     "image/tiff": (".tif", ".tiff"),
+    "image/webp": (".webp",),
+    "image/heic": (".heic", ".heif", ".hif"),
+    "image/heif": (".heif", ".heic", ".hif"),
+    "image/gif": (".gif",),
+    "image/bmp": (".bmp", ".dib"),
+    "text/plain": (".txt", ".text"),
+    "text/markdown": (".md", ".markdown"),
+    "text/csv": (".csv",),
+    "text/html": (".html", ".htm"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx", ".docm"),
+    "application/msword": (".doc",),
+    "application/vnd.oasis.opendocument.text": (".odt",),
+    "application/rtf": (".rtf",),
 }
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')

@@ -16,6 +16,11 @@ rolled back. What it keeps from the old state is only what it can trust:
 
 Manifests without a MAC are rebuilt from only while the journal names them
 (they are folded in after); any other is rejected, as is one whose MAC fails.
+
+The manifests do not carry the notes of recorded data breaches
+(``vault.incidents``): they are taken from this computer's catalog database
+when it still opens under the key (each page of it is authenticated), and
+are otherwise lost; the breaches themselves stay in the audit log.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from vault.errors import IntegrityError
 from vault.head import read_index
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    from vault.keys import DataKey
     from vault.repository import Vault
 
 
@@ -66,7 +74,10 @@ def rebuild_catalog(
         if not vault.objects.exists(object_id) and not vault.manifests.exists(object_id)
     )
     journaled = {entry["manifest"] for entry in vault.journal_entries()}
+    carried = _incidents_of_local_catalog(vault, key)
     catalog = vault.fresh_catalog()
+    for incident in carried:
+        catalog.put_incident(incident)
     kept: dict[str, tuple[tuple[int, bool], str, str | None]] = {}  # doc id -> rank, id, fp
     ids = list(vault.manifests.ids())
     for n, manifest_id in enumerate(ids, 1):
@@ -115,3 +126,24 @@ def rebuild_catalog(
         head.rmdir()  # a folder in its place (an empty one: anything else is refused)
     vault.adopt_catalog(catalog)
     return result
+
+
+def _incidents_of_local_catalog(vault: Vault, key: DataKey) -> list[dict[str, Any]]:
+    """The encrypted part of each incident in this computer's catalog database,
+    when it opens (none when it is missing or damaged)."""
+    from vault import catalog_db
+    from vault.catalog import Catalog
+
+    path = catalog_db.current(vault.layout.local)
+    if path is None or not path.is_file():
+        return []
+    try:
+        conn = catalog_db.open_database(path, key.catalog_key, read_only=True)
+    except catalog_db.ERRORS:
+        return []
+    try:
+        return Catalog.opened(conn).incidents()
+    except catalog_db.ERRORS:
+        return []
+    finally:
+        conn.close()

@@ -554,6 +554,8 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
             "SELECT id, duplicate_of FROM duplicates"
         ).fetchall():
             catalog.note_duplicate(doc_id, copy_of)
+        for incident in old_catalog.incidents():  # the notes of data breaches
+            catalog.put_incident(incident)
         staging = folder(vault.root) / NEW
         make_private_dir(staging / "catalog")
         documents = catalog.count()

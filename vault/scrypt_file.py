@@ -8,6 +8,12 @@ peak. Here the file is written with the work factor ``WORK_FACTOR`` (2^18,
 age's own default: 256 MiB and about a second), which opens on a computer
 with 2 GB of memory.
 
+The same cost suits the other file the vault writes under a passphrase, an
+export bundle (``vault.bundle``), which a family or a court opens on
+whatever computer it has: ``Writer`` writes it as it is made, chunk by
+chunk, since a bundle can be large and its plaintext must never be held
+whole or touch a disk.
+
 It is a standard age v1 file (age-encryption.org/v1) with one scrypt stanza,
 so ``age -d`` and pyrage open it; reading it is pyrage's job
 (``vault.crypto``), except when pyrage refuses the file's cost after timing
@@ -35,8 +41,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import os
 import re
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -79,14 +87,44 @@ def header_mac(file_key: bytes, header: bytes) -> bytes:
 
 def seal_payload(file_key: bytes, nonce: bytes, plaintext: bytes) -> bytes:
     """The payload: ``nonce`` and the STREAM-sealed chunks of ``plaintext``."""
-    aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
-    starts = range(0, len(plaintext), _CHUNK) if plaintext else range(1)
-    last = len(starts) - 1
-    out = [nonce]
-    for counter, start in enumerate(starts):
-        chunk_nonce = counter.to_bytes(11, "big") + (b"\x01" if counter == last else b"\x00")
-        out.append(aead.encrypt(chunk_nonce, plaintext[start : start + _CHUNK], None))
-    return b"".join(out)
+    out = io.BytesIO()
+    sealer = _PayloadSealer(out, file_key, nonce)
+    sealer.write(plaintext)
+    sealer.close()
+    return out.getvalue()
+
+
+class _PayloadSealer:
+    """Seals the payload chunk by chunk as plaintext is written to it.
+
+    A chunk is sealed once more plaintext follows it (only the last chunk
+    carries the last-chunk flag, and it is known to be last only at
+    ``close``), so at most one chunk of plaintext is held at a time.
+    """
+
+    def __init__(self, out: BinaryIO, file_key: bytes, nonce: bytes) -> None:
+        self._out = out
+        self._aead = ChaCha20Poly1305(_hkdf(file_key, nonce, b"payload"))
+        self._pending = bytearray()
+        self._counter = 0
+        out.write(nonce)
+
+    def _seal(self, chunk: bytes, *, last: bool) -> None:
+        nonce = self._counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+        self._out.write(self._aead.encrypt(nonce, chunk, None))
+        self._counter += 1
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._pending += data
+        while len(self._pending) > _CHUNK:  # a full chunk, and more after it
+            self._seal(bytes(self._pending[:_CHUNK]), last=False)
+            del self._pending[:_CHUNK]
+        return len(data)
+
+    def close(self) -> None:
+        """Seal what is left as the last chunk (empty only if nothing was written)."""
+        self._seal(bytes(self._pending), last=True)
+        self._pending = bytearray()
 
 
 def _body_lines(body: bytes) -> bytes:
@@ -110,22 +148,59 @@ def encrypt(
 
     ``file_key``, ``salt`` and ``nonce`` are random unless given (tests give
     them, to rebuild known files byte for byte); each is 16 bytes."""
-    file_key = os.urandom(16) if file_key is None else file_key
-    salt = os.urandom(16) if salt is None else salt
-    nonce = os.urandom(16) if nonce is None else nonce
-    if not (len(file_key) == len(salt) == len(nonce) == 16):
-        raise ValueError("file key, salt and nonce are 16 bytes each")
-    if not 1 <= work_factor <= 30:
-        raise ValueError("scrypt work factor out of range")
-    body = wrap_key(file_key, passphrase, salt, work_factor)
-    header = (
-        _VERSION + b"\n"
-        + b"-> scrypt " + _b64(salt) + b" " + str(work_factor).encode() + b"\n"
-        + _body_lines(body)
-        + b"---"
-    )  # fmt: skip
-    mac = header_mac(file_key, header)
-    return header + b" " + _b64(mac) + b"\n" + seal_payload(file_key, nonce, plaintext)
+    out = io.BytesIO()
+    writer = Writer(
+        out, passphrase, work_factor=work_factor, file_key=file_key, salt=salt, nonce=nonce
+    )
+    writer.write(plaintext)
+    writer.close()
+    return out.getvalue()
+
+
+class Writer:
+    """An age file that ``passphrase`` opens, written to ``out`` as plaintext
+    is written to this: the header at once, then each 64 KiB chunk sealed
+    as soon as more follows, the last at ``close``. Memory stays at one
+    chunk whatever the size (an export bundle of a whole family), and no
+    plaintext reaches ``out``. ``close`` does not close ``out``; a writer
+    not closed leaves a truncated file that age refuses.
+    """
+
+    def __init__(
+        self,
+        out: BinaryIO,
+        passphrase: str,
+        *,
+        work_factor: int = WORK_FACTOR,
+        file_key: bytes | None = None,
+        salt: bytes | None = None,
+        nonce: bytes | None = None,
+    ) -> None:
+        file_key = os.urandom(16) if file_key is None else file_key
+        salt = os.urandom(16) if salt is None else salt
+        nonce = os.urandom(16) if nonce is None else nonce
+        if not (len(file_key) == len(salt) == len(nonce) == 16):
+            raise ValueError("file key, salt and nonce are 16 bytes each")
+        if not 1 <= work_factor <= 30:
+            raise ValueError("scrypt work factor out of range")
+        body = wrap_key(file_key, passphrase, salt, work_factor)
+        header = (
+            _VERSION + b"\n"
+            + b"-> scrypt " + _b64(salt) + b" " + str(work_factor).encode() + b"\n"
+            + _body_lines(body)
+            + b"---"
+        )  # fmt: skip
+        out.write(header + b" " + _b64(header_mac(file_key, header)) + b"\n")
+        self._payload = _PayloadSealer(out, file_key, nonce)
+        self.written = 0  # plaintext bytes so far
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self._payload.write(data)
+        self.written += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self._payload.close()
 
 
 # --- reading -----------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from vault import copies
 from vault.errors import NotFoundError
-from vault.export import media_type_of
+from vault.export import media_type_of, version_object
 from vault.filename import document_filename
 from vault.fsutil import DIR_MODE, tmpfs_root
 from vault.parts import split_ref
@@ -47,7 +47,7 @@ def open_copy(vault: Vault, doc_id: str, *, version: str, minutes: float) -> Vie
     """Decrypt ``doc_id`` (``version``: "original" or "searchable") into a
     private folder; the caller must ``close`` it."""
     row = vault.document(doc_id)
-    object_id = row["searchable"] if version == "searchable" else row["original"]
+    object_id = version_object(row, version)
     if object_id is None:
         raise NotFoundError(f"document {row['id']} has no {version} version")
     identity = vault.unlocked_key().identity

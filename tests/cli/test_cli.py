@@ -157,19 +157,26 @@ def test_ingest_twice_stores_once(runner: CliRunner, vault_dir: Path, tmp_path: 
 def test_ingest_partial_batch_exit_6(runner: CliRunner, vault_dir: Path, tmp_path: Path) -> None:
     good = make_pdf(tmp_path / "good.pdf", "good")
     (tmp_path / "empty.pdf").write_bytes(b"")
-    (tmp_path / "notes.jpg").write_text("just text named .jpg")
+    (tmp_path / "data.jpg").write_bytes(b"\x00\x01 binary named .jpg \x00")
+    (tmp_path / "notes.jpg").write_text("just text named .jpg")  # text: stored as text
     result = run(
         runner,
         vault_dir,
         "ingest",
         str(good),
         str(tmp_path / "empty.pdf"),
+        str(tmp_path / "data.jpg"),
         str(tmp_path / "notes.jpg"),
     )
     assert result.exit_code == 6, result.output
-    assert "empty file" in result.output and "not a PDF" in result.output
+    assert "not stored: empty.pdf: empty file" in result.output
+    assert "not stored: data.jpg: not a type the vault reads" in result.output
+    assert (tmp_path / "empty.pdf").exists() and (tmp_path / "data.jpg").exists()
     rows = json.loads(run(runner, vault_dir, "list", "--json", env=ENV).stdout)
-    assert [r["name"] for r in rows] == ["good.pdf"]
+    assert sorted((r["name"], r["media_type"]) for r in rows) == [
+        ("good.pdf", "application/pdf"),
+        ("notes.jpg", "text/plain"),
+    ]
 
 
 def test_verify_names_tampered_object_exit_4(

@@ -88,12 +88,15 @@ def test_messages_name_files_by_name_unless_verbose(
     assert quiet.exit_code == 6
     assert "Smith family" not in quiet.output
     assert "  referral.pdf: " in quiet.stdout
-    assert "quarantined: empty.pdf: " in quiet.stderr
-    reason = next((vault_dir.parent / "quarantine").glob("*.reason.txt")).read_text()
-    assert "From: empty.pdf\n" in reason and "Smith family" not in reason
+    assert "not stored: empty.pdf: " in quiet.stderr
 
-    (folder / "empty.pdf").write_bytes(b"")
     make_pdf(folder / "second.pdf", "another referral")
     verbose = run(runner, vault_dir, "ingest", "--verbose", str(folder))
-    assert f"quarantined: {folder / 'empty.pdf'}: " in verbose.stderr
+    assert f"not stored: {folder / 'empty.pdf'}: " in verbose.stderr
     assert f"  {folder / 'second.pdf'}: " in verbose.stdout
+
+    watched = run(runner, vault_dir, "watch", str(folder), "--once", "--settle", "0.1")
+    assert watched.exit_code == 6 and "quarantined: empty.pdf: " in watched.stderr
+    assert "Smith family" not in next(x for x in watched.stderr.splitlines() if "quarantined:" in x)
+    reason = next((vault_dir.parent / "quarantine").glob("*.reason.txt")).read_text()
+    assert "From: empty.pdf\n" in reason and "Smith family" not in reason

@@ -1,4 +1,5 @@
-"""`vault ingest`: quarantine, exit codes, output streams, settings."""
+"""`vault ingest`: files not stored left in place, exit codes, output streams,
+settings; the quarantine of `vault watch`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import os
 import pty
 import select
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,36 +45,59 @@ def set_config(vault_dir: Path, **settings: object) -> None:
     path.write_text(json.dumps(config))
 
 
-def test_bad_inputs_quarantined_batch_goes_on_exit_6(
+def test_bad_inputs_left_in_place_batch_goes_on_exit_6(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "scans"
+    bad = write_bad_inputs(inbox)
+    before = {name: path.read_bytes() for name, path in bad.items()}
+    good = make_pdf(inbox / "good.pdf", "good")
+    result = run(runner, vault_dir, "ingest", str(inbox))
+    assert result.exit_code == 6, result.output
+
+    # stdout: only the stored document's line; stderr: each file not stored, and why.
+    (line,) = result.stdout.splitlines()
+    assert line.startswith("D-") and f"  {good.name}: other, no family reference" in line
+    for name in BAD_INPUTS:
+        assert f"not stored: {name}: " in result.stderr
+        assert (inbox / name).read_bytes() == before[name]  # untouched, byte for byte
+    assert not (tmp_path / "quarantine").exists()
+    assert (
+        f"Stored 1 document, {len(BAD_INPUTS)} not stored and left where they are." in result.stderr
+    )
+    assert "vault: error:" in result.stderr and CANARY not in result.output
+    assert names_in_vault(runner, vault_dir) == ["good.pdf"]
+
+
+def test_watch_quarantines_bad_inputs_batch_goes_on_exit_6(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
     inbox = tmp_path / "scans"
     write_bad_inputs(inbox)
     good = make_pdf(inbox / "good.pdf", "good")
-    result = run(runner, vault_dir, "ingest", str(inbox))
+    result = watch_once(runner, vault_dir, inbox)
     assert result.exit_code == 6, result.output
-
-    # stdout: only the stored document's line; stderr: where each bad file went.
-    (line,) = result.stdout.splitlines()
-    assert line.startswith("D-") and f"  {good.name}: other, no family reference" in line
     quarantine = tmp_path / "quarantine"
     for name in BAD_INPUTS:
         assert f"quarantined: {name}: " in result.stderr
         assert f"(moved to the quarantine as {name}.age)" in result.stderr
         assert (quarantine / f"{name}.age").exists() and not (inbox / name).exists()
         assert reason_file(quarantine / f"{name}.age").exists()
-    assert f"Stored 1 document, quarantined {len(BAD_INPUTS)} (in {quarantine})." in result.stderr
-    assert "vault: error:" in result.stderr and CANARY not in result.output
-    assert names_in_vault(runner, vault_dir) == ["good.pdf"]
+    assert f"quarantined {len(BAD_INPUTS)} (in {quarantine})." in result.stderr
+    assert not good.exists() and names_in_vault(runner, vault_dir) == ["good.pdf"]
+
+
+def watch_once(runner: CliRunner, vault_dir: Path, inbox: Path, *args: str) -> Result:
+    return run(runner, vault_dir, "watch", str(inbox), "--once", "--settle", "0.1", *args)
 
 
 def test_name_clashes_in_quarantine_get_a_number(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
     for folder in ("a", "b"):
-        (tmp_path / folder).mkdir()
-        (tmp_path / folder / "scan.pdf").write_bytes(b"")
-    result = run(runner, vault_dir, "ingest", str(tmp_path / "a"), str(tmp_path / "b"))
+        (tmp_path / "inbox" / folder).mkdir(parents=True)
+        (tmp_path / "inbox" / folder / "scan.pdf").write_bytes(b"")
+    result = watch_once(runner, vault_dir, tmp_path / "inbox")
     assert result.exit_code == 6
     quarantine = tmp_path / "quarantine"
     assert "(moved to the quarantine as scan.pdf.age)" in result.stderr
@@ -81,16 +106,29 @@ def test_name_clashes_in_quarantine_get_a_number(
 
 
 def test_quarantine_option_and_setting(runner: CliRunner, vault_dir: Path, tmp_path: Path) -> None:
-    (tmp_path / "one.pdf").write_bytes(b"")
-    result = run(
-        runner, vault_dir, "ingest", str(tmp_path / "one.pdf"), "--quarantine", str(tmp_path / "q1")
-    )
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "one.pdf").write_bytes(b"")
+    result = watch_once(runner, vault_dir, inbox, "--quarantine", str(tmp_path / "q1"))
     assert result.exit_code == 6 and (tmp_path / "q1" / "one.pdf.age").exists()
 
     set_config(vault_dir, quarantine_dir=str(tmp_path / "q2"))
-    (tmp_path / "two.pdf").write_bytes(b"")
-    result = run(runner, vault_dir, "ingest", str(tmp_path / "two.pdf"))
+    (inbox / "two.pdf").write_bytes(b"")
+    result = watch_once(runner, vault_dir, inbox)
     assert result.exit_code == 6 and (tmp_path / "q2" / "two.pdf.age").exists()
+
+    # `vault ingest` moves nothing: --quarantine (kept for older scripts) changes nothing
+    (tmp_path / "three.pdf").write_bytes(b"")
+    result = run(
+        runner,
+        vault_dir,
+        "ingest",
+        str(tmp_path / "three.pdf"),
+        "--quarantine",
+        str(tmp_path / "q3"),
+    )
+    assert result.exit_code == 6 and "not stored: three.pdf: empty file" in result.stderr
+    assert (tmp_path / "three.pdf").exists() and not (tmp_path / "q3").exists()
 
 
 def test_quarantine_inside_the_vault_is_refused(
@@ -108,8 +146,12 @@ def test_max_pages_option_and_setting(runner: CliRunner, vault_dir: Path, tmp_pa
     set_config(vault_dir, max_pages=2)
     bundle = pages_pdf(tmp_path / "bundle.pdf", 3)
     result = run(runner, vault_dir, "ingest", str(bundle))
-    assert result.exit_code == 6 and not bundle.exists()
-    assert (tmp_path / "quarantine" / "bundle.pdf.age").exists()
+    assert result.exit_code == 6 and bundle.exists()
+    assert "not stored: bundle.pdf: " in result.stderr and "2 pages" in result.stderr
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copyfile(bundle, inbox / "bundle.pdf")
+    assert watch_once(runner, vault_dir, inbox).exit_code == 6
     listed = run(runner, vault_dir, "quarantine", "list")
     assert listed.output.startswith("bundle.pdf.age: ") and listed.output.count("\n") == 1
     back = tmp_path / "back"
@@ -118,7 +160,7 @@ def test_max_pages_option_and_setting(runner: CliRunner, vault_dir: Path, tmp_pa
     assert got.exit_code == 0, got.output
     assert got.stderr.splitlines()[-1].startswith("This file is not protected")
     moved = back / "bundle.pdf"
-    assert moved.read_bytes()[:5] == b"%PDF-"
+    assert moved.read_bytes() == bundle.read_bytes()
     result = run(runner, vault_dir, "ingest", str(moved), "--max-pages", "3")
     assert result.exit_code == 0, result.output
     assert names_in_vault(runner, vault_dir) == ["bundle.pdf"]

@@ -57,6 +57,11 @@ def _jpeg(path: Path) -> Path:
 # --- ingest ----------------------------------------------------------------------
 
 
+def watch_once(runner: CliRunner, vault_dir: Path, inbox: Path) -> Result:
+    """One pass of `vault watch` (the command that quarantines what it cannot store)."""
+    return run(runner, vault_dir, "watch", str(inbox), "--once", "--settle", "0.1")
+
+
 def _ingest_on_terminal(vault_dir: Path, answer: str, *args: str) -> tuple[int, str]:
     """Run `vault ingest` on a pseudo-terminal, answer its question with
     ``answer``; return (status, what the terminal showed)."""
@@ -75,23 +80,23 @@ def test_ingest_on_a_terminal_offers_to_delete_what_it_stored(
     scans.mkdir()
     make_pdf(scans / "a.pdf", "first letter")
     make_pdf(scans / "b.pdf", "second letter")
-    (scans / "empty.pdf").write_bytes(b"")  # quarantined: never deleted by the offer
+    (scans / "empty.pdf").write_bytes(b"")  # not stored: never deleted by the offer
     status, shown = _ingest_on_terminal(vault_dir, "n", str(scans))
     assert status == 6, shown
     assert "These 2 files are now safely in the vault;" in shown
     assert "Delete the originals? [y/N]" in shown
     assert "Originals kept" in shown
-    assert sorted(p.name for p in scans.iterdir()) == ["a.pdf", "b.pdf"]
+    assert sorted(p.name for p in scans.iterdir()) == ["a.pdf", "b.pdf", "empty.pdf"]
 
     make_pdf(scans / "c.pdf", "third letter")
     status, shown = _ingest_on_terminal(vault_dir, "y", str(scans))
     # a and b are already in the vault (stored again without the passphrase,
     # dropped as duplicates at the next unlock): deleting them loses nothing.
-    assert status == 0, shown
+    assert status == 6, shown  # empty.pdf, again not stored
     assert "Deleted 3 original files." in shown
-    assert list(scans.iterdir()) == []
-    quarantined = [p.name for p in (vault_dir.parent / "quarantine").iterdir()]
-    assert "empty.pdf.age" in quarantined
+    assert [p.name for p in scans.iterdir()] == ["empty.pdf"]  # left where it was
+    assert (scans / "empty.pdf").read_bytes() == b""
+    assert not (vault_dir.parent / "quarantine").exists()
 
 
 def test_remove_source_deletes_without_asking_and_keep_source_keeps(
@@ -107,7 +112,7 @@ def test_remove_source_deletes_without_asking_and_keep_source_keeps(
     assert result.exit_code == 6, result.output
     assert "Deleted 1 original file." in result.stderr
     assert not gone.exists()
-    assert (vault_dir.parent / "quarantine" / "empty.pdf.age").exists()
+    assert empty.exists() and not (vault_dir.parent / "quarantine").exists()  # never deleted
     listed = json.loads(run(runner, vault_dir, "list", "--json", env=ENV).stdout)
     assert sorted(row["name"] for row in listed) == ["gone.pdf", "kept.pdf"]
 
@@ -297,9 +302,10 @@ def test_status_counts_exports_and_quarantine_without_naming_them(
     for n in (1, 2):
         out = tmp_path / f"export-{n}.pdf"
         assert run(runner, vault_dir, "export", doc, "--out", str(out), env=ENV).exit_code == 0
-    empty = tmp_path / "unreadable.pdf"
-    empty.write_bytes(b"")
-    assert run(runner, vault_dir, "ingest", str(empty)).exit_code == 6  # kept encrypted
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "unreadable.pdf").write_bytes(b"")
+    assert watch_once(runner, vault_dir, inbox).exit_code == 6  # quarantined, kept encrypted
     # a file quarantined unencrypted by an earlier version of the vault
     (tmp_path / "quarantine" / "old-scan.pdf").write_bytes(b"%PDF- readable")
     status = run(runner, vault_dir, "status")
@@ -346,9 +352,11 @@ def test_status_speaks_of_one_readable_copy_as_one(
 def test_the_quarantine_keeps_files_encrypted_and_gives_them_back(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
-    broken = tmp_path / "broken.pdf"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    broken = inbox / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4 Referral for Przybylski, truncated")
-    result = run(runner, vault_dir, "ingest", str(broken))
+    result = watch_once(runner, vault_dir, inbox)
     assert result.exit_code == 6 and not broken.exists()
     quarantine = tmp_path / "quarantine"
     kept = quarantine / "broken.pdf.age"

@@ -1,4 +1,4 @@
-"""Small things a coordinator meets: a mistyped path, a Word file, what watch
+"""Small things a coordinator meets: a mistyped path, a spreadsheet, what watch
 says when it starts and while it reads, progress in words."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import make_pdf
+from tests.ingest.documents import xls_file, xlsx_file
 from vault.cli import cli
 from vault.repository import Vault
 
@@ -103,39 +104,40 @@ def test_a_path_that_does_not_exist_is_one_line_exit_2_and_nothing_stored(
     assert "vault: hint:" in watched.stderr
 
 
-def _docx(path: Path) -> Path:
+def _zip(path: Path) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("[Content_Types].xml", "<Types/>")  # no document named in it
         archive.writestr("word/document.xml", "<w:document/>")
     return path
 
 
-def test_office_files_text_and_email_are_refused_with_advice(
+def test_types_without_a_reader_are_refused_naming_their_type(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
+    """Each is named by what its content says it is (never by its name) and left in place."""
     folder = tmp_path / "post"
     folder.mkdir()
-    _docx(folder / "letter.docx")
-    _docx(folder / "minutes.odt")
-    _docx(folder / "budget.xlsx")
-    (folder / "old.doc").write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 504)
-    (folder / "note.txt").write_text("Please call the centre.\n")
-    (folder / "mail.eml").write_text("From: a@example.org\nSubject: visit\n\nHello\n")
-    (folder / "renamed").write_bytes(_docx(tmp_path / "x.docx").read_bytes())  # no extension
+    xlsx_file(folder / "budget.xlsx")
+    xls_file(folder / "old-budget.doc")  # the name says Word; the content says Excel
+    (folder / "mail.eml").write_text(
+        "From: a@example.org\nSubject: visit\nMIME-Version: 1.0\n\nHello\n"
+    )
+    _zip(folder / "letter.docx")
+    (folder / "tune.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
     result = run(runner, vault_dir, "ingest", str(folder))
     assert result.exit_code == 6, result.output
     said = {line.split(":")[1].strip(): line for line in result.stderr.splitlines() if ": " in line}
     for name, kind in [
-        ("letter.docx", "a Word document"),
-        ("old.doc", "a Word document"),
-        ("minutes.odt", "a text document"),
-        ("budget.xlsx", "a spreadsheet"),
-        ("note.txt", "a text file"),
-        ("mail.eml", "an email"),
-        ("renamed", "an office document"),
+        ("budget.xlsx", "an Excel spreadsheet (.xlsx) (application/vnd.openxmlformats-"),
+        ("old-budget.doc", "an Excel spreadsheet (.xls) (application/vnd.ms-excel)"),
+        ("mail.eml", "an email message (message/rfc822)"),
+        ("letter.docx", "a zip file (application/zip)"),
+        ("tune.mid", "not a type the vault reads, judged by its content"),
     ]:
-        assert f"quarantined: {name}: {kind} (" in said[name], said[name]
+        assert said[name].startswith(f"not stored: {name}: {kind}"), said[name]
         assert SAVE_AS_PDF in said[name]
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # all left as they were
 
 
 def test_watch_says_what_it_watches_and_how_to_stop(vault_dir: Path, tmp_path: Path) -> None:

@@ -75,8 +75,9 @@ def random_pdf(path: Path) -> Path:
     return path
 
 
-def text_as_jpg(path: Path) -> Path:
-    path.write_text(f"just some text named .jpg {CANARY}\n")
+def binary_as_jpg(path: Path) -> Path:
+    """No signature, and not text (NUL bytes): of no type the vault knows."""
+    path.write_bytes(b"\x00\x01binary named .jpg\x00" + CANARY.encode() + bytes(range(256)))
     return path
 
 
@@ -96,7 +97,7 @@ BAD_INPUTS = {
     "truncated.pdf": (truncated_pdf, "PDF"),
     "random.pdf": (random_pdf, "PDF"),
     "locked.pdf": (password_pdf, "password"),
-    "notes.jpg": (text_as_jpg, "not a PDF"),
+    "notes.jpg": (binary_as_jpg, "judged by its content"),
     "bomb.png": (png_bomb, "image"),
 }
 

@@ -1,5 +1,6 @@
 """Ingesting files into a real vault with the real OCR (tesseract): bad input
-is quarantined and the batch goes on; documents get a type, family and fields."""
+is left where it is (or, for the watched inbox, quarantined) and the batch
+goes on; documents get a type, family and fields."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from ingest.pipeline import Ingested, IngestReport, Quarantined, Skipped, collect, ingest_paths
+from ingest.pipeline import (
+    Ingested,
+    IngestReport,
+    Quarantined,
+    Refused,
+    Skipped,
+    collect,
+    ingest_paths,
+)
 from ingest.quarantine import export_quarantined, reason_file
 from ingest.settings import ingest_settings
 from tests.conftest import CANARY, PASSPHRASE, make_pdf
@@ -29,14 +38,21 @@ def private_tmpfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(
-    vault_dir: Path, paths: list[Path], *, unlock: bool = False, **options: Any
+    vault_dir: Path,
+    paths: list[Path],
+    *,
+    unlock: bool = False,
+    quarantine_refused: bool = False,
+    **options: Any,
 ) -> IngestReport:
     vault = Vault.open(vault_dir)
     settings = ingest_settings(vault_dir, vault.config, **options)
     with vault.lock:
         if unlock:
             vault.unlock(PASSPHRASE)
-        report = ingest_paths(vault, collect(paths), settings)
+        report = ingest_paths(
+            vault, collect(paths), settings, quarantine_refused=quarantine_refused
+        )
         if unlock:
             vault.fold_journal()
     return report
@@ -55,14 +71,38 @@ def no_plaintext_in(folder: Path) -> None:
             assert CANARY.encode() not in path.read_bytes(), path
 
 
-def test_bad_inputs_are_quarantined_and_the_rest_stored(
+def test_bad_inputs_are_left_where_they_are_and_the_rest_stored(
+    vault_dir: Path, tmp_path: Path, private_tmpfs: Path
+) -> None:
+    inbox = tmp_path / "in"
+    bad = write_bad_inputs(inbox)
+    before = {name: path.read_bytes() for name, path in bad.items()}
+    make_pdf(inbox / "good.pdf", REFERRAL)
+
+    report = run(vault_dir, [inbox])
+
+    assert [o.path.name for o in report.stored] == ["good.pdf"]
+    refused = {o.path.name: o for o in report.refused}
+    assert set(refused) == set(BAD_INPUTS) and not report.quarantined and not report.skipped
+    for name, outcome in refused.items():
+        assert isinstance(outcome, Refused)
+        assert bad[name].read_bytes() == before[name]  # untouched, byte for byte
+        assert BAD_INPUTS[name][1] in outcome.reason
+        assert outcome.message() == f"not stored: {name}: {outcome.reason}"
+    assert not (tmp_path / "quarantine").exists()
+    no_plaintext_in(vault_dir)
+    assert list(private_tmpfs.iterdir()) == []  # OCR work folders removed
+    assert [d["name"] for d in documents(vault_dir)] == ["good.pdf"]
+
+
+def test_bad_inputs_are_quarantined_when_asked_and_the_rest_stored(
     vault_dir: Path, tmp_path: Path, private_tmpfs: Path
 ) -> None:
     inbox = tmp_path / "in"
     bad = write_bad_inputs(inbox)
     make_pdf(inbox / "good.pdf", REFERRAL)
 
-    report = run(vault_dir, [inbox])
+    report = run(vault_dir, [inbox], quarantine_refused=True)
 
     assert [o.path.name for o in report.stored] == ["good.pdf"]
     quarantined = {o.path.name: o for o in report.quarantined}
@@ -111,7 +151,7 @@ def test_given_type_and_family_win(vault_dir: Path, tmp_path: Path) -> None:
 
 def test_max_pages(vault_dir: Path, tmp_path: Path) -> None:
     long = pages_pdf(tmp_path / "bundle.pdf", 3)
-    report = run(vault_dir, [long], max_pages=2)
+    report = run(vault_dir, [long], max_pages=2, quarantine_refused=True)
     (outcome,) = report.outcomes
     assert isinstance(outcome, Quarantined) and not long.exists()
     back = tmp_path / "back.pdf"
@@ -119,6 +159,8 @@ def test_max_pages(vault_dir: Path, tmp_path: Path) -> None:
     with vault.lock:
         vault.unlock(PASSPHRASE)
         export_quarantined(vault, outcome.moved_to, back)
+    (refused,) = run(vault_dir, [back], max_pages=2).outcomes
+    assert isinstance(refused, Refused) and "more than 2 pages" in refused.reason
     report = run(vault_dir, [back], max_pages=3)
     assert isinstance(report.outcomes[0], Ingested)
     assert documents(vault_dir)[0]["pages"] == 3

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -222,3 +223,33 @@ def age_armor(data: bytes) -> bytes:
     text = base64.b64encode(data)
     lines = [text[i : i + 64] for i in range(0, len(text), 64)]
     return b"\n".join([crypto.ARMOR_BEGIN, *lines, crypto.ARMOR_END]) + b"\n"
+
+
+@pytest.mark.parametrize("size", [0, 1, 65535, 65536, 65537, 2 * 65536, 200_000])
+@pytest.mark.parametrize("piece", [7, 4096, 65536, 100_000])
+def test_the_streaming_writer_writes_what_encrypt_writes(size: int, piece: int) -> None:
+    """Written in pieces of any size, the file is byte for byte the one
+    ``encrypt`` makes of the whole (which the vectors prove), chunk
+    boundaries and the last chunk's flag included."""
+    data = os.urandom(size)
+    fixed = {"file_key": b"k" * 16, "salt": b"s" * 16, "nonce": b"n" * 16, "work_factor": 10}
+    out = io.BytesIO()
+    writer = scrypt_file.Writer(out, PASSPHRASE, **fixed)  # type: ignore[arg-type]
+    for start in range(0, size, piece):
+        writer.write(memoryview(data)[start : start + piece])
+    writer.close()
+    assert writer.written == size
+    assert out.getvalue() == scrypt_file.encrypt(data, PASSPHRASE, **fixed)  # type: ignore[arg-type]
+    assert scrypt_file.decrypt(out.getvalue(), PASSPHRASE, max_work_factor=10) == data
+
+
+def test_a_writer_holds_one_chunk_at_most() -> None:
+    """What has been written is sealed and passed on as soon as more follows."""
+    out = io.BytesIO()
+    writer = scrypt_file.Writer(out, PASSPHRASE, work_factor=10)
+    start = len(out.getvalue())  # the header and the payload's nonce, written at once
+    assert start > 16 and out.getvalue().startswith(b"age-encryption.org/v1\n")
+    writer.write(bytes(5 * 65536 + 1))
+    assert len(out.getvalue()) == start + 5 * (65536 + 16)  # five chunks sealed, one byte held
+    writer.close()
+    assert len(out.getvalue()) == start + 5 * (65536 + 16) + 1 + 16

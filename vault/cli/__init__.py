@@ -2,7 +2,8 @@
 
 Each area's commands live in a module of their own beside this one
 (``documents``, ``view``, ``quarantine``, ``search``, ``records``, ``watch``,
-``sync``, ``checks``, ``checkup``, ``setup``, ``recover``, ``session``, ``keys``; shared options in
+``sync``, ``checks``, ``checkup``, ``setup``, ``recover``, ``session``, ``keys``,
+``incident``; shared options in
 ``common``). The table below names where each command lives and its
 one-line summary, so ``vault --help`` imports none of them;
 ``group.LazyGroup`` loads a command's module only when it is used, and is
@@ -72,7 +73,7 @@ COMMANDS: dict[str, Entry] = {
     "ingest": Entry(
         "vault.cli.documents",
         "ingest",
-        "Read (OCR) and encrypt files (PDF, TIFF, JPEG, PNG) into the vault.",
+        "Store scans, photos and documents (PDF, pictures, text, HTML, Word, ODT, RTF).",
     ),
     "list": Entry(
         "vault.cli.documents",
@@ -83,7 +84,9 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.documents", "show", "Show a document: its title, the facts found, its text."
     ),
     "export": Entry(
-        "vault.cli.documents", "export", "Decrypt a document to a file (private to you, mode 0600)."
+        "vault.cli.documents",
+        "export",
+        "Decrypt a document to a file (mode 0600), or several to one encrypted bundle.",
     ),
     "view": Entry(
         "vault.cli.view",
@@ -150,6 +153,11 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.recover",
         "drill",
         "Rehearse a recovery from remote NAME (or every remote); the vault is not touched.",
+    ),
+    "incident": Entry(
+        "vault.cli.incident",
+        "incident",
+        "The breach register: record each data breach and what was decided.",
     ),
     "rebuild-catalog": Entry(
         "vault.cli.checks",

@@ -86,13 +86,18 @@ def unlock_options(func: F) -> F:
     return passphrase_options(wrapped)  # type: ignore[return-value]
 
 
-def quarantine_options(func: F) -> F:
-    """--quarantine and --max-pages, shared by ingest and watch."""
-    func = click.option(
+def max_pages_option(func: F) -> F:
+    """--max-pages, for ingest and watch."""
+    return click.option(
         "--max-pages",
         type=click.IntRange(min=1),
-        help="Quarantine documents longer than this (default: max_pages in config.json, else 200).",
+        help="Refuse documents longer than this (default: max_pages in config.json, else 200).",
     )(func)
+
+
+def quarantine_options(func: F) -> F:
+    """--quarantine and --max-pages, for watch."""
+    func = max_pages_option(func)
     return click.option(
         "--quarantine",
         "quarantine_dir",

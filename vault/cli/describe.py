@@ -13,11 +13,25 @@ _KINDS = {
     "image/tiff": "TIFF image",
     "image/jpeg": "JPEG image",
     "image/png": "PNG image",
+    "image/webp": "WebP image",
+    "image/heic": "HEIC photo",
+    "image/heif": "HEIF image",
+    "image/gif": "GIF image",
+    "image/bmp": "BMP image",
+    "text/plain": "text file",
+    "text/markdown": "Markdown text file",
+    "text/csv": "CSV text file",
+    "text/html": "web page",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word document",
+    "application/msword": "Word 97-2003 document",
+    "application/vnd.oasis.opendocument.text": "OpenDocument text",
+    "application/rtf": "RTF document",
 }
 _FIELD_NAMES = {
     "case_number": "case number",
     "referral_number": "referral number",
     "dates": "dates in the text",
+    "reading": "reading of the file",
 }
 HARD_TO_READ = 60.0  # mean word confidence (0-100) below which a page is worth checking
 

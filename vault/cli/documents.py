@@ -14,10 +14,10 @@ from vault.cli.common import (
     UnlockSpec,
     available_passphrase,
     json_option,
+    max_pages_option,
     opened,
     passphrase_options,
     print_json,
-    quarantine_options,
     refused,
     report_set_aside,
     unlock_from_agent,
@@ -28,7 +28,7 @@ from vault.cli.common import (
 from vault.cli.dropped import report_dropped
 from vault.cli.filters import filter_options, read_filters
 from vault.display import escaped, escaped_lines
-from vault.errors import PartialBatchError, VaultError
+from vault.errors import PartialBatchError, UsageError, VaultError
 from vault.outfile import check_destination
 
 if TYPE_CHECKING:
@@ -51,7 +51,13 @@ if TYPE_CHECKING:
     help="Pseudonymous family reference: F- and digits, e.g. F-0042 "
     "(default: an F-nnnn code in the text).",
 )
-@quarantine_options
+@max_pages_option
+@click.option(
+    "--quarantine",
+    "quarantine_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    hidden=True,  # ingest moves nothing to the quarantine; kept so older scripts still run
+)
 @click.option(
     "--remove-source",
     "sources",
@@ -87,27 +93,32 @@ def ingest(
     verbose: bool,
     passphrase_file: Path | None,
 ) -> None:
-    """Read (OCR) and encrypt files (PDF, TIFF, JPEG, PNG) into the vault.
+    """Store scans, photos and documents (PDF, pictures, text, HTML, Word, ODT, RTF).
 
     PATHS may be files or folders; types are found from the files' content.
-    Each document gets a type (referral, court-order, letter, other), a family
-    reference and fields such as case numbers and dates from its text, all
-    kept encrypted. No passphrase is needed: documents are encrypted to the
-    vault's public key and checked for duplicates the next time the vault is
-    unlocked. If VAULT_PASSPHRASE or --passphrase-file is given, or the vault
-    is unlocked ('vault unlock'), duplicates are caught straight away, without
-    OCR. On a terminal, ingest then offers
-    to delete the files it stored (a scanner's file is a readable copy
-    outside the vault), and files already in the vault; --remove-source
-    deletes them without asking (for scripts), --keep-source keeps them
-    without asking; elsewhere they are kept. A file is deleted only once it
-    is durably in the vault, and only if it has not changed since. Files
-    that cannot be read (empty, corrupt, password-protected, too many pages)
-    are moved to the quarantine folder, encrypted (NAME.age; 'vault
-    quarantine' gets them back), beside a .reason.txt file, and the rest of
-    the batch goes on (exit status 6). Files the computer
-    could not store (disk full, no permission) stay where they are, the rest
-    of the batch is still tried, and the exit status is 1.
+    Scans and photos (PDF, TIFF, JPEG, PNG, HEIC/HEIF, WebP, GIF, BMP) are
+    read by OCR; a PDF with its own text keeps it. Text files (any common encoding; Markdown, CSV), web pages
+    (HTML: the visible text, nothing fetched), Word (.docx, .doc),
+    OpenDocument (.odt) and RTF documents are stored as they are, with their
+    text and a searchable PDF made from it. Each document gets a type
+    (referral, court-order, letter, other), a family reference and fields
+    such as case numbers and dates from its text, all kept encrypted. No
+    passphrase is needed: documents are encrypted to the vault's public key
+    and checked for duplicates the next time the vault is unlocked. If
+    VAULT_PASSPHRASE or --passphrase-file is given, or the vault is unlocked
+    ('vault unlock'), duplicates are caught straight away, without OCR. On a
+    terminal, ingest then offers to delete the files it stored (a scanner's
+    file is a readable copy outside the vault), and files already in the
+    vault; --remove-source deletes them without asking (for scripts),
+    --keep-source keeps them without asking; elsewhere they are kept. A file
+    is deleted only once it is durably in the vault, and only if it has not
+    changed since. A file that cannot be stored (empty, corrupt, locked by a
+    password, a zip bomb, too many pages, a type the vault cannot read) is
+    named with the reason ("not stored: NAME: why") and left where it is,
+    untouched; the rest of the batch goes on (exit status 6). ('vault watch'
+    moves such files from its inbox to the quarantine folder.) Files the
+    computer could not store (disk full, no permission) stay where they are,
+    the rest of the batch is still tried, and the exit status is 1.
 
     \b
     Example:
@@ -376,11 +387,10 @@ NOT_PROTECTED = "This file is not protected by the vault: delete it when you are
 
 
 @click.command()
-@click.argument("doc_id", metavar="ID")
+@click.argument("doc_ids", metavar="[ID]...", nargs=-1)
 @click.option(
     "--out",
     "out",
-    required=True,
     type=click.Path(path_type=Path),
     help="The file to write, or a folder to write it in under the document's title.",
 )
@@ -395,7 +405,26 @@ NOT_PROTECTED = "This file is not protected by the vault: delete it when you are
 @click.option(
     "--searchable", "version", flag_value="searchable", help="The searchable PDF made by OCR."
 )
-@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.option(
+    "--bundle",
+    "bundle",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Write the documents (the IDs, or --family's) to one encrypted file (FILE.age) "
+    "that a passphrase opens: their originals, searchable PDFs and an index page.",
+)
+@click.option(
+    "--family",
+    metavar="REF",
+    help="With --bundle: every document of this family reference.",
+)
+@click.option(
+    "--bundle-passphrase-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --bundle: read its passphrase from this file (first line); without it, "
+    "six random words are made and printed once.",
+)
+@click.option("--force", is_flag=True, help="Overwrite --out (or --bundle) if it exists.")
 @click.option(
     "--purpose",
     type=click.Choice(["court", "subject-access", "professional", "police", "other"]),
@@ -405,14 +434,17 @@ NOT_PROTECTED = "This file is not protected by the vault: delete it when you are
 @click.pass_obj
 def export(
     root: Path,
-    doc_id: str,
-    out: Path,
+    doc_ids: tuple[str, ...],
+    out: Path | None,
     version: str | None,
+    bundle: Path | None,
+    family: str | None,
+    bundle_passphrase_file: Path | None,
     force: bool,
     purpose: str | None,
     unlock: UnlockSpec,
 ) -> None:
-    """Decrypt a document to a file (private to you, mode 0600).
+    """Decrypt a document to a file (mode 0600), or several to one encrypted bundle.
 
     The exported file is not protected: delete it when done ('vault status'
     counts the exports still there; to only read a document, 'vault view'
@@ -427,19 +459,102 @@ def export(
     lists them); one to a data stick is warned of, since the centre's policy
     asks that a stick's contents are encrypted.
 
+    --bundle FILE writes several documents (the IDs given, or every one of
+    --family REF) to one encrypted file for a subject access request, a
+    court or a data stick: an age file holding a tar archive of a folder
+    with each original, each searchable PDF and index.html listing them.
+    Its passphrase is six random words printed once (give them separately
+    from the file), or the first line of --bundle-passphrase-file. The
+    receiver needs only the age command and tar: 'age -d -o FILE.tar
+    FILE.age', then 'tar -xf FILE.tar'. No unencrypted copy is written
+    anywhere, so 'vault status' does not count it.
+
     \b
     Example:
         vault export D-7K3M9Q --out ~/Desktop/referral.pdf --purpose court
         vault export D-7K3M9Q --out ~/Desktop
+        vault export --family F-0042 --bundle /media/stick/F-0042.age --purpose subject-access
+        vault export D-7K3M9Q D-2B8X4N --bundle ~/Desktop/court.age --purpose court
     """
-    from vault import copies
-    from vault.export import REASONS, destination_kind, plan_export
+    from vault.export import REASONS
 
-    out = out.expanduser()
+    _check_export_options(doc_ids, out, version, bundle, family, bundle_passphrase_file)
     if purpose is None and sys.stdin.isatty() and sys.stderr.isatty():
         purpose = click.prompt(
             "Why is it exported", type=click.Choice(REASONS), default="other", err=True
         )
+    if bundle is not None:
+        from vault.cli.bundle import export_bundle
+
+        export_bundle(
+            root,
+            doc_ids,
+            family,
+            bundle.expanduser(),
+            passphrase_file=bundle_passphrase_file,
+            force=force,
+            purpose=purpose,
+            unlock=unlock,
+        )
+        return
+    assert out is not None  # _check_export_options
+    _export_one(root, doc_ids[0], out.expanduser(), version, force, purpose, unlock)
+
+
+def _check_export_options(
+    doc_ids: tuple[str, ...],
+    out: Path | None,
+    version: str | None,
+    bundle: Path | None,
+    family: str | None,
+    passphrase_file: Path | None,
+) -> None:
+    """Refuse, in one line, what does not go together."""
+    if bundle is not None and out is not None:
+        raise UsageError(
+            "--out and --bundle do not go together",
+            hint="--out writes one document as it is; --bundle writes one encrypted file",
+        )
+    if bundle is None:
+        if out is None:
+            raise UsageError(
+                "say where to write: --out FILE (one document) or --bundle FILE (encrypted)"
+            )
+        if family is not None:
+            raise UsageError("--family is for --bundle", hint="add --bundle FILE")
+        if passphrase_file is not None:
+            raise UsageError("--bundle-passphrase-file is for --bundle", hint="add --bundle FILE")
+        if len(doc_ids) != 1:
+            raise UsageError(
+                "--out writes one document: give one ID"
+                if not doc_ids
+                else f"--out writes one document, not {len(doc_ids)}",
+                hint="for several documents use --bundle FILE",
+            )
+        return
+    if version is not None:
+        raise UsageError(
+            f"--{version} is for --out",
+            hint="a bundle holds each original and its searchable PDF",
+        )
+    if family is not None and doc_ids:
+        raise UsageError("give the IDs or --family REF, not both")
+    if family is None and not doc_ids:
+        raise UsageError("--bundle needs the documents: give their IDs, or --family REF")
+
+
+def _export_one(
+    root: Path,
+    doc_id: str,
+    out: Path,
+    version: str | None,
+    force: bool,
+    purpose: str | None,
+    unlock: UnlockSpec,
+) -> None:
+    from vault import copies
+    from vault.export import destination_kind, plan_export
+
     if not out.is_dir():
         check_destination(out, force=force)
     with unlocked(root, unlock, reading=True) as vault:
@@ -457,6 +572,7 @@ def export(
     if destination_kind(plan.path) == "removable drive":
         click.echo(
             "vault: warning: this went to a removable drive (a data stick?), and it is not "
-            "encrypted: the centre's policy asks that a data stick's contents are",
+            "encrypted: the centre's policy asks that a data stick's contents are encrypted "
+            "('vault export ID --bundle FILE' writes an encrypted file)",
             err=True,
         )

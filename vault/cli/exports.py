@@ -17,10 +17,10 @@ from vault.display import escaped
 def exports(root: Path, as_json: bool) -> None:
     """List every export: when, which document, where to, why, encrypted or not.
 
-    From the audit log, with no passphrase: the document's id, the kind of
-    destination (a removable drive, or this computer), the reason given and
-    whether the file was encrypted. No names and no paths (a folder's name
-    can hold a person's). Newest last.
+    From the audit log, with no passphrase: the document's id (a bundle's:
+    how many and their ids), the kind of destination (a removable drive, or
+    this computer), the reason given and whether the file was encrypted. No
+    names and no paths (a folder's name can hold a person's). Newest last.
 
     \b
     Example:
@@ -37,10 +37,13 @@ def exports(root: Path, as_json: bool) -> None:
         if entry.event != "export":
             continue
         detail = entry.detail
+        bundle = detail.get("version") == "bundle"
         found.append(
             {
                 "time": entry.time,
                 "id": entry.ids[0] if entry.ids else None,
+                "ids": list(entry.ids) if bundle else entry.ids[:1],
+                "documents": int(detail.get("documents", len(entry.ids))) if bundle else 1,
                 "version": detail.get("version"),
                 "to": detail.get("to", "not recorded"),
                 "reason": detail.get("reason", "not recorded"),
@@ -56,9 +59,8 @@ def exports(root: Path, as_json: bool) -> None:
         return
     for row in found:
         sealed = "encrypted" if row["encrypted"] else "NOT encrypted"
-        line = (
-            f"{shown(row['time'])}  {row['id']}  to {row['to']}, {sealed}, reason: {row['reason']}"
-        )
+        what = _bundle(row) if row["version"] == "bundle" else row["id"]
+        line = f"{shown(row['time'])}  {what}  to {row['to']}, {sealed}, reason: {row['reason']}"
         click.echo(escaped(line))
     stick = sum(1 for row in found if row["to"] == "removable drive" and not row["encrypted"])
     if stick:
@@ -67,3 +69,11 @@ def exports(root: Path, as_json: bool) -> None:
             "that a data stick's contents are encrypted).",
             err=True,
         )
+
+
+def _bundle(row: dict[str, Any]) -> str:
+    """``bundle of 12 documents (D-AAAAAA, D-BBBBBB, D-CCCCCC and 9 more)``."""
+    ids, count = row["ids"], row["documents"]
+    shown_ids = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+    noun = "document" if count == 1 else "documents"
+    return f"bundle of {count} {noun} ({shown_ids})"

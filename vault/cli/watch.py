@@ -86,8 +86,9 @@ def watch(
     is its file deleted, so a crash or power cut never loses a scan and no
     readable copy is left behind. With --processed DIR the file is moved
     there instead (it stays readable: delete it when done). Files that
-    cannot be read are moved to the quarantine folder, encrypted, beside a
-    .reason.txt file. The vault is locked for one file at a time, so other
+    cannot be stored (unreadable, or of a type the vault cannot read) are
+    moved to the quarantine folder, encrypted, beside a .reason.txt file. The
+    vault is locked for one file at a time, so other
     vault commands can run in between.
     No passphrase is needed; with VAULT_PASSPHRASE or --passphrase-file,
     duplicates are caught straight away. It starts by saying what it watches;
