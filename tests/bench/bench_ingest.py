@@ -50,10 +50,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "Bench Willow Kettle 2026"
 GOAL = 0.7  # vault docs/s over the libraries' docs/s
-WORDS = (
-    "referral contact centre family visit court order supervised handover report parent "
-    "child social worker assessment arrangements weekend Saturday afternoon review meeting"
-).split()
+WORDS = [
+    "referral", "contact", "centre", "family", "visit", "court", "order", "supervised",
+    "handover", "report", "parent", "child", "social", "worker", "assessment", "arrangements",
+    "weekend", "Saturday", "afternoon", "review", "meeting",
+]  # fmt: skip
 
 
 def letter(number: int) -> list[str]:

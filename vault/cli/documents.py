@@ -97,8 +97,9 @@ def ingest(
 
     PATHS may be files or folders; types are found from the files' content.
     Scans and photos (PDF, TIFF, JPEG, PNG, HEIC/HEIF, WebP, GIF, BMP) are
-    read by OCR; a PDF with its own text keeps it. Text files (any common encoding; Markdown, CSV), web pages
-    (HTML: the visible text, nothing fetched), Word (.docx, .doc),
+    read by OCR; a PDF with its own text keeps it. Text files (any common
+    encoding; Markdown, CSV), web pages (HTML: the visible text, nothing
+    fetched), Word (.docx, .doc),
     OpenDocument (.odt) and RTF documents are stored as they are, with their
     text and a searchable PDF made from it. Each document gets a type
     (referral, court-order, letter, other), a family reference and fields
