@@ -80,7 +80,7 @@ def test_each_picture_format_is_found_by_its_words(
     assert original.read_bytes() == originals["IMG_0003.heic"]
 
 
-def test_a_damaged_or_huge_picture_is_quarantined_naming_its_type(
+def test_a_damaged_or_huge_picture_is_refused_naming_its_type(
     runner: CliRunner, vault_dir: Path, tmp_path: Path
 ) -> None:
     inbox = tmp_path / "inbox"
@@ -88,7 +88,12 @@ def test_a_damaged_or_huge_picture_is_quarantined_naming_its_type(
     pictures.write_truncated(inbox / "cut.webp", "webp")
     pictures.write_truncated(inbox / "cut.heic", "heic")
     pictures.write_bomb(inbox / "huge.gif", "gif")
+    before = {path.name: path.read_bytes() for path in inbox.iterdir()}
     result = run(runner, vault_dir, "ingest", str(inbox), env={})
+    assert result.exit_code == 6, result.output  # not stored, and left where they are
+    assert {path.name: path.read_bytes() for path in inbox.iterdir()} == before
+    assert "WebP image cannot be" in result.output and "decompression bomb" in result.output
+    result = run(runner, vault_dir, "watch", str(inbox), "--once", "--settle", "0.1", env={})
     assert result.exit_code == 6, result.output
     quarantine = vault_dir.parent / "quarantine"
     reasons = {
