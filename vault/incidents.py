@@ -177,10 +177,16 @@ def parse_aware(text: str, now: datetime | None = None, option: str = "--aware")
             f"{option}: {shown!r} is not a real time of day",
             hint=f"give the local date and time, e.g. {AWARE_EXAMPLES}",
         )
+    typed = datetime.combine(day, time(hour, minute))
     try:
-        when = datetime.combine(day, time(hour, minute)).astimezone()
+        when = typed.astimezone()
     except (ValueError, OverflowError, OSError):  # year 1 in a zone east of UTC
         when = EARLIEST - timedelta(days=1)
+    if when >= EARLIEST and when.astimezone().replace(tzinfo=None) != typed:
+        raise UsageError(
+            f"{option}: {shown!r} did not happen here: the clocks went forward then",
+            hint="give the time as the clocks showed it after they were put forward",
+        )
     if when < EARLIEST:
         raise UsageError(
             f"{option}: {shown!r} is too long ago",

@@ -87,3 +87,28 @@ def test_a_close_the_register_could_not_have_written_leaves_it_open(
     log.append(incidents.CLOSE, ["I-7K3M9Q"], decision="reported", ico="IC-123456-A1B2")
     (found,) = incidents.register(log.entries())
     assert (found.decision, found.ico) == ("reported", "IC-123456-A1B2")
+
+
+def test_a_local_time_skipped_when_the_clocks_go_forward_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """01:30 on 29 March 2026 never happened in London (01:00 GMT became 02:00
+    BST); taken as it was, it became 00:30 GMT, an hour from what was typed.
+    The hour that happens twice in October is the first one: the earlier
+    deadline. The 72 hours are real hours across the change."""
+    monkeypatch.setenv("TZ", "Europe/London")
+    time.tzset()
+    try:
+        with pytest.raises(UsageError, match="clocks went forward"):
+            incidents.parse_aware("2026-03-29 01:30", NOW)
+        before = incidents.parse_aware("2026-03-28 09:00", NOW)
+        assert before == datetime(2026, 3, 28, 9, 0, tzinfo=UTC)
+        recorded = datetime(2026, 3, 28, 9, 5, tzinfo=UTC).isoformat()
+        assert incidents.Incident("I-7K3M9Q", "other", before.isoformat(), recorded).deadline == (
+            datetime(2026, 3, 31, 9, 0, tzinfo=UTC)
+        )
+        twice = incidents.parse_aware("2026-10-25 01:30", NOW)
+        assert twice == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
