@@ -126,10 +126,44 @@ def read_secret_file(path: Path, what: str) -> str:
         text = path.read_text("utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read the {what} file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"the {what} file {path} is not UTF-8 text",
+            hint="save it as UTF-8 (plain text) and try again",
+        ) from None
     line = text.splitlines()[0] if text.strip() else ""
     if not line:
         raise UsageError(f"the {what} file {path} is empty")
     return line
+
+
+def typed_text(value: str | None, option: str) -> str | None:
+    """Text given on the command line, ``value``; refused when it holds bytes
+    that are not UTF-8 (a terminal or script in another encoding), which
+    Python keeps as lone surrogates that no file or database can store."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(
+                f"{option}: the text is not UTF-8",
+                hint="type it again in a terminal that uses UTF-8",
+            ) from None
+    return value
+
+
+def standard_input_text(option: str) -> str:
+    """All of standard input as UTF-8 text (``option`` is named if it is not)."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(data, str):
+        return typed_text(data, option) or ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{option}: standard input is not UTF-8 text",
+            hint="save it as UTF-8 (plain text) and try again",
+        ) from None
 
 
 def available_passphrase(passphrase_file: Path | None, env: str = "VAULT_PASSPHRASE") -> str | None:
