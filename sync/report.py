@@ -295,7 +295,7 @@ def _pdf(
         0, 5.5, _latin1(verdict.lines[0]), fill=True, new_x="LMARGIN", new_y="NEXT", padding=(1, 2)
     )
     pdf.set_font("Helvetica", "", 9.5)
-    for line in verdict.lines[1:]:
+    for line in verdict.brief()[1:]:
         pdf.multi_cell(
             0, 4.8, _latin1(line), fill=True, new_x="LMARGIN", new_y="NEXT", padding=(1, 2)
         )
@@ -500,7 +500,7 @@ def _html(
         f"<p>{html.escape(_made(status))}</p>",
         f'<div class="verdict" style="background:{colour}">',
         f"<p><strong>{html.escape(verdict.lines[0])}</strong></p>",
-        *(f"<p>{html.escape(line)}</p>" for line in verdict.lines[1:]),
+        *(f"<p>{html.escape(line)}</p>" for line in verdict.brief()[1:]),
         "</div>",
     ]
     for heading, lines in report_lines(status):

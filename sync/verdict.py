@@ -43,22 +43,59 @@ HEADLINES = {
 _SAID_BY_WARNINGS = ("backups-current", "keys")
 
 
+SHOWN_REASONS = 4  # the report's verdict box: the most urgent, then "and N more"
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
     lines: list[str]
     colour: str = GREEN
 
+    def brief(self) -> list[str]:
+        """The headline and the most urgent reasons, for a box read in a
+        second; the rest are counted (each is in its section below)."""
+        head, reasons = self.lines[:1], self.lines[1:]
+        if len(reasons) <= SHOWN_REASONS:
+            return self.lines
+        more = len(reasons) - SHOWN_REASONS + 1
+        return [
+            *head,
+            *reasons[: SHOWN_REASONS - 1],
+            f"And {more} more: see the warnings and the policy checklist below.",
+        ]
+
+
+def breach_reasons(status: Status) -> list[str]:
+    """The open data breaches as one verdict reason: red when one is past the
+    72 hours the ICO allows, amber while all are within them."""
+    count, overdue = status.incidents_open, status.incidents_overdue
+    if not count:
+        return []
+    which = "A data breach is" if count == 1 else f"{count} data breaches are"
+    if overdue:
+        past = "" if overdue == count else f" ({overdue} past the 72 hours to report to the ICO)"
+        late = " past the 72 hours to report to the ICO" if overdue == count else " open"
+        return [
+            f"Data breaches: {which}{late}{past}. "
+            "Ask the coordinator to decide and record whether each is reportable, today."
+        ]
+    return [
+        f"Data breaches: {which} open, within the 72 hours to report to the ICO. "
+        "Ask the coordinator when the decision will be made."
+    ]
+
 
 def verdict_lines(status: Status, checklist: Checklist | None = None) -> Verdict:
     if checklist is not None:
         return _with_checklist(status, checklist)
-    count = len(status.alerts)
+    breaches = breach_reasons(status)
+    count = len(status.alerts) + len(breaches)
     if count:
         things = "thing needs" if count == 1 else "things need"
         lines = [f'{count} {things} attention: see "Warnings and what to ask" below.']
-        lines.append(status.alerts[0].for_committee())
-        return Verdict(False, lines, AMBER)
+        lines.append(breaches[0] if breaches else status.alerts[0].for_committee())
+        return Verdict(False, lines, RED if status.incidents_overdue else AMBER)
     lines = ["No warnings."]
     lines.extend(_last_backup(status))
     return Verdict(True, lines, GREEN)
@@ -73,9 +110,10 @@ def _last_backup(status: Status) -> list[str]:
 
 def reasons(status: Status, checklist: Checklist) -> list[str]:
     """Why the verdict is not green, in plain words, the most urgent first:
-    the checklist's problems, then the status's warnings, then the
-    checklist's other warnings (one line each, none twice)."""
-    found: list[str] = []
+    open data breaches, the checklist's problems, then the status's
+    warnings, then the checklist's other warnings (one line each, none
+    twice). A breach past the ICO's 72 hours makes the verdict red."""
+    found: list[str] = breach_reasons(status)
     asked: set[str] = set()
 
     def add(title: str, fact: str, ask: str) -> None:
@@ -95,7 +133,7 @@ def reasons(status: Status, checklist: Checklist) -> list[str]:
 
 def _with_checklist(status: Status, checklist: Checklist) -> Verdict:
     why = reasons(status, checklist)
-    colour = RED if checklist.problems else AMBER if why else GREEN
+    colour = RED if checklist.problems or status.incidents_overdue else AMBER if why else GREEN
     if colour == GREEN:
         lines = [HEADLINES[GREEN] + " The computer and the backups meet the policy checklist."]
         lines.extend(_last_backup(status))

@@ -284,7 +284,12 @@ def test_the_report_shows_deadlines_overdue_and_what_was_closed_since_the_last(
     ok(vault_dir, "incident", "close", paper, "--not-reportable", "--reason", REASON)
 
     # Without the passphrase: the open ones with their deadlines, the closed one.
-    text = breaches(report(vault_dir, tmp_path / "first"))
+    whole = report(vault_dir, tmp_path / "first")
+    assert (  # the verdict's reason
+        "Data breaches: 2 data breaches are open (1 past the 72 hours to report to the ICO)"
+        in whole
+    )
+    text = breaches(whole)
     assert (
         "Open: 2 (1 past the 72 hours to report to the ICO). Closed since the vault was made: 1."
         in text
@@ -305,6 +310,7 @@ def test_the_report_shows_deadlines_overdue_and_what_was_closed_since_the_last(
     assert NOTE not in text and REASON not in text and "'vault " not in text
     status = ok(vault_dir, "status", passphrase=None).stdout
     assert "Data breaches open: 2 (1 is past the 72 hours to report to the ICO)." in status
+    assert json.loads(ok(vault_dir, "status", "--json", passphrase=None).stdout)["verdict"] == "red"
 
     # Three days on: both overdue; the one closed before the last report is gone,
     # the one closed since is there with its decision.

@@ -397,3 +397,15 @@ def test_verdict_colours() -> None:
 def test_verdict_without_checklist_is_as_before() -> None:
     assert verdict_lines(status([])).lines[0] == "No warnings."
     assert verdict_lines(status([Alert("Late")])).colour == "amber"
+
+
+def test_the_verdict_box_shows_the_most_urgent_reasons_and_counts_the_rest() -> None:
+    from sync.verdict import RED, Verdict
+
+    few = Verdict(False, ["Red: act now.", "a", "b", "c", "d"], RED)
+    assert few.brief() == few.lines
+    many = Verdict(False, ["Red: act now.", "a", "b", "c", "d", "e", "f"], RED)
+    assert many.brief() == [
+        "Red: act now.", "a", "b", "c",
+        "And 3 more: see the warnings and the policy checklist below.",
+    ]  # fmt: skip

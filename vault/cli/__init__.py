@@ -129,7 +129,7 @@ COMMANDS: dict[str, Entry] = {
     "report": Entry(
         "vault.cli.sync",
         "report",
-        "Write a one-page backup report for the management committee.",
+        "Write the backup and policy report for the management committee.",
     ),
     "checkup": Entry(
         "vault.cli.checkup",

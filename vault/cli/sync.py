@@ -409,7 +409,7 @@ def _checklist_line(checklist: Checklist, verdict: Verdict) -> str:
 @passphrase_options
 @click.pass_obj
 def report(root: Path, out: Path, force: bool, passphrase_file: Path | None) -> None:
-    """Write a one-page backup report for the management committee.
+    """Write the backup and policy report for the management committee.
 
     Plain English, no passphrase needed, no names or document text: a
     verdict at the top (green: nothing to do; amber: something to do before
