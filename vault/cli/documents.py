@@ -370,6 +370,10 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
         ("received", received(row["received"])),
         ("file", f"{row['name']} ({file_kind(row)})"),
     ]
+    if row.get("batch"):
+        from vault.batches import pages_text
+
+        lines.append(("batch", pages_text(row["batch"])))
     facts = found_facts(row["fields"])
     width = max(len(label) for label, _ in lines + facts)
     for label, value in lines:
@@ -405,6 +409,12 @@ NOT_PROTECTED = "This file is not protected by the vault: delete it when you are
 )
 @click.option(
     "--searchable", "version", flag_value="searchable", help="The searchable PDF made by OCR."
+)
+@click.option(
+    "--batch",
+    "version",
+    flag_value="batch",
+    help="The whole batch scan the document was split from, exactly as scanned.",
 )
 @click.option(
     "--bundle",
