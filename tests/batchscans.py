@@ -25,7 +25,7 @@ def letter_pages(word: str, pages: int, *, dpi: int = 300) -> list[Image.Image]:
             f"Letter about the {word} family, page {n} of {pages}\n"
             + "\n".join(
                 f"{word} {line}"
-                for line in scans.dense_text(hash(word) % 97 + n, lines=12).splitlines()
+                for line in scans.dense_text(sum(map(ord, word)) + n, lines=5).splitlines()
             ),
             dpi=dpi,
         )
