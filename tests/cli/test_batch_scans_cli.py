@@ -190,3 +190,35 @@ def test_a_watched_batch_killed_half_way_is_finished_by_the_next_run(
     assert len({d["batch"]["object"] for d in docs}) == 1  # type: ignore[index]
     for word in WORDS:
         assert len(found(runner, vault_dir, word)) == 1
+
+
+def test_separator_sheets_say_in_words_and_code_what_comes_next(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    import pypdfium2
+
+    from vault.barcodes import read_codes
+
+    out = tmp_path / "sheets.pdf"
+    made = runner.invoke(
+        cli, ["separator-sheet", "--out", str(out), "--type", "court-order", "--family", "f42",
+              "--copies", "3"],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    document = pypdfium2.PdfDocument(out)
+    try:
+        assert len(document) == 3
+        page = document[0]
+        text = " ".join(page.get_textpage().get_text_bounded().split())
+        assert "Vault separator" in text and "court order for family F-0042" in text
+        assert read_codes(page.render(scale=150 / 72).to_pil()) == [
+            "VAULTSEP1;T=court-order;F=F-0042"
+        ]
+    finally:
+        document.close()
+    named = runner.invoke(cli, ["separator-sheet", "--out", str(tmp_path / "x.pdf"),
+                                "--family", "Smith"])  # fmt: skip
+    assert named.exit_code == 2 and "a family reference is F- and digits" in named.output
+    assert not (tmp_path / "x.pdf").exists()
+    again = runner.invoke(cli, ["separator-sheet", "--out", str(out)])
+    assert again.exit_code != 0 and "Traceback" not in again.output  # never overwritten
