@@ -18,6 +18,12 @@ file, ``Ingester.ingest_file``:
 5. stores it with ``Vault.store_file``, which returns once the original, the
    searchable PDF, the manifest and the journal line are durable.
 
+A PDF or TIFF scanned as a batch (separator sheets between its documents,
+``ingest.batch``) is split first, unless the settings say not to: the batch
+file is stored once, whole, and each part goes through steps 2-5 as a
+document of its own, its manifest naming the batch and its pages. The
+outcome is a ``Split`` only once every part is durable.
+
 A refused file is moved to the quarantine by an ``Ingester`` made with
 ``quarantine_refused`` (the watched inbox: ``ingest.watch``), and left
 where it is, byte for byte, otherwise (``vault ingest``: a file the user
@@ -40,6 +46,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ingest import batch as batches
+from ingest.batch import Split
 from ingest.detect import SUPPORTED, detect_media_type, unsupported_reason
 from ingest.fields import extract_fields, family_reference
 from ingest.readers import read_document, reads
@@ -47,10 +55,13 @@ from ingest.readers.rendition import render_pdf
 from ingest.rules import classify
 from ingest.settings import IngestSettings
 from ocr import ocr_document
+from ocr.source import PDF
+from vault.batches import StoredBatch, store_batch, stored_before
 from vault.errors import UnreadableInputError, UsageError, VaultError
 from vault.fsutil import private_workdir
 from vault.oserror import storage_error
 from vault.repository import Stored, Vault
+from vault.separator_sheet import Sheet
 
 PageCallback = Callable[[int, int], None]
 
@@ -109,10 +120,18 @@ class Ingested:
     path: Path
     stored: Stored
     note: str | None = None
+    pages: tuple[int, int] | None = None  # the pages of a batch scan it is (``ingest.batch``)
 
     @property
     def duplicate(self) -> bool:
         return self.stored.duplicate_of is not None
+
+    def _file(self, verbose: bool) -> str:
+        named = _named(self.path, verbose)
+        if self.pages is None:
+            return named
+        first, last = self.pages
+        return f"{named} page {first}" if first == last else f"{named} pages {first}-{last}"
 
     def message(self, *, verbose: bool = False, titled: bool | None = None) -> str:
         """``D-7K3M9Q  SCAN0001.pdf: referral, family F-0042, "Referral — …"``; a
@@ -126,17 +145,18 @@ class Ingested:
         title = f'"{stored.title}"' if stored.title and shown else ""
         if self.duplicate:
             about = f"a duplicate of {stored.duplicate_of}" + (f" ({title})" if title else "")
-            return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}, not stored again"
+            return f"{stored.doc_id}  {self._file(verbose)}: {about}, not stored again"
         family = f"family {stored.family}" if stored.family else "no family reference"
         about = ", ".join(part for part in (stored.doc_type, family, title) if part)
         note = f" ({self.note})" if self.note else ""
-        return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}{note}"
+        return f"{stored.doc_id}  {self._file(verbose)}: {about}{note}"
 
     def as_dict(self) -> dict[str, Any]:
         stored = self.stored
         return {
             "id": stored.doc_id, "file": self.path.name, "duplicate_of": stored.duplicate_of,
             "title": stored.title, "doc_type": stored.doc_type, "family": stored.family,
+            "batch_pages": list(self.pages) if self.pages else None,
         }  # fmt: skip
 
 
@@ -153,7 +173,7 @@ class Failed:
         return f"not stored: {_named(self.path, verbose)}: {self.reason}"
 
 
-Outcome = Ingested | Quarantined | Refused | Skipped | Failed
+Outcome = Ingested | Split | Quarantined | Refused | Skipped | Failed
 
 
 @dataclass
@@ -162,13 +182,28 @@ class IngestReport:
     checked_duplicates: bool = True  # False without the key: found when next unlocked
 
     @property
+    def documents(self) -> list[Ingested]:
+        """Every document stored or found already, the parts of split batches too."""
+        found: list[Ingested] = []
+        for o in self.outcomes:
+            if isinstance(o, Ingested):
+                found.append(o)
+            elif isinstance(o, Split):
+                found.extend(o.parts)
+        return found
+
+    @property
     def stored(self) -> list[Ingested]:
         """Documents new to the vault."""
-        return [o for o in self.outcomes if isinstance(o, Ingested) and not o.duplicate]
+        return [o for o in self.documents if not o.duplicate]
 
     @property
     def duplicates(self) -> list[Ingested]:
-        return [o for o in self.outcomes if isinstance(o, Ingested) and o.duplicate]
+        return [o for o in self.documents if o.duplicate]
+
+    @property
+    def splits(self) -> list[Split]:
+        return [o for o in self.outcomes if isinstance(o, Split)]
 
     @property
     def quarantined(self) -> list[Quarantined]:
@@ -212,6 +247,8 @@ class IngestReport:
         if self.failed:
             text += f", {len(self.failed)} not stored ({self.failed[0].reason})"
         text += "."
+        for split in self.splits:
+            text += f" {split.message()}."
         if self.stored and not self.checked_duplicates:
             text += " Duplicates are looked for when the vault is next unlocked."
         return text
@@ -348,6 +385,7 @@ class Ingester:
         self.quarantine_refused = quarantine_refused  # else a refused file stays where it is
         self._seen: dict[str, str] = {}  # SHA-256 of content -> document id
         self._stored: dict[str, Stored] = {}  # document id -> what a copy of it did
+        self._split: dict[str, Split] = {}  # SHA-256 of content -> the batch split
 
     def ingest_file(
         self, vault: Vault, path: Path, *, on_page: PageCallback | None = None
@@ -366,10 +404,18 @@ class Ingester:
         earlier = self._seen.get(digest)
         if earlier is not None:
             return Ingested(path, self._stored[earlier])
+        if digest in self._split:
+            return self._split_again(path, self._split[digest])
         existing = vault.duplicate_of(path)
         if existing is not None:
             return Ingested(path, vault.stored_as(existing))
         try:
+            if self.settings.split and checked in batches.SPLITTABLE:
+                split = self._split_and_store(vault, path, checked, on_page)
+                if split is not None:
+                    if isinstance(split, Split):
+                        self._split[digest] = split
+                    return split
             if reads(checked):
                 outcome = self._read_and_store(vault, path, checked, on_page)
             else:
@@ -384,10 +430,77 @@ class Ingester:
             )
         return outcome
 
-    def _ocr_and_store(
+    def _split_and_store(
         self, vault: Vault, path: Path, media_type: str, on_page: PageCallback | None
-    ) -> Outcome:
+    ) -> Outcome | None:
+        """Store a batch scan as its documents (``ingest.batch``); None when
+        it is no batch (no separator, or nothing but separators): it is then
+        stored whole. Each part is durable before the next is begun; the
+        outcome is a ``Split`` only once all are."""
+        try:
+            plan = batches.plan_split(path, media_type, split_on_blank=self.settings.split_on_blank)
+        except UnreadableInputError as exc:
+            return self.refuse(path, exc.message, vault)
+        if not plan.is_batch:
+            return None
+        with private_workdir() as work:
+            files = [
+                batches.write_part(path, media_type, part, work / f"part-{n}.pdf")
+                for n, part in enumerate(plan.parts, 1)
+            ]
+            existing = [vault.duplicate_of(f) for f in files]  # found by an earlier run
+            batch = next(
+                (found for doc in existing if doc and (found := stored_before(vault, doc, path))),
+                None,
+            )
+            if batch is None and not all(existing):
+                batch = store_batch(vault, path, name=path.name, media_type=media_type)
+            done: list[Ingested] = []
+            for part, file, copy_of in zip(plan.parts, files, existing, strict=True):
+                if copy_of is not None:
+                    done.append(Ingested(path, vault.stored_as(copy_of), pages=part.pages))
+                    continue
+                assert batch is not None  # stored above: a part is new
+                outcome = self._ocr_store(
+                    vault, file, PDF, on_page,
+                    name=batches.part_name(path.name, part),
+                    batch=batch.of_pages(*part.pages),
+                    sheet=part.sheet,
+                )  # fmt: skip
+                if not isinstance(outcome, Ingested):  # unreadable: the batch as a whole
+                    return self.refuse(path, f"pages {part.span}: {outcome}", vault)
+                done.append(replace(outcome, path=path, pages=part.pages))
+        return Split(path, plan, done)
+
+    def _split_again(self, path: Path, earlier: Split) -> Split:
+        """A copy of a batch split earlier in this run: its parts, as copies."""
+        parts = [
+            replace(p, path=path, stored=replace(p.stored, duplicate_of=p.stored.doc_id))
+            for p in earlier.parts
+        ]
+        return Split(path, earlier.plan, parts)
+
+    def _ocr_store(
+        self,
+        vault: Vault,
+        path: Path,
+        media_type: str,
+        on_page: PageCallback | None,
+        *,
+        name: str | None = None,
+        batch: StoredBatch | None = None,
+        sheet: Sheet | None = None,
+    ) -> Ingested | str:
+        """OCR and store one document, or say why it cannot be read. A part
+        of a batch (``_split_and_store``) is stored under ``name``, naming
+        its ``batch``, with what the ``sheet`` before it says."""
         settings = self.settings
+        if sheet is not None:
+            settings = replace(
+                settings,
+                doc_type=sheet.doc_type or settings.doc_type,
+                family=sheet.family or settings.family,
+            )
         with private_workdir() as work:
             try:
                 result = ocr_document(
@@ -403,12 +516,13 @@ class Ingester:
             else:
                 stored = vault.store_file(
                     path,
-                    name=path.name,
+                    name=name or path.name,
                     media_type=media_type,
                     text=[page.text for page in result.pages],
                     pages=len(result.pages),
                     # A born-digital PDF is its own searchable version: not stored twice.
                     searchable=None if result.born_digital else result.searchable_pdf,
+                    batch=batch,
                     **understand(
                         [page.text for page in result.pages],
                         settings,
@@ -416,7 +530,13 @@ class Ingester:
                     ),
                 )
                 return Ingested(path, stored)
-        return self.refuse(path, reason, vault)
+        return reason
+
+    def _ocr_and_store(
+        self, vault: Vault, path: Path, media_type: str, on_page: PageCallback | None
+    ) -> Outcome:
+        done = self._ocr_store(vault, path, media_type, on_page)
+        return done if isinstance(done, Ingested) else self.refuse(path, done, vault)
 
     def _read_and_store(
         self, vault: Vault, path: Path, media_type: str, on_page: PageCallback | None

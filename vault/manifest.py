@@ -95,6 +95,9 @@ class Manifest:
     # each correction (``vault edit``): when, the key that made it, and each
     # field's value before and after ({"time", "key", "changed": {name: [old, new]}})
     history: list[dict[str, Any]] = field(default_factory=list)
+    # a document split from a batch scan (``batch_ref``): the batch's own object,
+    # kept whole, and the pages of it this document is
+    batch: dict[str, Any] | None = None
 
     def to_json(self) -> bytes:
         record = asdict(self)
@@ -104,6 +107,8 @@ class Manifest:
             del record["title"]
         if not record["history"]:
             del record["history"]  # a manifest never corrected keeps the bytes it had
+        if record["batch"] is None:
+            del record["batch"]
         return _canonical({"format": FORMAT, **record})
 
     def signed(self, fingerprint: str, mac: Any) -> bytes:
@@ -136,6 +141,8 @@ def parse(data: bytes, *, check_mac: Any | None) -> tuple[Manifest, bool]:
             isinstance(entry, dict) for entry in manifest.history
         ):
             raise ValueError("bad history")
+        if manifest.batch is not None and batch_ref(manifest.batch) is None:
+            raise ValueError("bad batch")
     except (ValueError, TypeError) as exc:
         raise IntegrityError("a manifest is malformed") from exc
     if mac is None:
@@ -143,6 +150,25 @@ def parse(data: bytes, *, check_mac: Any | None) -> tuple[Manifest, bool]:
     if check_mac is not None:
         check_mac(_canonical({"format": FORMAT, **record}), mac, f"manifest of {manifest.doc_id}")
     return manifest, True
+
+
+def batch_ref(batch: Any) -> str | None:
+    """The object reference of a document's batch (``Manifest.batch``), or
+    None when there is none or it is malformed. The batch is the scanned file
+    the document was split from, kept whole and unchanged:
+    ``{"object", "pages": [first, last], "name", "media_type", "size", "received"}``."""
+    if not isinstance(batch, dict):
+        return None
+    ref, pages = batch.get("object"), batch.get("pages")
+    if not isinstance(ref, str) or not ref:
+        return None
+    if not (
+        isinstance(pages, list)
+        and len(pages) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in pages)
+    ):
+        return None
+    return ref
 
 
 def _canonical(record: dict[str, Any]) -> bytes:

@@ -75,6 +75,7 @@ from vault.objects import BadObject, ObjectStore, hash_file
 from vault.title import title_of
 
 if TYPE_CHECKING:  # the catalog loads on first use: `vault status` never needs it
+    from vault.batches import StoredBatch
     from vault.catalog import Catalog
     from vault.rebuild import RebuildResult
 
@@ -396,11 +397,14 @@ class Vault:
         pages: int | None = None,
         fields: dict[str, Any] | None = None,
         searchable: Path | None = None,
+        batch: StoredBatch | None = None,
     ) -> Stored:
         """Encrypt a document and its manifest and record them in the journal.
 
         When unlocked, a document whose content is already in the vault is not
-        stored again and ``duplicate_of`` names the existing one.
+        stored again and ``duplicate_of`` names the existing one. ``batch``:
+        the document is pages of a batch scan (``vault.batches``);
+        its manifest and journal line name the batch's object too.
         """
         fingerprint = None
         if self.key is not None:
@@ -417,6 +421,8 @@ class Vault:
             pdf = self.objects.put_file(searchable, recipients)
             stored.update(pdf.objects)
             searchable_id = pdf.id
+        if batch is not None:
+            stored.update(batch.objects)
         received = now_utc()
         doc = Manifest(
             doc_id=manifests.new_document_id(),
@@ -432,6 +438,7 @@ class Vault:
             text=text or [],
             fields=fields or {},
             searchable=searchable_id,
+            batch=None if batch is None else batch.record(),
         )
         doc = replace(doc, title=title_of(doc))
         if self.key is not None and fingerprint is not None:

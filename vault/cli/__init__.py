@@ -62,6 +62,11 @@ COMMANDS: dict[str, Entry] = {
         "emergency_sheet",
         "Print a new emergency sheet; the old sheet's key stops working.",
     ),
+    "separator-sheet": Entry(
+        "vault.cli.separator",
+        "separator_sheet",
+        "Make separator sheets to put between documents scanned in one go.",
+    ),
     "unlock": Entry(
         "vault.cli.session",
         "unlock",

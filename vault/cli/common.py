@@ -496,3 +496,21 @@ def progress(items: Iterable[Any], *, label: str, length: int, quiet: bool) -> A
     if quiet or not sys.stderr.isatty():
         return _Silent(items)
     return click.progressbar(items, length=length, label=label, file=sys.stderr)
+
+
+def split_options(command: F) -> F:
+    """``--no-split`` and ``--split-on-blank``: how batch scans are split."""
+    command = click.option(
+        "--split-on-blank",
+        "split_on_blank",
+        flag_value=True,
+        default=None,
+        help="Split batch scans at blank pages too, as at separator sheets (for one-sided "
+        "batches without sheets; off by default: duplex scans are full of blank backs). "
+        'config.json may set "split_on_blank": true.',
+    )(command)
+    return click.option(
+        "--no-split",
+        is_flag=True,
+        help="Store each file whole, even a batch scan with separator sheets.",
+    )(command)
