@@ -35,6 +35,7 @@ from vault.group_commit import PendingFiles
 
 _ID = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1024 * 1024
+_IN_MEMORY = 4 * 1024 * 1024  # a file up to this size is encrypted in memory
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,12 @@ class ObjectStore:
         parallel; every part is committed only once all of them are written
         (and made durable then, whatever ``pending``).
         """
-        part_spans = parts.spans(src.stat().st_size, self.part_size)
+        size = src.stat().st_size
+        part_spans = parts.spans(size, self.part_size)
         if len(part_spans) > 1:
             return self._put_parts(src, part_spans, recipients)
+        if size <= _IN_MEMORY:  # encrypted and hashed in memory: written once, never read back
+            return self.put_bytes(src.read_bytes(), recipients, pending=pending)
         tmp = private_temp_path(self.tmp)
         try:
             crypto.encrypt_file(src, tmp, recipients)
@@ -170,7 +174,7 @@ class ObjectStore:
         try:
             with open(tmp, "wb") as f:
                 f.write(blob)
-            return self._commit(tmp, pending=pending)
+            return self._commit(tmp, hashlib.sha256(blob).hexdigest(), pending=pending)
         finally:
             remove_quietly(tmp)
 
