@@ -5,10 +5,11 @@ This is the library API the CLI calls. It needs no secret to store documents
 searching, exporting and folding the journal need the key, unlocked with the
 passphrase or the emergency key.
 
-Storing a document, locked or unlocked, is the same three durable steps: the
-encrypted original, the encrypted manifest, and a line in ``journal.log``
-naming both, signed with this computer's installation signing key
-(``signing.py``). Only then is the document *recorded*. An unlocked command
+Storing a document, locked or unlocked, is the same three steps: the
+encrypted original and the encrypted manifest written, both made durable
+(with the rest of their group: ``storing`` and ``group_commit``), and a
+line in ``journal.log`` naming both, signed with this computer's
+installation signing key (``signing.py``). Only then is the document *recorded*. An unlocked command
 folds the journal into the catalog: it checks each entry (a manifest without
 a MAC must carry a signature by the key the head names), checks fingerprints
 (dropping duplicates), signs manifests that were written without the key, and
