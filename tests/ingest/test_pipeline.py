@@ -217,3 +217,46 @@ def test_a_scan_is_read_and_understood(vault_dir: Path, tmp_path: Path) -> None:
     assert 50 < confidence <= 100
     assert doc["searchable"] is not None
     assert json.dumps(doc["fields"])  # manifest fields are plain JSON
+
+
+def test_a_batch_that_cannot_be_recorded_fails_each_of_its_files(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its outcomes are handed on only after the commit, as ``Failed``; a copy
+    of one of its files met later in the run is stored, not taken for a
+    duplicate of a document that never was."""
+    import errno
+
+    from ingest.pipeline import Failed, Ingested, Ingester, Outcome, store_batches
+    from vault import group_commit
+
+    a = make_pdf(tmp_path / "a.pdf", "letter a")
+    make_pdf(tmp_path / "b.pdf", "letter b")
+    (tmp_path / "copy.pdf").write_bytes(a.read_bytes())
+    (tmp_path / "again.pdf").write_bytes(a.read_bytes())
+    real = group_commit.journals.append_all
+    commits: list[int] = []
+
+    def first_fails(path: Path, entries: list[dict[str, Any]]) -> None:
+        commits.append(len(entries))
+        if len(commits) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path, entries)
+
+    monkeypatch.setattr(group_commit.journals, "append_all", first_fails)
+    vault = Vault.open(vault_dir)
+    ingester = Ingester(ingest_settings(vault_dir, vault.config))
+    delivered: list[Outcome] = []
+    with vault.lock, store_batches(vault, ingester, delivered.append, size=2) as batches:
+        for name in ("a.pdf", "copy.pdf"):
+            batches.add(ingester.ingest_file(vault, tmp_path / name))
+        assert delivered == []  # nothing handed on before the batch's commit
+        batches.add(ingester.ingest_file(vault, tmp_path / "b.pdf"))  # two stored: commit
+        assert len(delivered) == 3
+        batches.add(ingester.ingest_file(vault, tmp_path / "again.pdf"))
+    assert [type(o) for o in delivered] == [Failed, Failed, Failed, Ingested]
+    assert all("disk full" in o.reason for o in delivered[:3] if isinstance(o, Failed))
+    again = delivered[3]
+    assert isinstance(again, Ingested) and not again.duplicate
+    assert commits == [2, 1]
+    assert len(Vault.open(vault_dir).journal_entries()) == 1
