@@ -66,7 +66,7 @@ _MONTHS = {
     for name in names
 }
 # Numeric dates must not be part of a longer run such as 1/12/2026/7 or 2026-11-12-3.
-_NOT_AFTER = r"(?<!\d)(?<!\d[/.-])"
+_NOT_AFTER = r"(?=\d)(?<!\d)(?<!\d[/.-])"  # the look ahead first: most places fail it fast
 _NOT_BEFORE = r"(?!\d|[/.-]\d)"
 _MONTH = r"(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _DATE_PATTERNS: list[tuple[re.Pattern[str], tuple[str, str, str]]] = [
@@ -83,7 +83,11 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], tuple[str, str, str]]] = [
         ("d", "M", "y"),
     ),
     (
-        re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.IGNORECASE),
+        re.compile(
+            # every month's name starts with one of these letters: other words fail at once
+            r"\b(?=[adfjmnos])" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b",
+            re.IGNORECASE,
+        ),
         ("M", "d", "y"),
     ),
 ]

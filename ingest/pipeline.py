@@ -15,8 +15,10 @@ file, ``Ingester.ingest_file``:
    or zip bomb, too many pages) is refused with the reason;
 4. gives the document a type, family reference and fields from its text
    (``ingest.rules``, ``ingest.fields``), unless the caller gave them;
-5. stores it with ``Vault.store_file``, which returns once the original, the
-   searchable PDF, the manifest and the journal line are durable.
+5. stores it with ``Vault.store_file``: the original, the searchable PDF and
+   the manifest are written, then made durable and journaled together with
+   the rest of its batch (``StoreBatches``), and only then is its outcome
+   handed on.
 
 A PDF or TIFF scanned as a batch (separator sheets between its documents,
 ``ingest.batch``) is split first, unless the settings say not to: the batch
@@ -38,9 +40,11 @@ file stays where it is and what was stored before it stays stored.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,6 +63,7 @@ from ocr.source import PDF
 from vault.batches import StoredBatch, store_batch, stored_before
 from vault.errors import UnreadableInputError, UsageError, VaultError
 from vault.fsutil import private_workdir
+from vault.group_commit import StoreGroup
 from vault.oserror import storage_error
 from vault.repository import Stored, Vault
 from vault.separator_sheet import Sheet
@@ -430,6 +435,15 @@ class Ingester:
             )
         return outcome
 
+    def forget(self, doc_ids: set[str]) -> None:
+        """Forget documents that were not stored after all (their batch failed)."""
+        self._seen = {k: v for k, v in self._seen.items() if v not in doc_ids}
+        for doc_id in doc_ids:
+            self._stored.pop(doc_id, None)
+        self._split = {
+            k: split for k, split in self._split.items() if not _names_any(split, doc_ids)
+        }
+
     def _split_and_store(
         self, vault: Vault, path: Path, media_type: str, on_page: PageCallback | None
     ) -> Outcome | None:
@@ -604,19 +618,126 @@ def ingest_paths(
     on_outcome: Callable[[Outcome], None] | None = None,
     quarantine_refused: bool = False,
 ) -> IngestReport:
-    """Ingest each collected file; the callbacks follow progress as it happens.
+    """Ingest each collected file; the callbacks follow progress as it happens
+    (``on_outcome`` once the file's batch is durable: ``StoreBatches``).
     A file that cannot be stored is left where it is, or quarantined if
     ``quarantine_refused``."""
     ingester = Ingester(settings, quarantine_refused=quarantine_refused)
     report = IngestReport(checked_duplicates=vault.key is not None)
-    for number, item in enumerate(items, 1):
-        if on_start:
-            on_start(number, item.path if isinstance(item, Skipped) else item)
-        if isinstance(item, Skipped):
-            outcome: Outcome = item
-        else:
-            outcome = ingester.ingest_file(vault, item, on_page=on_page)
+
+    def deliver(outcome: Outcome) -> None:
         report.outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
+
+    with store_batches(vault, ingester, deliver) as batches:
+        for number, item in enumerate(items, 1):
+            if on_start:
+                on_start(number, item.path if isinstance(item, Skipped) else item)
+            if isinstance(item, Skipped):
+                outcome: Outcome = item
+            else:
+                outcome = ingester.ingest_file(vault, item, on_page=on_page)
+            batches.add(outcome)
     return report
+
+
+# --- batches: a group commit around the stores --------------------------------------
+#
+# ``StoreBatches`` wraps a run of ``Ingester.ingest_file`` calls in the vault's
+# group commit (``vault.group_commit``): the documents stored go into one batch
+# until it holds ``size`` of them or ``seconds`` have passed since its first,
+# and the batch is then made durable and journaled at once. The outcomes of a
+# batch are held back and handed on (``deliver``) only once it is committed,
+# so nothing acts on a document, or on its source (deleted or moved by the
+# caller), before it is recorded. If the commit fails (a full disk), each
+# document of the batch becomes ``Failed``: its source stays where it is.
+
+SIZE = 32  # documents in a batch at most
+SECONDS = 1.0  # the longest a stored document waits for its batch's commit
+
+
+class StoreBatches:
+    """Outcomes of ingest held until their batch is durable (``store_batches``)."""
+
+    def __init__(
+        self,
+        vault: Vault,
+        group: StoreGroup,
+        ingester: Ingester,
+        deliver: Callable[[Outcome], None],
+        *,
+        size: int = SIZE,
+        seconds: float = SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.vault = vault
+        self.group = group
+        self.ingester = ingester
+        self.deliver = deliver
+        self.size = size
+        self.seconds = seconds
+        self.clock = clock
+        self._held: list[Outcome] = []
+        self._since: float | None = None
+
+    def add(self, outcome: Outcome) -> None:
+        """Hold ``outcome`` with its batch; commit once the batch is full or
+        ``seconds`` old. With nothing stored waiting, it is handed on at once."""
+        self._held.append(outcome)
+        waiting = len(self.group)
+        if not waiting:
+            self._hand_on(self._held)
+            return
+        if self._since is None:
+            self._since = self.clock()
+        if waiting >= self.size or self.clock() - self._since >= self.seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        """Make the batch durable and hand on its outcomes (``Failed`` if it cannot be)."""
+        group, held = self.group, self._held
+        if len(group):
+            stored = set(group.doc_ids)
+            try:
+                group.commit()
+            except OSError as exc:
+                error = storage_error(exc, self.vault.root)
+                self.ingester.forget(stored)
+                held = [
+                    Failed(o.path, error.message, error.errno) if _names_any(o, stored) else o
+                    for o in held
+                ]
+        self._hand_on(held)
+
+    def _hand_on(self, outcomes: list[Outcome]) -> None:
+        self._held, self._since = [], None
+        for outcome in outcomes:
+            self.deliver(outcome)
+
+
+def _names_any(outcome: Outcome, doc_ids: set[str]) -> bool:
+    """Whether ``outcome`` stored any of ``doc_ids`` (a batch scan: any part)."""
+    if isinstance(outcome, Ingested):
+        return outcome.stored.doc_id in doc_ids
+    if isinstance(outcome, Split):
+        return any(part.stored.doc_id in doc_ids for part in outcome.parts)
+    return False
+
+
+@contextlib.contextmanager
+def store_batches(
+    vault: Vault, ingester: Ingester, deliver: Callable[[Outcome], None], **options: Any
+) -> Iterator[StoreBatches]:
+    """``StoreBatches`` in the vault's group commit; the last batch is committed
+    on leaving, also when an error ends the run (what was stored before the
+    error stays stored, and the error is the one raised)."""
+    with vault.storing() as group:
+        batches = StoreBatches(vault, group, ingester, deliver, **options)
+        try:
+            yield batches
+        except BaseException:
+            with contextlib.suppress(Exception):
+                batches.commit()
+            raise
+        batches.commit()

@@ -122,16 +122,41 @@ def _pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
 
 
-def score(text: str, phrases: tuple[str, ...]) -> int:
-    """How many of ``phrases`` occur in ``text``."""
-    return sum(1 for phrase in phrases if _pattern(phrase).search(text))
+@lru_cache(maxsize=512)
+def _needle(phrase: str) -> str | None:
+    """What an ASCII text must contain, lower-cased and with each run of spaces
+    made one, for ``phrase`` to match (None: a phrase beyond ASCII is always
+    tried with its pattern, whose case-insensitive match goes beyond ``lower``)."""
+    return " ".join(phrase.split()).lower() if phrase.isascii() else None
+
+
+def _folded(text: str) -> str | None:
+    """``text`` as ``_needle`` compares it, or None when it is not ASCII."""
+    return " ".join(text.split()).lower() if text.isascii() else None
+
+
+def _occurs(phrase: str, text: str, folded: str | None) -> bool:
+    if folded is not None:
+        needle = _needle(phrase)
+        if needle is not None and needle not in folded:
+            return False  # cannot match: the pattern is not run
+    return _pattern(phrase).search(text) is not None
+
+
+def score(text: str, phrases: tuple[str, ...], *, folded: str | None = None) -> int:
+    """How many of ``phrases`` occur in ``text`` (``folded``: ``_folded(text)``,
+    when the caller has it)."""
+    if folded is None:
+        folded = _folded(text)
+    return sum(1 for phrase in phrases if _occurs(phrase, text, folded))
 
 
 def classify(text: str, rules: Rules) -> str:
     """The document type the rules give ``text`` (``other`` if none matches)."""
+    folded = _folded(text)  # once for every phrase: most are then ruled out by a substring test
     best, best_score = FALLBACK, 0
     for name, phrases in rules.types:
-        found = score(text, phrases)
+        found = score(text, phrases, folded=folded)
         if found > best_score:
             best, best_score = name, found
     return best

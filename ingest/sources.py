@@ -3,8 +3,8 @@
 A scanner's file left behind after ingest is a readable copy of the
 document outside the vault. ``StoredSources`` follows a batch: it notes each
 file's size and modification time as it is taken (``taken``) and, when its
-outcome is ``Ingested`` (``store_file`` returned: the encrypted original,
-the manifest and the journal line are written and fsynced), keeps it as
+outcome is ``Ingested`` (handed on once its batch is committed: the
+encrypted original, the manifest and the journal line are durable), keeps it as
 deletable if it has not changed meanwhile. A file already in the vault (a
 duplicate) is deletable too: its content is in the vault under the earlier
 document. A file that was quarantined, skipped or refused is never deleted.

@@ -11,15 +11,18 @@ what it is, and left alone. With ``once``, the files that settle within one
 ``settle`` period of the start are taken and the watch stops: a file still
 being written is left for the next run.
 
-Each file is ingested under the vault lock, taken and released per file so
-other vault commands can run in between. Only after ``store_file`` has
-returned (original, manifest and journal line written and fsynced; for a
-batch scan split into documents, ``ingest.batch``, for every part) is the
-source deleted (the default: no readable copy is left behind) or, when a
-processed folder is given, moved there (keeping its subfolder, never
-overwriting). A crash at any instant therefore leaves the source in the
-inbox, or the document in the vault, or both; a file ingested twice is
-dropped as a duplicate when the journal is folded.
+Settled files are ingested in batches under the vault lock, taken and
+released per batch (at most 32 documents stored, or a second of work) so
+other vault commands can run in between. Only once the batch is committed
+(each document's original, searchable PDF and manifest written, then made
+durable together, then the journal lines appended and fsynced:
+``vault.group_commit``; for a batch scan split into documents,
+``ingest.batch``, every part) is a stored file's source deleted (the default: no
+readable copy is left behind) or, when a processed folder is given, moved
+there (keeping its subfolder, never overwriting). A crash at any instant
+therefore leaves the source in the inbox, or the document in the vault, or
+both; a file ingested twice is dropped as a duplicate when the journal is
+folded.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.pipeline import (
+    SECONDS,
+    SIZE,
     Failed,
     Ingested,
     Ingester,
@@ -43,6 +48,7 @@ from ingest.pipeline import (
     Skipped,
     Split,
     not_a_file,
+    store_batches,
 )
 from ingest.quarantine import ensure_outside_vault
 from ingest.relocate import move_aside
@@ -237,15 +243,17 @@ class InboxWatcher:
         while True:
             busy = False
             ready, soonest = self.poll()
-            for path in ready:
+            waiting = list(ready)
+            while waiting:
                 try:
-                    self.take(path)
+                    taken, _ = self.take_batch(waiting)
                 except LockedError:
                     if options.once:
                         raise
                     self._notice("the vault is busy; trying again shortly")
                     busy = True
                     break
+                waiting = waiting[taken:]
             if options.once and not ready and soonest is None:
                 return self.report
             if options.once and not ready and self.tracker.clock() >= stop_at:
@@ -277,39 +285,70 @@ class InboxWatcher:
 
     def take(self, path: Path) -> Outcome | None:
         """Ingest one settled file under the vault lock, then move or delete it."""
-        settled = self.tracker.settled_signature(path)
+        return self.take_batch([path])[1][0]
+
+    def take_batch(self, paths: list[Path]) -> tuple[int, list[Outcome | None]]:
+        """Ingest settled files under one vault lock as one batch (at most
+        ``SIZE`` stored, or ``SECONDS`` of work): made durable and journaled
+        together, then each stored file is moved or deleted. Returns how many
+        of ``paths`` were taken, and the outcome of each (None: it changed or
+        went since it settled, and is looked at again later)."""
         vault = self.open_vault()
+        taken: list[tuple[Path, Signature | None]] = []
+        outcomes: dict[Path, Outcome] = {}
         with vault.lock:
-            if signature(path) != settled:
-                return None  # changed or gone since it settled: look again later
             if vault.key is not None:
                 vault.catalog  # noqa: B018 - fold others' work before checking duplicates
-            if self.on_start:
-                self.on_start(path)
-            outcome = self.ingester.ingest_file(vault, path, on_page=self.on_page)
+
+            def deliver(outcome: Outcome) -> None:
+                outcomes[outcome.path] = outcome
+
+            with store_batches(
+                vault, self.ingester, deliver, size=SIZE, seconds=SECONDS
+            ) as batches:
+                started = time.monotonic()
+                for path in paths:
+                    if len(batches.group) >= SIZE or time.monotonic() - started >= SECONDS:
+                        break  # the rest after this batch, the lock released in between
+                    settled = self.tracker.settled_signature(path)
+                    taken.append((path, settled))
+                    if signature(path) != settled:
+                        continue  # changed or gone since it settled: look again later
+                    if self.on_start:
+                        self.on_start(path)
+                    batches.add(self.ingester.ingest_file(vault, path, on_page=self.on_page))
+            # the batch is committed: what it stored is durable and recorded
             self.report.checked_duplicates = vault.key is not None
-            self.tracker.forget(path)
-            if isinstance(outcome, Ingested | Split):  # a batch: every part is durable
-                if signature(path) == settled:
-                    self._dispose(path)
-                else:
-                    self._notice(
-                        f"{self._named(path)} changed while it was being stored; "
-                        "it will be stored again once it settles"
-                    )
-                if vault.key is not None and not outcome.duplicate:
-                    vault.fold_journal()
-            elif isinstance(outcome, Skipped) and settled is not None:
-                self._left[path] = settled
-            elif isinstance(outcome, Failed) and self.options.once and settled is not None:
-                self._left[path] = settled  # reported once; not taken for one still changing
+            stored_new = False
+            for path, settled in taken:
+                outcome = outcomes.get(path)
+                if outcome is None:
+                    continue
+                self.tracker.forget(path)
+                if isinstance(outcome, Ingested | Split):  # a batch scan: every part
+                    if signature(path) == settled:
+                        self._dispose(path)
+                    else:
+                        self._notice(
+                            f"{self._named(path)} changed while it was being stored; "
+                            "it will be stored again once it settles"
+                        )
+                    stored_new = stored_new or not outcome.duplicate
+                elif isinstance(outcome, Skipped) and settled is not None:
+                    self._left[path] = settled
+                elif isinstance(outcome, Failed) and self.options.once and settled is not None:
+                    self._left[path] = settled  # reported once; not taken for one still changing
+            if vault.key is not None and stored_new:
+                vault.fold_journal()
             for doc_id, copy_of in vault.dropped_duplicates:
                 self._notice(
                     f"{doc_id} was a duplicate of {copy_of} (the same file stored twice); "
                     f"it is kept once, as {copy_of}"
                 )
-        self._record(outcome)
-        return outcome
+        for path, _ in taken:
+            if path in outcomes:
+                self._record(outcomes[path])
+        return len(taken), [outcomes.get(path) for path, _ in taken]
 
     def _dispose(self, path: Path) -> None:
         processed = self.options.processed

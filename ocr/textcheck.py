@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _TOKEN = re.compile(r"\S+")
 _WORD = re.compile(r"[^\W\d_]+|\d+")
@@ -45,6 +46,7 @@ def _plausible_word(word: str) -> bool:
     return len(word) <= 3 or any(ch in _VOWELS for ch in lower)
 
 
+@lru_cache(maxsize=8192)  # words recur: a page of a letter has many of them twice
 def _plausible_token(token: str) -> bool:
     """A token such as ``Przybylski,`` or ``NT26P00412`` or ``10:00``."""
     core = token.strip(_EDGE_PUNCTUATION)
@@ -65,10 +67,15 @@ def is_real_text(text: str) -> bool:
     total = sum(map(len, tokens))
     if total == 0:
         return False
-    real = [t for t in tokens if _plausible_token(t)]
-    if len(real) < MIN_REAL_WORDS or sum(map(len, real)) < MIN_REAL_SHARE * total:
-        return False
-    return _letters_look_like_language(text)
+    needed = MIN_REAL_SHARE * total
+    words, characters = 0, 0
+    for token in tokens:  # until enough are seen to be plausible
+        if _plausible_token(token):
+            words += 1
+            characters += len(token)
+            if words >= MIN_REAL_WORDS and characters >= needed:
+                return _letters_look_like_language(text)
+    return False
 
 
 def _letters_look_like_language(text: str) -> bool:

@@ -139,21 +139,33 @@ class AuditLog:
         return AuditEntry(**record) if is_record(record) else None
 
     def append(self, event: str, ids: list[str] | None = None, **detail: Any) -> AuditEntry:
-        if event not in EVENTS:
-            raise ValueError(f"unknown audit event {event!r}")
+        return self.append_all([(event, list(ids or []))], **detail)[0]
+
+    def append_all(self, events: list[tuple[str, list[str]]], **detail: Any) -> list[AuditEntry]:
+        """Append one entry per (event, ids), chained, with one write and one
+        fsync (all or none); each carries ``detail``."""
+        for event, _ in events:
+            if event not in EVENTS:
+                raise ValueError(f"unknown audit event {event!r}")
         seq, prev = self.tip()
-        body: dict[str, Any] = {
-            "seq": seq + 1,
-            "time": clock.stamp(),
-            "event": event,
-            "ids": list(ids or []),
-            "detail": {"key": self.key_label, **detail} if self.key_label else detail,
-            "prev": prev,
-        }
-        entry = AuditEntry(**body, hash=_digest(body))
-        line = json.dumps(entry.as_dict(), sort_keys=True, separators=(",", ":")) + "\n"
-        append_line(self.path, line.encode())
-        return entry
+        made: list[AuditEntry] = []
+        lines: list[str] = []
+        for event, ids in events:
+            seq += 1
+            body: dict[str, Any] = {
+                "seq": seq,
+                "time": clock.stamp(),
+                "event": event,
+                "ids": list(ids),
+                "detail": {"key": self.key_label, **detail} if self.key_label else dict(detail),
+                "prev": prev,
+            }
+            entry = AuditEntry(**body, hash=_digest(body))
+            made.append(entry)
+            lines.append(json.dumps(entry.as_dict(), sort_keys=True, separators=(",", ":")) + "\n")
+            prev = entry.hash
+        append_line(self.path, "".join(lines).encode())
+        return made
 
     def verify(self, anchor: tuple[int, str] | None = None) -> list[ChainProblem]:
         """Check the chain; ``anchor`` is a (seq, hash) the chain must contain."""

@@ -112,7 +112,13 @@ def check_entry(entry: dict[str, Any], signer: str | None) -> bool:
 
 
 def append(path: Path, entry: dict[str, Any]) -> None:
-    append_line(path, (json.dumps(entry, sort_keys=True) + "\n").encode())
+    append_all(path, [entry])
+
+
+def append_all(path: Path, entries: list[dict[str, Any]]) -> None:
+    """Append the entries' lines with one write and one fsync (all or none)."""
+    lines = "".join(json.dumps(entry, sort_keys=True) + "\n" for entry in entries)
+    append_line(path, lines.encode())
 
 
 def read_set_aside(path: Path) -> list[dict[str, Any]]:

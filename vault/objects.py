@@ -4,8 +4,10 @@ An object's name is the SHA-256 of its stored (age-encrypted) bytes, laid out
 as ``<root>/ab/abcdef…``. Objects are never modified. A put encrypts to a temp
 file inside the store's own temp folder, hashes it, fsyncs and renames it into
 place, so a crash leaves no partial object under the store; stale temp files
-are removed when the store is opened. Verifying is re-hashing, which needs no
-key.
+are removed when the store is opened. A put given ``pending``
+(``group_commit.PendingFiles``) renames without the fsyncs: the caller makes
+the object durable, with the rest of its group, before anything names it.
+Verifying is re-hashing, which needs no key.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from vault.fsutil import (
     private_temp_path,
     remove_quietly,
 )
+from vault.group_commit import PendingFiles
 
 _ID = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1024 * 1024
+_IN_MEMORY = 4 * 1024 * 1024  # a file up to this size is encrypted in memory
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class ObjectStore:
         self.tmp = tmp
         self.part_size = part_size
         self.jobs = parts.default_jobs() if jobs is None else jobs
+        self._folders: set[Path] = set()  # object folders known to exist (made private)
 
     def open(self) -> None:
         make_private_dir(self.root)
@@ -101,19 +106,29 @@ class ObjectStore:
 
     # --- put ---------------------------------------------------------------
 
-    def put_file(self, src: Path, recipients: Sequence[x25519.Recipient]) -> StoredObject:
+    def put_file(
+        self,
+        src: Path,
+        recipients: Sequence[x25519.Recipient],
+        *,
+        pending: PendingFiles | None = None,
+    ) -> StoredObject:
         """Encrypt the file ``src`` into the store (streamed).
 
         A file larger than ``part_size`` is stored in parts, encrypted in
-        parallel; every part is committed only once all of them are written.
+        parallel; every part is committed only once all of them are written
+        (and made durable then, whatever ``pending``).
         """
-        part_spans = parts.spans(src.stat().st_size, self.part_size)
+        size = src.stat().st_size
+        part_spans = parts.spans(size, self.part_size)
         if len(part_spans) > 1:
             return self._put_parts(src, part_spans, recipients)
+        if size <= _IN_MEMORY:  # encrypted and hashed in memory: written once, never read back
+            return self.put_bytes(src.read_bytes(), recipients, pending=pending)
         tmp = private_temp_path(self.tmp)
         try:
             crypto.encrypt_file(src, tmp, recipients)
-            return self._commit(tmp)
+            return self._commit(tmp, pending=pending)
         finally:
             remove_quietly(tmp)
 
@@ -144,16 +159,22 @@ class ObjectStore:
         ref = parts.join_ref([object_id for object_id, _ in written])
         return StoredObject(ref, sum(size for _, size in written), tuple(written))
 
-    def put_bytes(self, data: bytes, recipients: Sequence[x25519.Recipient]) -> StoredObject:
+    def put_bytes(
+        self,
+        data: bytes,
+        recipients: Sequence[x25519.Recipient],
+        *,
+        pending: PendingFiles | None = None,
+    ) -> StoredObject:
         """Encrypt a small record (a manifest) into the store."""
-        return self.put_encrypted(crypto.encrypt_bytes(data, recipients))
+        return self.put_encrypted(crypto.encrypt_bytes(data, recipients), pending=pending)
 
-    def put_encrypted(self, blob: bytes) -> StoredObject:
+    def put_encrypted(self, blob: bytes, *, pending: PendingFiles | None = None) -> StoredObject:
         tmp = private_temp_path(self.tmp)
         try:
             with open(tmp, "wb") as f:
                 f.write(blob)
-            return self._commit(tmp)
+            return self._commit(tmp, hashlib.sha256(blob).hexdigest(), pending=pending)
         finally:
             remove_quietly(tmp)
 
@@ -162,15 +183,46 @@ class ObjectStore:
         hash (``digest``, when the writer hashed what it wrote)."""
         return self._commit(tmp, digest)
 
-    def _commit(self, tmp: Path, digest: str | None = None) -> StoredObject:
+    def _commit(
+        self, tmp: Path, digest: str | None = None, *, pending: PendingFiles | None = None
+    ) -> StoredObject:
         object_id = digest or hash_file(tmp)
         size = tmp.stat().st_size
         final = self.path(object_id)
         if final.exists() and final.stat().st_size == size:
-            return StoredObject(object_id, size)  # same bytes already stored
-        make_private_dir(final.parent)
-        commit_temp(tmp, final)
+            if pending is None:
+                return StoredObject(object_id, size)  # same bytes already stored, durably
+            if hash_file(final) == object_id:  # perhaps left, not yet durable, by a crash
+                pending.renamed(final)
+                return StoredObject(object_id, size)
+        self._make_folder(final.parent, pending)
+        try:
+            self._rename(tmp, final, pending)
+        except FileNotFoundError:  # its folder went since it was made (emptied and removed)
+            self._folders.discard(final.parent)
+            self._make_folder(final.parent, pending)
+            self._rename(tmp, final, pending)
         return StoredObject(object_id, size)
+
+    @staticmethod
+    def _rename(tmp: Path, final: Path, pending: PendingFiles | None) -> None:
+        if pending is None:
+            commit_temp(tmp, final)
+        else:
+            os.replace(tmp, final)
+            pending.renamed(final)
+
+    def _make_folder(self, folder: Path, pending: PendingFiles | None) -> None:
+        if folder in self._folders:
+            return
+        existed = folder.is_dir()
+        make_private_dir(folder)
+        if not existed:
+            if pending is None:
+                fsync_dir(folder.parent)
+            else:
+                pending.made_folder(folder)
+        self._folders.add(folder)
 
     # --- get ---------------------------------------------------------------
 

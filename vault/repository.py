@@ -5,10 +5,11 @@ This is the library API the CLI calls. It needs no secret to store documents
 searching, exporting and folding the journal need the key, unlocked with the
 passphrase or the emergency key.
 
-Storing a document, locked or unlocked, is the same three durable steps: the
-encrypted original, the encrypted manifest, and a line in ``journal.log``
-naming both, signed with this computer's installation signing key
-(``signing.py``). Only then is the document *recorded*. An unlocked command
+Storing a document, locked or unlocked, is the same three steps: the
+encrypted original and the encrypted manifest written, both made durable
+(with the rest of their group: ``storing`` and ``group_commit``), and a
+line in ``journal.log`` naming both, signed with this computer's
+installation signing key (``signing.py``). Only then is the document *recorded*. An unlocked command
 folds the journal into the catalog: it checks each entry (a manifest without
 a MAC must carry a signature by the key the head names), checks fingerprints
 (dropping duplicates), signs manifests that were written without the key, and
@@ -55,6 +56,7 @@ from vault.fsutil import (
     make_private_dir,
     remove_orphan_workdirs,
 )
+from vault.group_commit import StoreGroup
 from vault.head import (
     HEAD_MAC_HINT,
     Head,
@@ -179,6 +181,7 @@ class Vault:
         self._opening_fold = FoldResult()  # what opening the catalog folded in
         # (doc id, id of the document it copies) for duplicates folds dropped
         self.dropped_duplicates: list[tuple[str, str]] = []
+        self._group: StoreGroup | None = None  # documents stored, not yet committed
 
     # --- lifecycle ----------------------------------------------------------
 
@@ -385,6 +388,31 @@ class Vault:
             return None
         return self.catalog.by_fingerprint(fingerprint_file(path, self.key.fingerprint_key))
 
+    @contextlib.contextmanager
+    def storing(self) -> Iterator[StoreGroup]:
+        """Store documents as one group (``group_commit``): each ``store_file``
+        inside writes its files without an fsync of its own, and
+        ``group.commit()`` makes them all durable and journals them together
+        (returning their ids). Leaving the block commits what is left, also
+        when an error ends it (what was stored before the error stays
+        stored; an error of that commit is then not raised over the first).
+        Nested, the outer group is used."""
+        if self._group is not None:
+            yield self._group
+            return
+        group = StoreGroup(self._journal_path, self.audit)
+        self._group = group
+        try:
+            try:
+                yield group
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    group.commit()
+                raise
+            group.commit()
+        finally:
+            self._group = None
+
     def store_file(
         self,
         path: Path,
@@ -401,6 +429,8 @@ class Vault:
     ) -> Stored:
         """Encrypt a document and its manifest and record them in the journal.
 
+        Outside ``storing``, it returns once the document is durable and
+        recorded; inside, once it is written (recorded at the group's commit).
         When unlocked, a document whose content is already in the vault is not
         stored again and ``duplicate_of`` names the existing one. ``batch``:
         the document is pages of a batch scan (``vault.batches``);
@@ -412,44 +442,52 @@ class Vault:
             existing = self.catalog.by_fingerprint(fingerprint)
             if existing is not None:
                 return self.stored_as(existing)
-        recipients = [self.recipient]
-        entry_key = self._entry_key()
-        original = self.objects.put_file(path, recipients)
-        stored = original.objects
-        searchable_id = None
-        if searchable is not None:
-            pdf = self.objects.put_file(searchable, recipients)
-            stored.update(pdf.objects)
-            searchable_id = pdf.id
-        if batch is not None:
-            stored.update(batch.objects)
-        received = now_utc()
-        doc = Manifest(
-            doc_id=manifests.new_document_id(),
-            original=original.id,
-            name=name,
-            media_type=media_type,
-            size=path.stat().st_size,
-            received=received,
-            retention=retention.retention_date(doc_type, received, self.config),
-            pages=pages,
-            doc_type=doc_type,
-            family=families.normalise(family) if family is not None else None,
-            text=text or [],
-            fields=fields or {},
-            searchable=searchable_id,
-            batch=None if batch is None else batch.record(),
-        )
-        doc = replace(doc, title=title_of(doc))
-        if self.key is not None and fingerprint is not None:
-            record = self.manifests.put_bytes(doc.signed(fingerprint, self.key.mac), recipients)
-        else:
-            record = self.manifests.put_bytes(doc.to_json(), recipients)
-        entry = journals.new_entry(
-            record.id, record.size, stored, signed=self.key is not None, key=entry_key
-        )
-        journals.append(self._journal_path, entry)
-        self.audit.append("ingest", [doc.doc_id, *original.objects])
+        with self.storing() as group:
+            if "recipients" not in group.cache:  # the same for the whole group (under the lock)
+                group.cache["recipients"] = [self.recipient]
+                group.cache["entry_key"] = self._entry_key()
+            recipients = group.cache["recipients"]
+            pending = group.files
+            original = self.objects.put_file(path, recipients, pending=pending)
+            stored = original.objects
+            searchable_id = None
+            if searchable is not None:
+                pdf = self.objects.put_file(searchable, recipients, pending=pending)
+                stored.update(pdf.objects)
+                searchable_id = pdf.id
+            if batch is not None:
+                stored.update(batch.objects)
+            received = now_utc()
+            doc = Manifest(
+                doc_id=manifests.new_document_id(),
+                original=original.id,
+                name=name,
+                media_type=media_type,
+                size=path.stat().st_size,
+                received=received,
+                retention=retention.retention_date(doc_type, received, self.config),
+                pages=pages,
+                doc_type=doc_type,
+                family=families.normalise(family) if family is not None else None,
+                text=text or [],
+                fields=fields or {},
+                searchable=searchable_id,
+                batch=None if batch is None else batch.record(),
+            )
+            doc = replace(doc, title=title_of(doc))
+            if self.key is not None and fingerprint is not None:
+                data = doc.signed(fingerprint, self.key.mac)
+            else:
+                data = doc.to_json()
+            record = self.manifests.put_bytes(data, recipients, pending=pending)
+            entry = journals.new_entry(
+                record.id,
+                record.size,
+                stored,
+                signed=self.key is not None,
+                key=group.cache["entry_key"],
+            )
+            group.add(doc.doc_id, entry, [doc.doc_id, *original.objects])
         return Stored(doc.doc_id, doc_type=doc.doc_type, family=doc.family, title=doc.title)
 
     def stored_as(self, existing: str) -> Stored:

@@ -51,9 +51,14 @@ def _printable_lines(text: str) -> str:
     """``text`` without control characters (a tab as spaces), lines kept."""
     text = text.replace("\t", TAB)
     return "\n".join(
-        "".join(c for c in line if unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co")).rstrip()
+        line.rstrip()
+        if line.isprintable()  # holds no character of those categories: most lines, quickly
+        else "".join(c for c in line if unicodedata.category(c) not in _DROPPED).rstrip()
         for line in text.split("\n")
     )
+
+
+_DROPPED = ("Cc", "Cf", "Cs", "Co")  # control, format, surrogate and private-use characters
 
 
 def _western(text: str) -> bool:
@@ -127,12 +132,12 @@ def render_pdf(sections: list[str], out: Path, *, max_pages: int) -> list[str]:
     widths: dict[str, float] = {}
 
     def width(text: str) -> float:
-        total = 0.0
-        for char in text:
-            if char not in widths:
+        try:
+            return sum(map(widths.__getitem__, text), 0.0)
+        except KeyError:  # a character not measured yet
+            for char in set(text).difference(widths):
                 widths[char] = pdf.get_string_width(char)
-            total += widths[char]
-        return total
+            return sum(map(widths.__getitem__, text), 0.0)
 
     for number, section in enumerate(sections):
         lines = [""] if number else []

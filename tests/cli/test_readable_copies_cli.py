@@ -120,9 +120,9 @@ def test_remove_source_deletes_without_asking_and_keep_source_keeps(
 def test_remove_source_never_deletes_a_file_not_durably_stored(
     vault_dir: Path, tmp_path: Path
 ) -> None:
-    """The journal line of the second file cannot be flushed (fsync fails,
-    injected by strace): that file is not stored, so it is not deleted; the
-    first one, stored, is."""
+    """The journal lines of the batch cannot be flushed (fsync fails, injected
+    by strace): its files are not stored, so none is deleted; run again, both
+    are stored and deleted."""
     if shutil.which("strace") is None:
         pytest.fail("strace is needed for fault injection")
     first = make_pdf(tmp_path / "first.pdf", "stored")
@@ -131,16 +131,23 @@ def test_remove_source_never_deletes_a_file_not_durably_stored(
     journal.touch(mode=0o600)
     env = {**os.environ, "VAULT_DIR": str(vault_dir)}
     env.pop("VAULT_PASSPHRASE", None)
+    ingest = [sys.executable, "-m", "vault.cli", "ingest", str(first), str(second),
+              "--remove-source"]  # fmt: skip
     done = subprocess.run(
         ["strace", "-f", "-qq", "-o", os.devnull, "-P", str(journal),
-         "-e", "inject=fsync:error=EIO:when=2",
-         sys.executable, "-m", "vault.cli", "ingest", str(first), str(second), "--remove-source"],
+         "-e", "inject=fsync:error=EIO:when=1", *ingest],
         capture_output=True, env=env, timeout=120, check=False,
     )  # fmt: skip
     err = done.stderr.decode()
     assert done.returncode == 1, err
-    assert "Deleted 1 original file." in err
-    assert not first.exists() and second.exists()
+    assert "not stored: first.pdf" in err and "not stored: second.pdf" in err
+    assert "Deleted" not in err
+    assert first.exists() and second.exists()
+    assert Vault.open(vault_dir).journal_entries() == []
+    again = subprocess.run(ingest, capture_output=True, env=env, timeout=120, check=False)
+    assert again.returncode == 0, again.stderr.decode()
+    assert "Deleted 2 original files." in again.stderr.decode()
+    assert not first.exists() and not second.exists()
 
 
 def test_without_a_terminal_ingest_keeps_the_files_and_asks_nothing(

@@ -428,8 +428,9 @@ def test_killed_as_it_deletes_a_scan_the_scan_is_already_in_the_journal(
     )
     assert done.returncode != 0, done.stderr.decode()  # killed at the second deletion
     assert files(inbox) == ["letter-1.pdf", "letter-2.pdf"]
-    # The file being deleted is durably recorded: its journal line came first.
-    assert len(Vault.open(vault_dir).journal_entries()) == 2
+    # The file being deleted is durably recorded: the journal lines of its
+    # batch (all three letters) came before any deletion.
+    assert len(Vault.open(vault_dir).journal_entries()) == 3
     restart = _start_watch(vault_dir, inbox, tmp_path, "--once")
     _, err = restart.communicate(timeout=120)
     assert restart.returncode == 0, err.decode()
@@ -449,3 +450,76 @@ def test_a_scan_whose_journal_line_cannot_be_flushed_is_not_deleted(
     assert done.returncode == 1, done.stderr.decode()
     assert files(inbox) == ["letter.pdf"]
     assert Vault.open(vault_dir).journal_entries() == []
+
+
+# --- a batch killed before it is durable --------------------------------------------
+
+
+def _watch_killed_at(
+    vault_dir: Path, inbox: Path, runtime: Path, calls: str, when: int
+) -> subprocess.CompletedProcess[bytes]:
+    """``vault watch --once`` (deleting what it stores) killed by strace at the
+    ``when``-th of ``calls`` it makes anywhere."""
+    if shutil.which("strace") is None:
+        pytest.fail("strace is needed for fault injection")
+    env = {**os.environ, "VAULT_DIR": str(vault_dir), "XDG_RUNTIME_DIR": str(runtime)}
+    env.pop("VAULT_PASSPHRASE", None)
+    return subprocess.run(
+        ["strace", "-f", "-qq", "-o", os.devnull, "-e", f"trace={calls}",
+         "-e", f"inject={calls}:signal=KILL:when={when}",
+         sys.executable, "-m", "vault.cli", "watch", str(inbox), "--once", *FAST],
+        capture_output=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _objects_in(vault_dir: Path) -> int:
+    return len(files(vault_dir / "objects")) + len(files(vault_dir / "manifests"))
+
+
+@pytest.mark.parametrize(
+    ("calls", "when"),
+    [
+        ("rename", 3),  # some documents of the batch renamed into place, one half-way
+        ("syncfs", 1),  # every file of the batch renamed, none yet made durable
+    ],
+)
+def test_a_batch_killed_before_it_is_durable_keeps_every_source_and_stores_each_once(
+    vault_dir: Path, tmp_path: Path, calls: str, when: int
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for n in range(4):  # one batch: born-digital PDFs, an original and a manifest each
+        make_pdf(inbox / f"letter-{n}.pdf", f"letter number {n} of the batch")
+    content = {digest(inbox / name) for name in files(inbox)}
+    objects_before = _objects_in(vault_dir)
+
+    done = _watch_killed_at(vault_dir, inbox, tmp_path, calls, when)
+    assert done.returncode in (137, -9), done.stderr.decode()  # killed there
+    # Files of the batch were renamed into place, but no journal line was
+    # written and no source left the inbox.
+    assert _objects_in(vault_dir) > objects_before
+    assert Vault.open(vault_dir).journal_entries() == []
+    assert {digest(inbox / name) for name in files(inbox)} == content
+
+    restart = _start_watch(vault_dir, inbox, tmp_path, "--once")
+    _, err = restart.communicate(timeout=120)
+    assert restart.returncode == 0, err.decode()
+    assert files(inbox) == []  # each stored again, then deleted
+    assert Counter(stored_names(vault_dir)) == Counter(f"letter-{n}.pdf" for n in range(4))
+    # What the killed batch left is named by nothing, and prune removes it.
+    assert _unnamed(vault_dir), "the killed batch left no files behind"
+    assert run(CliRunner(), vault_dir, "prune", env=ENV).exit_code == 0
+    assert _unnamed(vault_dir) == set()
+    assert Counter(stored_names(vault_dir)) == Counter(f"letter-{n}.pdf" for n in range(4))
+
+
+def _unnamed(vault_dir: Path) -> set[str]:
+    """Object and manifest files nothing in the vault names."""
+    vault = Vault.open(vault_dir)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        vault.fold_journal()
+        named = vault.referenced()
+    on_disk = {Path(name).name for folder in ("objects", "manifests")
+               for name in files(vault_dir / folder)}  # fmt: skip
+    return on_disk - named

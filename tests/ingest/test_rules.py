@@ -85,3 +85,32 @@ def test_no_rules_setting_gives_defaults() -> None:
 def test_malformed_rules_setting(bad: object) -> None:
     with pytest.raises(UsageError, match="'rules' setting"):
         load_rules({"rules": bad})
+
+
+def _score_by_patterns_alone(text: str, phrases: tuple[str, ...]) -> int:
+    """The rule as written: each phrase's pattern searched in the whole text."""
+    from ingest.rules import _pattern
+
+    return sum(1 for phrase in phrases if _pattern(phrase).search(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        COURT_ORDER,
+        REFERRAL,
+        LETTER,
+        "in  the\tfamily\n\n  court\x1cof appeal",  # runs of any spacing, \x1c is a space to both
+        "REFERRAL\u00a0FORM and REFERRER",  # not ASCII: a no-break space between the words
+        "ſupervised contact and Supervised Contact",  # a long s: matched without case
+        "CARE ORDERS, SEALED-ish, dear-john, Yours Sincerely.",
+        "x" * 5000 + " risk   assessment " + "y" * 5000,
+    ],
+)
+def test_the_quick_check_counts_what_the_patterns_count(text: str) -> None:
+    """The substring test that rules most phrases out never changes a score."""
+    from ingest.rules import score
+
+    rules = load_rules({"rules": {"odd": ["Ordeſ", "K\u212aelvin", "family   court"]}})
+    for _, phrases in rules.types:
+        assert score(text, phrases) == _score_by_patterns_alone(text, phrases), phrases

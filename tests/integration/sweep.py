@@ -2,9 +2,10 @@
 
 ``strace`` stops the command (SIGKILL, delivered as the system call starts,
 so the call never runs) at the N-th rename, unlink, positioned write,
-truncate or fsync, for every N the uninterrupted run makes. Each run gets a
-vault folder of its own, copied from the starting one; after each kill the
-test's ``check`` looks at what was left.
+truncate, fsync or syncfs (a batch of documents made durable at once), for
+every N the uninterrupted run makes. Each run gets a vault folder of its
+own, copied from the starting one; after each kill the test's ``check``
+looks at what was left.
 
 strace counts calls per thread: with ``follow`` (``strace -f``) every thread
 and child is traced, and a kill lands in whichever first makes its N-th such
@@ -45,7 +46,7 @@ from vault.repository import Vault
 
 SYSCALLS = (
     "rename", "renameat", "renameat2", "unlink", "unlinkat",
-    "pwrite64", "ftruncate", "fsync", "fdatasync",
+    "pwrite64", "ftruncate", "fsync", "fdatasync", "syncfs",
 )  # fmt: skip
 VAULT_CMD = str(Path(sys.executable).with_name("vault"))
 ROOT = "ROOT"  # stands for the run's vault folder in a command line

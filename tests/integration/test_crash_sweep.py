@@ -117,7 +117,9 @@ def test_ingest_killed_at_every_file_operation(
     argv = [VAULT_CMD, "--vault", ROOT, "ingest", "--quiet",
             *(str(tmp_path / name) for name in sources)]  # fmt: skip
     kills = _sweep(argv, template_vault.path, template_vault, sources, tmp_path)
-    assert kills > 20
+    # One batch: each file renamed into place, one syncfs, the journal's and the
+    # audit log's appends (fewer calls than a durable step for each file made).
+    assert kills > 12
 
 
 def test_fold_killed_at_every_file_operation(
