@@ -169,13 +169,18 @@ def test_a_watched_batch_killed_half_way_is_finished_by_the_next_run(
     argv = [sys.executable, "-m", "vault", "--vault", str(vault_dir), "watch", str(inbox)]
     argv += ["--once", "--settle", "0"]
     env = {**os.environ, "VAULT_PASSPHRASE": PASSPHRASE}
-    journal = vault_dir / "journal.log"
+    objects = vault_dir / "objects"
+
+    def count() -> int:
+        return sum(1 for p in objects.rglob("*") if p.is_file())
+
+    before = count()
     child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and child.poll() is None:
-        if journal.exists() and journal.read_bytes().count(b"\n") >= 1:
-            break  # the first part is durable
-        time.sleep(0.05)
+        if count() >= before + 2:
+            break  # the batch's object and the first part's are written, the rest not yet
+        time.sleep(0.02)
     assert child.poll() is None, child.communicate()
     child.send_signal(signal.SIGKILL)
     child.wait()

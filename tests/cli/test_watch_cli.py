@@ -79,10 +79,13 @@ def test_once_stores_then_moves_each_file_to_processed(
     done = threading.Event()
 
     def observe() -> None:
-        while not done.is_set():
+        while True:  # and once more after the watch ended
+            finished = done.is_set()
             moved = len(files(processed))
             lines = len(journal.read_bytes().splitlines()) if journal.exists() else 0
             seen.append((moved, lines))
+            if finished:
+                return
             time.sleep(0.002)
 
     observer = threading.Thread(target=observe)
