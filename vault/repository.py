@@ -396,11 +396,13 @@ class Vault:
         pages: int | None = None,
         fields: dict[str, Any] | None = None,
         searchable: Path | None = None,
+        attachments: list[str] | None = None,
     ) -> Stored:
         """Encrypt a document and its manifest and record them in the journal.
 
         When unlocked, a document whose content is already in the vault is not
         stored again and ``duplicate_of`` names the existing one.
+        ``attachments``: an e-mail's, the ids of documents stored before it.
         """
         fingerprint = None
         if self.key is not None:
@@ -432,6 +434,7 @@ class Vault:
             text=text or [],
             fields=fields or {},
             searchable=searchable_id,
+            attachments=list(attachments or []),
         )
         doc = replace(doc, title=title_of(doc))
         if self.key is not None and fingerprint is not None:

@@ -188,7 +188,7 @@ def ingest(
             vault.fold_journal()
     report_dropped(vault)
     if as_json:
-        print_json([o.as_dict() for o in report.outcomes if isinstance(o, Ingested)])
+        print_json([d for o in report.outcomes if isinstance(o, Ingested) for d in o.as_dicts()])
     if not quiet or report.not_stored:
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
     if vault.set_aside:  # earlier entries the unlocked fold did not trust
@@ -341,7 +341,9 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
     """Show a document: its title, the facts found, its text.
 
     The facts are those found in its text (case and referral numbers,
-    dates) or set with 'vault edit'; the file it came from is named.
+    dates) or set with 'vault edit'; the file it came from is named. An
+    e-mail lists its attachments (each a document of its own), and an
+    attachment names the e-mail it came with.
     --history lists each correction instead: when, with which key, and
     each detail before and after.
 
@@ -350,18 +352,22 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
         vault show D-7K3M9Q
         vault show D-7K3M9Q --history
     """
-    from vault.cli.describe import file_kind, found_facts, received
+    from vault.cli.describe import attachment_line, email_line, file_kind, found_facts, received
 
     with unlocked(root, unlock, reading=True) as vault:
         row = vault.document(doc_id)
         text = vault.text(row["id"])
         corrections = vault.history(row["id"]) if history else []
+        attachments = [attachment_line(vault.catalog, a) for a in row["attachments"]]
+        emails = [vault.catalog.get(e) for e in vault.catalog.emails_of(row["id"])]
         vault.audit.append("show", [row["id"]])
     if history:
         _show_history(row, corrections, as_json)
         return
     if as_json:
-        print_json({**row, "text": text})
+        kept = [found["id"] if found else line.split()[0] for line, found in attachments]
+        attached_to = [email["id"] for email in emails if email]
+        print_json({**row, "attachments": kept, "attached_to": attached_to, "text": text})
         return
     click.echo(f"{row['id']}  {escaped(row['title'] or row['name'])}")
     lines = [
@@ -370,6 +376,9 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
         ("received", received(row["received"])),
         ("file", f"{row['name']} ({file_kind(row)})"),
     ]
+    if attachments:
+        lines.append(("attachments", ", ".join(line for line, _ in attachments)))
+    lines += [("attached to", email_line(email)) for email in emails if email]
     facts = found_facts(row["fields"])
     width = max(len(label) for label, _ in lines + facts)
     for label, value in lines:
