@@ -563,9 +563,7 @@ class Ingester:
                 fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
                 with os.fdopen(fd, "wb") as f:
                     f.write(attachment.data)
-                taken = self._take(
-                    vault, part, on_page, family=own_family, nesting=nesting + 1
-                )
+                taken = self._take(vault, part, on_page, family=own_family, nesting=nesting + 1)
                 if isinstance(taken, Failed):
                     return Failed(path, taken.reason, taken.errno)
                 listed.append(attachment.name)

@@ -226,7 +226,7 @@ def open_eml(path: Path, limits: Limits) -> Mail:
             texts.insert(0, _text_of(part, deadline, budget))
             continue
         media_type = part.get_content_type()
-        if _is_message(part):
+        if _is_message(part, media_type):
             subject = shown(_header(part.get_payload()[0], "subject"))
             raw = part.get_filename() or (f"{subject}.eml" if subject else None)
             name = attachment_name(raw, len(attachments) + 1, MEDIA_TYPE)
@@ -265,8 +265,8 @@ def _header(message: Any, name: str) -> str:
     return "" if value is None else str(value)
 
 
-def _is_message(part: Any) -> bool:
-    return part.get_content_type() in ("message/rfc822", "message/global") and isinstance(
+def _is_message(part: Any, media_type: str) -> bool:
+    return media_type in ("message/rfc822", "message/global") and isinstance(
         part.get_payload(), list
     )
 
@@ -288,16 +288,17 @@ def _survey(message: Any, limits: Limits) -> None:
                 f"its parts sit more than {MAX_MULTIPART_DEPTH} deep inside each other"
             )
         payload = part.get_payload()
-        if part.get_content_maintype() == "multipart" and isinstance(payload, list):
+        media_type = part.get_content_type()
+        if media_type.startswith("multipart/") and isinstance(payload, list):
             stack.extend((child, nesting, depth + 1) for child in payload)
-        elif _is_message(part):
+        elif _is_message(part, media_type):
             attachments += 1
             if nesting + 1 > limits.max_nesting:
                 raise too_deep(limits)
             stack.extend((child, nesting + 1, depth + 1) for child in payload)
         elif part is not message and not isinstance(payload, list):
             named = part.get_content_disposition() == "attachment" or part.get_filename()
-            if named or part.get_content_type() not in ("text/plain", "text/html"):
+            if named or media_type not in ("text/plain", "text/html"):
                 attachments += 1
     if attachments > limits.max_attachments:
         raise too_many(attachments, limits)
@@ -317,10 +318,13 @@ def _own_parts(message: Any) -> Iterator[tuple[Any, bool]]:
     while stack:
         part, alternative = stack.pop()
         payload = part.get_payload()
-        if part.get_content_maintype() == "multipart" and isinstance(payload, list):
-            inside = alternative or part.get_content_subtype() == "alternative"
+        media_type = part.get_content_type()
+        if media_type.startswith("multipart/") and isinstance(payload, list):
+            inside = alternative or media_type == "multipart/alternative"
             stack.extend((child, inside) for child in reversed(payload))
-        elif (_is_message(part) and part is not message) or not isinstance(payload, list):
+        elif (_is_message(part, media_type) and part is not message) or not isinstance(
+            payload, list
+        ):
             yield part, alternative
 
 

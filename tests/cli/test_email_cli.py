@@ -115,8 +115,9 @@ def test_ingest_stores_the_email_and_its_attachments_and_leaves_hostile_ones(
     listed = rows(runner, vault_dir)
     assert listed["mail.eml"]["title"] == f"Document \u2014 {SUBJECT} \u2014 3 Dec 2026"
     email = shown(runner, vault_dir, ids["mail.eml"]).output
-    for fact in ("subject: " + SUBJECT, "from: Jane Carter <jane.carter@northshire.example>",
-                 "to: Harbour View Centre", "cc: Team", "sent: 3 Dec 2026 at", "e-mail"):  # fmt: skip
+    facts = ("subject: " + SUBJECT, "from: Jane Carter <jane.carter@northshire.example>",
+             "to: Harbour View Centre", "cc: Team", "sent: 3 Dec 2026 at", "e-mail")  # fmt: skip
+    for fact in facts:
         assert fact in email, fact
 
     out = tmp_path / "mail.pdf"

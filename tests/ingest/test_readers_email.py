@@ -138,8 +138,8 @@ def test_500_attachments_are_refused_naming_the_count(tmp_path: Path) -> None:
 
 
 def test_attachment_size_limits(tmp_path: Path) -> None:
-    path = eml(tmp_path / "big.eml", attachments=[("a.bin", os.urandom(3000), "application/pdf"),
-                                                 ("b.bin", os.urandom(3000), "application/pdf")])  # fmt: skip
+    two = [(name, os.urandom(3000), "application/pdf") for name in ("a.bin", "b.bin")]
+    path = eml(tmp_path / "big.eml", attachments=two)
     with pytest.raises(UnreadableInputError, match="an attachment is"):
         read_mail(path, MEDIA_TYPE, Limits(max_attachment_bytes=2000))
     with pytest.raises(UnreadableInputError, match="its attachments come to more than"):
