@@ -93,7 +93,7 @@ def ingest(
     verbose: bool,
     passphrase_file: Path | None,
 ) -> None:
-    """Store scans, photos and documents (PDF, pictures, text, HTML, Word, ODT, RTF).
+    """Store scans, photos, documents and e-mails (PDF, pictures, text, Word, .eml, .msg).
 
     PATHS may be files or folders; types are found from the files' content.
     Scans and photos (PDF, TIFF, JPEG, PNG, HEIC/HEIF, WebP, GIF, BMP) are
@@ -101,7 +101,9 @@ def ingest(
     encoding; Markdown, CSV), web pages (HTML: the visible text, nothing
     fetched), Word (.docx, .doc),
     OpenDocument (.odt) and RTF documents are stored as they are, with their
-    text and a searchable PDF made from it. Each document gets a type
+    text and a searchable PDF made from it. An e-mail (.eml, Outlook .msg)
+    is stored with its headers and body as its text, and each attachment
+    as a document of its own (a scanned one OCR'd), linked to it. Each document gets a type
     (referral, court-order, letter, other), a family reference and fields
     such as case numbers and dates from its text, all kept encrypted. No
     passphrase is needed: documents are encrypted to the vault's public key
