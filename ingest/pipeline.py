@@ -21,9 +21,10 @@ file, ``Ingester.ingest_file``:
 E-mails (``.eml``, Outlook ``.msg``: ``ingest.readers.mail``): each
 attachment is written to the private work folder and taken through these
 same steps (so a scanned PDF attachment is OCR'd, an attached e-mail
-stored with its own attachments), stored as a document of its own, and
-only then is the e-mail stored, its manifest naming its attachments'
-document ids (``Manifest.attachments``; the catalog keeps the way back).
+stored with its own attachments; a batch scan attached is not split),
+stored as a document of its own, and only then is the e-mail stored,
+its manifest naming its attachments' document ids
+(``Manifest.attachments``; the catalog keeps the way back).
 Cut short between the two, the e-mail is still where it was (in the inbox,
 or given again): the next run finds its stored attachments as duplicates
 (at once when unlocked, else when the journal is folded, where the
@@ -34,6 +35,12 @@ and kept inside the stored original e-mail; an attachment without a
 family reference in its text takes the e-mail's, and an e-mail without
 one takes its first attachment's. An e-mail that breaks a limit (too
 many attachments, e-mails nested too deep, too big) is refused whole.
+
+A PDF or TIFF scanned as a batch (separator sheets between its documents,
+``ingest.batch``) is split first, unless the settings say not to: the batch
+file is stored once, whole, and each part goes through steps 2-5 as a
+document of its own, its manifest naming the batch and its pages. The
+outcome is a ``Split`` only once every part is durable.
 
 A refused file is moved to the quarantine by an ``Ingester`` made with
 ``quarantine_refused`` (the watched inbox: ``ingest.watch``), and left
@@ -57,6 +64,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ingest import batch as batches
+from ingest.batch import Split
 from ingest.detect import SUPPORTED, detect_media_type, unsupported_reason
 from ingest.fields import extract_fields, family_reference
 from ingest.readers import read_document, read_mail, reads
@@ -66,10 +75,13 @@ from ingest.readers.rendition import render_pdf
 from ingest.rules import classify
 from ingest.settings import IngestSettings
 from ocr import ocr_document
+from ocr.source import PDF
+from vault.batches import StoredBatch, store_batch, stored_before
 from vault.errors import UnreadableInputError, UsageError, VaultError
 from vault.fsutil import FILE_MODE, private_workdir
 from vault.oserror import storage_error
 from vault.repository import Stored, Vault
+from vault.separator_sheet import Sheet
 
 PageCallback = Callable[[int, int], None]
 
@@ -130,6 +142,7 @@ class Ingested:
     path: Path
     stored: Stored
     note: str | None = None
+    pages: tuple[int, int] | None = None  # the pages of a batch scan it is (``ingest.batch``)
     attachments: tuple[Ingested, ...] = ()
 
     @property
@@ -140,6 +153,13 @@ class Ingested:
     def new_documents(self) -> int:
         """Documents this stored that were not in the vault: it, and its attachments."""
         return (not self.duplicate) + sum(a.new_documents for a in self.attachments)
+
+    def _file(self, verbose: bool) -> str:
+        named = _named(self.path, verbose)
+        if self.pages is None:
+            return named
+        first, last = self.pages
+        return f"{named} page {first}" if first == last else f"{named} pages {first}-{last}"
 
     def message(self, *, verbose: bool = False, titled: bool | None = None) -> str:
         """``D-7K3M9Q  SCAN0001.pdf: referral, family F-0042, "Referral — …"``; a
@@ -153,7 +173,7 @@ class Ingested:
         title = f'"{stored.title}"' if stored.title and shown else ""
         if self.duplicate:
             about = f"a duplicate of {stored.duplicate_of}" + (f" ({title})" if title else "")
-            return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}, not stored again"
+            return f"{stored.doc_id}  {self._file(verbose)}: {about}, not stored again"
         family = f"family {stored.family}" if stored.family else "no family reference"
         about = ", ".join(part for part in (stored.doc_type, family, title) if part)
         if self.attachments:
@@ -164,13 +184,14 @@ class Ingested:
             )
             about += f", with {count} attachment{'s' if count != 1 else ''} stored: {parts}"
         note = f" ({self.note})" if self.note else ""
-        return f"{stored.doc_id}  {_named(self.path, verbose)}: {about}{note}"
+        return f"{stored.doc_id}  {self._file(verbose)}: {about}{note}"
 
     def as_dict(self) -> dict[str, Any]:
         stored = self.stored
         found: dict[str, Any] = {
             "id": stored.doc_id, "file": self.path.name, "duplicate_of": stored.duplicate_of,
             "title": stored.title, "doc_type": stored.doc_type, "family": stored.family,
+            "batch_pages": list(self.pages) if self.pages else None,
         }  # fmt: skip
         if self.attachments:
             found["attachments"] = [a.stored.doc_id for a in self.attachments]
@@ -199,7 +220,7 @@ class Failed:
         return f"not stored: {_named(self.path, verbose)}: {self.reason}"
 
 
-Outcome = Ingested | Quarantined | Refused | Skipped | Failed
+Outcome = Ingested | Split | Quarantined | Refused | Skipped | Failed
 
 
 @dataclass
@@ -208,13 +229,28 @@ class IngestReport:
     checked_duplicates: bool = True  # False without the key: found when next unlocked
 
     @property
+    def documents(self) -> list[Ingested]:
+        """Every document stored or found already, the parts of split batches too."""
+        found: list[Ingested] = []
+        for o in self.outcomes:
+            if isinstance(o, Ingested):
+                found.append(o)
+            elif isinstance(o, Split):
+                found.extend(o.parts)
+        return found
+
+    @property
     def stored(self) -> list[Ingested]:
         """Documents new to the vault."""
-        return [o for o in self.outcomes if isinstance(o, Ingested) and not o.duplicate]
+        return [o for o in self.documents if not o.duplicate]
 
     @property
     def duplicates(self) -> list[Ingested]:
-        return [o for o in self.outcomes if isinstance(o, Ingested) and o.duplicate]
+        return [o for o in self.documents if o.duplicate]
+
+    @property
+    def splits(self) -> list[Split]:
+        return [o for o in self.outcomes if isinstance(o, Split)]
 
     @property
     def quarantined(self) -> list[Quarantined]:
@@ -238,7 +274,7 @@ class IngestReport:
 
     def summary(self, quarantine: Path) -> str:
         """One line saying what was done, e.g. for the end of a batch."""
-        new = sum(o.new_documents for o in self.outcomes if isinstance(o, Ingested))
+        new = sum(o.new_documents for o in self.documents)
         text = f"Stored {new} document{'s' if new != 1 else ''}"
         if self.duplicates:
             copies = len(self.duplicates)
@@ -258,6 +294,8 @@ class IngestReport:
         if self.failed:
             text += f", {len(self.failed)} not stored ({self.failed[0].reason})"
         text += "."
+        for split in self.splits:
+            text += f" {split.message()}."
         if self.stored and not self.checked_duplicates:
             text += " Duplicates are looked for when the vault is next unlocked."
         return text
@@ -399,6 +437,7 @@ class Ingester:
         self.quarantine_refused = quarantine_refused  # else a refused file stays where it is
         self._seen: dict[str, str] = {}  # SHA-256 of content -> document id
         self._stored: dict[str, Stored] = {}  # document id -> what a copy of it did
+        self._split: dict[str, Split] = {}  # SHA-256 of content -> the batch split
 
     def ingest_file(
         self, vault: Vault, path: Path, *, on_page: PageCallback | None = None
@@ -433,16 +472,24 @@ class Ingester:
         earlier = self._seen.get(digest)
         if earlier is not None:
             return Ingested(path, self._stored[earlier])
+        if digest in self._split and not nesting:
+            return self._split_again(path, self._split[digest])
         existing = vault.duplicate_of(path)
         if existing is not None:
             return Ingested(path, vault.stored_as(existing))
         try:
+            if self.settings.split and not nesting and checked in batches.SPLITTABLE:
+                split = self._split_and_store(vault, path, checked, on_page)
+                if split is not None:
+                    if isinstance(split, Split):
+                        self._split[digest] = split
+                    return split
             if checked in MAIL_TYPES:
                 outcome = self._mail_and_store(vault, path, checked, on_page, family, nesting)
             elif reads(checked):
                 outcome = self._read_and_store(vault, path, checked, on_page, family)
             else:
-                outcome = self._ocr_and_store(vault, path, checked, on_page, family)
+                outcome = self._ocr_store(vault, path, checked, on_page, family=family)
         except OSError as exc:  # the disk is full, a folder read-only: not this file's fault
             error = storage_error(exc, vault.root)
             return Failed(path, error.message, error.errno)
@@ -453,15 +500,79 @@ class Ingester:
             )
         return outcome
 
-    def _ocr_and_store(
+    def _split_and_store(
+        self, vault: Vault, path: Path, media_type: str, on_page: PageCallback | None
+    ) -> Outcome | None:
+        """Store a batch scan as its documents (``ingest.batch``); None when
+        it is no batch (no separator, or nothing but separators): it is then
+        stored whole. Each part is durable before the next is begun; the
+        outcome is a ``Split`` only once all are."""
+        try:
+            plan = batches.plan_split(path, media_type, split_on_blank=self.settings.split_on_blank)
+        except UnreadableInputError as exc:
+            return self.refuse(path, exc.message, vault)
+        if not plan.is_batch:
+            return None
+        with private_workdir() as work:
+            files = [
+                batches.write_part(path, media_type, part, work / f"part-{n}.pdf")
+                for n, part in enumerate(plan.parts, 1)
+            ]
+            existing = [vault.duplicate_of(f) for f in files]  # found by an earlier run
+            batch = next(
+                (found for doc in existing if doc and (found := stored_before(vault, doc, path))),
+                None,
+            )
+            if batch is None and not all(existing):
+                batch = store_batch(vault, path, name=path.name, media_type=media_type)
+            done: list[Ingested] = []
+            for part, file, copy_of in zip(plan.parts, files, existing, strict=True):
+                if copy_of is not None:
+                    done.append(Ingested(path, vault.stored_as(copy_of), pages=part.pages))
+                    continue
+                assert batch is not None  # stored above: a part is new
+                outcome = self._ocr_store(
+                    vault, file, PDF, on_page,
+                    name=batches.part_name(path.name, part),
+                    batch=batch.of_pages(*part.pages),
+                    sheet=part.sheet,
+                )  # fmt: skip
+                if not isinstance(outcome, Ingested):  # unreadable: the batch as a whole
+                    return self.refuse(path, f"pages {part.span}: {outcome.reason}", vault)
+                done.append(replace(outcome, path=path, pages=part.pages))
+        return Split(path, plan, done)
+
+    def _split_again(self, path: Path, earlier: Split) -> Split:
+        """A copy of a batch split earlier in this run: its parts, as copies."""
+        parts = [
+            replace(p, path=path, stored=replace(p.stored, duplicate_of=p.stored.doc_id))
+            for p in earlier.parts
+        ]
+        return Split(path, earlier.plan, parts)
+
+    def _ocr_store(
         self,
         vault: Vault,
         path: Path,
         media_type: str,
         on_page: PageCallback | None,
+        *,
+        name: str | None = None,
+        batch: StoredBatch | None = None,
+        sheet: Sheet | None = None,
         family: str | None = None,
     ) -> Ingested | Unreadable:
+        """OCR and store one document, or say why it cannot be read. A part
+        of a batch (``_split_and_store``) is stored under ``name``, naming
+        its ``batch``, with what the ``sheet`` before it says; ``family``:
+        the one to give when its text names none (an e-mail's attachment)."""
         settings = self.settings
+        if sheet is not None:
+            settings = replace(
+                settings,
+                doc_type=sheet.doc_type or settings.doc_type,
+                family=sheet.family or settings.family,
+            )
         with private_workdir() as work:
             try:
                 result = ocr_document(
@@ -476,12 +587,13 @@ class Ingester:
                 return Unreadable(exc.message)
             stored = vault.store_file(
                 path,
-                name=path.name,
+                name=name or path.name,
                 media_type=media_type,
                 text=[page.text for page in result.pages],
                 pages=len(result.pages),
                 # A born-digital PDF is its own searchable version: not stored twice.
                 searchable=None if result.born_digital else result.searchable_pdf,
+                batch=batch,
                 **understand(
                     [page.text for page in result.pages],
                     settings,
@@ -569,6 +681,8 @@ class Ingester:
                 listed.append(attachment.name)
                 if isinstance(taken, Ingested):
                     attached.append(taken)
+                elif isinstance(taken, Split):  # never (attachments are not split): its parts
+                    attached.extend(taken.parts)
                 else:
                     left.append(f"{attachment.name} ({taken.reason})")
                 part.unlink()
@@ -609,7 +723,7 @@ class Ingester:
                 attachments=ids,
                 **found,
             )
-            return Ingested(path, stored, note, tuple(attached))
+            return Ingested(path, stored, note, attachments=tuple(attached))
 
     def refuse(self, path: Path, reason: str, vault: Vault | None = None) -> Outcome:
         """A file that cannot be stored: quarantined, or left where it is."""

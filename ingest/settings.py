@@ -6,6 +6,8 @@ Settings a centre may put in the vault's ``config.json`` (plain, no secrets):
     max_pages        longest document accepted, in pages (default 200)
     ocr_languages    tesseract languages, e.g. "eng" or "eng+pol" (default "eng")
     rules            document-type keyword rules (see ingest/rules.py)
+    split_on_blank   true: a blank page splits a batch scan too, as a separator
+                     sheet does (for simplex batches without sheets; default false)
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class IngestSettings:
     doc_type: str | None = None  # None: from the rules
     family: str | None = None  # None: from the text
     verbose: bool = False  # messages name files by full path, not only by name
+    split: bool = True  # a batch scan is split at its separator sheets (``ingest.batch``)
+    split_on_blank: bool = False  # ... and at blank pages
 
 
 def ingest_settings(
@@ -43,6 +47,8 @@ def ingest_settings(
     doc_type: str | None = None,
     family: str | None = None,
     verbose: bool = False,
+    split: bool = True,
+    split_on_blank: bool | None = None,
 ) -> IngestSettings:
     if max_pages is None:
         max_pages = config.get("max_pages", DEFAULT_MAX_PAGES)
@@ -54,6 +60,10 @@ def ingest_settings(
             "the 'ocr_languages' setting in config.json must be tesseract language codes",
             hint='for example "eng" or "eng+pol"',
         )
+    if split_on_blank is None:
+        split_on_blank = config.get("split_on_blank", False)
+        if not isinstance(split_on_blank, bool):
+            raise UsageError("the 'split_on_blank' setting in config.json must be true or false")
     return IngestSettings(
         quarantine=Quarantine(quarantine_folder(vault_root, quarantine, config), verbose=verbose),
         rules=load_rules(config),
@@ -62,4 +72,6 @@ def ingest_settings(
         doc_type=doc_type,
         family=family,
         verbose=verbose,
+        split=split,
+        split_on_blank=split_on_blank,
     )

@@ -18,7 +18,7 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.pipeline import Ingested, Outcome
+from ingest.pipeline import Ingested, Outcome, Split
 from vault.fsutil import fsync_dir
 
 Signature = tuple[int, int, int, int]  # size, modification time (ns), file (device, inode)
@@ -43,7 +43,7 @@ class StoredSources:
         self._before[path] = signature(path)
 
     def outcome(self, outcome: Outcome) -> None:
-        if not isinstance(outcome, Ingested):
+        if not isinstance(outcome, Ingested | Split):  # a batch: once every part is stored
             return
         before = self._before.pop(outcome.path, None)
         if before is not None and signature(outcome.path) == before:

@@ -13,7 +13,8 @@ being written is left for the next run.
 
 Each file is ingested under the vault lock, taken and released per file so
 other vault commands can run in between. Only after ``store_file`` has
-returned (original, manifest and journal line written and fsynced) is the
+returned (original, manifest and journal line written and fsynced; for a
+batch scan split into documents, ``ingest.batch``, for every part) is the
 source deleted (the default: no readable copy is left behind) or, when a
 processed folder is given, moved there (keeping its subfolder, never
 overwriting). A crash at any instant therefore leaves the source in the
@@ -40,6 +41,7 @@ from ingest.pipeline import (
     Outcome,
     PageCallback,
     Skipped,
+    Split,
     not_a_file,
 )
 from ingest.quarantine import ensure_outside_vault
@@ -287,7 +289,7 @@ class InboxWatcher:
             outcome = self.ingester.ingest_file(vault, path, on_page=self.on_page)
             self.report.checked_duplicates = vault.key is not None
             self.tracker.forget(path)
-            if isinstance(outcome, Ingested):
+            if isinstance(outcome, Ingested | Split):  # a batch: every part is durable
                 if signature(path) == settled:
                     self._dispose(path)
                 else:

@@ -40,7 +40,7 @@ import pikepdf
 
 from ocr import convert, imagepdf, images, source, tesseract
 from ocr.embedded import StoredScans
-from ocr.result import SOURCE_OCR, SOURCE_TEXT, OcrResult, PageResult
+from ocr.result import SOURCE_BLANK, SOURCE_OCR, SOURCE_TEXT, OcrResult, PageResult
 from ocr.searchable import TextLayer, add_text_layers
 from ocr.worker import PageJob, PageOutcome, init_worker, ocr_page
 from vault.errors import OcrEngineError, UnreadableInputError
@@ -243,6 +243,7 @@ def _make_searchable(
     layers = [
         TextLayer(index, o.text_pdf, o.rotation, o.straightened, o.turned, o.frame)
         for index, o in sorted(outcomes.items())
+        if o.text_pdf is not None  # a blank page has no text to lay over it
     ]
     if pages is not None:
         with imagepdf.build_pages_pdf(pages) as pdf:
@@ -273,6 +274,9 @@ def _page_results(plan: source.Plan, outcomes: dict[int, PageOutcome]) -> list[P
         o = outcomes.get(index)
         if o is None:
             raise UnreadableInputError("a page could not be processed")
+        if o.text_pdf is None:
+            pages.append(PageResult(index + 1, "", None, 0, 0.0, SOURCE_BLANK))
+            continue
         pages.append(
             PageResult(
                 index + 1, o.text, round(o.confidence, 2), o.rotation, round(o.skew, 2), SOURCE_OCR

@@ -60,6 +60,20 @@ class StoredScans:
             return None
 
 
+def only_image(page: pikepdf.Page) -> pikepdf.Stream | None:
+    """The image a page draws when it draws nothing else (anywhere, at any
+    size or turn), or None."""
+    try:
+        drawn = _drawn_image(page)
+        resources = page.obj.get(pikepdf.Name.Resources)
+        if drawn is None or not isinstance(resources, pikepdf.Dictionary):
+            return None
+        image = resources.XObject[drawn[0]]
+    except (pikepdf.PdfError, AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return None
+    return image if isinstance(image, pikepdf.Stream) else None
+
+
 def _number(value: object) -> float:
     if isinstance(value, int | float | Decimal):
         return float(value)

@@ -84,6 +84,17 @@ def build_image_pdf(path: Path, media_type: str, page_count: int) -> pikepdf.Pdf
     return pdf
 
 
+def build_tiff_frames_pdf(path: Path, indexes: Sequence[int]) -> pikepdf.Pdf:
+    """A new (unsaved) PDF of these frames of a TIFF (a part of a batch scan),
+    each frame's pixels exactly as decoded, compressed losslessly."""
+    pdf = pikepdf.new()
+    with images.open_image(path, what="TIFF", media_type=source.TIFF) as tiff:
+        for index in indexes:
+            frame = images.tiff_frame(tiff, index)
+            _add_decoded(pdf, frame, images.resolution(frame))
+    return pdf
+
+
 def build_pages_pdf(pages: Sequence[tuple[Path, str]]) -> pikepdf.Pdf:
     """A new (unsaved) PDF with one page for each JPEG or PNG file."""
     pdf = pikepdf.new()

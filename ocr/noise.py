@@ -6,7 +6,7 @@ Below about 250 dpi the thin parts of letters are two pixels wide or less,
 and a median filter eats them (an "l" reads as "i"). There specks are
 taken out instead by counting each pixel's dark neighbours, twice over: a
 dark pixel with fewer than three is a speck, a light one with five or more
-is a hole in a stroke."""
+is a hole in a stroke. A page with no print at all is blank (``looks_blank``)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,36 @@ HOLE_NEIGHBOURS = 5  # a light pixel with this many dark neighbours is a hole in
 COUNT_PASSES = 2
 BOUNDS_REDUCTION = 4  # ink is looked for on a copy this many times smaller
 FAINT = 230  # on that copy, anything darker than this may be ink
+
+
+INK_DPI = 100  # ink coverage is measured on a copy about this fine
+BLANK_INK = 0.0002  # share of the page covered by print below which it is blank
+EDGE = 0.04  # share of the short side left out all round (edge shadows, punch holes)
+
+
+def looks_blank(picture: Image.Image, dpi: float) -> bool:
+    """True for a page with no print on it: the empty back of a duplex page.
+
+    Print is dark pixels, on a copy about ``INK_DPI`` fine, with at least
+    two dark neighbours (a stroke, not a speck of scanner noise), inside a
+    margin (the scanner's edge shadows). A single line of 11 pt print
+    covers several times ``BLANK_INK``; a speckled or bled-through empty
+    page, none."""
+    return ink_coverage(picture, dpi) < BLANK_INK
+
+
+def ink_coverage(picture: Image.Image, dpi: float) -> float:
+    """The share of the page (inside its edges) covered by print."""
+    grey = picture.convert("L")
+    factor = max(1, round(dpi / INK_DPI))
+    small = grey.reduce(factor) if factor > 1 else grey
+    margin = round(EDGE * min(small.size))
+    small = small.crop((margin, margin, small.width - margin, small.height - margin))
+    if small.width <= 0 or small.height <= 0:
+        return 0.0
+    dark = small.point(lambda v: 255 if v < DARK else 0)
+    crowded = dark.filter(ImageFilter.BoxBlur(1))  # the 3x3 mean: 85 and up is 3 of 9 dark
+    return sum(crowded.histogram()[85:]) / (small.width * small.height)
 
 
 def _dark_pixels(image: Image.Image) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 SOURCE_OCR = "ocr"
 SOURCE_TEXT = "text"
+SOURCE_BLANK = "blank"  # no print on it (``noise.looks_blank``): not OCR'd, no text
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class PageResult:
     confidence: float | None  # mean word confidence 0-100; None for born-digital text
     rotation: int
     skew: float
-    source: str  # SOURCE_OCR or SOURCE_TEXT
+    source: str  # SOURCE_OCR, SOURCE_TEXT or SOURCE_BLANK
 
 
 @dataclass(frozen=True)

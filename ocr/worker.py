@@ -1,6 +1,8 @@
 """OCR of one page, in a worker process.
 
-Before tesseract, a quick look at the page (well under 0.1 s): a page
+A page with no print on it (``noise.looks_blank``: the empty back of a
+duplex page) is not given to tesseract at all: it has no text and no text
+layer. Before tesseract, a quick look at the page (well under 0.1 s): a page
 strewn with specks is cleaned (``noise.despeckle``), a page tilted a degree
 or more is straightened, and a page whose way up is clear from its ink
 (``upright``) is turned upright and read without orientation detection
@@ -65,7 +67,7 @@ class PageOutcome:
     rotation: int  # clockwise turn that makes the page upright, relative to the image
     skew: float  # tilt found (and corrected before or by tesseract), degrees
     straightened: float  # degrees the image was turned back before OCR
-    text_pdf: Path  # tesseract's text-only page for the image as OCR'd
+    text_pdf: Path | None  # tesseract's text-only page for the image as OCR'd; None: blank
     turned: int = 0  # clockwise degrees the straightened image was turned before OCR
     frame: Frame | None = None  # the whole image in text_pdf's coordinates, if cropped
 
@@ -146,6 +148,8 @@ def _outcome(job: PageJob, reading: _Reading, straightened: float, turned: int =
 
 def ocr_page(job: PageJob) -> PageOutcome:
     picture, dpi = pageimage.load_page(job.path, job.media_type, job.index, job.scan)
+    if noise.looks_blank(picture, dpi):  # the empty back of a duplex page: not OCR'd
+        return PageOutcome(job.number, "", 0.0, 0, 0.0, 0.0, None)
     unfiltered = None  # the page as loaded, if it was filtered
     speckled = noise.looks_speckled(picture)
     if speckled:

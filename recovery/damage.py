@@ -16,6 +16,7 @@ from vault import crypto
 from vault import manifest as manifests
 from vault.errors import IntegrityError
 from vault.keys import DataKey
+from vault.manifest import batch_ref
 from vault.parts import split_ref
 
 
@@ -40,7 +41,12 @@ def name_damage(bad: dict[str, str], verified: Verified, dest: Path) -> list[Dam
     owners: dict[str, tuple[str, str]] = {}
     if verified.catalog is not None:
         for row in verified.catalog.documents():
-            for ref in (row["original"], row["searchable"], row["manifest"]):
+            for ref in (
+                row["original"],
+                row["searchable"],
+                row["manifest"],
+                batch_ref(row.get("batch")),
+            ):
                 for object_id in split_ref(ref) if ref else []:
                     owners[object_id] = (str(row["id"]), str(row["name"]))
         manifest_ids = [e["manifest"] for e in verified.entries]
@@ -57,6 +63,8 @@ def name_damage(bad: dict[str, str], verified: Verified, dest: Path) -> list[Dam
         ids = [manifest_id, *split_ref(doc.original), *linked.get(manifest_id, [])]
         if doc.searchable:
             ids += split_ref(doc.searchable)
+        if batch_ref(doc.batch):
+            ids += split_ref(str(batch_ref(doc.batch)))
         for object_id in ids:
             owners[object_id] = (doc.doc_id, doc.name)
     damaged = []

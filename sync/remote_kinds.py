@@ -49,19 +49,31 @@ def describe_remotes(config: dict[str, Any]) -> list[str]:
     found = remotes(config)
     if not found:
         return []
-    types = _rclone_types() if any(not is_local(path) for path in found.values()) else {}
+    types = rclone_types() if any(not is_local(path) for path in found.values()) else {}
     return [describe(name, path, types) for name, path in sorted(found.items())]
+
+
+def backend(path: str, types: dict[str, str]) -> str:
+    """The rclone backend ``path`` uses, lower case: "local" for a folder, ""
+    when rclone cannot say; ``types``: rclone remote name -> backend type."""
+    if is_local(path) or path.startswith(":local"):
+        return "local"
+    on_the_fly = _ON_THE_FLY.match(path)
+    kind = on_the_fly.group(1) if on_the_fly else types.get(path.split(":", 1)[0], "")
+    return kind.lower()
+
+
+def provider(kind: str) -> str | None:
+    """A backend type in plain words ("Backblaze B2"); None when not a known one."""
+    return _KINDS.get(kind.lower())
 
 
 def describe(name: str, path: str, types: dict[str, str]) -> str:
     """``name``'s kind and name; ``types``: rclone remote name -> backend type."""
-    if is_local(path) or path.startswith(":local"):
-        return _folder(name, path)
-    backend = _ON_THE_FLY.match(path)
-    kind = backend.group(1) if backend else types.get(path.split(":", 1)[0], "")
+    kind = backend(path, types)
     if kind == "local":
-        return _folder(name, path.split(":", 1)[1])
-    words = _KINDS.get(kind.lower())
+        return _folder(name, path if is_local(path) else path.split(":", 1)[1])
+    words = _KINDS.get(kind)
     if words is None:
         return f"rclone remote {name!r}"
     return f"{words} remote {name!r}"
@@ -73,7 +85,7 @@ def _folder(name: str, path: str) -> str:
     return f"folder {name!r} on this computer"
 
 
-def _rclone_types() -> dict[str, str]:
+def rclone_types() -> dict[str, str]:
     """rclone's remotes and their backend types; empty when rclone cannot say."""
     try:
         result = rclone.run(

@@ -1,16 +1,22 @@
 """``vault report``: a one-page backup report for the management committee.
 
 Plain English, the facts of ``vault status``, in this order: the verdict at
-the top (``verdict.py``), the warnings worded as what to ask the coordinator
-(never a command), the figures for the minutes (the one document count, the
-vault's state code and number: a rollback of the vault shows against the
-last meeting's), each backup's last run and what waits to go, the checks
-called what they are (``wording.py``), every use of the emergency key since
-the committee last acknowledged them, with its recorded reason, the data
-breaches (each open one with its deadline to report it to the ICO and the
-time left or overdue, each closed since the last report with its decision),
-the passphrase's age, and the keys that open the vault (``key_check.py``: each
-label, its age, the day it was last used, the last key rotation). Times are local, with the zone.
+the top (``verdict.py``: green, amber or red, with its reasons), the
+warnings worded as what to ask the coordinator (never a command), the
+figures for the minutes (the one document count, the vault's state code and
+number: a rollback of the vault shows against the last meeting's), each
+backup's last run and what waits to go, the checks called what they are
+(``wording.py``), every use of the emergency key since the committee last
+acknowledged them, with its recorded reason, the data breaches (each open
+one with its deadline to report it to the ICO and the time left or overdue,
+each closed since the last report with its decision), the passphrase's age,
+and the keys that open the vault (``key_check.py``: each label, its age, the
+day it was last used, the last key rotation). Times are local, with the
+zone.
+
+Given the policy checklist (``sync.checkup``), the report ends with it, on a
+page of its own in the PDF: each check's state, the policy's words, what was
+found and what to ask.
 
 Charts only when they can say something: once the vault is a week old, a
 strip of the days (up to the last 90) with and without a backup, summed up
@@ -31,6 +37,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 
@@ -42,6 +49,9 @@ from vault import clock
 from vault.display import escaped
 from vault.errors import UsageError
 from vault.outfile import check_destination, place, work_file
+
+if TYPE_CHECKING:
+    from sync.checkup.checklist import Checklist
 
 CHART_DAYS = 90  # at most
 MIN_CHART_DAYS = 7  # a younger vault gets no chart: it would say nothing
@@ -219,15 +229,18 @@ def write_report(
     *,
     force: bool = False,
     tmp: Path | None = None,
+    checklist: Checklist | None = None,
 ) -> None:
-    """Write the report to ``out`` (made in ``tmp``, the vault's own, if given)."""
+    """Write the report to ``out`` (made in ``tmp``, the vault's own, if given);
+    with ``checklist`` (``sync.checkup``), its verdict weighs the checklist too
+    and the report ends with it."""
     check_report_path(out, force=force)
     days = chart_days(status, today)
-    verdict = verdict_lines(status)
+    verdict = verdict_lines(status, checklist)
     if out.suffix.lower() == ".pdf":
-        data = _pdf(status, verdict, days)
+        data = _pdf(status, verdict, days, checklist)
     else:
-        data = _html(status, verdict, days).encode()
+        data = _html(status, verdict, days, checklist).encode()
     with work_file(tmp, out) as made:
         with open(made, "wb") as f:
             f.write(data)
@@ -250,6 +263,8 @@ def _made(status: Status) -> str:
 
 GREEN = (226, 240, 217)
 AMBER = (252, 229, 205)
+RED = (244, 199, 195)
+FILLS = {"green": GREEN, "amber": AMBER, "red": RED}
 BAR = (46, 110, 158)
 EMPTY = (222, 222, 222)
 
@@ -259,7 +274,9 @@ def _latin1(text: str) -> str:
     return text.encode("latin-1", errors="replace").decode("latin-1")
 
 
-def _pdf(status: Status, verdict: Verdict, days: list[Day]) -> bytes:
+def _pdf(
+    status: Status, verdict: Verdict, days: list[Day], checklist: Checklist | None = None
+) -> bytes:
     pdf = FPDF(format="A4")
     # A second page only when the text does not fit on one (many data
     # breaches listed); the charts below are drawn only where there is room.
@@ -272,13 +289,13 @@ def _pdf(status: Status, verdict: Verdict, days: list[Day]) -> bytes:
     pdf.set_font("Helvetica", "", 9)
     pdf.cell(0, 5, _latin1(_made(status)), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    pdf.set_fill_color(*(GREEN if verdict.ok else AMBER))
+    pdf.set_fill_color(*FILLS.get(verdict.colour, AMBER))
     pdf.set_font("Helvetica", "B", 11)
     pdf.multi_cell(
         0, 5.5, _latin1(verdict.lines[0]), fill=True, new_x="LMARGIN", new_y="NEXT", padding=(1, 2)
     )
     pdf.set_font("Helvetica", "", 9.5)
-    for line in verdict.lines[1:]:
+    for line in verdict.brief()[1:]:
         pdf.multi_cell(
             0, 4.8, _latin1(line), fill=True, new_x="LMARGIN", new_y="NEXT", padding=(1, 2)
         )
@@ -292,6 +309,8 @@ def _pdf(status: Status, verdict: Verdict, days: list[Day]) -> bytes:
     pdf.set_auto_page_break(False)
     if days:
         _pdf_charts(pdf, days)
+    if checklist is not None:
+        _pdf_checklist(pdf, checklist)
     return bytes(pdf.output())
 
 
@@ -355,6 +374,67 @@ def _ticks(days: list[Day]) -> list[int]:
     return [0, last // 2, last]
 
 
+# --- the policy checklist (``sync.checkup``) -----------------------------------------
+
+
+def checklist_heading(checklist: Checklist) -> str:
+    return f"Policy checklist (taken {clock.shown(checklist.taken)})"
+
+
+def checklist_lines(checklist: Checklist) -> list[tuple[str, list[str]]]:
+    """Each check: its title and state, then the policy's words, what was
+    found and what to ask the coordinator (never a command)."""
+    items = []
+    for check in checklist.checks:
+        lines = [f"Policy: {check.policy}", f"Found: {check.found}"]
+        if check.ask and check.state != "ok":
+            lines.append(f"To ask: {check.ask}.")
+        items.append((f"{check.title}: {check.state.upper()}", lines))
+    return items
+
+
+def _pdf_checklist(pdf: FPDF, checklist: Checklist) -> None:
+    """The checklist on a page of its own (more pages if it needs them)."""
+    pdf.add_page()
+    pdf.set_auto_page_break(True, margin=12)
+    pdf.set_font("Helvetica", "B", 13)
+    pdf.cell(0, 7, _latin1(checklist_heading(checklist)), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    pdf.multi_cell(0, 4.4, _latin1(CHECKLIST_INTRO), new_x="LMARGIN", new_y="NEXT")
+    for title, lines in checklist_lines(checklist):
+        pdf.ln(1.2)
+        state = title.rsplit(": ", 1)[-1].lower()
+        pdf.set_fill_color(*FILLS.get(_FILL_OF_STATE.get(state, ""), (240, 240, 240)))
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(0, 5.5, _latin1(title), fill=True, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 9)
+        for line in lines:
+            pdf.multi_cell(0, 4.4, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+
+
+CHECKLIST_INTRO = (
+    "Each line: a policy the committee signed, and what this computer and its backups "
+    "show against it (ok, warning, problem, or unknown: not checked by the vault, to be "
+    "confirmed by hand)."
+)
+_FILL_OF_STATE = {"ok": "green", "warning": "amber", "problem": "red"}
+HTML_FILLS = {"green": "#e2f0d9", "amber": "#fce5cd", "red": "#f4c7c3"}
+
+
+def _html_checklist(checklist: Checklist) -> list[str]:
+    parts = [
+        f"<h2>{html.escape(checklist_heading(checklist))}</h2>",
+        f"<p>{html.escape(CHECKLIST_INTRO)}</p>",
+    ]
+    for title, lines in checklist_lines(checklist):
+        state = title.rsplit(": ", 1)[-1].lower()
+        fill = HTML_FILLS.get(_FILL_OF_STATE.get(state, ""), "#f0f0f0")
+        parts.append(f'<h3 style="background:{fill}">{html.escape(title)}</h3><ul>')
+        parts.extend(f"<li>{html.escape(line)}</li>" for line in lines)
+        parts.append("</ul>")
+    return parts
+
+
 # --- HTML --------------------------------------------------------------------------
 
 
@@ -405,8 +485,10 @@ def _svg_documents(days: list[Day]) -> str:
     )
 
 
-def _html(status: Status, verdict: Verdict, days: list[Day]) -> str:
-    colour = "#e2f0d9" if verdict.ok else "#fce5cd"
+def _html(
+    status: Status, verdict: Verdict, days: list[Day], checklist: Checklist | None = None
+) -> str:
+    colour = HTML_FILLS.get(verdict.colour, HTML_FILLS["amber"])
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -418,7 +500,7 @@ def _html(status: Status, verdict: Verdict, days: list[Day]) -> str:
         f"<p>{html.escape(_made(status))}</p>",
         f'<div class="verdict" style="background:{colour}">',
         f"<p><strong>{html.escape(verdict.lines[0])}</strong></p>",
-        *(f"<p>{html.escape(line)}</p>" for line in verdict.lines[1:]),
+        *(f"<p>{html.escape(line)}</p>" for line in verdict.brief()[1:]),
         "</div>",
     ]
     for heading, lines in report_lines(status):
@@ -432,5 +514,7 @@ def _html(status: Status, verdict: Verdict, days: list[Day]) -> str:
         if summary is not None:
             parts.append(f"<h2>Documents held</h2><p>{html.escape(summary)}</p>")
             parts.append(_svg_documents(days))
+    if checklist is not None:
+        parts.extend(_html_checklist(checklist))
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -309,3 +309,49 @@ def cer(expected: str, got: str) -> float:
     if not want:
         return 0.0 if not have else 1.0
     return levenshtein(want, have) / len(want)
+
+
+# --- batch scans: separator sheets and blank backs --------------------------------------
+
+
+def separator_page(
+    *, doc_type: str | None = None, family: str | None = None, dpi: int = 300
+) -> Image.Image:
+    """The vault's own separator sheet (``vault separator-sheet``) as a
+    scanner sees it: its PDF drawn at ``dpi``, in grey."""
+    import pypdfium2
+
+    from vault.separator_sheet import Sheet, render
+
+    document = pypdfium2.PdfDocument(render(Sheet(doc_type, family)))
+    try:
+        page: Image.Image = document[0].render(scale=dpi / 72, grayscale=True).to_pil()
+    finally:
+        document.close()
+    return page.convert("L")
+
+
+def patch_t_page(*, dpi: int = 300, module_mm: float = 0.5) -> Image.Image:
+    """A PATCH T sheet of other scanning software: ``PATCHT`` as a Code 128
+    barcode (made by zxing-cpp's writer), bars ``module_mm`` wide, and a word."""
+    import zxingcpp
+
+    code = zxingcpp.create_barcode("PATCHT", zxingcpp.BarcodeFormat.Code128)
+    drawn = memoryview(code.to_image(scale=1, add_quiet_zones=True))
+    bars = Image.frombuffer("L", (drawn.shape[1], drawn.shape[0]), bytes(drawn), "raw", "L", 0, 1)
+    module = module_mm / 25.4 * dpi
+    bars = bars.resize(
+        (round(bars.width * module), round(15 / 25.4 * dpi)), Image.Resampling.NEAREST
+    )
+    page = Image.new("L", (round(A4_INCHES[0] * dpi), round(A4_INCHES[1] * dpi)), 255)
+    page.paste(bars, ((page.width - bars.width) // 2, round(3 * dpi)))
+    ImageDraw.Draw(page).text(
+        (round(1.5 * dpi), round(5 * dpi)), "PATCH T", font=font(round(dpi / 2)), fill=0
+    )
+    return page
+
+
+def blank_page(*, dpi: int = 300, noisy: bool = False) -> Image.Image:
+    """The empty back of a duplex page: white, or with scanner specks."""
+    page = Image.new("L", (round(A4_INCHES[0] * dpi), round(A4_INCHES[1] * dpi)), 255)
+    return add_noise(page, amount=0.01, seed=11) if noisy else page

@@ -241,7 +241,7 @@ def write_bundle(
     done_bytes = 0
     if progress is not None:  # scrypt's second comes first
         progress(0, len(entries), 0, total)
-    with work_file(vault.layout.tmp, out) as work:
+    with work_file(vault.layout.tmp, out, encrypted=True) as work:
         with open(work, "wb") as sink:
             sealed = crypto.passphrase_writer(sink, passphrase)
             tar = _TarStream(sealed)

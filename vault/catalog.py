@@ -32,10 +32,14 @@ copy it into the database once; one of an older schema raises
                 (``before``) and the save that wrote it (``seq``, until the
                 head naming that save is written: see ``vault.head``)
 
-A snapshot from before titles (no ``title`` column), e-mails (no
-``attachments`` column, no ``attached`` table) or the ``duplicates`` or
-``incidents`` table is brought up to date when opened: each document gets a
-title made from its text, and the manifests are not rewritten.
+A document split from a batch scan names the batch's own object in
+``batch`` (JSON: ``vault.manifest.batch_ref``); several documents may name
+the same one, and it is kept while any does.
+
+A snapshot from before titles (no ``title`` column), before ``batch``, before
+e-mails (no ``attachments`` column, no ``attached`` table), or before the
+``duplicates`` or ``incidents`` table is brought up to date when opened: each
+document gets a title made from its text, and the manifests are not rewritten.
 
 Deleted rows are overwritten (``PRAGMA secure_delete``) and, after a
 removal, the search index is compacted and the database's log emptied at the
@@ -52,7 +56,7 @@ from typing import Any
 
 from vault import best_pages, family, search
 from vault.errors import IntegrityError
-from vault.manifest import Manifest
+from vault.manifest import Manifest, batch_ref
 from vault.parts import split_ref
 from vault.title import make_title, title_of
 
@@ -67,6 +71,7 @@ _DOCUMENT_COLUMNS = {
     "media_type": str, "size": int, "pages": int, "received": str, "doc_type": str,
     "family": str, "fields": str, "retention": str, "fingerprint": str, "title": str,
     "attachments": str,
+    "batch": str,
 }  # fmt: skip
 
 
@@ -186,6 +191,15 @@ class Catalog:
             " (id TEXT PRIMARY KEY, notes TEXT, reason TEXT, partial INTEGER)"
         )
 
+    def _has_batch_column(self) -> bool:
+        if not hasattr(self, "_batch_column"):
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(documents)")}
+            self._batch_column = "batch" in columns
+        return self._batch_column
+
+    def _objects_sql(self) -> str:
+        return "manifest, original, searchable" + (", batch" if self._has_batch_column() else "")
+
     def _has_incidents(self) -> bool:
         return (
             self._conn.execute(
@@ -224,6 +238,9 @@ class Catalog:
                     doc_type, self.pages(doc_id), json.loads(fields or "{}"), received
                 )
                 self._conn.execute("UPDATE documents SET title = ? WHERE id = ?", (title, doc_id))
+        if "batch" not in columns:
+            with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
+                self._conn.execute("ALTER TABLE documents ADD COLUMN batch TEXT")
         self._create_duplicates()
         self._create_bookkeeping()
         if "attachments" not in columns or not self._has_table("attached"):
@@ -265,6 +282,7 @@ class Catalog:
             "fingerprint": manifest.fingerprint,
             "title": title_of(manifest),
             "attachments": json.dumps(manifest.attachments) if manifest.attachments else None,
+            "batch": None if manifest.batch is None else json.dumps(manifest.batch, sort_keys=True),
         }
         self.put(record, manifest.text)
 
@@ -276,6 +294,8 @@ class Catalog:
             self._conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
             search.unindex_document(self._conn, doc_id)
         row = {name: record.get(name) for name in _DOCUMENT_COLUMNS}
+        if not self._has_batch_column():
+            del row["batch"]
         columns = ", ".join(row)
         marks = ", ".join("?" * len(row))
         self._conn.execute(
@@ -357,7 +377,8 @@ class Catalog:
         before = None
         if kind == "doc":
             row = self._conn.execute(
-                "SELECT manifest, original, searchable FROM documents WHERE id = ?", (item,)
+                f"SELECT {self._objects_sql()} FROM documents WHERE id = ?",  # noqa: S608
+                (item,),
             ).fetchone()
             before = json.dumps(sorted(_objects_of(*row))) if row else None
         self._conn.execute(
@@ -466,7 +487,8 @@ class Catalog:
     def objects_of(self, doc_id: str) -> list[str]:
         """The manifest and objects document ``doc_id`` names (none if absent)."""
         row = self._conn.execute(
-            "SELECT manifest, original, searchable FROM documents WHERE id = ?", (doc_id,)
+            f"SELECT {self._objects_sql()} FROM documents WHERE id = ?",  # noqa: S608
+            (doc_id,),
         ).fetchone()
         return sorted(_objects_of(*row)) if row else []
 
@@ -563,13 +585,13 @@ class Catalog:
         return {row[0] for row in rows}
 
     def object_ids(self) -> set[str]:
-        """Every document object the catalog names (originals, searchable PDFs)."""
+        """Every document object the catalog names (originals, searchable PDFs,
+        the batch scans documents were split from)."""
         ids: set[str] = set()
-        rows = self._conn.execute("SELECT original, searchable FROM documents").fetchall()
-        for original, searchable in rows:
-            ids.update(split_ref(original))
-            if searchable:
-                ids.update(split_ref(searchable))
+        rows = self._conn.execute(f"SELECT {self._objects_sql()} FROM documents").fetchall()  # noqa: S608
+        for row in rows:
+            ids.update(_objects_of(*row))
+        ids.difference_update(r[0] for r in rows)  # the manifests: ``manifest_ids``
         return ids
 
 
@@ -587,11 +609,28 @@ def _check_version(version: int) -> None:
         )
 
 
-def _objects_of(manifest: str, original: str, searchable: str | None) -> set[str]:
+def _objects_of(
+    manifest: str, original: str, searchable: str | None, batch: str | None = None
+) -> set[str]:
     found = {manifest, *split_ref(original)}
     if searchable:
         found.update(split_ref(searchable))
+    ref = batch_of(batch)
+    if ref:
+        found.update(split_ref(ref))
     return found
+
+
+def batch_of(value: Any) -> str | None:
+    """The batch object reference of a row's ``batch`` (JSON text or decoded)."""
+    if not value:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return batch_ref(value)
 
 
 def _incident(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -613,5 +652,9 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     row = dict(row)
     row["fields"] = json.loads(row["fields"] or "{}")
     row["attachments"] = _ids(row.get("attachments"))
+    try:
+        row["batch"] = json.loads(row["batch"]) if row.get("batch") else None
+    except ValueError:
+        row["batch"] = None
     row["family"] = family.display(row["family"])
     return row

@@ -128,10 +128,9 @@ def _from_picture(data: bytes, name: str) -> str:
             f"the emergency key file {name} is neither text nor a readable image",
             hint="give a text file holding the key or a photo (PNG, JPEG) of the sheet",
         ) from exc
-    import zxingcpp
+    from vault.barcodes import read_codes
 
-    found = zxingcpp.read_barcodes(picture.convert("L"))
-    keys = {normalise(result.text) for result in found}
+    keys = {normalise(text) for text in read_codes(picture)}
     keys = {key for key in keys if key.startswith(_PREFIX)}
     if len(keys) != 1:
         raise UsageError(

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from vault import clock
 from vault.errors import NotFoundError
 from vault.fsutil import atomic_write, remove_quietly
+from vault.manifest import batch_ref
 from vault.parts import split_ref
 
 if TYPE_CHECKING:
@@ -48,10 +49,15 @@ class Erased:
 
 
 def files_of(row: dict[str, object]) -> list[str]:
-    """Every stored file of a catalog row: its manifest and its objects."""
+    """Every stored file of a catalog row: its manifest and its objects (with
+    the batch scan it was split from, which another document may name: then
+    ``drop_unreferenced`` keeps it)."""
     found = [str(row["manifest"]), *split_ref(str(row["original"]))]
     if row.get("searchable"):
         found += split_ref(str(row["searchable"]))
+    batch = batch_ref(row.get("batch"))
+    if batch:
+        found += split_ref(batch)
     return found
 
 

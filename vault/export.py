@@ -28,6 +28,7 @@ from vault.filename import (
     extension_matches,
     with_extension,
 )
+from vault.manifest import batch_ref
 from vault.outfile import check_destination, place, work_file
 from vault.parts import split_ref
 from vault.paths import on_removable_drive
@@ -45,8 +46,11 @@ def destination_kind(out: Path) -> str:
 
 
 def version_object(row: Mapping[str, Any], version: str) -> str | None:
-    """The object holding ``version`` ("original" or "searchable") of the
-    document ``row``: a PDF with its own text is its own searchable version."""
+    """The object holding ``version`` ("original", "searchable" or "batch")
+    of the document ``row``: a PDF with its own text is its own searchable
+    version; "batch" is the whole batch scan it was split from, if it was."""
+    if version == "batch":
+        return batch_ref(row.get("batch"))
     if version != "searchable":
         return str(row["original"])
     if row.get("searchable") is None and row.get("media_type") == PDF:
@@ -69,6 +73,11 @@ def export_document(
     ``REASONS``; none given: "not given") and that it is not encrypted."""
     row = vault.document(doc_id)
     object_id = version_object(row, version)
+    if object_id is None and version == "batch":
+        raise NotFoundError(
+            f"document {row['id']} was not split from a batch scan",
+            hint="--original writes the document as it was stored",
+        )
     if object_id is None:
         raise NotFoundError(f"document {row['id']} has no {version} version")
     check_destination(out, force=force)
@@ -95,6 +104,8 @@ class ExportPlan:
 
 
 def media_type_of(row: Mapping[str, Any], version: str) -> str:
+    if version == "batch" and isinstance(row.get("batch"), Mapping):
+        return str(row["batch"].get("media_type") or row["media_type"])
     return PDF if version == "searchable" else str(row["media_type"])
 
 

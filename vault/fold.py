@@ -123,7 +123,7 @@ def _torn_entry(vault: Vault, text: str, key: DataKey) -> dict[str, Any] | None:
         data = vault.manifests.get_bytes(manifest_id, [key.identity])
         doc, _ = manifests.parse(data, check_mac=key.check_mac)
         objects = {}
-        for ref in (doc.original, doc.searchable):
+        for ref in (doc.original, doc.searchable, manifests.batch_ref(doc.batch)):
             for object_id in split_ref(ref) if ref else []:
                 objects[object_id] = vault.objects.path(object_id).stat().st_size
         size = vault.manifests.path(manifest_id).stat().st_size

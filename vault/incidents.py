@@ -29,7 +29,7 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from vault import clock, dates
@@ -55,6 +55,8 @@ NOTE_LIMIT = 4000  # characters of one note or reason
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ICO_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9/-]{0,39}")
+_ID = re.compile(f"I-[{_ALPHABET}]{{{ID_LENGTH}}}")
+EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)  # the earliest aware time taken (any zone)
 _WHEN = re.compile(r"(.+?)[\sT]+(\d{1,2})[:.](\d{2})")
 AWARE_EXAMPLES = '"2026-12-04 09:30" or "4/12/2026 09:30"'
 
@@ -175,7 +177,21 @@ def parse_aware(text: str, now: datetime | None = None, option: str = "--aware")
             f"{option}: {shown!r} is not a real time of day",
             hint=f"give the local date and time, e.g. {AWARE_EXAMPLES}",
         )
-    when = datetime.combine(day, time(hour, minute)).astimezone()
+    typed = datetime.combine(day, time(hour, minute))
+    try:
+        when = typed.astimezone()
+    except (ValueError, OverflowError, OSError):  # year 1 in a zone east of UTC
+        when = EARLIEST - timedelta(days=1)
+    if when >= EARLIEST and when.astimezone().replace(tzinfo=None) != typed:
+        raise UsageError(
+            f"{option}: {shown!r} did not happen here: the clocks went forward then",
+            hint="give the time as the clocks showed it after they were put forward",
+        )
+    if when < EARLIEST:
+        raise UsageError(
+            f"{option}: {shown!r} is too long ago",
+            hint=f"check the year; give the local date and time, e.g. {AWARE_EXAMPLES}",
+        )
     if when > (now or clock.now()):
         raise UsageError(
             f"{option}: {clock.shown(when)} is in the future",
@@ -208,22 +224,55 @@ def check_text(text: str | None, option: str) -> str | None:
 # --- the register -----------------------------------------------------------------
 
 
+def _recorded(entry: AuditEntry) -> Incident | None:
+    """The incident an ``incident`` entry records, if it is one ``record_incident``
+    could have written: an id of the register's form, a known kind, an aware
+    time neither before ``EARLIEST`` nor after the entry itself."""
+    if not entry.ids or not isinstance(entry.ids[0], str) or not _ID.fullmatch(entry.ids[0]):
+        return None
+    kind, aware = entry.detail.get("kind"), entry.detail.get("aware")
+    when, recorded = clock.parse(str(aware)), clock.parse(str(entry.time))
+    if kind not in KINDS or when is None or recorded is None:
+        return None
+    if not EARLIEST <= when <= recorded + timedelta(days=1):  # a day: clocks set wrong
+        return None
+    return Incident(entry.ids[0], str(kind), str(aware), entry.time)
+
+
+def _closing(entry: AuditEntry) -> tuple[str, str | None] | None:
+    """The decision and ICO reference of an ``incident-close`` entry, if it is
+    one ``close_incident`` could have written."""
+    decision, ico = entry.detail.get("decision"), entry.detail.get("ico")
+    if decision == REPORTED and isinstance(ico, str) and _ICO_REF.fullmatch(ico):
+        return decision, ico
+    if decision == NOT_REPORTABLE and ico is None:
+        return decision, None
+    return None
+
+
 def register(entries: Iterable[AuditEntry]) -> list[Incident]:
-    """Every incident the audit log records, in the order recorded."""
+    """Every incident the audit log records, in the order recorded.
+
+    The log is plain text, and what it says is shown on a terminal and in the
+    committee report: an entry that ``record_incident`` or ``close_incident``
+    could not have written (an unknown kind or decision, an id or ICO
+    reference of another form, an impossible time: a damaged or altered log,
+    which 'vault audit verify' looks at) is left out, never shown."""
     found: dict[str, Incident] = {}
     for entry in entries:
-        if entry.event == RECORD and entry.ids and entry.ids[0] not in found:
-            kind, aware = entry.detail.get("kind"), entry.detail.get("aware")
-            if isinstance(kind, str) and clock.parse(str(aware)) is not None:
-                found[entry.ids[0]] = Incident(entry.ids[0], kind, str(aware), entry.time)
-        elif entry.event == CLOSE and entry.ids and entry.ids[0] in found:
-            before = found[entry.ids[0]]
-            if before.open:
-                ico = entry.detail.get("ico")
+        first = entry.ids[0] if entry.ids and isinstance(entry.ids[0], str) else None
+        if entry.event == RECORD and first is not None and first not in found:
+            incident = _recorded(entry)
+            if incident is not None:
+                found[incident.id] = incident
+        elif entry.event == CLOSE and first in found:
+            before = found[first]
+            closing = _closing(entry)
+            if before.open and closing is not None:
+                decision, ico = closing
                 found[before.id] = Incident(
                     before.id, before.kind, before.aware, before.recorded,
-                    closed=entry.time, decision=str(entry.detail.get("decision")),
-                    ico=str(ico) if ico is not None else None, closed_seq=entry.seq,
+                    closed=entry.time, decision=decision, ico=ico, closed_seq=entry.seq,
                 )  # fmt: skip
     return list(found.values())
 

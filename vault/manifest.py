@@ -98,6 +98,9 @@ class Manifest:
     history: list[dict[str, Any]] = field(default_factory=list)
     # an e-mail's attachments, stored before it as documents of their own
     attachments: list[str] = field(default_factory=list)
+    # a document split from a batch scan (``batch_ref``): the batch's own object,
+    # kept whole, and the pages of it this document is
+    batch: dict[str, Any] | None = None
 
     def to_json(self) -> bytes:
         record = asdict(self)
@@ -109,6 +112,8 @@ class Manifest:
             del record["history"]  # a manifest never corrected keeps the bytes it had
         if not record["attachments"]:
             del record["attachments"]  # only an e-mail's has them
+        if record["batch"] is None:
+            del record["batch"]
         return _canonical({"format": FORMAT, **record})
 
     def signed(self, fingerprint: str, mac: Any) -> bytes:
@@ -145,6 +150,8 @@ def parse(data: bytes, *, check_mac: Any | None) -> tuple[Manifest, bool]:
             isinstance(item, str) for item in manifest.attachments
         ):
             raise ValueError("bad attachments")
+        if manifest.batch is not None and batch_ref(manifest.batch) is None:
+            raise ValueError("bad batch")
     except (ValueError, TypeError) as exc:
         raise IntegrityError("a manifest is malformed") from exc
     if mac is None:
@@ -152,6 +159,25 @@ def parse(data: bytes, *, check_mac: Any | None) -> tuple[Manifest, bool]:
     if check_mac is not None:
         check_mac(_canonical({"format": FORMAT, **record}), mac, f"manifest of {manifest.doc_id}")
     return manifest, True
+
+
+def batch_ref(batch: Any) -> str | None:
+    """The object reference of a document's batch (``Manifest.batch``), or
+    None when there is none or it is malformed. The batch is the scanned file
+    the document was split from, kept whole and unchanged:
+    ``{"object", "pages": [first, last], "name", "media_type", "size", "received"}``."""
+    if not isinstance(batch, dict):
+        return None
+    ref, pages = batch.get("object"), batch.get("pages")
+    if not isinstance(ref, str) or not ref:
+        return None
+    if not (
+        isinstance(pages, list)
+        and len(pages) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in pages)
+    ):
+        return None
+    return ref
 
 
 def _canonical(record: dict[str, Any]) -> bytes:

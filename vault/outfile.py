@@ -55,7 +55,7 @@ def _same_device(a: Path, b: Path) -> bool:
 
 
 @contextlib.contextmanager
-def work_file(private_tmp: Path | None, out: Path) -> Iterator[Path]:
+def work_file(private_tmp: Path | None, out: Path, *, encrypted: bool = False) -> Iterator[Path]:
     """A private path to make the file for ``out`` at, removed on every path.
 
     It is a ``.tmp-*`` file in ``private_tmp`` (the vault's own ``tmp``, where
@@ -63,9 +63,14 @@ def work_file(private_tmp: Path | None, out: Path) -> Iterator[Path]:
     the destination's file system, so the file can be linked into place; else
     a file in a private work folder (tmpfs where there is one, removed by the
     next command if this one is killed), copied from.
+
+    An ``encrypted`` file (an export bundle) holds no plaintext and can be
+    larger than the computer's memory, which a tmpfs is made of: it is made
+    in ``private_tmp`` wherever ``out`` is (a data stick: then copied), and
+    failing that in a work folder on disk, never on tmpfs.
     """
     path: Path | None = None
-    if private_tmp is not None and _same_device(private_tmp, out.parent):
+    if private_tmp is not None and (encrypted or _same_device(private_tmp, out.parent)):
         with contextlib.suppress(OSError):  # a read-only vault: the work folder, then
             path = private_temp_path(private_tmp)
     if path is not None:
@@ -74,7 +79,7 @@ def work_file(private_tmp: Path | None, out: Path) -> Iterator[Path]:
         finally:
             remove_quietly(path)
         return
-    folder = new_private_dir()
+    folder = new_private_dir(tmpfs=not encrypted)
     try:
         yield folder / "file"
     finally:

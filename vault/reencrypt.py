@@ -178,7 +178,18 @@ def move_document(
     if searchable is not None:
         searchable, more = _move_ref(objects, searchable, old, recipient, None, written)
         read += more
-    moved = replace(doc, original=original, searchable=searchable)
+    batch = doc.batch
+    if batch is not None and (ref := manifests.batch_ref(batch)) is not None:
+        # each document moves its own copy: documents move in parallel workers
+        mac = None
+        if batch.get("fingerprint"):  # under the new key, so a re-run still finds it
+            mac = hmac.new(new.fingerprint_key, digestmod=hashlib.sha256)
+        moved_ref, more = _move_ref(objects, ref, old, recipient, mac, written)
+        batch = {**batch, "object": moved_ref}
+        if mac is not None:
+            batch["fingerprint"] = mac.hexdigest()
+        read += more
+    moved = replace(doc, original=original, searchable=searchable, batch=batch)
     record = store.put_bytes(moved.signed(fingerprint.hexdigest(), new.mac), [recipient])
     written[record.id] = record.size
     return Moved(doc.doc_id, manifest_id, record.id, written, read)

@@ -75,6 +75,7 @@ from vault.objects import BadObject, ObjectStore, hash_file
 from vault.title import title_of
 
 if TYPE_CHECKING:  # the catalog loads on first use: `vault status` never needs it
+    from vault.batches import StoredBatch
     from vault.catalog import Catalog
     from vault.rebuild import RebuildResult
 
@@ -397,11 +398,14 @@ class Vault:
         fields: dict[str, Any] | None = None,
         searchable: Path | None = None,
         attachments: list[str] | None = None,
+        batch: StoredBatch | None = None,
     ) -> Stored:
         """Encrypt a document and its manifest and record them in the journal.
 
         When unlocked, a document whose content is already in the vault is not
-        stored again and ``duplicate_of`` names the existing one.
+        stored again and ``duplicate_of`` names the existing one. ``batch``:
+        the document is pages of a batch scan (``vault.batches``);
+        its manifest and journal line name the batch's object too.
         ``attachments``: an e-mail's, the ids of documents stored before it.
         """
         fingerprint = None
@@ -419,6 +423,8 @@ class Vault:
             pdf = self.objects.put_file(searchable, recipients)
             stored.update(pdf.objects)
             searchable_id = pdf.id
+        if batch is not None:
+            stored.update(batch.objects)
         received = now_utc()
         doc = Manifest(
             doc_id=manifests.new_document_id(),
@@ -435,6 +441,7 @@ class Vault:
             fields=fields or {},
             searchable=searchable_id,
             attachments=list(attachments or []),
+            batch=None if batch is None else batch.record(),
         )
         doc = replace(doc, title=title_of(doc))
         if self.key is not None and fingerprint is not None:

@@ -344,7 +344,11 @@ def to_move(vault: Vault) -> list[tuple[str, str, int]]:
         line = done.get(row["manifest"])
         if line is not None and _there(vault, line.get("new")):
             continue
-        refs = [row["original"], row["searchable"] or ""]
+        refs = [
+            row["original"],
+            row["searchable"] or "",
+            manifests.batch_ref(row.get("batch")) or "",
+        ]
         size = sum(sizes.get(i, 0) for ref in refs if ref for i in parts.split_ref(ref))
         todo.append((row["id"], row["manifest"], size))
     return todo

@@ -64,8 +64,11 @@ def test_gif87a_and_a_multi_image_heif_are_detected(tmp_path: Path) -> None:
 def test_look_alikes_are_not_taken_for_pictures(head: bytes, tmp_path: Path) -> None:
     path = tmp_path / "file.dat"
     path.write_bytes(head)
-    assert detect_media_type(path) is None
-    assert "not a PDF" in unsupported_reason(path)
+    found = detect_media_type(path)
+    if found is None:
+        assert "not a type the vault reads" in unsupported_reason(path)
+    else:  # "BMW is a car maker..." is a text file, stored as text
+        assert found == "text/plain" and head.startswith(b"BMW")
 
 
 def test_the_refusal_of_another_file_names_the_pictures_taken(tmp_path: Path) -> None:

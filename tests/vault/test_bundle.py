@@ -149,3 +149,34 @@ def test_memory_does_not_grow_with_the_bundle(vault_dir: Path, tmp_path: Path) -
     peak_mib = measured["peak_kib"] / 1024
     scrypt_mib = 128 * 8 * 2**scrypt_file.WORK_FACTOR / 2**20  # 256
     assert peak_mib < measured["before_kib"] / 1024 + scrypt_mib + 48, measured
+
+
+def test_a_bundle_for_another_disk_is_not_made_in_memory(
+    unlocked_vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bundle for a data stick (another file system than the vault's) is made
+    on the vault's disk and copied, never on the tmpfs, which is memory: a
+    family's bundle can be larger than the computer's memory. Here the tmpfs
+    (``XDG_RUNTIME_DIR``) has 256 KiB and the bundle is 2 MiB."""
+    from tests.mounts import small_tmpfs
+
+    vault = unlocked_vault
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + os.urandom(2 * 1024 * 1024))
+    doc_id = vault.store_file(big, name=big.name, media_type="application/pdf").doc_id
+    vault.fold_journal()
+    with (
+        small_tmpfs(tmp_path / "runtime", "256k") as runtime,
+        small_tmpfs(tmp_path / "stick", "8m") as stick,
+    ):
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+        out = stick / "F-0042.age"
+        written = bundle.write_bundle(vault, [vault.document(doc_id)], out, WORDS)
+        assert written.size > 2 * 1024 * 1024 and out.stat().st_size == written.size
+        with _open(out) as tar:
+            (member,) = [m for m in tar.getmembers() if m.name.endswith(".pdf")]
+            data = tar.extractfile(member)
+            assert data is not None and data.read() == big.read_bytes()
+        assert list(runtime.iterdir()) == []
+        assert sorted(p.name for p in stick.iterdir()) == ["F-0042.age"]
+    assert [p for p in vault.layout.tmp.iterdir() if p.is_file()] == []

@@ -2,7 +2,8 @@
 
 Each area's commands live in a module of their own beside this one
 (``documents``, ``view``, ``quarantine``, ``search``, ``records``, ``watch``,
-``sync``, ``checks``, ``setup``, ``recover``, ``session``, ``keys``, ``incident``; shared options in
+``sync``, ``checks``, ``checkup``, ``setup``, ``recover``, ``session``, ``keys``,
+``incident``; shared options in
 ``common``). The table below names where each command lives and its
 one-line summary, so ``vault --help`` imports none of them;
 ``group.LazyGroup`` loads a command's module only when it is used, and is
@@ -60,6 +61,11 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.setup",
         "emergency_sheet",
         "Print a new emergency sheet; the old sheet's key stops working.",
+    ),
+    "separator-sheet": Entry(
+        "vault.cli.separator",
+        "separator_sheet",
+        "Make separator sheets to put between documents scanned in one go.",
     ),
     "unlock": Entry(
         "vault.cli.session",
@@ -128,7 +134,12 @@ COMMANDS: dict[str, Entry] = {
     "report": Entry(
         "vault.cli.sync",
         "report",
-        "Write a one-page backup report for the management committee.",
+        "Write the backup and policy report for the management committee.",
+    ),
+    "checkup": Entry(
+        "vault.cli.checkup",
+        "checkup",
+        "Check the computer and the backups against the centre's policy.",
     ),
     "verify": Entry(
         "vault.cli.checks",

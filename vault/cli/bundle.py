@@ -125,7 +125,8 @@ def export_bundle(
         click.echo(f"vault: {escaped(note)}", err=True)
     count = len(written.ids)
     click.echo(
-        f"Wrote {count} document{'' if count == 1 else 's'} ({written.files} files) to "
+        f"Wrote {count} document{'' if count == 1 else 's'} ({written.files} "
+        f"file{'' if written.files == 1 else 's'}) to "
         f"{escaped(written.path)}, encrypted with a passphrase.",
         err=True,
     )

@@ -126,10 +126,44 @@ def read_secret_file(path: Path, what: str) -> str:
         text = path.read_text("utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read the {what} file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"the {what} file {path} is not UTF-8 text",
+            hint="save it as UTF-8 (plain text) and try again",
+        ) from None
     line = text.splitlines()[0] if text.strip() else ""
     if not line:
         raise UsageError(f"the {what} file {path} is empty")
     return line
+
+
+def typed_text(value: str | None, option: str) -> str | None:
+    """Text given on the command line, ``value``; refused when it holds bytes
+    that are not UTF-8 (a terminal or script in another encoding), which
+    Python keeps as lone surrogates that no file or database can store."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(
+                f"{option}: the text is not UTF-8",
+                hint="type it again in a terminal that uses UTF-8",
+            ) from None
+    return value
+
+
+def standard_input_text(option: str) -> str:
+    """All of standard input as UTF-8 text (``option`` is named if it is not)."""
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(data, str):
+        return typed_text(data, option) or ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"{option}: standard input is not UTF-8 text",
+            hint="save it as UTF-8 (plain text) and try again",
+        ) from None
 
 
 def available_passphrase(passphrase_file: Path | None, env: str = "VAULT_PASSPHRASE") -> str | None:
@@ -462,3 +496,21 @@ def progress(items: Iterable[Any], *, label: str, length: int, quiet: bool) -> A
     if quiet or not sys.stderr.isatty():
         return _Silent(items)
     return click.progressbar(items, length=length, label=label, file=sys.stderr)
+
+
+def split_options(command: F) -> F:
+    """``--no-split`` and ``--split-on-blank``: how batch scans are split."""
+    command = click.option(
+        "--split-on-blank",
+        "split_on_blank",
+        flag_value=True,
+        default=None,
+        help="Split batch scans at blank pages too, as at separator sheets (for one-sided "
+        "batches without sheets; off by default: duplex scans are full of blank backs). "
+        'config.json may set "split_on_blank": true.',
+    )(command)
+    return click.option(
+        "--no-split",
+        is_flag=True,
+        help="Store each file whole, even a batch scan with separator sheets.",
+    )(command)

@@ -20,6 +20,7 @@ from vault.cli.common import (
     print_json,
     refused,
     report_set_aside,
+    split_options,
     unlock_from_agent,
     unlock_options,
     unlocked,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
     flag_value="keep",
     help="Leave the files where they are, without asking.",
 )
+@split_options
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no per-file lines.")
 @click.option(
     "--json",
@@ -88,6 +90,8 @@ def ingest(
     quarantine_dir: Path | None,
     max_pages: int | None,
     sources: str | None,
+    no_split: bool,
+    split_on_blank: bool | None,
     quiet: bool,
     as_json: bool,
     verbose: bool,
@@ -123,12 +127,22 @@ def ingest(
     computer could not store (disk full, no permission) stay where they are,
     the rest of the batch is still tried, and the exit status is 1.
 
+    A PDF or TIFF of several documents scanned in one go, with a separator
+    sheet ('vault separator-sheet', or a PATCH T sheet) on top of each, is
+    split into one document per part: the sheets belong to no document, and
+    the type and family a sheet carries go to the document after it (they
+    win over --type and --family). The batch file is kept too, whole and
+    unchanged ('vault export ID --batch'); the summary says how it was split
+    ("batch.pdf: 3 documents, pages 1-2, 4-6, 8"). --no-split stores each
+    file whole; --split-on-blank splits at blank pages too. Blank pages (the
+    empty backs of a duplex scan) are not read by OCR.
+
     \b
     Example:
         vault ingest ~/Scans/2026-11-25 --type referral --family F-0042
         vault ingest ~/Scans/referral.pdf --remove-source
     """
-    from ingest.pipeline import Ingested, collect, ingest_paths, require_paths
+    from ingest.pipeline import Ingested, Split, collect, ingest_paths, require_paths
     from ingest.progress import IngestProgress
     from ingest.settings import ingest_settings
     from ingest.sources import StoredSources
@@ -148,6 +162,8 @@ def ingest(
             doc_type=doc_type,
             family=family,
             verbose=verbose,
+            split=not no_split,
+            split_on_blank=split_on_blank,
         )
         if passphrase:
             vault.unlock(passphrase)
@@ -168,11 +184,15 @@ def ingest(
             stored_sources.outcome(outcome)
             if bar is not None:
                 bar.clear()
-            if isinstance(outcome, Ingested):
-                if not quiet and not as_json:
-                    click.echo(escaped(outcome.message(verbose=verbose, titled=titled)))
-            else:
-                click.echo(escaped(outcome.message(verbose=verbose)), err=True)
+            parts = outcome.parts if isinstance(outcome, Split) else [outcome]
+            for part in parts:
+                if isinstance(part, Ingested):
+                    if not quiet and not as_json:
+                        click.echo(escaped(part.message(verbose=verbose, titled=titled)))
+                else:
+                    click.echo(escaped(part.message(verbose=verbose)), err=True)
+            if isinstance(outcome, Split) and outcome.plan.empty:
+                click.echo(f"vault: warning: {escaped(outcome.message(verbose=verbose))}", err=True)
 
         try:
             report = ingest_paths(
@@ -190,7 +210,7 @@ def ingest(
             vault.fold_journal()
     report_dropped(vault)
     if as_json:
-        print_json([d for o in report.outcomes if isinstance(o, Ingested) for d in o.as_dicts()])
+        print_json([d for o in report.documents for d in o.as_dicts()])
     if not quiet or report.not_stored:
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
     if vault.set_aside:  # earlier entries the unlocked fold did not trust
@@ -381,6 +401,10 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
     if attachments:
         lines.append(("attachments", ", ".join(line for line, _ in attachments)))
     lines += [("attached to", email_line(email)) for email in emails if email]
+    if row.get("batch"):
+        from vault.batches import pages_text
+
+        lines.append(("batch", pages_text(row["batch"])))
     facts = found_facts(row["fields"])
     width = max(len(label) for label, _ in lines + facts)
     for label, value in lines:
@@ -416,6 +440,12 @@ NOT_PROTECTED = "This file is not protected by the vault: delete it when you are
 )
 @click.option(
     "--searchable", "version", flag_value="searchable", help="The searchable PDF made by OCR."
+)
+@click.option(
+    "--batch",
+    "version",
+    flag_value="batch",
+    help="The whole batch scan the document was split from, exactly as scanned.",
 )
 @click.option(
     "--bundle",

@@ -21,6 +21,8 @@ from vault.cli.common import (
     opened,
     passphrase_options,
     print_json,
+    standard_input_text,
+    typed_text,
     unlock_options,
     unlocked,
 )
@@ -86,7 +88,9 @@ def incident_record(
     wanted = incidents.check_kind(kind)
     when = incidents.parse_aware(aware)
     text = incidents.check_text(
-        _text(note, "Note (what happened, who is affected; kept encrypted; Enter for none)"),
+        _text(
+            note, "Note (what happened, who is affected; kept encrypted; Enter for none)", "--note"
+        ),
         "--note",
     )
     with unlocked(root, unlock) as vault:
@@ -204,7 +208,7 @@ def incident_note(root: Path, incident_id: str, note: str | None, unlock: Unlock
     """
     from vault import incidents
 
-    text = incidents.check_text(_text(note, "Note (kept encrypted)"), "--note")
+    text = incidents.check_text(_text(note, "Note (kept encrypted)", "--note"), "--note")
     if text is None:
         raise UsageError("no note given", hint='give it with --note "..." (or --note -)')
     with unlocked(root, unlock) as vault:
@@ -260,7 +264,7 @@ def incident_close(
         ico = incidents.check_ico_reference(ico)
     else:
         reason = incidents.check_text(
-            _text(reason, "Why is it not reportable (kept encrypted)"), "--reason"
+            _text(reason, "Why is it not reportable (kept encrypted)", "--reason"), "--reason"
         )
         if reason is None:
             raise UsageError(
@@ -277,14 +281,14 @@ def incident_close(
 # --- shown ------------------------------------------------------------------------
 
 
-def _text(value: str | None, prompt: str) -> str | None:
+def _text(value: str | None, prompt: str, option: str) -> str | None:
     """A note or reason: as given, from standard input ('-'), or asked on a terminal."""
     if value == "-":
-        return sys.stdin.read()
+        return standard_input_text(option)
     if value is None and sys.stdin.isatty():
         answer: str = click.prompt(prompt, default="", show_default=False, err=True)
-        return answer
-    return value
+        return typed_text(answer, option)
+    return typed_text(value, option)
 
 
 def _status(item: Incident, now: datetime) -> str:

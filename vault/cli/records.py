@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from vault.cli.common import DOC_TYPES, UnlockSpec, unlock_options, unlocked
+from vault.cli.common import DOC_TYPES, UnlockSpec, typed_text, unlock_options, unlocked
 from vault.display import escaped
 from vault.errors import UsageError
 
@@ -83,7 +83,8 @@ def edit(
         raise UsageError("--family and --no-family cannot be used together")
     if family is not None:
         family = families.normalise(family)
-    fields = _parse_fields(field_pairs)
+    fields = _parse_fields(tuple(typed_text(p, "--field") or "" for p in field_pairs))
+    title = typed_text(title, "--title")
     if keep_until is not None:
         from vault.retention import check_date
 

@@ -27,6 +27,9 @@ from vault.errors import IntegrityError, VaultError
 
 if TYPE_CHECKING:
     from sync.backup import SyncResult
+    from sync.checkup.checklist import Checklist
+    from sync.status import Status
+    from sync.verdict import Verdict
     from vault.repository import Vault
 
 
@@ -291,7 +294,9 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     vault is unlocked ('vault unlock') and until when, with warnings in plain words
     and the command that deals with each, and how many readable copies of
     documents the vault made or left outside itself (exports not yet
-    deleted, views not yet removed, kept scans; 'vault copies' names them).
+    deleted, views not yet removed, kept scans; 'vault copies' names them),
+    and the policy checklist's verdict in one line ('vault checkup' gives
+    each check; --json carries them all).
     Times are local. No names or document text are shown. Exits 0 even with
     warnings: monitoring should read "ok" and "warnings" from --json. The
     document count and state code are checked as written by the vault only
@@ -314,7 +319,9 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     from vault.repository import require_vault
 
     require_vault(root)
-    found = gather_status(_maybe_unlocked(root, passphrase_file))
+    vault = _maybe_unlocked(root, passphrase_file)
+    found = gather_status(vault)
+    checklist, verdict = _checklist(vault, found)
     until = unlocked_until(root)  # vault unlock: asking the agent is not a use
     readable = readable_copies(root)
     if as_json:
@@ -323,6 +330,8 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
                 **found.as_dict(),
                 "unlocked_until": until and iso_local(until),
                 "readable_copies": copies.counts(readable),
+                "verdict": verdict.colour,
+                "policy_checklist": checklist.as_dict(),
             }
         )
         return
@@ -358,10 +367,35 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     click.echo(retention_line(found.retention_due))
     locks = f"until {when(until)} ('vault lock' locks it now)." if until else "no."
     click.echo(f"Unlocked: {locks}")
+    click.echo(_checklist_line(checklist, verdict))
     for warning in found.warnings:
         click.echo(f"warning: {warning}")
     if readable:  # counted, never named: 'vault copies' names them
         click.echo(f"warning: {copies.warning(readable)}")
+
+
+def _checklist(vault: Vault, found: Status) -> tuple[Checklist, Verdict]:
+    """The policy checklist (``sync.checkup``) and the verdict it gives with the status."""
+    from sync.checkup.checklist import take_checklist
+    from sync.verdict import verdict_lines
+
+    checklist = take_checklist(vault, found)
+    return checklist, verdict_lines(found, checklist)
+
+
+def _checklist_line(checklist: Checklist, verdict: Verdict) -> str:
+    """One line for ``vault status``: the verdict, and where the details are."""
+    problems, warnings = len(checklist.problems), len(checklist.warnings)
+    counts = [
+        f"{count} {word}{'s' if count != 1 else ''}"
+        for count, word in ((problems, "problem"), (warnings, "warning"))
+        if count
+    ]
+    said = f" ({', '.join(counts)})" if counts else ""
+    return (
+        f"Policy checklist: {verdict.colour}{said}; 'vault checkup' gives each check and "
+        "what to do."
+    )
 
 
 @click.command()
@@ -375,17 +409,20 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
 @passphrase_options
 @click.pass_obj
 def report(root: Path, out: Path, force: bool, passphrase_file: Path | None) -> None:
-    """Write a one-page backup report for the management committee.
+    """Write the backup and policy report for the management committee.
 
     Plain English, no passphrase needed, no names or document text: a
-    verdict at the top, the warnings as what to ask the coordinator, the
+    verdict at the top (green: nothing to do; amber: something to do before
+    the next meeting; red: act now) with its reasons, the warnings as what to
+    ask the coordinator, the
     number of documents and the vault's state code for the minutes,
     backups, checks (each called what it is), emergency key uses since the
     committee last acknowledged them ('vault audit ack'), with reasons, the
     data breaches (each open one with its deadline to report it to the ICO,
     each closed since the last report with its decision; never their
-    notes), and, once the vault is a week old, the days with and without a
-    backup. Times are local, with the zone.
+    notes), once the vault is a week old, the days with and without a
+    backup, and the policy checklist of 'vault checkup' on a page of its
+    own. Times are local, with the zone.
 
     \b
     Example:
@@ -401,7 +438,8 @@ def report(root: Path, out: Path, force: bool, passphrase_file: Path | None) -> 
     require_vault(root)
     vault = _maybe_unlocked(root, passphrase_file)
     found = gather_status(vault)
-    write_report(found, out, force=force, tmp=vault.layout.tmp)
+    checklist, _ = _checklist(vault, found)
+    write_report(found, out, force=force, tmp=vault.layout.tmp, checklist=checklist)
     vault.lock.read_only_ok = True
     with vault.lock:
         read_only_adapt(vault)

@@ -13,6 +13,7 @@ from vault.cli.common import (
     passphrase_options,
     quarantine_options,
     refused,
+    split_options,
     verbose_option,
 )
 from vault.display import escaped
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     help="Seconds a file's size and time must stay the same before it is taken.",
 )
 @quarantine_options
+@split_options
 @click.option("--quiet", "-q", is_flag=True, help="No line per document.")
 @verbose_option
 @passphrase_options
@@ -73,6 +75,8 @@ def watch(
     settle: float,
     quarantine_dir: Path | None,
     max_pages: int | None,
+    no_split: bool,
+    split_on_blank: bool | None,
     quiet: bool,
     verbose: bool,
     passphrase_file: Path | None,
@@ -90,6 +94,9 @@ def watch(
     moved to the quarantine folder, encrypted, beside a .reason.txt file. The
     vault is locked for one file at a time, so other
     vault commands can run in between.
+    A batch scan with separator sheets is split into one document per part
+    (as 'vault ingest' does; --no-split, --split-on-blank) and its file
+    leaves the inbox only once every part is stored.
     No passphrase is needed; with VAULT_PASSPHRASE or --passphrase-file,
     duplicates are caught straight away. It starts by saying what it watches;
     on a terminal it shows the file and page being read. Stop with Ctrl-C.
@@ -102,7 +109,7 @@ def watch(
         vault watch ~/Scans/inbox
         vault watch ~/Scans/inbox --once
     """
-    from ingest.pipeline import Ingested
+    from ingest.pipeline import Ingested, Split
     from ingest.progress import IngestProgress
     from ingest.settings import ingest_settings
     from ingest.watch import InboxWatcher, WatchOptions, check_inbox, processed_folder
@@ -113,7 +120,13 @@ def watch(
     vault = Vault.open(root)
     inbox = check_inbox(inbox, vault.root)
     settings = ingest_settings(
-        vault.root, vault.config, quarantine=quarantine_dir, max_pages=max_pages, verbose=verbose
+        vault.root,
+        vault.config,
+        quarantine=quarantine_dir,
+        max_pages=max_pages,
+        verbose=verbose,
+        split=not no_split,
+        split_on_blank=split_on_blank,
     )
     options = WatchOptions(
         inbox=inbox,
@@ -149,11 +162,14 @@ def watch(
     def show(outcome: Outcome) -> None:
         if bar is not None:
             bar.clear()
-        if isinstance(outcome, Ingested):
-            if not quiet:
-                click.echo(escaped(outcome.message(verbose=verbose, titled=titled)))
-        else:
-            click.echo(escaped(outcome.message(verbose=verbose)), err=True)
+        for part in outcome.parts if isinstance(outcome, Split) else [outcome]:
+            if isinstance(part, Ingested):
+                if not quiet:
+                    click.echo(escaped(part.message(verbose=verbose, titled=titled)))
+            else:
+                click.echo(escaped(part.message(verbose=verbose)), err=True)
+        if isinstance(outcome, Split) and outcome.plan.empty:
+            click.echo(f"vault: warning: {escaped(outcome.message(verbose=verbose))}", err=True)
 
     def notice(message: str) -> None:
         if bar is not None:
