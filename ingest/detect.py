@@ -17,7 +17,7 @@ In this order:
    and anything else is plain text (Markdown or CSV if so named: the
    content says it is text, the name only which kind).
 
-A type the vault cannot read (a spreadsheet, an email, a zip…) is named in
+A type the vault cannot read (a spreadsheet, a zip…) is named in
 the reason it is refused with, with advice: save it as PDF and store that.
 """
 
@@ -101,11 +101,9 @@ _OLE_STREAMS = (
 )
 _HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.I | re.S)
 _XHTML = re.compile(rb"\s*<\?xml[^>]*>\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)[\s>]", re.I | re.S)
-_MAIL_HEADER = re.compile(
-    rb"(received|return-path|from|date|message-id|mime-version|delivered-to|subject|to|cc"
-    rb"|reply-to|x-[a-z0-9-]+|content-type|content-transfer-encoding):[ \t]",
-    re.I,
-)
+# A header field: a name of printable characters but the colon, then a colon
+# (Thread-Topic, ARC-Seal, Authentication-Results… come before From in real mail).
+_MAIL_HEADER = re.compile(rb"[!-9;-~]+:[ \t]")
 # What only a mail program writes (a typed memo may well start "To:" and "From:").
 _MAIL_MUST = re.compile(
     rb"^(received|message-id|mime-version|return-path|delivered-to|dkim-signature):", re.I | re.M
@@ -200,8 +198,8 @@ def _is_email(sample: bytes) -> bool:
 SAVE_AS_PDF = "save it as PDF (File > Save as > PDF) and store that"
 ACCEPTED = (
     "the vault takes PDF files, pictures (TIFF, JPEG, PNG, HEIC, WebP, GIF, BMP), "
-    "text files (also Markdown and CSV), web pages (HTML), and Word (.docx, .doc), "
-    "OpenDocument (.odt) and RTF documents"
+    "text files (also Markdown and CSV), web pages (HTML), Word (.docx, .doc), "
+    "OpenDocument (.odt) and RTF documents, and e-mails (.eml, Outlook .msg)"
 )
 _IF_DOCUMENT = f"if it is a document, {SAVE_AS_PDF}"
 

@@ -20,6 +20,24 @@ file, ``Ingester.ingest_file``:
    the rest of its batch (``StoreBatches``), and only then is its outcome
    handed on.
 
+E-mails (``.eml``, Outlook ``.msg``: ``ingest.readers.mail``): each
+attachment is written to the private work folder and taken through these
+same steps (so a scanned PDF attachment is OCR'd, an attached e-mail
+stored with its own attachments; a batch scan attached is not split),
+stored as a document of its own, and only then is the e-mail stored,
+its manifest naming its attachments' document ids
+(``Manifest.attachments``; the catalog keeps the way back).
+Cut short between the two, the e-mail is still where it was (in the inbox,
+or given again): the next run finds its stored attachments as duplicates
+(at once when unlocked, else when the journal is folded, where the
+catalog's duplicate notes lead the dropped ids to the kept ones) and the
+e-mail names them. An attachment that cannot be stored on its own (a type
+the vault does not read, a damaged file) is named in the e-mail's note
+and kept inside the stored original e-mail; an attachment without a
+family reference in its text takes the e-mail's, and an e-mail without
+one takes its first attachment's. An e-mail that breaks a limit (too
+many attachments, e-mails nested too deep, too big) is refused whole.
+
 A PDF or TIFF scanned as a batch (separator sheets between its documents,
 ``ingest.batch``) is split first, unless the settings say not to: the batch
 file is stored once, whole, and each part goes through steps 2-5 as a
@@ -54,7 +72,9 @@ from ingest import batch as batches
 from ingest.batch import Split
 from ingest.detect import SUPPORTED, detect_media_type, unsupported_reason
 from ingest.fields import extract_fields, family_reference
-from ingest.readers import read_document, reads
+from ingest.readers import read_document, read_mail, reads
+from ingest.readers.common import Limits
+from ingest.readers.mail import MAIL_TYPES, too_deep
 from ingest.readers.rendition import render_pdf
 from ingest.rules import classify
 from ingest.settings import IngestSettings
@@ -62,7 +82,7 @@ from ocr import ocr_document
 from ocr.source import PDF
 from vault.batches import StoredBatch, store_batch, stored_before
 from vault.errors import UnreadableInputError, UsageError, VaultError
-from vault.fsutil import private_workdir
+from vault.fsutil import FILE_MODE, private_workdir
 from vault.group_commit import StoreGroup
 from vault.oserror import storage_error
 from vault.repository import Stored, Vault
@@ -120,16 +140,24 @@ class Refused:
 @dataclass(frozen=True)
 class Ingested:
     """Durably in the vault (or found there already). ``note``: why no
-    text could be taken from it (stored all the same)."""
+    text could be taken from it (stored all the same), or, for an e-mail,
+    what of it was not stored on its own; ``attachments``: an e-mail's,
+    each stored (or found) as a document of its own."""
 
     path: Path
     stored: Stored
     note: str | None = None
     pages: tuple[int, int] | None = None  # the pages of a batch scan it is (``ingest.batch``)
+    attachments: tuple[Ingested, ...] = ()
 
     @property
     def duplicate(self) -> bool:
         return self.stored.duplicate_of is not None
+
+    @property
+    def new_documents(self) -> int:
+        """Documents this stored that were not in the vault: it, and its attachments."""
+        return (not self.duplicate) + sum(a.new_documents for a in self.attachments)
 
     def _file(self, verbose: bool) -> str:
         named = _named(self.path, verbose)
@@ -153,16 +181,35 @@ class Ingested:
             return f"{stored.doc_id}  {self._file(verbose)}: {about}, not stored again"
         family = f"family {stored.family}" if stored.family else "no family reference"
         about = ", ".join(part for part in (stored.doc_type, family, title) if part)
+        if self.attachments:
+            count = len(self.attachments)
+            parts = ", ".join(
+                f"{a.stored.doc_id} {a.path.name}" + (" (already in the vault)" * a.duplicate)
+                for a in self.attachments
+            )
+            about += f", with {count} attachment{'s' if count != 1 else ''} stored: {parts}"
         note = f" ({self.note})" if self.note else ""
         return f"{stored.doc_id}  {self._file(verbose)}: {about}{note}"
 
     def as_dict(self) -> dict[str, Any]:
         stored = self.stored
-        return {
+        found: dict[str, Any] = {
             "id": stored.doc_id, "file": self.path.name, "duplicate_of": stored.duplicate_of,
             "title": stored.title, "doc_type": stored.doc_type, "family": stored.family,
             "batch_pages": list(self.pages) if self.pages else None,
         }  # fmt: skip
+        if self.attachments:
+            found["attachments"] = [a.stored.doc_id for a in self.attachments]
+        return found
+
+    def as_dicts(self) -> list[dict[str, Any]]:
+        """``as_dict`` of it, then of each attachment (which names its e-mail)."""
+        found = [self.as_dict()]
+        for attachment in self.attachments:
+            for item in attachment.as_dicts():
+                item.setdefault("attached_to", self.stored.doc_id)
+                found.append(item)
+        return found
 
 
 @dataclass(frozen=True)
@@ -232,7 +279,7 @@ class IngestReport:
 
     def summary(self, quarantine: Path) -> str:
         """One line saying what was done, e.g. for the end of a batch."""
-        new = len(self.stored)
+        new = sum(o.new_documents for o in self.documents)
         text = f"Stored {new} document{'s' if new != 1 else ''}"
         if self.duplicates:
             copies = len(self.duplicates)
@@ -363,16 +410,21 @@ def check_file(path: Path) -> str | Unreadable | NotAFile:
 
 
 def understand(
-    pages: list[str], settings: IngestSettings, extra: dict[str, Any] | None = None
+    pages: list[str],
+    settings: IngestSettings,
+    extra: dict[str, Any] | None = None,
+    *,
+    family: str | None = None,
 ) -> dict[str, Any]:
     """``doc_type``, ``family`` and ``fields`` for ``store_file`` from the
-    text of each page (``extra``: more fields, e.g. OCR's confidence)."""
+    text of each page (``extra``: more fields, e.g. OCR's confidence;
+    ``family``: the one to give when the text names none)."""
     text = "\n".join(pages)
     fields = extract_fields(text)
     fields.update(extra or {})
     return {
         "doc_type": settings.doc_type or classify(text, settings.rules),
-        "family": settings.family or family_reference(text),
+        "family": settings.family or family_reference(text) or family,
         "fields": fields,
     }
 
@@ -395,6 +447,22 @@ class Ingester:
     def ingest_file(
         self, vault: Vault, path: Path, *, on_page: PageCallback | None = None
     ) -> Outcome:
+        taken = self._take(vault, path, on_page)
+        if isinstance(taken, Unreadable):
+            return self.refuse(path, taken.reason, vault)
+        return taken
+
+    def _take(
+        self,
+        vault: Vault,
+        path: Path,
+        on_page: PageCallback | None,
+        *,
+        family: str | None = None,
+        nesting: int = 0,
+    ) -> Outcome | Unreadable:
+        """Store ``path`` (an attachment too); ``family``: the one it takes
+        when its text has none (an attachment's e-mail's)."""
         try:
             checked = check_file(path)
             digest = "" if not isinstance(checked, str) else _content_hash(path)
@@ -405,26 +473,28 @@ class Ingester:
         if isinstance(checked, NotAFile):
             return Skipped(path, checked.reason)
         if isinstance(checked, Unreadable):
-            return self.refuse(path, checked.reason, vault)
+            return checked
         earlier = self._seen.get(digest)
         if earlier is not None:
             return Ingested(path, self._stored[earlier])
-        if digest in self._split:
+        if digest in self._split and not nesting:
             return self._split_again(path, self._split[digest])
         existing = vault.duplicate_of(path)
         if existing is not None:
             return Ingested(path, vault.stored_as(existing))
         try:
-            if self.settings.split and checked in batches.SPLITTABLE:
+            if self.settings.split and not nesting and checked in batches.SPLITTABLE:
                 split = self._split_and_store(vault, path, checked, on_page)
                 if split is not None:
                     if isinstance(split, Split):
                         self._split[digest] = split
                     return split
-            if reads(checked):
-                outcome = self._read_and_store(vault, path, checked, on_page)
+            if checked in MAIL_TYPES:
+                outcome = self._mail_and_store(vault, path, checked, on_page, family, nesting)
+            elif reads(checked):
+                outcome = self._read_and_store(vault, path, checked, on_page, family)
             else:
-                outcome = self._ocr_and_store(vault, path, checked, on_page)
+                outcome = self._ocr_store(vault, path, checked, on_page, family=family)
         except OSError as exc:  # the disk is full, a folder read-only: not this file's fault
             error = storage_error(exc, vault.root)
             return Failed(path, error.message, error.errno)
@@ -482,7 +552,7 @@ class Ingester:
                     sheet=part.sheet,
                 )  # fmt: skip
                 if not isinstance(outcome, Ingested):  # unreadable: the batch as a whole
-                    return self.refuse(path, f"pages {part.span}: {outcome}", vault)
+                    return self.refuse(path, f"pages {part.span}: {outcome.reason}", vault)
                 done.append(replace(outcome, path=path, pages=part.pages))
         return Split(path, plan, done)
 
@@ -504,10 +574,12 @@ class Ingester:
         name: str | None = None,
         batch: StoredBatch | None = None,
         sheet: Sheet | None = None,
-    ) -> Ingested | str:
+        family: str | None = None,
+    ) -> Ingested | Unreadable:
         """OCR and store one document, or say why it cannot be read. A part
         of a batch (``_split_and_store``) is stored under ``name``, naming
-        its ``batch``, with what the ``sheet`` before it says."""
+        its ``batch``, with what the ``sheet`` before it says; ``family``:
+        the one to give when its text names none (an e-mail's attachment)."""
         settings = self.settings
         if sheet is not None:
             settings = replace(
@@ -526,35 +598,33 @@ class Ingester:
                     on_page=on_page,
                 )
             except UnreadableInputError as exc:
-                reason = exc.message
-            else:
-                stored = vault.store_file(
-                    path,
-                    name=name or path.name,
-                    media_type=media_type,
-                    text=[page.text for page in result.pages],
-                    pages=len(result.pages),
-                    # A born-digital PDF is its own searchable version: not stored twice.
-                    searchable=None if result.born_digital else result.searchable_pdf,
-                    batch=batch,
-                    **understand(
-                        [page.text for page in result.pages],
-                        settings,
-                        {"ocr_confidence": [page.confidence for page in result.pages]},
-                    ),
-                )
-                return Ingested(path, stored)
-        return reason
-
-    def _ocr_and_store(
-        self, vault: Vault, path: Path, media_type: str, on_page: PageCallback | None
-    ) -> Outcome:
-        done = self._ocr_store(vault, path, media_type, on_page)
-        return done if isinstance(done, Ingested) else self.refuse(path, done, vault)
+                return Unreadable(exc.message)
+            stored = vault.store_file(
+                path,
+                name=name or path.name,
+                media_type=media_type,
+                text=[page.text for page in result.pages],
+                pages=len(result.pages),
+                # A born-digital PDF is its own searchable version: not stored twice.
+                searchable=None if result.born_digital else result.searchable_pdf,
+                batch=batch,
+                **understand(
+                    [page.text for page in result.pages],
+                    settings,
+                    {"ocr_confidence": [page.confidence for page in result.pages]},
+                    family=family,
+                ),
+            )
+            return Ingested(path, stored)
 
     def _read_and_store(
-        self, vault: Vault, path: Path, media_type: str, on_page: PageCallback | None
-    ) -> Outcome:
+        self,
+        vault: Vault,
+        path: Path,
+        media_type: str,
+        on_page: PageCallback | None,
+        family: str | None = None,
+    ) -> Ingested | Unreadable:
         """Store a born-digital document: its text by its reader, laid out as
         a searchable PDF (when it has text); OCR is not run."""
         settings = self.settings
@@ -567,27 +637,107 @@ class Ingester:
                     rendition = work / "rendition.pdf"
                     pages = render_pdf(document.sections, rendition, max_pages=settings.max_pages)
             except UnreadableInputError as exc:
-                reason = exc.message
-            else:
-                note = document.note
-                if note is None and not document.has_text:
-                    note = "no text in it"
-                extra = dict(document.fields)
-                if note is not None:
-                    extra["reading"] = note
-                if on_page is not None:
-                    on_page(len(pages) or 1, len(pages) or 1)
-                stored = vault.store_file(
-                    path,
-                    name=path.name,
-                    media_type=media_type,
-                    text=pages,
-                    pages=len(pages),
-                    searchable=rendition,
-                    **understand(pages, settings, extra),
+                return Unreadable(exc.message)
+            note = document.note
+            if note is None and not document.has_text:
+                note = "no text in it"
+            extra = dict(document.fields)
+            if note is not None:
+                extra["reading"] = note
+            if on_page is not None:
+                on_page(len(pages) or 1, len(pages) or 1)
+            stored = vault.store_file(
+                path,
+                name=path.name,
+                media_type=media_type,
+                text=pages,
+                pages=len(pages),
+                searchable=rendition,
+                **understand(pages, settings, extra, family=family),
+            )
+            return Ingested(path, stored, note)
+
+    def _mail_and_store(
+        self,
+        vault: Vault,
+        path: Path,
+        media_type: str,
+        on_page: PageCallback | None,
+        family: str | None,
+        nesting: int,
+    ) -> Ingested | Unreadable | Failed:
+        """Store an e-mail: each attachment first, as a document of its own
+        through this same pipeline, then the e-mail, whose manifest names
+        them (see the module's "E-mails")."""
+        settings = self.settings
+        if nesting > Limits().max_nesting:  # the outer e-mail's limits keep this from happening
+            return Unreadable(too_deep(Limits()).message)
+        with private_workdir() as work:
+            try:
+                mail = read_mail(path, media_type)
+            except UnreadableInputError as exc:
+                return Unreadable(exc.message)
+            own = "\n".join(mail.sections([]))
+            own_family = settings.family or family_reference(own) or family
+            attached: list[Ingested] = []
+            listed: list[str] = []
+            left: list[str] = []
+            for number, attachment in enumerate(mail.attachments, 1):
+                folder = work / f"{number:03d}"
+                folder.mkdir(mode=0o700)
+                part = folder / attachment.name
+                fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(attachment.data)
+                taken = self._take(vault, part, on_page, family=own_family, nesting=nesting + 1)
+                if isinstance(taken, Failed):
+                    return Failed(path, taken.reason, taken.errno)
+                listed.append(attachment.name)
+                if isinstance(taken, Ingested):
+                    attached.append(taken)
+                elif isinstance(taken, Split):  # never (attachments are not split): its parts
+                    attached.extend(taken.parts)
+                else:
+                    left.append(f"{attachment.name} ({taken.reason})")
+                part.unlink()
+            try:
+                rendition = work / "rendition.pdf"
+                pages = render_pdf(mail.sections(listed), rendition, max_pages=settings.max_pages)
+            except UnreadableInputError as exc:
+                return Unreadable(exc.message)
+            if on_page is not None:
+                on_page(len(pages), len(pages))
+            extra = mail.fields
+            notes = []
+            if left:
+                notes.append(
+                    f"{len(left)} attachment{'s' if len(left) != 1 else ''} not stored on "
+                    f"{'their' if len(left) != 1 else 'its'} own (kept in the stored e-mail): "
+                    + "; ".join(left)
                 )
-                return Ingested(path, stored, note)
-        return self.refuse(path, reason, vault)
+            if mail.pictures:
+                notes.append(
+                    f"{mail.pictures} small picture{'s' if mail.pictures != 1 else ''} shown "
+                    "in the body (a logo, a signature) not stored on their own"
+                )
+            note = "; ".join(notes) or None
+            if note is not None:
+                extra["reading"] = note
+            found = understand(pages, settings, extra, family=family)
+            if found["family"] is None:  # none in its text: its attachments'
+                found["family"] = next((a.stored.family for a in attached if a.stored.family), None)
+            ids = list(dict.fromkeys(a.stored.doc_id for a in attached))
+            stored = vault.store_file(
+                path,
+                name=path.name,
+                media_type=media_type,
+                text=pages,
+                pages=len(pages),
+                searchable=rendition,
+                attachments=ids,
+                **found,
+            )
+            return Ingested(path, stored, note, attachments=tuple(attached))
 
     def refuse(self, path: Path, reason: str, vault: Vault | None = None) -> Outcome:
         """A file that cannot be stored: quarantined, or left where it is."""

@@ -12,6 +12,11 @@ copy it into the database once; one of an older schema raises
     documents   one row per document (the manifest without its text), with
                 its title (``vault.title``) and its family reference in the
                 canonical form (``vault.family``)
+                and, for an e-mail, the ids of its attachments (a JSON list)
+    attached    each attachment's e-mail (attachment, email): the way back,
+                made from the e-mails' rows whenever one is put or removed, so
+                that whatever fills the catalog (a fold, a rebuild from the
+                manifests, a chain applied) fills it too
     duplicates  documents dropped as copies of one already stored, and which
     incidents   the encrypted part of each data breach recorded (``vault.incidents``):
                 its notes and the reason it was judged not reportable (the plain
@@ -31,7 +36,8 @@ A document split from a batch scan names the batch's own object in
 ``batch`` (JSON: ``vault.manifest.batch_ref``); several documents may name
 the same one, and it is kept while any does.
 
-A snapshot from before titles (no ``title`` column), before ``batch``, or before the
+A snapshot from before titles (no ``title`` column), before ``batch``, before
+e-mails (no ``attachments`` column, no ``attached`` table), or before the
 ``duplicates`` or ``incidents`` table is brought up to date when opened: each
 document gets a title made from its text, and the manifests are not rewritten.
 
@@ -64,6 +70,7 @@ _DOCUMENT_COLUMNS = {
     "id": str, "manifest": str, "original": str, "searchable": str, "name": str,
     "media_type": str, "size": int, "pages": int, "received": str, "doc_type": str,
     "family": str, "fields": str, "retention": str, "fingerprint": str, "title": str,
+    "attachments": str,
     "batch": str,
 }  # fmt: skip
 
@@ -148,11 +155,27 @@ class Catalog:
             "CREATE TABLE pages (doc_id TEXT, page INTEGER, text TEXT, PRIMARY KEY (doc_id, page))"
         )
         search.create_index(self._conn)
+        self._create_attached()
         self._create_duplicates()
         self._create_incidents()
         self._create_bookkeeping()
         self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._conn.commit()
+
+    def _create_attached(self) -> None:
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS attached"
+            " (attachment TEXT, email TEXT, PRIMARY KEY (attachment, email))"
+        )
+        self._conn.execute("CREATE INDEX IF NOT EXISTS idx_attached_email ON attached (email)")
+
+    def _has_table(self, name: str) -> bool:
+        return (
+            self._conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+            is not None
+        )
 
     def _create_duplicates(self) -> None:
         self._conn.execute(
@@ -220,6 +243,11 @@ class Catalog:
                 self._conn.execute("ALTER TABLE documents ADD COLUMN batch TEXT")
         self._create_duplicates()
         self._create_bookkeeping()
+        if "attachments" not in columns or not self._has_table("attached"):
+            with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
+                if "attachments" not in columns:
+                    self._conn.execute("ALTER TABLE documents ADD COLUMN attachments TEXT")
+                self._create_attached()
         if not self._has_incidents():
             with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
                 self._create_incidents()
@@ -253,6 +281,7 @@ class Catalog:
             "retention": manifest.retention,
             "fingerprint": manifest.fingerprint,
             "title": title_of(manifest),
+            "attachments": json.dumps(manifest.attachments) if manifest.attachments else None,
             "batch": None if manifest.batch is None else json.dumps(manifest.batch, sort_keys=True),
         }
         self.put(record, manifest.text)
@@ -278,6 +307,11 @@ class Catalog:
             [(doc_id, n, page) for n, page in enumerate(text, 1)],
         )
         search.index_document(self._conn, doc_id, text)
+        self._conn.execute("DELETE FROM attached WHERE email = ?", (doc_id,))
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO attached (attachment, email) VALUES (?, ?)",
+            [(attachment, doc_id) for attachment in _ids(row["attachments"])],
+        )
         self._unflushed = True
 
     def remove(self, doc_id: str) -> bool:
@@ -294,6 +328,7 @@ class Catalog:
         self._conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
         self._conn.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
         self._conn.execute("DELETE FROM duplicates WHERE duplicate_of = ?", (doc_id,))
+        self._conn.execute("DELETE FROM attached WHERE email = ?", (doc_id,))
         search.unindex_document(self._conn, doc_id)
         self._unflushed = True
         self.set_meta("removed", "1")
@@ -466,6 +501,26 @@ class Catalog:
         ).fetchone()
         return row[0] if row else None
 
+    def attachments_of(self, doc_id: str) -> list[str]:
+        """The ids of e-mail ``doc_id``'s attachments, as stored (one may be
+        a duplicate dropped at a fold: ``duplicate_of`` names the one kept)."""
+        row = self.get(doc_id)
+        return list(row["attachments"]) if row else []
+
+    def emails_of(self, doc_id: str) -> list[str]:
+        """The e-mails document ``doc_id`` is attached to (also under an id
+        dropped as a duplicate of it), oldest first."""
+        if not self._has_table("attached"):
+            return []
+        rows = self._conn.execute(
+            "SELECT DISTINCT a.email FROM attached a JOIN documents d ON d.id = a.email"
+            " WHERE a.attachment = ? OR a.attachment IN"
+            " (SELECT id FROM duplicates WHERE duplicate_of = ?)"
+            " ORDER BY d.received, d.id",
+            (doc_id, doc_id),
+        ).fetchall()
+        return [row[0] for row in rows]
+
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         """The encrypted part of incident ``incident_id`` (None: this catalog
         has none: made before it, or rebuilt from the manifests)."""
@@ -584,9 +639,19 @@ def _incident(row: tuple[Any, ...]) -> dict[str, Any]:
     return {"id": item, "notes": notes, "reason": reason, "partial": bool(partial)}
 
 
+def _ids(value: Any) -> list[str]:
+    """An ``attachments`` column's ids (none for a malformed one)."""
+    try:
+        found = json.loads(value) if isinstance(value, str) and value else []
+    except ValueError:
+        return []
+    return [item for item in found if isinstance(item, str)] if isinstance(found, list) else []
+
+
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
     row = dict(row)
     row["fields"] = json.loads(row["fields"] or "{}")
+    row["attachments"] = _ids(row.get("attachments"))
     try:
         row["batch"] = json.loads(row["batch"]) if row.get("batch") else None
     except ValueError:

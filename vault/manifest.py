@@ -11,7 +11,8 @@ the next ``revision`` and then removes the old, so after an edit cut short
 between the two, a catalog rebuild keeps the higher revision. ``revision`` 0
 is left out of the JSON, so manifests written before it existed read the same;
 so is a missing ``title`` (older documents get one made from their text,
-``vault.title``, where they are shown).
+``vault.title``, where they are shown), and an empty ``attachments`` (the
+document ids of an e-mail's attachments, stored before it).
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ class Manifest:
     # each correction (``vault edit``): when, the key that made it, and each
     # field's value before and after ({"time", "key", "changed": {name: [old, new]}})
     history: list[dict[str, Any]] = field(default_factory=list)
+    # an e-mail's attachments, stored before it as documents of their own
+    attachments: list[str] = field(default_factory=list)
     # a document split from a batch scan (``batch_ref``): the batch's own object,
     # kept whole, and the pages of it this document is
     batch: dict[str, Any] | None = None
@@ -107,6 +110,8 @@ class Manifest:
             del record["title"]
         if not record["history"]:
             del record["history"]  # a manifest never corrected keeps the bytes it had
+        if not record["attachments"]:
+            del record["attachments"]  # only an e-mail's has them
         if record["batch"] is None:
             del record["batch"]
         return _canonical({"format": FORMAT, **record})
@@ -141,6 +146,10 @@ def parse(data: bytes, *, check_mac: Any | None) -> tuple[Manifest, bool]:
             isinstance(entry, dict) for entry in manifest.history
         ):
             raise ValueError("bad history")
+        if not isinstance(manifest.attachments, list) or not all(
+            isinstance(item, str) for item in manifest.attachments
+        ):
+            raise ValueError("bad attachments")
         if manifest.batch is not None and batch_ref(manifest.batch) is None:
             raise ValueError("bad batch")
     except (ValueError, TypeError) as exc:

@@ -425,6 +425,7 @@ class Vault:
         pages: int | None = None,
         fields: dict[str, Any] | None = None,
         searchable: Path | None = None,
+        attachments: list[str] | None = None,
         batch: StoredBatch | None = None,
     ) -> Stored:
         """Encrypt a document and its manifest and record them in the journal.
@@ -435,6 +436,7 @@ class Vault:
         stored again and ``duplicate_of`` names the existing one. ``batch``:
         the document is pages of a batch scan (``vault.batches``);
         its manifest and journal line name the batch's object too.
+        ``attachments``: an e-mail's, the ids of documents stored before it.
         """
         fingerprint = None
         if self.key is not None:
@@ -472,6 +474,7 @@ class Vault:
                 text=text or [],
                 fields=fields or {},
                 searchable=searchable_id,
+                attachments=list(attachments or []),
                 batch=None if batch is None else batch.record(),
             )
             doc = replace(doc, title=title_of(doc))

@@ -7,7 +7,9 @@ typed with ``vault edit --title`` is kept as typed; a document stored before
 titles existed gets one made from its text when the catalog is opened or
 rebuilt (its manifest is not rewritten).
 
-The sender is, in order: a labelled one ("From: …", "Referred by: …",
+An e-mail's title has its subject in place of a sender, and the day it
+was sent (its ``subject`` and ``date`` fields). Otherwise the sender is,
+in order: a labelled one ("From: …", "Referred by: …",
 "Referral from …"), the court ("IN THE FAMILY COURT AT NORWICH" gives
 "Family Court at Norwich"), or the first line that reads as a heading (a
 letterhead); never a greeting ("Dear …"), a "label: value" line, a line
@@ -53,11 +55,16 @@ def make_title(
 ) -> str:
     """The title of a document with this type, text, fields and received time."""
     parts = [type_label(doc_type)]
-    source = sender(text, doc_type)
+    subject = fields.get("subject")
+    source = _tidy(subject) if isinstance(subject, str) else None
+    source = source or sender(text, doc_type)
     if source:
         parts.append(source)
     dates = fields.get("dates")
     day = dates[0] if isinstance(dates, list) and dates and isinstance(dates[0], str) else None
+    sent = fields.get("date")
+    if isinstance(sent, str) and subject is not None:  # an e-mail: the day it was sent
+        day = sent
     try:
         if day or received:
             parts.append(spoken(day or received or ""))

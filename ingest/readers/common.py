@@ -8,7 +8,9 @@ a limit, and returns a ``DocumentText`` with a ``note`` (stored, no text)
 when the file is sound but its text cannot be taken (no program on this
 computer reads it).
 
-Limits: the file's size is checked before anything is read; a container
+Limits: the file's size is checked before anything is read; an e-mail's
+parts are counted, and how deep e-mails sit inside it, before any
+attachment is taken; a container
 (a .docx or .odt is a zip) is checked for the count of its parts, their
 total unpacked size and how far each is compressed, from its directory,
 before any part is unpacked, and each part is then read through a bounded
@@ -38,6 +40,12 @@ class Limits:
     max_ratio: int = 200  # unpacked / packed size of a part larger than 1 MB unpacked
     max_chars: int = 5_000_000  # characters of text taken
     seconds: float = 60.0  # to read one document
+    # e-mails (``ingest.readers.mail``); the attachments' decoded bytes
+    # together are held to ``max_unpacked_bytes``
+    max_attachments: int = 100  # in the whole e-mail, those of e-mails inside it too
+    max_attachment_bytes: int = 50 * MB  # one attachment, decoded
+    max_nesting: int = 3  # e-mails inside e-mails (a forwarded message attached)
+    max_parts: int = 1_000  # MIME parts of the whole e-mail
 
 
 @dataclass(frozen=True)

@@ -92,8 +92,13 @@ def _tidy(text: str) -> str:
 
 def read(path: Path, limits: Limits) -> DocumentText:
     check_size(path.stat().st_size, limits)
-    deadline, budget = Deadline(limits.seconds), TextBudget(limits.max_chars)
     text, _ = decode_text(path.read_bytes())
+    return DocumentText(visible_text(text, Deadline(limits.seconds), TextBudget(limits.max_chars)))
+
+
+def visible_text(text: str, deadline: Deadline, budget: TextBudget) -> list[str]:
+    """The page's title and its body's text as a browser shows them (the
+    sections that have any text): also an e-mail's HTML body."""
     parser = _Visible(budget)
     for start in range(0, len(text), CHUNK):
         deadline.check()
@@ -101,5 +106,4 @@ def read(path: Path, limits: Limits) -> DocumentText:
     parser.close()
     title = _tidy("".join(parser.title))
     body = _tidy("".join(parser.parts))
-    sections = [part for part in (title, body) if part]
-    return DocumentText(sections)
+    return [part for part in (title, body) if part]

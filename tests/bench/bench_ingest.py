@@ -1,21 +1,24 @@
 """Benchmark `vault ingest` of born-digital documents against the libraries
 that take their text.
 
-    python -m tests.bench.bench_ingest [--documents 2000] [--kinds pdf,docx,txt] [--dir DIR]
+    python -m tests.bench.bench_ingest [--documents 2000] [--kinds pdf,docx,txt,eml] [--dir DIR]
 
 (PYTHONPATH = the repository root; ``scripts/bench ingest``.) ``--documents``
 documents are written into a fresh work folder in ``--dir`` (default
 /var/tmp, removed at the end), taking turns through ``--kinds``: a PDF with
 its own text (fpdf2, one page), a Word .docx (python-docx: a heading, two
-paragraphs, a table, a header), a plain text file (UTF-8); each a letter of
-about 1,500 characters, each different. A new kind is one entry in
-``KINDS``: a writer and the library call that takes its text (an email,
-.eml, is to be added there). Then, in the same run, on the same machine:
+paragraphs, a table, a header), a plain text file (UTF-8), an e-mail (.eml,
+made by the standard library: the letter as its text body and a short text
+attachment, which the vault stores as a document of its own); each a letter
+of about 1,500 characters, each different. A new kind is one entry in
+``KINDS``: a writer and the library call that takes its text. Then, in the
+same run, on the same machine:
 
 * **libraries alone** (the baseline the goal is judged against): in this
   process, each document's text taken by its library and nothing more:
   pypdfium2's text of each page of a PDF, python-docx's paragraphs, tables
-  and headers of a .docx, a text file read and decoded. The wall time of the
+  and headers of a .docx, a text file read and decoded, the standard
+  library's e-mail parser taking an e-mail's body and its attachment's text. The wall time of the
   whole loop (after one untimed document of each kind, so imports are not
   counted).
 * **vault ingest**: the real command in its own process, without the
@@ -45,6 +48,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +118,37 @@ def text_of_docx(path: Path) -> str:
     return "\n".join(parts)
 
 
+def write_eml(path: Path, lines: list[str]) -> None:
+    """An e-mail as a mail program saves it: the letter as its text body and
+    a short note as a text attachment (two documents in the vault)."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime, make_msgid
+
+    message = EmailMessage()
+    message["From"] = "Duty Team <duty@northshire.example>"
+    message["To"] = "Harbour View Centre <post@harbourview.example>"
+    message["Date"] = format_datetime(datetime(2026, 11, 25, 9, 30, tzinfo=UTC))
+    message["Subject"] = lines[0]
+    message["Message-ID"] = make_msgid(domain="northshire.example")
+    message.set_content("\n".join(lines) + "\n")
+    note = "\n".join(lines[-3:]) + "\n"
+    message.add_attachment(note.encode(), maintype="text", subtype="plain", filename="note.txt")
+    path.write_bytes(message.as_bytes())
+
+
+def text_of_eml(path: Path) -> str:
+    """The standard library's parser: the body's text and each attachment's."""
+    from email import policy
+    from email.parser import BytesParser
+
+    with open(path, "rb") as f:
+        message = BytesParser(policy=policy.default).parse(f)
+    body = message.get_body(preferencelist=("plain", "html"))
+    parts = [body.get_content() if body is not None else ""]
+    parts += [part.get_content() for part in message.iter_attachments()]
+    return "\n".join(parts)
+
+
 def write_txt(path: Path, lines: list[str]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -123,7 +158,7 @@ def text_of_txt(path: Path) -> str:
 
 
 Kind = tuple[str, str, Callable[[Path, list[str]], None], Callable[[Path], str]]
-# name -> (extension, media type, writer, the library alone). An .eml kind goes here.
+# name -> (extension, media type, writer, the library alone)
 KINDS: dict[str, Kind] = {
     "pdf": (".pdf", "application/pdf", write_pdf, text_of_pdf),
     "docx": (
@@ -133,7 +168,9 @@ KINDS: dict[str, Kind] = {
         text_of_docx,
     ),
     "txt": (".txt", "text/plain", write_txt, text_of_txt),
+    "eml": (".eml", "message/rfc822", write_eml, text_of_eml),
 }
+STORED_AS = {"eml": 2}  # documents in the vault from one file (an e-mail and its attachment)
 
 
 # --- the runs ---------------------------------------------------------------------------
@@ -163,13 +200,26 @@ def time_libraries(documents: list[tuple[Path, str]]) -> float:
 
 def time_readers(documents: list[tuple[Path, str]], work: Path) -> float:
     """The vault's own readers and rendition, in this process (PDFs: pypdfium2)."""
-    from ingest.readers import read_document, reads
+    from ingest.readers import read_document, read_mail, reads
+    from ingest.readers.mail import MAIL_TYPES
     from ingest.readers.rendition import render_pdf
 
     start = time.perf_counter()
     for n, (path, kind) in enumerate(documents):
         media = KINDS[kind][1]
-        if reads(media):
+        if media in MAIL_TYPES:  # the e-mail's text and each attachment's, each a PDF
+            mail = read_mail(path, media)
+            sections = [mail.sections([a.name for a in mail.attachments])]
+            for m, attachment in enumerate(mail.attachments):
+                part = work / f"a{n}-{m}-{attachment.name}"
+                part.write_bytes(attachment.data)
+                sections.append(read_document(part, "text/plain").sections)
+                part.unlink()
+            for m, text in enumerate(sections):
+                out = work / f"r{n}-{m}.pdf"
+                render_pdf(text, out, max_pages=200)
+                out.unlink()
+        elif reads(media):
             out = work / f"r{n}.pdf"
             render_pdf(read_document(path, media).sections, out, max_pages=200)
             out.unlink()
@@ -226,7 +276,7 @@ def time_vault_ingest(folder: Path, work: Path, count: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench_ingest", description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=2000)
-    parser.add_argument("--kinds", default="pdf,docx,txt", help=f"from {', '.join(KINDS)}")
+    parser.add_argument("--kinds", default="pdf,docx,txt,eml", help=f"from {', '.join(KINDS)}")
     parser.add_argument("--dir", type=Path, default=Path("/var/tmp"))
     args = parser.parse_args(argv)
     kinds = args.kinds.split(",")
@@ -241,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {size / 1e6:.1f} MB in all")
         libraries = time_libraries(documents)
         readers = time_readers(documents, work)
-        ingest = time_vault_ingest(work / "post", work, args.documents)
+        stored = sum(STORED_AS.get(kind, 1) for _, kind in documents)
+        ingest = time_vault_ingest(work / "post", work, stored)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     n = args.documents

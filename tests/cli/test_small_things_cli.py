@@ -119,9 +119,8 @@ def test_types_without_a_reader_are_refused_naming_their_type(
     folder.mkdir()
     xlsx_file(folder / "budget.xlsx")
     xls_file(folder / "old-budget.doc")  # the name says Word; the content says Excel
-    (folder / "mail.eml").write_text(
-        "From: a@example.org\nSubject: visit\nMIME-Version: 1.0\n\nHello\n"
-    )
+    with zipfile.ZipFile(folder / "rota.odt", "w") as archive:  # the name says text
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
     _zip(folder / "letter.docx")
     (folder / "tune.mid").write_bytes(b"MThd\x00\x00\x00\x06\x00\x01")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
@@ -131,7 +130,7 @@ def test_types_without_a_reader_are_refused_naming_their_type(
     for name, kind in [
         ("budget.xlsx", "an Excel spreadsheet (.xlsx) (application/vnd.openxmlformats-"),
         ("old-budget.doc", "an Excel spreadsheet (.xls) (application/vnd.ms-excel)"),
-        ("mail.eml", "an email message (message/rfc822)"),
+        ("rota.odt", "an OpenDocument spreadsheet (.ods) (application/vnd.oasis."),
         ("letter.docx", "a zip file (application/zip)"),
         ("tune.mid", "not a type the vault reads, judged by its content"),
     ]:

@@ -78,7 +78,7 @@ COMMANDS: dict[str, Entry] = {
     "ingest": Entry(
         "vault.cli.documents",
         "ingest",
-        "Store scans, photos and documents (PDF, pictures, text, HTML, Word, ODT, RTF).",
+        "Store scans, photos, documents and e-mails (PDF, pictures, text, Word, .eml, .msg).",
     ),
     "list": Entry(
         "vault.cli.documents",

@@ -1,12 +1,16 @@
 """A document described in words for ``vault show``: what kind of file it is,
-when it came, and the facts found in its text, with no technical labels."""
+when it came, the facts found in its text, with no technical labels, and
+an e-mail's attachments (or an attachment's e-mail)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault.dates import spoken
+
+if TYPE_CHECKING:
+    from vault.catalog import Catalog
 
 _KINDS = {
     "application/pdf": "PDF",
@@ -26,8 +30,15 @@ _KINDS = {
     "application/msword": "Word 97-2003 document",
     "application/vnd.oasis.opendocument.text": "OpenDocument text",
     "application/rtf": "RTF document",
+    "message/rfc822": "e-mail",
+    "application/vnd.ms-outlook": "Outlook e-mail (.msg)",
 }
 _FIELD_NAMES = {
+    "subject": "subject",
+    "from": "from",
+    "to": "to",
+    "cc": "cc",
+    "date": "sent",
     "case_number": "case number",
     "referral_number": "referral number",
     "dates": "dates in the text",
@@ -50,6 +61,23 @@ def file_kind(row: dict[str, Any]) -> str:
     if row.get("size") is not None:
         parts.append(human_bytes(row["size"]))
     return ", ".join(parts)
+
+
+def attachment_line(catalog: Catalog, doc_id: str) -> tuple[str, dict[str, Any] | None]:
+    """An e-mail's attachment as ``show`` names it: its id (the one kept,
+    when it was dropped as a copy of a document already stored) and name."""
+    row = catalog.get(doc_id)
+    if row is None and (kept := catalog.duplicate_of(doc_id)) is not None:
+        row = catalog.get(kept)
+    if row is None:
+        return f"{doc_id} (no longer in the vault)", None
+    return f"{row['id']} {row['name']}", row
+
+
+def email_line(row: dict[str, Any]) -> str:
+    """An e-mail as an attachment's ``show`` names it: ``e-mail D-… ("subject")``."""
+    subject = row["fields"].get("subject") or row.get("title") or row["name"]
+    return f'e-mail {row["id"]} ("{subject}")'
 
 
 def received_day(value: str | None) -> str:
@@ -81,7 +109,9 @@ def found_facts(fields: dict[str, Any]) -> list[tuple[str, str]]:
                 facts.append(("reading of the scan", note))
             continue
         label = _FIELD_NAMES.get(name, name.replace("_", " "))
-        if name == "dates" and isinstance(value, list):
+        if name == "date" and isinstance(value, str):
+            shown = received(value)
+        elif name == "dates" and isinstance(value, list):
             shown = ", ".join(_day(d) for d in value)
         elif isinstance(value, list):
             shown = ", ".join(str(v) for v in value)

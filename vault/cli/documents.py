@@ -97,7 +97,7 @@ def ingest(
     verbose: bool,
     passphrase_file: Path | None,
 ) -> None:
-    """Store scans, photos and documents (PDF, pictures, text, HTML, Word, ODT, RTF).
+    """Store scans, photos, documents and e-mails (PDF, pictures, text, Word, .eml, .msg).
 
     PATHS may be files or folders; types are found from the files' content.
     Scans and photos (PDF, TIFF, JPEG, PNG, HEIC/HEIF, WebP, GIF, BMP) are
@@ -105,7 +105,9 @@ def ingest(
     encoding; Markdown, CSV), web pages (HTML: the visible text, nothing
     fetched), Word (.docx, .doc),
     OpenDocument (.odt) and RTF documents are stored as they are, with their
-    text and a searchable PDF made from it. Each document gets a type
+    text and a searchable PDF made from it. An e-mail (.eml, Outlook .msg)
+    is stored with its headers and body as its text, and each attachment
+    as a document of its own (a scanned one OCR'd), linked to it. Each document gets a type
     (referral, court-order, letter, other), a family reference and fields
     such as case numbers and dates from its text, all kept encrypted. No
     passphrase is needed: documents are encrypted to the vault's public key
@@ -208,7 +210,7 @@ def ingest(
             vault.fold_journal()
     report_dropped(vault)
     if as_json:
-        print_json([o.as_dict() for o in report.documents])
+        print_json([d for o in report.documents for d in o.as_dicts()])
     if not quiet or report.not_stored:
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
     if vault.set_aside:  # earlier entries the unlocked fold did not trust
@@ -361,7 +363,9 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
     """Show a document: its title, the facts found, its text.
 
     The facts are those found in its text (case and referral numbers,
-    dates) or set with 'vault edit'; the file it came from is named.
+    dates) or set with 'vault edit'; the file it came from is named. An
+    e-mail lists its attachments (each a document of its own), and an
+    attachment names the e-mail it came with.
     --history lists each correction instead: when, with which key, and
     each detail before and after.
 
@@ -370,18 +374,22 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
         vault show D-7K3M9Q
         vault show D-7K3M9Q --history
     """
-    from vault.cli.describe import file_kind, found_facts, received
+    from vault.cli.describe import attachment_line, email_line, file_kind, found_facts, received
 
     with unlocked(root, unlock, reading=True) as vault:
         row = vault.document(doc_id)
         text = vault.text(row["id"])
         corrections = vault.history(row["id"]) if history else []
+        attachments = [attachment_line(vault.catalog, a) for a in row["attachments"]]
+        emails = [vault.catalog.get(e) for e in vault.catalog.emails_of(row["id"])]
         vault.audit.append("show", [row["id"]])
     if history:
         _show_history(row, corrections, as_json)
         return
     if as_json:
-        print_json({**row, "text": text})
+        kept = [found["id"] if found else line.split()[0] for line, found in attachments]
+        attached_to = [email["id"] for email in emails if email]
+        print_json({**row, "attachments": kept, "attached_to": attached_to, "text": text})
         return
     click.echo(f"{row['id']}  {escaped(row['title'] or row['name'])}")
     lines = [
@@ -390,6 +398,9 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
         ("received", received(row["received"])),
         ("file", f"{row['name']} ({file_kind(row)})"),
     ]
+    if attachments:
+        lines.append(("attachments", ", ".join(line for line, _ in attachments)))
+    lines += [("attached to", email_line(email)) for email in emails if email]
     if row.get("batch"):
         from vault.batches import pages_text
 

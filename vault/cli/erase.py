@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from vault.cli.common import UnlockSpec, unlock_options, unlocked
 from vault.display import escaped
 from vault.errors import UsageError
+
+if TYPE_CHECKING:
+    from vault.catalog import Catalog
 
 
 @click.command()
@@ -46,6 +49,9 @@ def erase(
     from every backup, and empties the backup's trash or old versions where
     rclone can (else it says so). The audit log records the ids and counts
     only. Exports made earlier are not reached: delete them yourself.
+    An e-mail's attachments are documents of their own, kept unless named
+    too (or erased with --family); an attachment erased alone is still
+    inside the stored original of its e-mail: both are said before erasing.
 
     \b
     Example:
@@ -80,6 +86,8 @@ def erase(
         if not rows:
             click.echo("Nothing to erase: no document matches.")
             return
+        for note in _linked(vault.catalog, rows):
+            click.echo(f"vault: note: {note}", err=True)
         if not yes and not _confirmed(rows):
             click.echo("Nothing was erased.", err=True)
             return
@@ -97,6 +105,30 @@ def erase(
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(erasure.receipt_text(result, vault.vault_id, names))
         click.echo(f"Receipt written to {receipt}", err=True)
+
+
+def _linked(catalog: Catalog, rows: list[dict[str, Any]]) -> list[str]:
+    """What an erasure leaves of e-mails and attachments not named with them."""
+    from vault.cli.describe import attachment_line
+
+    ids = {str(row["id"]) for row in rows}
+    notes = []
+    for row in rows:
+        found = (attachment_line(catalog, a)[1] for a in row.get("attachments") or [])
+        kept = sorted({str(a["id"]) for a in found if a is not None} - ids)
+        if kept:
+            notes.append(
+                f"{row['id']} is an e-mail whose attachments ({', '.join(kept)}) are documents "
+                "of their own: they are kept (name them too to erase them)"
+            )
+        emails = [e for e in catalog.emails_of(str(row["id"])) if e not in ids]
+        if emails:
+            them = "it" if len(emails) == 1 else "them"
+            notes.append(
+                f"{row['id']} came attached to e-mail {', '.join(emails)}, whose stored "
+                f"original still holds it: erase {them} too to remove it entirely"
+            )
+    return notes
 
 
 def _confirmed(rows: list[dict[str, Any]]) -> bool:
