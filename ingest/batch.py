@@ -45,6 +45,7 @@ from vault.separator_sheet import Sheet
 
 if TYPE_CHECKING:
     from ingest.pipeline import Ingested
+    from ocr.document import OcrPool
 
 SPLITTABLE = (PDF, TIFF)
 
@@ -81,13 +82,22 @@ class SplitPlan:
         """True when there is something to split at (else: stored whole)."""
         return bool(self.separators) and bool(self.parts)
 
+    @property
+    def only_separators(self) -> bool:
+        """True for a file of nothing but separators (sheets, or blank pages
+        when they separate): no document in it."""
+        return bool(self.separators) and not self.parts
 
-def plan_split(path: Path, media_type: str, *, split_on_blank: bool = False) -> SplitPlan:
+
+def plan_split(
+    path: Path, media_type: str, *, split_on_blank: bool = False, pool: OcrPool | None = None
+) -> SplitPlan:
     """Where ``path`` (a PDF or TIFF) splits; raises ``UnreadableInputError``
-    for a page that cannot be looked at."""
+    for a page that cannot be looked at. ``pool``: the OCR workers that look
+    at the pages (``ocr.separator``), else this process."""
     from ocr.separator import look_at_pages
 
-    looks = look_at_pages(path, media_type)
+    looks = look_at_pages(path, media_type, pool)
     sheets = {look.index: look.sheet for look in looks if look.sheet is not None}
     blank = {look.index for look in looks if look.blank}
     sides = set()  # the blank side of a sheet scanned duplex
@@ -100,6 +110,7 @@ def plan_split(path: Path, media_type: str, *, split_on_blank: bool = False) -> 
     current: list[int] = []
     sheet: Sheet | None = None
     after: int | None = None  # the last separator seen (0-based)
+    gap: tuple[int, int] | None = None  # separators in a row with no page between: one warning
     separators: list[int] = []
     for index in range(len(looks)):
         if index in sides:
@@ -110,17 +121,24 @@ def plan_split(path: Path, media_type: str, *, split_on_blank: bool = False) -> 
             if current:
                 parts.append(Part(tuple(current), sheet))
             elif after is not None:
-                empty.append(
-                    f"no pages between the separators on pages {after + 1} and {index + 1}"
-                )
+                gap = (gap[0] if gap else after, index)
             current, sheet, after = [], sheets.get(index, Sheet()), index
             continue
+        if gap is not None:
+            empty.append(_between(*gap))
+            gap = None
         current.append(index)
     if current:
         parts.append(Part(tuple(current), sheet))
     elif after is not None:
+        if gap is not None:  # (it ends at the last separator)
+            empty.append(_between(*gap))
         empty.append(f"no pages after the separator on page {after + 1}")
     return SplitPlan(len(looks), parts, separators, sorted(blank), empty)
+
+
+def _between(first: int, last: int) -> str:
+    return f"no pages between the separators on pages {first + 1} and {last + 1}"
 
 
 def describe(name: str, plan: SplitPlan) -> str:
@@ -144,7 +162,9 @@ def write_part(path: Path, media_type: str, part: Part, out: Path) -> Path:
         if media_type == PDF:
             with pikepdf.open(path) as batch, pikepdf.new() as pdf:
                 for index in part.indexes:
-                    pdf.pages.append(batch.pages[index])
+                    pdf.pages.append(_drawn_only(batch, batch.pages[index]))
+                for page in pdf.pages:
+                    page.remove_unreferenced_resources()
                 _save(pdf, out)
         else:
             from ocr.imagepdf import build_tiff_frames_pdf
@@ -155,6 +175,42 @@ def write_part(path: Path, media_type: str, part: Part, out: Path) -> Path:
         raise UnreadableInputError("the batch's pages cannot be copied") from exc
     out.chmod(FILE_MODE)
     return out
+
+
+_DRAWING = ("/MediaBox", "/CropBox", "/Rotate", "/UserUnit", "/Contents", "/Resources")
+_INHERITED = ("/MediaBox", "/CropBox", "/Rotate", "/Resources")
+
+
+def _drawn_only(batch: Any, page: Any) -> Any:
+    """A copy of ``page`` (of ``batch``) holding only what draws it (its
+    content streams and image streams as they are, inherited attributes
+    taken down from the page tree) and resource dictionaries of its own:
+    a hostile batch whose pages share one resource dictionary naming every
+    image, or whose annotations point to other pages, cannot pull the whole
+    batch into each part. (The batch itself is kept whole, unchanged.)"""
+    import pikepdf
+
+    source = page.obj
+    found: dict[str, Any] = {}
+    node, depth = source, 0
+    while isinstance(node, pikepdf.Dictionary) and depth < 64:
+        for key in _DRAWING if node is source else _INHERITED:
+            if key in node and key not in found:
+                found[key] = node[key]
+        node, depth = node.get("/Parent"), depth + 1
+    resources = found.get("/Resources")
+    if isinstance(resources, pikepdf.Dictionary):  # own dictionaries, shared streams
+        found["/Resources"] = pikepdf.Dictionary(
+            {
+                key: pikepdf.Dictionary(dict(value.items()))
+                if isinstance(value, pikepdf.Dictionary)
+                else value
+                for key, value in resources.items()
+            }
+        )
+    return pikepdf.Page(batch.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Page, **{
+        key[1:]: value for key, value in found.items()
+    })))  # fmt: skip
 
 
 def _save(pdf: Any, out: Path) -> None:

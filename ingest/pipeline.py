@@ -66,7 +66,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest import batch as batches
 from ingest.batch import Split
@@ -76,7 +76,7 @@ from ingest.readers import read_document, read_mail, reads
 from ingest.readers.common import Limits
 from ingest.readers.mail import MAIL_TYPES, too_deep
 from ingest.readers.rendition import render_pdf
-from ingest.rules import classify
+from ingest.rules import FALLBACK, classify
 from ingest.settings import IngestSettings
 from ocr import ocr_document
 from ocr.source import PDF
@@ -87,6 +87,9 @@ from vault.group_commit import StoreGroup
 from vault.oserror import storage_error
 from vault.repository import Stored, Vault
 from vault.separator_sheet import Sheet
+
+if TYPE_CHECKING:
+    from ocr.document import OcrPool
 
 PageCallback = Callable[[int, int], None]
 
@@ -484,12 +487,12 @@ class Ingester:
             return Ingested(path, vault.stored_as(existing))
         try:
             if self.settings.split and not nesting and checked in batches.SPLITTABLE:
-                split = self._split_and_store(vault, path, checked, on_page)
-                if split is not None:
-                    if isinstance(split, Split):
-                        self._split[digest] = split
-                    return split
-            if checked in MAIL_TYPES:
+                outcome = self._split_or_store(vault, path, checked, on_page)
+                if isinstance(outcome, Split):
+                    self._split[digest] = outcome
+                if not isinstance(outcome, Ingested):
+                    return outcome
+            elif checked in MAIL_TYPES:
                 outcome = self._mail_and_store(vault, path, checked, on_page, family, nesting)
             elif reads(checked):
                 outcome = self._read_and_store(vault, path, checked, on_page, family)
@@ -514,17 +517,45 @@ class Ingester:
             k: split for k, split in self._split.items() if not _names_any(split, doc_ids)
         }
 
-    def _split_and_store(
+    def _split_or_store(
         self, vault: Vault, path: Path, media_type: str, on_page: PageCallback | None
+    ) -> Outcome | Unreadable:
+        """A PDF or TIFF that may be a batch scan: split, or else stored whole,
+        by the same OCR workers that looked at its pages (started once)."""
+        from ocr.document import OcrPool
+
+        with private_workdir() as work, OcrPool(work) as pool:
+            split = self._split_and_store(vault, path, media_type, on_page, pool)
+            if split is not None:
+                return split
+            if reads(media_type):
+                return self._read_and_store(vault, path, media_type, on_page)
+            return self._ocr_store(vault, path, media_type, on_page, pool=pool)
+
+    def _split_and_store(
+        self,
+        vault: Vault,
+        path: Path,
+        media_type: str,
+        on_page: PageCallback | None,
+        pool: OcrPool,
     ) -> Outcome | None:
         """Store a batch scan as its documents (``ingest.batch``); None when
         it is no batch (no separator, or nothing but separators): it is then
         stored whole. Each part is durable before the next is begun; the
-        outcome is a ``Split`` only once all are."""
+        outcome is a ``Split`` only once all are. The parts are OCR'd by
+        ``pool``, whose workers looked at the pages."""
         try:
-            plan = batches.plan_split(path, media_type, split_on_blank=self.settings.split_on_blank)
+            plan = batches.plan_split(
+                path, media_type, split_on_blank=self.settings.split_on_blank, pool=pool
+            )
         except UnreadableInputError as exc:
             return self.refuse(path, exc.message, vault)
+        if plan.only_separators:
+            sheets = bool(set(plan.separators) - set(plan.blank))
+            kinds = (("separator sheets", sheets), ("blank pages", bool(plan.blank)))
+            what = " and ".join(word for word, there in kinds if there)
+            return self.refuse(path, f"nothing but {what}: no document in it", vault)
         if not plan.is_batch:
             return None
         with private_workdir() as work:
@@ -550,6 +581,7 @@ class Ingester:
                     name=batches.part_name(path.name, part),
                     batch=batch.of_pages(*part.pages),
                     sheet=part.sheet,
+                    pool=pool,
                 )  # fmt: skip
                 if not isinstance(outcome, Ingested):  # unreadable: the batch as a whole
                     return self.refuse(path, f"pages {part.span}: {outcome.reason}", vault)
@@ -575,6 +607,7 @@ class Ingester:
         batch: StoredBatch | None = None,
         sheet: Sheet | None = None,
         family: str | None = None,
+        pool: OcrPool | None = None,
     ) -> Ingested | Unreadable:
         """OCR and store one document, or say why it cannot be read. A part
         of a batch (``_split_and_store``) is stored under ``name``, naming
@@ -582,9 +615,10 @@ class Ingester:
         the one to give when its text names none (an e-mail's attachment)."""
         settings = self.settings
         if sheet is not None:
+            known = (*settings.rules.names(), FALLBACK)  # a sheet's other words are passed over
             settings = replace(
                 settings,
-                doc_type=sheet.doc_type or settings.doc_type,
+                doc_type=(sheet.doc_type if sheet.doc_type in known else None) or settings.doc_type,
                 family=sheet.family or settings.family,
             )
         with private_workdir() as work:
@@ -596,6 +630,7 @@ class Ingester:
                     languages=settings.languages,
                     max_pages=settings.max_pages,
                     on_page=on_page,
+                    pool=pool,
                 )
             except UnreadableInputError as exc:
                 return Unreadable(exc.message)

@@ -13,7 +13,9 @@ error nothing is.
 
 Workers are started with ``spawn`` on every system (the default on Windows
 and macOS): no inherited locks or threads, the same behaviour everywhere.
-It costs about 0.2 s a worker, once per document. They are started
+It costs about 0.2 s a worker, once per document, or once per batch scan:
+the documents split from one (``ingest.batch``) share an ``OcrPool``, which
+also gives its pages their first look (``ocr.separator``). They are started
 without the caller's main module (see ``_main_module_hidden``): a script
 that calls this is not imported again in each worker. A Ctrl-C is this
 process's to handle (``vault.workers``): the pool is stopped, tesseract
@@ -35,6 +37,7 @@ import types
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 
@@ -69,6 +72,7 @@ def ocr_document(
     max_pages: int = 200,
     on_page: ProgressCallback | None = None,
     page_timeout: float = PAGE_TIMEOUT,
+    pool: OcrPool | None = None,
 ) -> OcrResult:
     """Text of every page of ``path`` and a searchable PDF inside ``workdir``.
 
@@ -76,6 +80,7 @@ def ocr_document(
     ``on_page(done, total)`` is called as each page is finished. Raises
     ``UnreadableInputError`` for input that cannot be read and
     ``OcrEngineError`` when tesseract is missing, fails or times out.
+    ``pool``: worker processes to share (an ``OcrPool``), else its own.
     """
     tesseract.check_languages(languages)
     plan = source.plan_document(path, media_type, max_pages)
@@ -90,7 +95,7 @@ def ocr_document(
         if media_type in source.CONVERTED:
             pictures = _convert(path, media_type, folder, plan.page_count)
         outcomes = _ocr_pages(
-            plan, path, media_type, folder, languages, jobs, page_timeout, progress, pictures
+            plan, path, media_type, folder, languages, jobs, page_timeout, progress, pictures, pool
         )
         pdf_made = _make_searchable(path, media_type, plan, outcomes, searchable, pictures)
         pages = _page_results(plan, outcomes)
@@ -112,6 +117,52 @@ class _Progress:
             self.callback(self.done, self.total)
 
 
+class OcrPool:
+    """OCR worker processes kept for several documents (the parts of a batch
+    scan): started once, on the first job, and stopped with the ``with``
+    block, their temporary files in a private folder of ``workdir``.
+    ``submit`` runs any picklable function there (a page's first look,
+    ``ocr.separator``, as well as a page's OCR)."""
+
+    def __init__(self, workdir: Path, jobs: int | None = None) -> None:
+        self.workers = max(1, jobs or os.cpu_count() or 1)
+        self.folder = workdir / f"ocr-pool-{secrets.token_hex(6)}"
+        self._executor: concurrent.futures.ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> OcrPool:
+        self.folder.mkdir(mode=DIR_MODE)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True, cancel_futures=True)
+        finally:
+            self._executor = None
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> concurrent.futures.Future[Any]:
+        """``fn(*args)`` in a worker (one is started if none is idle);
+        ``OcrEngineError`` when a worker died."""
+        if self._executor is None:
+            self._executor = _executor(self.workers, self.folder)
+        try:
+            with _main_module_hidden(), workers_starting():
+                return self._executor.submit(fn, *args)
+        except BrokenProcessPool as exc:
+            raise OcrEngineError("an OCR worker process stopped unexpectedly") from exc
+
+
+def _executor(workers: int, folder: Path) -> concurrent.futures.ProcessPoolExecutor:
+    with workers_starting():  # it may start multiprocessing's resource tracker
+        return concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(str(folder), os.getpid()),
+        )
+
+
 def _ocr_pages(
     plan: source.Plan,
     path: Path,
@@ -122,24 +173,36 @@ def _ocr_pages(
     timeout: float,
     progress: _Progress,
     pages: list[convert.Page] | None = None,
+    pool: OcrPool | None = None,
 ) -> dict[int, PageOutcome]:
     """OCR the planned pages in parallel; results by 0-based page index.
     ``pages``: the picture's frames as files (``convert``), read instead.
+    ``pool``: the workers to use (kept when done), else a pool of its own.
 
     Pages are handed out in order, a few more than there are workers (so none
     waits), each with its stored JPEG when it is only that (``embedded``):
     no more than that is held in memory however long the document."""
     if not plan.ocr_pages:
         return {}
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(plan.ocr_pages)))
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            workers = max(1, min(jobs or os.cpu_count() or 1, len(plan.ocr_pages)))
+            pool = stack.enter_context(OcrPool(folder, workers))
+        return _pages_in(pool, plan, path, media_type, folder, languages, timeout, progress, pages)
+
+
+def _pages_in(
+    pool: OcrPool,
+    plan: source.Plan,
+    path: Path,
+    media_type: str,
+    folder: Path,
+    languages: str,
+    timeout: float,
+    progress: _Progress,
+    pages: list[convert.Page] | None,
+) -> dict[int, PageOutcome]:
     outcomes: dict[int, PageOutcome] = {}
-    with workers_starting():  # it may start multiprocessing's resource tracker
-        executor = concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=init_worker,
-            initargs=(str(folder), os.getpid()),
-        )
     waiting = list(reversed(plan.ocr_pages))
     running: dict[concurrent.futures.Future[PageOutcome], int] = {}
     try:
@@ -147,7 +210,7 @@ def _ocr_pages(
             scans = stack.enter_context(StoredScans(path)) if media_type == source.PDF else None
 
             def hand_out() -> None:
-                while waiting and len(running) < workers * QUEUED_PER_WORKER:
+                while waiting and len(running) < pool.workers * QUEUED_PER_WORKER:
                     index = waiting.pop()
                     job = PageJob(index + 1, path, media_type, index, folder, languages, timeout)
                     if pages is not None:
@@ -156,10 +219,9 @@ def _ocr_pages(
                         )
                     if scans is not None:
                         job = dataclasses.replace(job, scan=scans.scan(index))
-                    running[executor.submit(ocr_page, job)] = index
+                    running[pool.submit(ocr_page, job)] = index
 
-            with _main_module_hidden(), workers_starting():  # the first pages start them
-                hand_out()
+            hand_out()
             while running:
                 done, _ = concurrent.futures.wait(
                     running, return_when=concurrent.futures.FIRST_COMPLETED
@@ -170,8 +232,10 @@ def _ocr_pages(
                 hand_out()
     except BrokenProcessPool as exc:
         raise OcrEngineError("an OCR worker process stopped unexpectedly") from exc
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+    finally:  # a shared pool goes on: this document's pages are stopped
+        for future in running:
+            future.cancel()
+        concurrent.futures.wait(running)
     return outcomes
 
 

@@ -1,7 +1,9 @@
 """Separator sheets and blank pages of a scan, found before any OCR.
 
 ``look_at_pages`` gives each page of a PDF or TIFF one quick look (tens of
-milliseconds, in the calling process): a small grey picture of it (a page
+milliseconds; in the OCR worker processes of the batch, ``OcrPool``, a few
+pages a job, when it is given them, else in the calling process): a small
+grey picture of it (a page
 that is only its JPEG scan is decoded at a fraction of its size, Pillow's
 JPEG "draft" mode; anything else is drawn by pdfium, or decoded from the
 TIFF, at about ``LOOK_DPI``), read for barcodes (``vault.barcodes``:
@@ -18,12 +20,15 @@ tesseract).
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pikepdf
+import pypdfium2 as pdfium
 from PIL import Image
 
 from ocr import images, pdfpages, source
@@ -34,7 +39,15 @@ from vault.barcodes import CODE128, QR, read_codes
 from vault.errors import UnreadableInputError
 from vault.separator_sheet import Sheet, parse
 
+if TYPE_CHECKING:
+    from ocr.document import OcrPool
+
 LOOK_DPI = 150  # about the resolution pages are looked at
+MAX_LOOK_PIXELS = 4_000_000  # A4 at 150 dpi is 2.2 MP; a larger page is looked at coarser
+PAGES_A_JOB = 4  # pages a worker looks at in one job (the file opened once for them)
+
+
+EMPTY_PAGE = Image.new("L", (8, 8), 255)  # a page that draws nothing at all
 
 
 @dataclass(frozen=True)
@@ -53,15 +66,36 @@ def sheet_on(picture: Image.Image) -> Sheet | None:
     return None
 
 
-def look_at_pages(path: Path, media_type: str) -> list[PageLook]:
+def look_at_pages(path: Path, media_type: str, pool: OcrPool | None = None) -> list[PageLook]:
     """A quick look at every page of a PDF or TIFF (``UnreadableInputError``
     for a page that cannot be drawn or decoded). A file of one page is
     not looked at (it splits into nothing), nor is a PDF page with text of
-    its own (born digital: no scanned sheet)."""
-    if page_count(path, media_type) < 2:
+    its own (born digital: no scanned sheet). With ``pool``, the pages are
+    looked at in its workers, ``PAGES_A_JOB`` at a time, all at once."""
+    count = page_count(path, media_type)
+    if count < 2:
         return [PageLook(0, None, False)]
+    if pool is None:
+        return look_at_range(path, media_type, 0, count)
+    jobs = [
+        pool.submit(look_at_range, path, media_type, start, min(count, start + PAGES_A_JOB))
+        for start in range(0, count, PAGES_A_JOB)
+    ]
+    looks: list[PageLook] = []
+    try:
+        for job in jobs:
+            looks += job.result()
+    finally:
+        for job in jobs:
+            job.cancel()
+    return looks
+
+
+def look_at_range(path: Path, media_type: str, start: int, stop: int) -> list[PageLook]:
+    """The look at pages ``start`` to ``stop`` (0-based, ``stop`` not
+    included), in this process."""
     looks = []
-    for index, found in enumerate(_pictures(path, media_type)):
+    for index, found in enumerate(_pictures(path, media_type, start, stop), start):
         if found is None:
             looks.append(PageLook(index, None, False))
             continue
@@ -82,19 +116,21 @@ def page_count(path: Path, media_type: str) -> int:
         return int(getattr(tiff, "n_frames", 1))
 
 
-def _pictures(path: Path, media_type: str) -> Iterator[tuple[Image.Image, float] | None]:
-    """Each page, small, with its resolution (one held at a time)."""
+def _pictures(
+    path: Path, media_type: str, start: int, stop: int
+) -> Iterator[tuple[Image.Image, float] | None]:
+    """Pages ``start`` to ``stop``, small, with their resolution (one held at a time)."""
     if media_type == source.TIFF:
-        return _tiff_pictures(path)
+        return _tiff_pictures(path, start, stop)
     if media_type == source.PDF:
-        return _pdf_pictures(path)
+        return _pdf_pictures(path, start, stop)
     raise UnreadableInputError(f"cannot look for separator sheets in {media_type}")
 
 
-def _tiff_pictures(path: Path) -> Iterator[tuple[Image.Image, float] | None]:
+def _tiff_pictures(path: Path, start: int, stop: int) -> Iterator[tuple[Image.Image, float] | None]:
     with images.open_image(path, what="TIFF", media_type=source.TIFF) as tiff:
-        index = 0
-        while True:
+        index = start
+        while index < stop:
             try:
                 tiff.seek(index)
             except EOFError:
@@ -109,27 +145,38 @@ def _tiff_pictures(path: Path) -> Iterator[tuple[Image.Image, float] | None]:
             index += 1
 
 
-def _pdf_pictures(path: Path) -> Iterator[tuple[Image.Image, float] | None]:
+def _pdf_pictures(path: Path, start: int, stop: int) -> Iterator[tuple[Image.Image, float] | None]:
     document = pdfpages.open_pdf(path)
     try:
         with pikepdf.open(path) as pdf:
-            for index in range(len(document)):
+            for index in range(start, min(stop, len(document))):
                 found = _stored_jpeg(pdf, index)
                 if found is not None:
                     yield found
                     continue
                 page = pdfpages.get_page(document, index)
                 try:
-                    if is_real_text(pdfpages.page_text(page)):
+                    if pdfpages.is_empty(page):  # draws nothing: blank, not drawn
+                        yield EMPTY_PAGE, float(LOOK_DPI)
+                    elif is_real_text(pdfpages.page_text(page)):
                         yield None
                     else:
-                        yield pdfpages.render(page, LOOK_DPI), float(LOOK_DPI)
+                        dpi = _look_dpi(page)
+                        yield pdfpages.render(page, dpi), float(dpi)
                 finally:
                     page.close()
     except pikepdf.PdfError as exc:
         raise UnreadableInputError("PDF cannot be read (damaged or not a PDF)") from exc
     finally:
         document.close()
+
+
+def _look_dpi(page: pdfium.PdfPage) -> int:
+    """``LOOK_DPI``, or less for a page so large its picture would pass
+    ``MAX_LOOK_PIXELS`` (a hostile page a few metres wide)."""
+    width, height = page.get_size()
+    area = max(width, 1.0) / 72 * max(height, 1.0) / 72  # square inches
+    return max(1, min(LOOK_DPI, math.floor(math.sqrt(MAX_LOOK_PIXELS / area))))
 
 
 def _stored_jpeg(pdf: pikepdf.Pdf, index: int) -> tuple[Image.Image, float] | None:

@@ -2,7 +2,9 @@
 
 ``vault rotate`` (``vault.rotation``) calls this once per document, in
 worker processes (``move_in_worker``; each store writes every new file
-under a temp name of its own).
+under a temp name of its own), and once per batch scan several documents
+were split from (``move_batch_in_worker``), before them: each of its
+documents' new manifests names the one moved batch object.
 Each object is decrypted with the old identity and encrypted to the new
 recipient in one pass, a megabyte at a time, by the vault's own age reader
 (``age_x25519``) feeding the vault's own age writer (``age_seal``, which,
@@ -36,7 +38,7 @@ from vault.errors import CryptoFormatError, IntegrityError, WrongKeyError
 from vault.fsutil import private_temp_path, remove_quietly
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     from pyrage import x25519
 
@@ -52,6 +54,17 @@ class Moved:
     old_manifest: str
     new_manifest: str
     objects: dict[str, int]  # new object and manifest ids, with sizes
+    size: int  # bytes of the old objects read
+
+
+@dataclass(frozen=True)
+class MovedBatch:
+    """A batch scan's object (``vault.batches``) under the new key."""
+
+    old_ref: str
+    new_ref: str
+    fingerprint: str  # of its plaintext, under the new fingerprint key
+    objects: dict[str, int]  # new object ids, with sizes
     size: int  # bytes of the old objects read
 
 
@@ -157,13 +170,30 @@ def _move_ref(
     return parts.join_ref(new_ids), read
 
 
+def move_batch(objects: ObjectStore, ref: str, old: DataKey, new: DataKey) -> MovedBatch:
+    """Move the batch scan object (or parts) ``ref`` under ``new``, once for
+    every document that names it."""
+    fingerprint = hmac.new(new.fingerprint_key, digestmod=hashlib.sha256)
+    written: dict[str, int] = {}
+    new_ref, read = _move_ref(objects, ref, old, new.identity.to_public(), fingerprint, written)
+    return MovedBatch(ref, new_ref, fingerprint.hexdigest(), written, read)
+
+
 def move_document(
-    objects: ObjectStore, store: ObjectStore, manifest_id: str, old: DataKey, new: DataKey
+    objects: ObjectStore,
+    store: ObjectStore,
+    manifest_id: str,
+    old: DataKey,
+    new: DataKey,
+    batches: Mapping[str, tuple[str, str]] | None = None,
 ) -> Moved:
     """Move the document whose manifest is ``manifest_id`` (in ``store``) under ``new``.
 
     The manifest must carry the old key's MAC; the new one names the new
     objects, carries the fingerprint under the new key and the new key's MAC.
+    ``batches``: {old batch reference: (new reference, new fingerprint)} of
+    the batch scans moved already (``move_batch``); a batch not there is
+    moved with the document.
     """
     doc, signed = manifests.parse(
         store.get_bytes(manifest_id, [old.identity]), check_mac=old.check_mac
@@ -180,19 +210,31 @@ def move_document(
         read += more
     batch = doc.batch
     if batch is not None and (ref := manifests.batch_ref(batch)) is not None:
-        # each document moves its own copy: documents move in parallel workers
-        mac = None
+        found = (batches or {}).get(ref)
+        if found is None:  # not moved before the documents (the rotation moves them all)
+            done = move_batch(objects, ref, old, new)
+            written.update(done.objects)
+            read += done.size
+            found = (done.new_ref, done.fingerprint)
+        batch = {**batch, "object": found[0]}
         if batch.get("fingerprint"):  # under the new key, so a re-run still finds it
-            mac = hmac.new(new.fingerprint_key, digestmod=hashlib.sha256)
-        moved_ref, more = _move_ref(objects, ref, old, recipient, mac, written)
-        batch = {**batch, "object": moved_ref}
-        if mac is not None:
-            batch["fingerprint"] = mac.hexdigest()
-        read += more
+            batch["fingerprint"] = found[1]
     moved = replace(doc, original=original, searchable=searchable, batch=batch)
     record = store.put_bytes(moved.signed(fingerprint.hexdigest(), new.mac), [recipient])
     written[record.id] = record.size
     return Moved(doc.doc_id, manifest_id, record.id, written, read)
+
+
+def move_batch_in_worker(
+    roots: tuple[str, str, str], part_size: int, ref: str, secrets: tuple[str, str]
+) -> MovedBatch:
+    """``move_batch`` in a worker process of a key rotation (see ``move_in_worker``)."""
+    from vault.keys import DataKey
+    from vault.objects import ObjectStore
+
+    objects = ObjectStore(Path(roots[0]), Path(roots[2]), part_size=part_size)
+    old, new = DataKey.from_secret(secrets[0]), DataKey.from_secret(secrets[1])
+    return move_batch(objects, ref, old, new)
 
 
 def move_in_worker(
@@ -201,10 +243,12 @@ def move_in_worker(
     manifest_id: str,
     secrets: tuple[str, str],
     meanwhile: bool,
+    batches: Mapping[str, tuple[str, str]] | None = None,
 ) -> Moved | None:
     """``move_document`` in a worker process of a key rotation (``vault.rotation``):
     ``roots`` the objects' and manifests' folders and the temp folder,
-    ``secrets`` the old and the new data key. ``meanwhile`` (other commands
+    ``secrets`` the old and the new data key, ``batches`` the batch scans
+    moved already. ``meanwhile`` (other commands
     run): None for a document whose manifest is gone, replaced by an edit."""
     from vault.keys import DataKey
     from vault.objects import ObjectStore
@@ -216,7 +260,7 @@ def move_in_worker(
         return None
     old, new = DataKey.from_secret(secrets[0]), DataKey.from_secret(secrets[1])
     try:
-        return move_document(objects, store, manifest_id, old, new)
+        return move_document(objects, store, manifest_id, old, new, batches)
     except IntegrityError:
         if meanwhile and not store.exists(manifest_id):
             return None  # replaced while it was read

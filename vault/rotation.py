@@ -18,10 +18,13 @@ cut (the state is in ``rotation/`` in the vault folder, 0700):
    the new data identity itself age-encrypted to the *old* data key in
    ``rotation/new-key.age`` (so whoever can open the vault now can resume,
    and nobody else), and ``rotation/state.json`` written last.
-2. **Move** (without the lock, so storing and reading go on): each document
-   the catalog names is encrypted again (``vault.reencrypt``; several at
-   once, on threads) and a line naming its new manifest appended to
-   ``rotation/moved.jsonl``; a resumed rotation skips what a line names.
+2. **Move** (without the lock, so storing and reading go on): each batch
+   scan documents were split from (``vault.batches``) is encrypted again
+   once, first, then each document the catalog names (``vault.reencrypt``;
+   several at once, in worker processes), its new manifest naming the moved
+   batch; a line naming each new batch object and each new manifest is
+   appended to ``rotation/moved.jsonl``; a resumed rotation skips what a
+   line names.
    New files are write-once objects no head names yet: until the switch the
    vault is the old one, whole.
 3. **Finish** (under the lock): the journal is folded in, documents stored
@@ -56,7 +59,7 @@ from vault.fsutil import atomic_write, clean_stale_temps, fsync_dir, make_privat
 from vault.head import SaveContext, parse_head, read_head, read_index, save_catalog
 from vault.keys import DataKey, KeyPaths, vault_id_of, wrap_secret
 from vault.lock import VaultLock
-from vault.reencrypt import Moved, move_in_worker
+from vault.reencrypt import Moved, MovedBatch, move_batch_in_worker, move_in_worker
 
 if TYPE_CHECKING:
     from vault.repository import Vault
@@ -320,7 +323,16 @@ def hold_mover(vault: Vault) -> VaultLock:
 def moved(root: Path) -> dict[str, dict[str, Any]]:
     """{old manifest id: line} of the documents moved so far (a line torn by a
     crash is not one: that document is moved again)."""
-    found: dict[str, dict[str, Any]] = {}
+    return {str(r["old"]): r for r in _noted(root) if "old" in r and "batch" not in r}
+
+
+def moved_batches(root: Path) -> dict[str, dict[str, Any]]:
+    """{old batch reference: line} of the batch scans moved so far."""
+    return {str(r["batch"]): r for r in _noted(root) if "batch" in r and "new" in r}
+
+
+def _noted(root: Path) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     try:
         data = (folder(root) / MOVED).read_bytes()
     except FileNotFoundError:
@@ -328,15 +340,20 @@ def moved(root: Path) -> dict[str, dict[str, Any]]:
     for line in data.splitlines():
         try:
             record = json.loads(line)
-            found[str(record["old"])] = record
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
             continue
+        if isinstance(record, dict):
+            found.append(record)
     return found
 
 
-def to_move(vault: Vault) -> list[tuple[str, str, int]]:
-    """(doc id, manifest id, bytes) of each document the catalog names that is
-    not moved yet (the vault's lock held: the catalog is read here)."""
+Todo = tuple[str, str, int, str]  # doc id, manifest id, bytes, batch reference ("": none)
+
+
+def to_move(vault: Vault) -> list[Todo]:
+    """(doc id, manifest id, bytes, batch) of each document the catalog names
+    that is not moved yet (the vault's lock held: the catalog is read here);
+    the bytes are the document's own, not its batch scan's."""
     done = moved(vault.root)
     sizes = vault.indexed_sizes()
     todo = []
@@ -344,14 +361,19 @@ def to_move(vault: Vault) -> list[tuple[str, str, int]]:
         line = done.get(row["manifest"])
         if line is not None and _there(vault, line.get("new")):
             continue
-        refs = [
-            row["original"],
-            row["searchable"] or "",
-            manifests.batch_ref(row.get("batch")) or "",
-        ]
+        refs = [row["original"], row["searchable"] or ""]
         size = sum(sizes.get(i, 0) for ref in refs if ref for i in parts.split_ref(ref))
-        todo.append((row["id"], row["manifest"], size))
+        todo.append((row["id"], row["manifest"], size, manifests.batch_ref(row.get("batch")) or ""))
     return todo
+
+
+def _batch_there(vault: Vault, line: dict[str, Any]) -> bool:
+    """Whether a moved batch scan's new objects are all here."""
+    try:
+        ids = parts.split_ref(str(line["new"]))
+        return all(vault.objects.exists(i) for i in ids)
+    except (VaultError, KeyError, ValueError):
+        return False
 
 
 def _there(vault: Vault, manifest_id: Any) -> bool:
@@ -366,7 +388,7 @@ def move(
     vault: Vault,
     old: DataKey,
     new: DataKey,
-    todo: Iterable[tuple[str, str, int]],
+    todo: Iterable[Todo],
     progress: Progress | None = None,
     *,
     meanwhile: bool = False,
@@ -390,15 +412,13 @@ def move(
     is moved again. The first failure stops the rest: those under way
     finish first, and their new files, which no line names, are removed at
     the switch.
-    """
-    from concurrent.futures import as_completed
-    from concurrent.futures.process import BrokenProcessPool
 
-    from vault.workers import workers_starting
+    A batch scan several documents name (``vault.batches``) is moved once,
+    before them, as a job of its own; each document's new manifest then
+    names its new object (``reencrypt.move_document``'s ``batches``).
+    """
 
     todo = list(todo)
-    total = sum(size for _, _, size in todo)
-    done_bytes = 0
     path = folder(vault.root) / MOVED
     # Temp files of their own: any command that takes the vault lock meanwhile
     # removes what it finds in the vault's tmp/, as left by a killed writer.
@@ -406,37 +426,75 @@ def move(
     make_private_dir(tmp)
     clean_stale_temps(tmp)
     roots = (str(vault.objects.root), str(vault.manifests.root), str(tmp))
-    calls = [
-        ((roots, vault.objects.part_size, manifest_id, (old.secret, new.secret), meanwhile), size)
-        for _, manifest_id, size in todo
+    secrets = (old.secret, new.secret)
+    batches = {
+        ref: (str(line["new"]), str(line.get("fingerprint", "")))
+        for ref, line in moved_batches(vault.root).items()
+        if _batch_there(vault, line)
+    }
+    refs = sorted({ref for *_, ref in todo if ref and ref not in batches})
+    batch_calls = [
+        ((roots, vault.objects.part_size, ref, secrets), _stored_size(vault, ref)) for ref in refs
     ]
-    jobs = min(parts.default_jobs(), len(calls))
-    with _lines(path) as note:
-        if jobs <= 1:
-            for n, (args, size) in enumerate(calls, 1):
-                _done(note, move_in_worker(*args), n)
-                done_bytes += size
-                if progress:
-                    progress(n, len(todo), done_bytes, total)
-            return done_bytes
-        pool = parts.process_pool(jobs)
-        try:
-            with workers_starting():
-                futures = {pool.submit(move_in_worker, *args): size for args, size in calls}
-            for n, future in enumerate(as_completed(futures), 1):
-                _done(note, future.result(), n)
-                done_bytes += futures[future]
-                if progress:
-                    progress(n, len(todo), done_bytes, total)
-        except BrokenProcessPool:  # a worker killed (the out-of-memory killer, say)
-            raise VaultError(
-                "a worker process of the key rotation stopped (killed, or out of memory)",
-                hint="nothing is lost: run 'vault rotate' again (with the same passphrase) "
-                "to go on",
-            ) from None
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    calls: list[tuple[tuple[Any, ...], int]] = [
+        ((roots, vault.objects.part_size, manifest_id, secrets, meanwhile), size)
+        for _, manifest_id, size, _ in todo
+    ]
+    total = sum(size for _, size in (*batch_calls, *calls))
+    done_bytes = 0
+    jobs = min(parts.default_jobs(), max(len(calls), len(batch_calls)))
+    with _lines(path) as note, contextlib.ExitStack() as stack:
+        pool = None
+        if jobs > 1:
+            pool = parts.process_pool(jobs)
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+        for n, (result, size) in enumerate(_run(pool, move_batch_in_worker, batch_calls), 1):
+            _batch_done(note, result, n)
+            batches[result.old_ref] = (result.new_ref, result.fingerprint)
+            done_bytes += size
+            if progress:
+                progress(0, len(todo), done_bytes, total)
+        calls = [((*args, batches), size) for args, size in calls]
+        for n, (moved_doc, size) in enumerate(_run(pool, move_in_worker, calls), 1):
+            _done(note, moved_doc, n)
+            done_bytes += size
+            if progress:
+                progress(n, len(todo), done_bytes, total)
     return done_bytes
+
+
+def _stored_size(vault: Vault, ref: str) -> int:
+    total = 0
+    for object_id in parts.split_ref(ref):
+        with contextlib.suppress(OSError, VaultError):
+            total += vault.objects.path(object_id).stat().st_size
+    return total
+
+
+def _run(
+    pool: Any, function: Callable[..., Any], calls: list[tuple[tuple[Any, ...], int]]
+) -> Iterator[tuple[Any, int]]:
+    """(result, size) of ``function(*args)`` for each call, as each is done:
+    in ``pool``'s workers, or here when it is None."""
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from vault.workers import workers_starting
+
+    if pool is None:
+        for args, size in calls:
+            yield function(*args), size
+        return
+    try:
+        with workers_starting():
+            futures = {pool.submit(function, *args): size for args, size in calls}
+        for future in as_completed(futures):
+            yield future.result(), futures[future]
+    except BrokenProcessPool:  # a worker killed (the out-of-memory killer, say)
+        raise VaultError(
+            "a worker process of the key rotation stopped (killed, or out of memory)",
+            hint="nothing is lost: run 'vault rotate' again (with the same passphrase) to go on",
+        ) from None
 
 
 @contextlib.contextmanager
@@ -453,6 +511,18 @@ def _lines(path: Path) -> Iterator[BinaryIO]:
         finally:
             f.flush()
             os.fsync(fd)
+
+
+def _batch_done(note: BinaryIO, result: MovedBatch, n: int) -> None:
+    line = {
+        "batch": result.old_ref,
+        "new": result.new_ref,
+        "fingerprint": result.fingerprint,
+        "objects": result.objects,
+    }
+    note.write(json.dumps(line, sort_keys=True, separators=(",", ":")).encode() + b"\n")
+    note.flush()
+    _checkpoint(f"batch:{n}")
 
 
 def _done(note: BinaryIO, result: Moved | None, n: int) -> None:

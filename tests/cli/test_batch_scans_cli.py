@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from PIL import Image
 
 from tests import batchscans, scans
 from tests.conftest import PASSPHRASE
@@ -227,3 +228,40 @@ def test_separator_sheets_say_in_words_and_code_what_comes_next(
     assert not (tmp_path / "x.pdf").exists()
     again = runner.invoke(cli, ["separator-sheet", "--out", str(out)])
     assert again.exit_code != 0 and "Traceback" not in again.output  # never overwritten
+
+
+def test_a_scan_of_nothing_but_sheets_is_no_document(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    sheet = scans.separator_page(dpi=150)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    sheets = batchscans.write(inbox / "sheets.pdf", [sheet, sheet, sheet], dpi=150)
+    result = run(runner, vault_dir, "ingest", str(sheets), "--keep-source")
+    assert result.exit_code == 6, result.output
+    assert "nothing but separator sheets: no document in it" in result.output
+    assert sheets.exists() and documents(runner, vault_dir) == []
+    watched = run(runner, vault_dir, "watch", str(inbox), "--once", "--settle", "0")
+    assert "nothing but separator sheets" in watched.output
+    assert list(inbox.iterdir()) == [] and documents(runner, vault_dir) == []  # quarantined
+
+
+def test_a_sheet_naming_a_person_or_an_unknown_type_gives_nothing(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path
+) -> None:
+    import segno
+
+    code = tmp_path / "qr.png"
+    segno.make("VAULTSEP1;T=JaneSmith;F=Jane Smith", error="m").save(code, kind="png", scale=12)
+    sheet = scans.blank_page(dpi=200)
+    with Image.open(code) as qr:
+        sheet.paste(qr.convert("L"), (200, 400))
+    a, b = (batchscans.letter_pages(word, 1, dpi=200)[0] for word in WORDS[:2])
+    batch = batchscans.write(tmp_path / "b.pdf", [a, sheet, b], dpi=200)
+    result = run(runner, vault_dir, "ingest", str(batch), "--keep-source")
+    assert result.exit_code == 0, result.output
+    assert "b.pdf: 2 documents, pages 1, 3" in result.stderr
+    assert "JaneSmith" not in result.output and "Jane Smith" not in result.output
+    docs = {str(d["name"]): d for d in documents(runner, vault_dir)}
+    assert docs["b-p3.pdf"]["doc_type"] in ("referral", "court-order", "letter", "other")
+    assert docs["b-p3.pdf"]["family"] is None

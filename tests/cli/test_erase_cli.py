@@ -280,3 +280,46 @@ def test_an_erasure_killed_half_way_is_finished_by_the_next_erase(
         assert ERASED[0].encode() not in data, rel
     assert [row["id"] for row in searched(runner, vault_dir, KEPT)] == [ids[KEPT]]
     assert run(runner, vault_dir, "verify").exit_code == 0
+
+
+def test_a_batch_scan_goes_with_the_last_document_split_from_it_here_and_on_the_remote(
+    runner: CliRunner, vault_dir: Path, tmp_path: Path, backup: tuple[str, Path]
+) -> None:
+    from vault.batches import store_batch
+
+    scan = make_pdf(tmp_path / "batch.pdf", "the batch as scanned")
+    vault = Vault.open(vault_dir)
+    ids = []
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        batch = store_batch(vault, scan, name=scan.name, media_type="application/pdf")
+        for n, pages in enumerate([(1, 2), (4, 5)]):
+            part = make_pdf(tmp_path / f"part{n}.pdf", f"Letter {ERASED[n]}")
+            stored = vault.store_file(
+                part, name=part.name, media_type="application/pdf",
+                text=[f"Letter {ERASED[n]}"], batch=batch.of_pages(*pages),
+            )  # fmt: skip
+            ids.append(stored.doc_id)
+        vault.fold_journal()
+        vault.save_catalog()
+    spec, folder = backup
+    assert run(runner, vault_dir, "remote", "add", "usb", spec, "--create").exit_code == 0
+    assert run(runner, vault_dir, "sync").exit_code == 0
+
+    def there() -> tuple[bool, bool]:
+        name = f"{batch.ref[:2]}/{batch.ref}"
+        return (vault_dir / "objects" / name).is_file(), any(folder.rglob(batch.ref))
+
+    assert there() == (True, True)
+    assert run(runner, vault_dir, "erase", ids[0], "--yes").exit_code == 0
+    assert run(runner, vault_dir, "sync").exit_code == 0
+    assert there() == (True, True)  # the other document names it
+    out = tmp_path / "again.pdf"
+    done = run(runner, vault_dir, "export", ids[1], "--batch", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    assert out.read_bytes() == scan.read_bytes()
+    assert run(runner, vault_dir, "erase", ids[1], "--yes").exit_code == 0
+    assert there() == (False, True)  # gone here; on the remote until the next sync
+    assert run(runner, vault_dir, "sync").exit_code == 0
+    assert there() == (False, False)
+    assert run(runner, vault_dir, "verify").exit_code == 0

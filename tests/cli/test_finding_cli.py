@@ -350,6 +350,7 @@ def test_a_duplicate_is_named_with_the_document_it_copies(
         "title": "Referral — Northshire Council — 3 Dec 2026",
         "doc_type": "referral",
         "family": "F-0042",
+        "batch_pages": None,  # not split from a batch scan
     }
     assert stored["duplicate_of"] is None and stored["family"] == "F-0051"
     assert stored["title"] == "Court order — Family Court at Norwich — 1 Dec 2026"

@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -787,3 +788,71 @@ def test_status_shows_the_last_rotation(vault_dir: Path, tmp_path: Path) -> None
         assert when is not None and start <= datetime.fromisoformat(when) <= end
         shown = run(vault_dir, "status", passphrase=passphrase)
         assert f"Last key rotation: {clock.shown(when)}." in shown.output
+
+
+# --- a batch scan several documents were split from ------------------------------------
+
+
+def store_split_batch(root: Path, folder: Path) -> tuple[bytes, dict[str, tuple[int, int]]]:
+    """A batch scan stored whole, as ``vault ingest`` stores one (``vault.batches``),
+    with three documents split from it: the batch's bytes, {doc id: pages}."""
+    from vault.batches import store_batch
+
+    folder.mkdir()
+    scan = folder / "batch.pdf"
+    scan.write_bytes(make_pdf(folder / "x.pdf", "batch").read_bytes() + os.urandom(5000))
+    pages = {}
+    vault = Vault.open(root)
+    with vault.lock:
+        vault.unlock(PASSPHRASE)
+        batch = store_batch(vault, scan, name=scan.name, media_type="application/pdf")
+        assert batch.fingerprint is not None
+        for n, span in enumerate([(1, 2), (4, 4), (6, 9)], 1):
+            part = make_pdf(folder / f"batch-p{n}.pdf", f"Letter {n} of the batch {WORD}")
+            stored = vault.store_file(
+                part, name=part.name, media_type="application/pdf",
+                text=[f"Letter {n} {WORD}"], pages=1, batch=batch.of_pages(*span),
+            )  # fmt: skip
+            pages[stored.doc_id] = span
+        vault.fold_journal()
+        vault.save_catalog()
+    return scan.read_bytes(), pages
+
+
+def batch_refs(root: Path, passphrase: str, ids: Iterable[str]) -> set[str]:
+    return {
+        as_json(run(root, "show", doc_id, "--json", passphrase=passphrase))["batch"]["object"]
+        for doc_id in ids
+    }
+
+
+@pytest.mark.parametrize("point", [None, "batch:1", "moved:2"])
+def test_a_batch_scan_is_moved_once_and_named_by_every_document_split_from_it(
+    vault_dir: Path, tmp_path: Path, point: str | None
+) -> None:
+    original, pages = store_split_batch(vault_dir, tmp_path / "post")
+    (old_ref,) = batch_refs(vault_dir, PASSPHRASE, pages)
+    before = stored_files(vault_dir)
+    assert old_ref in before
+    if point is None:
+        assert rotate(vault_dir, tmp_path / "sheet.pdf").exit_code == 0
+    else:
+        rotate_killed_at(vault_dir, tmp_path, point)
+        resumed = run(vault_dir, "rotate")
+        assert resumed.exit_code == 0, resumed.output
+    (new_ref,) = batch_refs(vault_dir, NEW, pages)  # one and the same batch object
+    assert new_ref != old_ref
+    for doc_id, span in pages.items():
+        shown = as_json(run(vault_dir, "show", doc_id, "--json", passphrase=NEW))
+        assert shown["batch"]["pages"] == list(span)
+        out = tmp_path / f"batch-{doc_id}.pdf"
+        done = run(vault_dir, "export", doc_id, "--batch", "--out", str(out), passphrase=NEW)
+        assert done.exit_code == 0, done.output
+        assert out.read_bytes() == original  # byte for byte
+    checked = run(vault_dir, "verify", passphrase=NEW)
+    assert checked.exit_code == 0, checked.output
+    files = stored_files(vault_dir)
+    assert not files & before  # every old one removed
+    assert len(files) == len(before)  # each moved once: one batch object, not three
+    assert new_ref in files
+    assert files == referenced(vault_dir, NEW) | {new_ref}

@@ -152,3 +152,146 @@ def test_the_payload_is_short_holds_no_name_and_reads_back() -> None:
     assert parse("https://example.org") is None
     with pytest.raises(Exception, match="family reference"):
         payload(Sheet(None, "Smith"))
+
+
+# --- hostile and clumsy batches ------------------------------------------------------
+
+
+def _empty_pages_pdf(path: Path, count: int) -> Path:
+    with pikepdf.new() as pdf:
+        for _ in range(count):
+            pdf.add_blank_page(page_size=(595, 842))
+        pdf.save(path)
+    return path
+
+
+def test_a_thousand_blank_pages_are_looked_at_without_drawing_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocr import pdfpages
+
+    drawn: list[int] = []
+    real = pdfpages.render
+    monkeypatch.setattr(pdfpages, "render", lambda page, dpi: drawn.append(dpi) or real(page, dpi))
+    path = _empty_pages_pdf(tmp_path / "blank.pdf", 1000)
+    plan = plan_split(path, "application/pdf")
+    assert (plan.page_count, len(plan.blank), plan.is_batch) == (1000, 1000, False)
+    assert drawn == []  # a page that draws nothing is blank without being drawn
+    plan = plan_split(path, "application/pdf", split_on_blank=True)
+    assert plan.only_separators and not plan.parts
+    assert plan.empty == [  # one warning for a run, not one a page
+        "no pages between the separators on pages 1 and 1000",
+        "no pages after the separator on page 1000",
+    ]
+
+
+def test_a_file_of_nothing_but_sheets_is_said_to_be_so(tmp_path: Path) -> None:
+    sheet = scans.separator_page(dpi=150)
+    path = batchscans.write(tmp_path / "s.pdf", [sheet, sheet, sheet], dpi=150)
+    plan = plan_split(path, "application/pdf")
+    assert plan.only_separators and plan.separators == [0, 1, 2] and not plan.blank
+
+
+def test_a_huge_page_is_looked_at_coarser(tmp_path: Path) -> None:
+    from ocr import separator
+
+    path = tmp_path / "huge.pdf"
+    with pikepdf.new() as pdf:
+        for _ in range(2):  # 5 m square (the largest PDF allows), a line drawn on it
+            page = pdf.add_blank_page(page_size=(14400, 14400))
+            page.obj.Contents = pdf.make_stream(b"0 0 0 RG 50 w 100 100 m 14000 14000 l S")
+        pdf.save(path)
+    found = list(separator._pdf_pictures(path, 0, 2))
+    for item in found:
+        assert item is not None
+        picture, dpi = item
+        assert picture.width * picture.height <= separator.MAX_LOOK_PIXELS and dpi <= 10
+
+
+HOSTILE = [
+    "VAULTSEP1;T=../../x;F=<script>alert(1)</script>",
+    "VAULTSEP1;T=" + "A" * 1200 + ";F=" + "9" * 1200,
+    "VAULTSEP1;F=Jane Smith;T=court-order\u202e",
+    "VAULTSEP1;" + ";".join(["T=x/y"] * 300),
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_hostile_sheet_still_separates_and_gives_nothing(text: str, tmp_path: Path) -> None:
+    import segno
+
+    assert parse(text) == Sheet()
+    code = tmp_path / "qr.png"
+    segno.make(text, error="l").save(code, kind="png", scale=6, border=4)
+    sheet = Image.new("L", (1240, 1754), 255)
+    with Image.open(code) as qr:
+        qr = qr.convert("L")
+        qr.thumbnail((1100, 1100))
+        sheet.paste(qr, (70, 300))
+    a = batchscans.letter_pages("Quillfeather", 1, dpi=150)[0]
+    path = batchscans.write(tmp_path / "b.pdf", [a, sheet, a], dpi=150)
+    plan = plan_split(path, "application/pdf")
+    assert _pages(plan.parts) == [(1, 1), (3, 3)]
+    assert plan.parts[1].sheet == Sheet()
+
+
+def _shared_resources_batch(path: Path, pages: int, *, inherited: bool) -> int:
+    """A hostile batch: each page draws its own image, but every page's
+    resources (its own, or inherited from the page tree) name every image,
+    and page 1 has a link to the last page. Returns the bytes of the images."""
+    import io
+    import os
+
+    with pikepdf.new() as pdf:
+        names, total = {}, 0
+        for n in range(pages):
+            noise = Image.frombytes("L", (300, 300), os.urandom(90000))
+            data = io.BytesIO()
+            noise.save(data, "JPEG", quality=90)
+            total += len(data.getvalue())
+            names[f"/Im{n}"] = pdf.make_stream(
+                data.getvalue(), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
+                Width=300, Height=300, ColorSpace=pikepdf.Name.DeviceGray,
+                BitsPerComponent=8, Filter=pikepdf.Name.DCTDecode,
+            )  # fmt: skip
+        shared = pdf.make_indirect(pikepdf.Dictionary(XObject=pikepdf.Dictionary(names)))
+        for n in range(pages):
+            page = pdf.add_blank_page(page_size=(300, 300))
+            page.obj.Contents = pdf.make_stream(f"q 300 0 0 300 0 0 cm /Im{n} Do Q".encode())
+            if inherited:
+                del page.obj["/Resources"]
+            else:
+                page.obj.Resources = shared
+        if inherited:
+            pdf.Root.Pages.Resources = shared
+        first, last = pdf.pages[0], pdf.pages[-1]
+        first.obj.Annots = pdf.make_indirect(pikepdf.Array([pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[0, 0, 10, 10],
+            Dest=pikepdf.Array([last.obj, pikepdf.Name.Fit]), P=last.obj,
+        ))]))  # fmt: skip
+        pdf.save(path)
+    return total
+
+
+@pytest.mark.parametrize("inherited", [False, True])
+def test_a_part_holds_its_own_pages_not_the_whole_batch(inherited: bool, tmp_path: Path) -> None:
+    import pypdfium2
+
+    from ingest.batch import Part
+
+    path = tmp_path / "hostile.pdf"
+    images = _shared_resources_batch(path, 20, inherited=inherited)
+    assert path.stat().st_size > images
+    out = write_part(path, "application/pdf", Part((0, 1)), tmp_path / "part.pdf")
+    assert out.stat().st_size < images / 20 * 2 + 5000  # two pages' images, and a little
+    with pikepdf.open(out) as part, pikepdf.open(path) as batch:
+        assert len(part.pages) == 2
+        for n in range(2):
+            (image,) = part.pages[n].images.values()
+            assert image.read_raw_bytes() == batch.pages[n].images[f"/Im{n}"].read_raw_bytes()
+    document = pypdfium2.PdfDocument(out)
+    try:
+        assert len(document) == 2
+        assert document[1].render(scale=0.2).to_pil().getextrema() != (255, 255)  # drawn
+    finally:
+        document.close()
