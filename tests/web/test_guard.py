@@ -11,7 +11,7 @@ SECURITY_HEADERS = {
     "cache-control": "no-store, max-age=0",
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
 }
 PAGES = ["/", "/committee", "/results?q=x", "/static/style.css", "/static/app.js", "/backups",
          "/quarantine", "/store", "/store/progress", "/backups/progress"]  # fmt: skip

@@ -312,6 +312,7 @@ async def document(page: Page, request: Request) -> Response:
         inline=_shown_versions(row),
         types=DOC_TYPES,
         fields=sorted((row.get("fields") or {}).items()),
+        editable=sorted((k, v) for k, v in (row.get("fields") or {}).items() if isinstance(v, str)),
         saved=request.query_params.get("saved") == "1",
     )
 
@@ -419,7 +420,9 @@ async def edit(page: Page, request: Request) -> Response:
     def change(vault: Vault) -> str:
         row = vault.document(doc_id)
         kept = row.get("fields") or {}
-        changed = {k: v for k, v in fields.items() if kept.get(k) != v}
+        changed = {  # only text fields are edited here; others (OCR confidence) are kept
+            k: v for k, v in fields.items() if kept.get(k) != v and isinstance(kept.get(k, ""), str)
+        }
         family_now = row.get("family") or ""
         wanted_type = doc_type if doc_type in DOC_TYPES and doc_type != row["doc_type"] else None
         from vault import family as families

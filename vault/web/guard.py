@@ -9,8 +9,8 @@ sheet. Each session has its own CSRF token, which every request that
 changes something must carry (a form field or the ``X-CSRF-Token`` header).
 Requests for another host name than the page's own (DNS rebinding) and
 cross-origin writes are refused. Every response says: never cache, never
-frame, never guess a type, no referrer, and a Content-Security-Policy that
-allows only this page's own scripts and styles.
+frame, never guess a type, no referrer to other sites, and a
+Content-Security-Policy that allows only this page's own scripts and styles.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ HEADERS = {
     "expires": "0",
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "cross-origin-opener-policy": "same-origin",
     "cross-origin-resource-policy": "same-origin",
 }
