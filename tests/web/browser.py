@@ -42,8 +42,10 @@ def running_ui(root: Path, env: dict[str, str] | None = None) -> Iterator[str]:
         assert process.stdout is not None
         line = process.stdout.readline()
         found = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", line)
-        said = process.stderr.read() if process.stderr else ""
-        assert found, f"no address printed: {line!r} {said}"
+        if not found:
+            process.kill()
+            said = process.stderr.read() if process.stderr else ""
+            raise AssertionError(f"vault ui printed no address: {line!r} {said}")
         yield found.group(0)
     finally:
         process.terminate()

@@ -5,6 +5,7 @@ screenshot goes to tests.web.browser.SCREENSHOTS."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.conftest import PASSPHRASE
@@ -12,6 +13,14 @@ from tests.scans import scan, write_image_pdf
 from tests.web.browser import browser, running_ui, screenshot
 
 TIMEOUT = 180_000  # ms: OCR of a scan on a slow machine
+
+
+def _wait_for_focus(page: object, element_id: str, seconds: float = 30) -> None:
+    """Wait until the element has the keyboard's focus (the page gives it by itself)."""
+    deadline = time.monotonic() + seconds
+    while page.evaluate("() => document.activeElement.id") != element_id:  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, f"#{element_id} never got the focus"
+        time.sleep(0.05)
 
 
 def test_a_coordinator_stores_finds_opens_downloads_and_locks(
@@ -23,6 +32,7 @@ def test_a_coordinator_stores_finds_opens_downloads_and_locks(
         page.goto(url)
         assert "token=" not in page.url  # the token leaves the address bar at once
         page.get_by_label("Passphrase").wait_for()
+        _wait_for_focus(page, "passphrase")
         screenshot(page, "01-unlock")
         page.keyboard.type(PASSPHRASE)  # the box has the focus
         page.keyboard.press("Enter")
@@ -35,10 +45,13 @@ def test_a_coordinator_stores_finds_opens_downloads_and_locks(
         screenshot(page, "02-store")
 
         page.get_by_role("link", name="Find").click()
-        page.locator("#q").wait_for()
+        _wait_for_focus(page, "q")
         page.keyboard.type("Przybylsky")  # misspelt, typed into the focused box
         hit = page.locator("a.hit").first
-        hit.wait_for()
+        try:
+            hit.wait_for()
+        finally:
+            screenshot(page, "03-search")
         assert "referral-scan" in hit.inner_text() or "Przybylski" in hit.inner_text()
         assert page.locator("a.hit mark").count() >= 1
         screenshot(page, "03-search")

@@ -163,10 +163,10 @@ class Jobs:
             job.page, job.pages = done, total
 
         outcome = Ingester(settings, quarantine_refused=True).ingest_file(vault, path, on_page=page)
-        self._record(job, outcome)
-        if job.documents:
+        if _stored(outcome):  # folded in before it is said to be stored: it can be found
             with contextlib.suppress(VaultError):  # locked meanwhile: folded at the next unlock
                 self.keeper.call(lambda v: v.fold_journal(), touch=False)
+        self._record(job, outcome)
 
     def _record(self, job: FileJob, outcome: Outcome) -> None:
         from ingest.batch import Split
@@ -277,6 +277,14 @@ class Jobs:
             job.messages.append(f"Not backed up: {_said(exc)}")
         finally:
             job.running = False
+
+
+def _stored(outcome: Outcome) -> bool:
+    from ingest.batch import Split
+    from ingest.pipeline import Ingested
+
+    parts = outcome.parts if isinstance(outcome, Split) else [outcome]
+    return any(isinstance(p, Ingested) for p in parts)
 
 
 def _shown_name(path: Path) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 import threading
 import webbrowser
 from collections.abc import AsyncIterator
@@ -82,6 +83,7 @@ def serve(root: Path, *, port: int = 0, open_browser: bool = True) -> None:
     app, guard, keeper = make_app(root, port)
     url = guard.url()
     click.echo(f"The vault's page is at {url}")
+    sys.stdout.flush()  # at once, even into a pipe: a script may wait for the address
     click.echo(
         "Keep this window open while you use it; Ctrl-C stops it and locks the vault.",
         err=True,

@@ -16,8 +16,11 @@
     const results = document.getElementById("results");
     let current = null;
     let asked = 0;
+    let last = null;
     function search() {
       const params = new URLSearchParams(new FormData(form));
+      if (params.toString() === last) return;  // nothing changed: keep the results (and focus)
+      last = params.toString();
       const address = "/?" + params.toString();
       history.replaceState(null, "", address);
       if (current) current.abort();
@@ -35,7 +38,9 @@
           results.dataset.shown = String(mine);
           results.dispatchEvent(new CustomEvent("shown", { detail: { query: box.value } }));
         })
-        .catch(function (e) { if (e.name !== "AbortError") results.textContent = "The search did not work; try again."; });
+        .catch(function (e) {
+          if (e.name !== "AbortError") { last = null; results.textContent = "The search did not work; try again."; }
+        });
     }
     form.addEventListener("input", search);
     form.addEventListener("change", search);
