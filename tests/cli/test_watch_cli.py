@@ -122,10 +122,13 @@ def test_once_deletes_each_file_once_stored_by_default(
     done = threading.Event()
 
     def observe() -> None:
-        while not done.is_set():
+        while True:  # and once more after the watch ended
+            finished = done.is_set()
             gone = 2 - len(files(inbox))
             lines = len(journal.read_bytes().splitlines()) if journal.exists() else 0
             seen.append((gone, lines))
+            if finished:
+                return
             time.sleep(0.002)
 
     observer = threading.Thread(target=observe)
