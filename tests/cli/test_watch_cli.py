@@ -293,6 +293,14 @@ def _start_watch(
     )
 
 
+def _pad_pdf(path: Path, size: int) -> None:
+    import pikepdf
+
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        pdf.Root.Padding = pdf.make_stream(os.urandom(size))
+        pdf.save(path, compress_streams=False)
+
+
 def _journal_started(vault_dir: Path) -> bool:
     journal = vault_dir / "journal.log"
     return journal.exists() and journal.stat().st_size > 0
@@ -331,6 +339,9 @@ def test_killed_watch_loses_nothing_and_stores_each_file_once(
     sources = {f"letter-{n}.pdf": f"letter number {n} " * 50 for n in range(4)}
     for name, text in sources.items():
         make_pdf(inbox / name, text)
+    # One letter carries 16 MB of incompressible bytes, so its object's temp
+    # file lasts long enough to be seen on a loaded two-core machine.
+    _pad_pdf(inbox / "letter-0.pdf", 16 * 1024 * 1024)
     scan_png(inbox / "scan.png", ["A scanned note for the crash test", "Family F-0042"])
     names = {*sources, "scan.png"}
     content = {name: digest(inbox / name) for name in names}

@@ -231,10 +231,15 @@ def test_a_get_of_one_object_reads_it_once_and_refuses_one_swapped_for_another(
     # a first get loads the modules that read objects, which reads files too
     store.get_file(store.put_bytes(b"warm-up", [recipient]).id, out, [identity])
     out.unlink()
-    before = _read_bytes_so_far()
-    store.get_file(stored.id, out, [identity])
-    read = _read_bytes_so_far() - before
-    assert out.read_bytes() == data
+    # Measured twice, the smaller count kept: a one-off read by the
+    # interpreter on a loaded machine (131 kB once in CI) is not the get's.
+    reads = []
+    for _ in range(2):
+        before = _read_bytes_so_far()
+        store.get_file(stored.id, out, [identity])
+        reads.append(_read_bytes_so_far() - before)
+        assert out.read_bytes() == data
+    read = min(reads)
     assert size <= read < 1.5 * size, (read, size)
     store.path(stored.id).write_bytes(pyrage.encrypt(os.urandom(PART), [recipient]))
     out.unlink()
