@@ -421,7 +421,8 @@ def understand(
 ) -> dict[str, Any]:
     """``doc_type``, ``family`` and ``fields`` for ``store_file`` from the
     text of each page (``extra``: more fields, e.g. OCR's confidence;
-    ``family``: the one to give when the text names none)."""
+    ``family``: the one to give when the text names none), and the access
+    ``levels`` asked for (``--level``)."""
     text = "\n".join(pages)
     fields = extract_fields(text)
     fields.update(extra or {})
@@ -429,6 +430,7 @@ def understand(
         "doc_type": settings.doc_type or classify(text, settings.rules),
         "family": settings.family or family_reference(text) or family,
         "fields": fields,
+        "levels": settings.levels,
     }
 
 

@@ -12,7 +12,9 @@ copy it into the database once; one of an older schema raises
     documents   one row per document (the manifest without its text), with
                 its title (``vault.title``) and its family reference in the
                 canonical form (``vault.family``)
-                and, for an e-mail, the ids of its attachments (a JSON list)
+                and, for an e-mail, the ids of its attachments (a JSON list);
+                the access levels it is granted to besides ``full`` (``levels``,
+                a JSON list, ``vault.levels``)
     attached    each attachment's e-mail (attachment, email): the way back,
                 made from the e-mails' rows whenever one is put or removed, so
                 that whatever fills the catalog (a fold, a rebuild from the
@@ -36,7 +38,8 @@ A document split from a batch scan names the batch's own object in
 ``batch`` (JSON: ``vault.manifest.batch_ref``); several documents may name
 the same one, and it is kept while any does.
 
-A snapshot from before titles (no ``title`` column), before ``batch``, before
+A snapshot from before titles (no ``title`` column), before ``batch`` or
+``levels``, before
 e-mails (no ``attachments`` column, no ``attached`` table), or before the
 ``duplicates`` or ``incidents`` table is brought up to date when opened: each
 document gets a title made from its text, and the manifests are not rewritten.
@@ -72,6 +75,7 @@ _DOCUMENT_COLUMNS = {
     "family": str, "fields": str, "retention": str, "fingerprint": str, "title": str,
     "attachments": str,
     "batch": str,
+    "levels": str,
 }  # fmt: skip
 
 
@@ -197,6 +201,12 @@ class Catalog:
             self._batch_column = "batch" in columns
         return self._batch_column
 
+    def _has_levels_column(self) -> bool:
+        if not hasattr(self, "_levels_column"):
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(documents)")}
+            self._levels_column = "levels" in columns
+        return self._levels_column
+
     def _objects_sql(self) -> str:
         return "manifest, original, searchable" + (", batch" if self._has_batch_column() else "")
 
@@ -241,6 +251,9 @@ class Catalog:
         if "batch" not in columns:
             with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
                 self._conn.execute("ALTER TABLE documents ADD COLUMN batch TEXT")
+        if "levels" not in columns:
+            with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
+                self._conn.execute("ALTER TABLE documents ADD COLUMN levels TEXT")
         self._create_duplicates()
         self._create_bookkeeping()
         if "attachments" not in columns or not self._has_table("attached"):
@@ -283,6 +296,7 @@ class Catalog:
             "title": title_of(manifest),
             "attachments": json.dumps(manifest.attachments) if manifest.attachments else None,
             "batch": None if manifest.batch is None else json.dumps(manifest.batch, sort_keys=True),
+            "levels": json.dumps(sorted(manifest.levels)) if manifest.levels else None,
         }
         self.put(record, manifest.text)
 
@@ -296,6 +310,8 @@ class Catalog:
         row = {name: record.get(name) for name in _DOCUMENT_COLUMNS}
         if not self._has_batch_column():
             del row["batch"]
+        if not self._has_levels_column():
+            del row["levels"]
         columns = ", ".join(row)
         marks = ", ".join("?" * len(row))
         self._conn.execute(
@@ -574,6 +590,28 @@ class Catalog:
             )
         ]
 
+    def at_level(self, level: str) -> list[str]:
+        """The ids of the documents granted to access level ``level``, in order."""
+        if not self._has_levels_column():
+            return []
+        rows = self._conn.execute(
+            "SELECT id, levels FROM documents WHERE levels LIKE ? ORDER BY id",
+            (f'%"{level}"%',),
+        ).fetchall()
+        return [doc_id for doc_id, levels in rows if level in _ids(levels)]
+
+    def level_counts(self) -> dict[str, int]:
+        """How many documents each access level (but ``full``) is granted."""
+        counts: dict[str, int] = {}
+        if not self._has_levels_column():
+            return counts
+        for (levels,) in self._conn.execute(
+            "SELECT levels FROM documents WHERE levels IS NOT NULL"
+        ).fetchall():
+            for level in _ids(levels):
+                counts[level] = counts.get(level, 0) + 1
+        return counts
+
     def by_fingerprint(self, fingerprint: str) -> str | None:
         row = self._conn.execute(
             "SELECT id FROM documents WHERE fingerprint = ?", (fingerprint,)
@@ -652,6 +690,7 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     row = dict(row)
     row["fields"] = json.loads(row["fields"] or "{}")
     row["attachments"] = _ids(row.get("attachments"))
+    row["levels"] = _ids(row.get("levels"))
     try:
         row["batch"] = json.loads(row["batch"]) if row.get("batch") else None
     except ValueError:

@@ -177,5 +177,7 @@ def _sign(
         fingerprint = fingerprint_file(plain, key.fingerprint_key)
     if existing := vault.catalog.by_fingerprint(fingerprint):
         return doc, manifest_id, manifest_id, existing
-    signed = vault.manifests.put_bytes(doc.signed(fingerprint, key.mac), [vault.recipient])
+    signed = vault.manifests.put_bytes(
+        doc.signed(fingerprint, key.mac), vault.recipients_of(doc.levels)
+    )
     return replace(doc, fingerprint=fingerprint), signed.id, manifest_id, None

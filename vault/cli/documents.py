@@ -35,6 +35,7 @@ from vault.outfile import check_destination
 if TYPE_CHECKING:
     from ingest.pipeline import Outcome
     from ingest.sources import StoredSources
+    from vault.repository import Vault
 
 
 @click.command()
@@ -51,6 +52,14 @@ if TYPE_CHECKING:
     metavar="REF",
     help="Pseudonymous family reference: F- and digits, e.g. F-0042 "
     "(default: an F-nnnn code in the text).",
+)
+@click.option(
+    "--level",
+    "levels",
+    metavar="LEVEL",
+    multiple=True,
+    help="Grant the documents to this access level too (e.g. session): its keys open them. "
+    "Types config.json's 'levels' names are granted by default. Repeat for several.",
 )
 @max_pages_option
 @click.option(
@@ -87,6 +96,7 @@ def ingest(
     paths: tuple[Path, ...],
     doc_type: str | None,
     family: str | None,
+    levels: tuple[str, ...],
     quarantine_dir: Path | None,
     max_pages: int | None,
     sources: str | None,
@@ -137,10 +147,16 @@ def ingest(
     file whole; --split-on-blank splits at blank pages too. Blank pages (the
     empty backs of a duplex scan) are not read by OCR.
 
+    --level session grants the documents to the access level 'session' as
+    they are stored: the session team's keys open them (and only them);
+    types that config.json's 'levels' grants to a level are granted to it
+    without asking.
+
     \b
     Example:
         vault ingest ~/Scans/2026-11-25 --type referral --family F-0042
         vault ingest ~/Scans/referral.pdf --remove-source
+        vault ingest ~/Scans/session-notes.pdf --level session
     """
     from ingest.pipeline import Ingested, Split, collect, ingest_paths, require_paths
     from ingest.progress import IngestProgress
@@ -154,6 +170,7 @@ def ingest(
     items = list(collect(list(paths)))
     passphrase = available_passphrase(passphrase_file)
     with opened(root) as vault:
+        levels = _asked_levels(vault, levels)  # refused before anything is read
         settings = ingest_settings(
             vault.root,
             vault.config,
@@ -164,6 +181,7 @@ def ingest(
             verbose=verbose,
             split=not no_split,
             split_on_blank=split_on_blank,
+            levels=levels,
         )
         if passphrase:
             vault.unlock(passphrase)
@@ -220,6 +238,15 @@ def ingest(
         raise refused(report.failed, f"{len(report.failed)} of {len(items)} inputs")
     if report.not_stored:
         raise PartialBatchError(f"{report.not_stored} of {len(items)} inputs were not stored")
+
+
+def _asked_levels(vault: Vault, asked: tuple[str, ...]) -> tuple[str, ...]:
+    """The access levels ``--level`` names, each known and with a key (exit 2)."""
+    from vault import levels
+
+    wanted = tuple(sorted({levels.check_level(vault.config, name) for name in asked}))
+    levels.recipients(vault.key_paths, wanted)
+    return wanted
 
 
 _SUMMARY_KEYS = (

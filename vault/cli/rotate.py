@@ -247,7 +247,10 @@ def _kept(vault: Vault, unlock: UnlockSpec, given: dict[str, Path]) -> dict[str,
     from vault.keys import unlock_file
 
     register = key_register.load_register(vault.key_paths, vault.config, vault.unlocked_key())
-    labels = [k.label for k in register.keys if k.label != key_register.COORDINATOR]
+    # (a key of an access level wraps its holder's own key: it is kept as it is)
+    labels = [
+        k.label for k in register.keys if k.label != key_register.COORDINATOR and k.level is None
+    ]
     unknown = sorted(set(given) - set(labels))
     if unknown:
         raise UsageError(

@@ -1,0 +1,287 @@
+"""Access levels through the CLI: keys of the session level (``vault key add
+--level``), documents stored at a level (``vault ingest --level``, types
+granted by default in config.json), and what the reference ``age`` command
+opens with a session key: exactly the granted documents' files.
+
+The session key's passphrase file, the level's key file and every object are
+opened with ``age`` alone, as a volunteer with the key could."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tests.conftest import PASSPHRASE, TEST_WORK_FACTOR
+from tests.integration.agecmd import (
+    AgeCommandError,
+    age_decrypt_with_identity,
+    age_decrypt_with_passphrase,
+    write_identity_file,
+)
+from vault import scrypt_file
+from vault.cli import cli
+from vault.config import Layout, read_config, write_config
+
+VOLUNTEER = "Volunteer Tea 58"
+LEADER = "Leader Of Team 61"
+SECRETS = (PASSPHRASE, VOLUNTEER, LEADER)
+CHEAP_VAULT = (
+    "import functools, sys\n"
+    "from vault import scrypt_file\n"
+    "scrypt_file.encrypt = functools.partial("
+    f"scrypt_file.encrypt, work_factor={TEST_WORK_FACTOR})\n"
+    "from vault.cli import main\n"
+    "sys.argv[0] = 'vault'\n"
+    "main()\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def cheap_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Key files written in this process at the tests' scrypt cost (see conftest)."""
+    monkeypatch.setattr(
+        scrypt_file, "encrypt", functools.partial(scrypt_file.encrypt, work_factor=TEST_WORK_FACTOR)
+    )
+    for name in ("VAULT_PASSPHRASE", "VAULT_NEW_PASSPHRASE", "VAULT_TEST_ACCESS_STOP_AT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(root: Path, *args: str, passphrase: str | None = PASSPHRASE, **env: str) -> Result:
+    """``vault --vault root ARGS`` in this process; the passphrase in the environment."""
+    environ: dict[str, str | None] = {"VAULT_PASSPHRASE": passphrase, **env}
+    result = CliRunner().invoke(cli, ["--vault", str(root), *args], env=environ)
+    assert "Traceback" not in result.output, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    for secret in SECRETS:
+        assert secret not in result.output
+    assert "AGE-SECRET-KEY" not in result.output.upper()
+    return result
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def as_json(result: Result) -> Any:
+    return json.loads(ok(result).stdout)
+
+
+def vault_process(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a process of its own (one a checkpoint may kill)."""
+    done = subprocess.run(
+        [sys.executable, "-c", CHEAP_VAULT, "--vault", str(root), *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def add_key(root: Path, label: str, passphrase: str, level: str = "session") -> Result:
+    return ok(run(root, "key", "add", label, "--level", level, VAULT_NEW_PASSPHRASE=passphrase))
+
+
+def letter(folder: Path, name: str, words: str) -> Path:
+    """A short text document holding ``words`` (stored by its text, no OCR)."""
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_text(f"Dear coordinator,\n\n{words}\n\nYours sincerely,\nA. Sender\n")
+    return path
+
+
+def ingest(root: Path, path: Path, *args: str, passphrase: str | None = None) -> str:
+    """Store ``path`` (without a key unless given); its document id."""
+    found = as_json(
+        run(root, "ingest", str(path), "--keep-source", "--json", *args, passphrase=passphrase)
+    )
+    assert len(found) == 1, found
+    return str(found[0]["id"])
+
+
+def manifest_of(root: Path, doc_id: str) -> dict[str, Any]:
+    return dict(as_json(run(root, "show", doc_id, "--json")))
+
+
+def files_of(root: Path, doc_id: str) -> set[str]:
+    """The names of the manifest and objects of document ``doc_id`` (full key)."""
+    row = manifest_of(root, doc_id)
+    named = {row["manifest"], *row["original"].split(",")}
+    if row["searchable"]:
+        named.update(row["searchable"].split(","))
+    return named
+
+
+def level_secret(root: Path, work: Path, label: str, passphrase: str, level: str) -> Path:
+    """An identity file of level ``level``'s key, as its keyholder gets it with
+    ``age`` alone: their passphrase opens keys/people/LABEL.age, which opens
+    keys/levels/LEVEL.age."""
+    work.mkdir(exist_ok=True)
+    own = age_decrypt_with_passphrase(root / "keys" / "people" / f"{label}.age", passphrase)
+    own_file = write_identity_file(work / f"{label}.key", own.decode())
+    secret = age_decrypt_with_identity(root / "keys" / "levels" / f"{level}.age", own_file)
+    assert secret.startswith(b"AGE-SECRET-KEY-1")
+    return write_identity_file(work / f"{level}-{label}.key", secret.decode())
+
+
+def age_opens(path: Path, identity_file: Path) -> bool:
+    try:
+        age_decrypt_with_identity(path, identity_file)
+    except AgeCommandError as exc:
+        assert exc.returncode is not None, exc  # failed, not timed out
+        return False
+    return True
+
+
+def stored(root: Path) -> list[Path]:
+    """Every object and manifest file of the vault folder."""
+    return sorted(
+        p for store in ("objects", "manifests") for p in (root / store).rglob("*") if p.is_file()
+    )
+
+
+def opened_by(root: Path, identity_file: Path, files: list[Path] | None = None) -> set[str]:
+    """The names of the files (objects and manifests by default) ``age`` opens."""
+    return {
+        p.name
+        for p in (files if files is not None else stored(root))
+        if age_opens(p, identity_file)
+    }
+
+
+def set_levels(root: Path, levels: dict[str, Any]) -> None:
+    layout = Layout(root)
+    config = read_config(layout)
+    config["levels"] = levels
+    write_config(layout, config)
+
+
+# --- keys of a level, documents stored at a level ------------------------------------
+
+
+def test_a_session_key_opens_with_age_exactly_the_documents_stored_at_its_level(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    keys = {k["label"]: k for k in as_json(run(vault_dir, "key", "list", "--json"))}
+    assert keys["volunteer"]["level"] == "session" and keys["coordinator"]["level"] == "full"
+    register = (vault_dir / "keys" / "people.json").read_text()
+    assert "AGE-SECRET" not in register and VOLUNTEER not in register
+    for name in ("session.pub", "session.age"):
+        assert (vault_dir / "keys" / "levels" / name).stat().st_mode & 0o777 == 0o600
+    inbox = tmp_path / "inbox"
+    granted = ingest(
+        vault_dir, letter(inbox, "notes.txt", "Session notes SALAMANDER"), "--level", "session"
+    )
+    withheld = ingest(vault_dir, letter(inbox, "referral.txt", "Referral PANGOLIN"))
+    session = level_secret(vault_dir, tmp_path / "keys", "volunteer", VOLUNTEER, "session")
+    mine, others = files_of(vault_dir, granted), files_of(vault_dir, withheld)  # (folded)
+    assert opened_by(vault_dir, session) == mine
+    assert others.isdisjoint(mine)
+    assert manifest_of(vault_dir, granted)["levels"] == ["session"]
+    assert manifest_of(vault_dir, withheld)["levels"] == []
+    # The full key still opens everything (each file has its stanza).
+    from vault.keys import KeyPaths, unlock_with_passphrase
+
+    data = write_identity_file(
+        tmp_path / "data.key",
+        unlock_with_passphrase(KeyPaths(vault_dir / "keys"), PASSPHRASE).secret,
+    )
+    assert opened_by(vault_dir, data) == {p.name for p in stored(vault_dir)}
+    assert age_opens(vault_dir / "keys" / "levels" / "session.age", data)
+
+
+def test_types_granted_by_default_and_levels_refused_before_anything_is_read(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    set_levels(vault_dir, {"full": {}, "session": {"types": ["letter"]}})
+    inbox = tmp_path / "inbox"
+    # A level with no key yet cannot be stored to, without a full key.
+    unknown = run(
+        vault_dir,
+        "ingest",
+        str(letter(inbox, "a.txt", "x")),
+        "--level",
+        "visitors",
+        passphrase=None,
+    )
+    assert unknown.exit_code == 2 and "no access level 'visitors'" in unknown.output
+    keyless = run(
+        vault_dir, "ingest", str(letter(inbox, "b.txt", "x")), "--level", "session", passphrase=None
+    )
+    assert keyless.exit_code == 2 and "has no key yet" in keyless.output
+    assert not stored(vault_dir)
+    # A full unlock makes the key of a level that types are granted to.
+    ok(run(vault_dir, "list"))
+    assert (vault_dir / "keys" / "levels" / "session.pub").exists()
+    typed = ingest(vault_dir, letter(inbox, "c.txt", "Contact on Saturday"), "--type", "letter")
+    other = ingest(
+        vault_dir, letter(inbox, "d.txt", "Referral from the council"), "--type", "referral"
+    )
+    assert manifest_of(vault_dir, typed)["levels"] == ["session"]
+    assert manifest_of(vault_dir, other)["levels"] == []
+    set_levels(vault_dir, {"full": {"types": ["letter"]}})
+    bad = run(vault_dir, "list")
+    assert bad.exit_code == 2 and "'levels'" in bad.output
+
+
+def test_a_key_rotation_gives_each_level_a_new_key_and_keeps_its_keyholders(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    inbox = tmp_path / "inbox"
+    granted = ingest(vault_dir, letter(inbox, "a.txt", "Session AXOLOTL"), "--level", "session")
+    withheld = ingest(vault_dir, letter(inbox, "b.txt", "Referral OKAPI"))
+    old = level_secret(vault_dir, tmp_path / "old", "volunteer", VOLUNTEER, "session")
+    new_passphrase = "Brand New Key 93"
+    rotated = run(
+        vault_dir, "rotate", "--emergency-sheet", str(tmp_path / "sheet.pdf"),
+        VAULT_NEW_PASSPHRASE=new_passphrase,
+    )  # fmt: skip
+    ok(rotated)
+    assert "Keys kept: coordinator, volunteer." in rotated.output  # carried over, not asked
+    assert "'volunteer' will be removed" not in rotated.output
+    new = level_secret(vault_dir, tmp_path / "new", "volunteer", VOLUNTEER, "session")
+    shown = as_json(run(vault_dir, "show", granted, "--json", passphrase=new_passphrase))
+    mine = {shown["manifest"], *shown["original"].split(","), *shown["searchable"].split(",")}
+    assert opened_by(vault_dir, new) == mine
+    assert not opened_by(vault_dir, old)
+    other = as_json(run(vault_dir, "show", withheld, "--json", passphrase=new_passphrase))
+    assert other["manifest"] not in opened_by(vault_dir, new)
+
+
+def test_the_remote_holds_the_level_keys_and_opens_the_same_way(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    inbox = tmp_path / "inbox"
+    granted = ingest(vault_dir, letter(inbox, "a.txt", "Session QUOKKA"), "--level", "session")
+    ingest(vault_dir, letter(inbox, "b.txt", "Referral NUMBAT"))
+    mine = files_of(vault_dir, granted)
+    usb = tmp_path / "usb"
+    ok(run(vault_dir, "remote", "add", "usb", str(usb), "--create", passphrase=None))
+    ok(run(vault_dir, "sync", passphrase=None))
+    for name in ("session.pub", "session.age"):
+        assert (usb / "keys" / "levels" / name).read_bytes() == (
+            vault_dir / "keys" / "levels" / name
+        ).read_bytes()
+    session = level_secret(usb, tmp_path / "keys", "volunteer", VOLUNTEER, "session")
+    assert opened_by(usb, session) == mine
+    ok(run(vault_dir, "verify", "--remote", "usb", passphrase=None))
+    restored = tmp_path / "restored"
+    ok(run(restored, "recover", "--from", str(usb), "--to", str(restored)))
+    assert (restored / "keys" / "levels" / "session.age").read_bytes() == (
+        vault_dir / "keys" / "levels" / "session.age"
+    ).read_bytes()
+    assert opened_by(restored, session) == mine
