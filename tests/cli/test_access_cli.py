@@ -285,3 +285,239 @@ def test_the_remote_holds_the_level_keys_and_opens_the_same_way(
         vault_dir / "keys" / "levels" / "session.age"
     ).read_bytes()
     assert opened_by(restored, session) == mine
+
+
+# --- granting and taking back ----------------------------------------------------------
+
+
+def level_key(root: Path, passphrase: str) -> Any:
+    """The level key ``passphrase`` opens (in Python: for checking many files)."""
+    from vault import key_register
+    from vault.keys import KeyPaths
+
+    key, _ = key_register.unlock_any_level(
+        KeyPaths(root / "keys"), read_config(Layout(root)), passphrase
+    )
+    return key
+
+
+def opens(path: Path, key: Any) -> bool:
+    from vault import crypto
+    from vault.errors import WrongKeyError
+
+    try:
+        crypto.decrypt_bytes(path.read_bytes(), [key.identity])
+    except WrongKeyError:
+        return False
+    return True
+
+
+def exported(root: Path, doc_id: str, out: Path) -> bytes:
+    ok(run(root, "export", doc_id, "--out", str(out), "--force", "--purpose", "other"))
+    data = out.read_bytes()
+    out.unlink()
+    return data
+
+
+def verified(root: Path) -> dict[str, Any]:
+    found = run(root, "verify", "--json", passphrase=None)
+    assert found.exit_code == 0, found.output
+    return dict(json.loads(found.stdout))
+
+
+def test_grant_then_revoke_with_age_here_and_on_the_remote(vault_dir: Path, tmp_path: Path) -> None:
+    from vault import age_x25519
+
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    inbox = tmp_path / "inbox"
+    first = ingest(vault_dir, letter(inbox, "a.txt", "Contact notes WOMBAT"))
+    second = ingest(vault_dir, letter(inbox, "b.txt", "Court order DINGO"))
+    before = exported(vault_dir, first, tmp_path / "out.txt")
+    usb = tmp_path / "usb"
+    ok(run(vault_dir, "remote", "add", "usb", str(usb), "--create", passphrase=None))
+    ok(run(vault_dir, "sync", passphrase=None))
+    old_files = files_of(vault_dir, first)
+    session = level_secret(vault_dir, tmp_path / "keys", "volunteer", VOLUNTEER, "session")
+    assert not opened_by(vault_dir, session)
+
+    granted = ok(run(vault_dir, "access", "grant", "session", first))
+    assert "1 document granted to 'session'" in granted.output
+    mine = files_of(vault_dir, first)
+    assert mine.isdisjoint(old_files)  # new files (objects are write-once)
+    assert opened_by(vault_dir, session) == mine
+    assert {p.name for p in stored(vault_dir)}.isdisjoint(old_files)  # removed here
+    assert exported(vault_dir, first, tmp_path / "out.txt") == before
+    assert verified(vault_dir)["unreferenced"] == 0
+    again = ok(run(vault_dir, "access", "grant", "session", first))
+    assert "Already granted to 'session'" in again.output
+    ok(run(vault_dir, "sync", passphrase=None))
+    assert opened_by(usb, session) == mine  # the new files sent, the old ones removed
+    assert not {p.name for p in stored(usb)} & old_files
+
+    # A file key kept from the granted object (one header away from the level's
+    # key) must not open what revoking writes.
+    row = manifest_of(vault_dir, first)
+    granted_object = next(vault_dir.joinpath("objects").rglob(row["original"]))
+    head = granted_object.read_bytes()[:4096]
+    level = level_key(vault_dir, VOLUNTEER)
+    kept = age_x25519.unwrap_header(head, level.secret)
+    assert kept is not None
+    ok(run(vault_dir, "access", "revoke", "session", first))
+    assert not opened_by(vault_dir, session)
+    revoked = manifest_of(vault_dir, first)
+    assert revoked["levels"] == []
+    new_object = next(vault_dir.joinpath("objects").rglob(revoked["original"]))
+    data = new_object.read_bytes()
+    from vault import crypto, scrypt_file
+    from vault.errors import CryptoFormatError
+
+    parsed = scrypt_file.read_header(data[: crypto.MAX_HEADER_BYTES])
+    assert parsed is not None
+    with open(new_object, "rb") as f, pytest.raises(CryptoFormatError):
+        list(age_x25519.Payload(f.fileno(), kept[0], parsed[3]).pieces())
+    assert exported(vault_dir, first, tmp_path / "out.txt") == before
+    ok(run(vault_dir, "sync", passphrase=None))
+    assert not opened_by(usb, session)
+    entries = [json.loads(line) for line in (vault_dir / "audit.log").read_text().splitlines()]
+    assert [e["event"] for e in entries if e["event"] in ("grant", "revoke")] == ["grant", "revoke"]
+    assert entries[-1]["event"] == "sync" or any(
+        e["ids"] == [first] for e in entries if e["event"] == "revoke"
+    )
+    assert second not in json.dumps([e for e in entries if e["event"] in ("grant", "revoke")])
+
+
+def test_grant_refuses_what_it_cannot_do_before_writing(vault_dir: Path, tmp_path: Path) -> None:
+    doc = ingest(vault_dir, letter(tmp_path / "in", "a.txt", "Note"), passphrase=PASSPHRASE)
+    files = {p.name for p in stored(vault_dir)}
+    unknown = run(vault_dir, "access", "grant", "visitors", doc)
+    assert unknown.exit_code == 2 and "no access level 'visitors'" in unknown.output
+    full = run(vault_dir, "access", "grant", "full", doc)
+    assert full.exit_code == 2 and "opens every document already" in full.output
+    missing = run(vault_dir, "access", "grant", "session", doc, "D-ZZZZZZ")
+    assert missing.exit_code == 1 and "no document D-ZZZZZZ" in missing.output
+    assert {p.name for p in stored(vault_dir)} == files
+    assert not (vault_dir / "access").exists()
+    listed = as_json(run(vault_dir, "access", "list", "--json"))
+    assert [level["level"] for level in listed["levels"]] == ["full", "session"]
+    assert listed["levels"][1]["documents"] == [] and not listed["cut_short"]
+
+
+# --- a grant of 200 documents killed, then resumed ------------------------------------------
+
+
+MANY = 200
+
+
+@pytest.fixture(scope="module")
+def many(template_vault: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """A vault of ``MANY`` short documents and a session key (made once; tests copy it)."""
+    import shutil
+
+    from vault import key_register
+    from vault.repository import Vault
+
+    base = tmp_path_factory.mktemp("many")
+    root = base / "vault"
+    shutil.copytree(template_vault.path, root)
+    inbox = base / "inbox"
+    inbox.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            scrypt_file,
+            "encrypt",
+            functools.partial(scrypt_file.encrypt, work_factor=TEST_WORK_FACTOR),
+        )
+        vault = Vault.open(root)
+        with vault.lock:
+            vault.unlock(PASSPHRASE)
+            key = vault.unlocked_key()
+            key_register.add_key(
+                vault.key_paths, vault.config, key, "volunteer", VOLUNTEER, "session"
+            )
+            ids = []
+            with vault.storing():
+                for n in range(MANY):
+                    path = inbox / f"note-{n}.txt"
+                    path.write_text(f"Session note {n} word{n}x " * 40)
+                    stored = vault.store_file(
+                        path,
+                        name=path.name,
+                        media_type="text/plain",
+                        text=[path.read_text()],
+                        pages=1,
+                    )
+                    ids.append(stored.doc_id)
+            vault.fold_journal()
+            vault.save_catalog()
+    return root, ids
+
+
+def copy_of(many: tuple[Path, list[str]], tmp_path: Path) -> tuple[Path, list[str]]:
+    import shutil
+
+    root = tmp_path / "vault"
+    shutil.copytree(many[0], root)
+    return root, many[1]
+
+
+def assert_all_granted(root: Path, ids: list[str], files: int) -> None:
+    """Every document granted once: its files open with the session key, and
+    nothing is left over or missing."""
+    listed = as_json(run(root, "access", "list", "--json"))
+    session = next(level for level in listed["levels"] if level["level"] == "session")
+    assert sorted(d["id"] for d in session["documents"]) == sorted(ids)
+    assert not listed["cut_short"] and not (root / "access").exists()
+    key = level_key(root, VOLUNTEER)
+    every = stored(root)
+    assert len(every) == files  # nothing doubled, nothing lost
+    assert all(opens(p, key) for p in every)
+    report = verified(root)
+    assert report["unreferenced"] == 0 and report["ok"], report
+    events = [
+        json.loads(line)
+        for line in (root / "audit.log").read_text().splitlines()
+        if '"grant"' in line
+    ]
+    grants = [e for e in events if e["event"] == "grant"]
+    assert len(grants) == 1 and sorted(grants[0]["ids"]) == sorted(ids)
+
+
+@pytest.mark.parametrize("point", ["begun", "doc:1", "noted", "doc:150", "saved"])
+def test_a_grant_of_200_documents_killed_resumes(
+    many: tuple[Path, list[str]], tmp_path: Path, point: str
+) -> None:
+    root, ids = copy_of(many, tmp_path)
+    files = len(stored(root))
+    sample = ids[137]
+    before = exported(root, sample, tmp_path / "out.txt")
+    killed = vault_process(
+        root, "access", "grant", "session", *ids,
+        VAULT_PASSPHRASE=PASSPHRASE, VAULT_TEST_ACCESS_STOP_AT=point,
+    )  # fmt: skip
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    assert (root / "access").exists()
+    shown = as_json(run(root, "access", "list", "--json"))
+    assert shown["cut_short"]
+    resumed = ok(run(root, "access", "resume"))
+    assert "cut short" in resumed.output
+    assert_all_granted(root, ids, files)
+    assert exported(root, sample, tmp_path / "out.txt") == before
+    found = as_json(run(root, "search", "word137x", "--json"))
+    assert found[0]["id"] == sample
+
+
+def test_a_grant_killed_then_an_edit_meanwhile_is_granted_from_its_new_manifest(
+    many: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    root, ids = copy_of(many, tmp_path)
+    files = len(stored(root))
+    killed = vault_process(
+        root, "access", "grant", "session", *ids,
+        VAULT_PASSPHRASE=PASSPHRASE, VAULT_TEST_ACCESS_STOP_AT="doc:100",
+    )  # fmt: skip
+    assert killed.returncode == -9
+    ok(run(root, "edit", ids[3], "--title", "Corrected title"))  # one already noted
+    ok(run(root, "edit", ids[150], "--title", "Another title"))  # one not yet
+    ok(run(root, "access", "grant", "session", ids[0]))  # finishes the cut-short one first
+    assert_all_granted(root, ids, files)
+    assert manifest_of(root, ids[3])["title"] == "Corrected title"
