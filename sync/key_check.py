@@ -10,7 +10,7 @@ warning: its holder may have left.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -71,7 +71,10 @@ def check_keys(vault: Vault, now: datetime) -> KeyCheck:
     except IntegrityError:
         return KeyCheck([], None, damaged=True)
     keys = []
+    noted = key_register.read_level_use(vault.key_paths)  # keys of a level, used since
     for k in sorted(register.keys, key=lambda k: (k.label != key_register.COORDINATOR, k.label)):
+        if k.level is not None and noted.get(k.label, "") > (k.last_used or ""):
+            k = replace(k, last_used=noted[k.label])
         used = _day_gap(k.last_used, now)
         keys.append(
             KeyStatus(

@@ -584,6 +584,59 @@ def note_use(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str) 
     save_register(paths, register, key)
 
 
+USE_NOTE = "key-use.json"  # in local/: the days keys of an access level were last used
+
+
+def _use_note(paths: KeyPaths) -> Path:
+    return paths.root.parent / "local" / USE_NOTE
+
+
+def read_level_use(paths: KeyPaths) -> dict[str, str]:
+    """{label: day} of the keys of an access level used since a full key last
+    entered their days in the register (``note_level_use``)."""
+    try:
+        found = json.loads(_use_note(paths).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) for k, v in found.items() if isinstance(v, str) and len(v) == 10}
+
+
+def note_level_use(paths: KeyPaths, label: str) -> None:
+    """Note today as the day key ``label`` (of an access level) was last used.
+    The register carries a MAC under the data key, which such a key does not
+    open: the day waits in ``local/key-use.json`` (never sent to a remote)
+    until a full key enters it (``enter_level_use``); the committee's key
+    check reads both meanwhile."""
+    found = read_level_use(paths)
+    today = clock.now().date().isoformat()
+    if found.get(label) == today:
+        return
+    found[label] = today
+    make_private_dir(_use_note(paths).parent)
+    atomic_write(_use_note(paths), (json.dumps(found, sort_keys=True) + "\n").encode())
+
+
+def enter_level_use(paths: KeyPaths, config: dict[str, Any], key: DataKey) -> None:
+    """Enter the days noted by ``note_level_use`` in the register (a full key
+    unlocked), for the keys of an access level it names; then drop the note."""
+    found = read_level_use(paths)
+    if not found:
+        return
+    register = load_register(paths, config, key)
+    changed = False
+    for label, day in found.items():
+        record = register.find(label)
+        if record is not None and record.level is not None and day > (record.last_used or ""):
+            register.put(replace(record, last_used=day))
+            changed = True
+    if changed:
+        save_register(paths, register, key)
+    with contextlib.suppress(FileNotFoundError):
+        _use_note(paths).unlink()
+
+
 def damaged_files(paths: KeyPaths, config: dict[str, Any]) -> list[tuple[str, str]]:
     """The key files the register names that are missing or not an age scrypt
     file, as (path under the vault folder, "missing" or "corrupt"); no key needed."""

@@ -318,6 +318,9 @@ class Vault:
         self.key_label = label
         self.audit.key_label = label
         self.audit.key_level = key.name
+        if label and self.lock.held and not self.lock.read_only:
+            with contextlib.suppress(OSError):  # costs only the record of the day
+                key_register.note_level_use(self.key_paths, label)
 
     def _opened_by(self, label: str | None, *, note_use: bool = True) -> None:
         # No key of the register is labelled ``emergency`` (``check_new_label``).
@@ -343,6 +346,9 @@ class Vault:
             # record of the day (the audit log still names the key).
             with contextlib.suppress(OSError):
                 key_register.note_use(self.key_paths, self.config, self._need_key(), label)
+        if writable:  # the days keys of an access level were used, noted meanwhile
+            with contextlib.suppress(OSError):
+                key_register.enter_level_use(self.key_paths, self.config, self._need_key())
 
     def unlock_with_emergency_key(self, secret: str, reason: str) -> None:
         if not reason.strip():
@@ -673,6 +679,8 @@ class Vault:
     @property
     def catalog(self) -> Catalog:
         """The catalog, opened (and the journal folded in) on first use."""
+        if self._catalog is None and self.level_key is not None:
+            self._catalog = self._level_catalog(self.level_key)
         if self._catalog is None:
             key = self._need_key()
             if anchor.head_missing(self.layout.head):
@@ -696,6 +704,33 @@ class Vault:
                     self._save()  # name this computer's signing key (first use, or a new key)
         assert self._catalog is not None
         return self._catalog
+
+    def _level_catalog(self, key: LevelKey) -> Catalog:
+        """The catalog of the access level that unlocked: the documents granted
+        to it and nothing else (``vault.level_catalog``)."""
+        from vault import level_catalog
+
+        found = read_head(self.layout.head)
+        entry = found[0].level(key.name) if found is not None else None
+        local = signing.load(signing.key_path(self.root))
+        aside = {str(e.get("manifest")) for e in self.set_aside_entries() if journals.is_entry(e)}
+        entries = [e for e in self.journal_entries() if e["manifest"] not in aside]
+
+        def manifest_bytes(manifest_id: str) -> bytes | None:
+            try:
+                return self.manifests.check(manifest_id).read_bytes()
+            except (IntegrityError, NotFoundError):
+                return None
+
+        return level_catalog.open_level(
+            self.layout.catalog,
+            entry,
+            key,
+            self.vault_id,
+            entries,
+            local.public if local is not None else None,
+            manifest_bytes,
+        )
 
     def _open_catalog(self, key: DataKey) -> tuple[Catalog, Head]:
         """This computer's catalog database, or, when there is none (a new
@@ -856,6 +891,7 @@ class Vault:
             signer=self._signing_key().public,
             sizes=self.file_sizes(),
             texts=self._texts_for_saving(key),
+            levels=self.level_keys(),
         )
         self._head = save_catalog(
             ctx,
@@ -866,6 +902,19 @@ class Vault:
             before_head=self._make_fresh_current,
         )
         anchor.record(self.root, self.vault_id, self._head, key)
+
+    def level_keys(self) -> dict[str, LevelKey]:
+        """Each access level's key, opened with the data key (``vault.levels``)."""
+        key = self._need_key()
+        listed = key_register.load_register(self.key_paths, self.config, key).levels
+        return access_levels.level_keys(self.key_paths, key, listed)
+
+    def reading_identity(self) -> x25519.Identity:
+        """The key documents are decrypted with: the data key, or the key of the
+        access level that unlocked (which opens only that level's documents)."""
+        if self.level_key is not None:
+            return self.level_key.identity
+        return self._need_key().identity
 
     def manifest_texts(self, key: DataKey) -> Callable[[str], list[str] | None]:
         """The page text of a manifest here, by id (``vault.chain``): None when

@@ -486,6 +486,13 @@ def new_levels(root: Path) -> dict[str, str]:
     return dict(key_register.read_register(paths, {}).levels)
 
 
+def _new_level_keys(root: Path, new: DataKey) -> dict[str, access_levels.LevelKey]:
+    """Each access level's new key, opened with the new data key."""
+    paths = KeyPaths(folder(root) / NEW / "keys")
+    listed = key_register.load_register(paths, {}, new).levels
+    return access_levels.level_keys(paths, new, listed)
+
+
 def _stored_size(vault: Vault, ref: str) -> int:
     total = 0
     for object_id in parts.split_ref(ref):
@@ -688,6 +695,7 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
             signer=vault.signing_public(),
             sizes=vault.file_sizes(),
             texts=lambda _manifest_id: None,
+            levels=_new_level_keys(vault.root, new),
         )
         save_catalog(ctx, catalog, None, seq, compact=True)
     finally:

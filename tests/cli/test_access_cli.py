@@ -521,3 +521,207 @@ def test_a_grant_killed_then_an_edit_meanwhile_is_granted_from_its_new_manifest(
     ok(run(root, "access", "grant", "session", ids[0]))  # finishes the cut-short one first
     assert_all_granted(root, ids, files)
     assert manifest_of(root, ids[3])["title"] == "Corrected title"
+
+
+# --- what a session key shows: the granted documents, nothing of the others -------------
+
+
+def every_file(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def level_plaintext(root: Path, key: Any) -> bytes:
+    """Every file of the vault folder the level's key opens, decrypted and
+    decompressed where it is a catalog file, joined."""
+    import zlib
+
+    from vault import crypto
+    from vault.errors import VaultError
+
+    found = b""
+    for path in every_file(root):
+        try:
+            plain = crypto.decrypt_bytes(path.read_bytes(), [key.identity])
+        except (VaultError, OSError):
+            continue
+        if path.parent.name == "catalog":
+            plain = zlib.decompress(plain)
+        found += plain
+    return found
+
+
+def test_a_session_key_lists_and_finds_only_what_is_granted(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    inbox = tmp_path / "inbox"
+    granted = ingest(
+        vault_dir,
+        letter(inbox, "a.txt", "Contact arrangements SALAMANDER for family F-0042"),
+        "--level", "session", "--type", "letter", "--family", "F-0042",
+    )  # fmt: skip
+    withheld = ingest(
+        vault_dir,
+        letter(inbox, "b.txt", "IN THE FAMILY COURT order PANGOLIN case NT26P00412"),
+        "--type", "court-order", "--family", "F-0099",
+    )  # fmt: skip
+    ok(run(vault_dir, "list"))  # a full key folds both in and writes the session's catalog
+    listed = as_json(run(vault_dir, "list", "--json", passphrase=VOLUNTEER))
+    assert [row["id"] for row in listed] == [granted]
+    for query in ("PANGOLIN", "pangolin", "NT26P00412", "court", withheld):
+        assert as_json(run(vault_dir, "search", query, "--json", passphrase=VOLUNTEER)) == []
+    assert [
+        d["id"]
+        for d in as_json(run(vault_dir, "search", "SALAMANDER", "--json", passphrase=VOLUNTEER))
+    ] == [granted]
+    for narrowed in (("--type", "court-order"), ("--family", "F-0099")):
+        assert as_json(run(vault_dir, "list", "--json", *narrowed, passphrase=VOLUNTEER)) == []
+    shown = as_json(run(vault_dir, "show", granted, "--json", passphrase=VOLUNTEER))
+    assert "SALAMANDER" in " ".join(shown["text"]) and shown["levels"] == ["session"]
+    hidden = run(vault_dir, "show", withheld, passphrase=VOLUNTEER)
+    nothing = run(vault_dir, "show", "D-ZZZZZZ", passphrase=VOLUNTEER)
+    assert hidden.exit_code == nothing.exit_code == 1
+    assert hidden.output.replace(withheld, "ID") == nothing.output.replace("D-ZZZZZZ", "ID")
+    plain = run(vault_dir, "list", passphrase=VOLUNTEER).output
+    assert withheld not in plain and "F-0099" not in plain and "2 " not in plain.split("\n")[0]
+
+    # With age alone: the session key opens the granted document's files and
+    # the session's catalog, and no other file of the vault folder.
+    session = level_secret(vault_dir, tmp_path / "keys", "volunteer", VOLUNTEER, "session")
+    head = json.loads((vault_dir / "head.json").read_text())
+    level_file = f"{head['levels']['session']['catalog']}.age"
+    assert head["levels"]["session"]["documents"] == 1
+    assert opened_by(vault_dir, session, every_file(vault_dir)) == files_of(vault_dir, granted) | {
+        level_file
+    }
+    text = level_plaintext(vault_dir, level_key(vault_dir, VOLUNTEER))
+    for secret in (b"PANGOLIN", withheld.encode(), b"F-0099", b"NT26P00412", b"court-order"):
+        assert secret not in text
+    assert b"SALAMANDER" in text
+
+    # Stored at the session level without a key since: listed at once.
+    later = ingest(
+        vault_dir, letter(inbox, "c.txt", "Session notes AARDVARK"), "--level", "session"
+    )
+    ingest(vault_dir, letter(inbox, "d.txt", "Referral BILBY"))
+    listed = as_json(run(vault_dir, "list", "--json", passphrase=VOLUNTEER))
+    assert sorted(row["id"] for row in listed) == sorted([granted, later])
+    assert as_json(run(vault_dir, "search", "BILBY", "--json", passphrase=VOLUNTEER)) == []
+
+    # Taken back: gone from the session's catalog, file and search.
+    ok(run(vault_dir, "access", "revoke", "session", granted))
+    assert [r["id"] for r in as_json(run(vault_dir, "list", "--json", passphrase=VOLUNTEER))] == [
+        later
+    ]
+    assert as_json(run(vault_dir, "search", "SALAMANDER", "--json", passphrase=VOLUNTEER)) == []
+    assert b"SALAMANDER" not in level_plaintext(vault_dir, level_key(vault_dir, VOLUNTEER))
+
+
+def test_a_session_key_on_a_recovered_vault_and_the_remote(vault_dir: Path, tmp_path: Path) -> None:
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    inbox = tmp_path / "inbox"
+    granted = ingest(vault_dir, letter(inbox, "a.txt", "Session MARMOSET"), "--level", "session")
+    ingest(vault_dir, letter(inbox, "b.txt", "Referral TAPIR"))
+    usb = tmp_path / "usb"
+    ok(run(vault_dir, "remote", "add", "usb", str(usb), "--create", passphrase=None))
+    ok(run(vault_dir, "list"))
+    ok(run(vault_dir, "sync", passphrase=None))
+    session = level_secret(usb, tmp_path / "keys", "volunteer", VOLUNTEER, "session")
+    head = json.loads((usb / "head.json").read_text())
+    level_file = f"{head['levels']['session']['catalog']}.age"
+    assert opened_by(usb, session, every_file(usb)) == files_of(vault_dir, granted) | {level_file}
+    restored = tmp_path / "restored"
+    ok(run(restored, "recover", "--from", str(usb), "--to", str(restored)))
+    listed = as_json(run(restored, "list", "--json", passphrase=VOLUNTEER))
+    assert [row["id"] for row in listed] == [granted]
+
+
+# --- a session key reads and searches, and does nothing else ------------------------------
+
+
+REFUSED = [
+    ("export", "{doc}", "--out", "{tmp}/out.txt", "--purpose", "other"),
+    ("export", "{doc}", "--bundle", "{tmp}/bundle.age"),
+    ("edit", "{doc}", "--title", "Changed"),
+    ("erase", "{doc}", "--yes"),
+    ("retention",),
+    ("prune", "--dry-run"),
+    ("passwd",),
+    ("key", "add", "another", "--level", "session"),
+    ("key", "remove", "volunteer", "--yes"),
+    ("emergency-sheet", "--out", "{tmp}/sheet.pdf"),
+    ("rotate", "--emergency-sheet", "{tmp}/sheet.pdf"),
+    ("incident", "record", "--kind", "other", "--aware", "2026-01-05 10:00"),
+    ("incident", "list", "--notes"),
+    ("rebuild-catalog",),
+    ("access", "grant", "session", "{doc}"),
+    ("access", "revoke", "session", "{doc}"),
+    ("access", "list"),
+    ("access", "resume"),
+    ("show", "{doc}", "--history"),
+    ("sync", "--compact"),
+    ("drill", "usb"),
+    ("recover", "--from", "{tmp}/usb", "--to", "{tmp}/restored"),
+]
+
+
+def test_every_other_command_is_refused_with_one_line_and_status_7(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    doc = ingest(vault_dir, letter(tmp_path / "in", "a.txt", "Session QUOLL"), "--level", "session")
+    ok(run(vault_dir, "remote", "add", "usb", str(tmp_path / "usb"), "--create", passphrase=None))
+    ok(run(vault_dir, "sync"))
+    before = {
+        p.relative_to(vault_dir): p.read_bytes()
+        for p in every_file(vault_dir)
+        if "catalog" in p.parts
+        or "objects" in p.parts
+        or "manifests" in p.parts
+        or p.name == "head.json"
+    }
+    for command in REFUSED:
+        args = [a.format(doc=doc, tmp=tmp_path) for a in command]
+        result = run(vault_dir, *args, passphrase=VOLUNTEER, VAULT_NEW_PASSPHRASE="Another One 77")
+        assert result.exit_code == 7, (args, result.output)
+        errors = [line for line in result.output.splitlines() if line.startswith("vault: error:")]
+        assert len(errors) == 1, (args, result.output)
+        assert "the key 'volunteer' is a key of the access level 'session'" in errors[0], args
+        assert "use a full key" in result.output
+    after = {
+        p.relative_to(vault_dir): p.read_bytes()
+        for p in every_file(vault_dir)
+        if "catalog" in p.parts
+        or "objects" in p.parts
+        or "manifests" in p.parts
+        or p.name == "head.json"
+    }
+    assert after == before
+    assert not (tmp_path / "restored").exists() and not (tmp_path / "out.txt").exists()
+    # What it may do: list, search, show, view; and unlock for the session.
+    for allowed in (("list",), ("search", "QUOLL"), ("show", doc)):
+        ok(run(vault_dir, *allowed, passphrase=VOLUNTEER))
+    entries = [json.loads(line) for line in (vault_dir / "audit.log").read_text().splitlines()]
+    refused = [e for e in entries if e["event"] == "refused"]
+    assert {e["detail"]["command"] for e in refused} >= {
+        "export",
+        "edit",
+        "key add",
+        "access grant",
+    }
+    assert all(
+        e["detail"]["key"] == "volunteer" and e["detail"]["level"] == "session" for e in refused
+    )
+    shown = [e for e in entries if e["event"] == "show"][-1]
+    assert shown["detail"] == {"key": "volunteer", "level": "session"} and shown["ids"] == [doc]
+    full = [e for e in entries if e["event"] == "sync"][-1]
+    assert "level" not in full["detail"]  # a full key: no level named
+    keys = {
+        k["label"]: k for k in as_json(run(vault_dir, "key", "list", "--json", passphrase=None))
+    }
+    assert keys["volunteer"]["last_used"] is None  # noted aside until a full key enters it
+    ok(run(vault_dir, "list"))
+    keys = {
+        k["label"]: k for k in as_json(run(vault_dir, "key", "list", "--json", passphrase=None))
+    }
+    assert keys["volunteer"]["last_used"]

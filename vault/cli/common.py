@@ -356,11 +356,42 @@ def unlock_vault(vault: Vault, spec: UnlockSpec, *, agent: bool = True) -> bool:
         except WrongKeyError as exc:
             hint = f"check the passphrase in {where}"
             raise WrongKeyError("wrong passphrase", hint=hint) from exc
-        return False
-    if agent and unlock_from_agent(vault):
-        return False
-    _ask_until_unlocked(vault)
+    elif not (agent and unlock_from_agent(vault)):
+        _ask_until_unlocked(vault)
+    refuse_at_level(vault)
     return False
+
+
+# What a key of an access level other than full may do (``vault.levels``):
+# read and search the documents granted to its level, and unlock for the session.
+LEVEL_COMMANDS = frozenset({"list", "search", "show", "view", "unlock"})
+
+
+def command_name() -> str:
+    """The command running, as typed after ``vault`` ("export", "key add")."""
+    ctx = click.get_current_context(silent=True)
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def refuse_at_level(vault: Vault) -> None:
+    """Refuse (exit 7) every command but ``LEVEL_COMMANDS`` when a key of an
+    access level other than full unlocked; the refusal goes in the audit log
+    (with the key's label and level)."""
+    if vault.level_key is None:
+        return
+    name = command_name()
+    if name in LEVEL_COMMANDS:
+        return
+    from vault.key_register import level_refusal
+
+    if vault.lock.held and not vault.lock.read_only:
+        with contextlib.suppress(OSError):
+            vault.audit.append("refused", [], command=name)
+    raise level_refusal(vault.key_label or "?", vault.level, f"'vault {name}'")
 
 
 def unlock_from_agent(vault: Vault) -> bool:

@@ -232,7 +232,7 @@ def _refuse_old_passphrase(vault: Vault, passphrase: str) -> None:
     from vault.errors import VaultError
 
     try:
-        key_register.unlock_any(vault.key_paths, vault.config, passphrase)
+        key_register.unlock_any_level(vault.key_paths, vault.config, passphrase)
     except (VaultError, OSError):
         return
     raise UsageError(
