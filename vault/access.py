@@ -172,7 +172,7 @@ def read_job(root: Path) -> Job | None:
     return job
 
 
-def _refuse_during_rotation(vault: Vault) -> None:
+def refuse_during_rotation(vault: Vault) -> None:
     if rotation.read_state(vault.root) is not None:
         raise UsageError(
             "a key rotation is under way: access cannot change until it is finished",
@@ -187,7 +187,7 @@ def begin(vault: Vault, kind: str, level: str, doc_ids: Iterable[str]) -> tuple[
     """Record a grant or revoke of ``doc_ids`` for ``level`` (the lock held,
     a full key unlocked); returns the job and the documents already so."""
     key = vault.unlocked_key()
-    _refuse_during_rotation(vault)
+    refuse_during_rotation(vault)
     if read_job(vault.root) is not None:
         raise UsageError("a change of access is under way", hint="run 'vault access resume'")
     level = access_levels.check_level(vault.config, level)
@@ -211,7 +211,7 @@ def begin_new_key(vault: Vault, level: str, why: str) -> Job:
     """Record a new key for ``level`` (the lock held, a full key unlocked):
     its identity made now, kept encrypted to the data key until the switch."""
     key = vault.unlocked_key()
-    _refuse_during_rotation(vault)
+    refuse_during_rotation(vault)
     if read_job(vault.root) is not None:
         raise UsageError("a change of access is under way", hint="run 'vault access resume'")
     register = key_register.load_register(vault.key_paths, vault.config, key)
@@ -546,6 +546,7 @@ def _finish(vault: Vault, job: Job, key: DataKey, result: Changed) -> None:
         fsync_dir(path)
     if job.kind == NEW_KEY:
         result.old_key, result.new_key = _switch_level(vault, job, key)
+        _checkpoint("switched")
     event = {GRANT: "grant", REVOKE: "revoke", NEW_KEY: "level-rotate"}[job.kind]
     if (adopted or job.kind == NEW_KEY) and not _logged(vault, event, job):
         detail: dict[str, Any] = {"for_level": job.level, "documents": len(adopted)}
@@ -619,7 +620,7 @@ def resume(vault: Vault, progress: Progress | None = None) -> Changed | None:
     if job is None:
         shutil.rmtree(folder(vault.root), ignore_errors=True)  # a start cut short
         return None
-    _refuse_during_rotation(vault)
+    refuse_during_rotation(vault)
     result = run(vault, job, progress)
     result.resumed = True
     return result

@@ -521,6 +521,12 @@ def removable(register: Register, label: str) -> KeyRecord:
             "that opens the vault",
             hint="add another key first ('vault key add LABEL')",
         )
+    if record.level is None and not any(k.level is None for k in register.keys if k is not record):
+        raise UsageError(
+            f"'{label}' is the vault's last full key: removing it would leave no passphrase "
+            "that opens every document",
+            hint="add another full key first ('vault key add LABEL')",
+        )
     return record
 
 

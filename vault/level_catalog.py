@@ -165,7 +165,8 @@ def open_level(
         if entry.key != key.key_id:
             raise IntegrityError(
                 f"the catalog of the access level '{key.name}' was written for another of its keys",
-                hint="a full key opens the vault once to write it again (say 'vault list')",
+                hint="a change of access was cut short: a full key finishes it with "
+                "'vault access resume'",
             )
         path = folder / entry.name
         if not path.is_file():

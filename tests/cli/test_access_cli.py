@@ -303,11 +303,11 @@ def level_key(root: Path, passphrase: str) -> Any:
 
 def opens(path: Path, key: Any) -> bool:
     from vault import crypto
-    from vault.errors import WrongKeyError
+    from vault.errors import VaultError
 
     try:
         crypto.decrypt_bytes(path.read_bytes(), [key.identity])
-    except WrongKeyError:
+    except VaultError:  # not for this key, or not an age file at all
         return False
     return True
 
@@ -725,3 +725,92 @@ def test_every_other_command_is_refused_with_one_line_and_status_7(
         k["label"]: k for k in as_json(run(vault_dir, "key", "list", "--json", passphrase=None))
     }
     assert keys["volunteer"]["last_used"]
+
+
+# --- someone of the session level leaves ------------------------------------------------------
+
+
+def test_removing_a_session_key_gives_the_level_a_new_key_and_seals_only_its_documents(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    add_key(vault_dir, "leader", LEADER)
+    inbox = tmp_path / "inbox"
+    granted = ingest(vault_dir, letter(inbox, "a.txt", "Session KOALA"), "--level", "session")
+    withheld = ingest(vault_dir, letter(inbox, "b.txt", "Referral EMU"))
+    usb = tmp_path / "usb"
+    ok(run(vault_dir, "remote", "add", "usb", str(usb), "--create", passphrase=None))
+    ok(run(vault_dir, "sync"))
+    kept_by_leaver = level_secret(vault_dir, tmp_path / "old", "volunteer", VOLUNTEER, "session")
+    full_files = files_of(vault_dir, withheld)
+    session_files = files_of(vault_dir, granted)
+
+    removed = ok(run(vault_dir, "key", "remove", "volunteer", "--yes"))
+    assert "has a new key" in removed.output
+    assert run(vault_dir, "list", passphrase=VOLUNTEER).exit_code == 3
+    assert files_of(vault_dir, withheld) == full_files  # the full level untouched
+    assert files_of(vault_dir, granted).isdisjoint(session_files)  # sealed again
+    assert not opened_by(vault_dir, kept_by_leaver, every_file(vault_dir))
+    listed = as_json(run(vault_dir, "list", "--json", passphrase=LEADER))
+    assert [row["id"] for row in listed] == [granted]  # the others keep their passphrases
+    new = level_secret(vault_dir, tmp_path / "new", "leader", LEADER, "session")
+    assert opened_by(vault_dir, new) == files_of(vault_dir, granted)
+    later = ingest(vault_dir, letter(inbox, "c.txt", "Contact notes DUGONG"))
+    ok(run(vault_dir, "access", "grant", "session", later))
+    assert not opened_by(vault_dir, kept_by_leaver, every_file(vault_dir))
+    assert files_of(vault_dir, later) <= opened_by(vault_dir, new)
+    ok(run(vault_dir, "sync", passphrase=None))
+    assert not opened_by(usb, kept_by_leaver, every_file(usb))
+    entries = [json.loads(line) for line in (vault_dir / "audit.log").read_text().splitlines()]
+    rotated = [e for e in entries if e["event"] == "level-rotate"]
+    assert len(rotated) == 1 and rotated[0]["detail"]["why"] == "key-remove"
+    assert rotated[0]["detail"]["old"] != rotated[0]["detail"]["new"]
+
+
+def test_rotate_level_session_leaves_the_data_key_and_other_documents_alone(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    add_key(vault_dir, "leader", LEADER)
+    inbox = tmp_path / "inbox"
+    granted = ingest(vault_dir, letter(inbox, "a.txt", "Session IBIS"), "--level", "session")
+    withheld = ingest(vault_dir, letter(inbox, "b.txt", "Referral HERON"))
+    old = level_secret(vault_dir, tmp_path / "old", "leader", LEADER, "session")
+    data_pub = (vault_dir / "keys" / "data.pub").read_bytes()
+    full_files, session_files = files_of(vault_dir, withheld), files_of(vault_dir, granted)
+    refused = run(vault_dir, "rotate", "--level", "session", "--keep-key", "x=y")
+    assert refused.exit_code == 2
+    ok(run(vault_dir, "rotate", "--level", "session"))
+    assert (vault_dir / "keys" / "data.pub").read_bytes() == data_pub
+    assert files_of(vault_dir, withheld) == full_files
+    assert files_of(vault_dir, granted).isdisjoint(session_files)
+    assert not opened_by(vault_dir, old, every_file(vault_dir))
+    assert [r["id"] for r in as_json(run(vault_dir, "list", "--json", passphrase=LEADER))] == [
+        granted
+    ]
+    # The last full key is never removed: a session key alone would open too little.
+    ok(run(vault_dir, "key", "add", "deputy", VAULT_NEW_PASSPHRASE="Deputy Here 45"))
+    ok(run(vault_dir, "key", "remove", "deputy", "--yes"))
+    last = run(vault_dir, "key", "remove", "coordinator", "--yes")
+    assert last.exit_code == 2 and "last full key" in last.output
+
+
+@pytest.mark.parametrize("point", ["doc:100", "switched", "saved"])
+def test_a_new_level_key_killed_resumes(
+    many: tuple[Path, list[str]], tmp_path: Path, point: str
+) -> None:
+    root, ids = copy_of(many, tmp_path)
+    ok(run(root, "access", "grant", "session", *ids))
+    files = len(stored(root))
+    old = level_key(root, VOLUNTEER)
+    killed = vault_process(
+        root, "rotate", "--level", "session",
+        VAULT_PASSPHRASE=PASSPHRASE, VAULT_TEST_ACCESS_STOP_AT=point,
+    )  # fmt: skip
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    ok(run(root, "access", "resume"))
+    assert_all_granted(root, ids, files)
+    new = level_key(root, VOLUNTEER)
+    assert new.key_id != old.key_id
+    assert not any(opens(p, old) for p in every_file(root))
+    events = [json.loads(line) for line in (root / "audit.log").read_text().splitlines()]
+    assert len([e for e in events if e["event"] == "level-rotate"]) == 1

@@ -39,7 +39,7 @@ def access() -> None:
     """
 
 
-def _progress(label: str) -> Any:
+def progress_line(label: str) -> Any:
     """A line on stderr, only on a terminal: documents done, of."""
     if not sys.stderr.isatty():
         return None
@@ -50,7 +50,7 @@ def _progress(label: str) -> Any:
     return shown
 
 
-def _finish_cut_short(vault: Vault) -> None:
+def finish_cut_short(vault: Vault) -> None:
     """A change of access cut short (a kill, a power cut) is finished first."""
     from vault import access as changes
 
@@ -62,12 +62,12 @@ def _finish_cut_short(vault: Vault) -> None:
         "it is finished first",
         err=True,
     )
-    done = changes.resume(vault, _progress("Finishing"))
+    done = changes.resume(vault, progress_line("Finishing"))
     if done is not None:
-        _report(done)
+        report(done)
 
 
-def _report(done: Changed) -> None:
+def report(done: Changed) -> None:
     verb = {"grant": "granted to", "revoke": "taken back from", "new-key": "sealed again for"}[
         done.kind
     ]
@@ -96,10 +96,10 @@ def _change(
 
     with unlocked(root, unlock) as vault:
         wanted = levels.check_level(vault.config, level)  # before anything is written
-        _finish_cut_short(vault)
+        finish_cut_short(vault)
         label = "Granting" if kind == changes.GRANT else "Taking back"
-        done = changes.change(vault, kind, wanted, doc_ids, _progress(label))
-    _report(done)
+        done = changes.change(vault, kind, wanted, doc_ids, progress_line(label))
+    report(done)
 
 
 @access.command(name="grant")
@@ -162,7 +162,7 @@ def resume(root: Path, unlock: UnlockSpec) -> None:
         if changes.read_job(vault.root) is None:
             click.echo("No change of access is under way.")
             return
-        _finish_cut_short(vault)
+        finish_cut_short(vault)
 
 
 @access.command(name="list")

@@ -163,10 +163,12 @@ def _day(stamp: str | None) -> str:
 def key_remove(root: Path, label: str, yes: bool, unlock: UnlockSpec) -> None:
     """Remove key LABEL: its passphrase no longer opens the vault.
 
-    The last key cannot be removed. Someone leaving: remove their key, then
+    The last full key cannot be removed. Someone leaving: remove their key, then
     'vault sync' (the backups drop it too). Whoever held it may have copied
     the vault's key: only a key rotation takes that away from what is stored
-    from then on, and nothing takes back what they already read.
+    from then on, and nothing takes back what they already read. A key of
+    an access level (session) is followed at once by a new key for that
+    level, and its documents are encrypted again (only those).
     On a terminal it asks first; in a script give --yes.
 
     \b
@@ -194,8 +196,24 @@ def key_remove(root: Path, label: str, yes: bool, unlock: UnlockSpec) -> None:
             if not agreed:
                 click.echo("Nothing was removed.", err=True)
                 return
+        record = register.find(wanted)
+        level = record.level if record is not None else None
+        if level is not None:
+            from vault import access as changes
+            from vault.cli.access import finish_cut_short
+
+            changes.refuse_during_rotation(vault)  # before anything is removed
+            finish_cut_short(vault)
         key_register.remove_key(vault.key_paths, vault.config, vault.unlocked_key(), wanted)
         vault.audit.append("key-remove", [], label=wanted)
+        if level is not None:
+            from vault.cli.access import progress_line, report
+
+            # Its holder could have kept the level's key: the level gets a new
+            # one, and its documents are sealed again under new file keys.
+            done = changes.new_key(vault, level, "key-remove", progress_line("Sealing again"))
+    if level is not None:
+        report(done)
     from vault import agent_client
 
     # A session 'vault unlock' opened (perhaps with that key) ends here too.

@@ -75,6 +75,12 @@ class RotateProgress:
     help="Keep the personal key LABEL: its holder's passphrase is the first line of FILE. "
     "On a terminal each holder is asked instead. A personal key not kept is removed.",
 )
+@click.option(
+    "--level",
+    metavar="LEVEL",
+    help="Give only this access level (e.g. session) a new key, and encrypt only its "
+    "documents again (the vault's own key and every other document untouched).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.pass_obj
 def rotate(
@@ -83,6 +89,7 @@ def rotate(
     new_passphrase_file: Path | None,
     sheet: Path | None,
     keep_keys: tuple[str, ...],
+    level: str | None,
     quiet: bool,
 ) -> None:
     """Make a new key for the vault and encrypt every document again to it.
@@ -111,12 +118,28 @@ def rotate(
     and only then deletes the old ones there. Nothing takes back what
     someone already copied or read.
 
+    --level session gives only the session level a new key (its keyholders
+    keep their passphrases) and encrypts only the documents granted to it
+    again, under new file keys: for when a session key may have been
+    copied ('vault key remove' of a session key does the same). Nothing is
+    asked but a full key's passphrase.
+
     \b
     Example:
         vault rotate
         vault rotate --emergency-sheet ~/new-sheet.pdf --keep-key deputy=deputy.txt
+        vault rotate --level session
     """
     from vault import agent_client, rotation
+
+    if level is not None:
+        if sheet is not None or keep_keys or new_passphrase_file is not None:
+            raise UsageError(
+                "--level gives an access level a new key: it takes no new passphrase, "
+                "sheet or kept keys"
+            )
+        rotate_level(root, unlock, level)
+        return
 
     given_keep = _parse_keep(keep_keys)
     before = rotation.read_state(root)
@@ -210,6 +233,19 @@ def rotate(
             "the committee records it in its minutes, then: vault audit ack",
             err=True,
         )
+
+
+def rotate_level(root: Path, unlock: UnlockSpec, level: str) -> None:
+    """``vault rotate --level LEVEL``: a new key for the level (``vault.access``)."""
+    from vault import access as changes
+    from vault import levels
+    from vault.cli.access import finish_cut_short, progress_line, report
+
+    with unlocked(root, unlock) as vault:
+        wanted = levels.check_level(vault.config, level)
+        finish_cut_short(vault)
+        done = changes.new_key(vault, wanted, "rotate", progress_line("Sealing again"))
+    report(done)
 
 
 def _parse_keep(values: tuple[str, ...]) -> dict[str, Path]:
