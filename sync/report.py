@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 from fpdf import FPDF
 
 from sync import wording
-from sync.key_check import UNVERIFIED_KEYS, key_line, rotation_line
+from sync.key_check import UNVERIFIED_KEYS, key_line, level_line, rotation_line
 from sync.status import Status, incident_lines, retention_line
 from sync.verdict import Verdict, verdict_lines
 from vault import clock
@@ -184,6 +184,8 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     if not status.keys_verified:
         keys.insert(0, f"This list is {UNVERIFIED_KEYS}.")
     sections.append(("Keys that open the vault", keys))
+    if any(level.keys or level.documents for level in status.levels[1:]):
+        sections.append(("Access levels", [level_line(level) for level in status.levels]))
     sections.append(("Records kept", [retention_line(status.retention_due)]))
     return sections
 

@@ -44,7 +44,7 @@ from typing import Any
 from sync import segments
 from sync.backup import make_plan
 from sync.history import Checks, History, add_entry
-from sync.key_check import KeyCheck, KeyStatus, check_keys, unused
+from sync.key_check import KeyCheck, KeyStatus, LevelStatus, check_keys, check_levels, unused
 from sync.remotes import remotes
 from sync.snapshot import HEAD, take_snapshot
 from sync.state import load_state
@@ -123,6 +123,9 @@ class Status:
     keys: list[KeyStatus] = field(default_factory=list)  # the key check (``key_check``)
     last_rotation: str | None = None  # when the keys were last rotated; None: never
     keys_verified: bool = False  # the list of keys was checked with the key (``key_check``)
+    # the access levels: keys and documents of each, counts only (``key_check``)
+    levels: list[LevelStatus] = field(default_factory=list)
+    access_cut_short: bool = False  # a change of access (``vault.access``) to finish
     # documents past their retention date (``vault.retention``): counted only
     # with the key at hand (the catalog is encrypted); None: not known
     retention_due: int | None = None
@@ -250,11 +253,21 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     found_keys = check_keys(vault, now)
     status.keys, status.last_rotation = found_keys.keys, found_keys.last_rotation
     status.keys_verified = found_keys.verified
+    status.levels = check_levels(vault, found_keys, status.documents)
+    status.access_cut_short = (vault.root / "access").exists()
     if head_verified:
         status.retention_due = _retention_due(vault, now)
     status.alerts = _vault_alerts(vault, status, head, damaged_head, forged_head, damaged_audit)
     status.alerts += warnings(status, config, now)
     status.alerts += _key_alerts(found_keys, config)
+    if status.access_cut_short:
+        status.alerts.append(
+            Alert(
+                "A change of access (a grant, a revoke or a level's new key) was cut short",
+                "run 'vault access resume'",
+                "Ask the coordinator to finish the change of access that was cut short",
+            )
+        )
     status.warnings = [alert.for_coordinator() for alert in status.alerts]
     return status
 

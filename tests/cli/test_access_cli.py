@@ -814,3 +814,42 @@ def test_a_new_level_key_killed_resumes(
     assert not any(opens(p, old) for p in every_file(root))
     events = [json.loads(line) for line in (root / "audit.log").read_text().splitlines()]
     assert len([e for e in events if e["event"] == "level-rotate"]) == 1
+
+
+# --- the committee's view: counts and labels, no secret -----------------------------------------
+
+
+def test_status_and_report_show_the_levels_without_a_key(vault_dir: Path, tmp_path: Path) -> None:
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    add_key(vault_dir, "leader", LEADER)
+    inbox = tmp_path / "inbox"
+    granted = [
+        ingest(vault_dir, letter(inbox, f"s{n}.txt", f"Session MEERKAT{n}"), "--level", "session")
+        for n in range(2)
+    ]
+    ingest(vault_dir, letter(inbox, "r.txt", "Referral OCELOT"))
+    ok(run(vault_dir, "list"))  # folded: the head counts them
+    ok(run(vault_dir, "list", passphrase=LEADER))  # the leader's key used today
+    found = as_json(run(vault_dir, "status", "--json", passphrase=None))
+    levels = {level["level"]: level for level in found["levels"]}
+    assert levels["full"]["keys"] == 1 and levels["full"]["documents"] == 3
+    assert levels["session"]["keys"] == 2 and levels["session"]["documents"] == 2
+    keys = {k["label"]: k for k in found["keys"]}
+    assert keys["leader"]["level"] == "session" and keys["leader"]["last_used"]
+    assert keys["volunteer"]["last_used"] is None
+    assert not found["access_cut_short"]
+    shown = ok(run(vault_dir, "status", passphrase=None)).output
+    assert "session: 2 keys; 2 documents granted." in shown
+    assert "full: 1 key; opens every document (3)." in shown
+    assert "leader (session level): made" in shown
+    report = tmp_path / "report.html"
+    ok(run(vault_dir, "report", "--out", str(report), passphrase=None))
+    text = report.read_text()
+    assert "Access levels" in text and "session: 2 keys; 2 documents granted." in text
+    for secret in ("MEERKAT", "OCELOT", "AGE-SECRET", *granted):
+        assert secret not in text and secret not in shown
+    (vault_dir / "access").mkdir()
+    (vault_dir / "access" / "job.json").write_text("{}")
+    warned = as_json(run(vault_dir, "status", "--json", passphrase=None))
+    assert warned["access_cut_short"]
+    assert any("change of access" in w for w in warned["warnings"])

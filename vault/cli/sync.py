@@ -309,7 +309,7 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         vault status --json
     """
     from sync import wording
-    from sync.key_check import UNVERIFIED_KEYS, key_line, rotation_line
+    from sync.key_check import UNVERIFIED_KEYS, key_line, level_line, rotation_line
     from sync.status import gather_status, incidents_line, retention_line
     from vault import copies
     from vault.agent_client import unlocked_until
@@ -364,6 +364,10 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         for k in found.keys:
             click.echo(f"  {key_line(k)}")
     click.echo(rotation_line(found.last_rotation))
+    if any(level.keys or level.documents for level in found.levels[1:]):
+        click.echo("Access levels:")
+        for level in found.levels:
+            click.echo(f"  {level_line(level)}")
     click.echo(retention_line(found.retention_due))
     locks = f"until {when(until)} ('vault lock' locks it now)." if until else "no."
     click.echo(f"Unlocked: {locks}")
