@@ -30,6 +30,7 @@ temp file only. The tests run every community test vector through it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -80,6 +81,7 @@ def _bech32_data(text: str, prefix: str) -> bytes:
     return bytes(out)
 
 
+@functools.lru_cache(maxsize=64)  # the same few recipients, once per file written
 def recipient_bytes(recipient: str) -> bytes:
     """The 32 bytes of an ``age1…`` recipient (``CryptoFormatError`` if it is not one)."""
     try:

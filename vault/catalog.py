@@ -330,6 +330,29 @@ class Catalog:
         )
         self._unflushed = True
 
+    def rewritten(self, manifest: Manifest, manifest_id: str) -> None:
+        """A document whose files were written again (``vault.access``: its
+        manifest, objects and levels change; its details and text do not):
+        its row updated, its text and search index left as they are."""
+        doc_id = manifest.doc_id
+        row = self.get(doc_id)
+        if row is None or row["title"] != title_of(manifest) or row["size"] != manifest.size:
+            self.add(manifest, manifest_id)  # not the document it was: put whole
+            return
+        self._note_change("doc", doc_id)
+        columns = {
+            "manifest": manifest_id,
+            "original": manifest.original,
+            "searchable": manifest.searchable,
+        }
+        if self._has_levels_column():
+            columns["levels"] = json.dumps(sorted(manifest.levels)) if manifest.levels else None
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        self._conn.execute(
+            f"UPDATE documents SET {sets} WHERE id = ?",  # noqa: S608
+            [*columns.values(), doc_id],
+        )
+
     def remove(self, doc_id: str) -> bool:
         """Remove a document and its text (the next save compacts the index
         and writes a new base, so nothing keeps a trace of it); False if it
