@@ -853,3 +853,38 @@ def test_status_and_report_show_the_levels_without_a_key(vault_dir: Path, tmp_pa
     warned = as_json(run(vault_dir, "status", "--json", passphrase=None))
     assert warned["access_cut_short"]
     assert any("change of access" in w for w in warned["warnings"])
+
+
+def test_the_manual_recovery_with_age_alone_still_opens_every_document(
+    vault_dir: Path, tmp_path: Path, template_vault: Any
+) -> None:
+    """README's procedure, as written, on a backup holding documents granted
+    to the session level: the emergency key (the data key) opens them all."""
+    from tests.integration.test_readme_recovery import USB_PATH, bash, procedure
+
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    inbox = tmp_path / "inbox"
+    sources = {
+        "granted.txt": letter(inbox, "granted.txt", "Session LEMUR"),
+        "withheld.txt": letter(inbox, "withheld.txt", "Referral GECKO"),
+    }
+    granted = ingest(vault_dir, sources["granted.txt"], "--level", "session")
+    ingest(vault_dir, sources["withheld.txt"])
+    other = ingest(vault_dir, letter(inbox, "later.txt", "Contact KIWI"))
+    sources["later.txt"] = inbox / "later.txt"
+    ok(run(vault_dir, "access", "grant", "session", other))
+    ok(run(vault_dir, "access", "revoke", "session", granted))
+    usb = tmp_path / "usb"
+    ok(run(vault_dir, "remote", "add", "usb", str(usb), "--create", passphrase=None))
+    ok(run(vault_dir, "sync", passphrase=None))
+    steps = procedure()
+    work = tmp_path / "new-computer"
+    work.mkdir()
+    bash(steps["usb"].replace(USB_PATH, str(usb)), work)
+    key = template_vault.emergency_secret
+    (work / "vault-copy" / "emergency-key.txt").write_text(key + "\n")
+    bash("\n".join([steps["cd"], steps["emergency"], steps["list"], steps["all"]]), work)
+    folder = work / "vault-copy" / "recovered"
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == {
+        name: path.read_bytes() for name, path in sources.items()
+    }
