@@ -662,11 +662,36 @@ def damaged_files(paths: KeyPaths, config: dict[str, Any]) -> list[tuple[str, st
             continue
         if not head.startswith(b"age-encryption.org/v1\n-> scrypt "):
             found.append((f"keys/{record.file}", "corrupt"))
+    for level, recipient in sorted(register.levels.items()):  # each access level's keys
+        found += _damaged_level(paths, level, recipient)
     named = {k.file for k in register.keys}
     with contextlib.suppress(OSError):  # left by a key add or remove cut short, or put there
         for path in sorted((paths.root / PEOPLE).iterdir()):
             if f"{PEOPLE}/{path.name}" not in named:
                 found.append((f"keys/{PEOPLE}/{path.name}", "not in the list of keys"))
+    return found
+
+
+def _damaged_level(paths: KeyPaths, level: str, recipient: str) -> list[tuple[str, str]]:
+    """Access level ``level``'s key files, missing or not what they must be:
+    its public key the one the register names, its key an age file."""
+    found = []
+    for path in (access_levels.public_path(paths, level), access_levels.wrapped_path(paths, level)):
+        rel = f"keys/{access_levels.FOLDER}/{path.name}"
+        try:
+            data = read_key_file(path)
+        except VaultNotFoundError:
+            found.append((rel, "missing"))
+            continue
+        except OSError:
+            found.append((rel, "corrupt"))
+            continue
+        if path.suffix == ".pub":
+            good = data.decode("ascii", "replace").strip() == recipient
+        else:
+            good = data.startswith(b"age-encryption.org/v1\n-> X25519 ")
+        if not good:
+            found.append((rel, "corrupt"))
     return found
 
 

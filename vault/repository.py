@@ -904,10 +904,27 @@ class Vault:
         anchor.record(self.root, self.vault_id, self._head, key)
 
     def level_keys(self) -> dict[str, LevelKey]:
-        """Each access level's key, opened with the data key (``vault.levels``)."""
+        """Each access level's key, opened with the data key (``vault.levels``).
+
+        A level whose key cannot be checked (the list of keys damaged, a key
+        file missing or altered) is left out: a save then writes no catalog
+        for it, so its keys see nothing rather than a catalog out of date
+        (a document erased or taken back meanwhile); 'vault verify' and the
+        warnings name the damage, and a save after the repair writes it."""
         key = self._need_key()
-        listed = key_register.load_register(self.key_paths, self.config, key).levels
-        return access_levels.level_keys(self.key_paths, key, listed)
+        try:
+            listed = key_register.load_register(self.key_paths, self.config, key).levels
+        except (IntegrityError, OSError):
+            return {}
+        found = {}
+        for name, recipient in listed.items():
+            try:
+                found[name] = access_levels.open_level(
+                    self.key_paths, name, key.identity, recipient
+                )
+            except (IntegrityError, WrongKeyError, OSError):
+                continue
+        return found
 
     def reading_identity(self) -> x25519.Identity:
         """The key documents are decrypted with: the data key, or the key of the

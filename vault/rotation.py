@@ -841,9 +841,17 @@ def _remove_old(root: Path, layout: Layout, keep: set[str], chain_files: set[str
 
 
 def _revoke_old_keys(root: Path, old_keys: Path) -> None:
-    """Note every old key file as taken back: a copy put back never opens here."""
+    """Note every old key file as taken back: a copy put back never opens here
+    (but one carried over as it is: a key of an access level, which wraps
+    its holder's own key, ``vault.levels``)."""
     if not old_keys.is_dir():
         return
+    kept = set()
+    for path in (Layout(root).keys / key_register.PEOPLE).glob("*.age"):
+        with contextlib.suppress(OSError):
+            kept.add(revoked_keys.digest(path.read_bytes()))
     for path in sorted(old_keys.rglob("*.age")):
         with contextlib.suppress(OSError):
-            revoked_keys.revoke(root, path.read_bytes())
+            data = path.read_bytes()
+            if revoked_keys.digest(data) not in kept:
+                revoked_keys.revoke(root, data)

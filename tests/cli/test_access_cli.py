@@ -259,6 +259,8 @@ def test_a_key_rotation_gives_each_level_a_new_key_and_keeps_its_keyholders(
     assert not opened_by(vault_dir, old)
     other = as_json(run(vault_dir, "show", withheld, "--json", passphrase=new_passphrase))
     assert other["manifest"] not in opened_by(vault_dir, new)
+    listed = as_json(run(vault_dir, "list", "--json", passphrase=VOLUNTEER))
+    assert [row["id"] for row in listed] == [granted]  # the session's catalog, made again
 
 
 def test_the_remote_holds_the_level_keys_and_opens_the_same_way(
@@ -888,3 +890,34 @@ def test_the_manual_recovery_with_age_alone_still_opens_every_document(
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == {
         name: path.read_bytes() for name, path in sources.items()
     }
+
+
+def test_a_swapped_level_key_is_refused_and_named_by_verify(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    from vault import crypto
+
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    inbox = tmp_path / "inbox"
+    doc = ingest(vault_dir, letter(inbox, "a.txt", "Session PUFFIN"), "--level", "session")
+    ok(run(vault_dir, "list"))  # a full unlock notes the level's public key outside the folder
+    _, theirs = crypto.generate_identity()
+    pub = vault_dir / "keys" / "levels" / "session.pub"
+    ours = pub.read_bytes()
+    pub.write_text(theirs + "\n")
+    before = {p.name for p in stored(vault_dir)}
+    swapped = run(
+        vault_dir, "ingest", str(letter(inbox, "b.txt", "Notes")), "--level", "session",
+        "--keep-source", passphrase=None,
+    )  # fmt: skip
+    assert swapped.exit_code == 4 and "keys/levels/session.pub" in swapped.output
+    assert {p.name for p in stored(vault_dir)} == before  # nothing was stored
+    checked = run(vault_dir, "verify", passphrase=None)
+    assert checked.exit_code == 4 and "keys/levels/session.pub" in checked.output
+    refused = run(vault_dir, "list", passphrase=VOLUNTEER)
+    assert refused.exit_code == 4 and "access level 'session'" in refused.output
+    assert ok(run(vault_dir, "show", doc))  # full keys go on working
+    pub.write_bytes(ours)
+    assert [r["id"] for r in as_json(run(vault_dir, "list", "--json", passphrase=VOLUNTEER))] == [
+        doc
+    ]

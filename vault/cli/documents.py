@@ -245,7 +245,7 @@ def _asked_levels(vault: Vault, asked: tuple[str, ...]) -> tuple[str, ...]:
     from vault import levels
 
     wanted = tuple(sorted({levels.check_level(vault.config, name) for name in asked}))
-    levels.recipients(vault.key_paths, wanted)
+    vault.level_recipients(wanted)  # each has a key, the one noted for this folder
     return wanted
 
 
