@@ -14,6 +14,7 @@ import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -514,3 +515,30 @@ def split_options(command: F) -> F:
         is_flag=True,
         help="Store each file whole, even a batch scan with separator sheets.",
     )(command)
+
+
+class DocumentProgress:
+    """``rotate: 10/40 documents, 12.0 MB/40.0 MB, about 0:05 left``, redrawn
+    in place on stderr by a command that works through documents (``rotate``,
+    ``bundle``): called with the documents and bytes done and in all."""
+
+    def __init__(self, name: str) -> None:
+        from vault.display import StatusLine
+
+        self._name = name
+        self._line = StatusLine(sys.stderr)
+        self._start = time.monotonic()
+
+    def __call__(self, done: int, total: int, done_bytes: int, total_bytes: int) -> None:
+        from sync.progress import human_bytes
+
+        text = f"{self._name}: {done}/{total} documents, {human_bytes(done_bytes)}/"
+        text += human_bytes(total_bytes)
+        elapsed = time.monotonic() - self._start
+        if 0 < done_bytes < total_bytes and elapsed > 1:
+            seconds = int(elapsed * (total_bytes - done_bytes) / done_bytes)
+            text += f", about {seconds // 60}:{seconds % 60:02d} left"
+        self._line.show(text)
+
+    def clear(self) -> None:
+        self._line.clear()
