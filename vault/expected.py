@@ -254,7 +254,7 @@ def _ids(entry: AuditEntry) -> list[str]:
 
 def _added(entry: AuditEntry) -> Expectation | None:
     """The expectation an ``expect`` entry records, if ``add`` could have written it."""
-    ids, when = _ids(entry), clock.parse(str(entry.time))
+    ids, when = _ids(entry), incidents.sane_time(entry)
     if len(ids) != 1 or not _ID.fullmatch(ids[0]) or when is None:
         return None
     doc_type, due = entry.detail.get("type"), _day_near(entry.detail.get("due"), when)
@@ -266,7 +266,9 @@ def _added(entry: AuditEntry) -> Expectation | None:
 def _changed(before: Expectation, entry: AuditEntry, found: dict[str, Expectation]) -> None:
     """Apply a change entry to ``before`` in ``found``, if the command could have
     written it from that state; anything else is left out."""
-    ids = _ids(entry)
+    ids, when = _ids(entry), incidents.sane_time(entry)
+    if when is None:
+        return
     if entry.event == RECEIVED and len(ids) in (2, 3) and _DOC_ID.fullmatch(ids[1]):
         how = entry.detail.get("how")
         if how not in (MATCHED, BY_HAND) or (how == MATCHED and not before.open):
@@ -287,13 +289,9 @@ def _changed(before: Expectation, entry: AuditEntry, found: dict[str, Expectatio
     elif entry.event == CANCEL and len(ids) == 1 and before.open:
         found[before.id] = replace(before, state=CANCELLED, closed=entry.time, closed_seq=entry.seq)
     elif entry.event == CHASE and len(ids) == 1 and before.open:
-        when = clock.parse(str(entry.time))
-        asked = _day_near(entry.detail.get("asked"), when) if when is not None else None
-        if (
-            asked is not None
-            and when is not None
-            and date.fromisoformat(asked) <= (when + timedelta(days=1)).date()
-        ):  # not asked after the entry was written (a day: clocks set wrong)
+        asked = _day_near(entry.detail.get("asked"), when)
+        if asked is not None and date.fromisoformat(asked) <= (when + timedelta(days=1)).date():
+            # not asked after the entry was written (a day: clocks set wrong)
             found[before.id] = replace(before, chased=(*before.chased, asked))
     elif entry.event == LOST and len(ids) == 2 and _INCIDENT_ID.fullmatch(ids[1]) and before.open:
         found[before.id] = replace(

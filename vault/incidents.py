@@ -60,6 +60,7 @@ _ICO_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9/-]{0,39}")
 _ID = re.compile(f"I-[{_ALPHABET}]{{{ID_LENGTH}}}")
 _EXPECTED_ID = re.compile(f"E-[{_ALPHABET}]{{{ID_LENGTH}}}")  # ``vault.expected``
 EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)  # the earliest aware time taken (any zone)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # an audit entry's time after this is not a vault's
 _WHEN = re.compile(r"(.+?)[\sT]+(\d{1,2})[:.](\d{2})")
 AWARE_EXAMPLES = '"2026-12-04 09:30" or "4/12/2026 09:30"'
 
@@ -236,10 +237,10 @@ def _recorded(entry: AuditEntry) -> Incident | None:
     if not entry.ids or not isinstance(entry.ids[0], str) or not _ID.fullmatch(entry.ids[0]):
         return None
     kind, aware = entry.detail.get("kind"), entry.detail.get("aware")
-    when, recorded = clock.parse(str(aware)), clock.parse(str(entry.time))
+    when, recorded = clock.parse(str(aware)), sane_time(entry)
     if kind not in KINDS or when is None or recorded is None:
         return None
-    if not EARLIEST <= when <= recorded + timedelta(days=1):  # a day: clocks set wrong
+    if when < EARLIEST or when - recorded > timedelta(days=1):  # a day: clocks set wrong
         return None
     linked = entry.ids[1] if len(entry.ids) == 2 else None
     if linked is not None and not (isinstance(linked, str) and _EXPECTED_ID.fullmatch(linked)):
@@ -249,9 +250,21 @@ def _recorded(entry: AuditEntry) -> Incident | None:
     return Incident(entry.ids[0], str(kind), str(aware), entry.time, expectation=linked)
 
 
+def sane_time(entry: AuditEntry) -> datetime | None:
+    """An audit entry's time, if a vault could have written it: between
+    ``EARLIEST`` and ``LATEST``, so that showing it in any zone, or a day
+    added to it, never overflows (a forged or damaged log)."""
+    when = clock.parse(str(entry.time))
+    if when is None or not EARLIEST <= when <= LATEST:
+        return None
+    return when
+
+
 def _closing(entry: AuditEntry) -> tuple[str, str | None] | None:
     """The decision and ICO reference of an ``incident-close`` entry, if it is
     one ``close_incident`` could have written."""
+    if sane_time(entry) is None:
+        return None
     decision, ico = entry.detail.get("decision"), entry.detail.get("ico")
     if decision == REPORTED and isinstance(ico, str) and _ICO_REF.fullmatch(ico):
         return decision, ico

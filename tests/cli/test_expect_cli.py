@@ -390,6 +390,9 @@ def test_received_by_hand_moves_a_document_from_a_wrong_match(
     done = ok(vault_dir, "expect", "cancel", cancelled, "--reason", f"{NOTE} sent it by e-mail")
     assert f"Cancelled {cancelled} (referral)." in done.stdout
     assert listed(vault_dir)[cancelled]["state"] == "cancelled"
+    assert listed(vault_dir, "--state", "written-off").keys() == {cancelled}
+    assert listed(vault_dir, "--state", "received").keys() == {first, second}
+    assert listed(vault_dir, "--state", "open") == {}
     details = ok(vault_dir, "expect", "list", "--details").stdout
     assert f"cancelled because, 4 Dec 2026, 10:30 EST: {NOTE} sent it by e-mail" in details
     assert files_holding(vault_dir, NOTE) == []
@@ -721,7 +724,7 @@ def test_hostile_text_is_escaped_on_the_terminal(vault_dir: Path, tmp_path: Path
 
 
 def test_forged_entries_in_the_plain_log_neither_crash_nor_show(
-    vault_dir: Path, tmp_path: Path
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Anyone who can write to the vault folder can add entries to the audit log
     with a sound hash chain, without the passphrase: status, the report and
@@ -756,6 +759,13 @@ def test_forged_entries_in_the_plain_log_neither_crash_nor_show(
     ]
     for event, ids, detail in forged:
         log.append(event, ids, **detail)
+    for odd in ("9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+00:00"):  # a log's own times
+        monkeypatch.setenv("VAULT_TEST_NOW", odd)
+        log.append("expect", ["E-BBBBB1"], type="letter", due=odd[:10])
+        log.append("expect-chase", [real], asked=odd[:10])
+        log.append("expect-cancel", [real])
+        log.append("incident", ["I-BBBBB1"], kind="other", aware=odd)
+    at(monkeypatch, T0)
 
     status = ok(vault_dir, "status", passphrase=None)
     as_json = json.loads(ok(vault_dir, "status", "--json", passphrase=None).stdout)

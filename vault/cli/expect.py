@@ -32,7 +32,7 @@ from vault.errors import UsageError
 if TYPE_CHECKING:
     from vault.expected import Expectation
 
-STATE_CHOICES = ("all", "open", "overdue", "received", "cancelled", "lost")
+STATE_CHOICES = ("all", "open", "overdue", "received", "written-off", "cancelled", "lost")
 RECENT = timedelta(days=90)  # documents stored this recently may be the one expected
 
 
@@ -127,7 +127,7 @@ def expect_add(
     type=click.Choice(STATE_CHOICES),
     default="all",
     show_default=True,
-    help="Only those in this state (overdue: open past their day).",
+    help="Only those in this state (overdue: open past their day; written-off: cancelled or lost).",
 )
 @click.option(
     "--details", is_flag=True, help="Show each one's family, sender and notes (needs the key)."
@@ -353,8 +353,12 @@ def _chosen(found: list[Expectation], state: str, today: date) -> list[Expectati
         return [e for e in found if e.overdue(today)]
     from vault import expected
 
-    wanted = {"open": expected.OPEN, "received": expected.CLOSED_RECEIVED}.get(state, state)
-    return [e for e in found if e.state == wanted]
+    wanted = {
+        "open": {expected.OPEN},
+        "received": {expected.CLOSED_RECEIVED},
+        "written-off": {expected.CANCELLED, expected.WRITTEN_OFF},
+    }.get(state, {state})
+    return [e for e in found if e.state in wanted]
 
 
 def _state(item: Expectation, today: date) -> str:
