@@ -374,6 +374,13 @@ def _refuse(item: Expectation, doing: str) -> WrongStateError:
 # --- recording (needs the key: the catalog is written) ------------------------------
 
 
+def current(vault: Vault) -> list[Expectation]:
+    """The register, once the catalog is open: opening it folds in the post
+    stored since, which may mark an expectation received (``match_arrivals``)."""
+    vault.catalog  # noqa: B018 - opened (and the journal folded in) first
+    return register(vault.audit.entries())
+
+
 def _notes(text: str | None, kind: str) -> list[dict[str, str]]:
     return [{"time": clock.stamp(), "kind": kind, "text": text}] if text else []
 
@@ -404,7 +411,7 @@ def add_expectation(
 ) -> Expectation:
     """Record a new expectation: family, sender and note in the catalog, its
     type and due day in the audit log, then save the catalog."""
-    taken = {e.id for e in register(vault.audit.entries())}
+    taken = {e.id for e in current(vault)}
     expectation_id = new_expectation_id()
     while expectation_id in taken:
         expectation_id = new_expectation_id()
@@ -424,7 +431,7 @@ def mark_received(vault: Vault, wanted: str, doc_id: str) -> tuple[Expectation, 
     another type or family than expected: the matching could not see it).
     Returns the expectation and the id of another one the document was
     received as before, which is open again."""
-    found = register(vault.audit.entries())
+    found = current(vault)
     item = find(found, wanted)
     row = vault.document(doc_id)  # NotFoundError for an unknown document
     doc = str(row["id"])
@@ -438,13 +445,13 @@ def mark_received(vault: Vault, wanted: str, doc_id: str) -> tuple[Expectation, 
         catalog.put_expectation({**_secret(vault, before.id), "open": True})
     vault.audit.append(RECEIVED, ids, how=BY_HAND)
     vault.save_catalog()
-    return find(register(vault.audit.entries()), item.id), before.id if before else None
+    return find(current(vault), item.id), before.id if before else None
 
 
 def cancel(vault: Vault, wanted: str, reason: str) -> Expectation:
     """No longer expected (the sender sent it another way, or not at all);
     the reason is kept encrypted."""
-    item = find(register(vault.audit.entries()), wanted)
+    item = find(current(vault), wanted)
     if not item.open:
         raise _refuse(item, "cancelled")
     secret = _secret(vault, item.id)
@@ -453,12 +460,12 @@ def cancel(vault: Vault, wanted: str, reason: str) -> Expectation:
     )
     vault.audit.append(CANCEL, [item.id])
     vault.save_catalog()
-    return find(register(vault.audit.entries()), item.id)
+    return find(current(vault), item.id)
 
 
 def chase(vault: Vault, wanted: str, asked: date, note: str | None) -> Expectation:
     """Record that the sender was contacted on ``asked`` and a copy asked for."""
-    item = find(register(vault.audit.entries()), wanted)
+    item = find(current(vault), wanted)
     if not item.open:
         raise _refuse(item, "chased")
     catalog = vault.catalog  # opened, and saved below: the head then names this change
@@ -467,7 +474,7 @@ def chase(vault: Vault, wanted: str, asked: date, note: str | None) -> Expectati
         catalog.put_expectation({**secret, "notes": [*secret["notes"], *_notes(note, "chase")]})
     vault.audit.append(CHASE, [item.id], asked=asked.isoformat())
     vault.save_catalog()
-    return find(register(vault.audit.entries()), item.id)
+    return find(current(vault), item.id)
 
 
 def mark_lost(
@@ -477,7 +484,7 @@ def mark_lost(
     breach (``vault.incidents``) aware at ``aware``, so its 72 hours run from
     then; the two name each other. The incident's note says, encrypted, what
     was expected, for whom and from whom."""
-    item = find(register(vault.audit.entries()), wanted)
+    item = find(current(vault), wanted)
     if not item.open:
         raise _refuse(item, "written off as lost")
     secret = _secret(vault, item.id)
@@ -497,7 +504,7 @@ def mark_lost(
         about + (f"\n{note}" if note else ""),
         linked=(LOST, item.id),
     )
-    return find(register(vault.audit.entries()), item.id), incident
+    return find(current(vault), item.id), incident
 
 
 # --- matching on arrival ----------------------------------------------------------------

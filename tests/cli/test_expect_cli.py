@@ -26,7 +26,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from tests.conftest import PASSPHRASE, TEST_WORK_FACTOR
-from vault import scrypt_file
+from vault import chain, scrypt_file
 from vault.audit import AuditLog
 from vault.cli import cli
 from vault.repository import Vault
@@ -285,6 +285,32 @@ def test_ingest_marks_one_received_and_the_oldest_of_two(vault_dir: Path, tmp_pa
     ]
 
 
+def test_post_stored_before_it_was_expected_is_named_not_matched(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    doc = stored_id(
+        ingest(
+            vault_dir, letter(tmp_path, "o.txt", "An order."),
+            "--type", "court-order", "--family", FAMILY,
+        )
+    )  # fmt: skip
+    done = ok(
+        vault_dir, "expect", "add", "--what", "court-order", "--family", FAMILY,
+        "--from", SENDER, "--by", "2026-12-10",
+    )  # fmt: skip
+    item_id = EXPECTATION.findall(done.stdout)[0]
+    assert (
+        f"Already in the vault: {doc}, a court order for {FAMILY} received 4 Dec 2026. If it "
+        f"is the one expected: vault expect received {item_id} --doc {doc}" in done.stdout
+    )
+    assert listed(vault_dir)[item_id]["state"] == "open"
+    other = ok(
+        vault_dir, "expect", "add", "--what", "referral", "--family", FAMILY,
+        "--from", SENDER, "--by", "2026-12-10",
+    )  # fmt: skip
+    assert "Already in the vault" not in other.stdout
+
+
 def test_post_stored_without_the_key_is_matched_when_next_unlocked(
     vault_dir: Path, tmp_path: Path
 ) -> None:
@@ -304,6 +330,17 @@ def test_post_stored_without_the_key_is_matched_when_next_unlocked(
         "marked received." in unlocked.stderr
     )
     assert listed(vault_dir)[item_id]["document"] == doc
+
+    # The command that folds it in sees it matched before it acts.
+    other = add(vault_dir, "referral", FAMILY, "2026-12-10")
+    ingest(
+        vault_dir, letter(tmp_path / "inbox", "ref.txt", "The referral."),
+        "--type", "referral", "--family", FAMILY, passphrase=None,
+    )  # fmt: skip
+    refused = run(vault_dir, "expect", "cancel", other, "--reason", "not coming")
+    assert refused.exit_code == 2, refused.output
+    assert f"expected post {other} cannot be cancelled: it was received" in refused.stderr
+    assert listed(vault_dir)[other]["state"] == "received"
 
 
 def test_watch_marks_post_received_as_it_arrives(vault_dir: Path, tmp_path: Path) -> None:
@@ -631,6 +668,18 @@ def test_expectations_go_to_a_backup_encrypted_and_come_back_with_a_recovery(
         "--type", "referral", "--family", "F-0051",
     )  # fmt: skip
     assert f"expected as {after}" in done.stderr
+
+
+def test_merged_deltas_keep_every_note(vault_dir: Path) -> None:
+    item_id = add(vault_dir, "letter", FAMILY, "2026-12-10", "--note", "note 0")
+    for n in range(1, chain.MERGE + 1):
+        ok(vault_dir, "expect", "chase", item_id, "--note", f"note {n}")
+    head = Vault.open(vault_dir).head()
+    assert head is not None and any(link.saves > 1 for link in head.links[1:])  # merged
+    _remove_local_catalog(vault_dir)  # made again from the chain files
+    found = listed(vault_dir, "--details", passphrase=PASSPHRASE)[item_id]
+    assert [n["text"] for n in found["notes"]] == [f"note {n}" for n in range(chain.MERGE + 1)]
+    assert found["chased"] == ["2026-12-04"] * chain.MERGE
 
 
 @pytest.fixture

@@ -154,7 +154,7 @@ def expect_list(root: Path, state: str, details: bool, as_json: bool, unlock: Un
     secret: dict[str, dict[str, Any] | None] = {}
     if details:
         with unlocked(root, unlock, reading=True) as vault:
-            found = _chosen(expected.register(vault.audit.entries()), state, today)
+            found = _chosen(expected.current(vault), state, today)
             secret = {e.id: expected.secret_part(vault, e.id) for e in found}
             if found:
                 vault.audit.append(expected.SHOW, [e.id for e in found])
