@@ -60,11 +60,10 @@ if TYPE_CHECKING:
 ADD, RECEIVED, CANCEL, CHASE, LOST, SHOW = (
     "expect", "expect-received", "expect-cancel", "expect-chase", "expect-lost", "expect-show",
 )  # fmt: skip
+# the states an expectation is in (the events above name the changes)
 OPEN, CLOSED_RECEIVED, CANCELLED, WRITTEN_OFF = "open", "received", "cancelled", "lost"
-STATES = (OPEN, CLOSED_RECEIVED, CANCELLED, WRITTEN_OFF)
 MATCHED, BY_HAND = "matched", "by-hand"
 SENDER_LIMIT = 200  # characters of a sender's name
-NOTE_LIMIT = incidents.NOTE_LIMIT
 YEARS = 10  # a day typed further than this from today: a wrong year
 _RECORDED_SPAN = timedelta(days=7320)  # a day in the log this far from its entry: not ours
 
