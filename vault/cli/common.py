@@ -167,6 +167,17 @@ def standard_input_text(option: str) -> str:
         ) from None
 
 
+def given_text(value: str | None, prompt: str | None, option: str) -> str | None:
+    """A note or reason: as given, from standard input ('-'), or, with a
+    ``prompt``, asked for on a terminal (so it stays out of the shell's history)."""
+    if value == "-":
+        return standard_input_text(option)
+    if value is None and prompt is not None and sys.stdin.isatty():
+        answer: str = click.prompt(prompt, default="", show_default=False, err=True)
+        return typed_text(answer, option)
+    return typed_text(value, option)
+
+
 def available_passphrase(passphrase_file: Path | None, env: str = "VAULT_PASSPHRASE") -> str | None:
     """A passphrase given without asking (file or environment), or None."""
     if passphrase_file is not None:
@@ -326,6 +337,10 @@ def unlocked(
             from vault.cli.dropped import report_dropped
 
             report_dropped(vault)
+        if vault.matched_expectations:
+            from vault.cli.dropped import report_matched
+
+            report_matched(vault)
         if vault.set_aside:  # reported once the command has done and shown the rest
             click.get_current_context().call_on_close(lambda: report_set_aside(vault))
     if emergency and next_steps:
