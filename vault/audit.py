@@ -3,7 +3,9 @@
 One JSON line per event: sequence number, UTC time, event type, object or
 document ids, and for emergency-key use the recorded reason; for a data
 breach (``vault.incidents``) its kind, when the centre became aware and the
-decision (with the ICO's case reference), never its notes; in an unlocked
+decision (with the ICO's case reference), never its notes; for expected post
+(``vault.expected``) its type, due day and changes, never the family, the
+sender or the notes; in an unlocked
 command, the label of the key that unlocked it (``key``) and, for a key of
 an access level other than ``full``, that level (``level``). Never file names
 or document text. Each entry holds the hash of the one before, and its own hash
@@ -34,6 +36,7 @@ EVENTS = {
     "set-aside", "recover", "drill", "ack", "emergency-sheet", "view", "key-add", "key-remove",
     "rotate-start", "rotate", "erase", "prune",
     "incident", "incident-close", "incident-note", "incident-show",
+    "expect", "expect-received", "expect-cancel", "expect-chase", "expect-lost", "expect-show",
     "grant", "revoke", "level-rotate", "refused",
 }  # fmt: skip
 

@@ -23,13 +23,17 @@ copy it into the database once; one of an older schema raises
     incidents   the encrypted part of each data breach recorded (``vault.incidents``):
                 its notes and the reason it was judged not reportable (the plain
                 part, kind and times, is in the audit log)
+    expectations the encrypted part of each document expected by post
+                (``vault.expected``): its family, sender and notes, and whether
+                it is still awaited (a hint for the fold; the plain part, type,
+                due day and state, is in the audit log)
     pages       the OCR or embedded text of each page, as stored
     page_keys, word_index, vocabulary, vocabulary_index: the search index,
                 owned by ``vault.search``
     meta        the state number of the last save (``seq``), whether a
                 document was removed since the last base (``removed``)
-    changes     each document (``doc``), duplicate note (``dup``) or incident
-                (``incident``) changed
+    changes     each document (``doc``), duplicate note (``dup``), incident
+                (``incident``) or expectation (``expectation``) changed
                 since the last chain file, with the objects it named before
                 (``before``) and the save that wrote it (``seq``, until the
                 head naming that save is written: see ``vault.head``)
@@ -41,7 +45,7 @@ the same one, and it is kept while any does.
 A snapshot from before titles (no ``title`` column), before ``batch`` or
 ``levels``, before
 e-mails (no ``attachments`` column, no ``attached`` table), or before the
-``duplicates`` or ``incidents`` table is brought up to date when opened: each
+``duplicates``, ``incidents`` or ``expectations`` table is brought up to date when opened: each
 document gets a title made from its text, and the manifests are not rewritten.
 
 Deleted rows are overwritten (``PRAGMA secure_delete``) and, after a
@@ -162,6 +166,7 @@ class Catalog:
         self._create_attached()
         self._create_duplicates()
         self._create_incidents()
+        self._create_expectations()
         self._create_bookkeeping()
         self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._conn.commit()
@@ -193,6 +198,15 @@ class Catalog:
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS incidents"
             " (id TEXT PRIMARY KEY, notes TEXT, reason TEXT, partial INTEGER)"
+        )
+
+    def _create_expectations(self) -> None:
+        # notes: a JSON list of {"time", "kind", "text"}; open: 1 while awaited
+        # (the audit log says for sure); partial: as for incidents
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS expectations"
+            " (id TEXT PRIMARY KEY, family TEXT, sender TEXT, notes TEXT, open INTEGER,"
+            " partial INTEGER)"
         )
 
     def _has_batch_column(self) -> bool:
@@ -264,6 +278,9 @@ class Catalog:
         if not self._has_incidents():
             with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
                 self._create_incidents()
+        if not self._has_table("expectations"):
+            with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
+                self._create_expectations()
         if not self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'idx_documents_received'"
         ).fetchone():
@@ -402,6 +419,35 @@ class Catalog:
             ),
         )
 
+    def put_expectation(self, expectation: dict[str, Any]) -> None:
+        """Add or replace the encrypted part of an expectation: ``id``,
+        ``family``, ``sender``, ``notes`` (a list of {"time", "kind", "text"}),
+        ``open`` and ``partial`` (``vault.expected``)."""
+        item = expectation.get("id")
+        notes = expectation.get("notes") or []
+        family_ref, sender = expectation.get("family"), expectation.get("sender")
+        if (
+            not isinstance(item, str)
+            or not isinstance(notes, list)
+            or not all(isinstance(n, dict) and isinstance(n.get("text"), str) for n in notes)
+            or not isinstance(family_ref, str | None)
+            or not isinstance(sender, str | None)
+        ):
+            raise IntegrityError("a catalog record of expected post is malformed")
+        self._note_change("expectation", item)
+        self._conn.execute(
+            "INSERT OR REPLACE INTO expectations (id, family, sender, notes, open, partial)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                item,
+                family_ref,
+                sender,
+                json.dumps(notes, ensure_ascii=False),
+                1 if expectation.get("open") else 0,
+                1 if expectation.get("partial") else 0,
+            ),
+        )
+
     def compact(self) -> bool:
         """After a removal: compact the search index (True if there was one
         since the last base)."""
@@ -498,10 +544,13 @@ class Catalog:
             yield {"dup": [doc_id, duplicate_of]}
         for found in self.incidents():
             yield {"incident": found}
+        for expected in self.expectations():
+            yield {"expectation": expected}
 
     def apply(self, record: dict[str, Any]) -> None:
         """Apply one chain record (``vault.chain``): a document put or gone, a
-        duplicate note made or dropped, an incident's encrypted part."""
+        duplicate note made or dropped, an incident's or an expectation's
+        encrypted part."""
         if "doc" in record:
             row = record["doc"]
             if not isinstance(row, dict) or not isinstance(row.get("id"), str):
@@ -520,6 +569,11 @@ class Catalog:
             if not isinstance(incident, dict) or not isinstance(incident.get("id"), str):
                 raise IntegrityError("a catalog record is malformed")
             self.put_incident(incident)
+        elif "expectation" in record:
+            expected = record["expectation"]
+            if not isinstance(expected, dict):
+                raise IntegrityError("a catalog record is malformed")
+            self.put_expectation(expected)
         else:
             raise IntegrityError("a catalog record is of an unknown kind")
 
@@ -578,6 +632,43 @@ class Catalog:
             "SELECT id, notes, reason, partial FROM incidents ORDER BY id"
         ).fetchall()
         return [_incident(row) for row in rows]
+
+    def expectation(self, expectation_id: str) -> dict[str, Any] | None:
+        """The encrypted part of expectation ``expectation_id`` (None: this
+        catalog has none: made before it, or rebuilt from the manifests)."""
+        if not self._has_table("expectations"):
+            return None
+        row = self._conn.execute(
+            "SELECT id, family, sender, notes, open, partial FROM expectations WHERE id = ?",
+            (expectation_id,),
+        ).fetchone()
+        return _expectation(row) if row else None
+
+    def expectations(self) -> list[dict[str, Any]]:
+        """The encrypted part of every expectation, by id."""
+        if not self._has_table("expectations"):
+            return []
+        rows = self._conn.execute(
+            "SELECT id, family, sender, notes, open, partial FROM expectations ORDER BY id"
+        ).fetchall()
+        return [_expectation(row) for row in rows]
+
+    def has_open_expectations(self) -> bool:
+        """Whether any expectation is marked as still awaited (a hint)."""
+        if not self._has_table("expectations"):
+            return False
+        return (
+            self._conn.execute("SELECT 1 FROM expectations WHERE open = 1").fetchone() is not None
+        )
+
+    def latest(self, doc_type: str, family_ref: str, limit: int) -> list[tuple[str, str]]:
+        """(id, received) of the newest ``limit`` documents of a type and family."""
+        rows = self._conn.execute(
+            "SELECT id, received FROM documents WHERE doc_type = ? AND family = ?"
+            " ORDER BY received DESC, id LIMIT ?",
+            (doc_type, family_ref, limit),
+        ).fetchall()
+        return [(str(doc_id), str(received)) for doc_id, received in rows]
 
     def ids(self) -> list[str]:
         return [row[0] for row in self._conn.execute("SELECT id FROM documents")]
@@ -698,6 +789,14 @@ def _incident(row: tuple[Any, ...]) -> dict[str, Any]:
     item, notes, reason, partial = row
     notes = json.loads(notes or "[]")
     return {"id": item, "notes": notes, "reason": reason, "partial": bool(partial)}
+
+
+def _expectation(row: tuple[Any, ...]) -> dict[str, Any]:
+    item, family_ref, sender, notes, is_open, partial = row
+    return {
+        "id": item, "family": family_ref, "sender": sender, "notes": json.loads(notes or "[]"),
+        "open": bool(is_open), "partial": bool(partial),
+    }  # fmt: skip
 
 
 def _ids(value: Any) -> list[str]:

@@ -7,13 +7,14 @@ delta per save holding only what that save changed. A day of post adds one
 delta of a few kilobytes, not a new copy of the whole catalog.
 
     base    <sha>.age   every document (its catalog row and page text), every
-                        duplicate note and the encrypted part of every incident
-                        (its notes and reason: ``vault.incidents``)
+                        duplicate note, the encrypted part of every incident
+                        (its notes and reason: ``vault.incidents``) and of every
+                        expectation (family, sender, notes: ``vault.expected``)
             <sha>.idx   plain JSON {object id: size} of every object and manifest
                         the catalog names (what sync and verify need, no key)
     delta   <sha>.age   the documents added or changed (their catalog rows),
-                        duplicate notes made or dropped, and incidents recorded or
-                        changed, since the file before it
+                        duplicate notes made or dropped, and incidents and
+                        expectations recorded or changed, since the file before it
             <sha>.idx   plain JSON {"add": {object id: size}, "remove": [ids],
                         "texts": the number of rows whose text is in their manifest}
 
@@ -191,6 +192,10 @@ def write_delta(
             incident = catalog.incident(item)
             if incident is not None:  # never removed: always there
                 records.append({"incident": incident})
+        elif kind == "expectation":
+            expected = catalog.expectation(item)
+            if expected is not None:  # never removed: always there
+                records.append({"expectation": expected})
         else:
             of = catalog.duplicate_of(item)
             records.append({"dup": [item, of]} if of is not None else {"undup": item})
@@ -248,6 +253,8 @@ def _merge(
             records[("dup", str(record["undup"]))] = record
         elif "incident" in record and isinstance(record["incident"], dict):
             records[("incident", str(record["incident"].get("id")))] = record
+        elif "expectation" in record and isinstance(record["expectation"], dict):
+            records[("expectation", str(record["expectation"].get("id")))] = record
         else:
             raise IntegrityError("a catalog delta holds a record of an unknown kind")
 

@@ -81,6 +81,7 @@ from vault.title import title_of
 if TYPE_CHECKING:  # the catalog loads on first use: `vault status` never needs it
     from vault.batches import StoredBatch
     from vault.catalog import Catalog
+    from vault.expected import Match
     from vault.rebuild import RebuildResult
 
 _CHUNK = 1024 * 1024
@@ -186,6 +187,8 @@ class Vault:
         self._opening_fold = FoldResult()  # what opening the catalog folded in
         # (doc id, id of the document it copies) for duplicates folds dropped
         self.dropped_duplicates: list[tuple[str, str]] = []
+        # expected post the folds of this process found had arrived (``vault.expected``)
+        self.matched_expectations: list[Match] = []
         self._group: StoreGroup | None = None  # documents stored, not yet committed
 
     # --- lifecycle ----------------------------------------------------------

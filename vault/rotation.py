@@ -681,6 +681,8 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
             catalog.note_duplicate(doc_id, copy_of)
         for incident in old_catalog.incidents():  # the notes of data breaches
             catalog.put_incident(incident)
+        for expectation in old_catalog.expectations():  # expected post: family, sender
+            catalog.put_expectation(expectation)
         staging = folder(vault.root) / NEW
         make_private_dir(staging / "catalog")
         documents = catalog.count()

@@ -3,7 +3,7 @@
 Each area's commands live in a module of their own beside this one
 (``documents``, ``view``, ``quarantine``, ``search``, ``records``, ``watch``,
 ``sync``, ``checks``, ``checkup``, ``setup``, ``recover``, ``session``, ``keys``,
-``incident``, ``access``; shared options in
+``incident``, ``expect``, ``access``; shared options in
 ``common``). The table below names where each command lives and its
 one-line summary, so ``vault --help`` imports none of them;
 ``group.LazyGroup`` loads a command's module only when it is used, and is
@@ -168,6 +168,11 @@ COMMANDS: dict[str, Entry] = {
         "vault.cli.incident",
         "incident",
         "The breach register: record each data breach and what was decided.",
+    ),
+    "expect": Entry(
+        "vault.cli.expect",
+        "expect",
+        "Expected post: what a sender says is on its way, matched when it comes.",
     ),
     "rebuild-catalog": Entry(
         "vault.cli.checks",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from vault.cli.common import (
+    DocumentProgress,
     UnlockSpec,
     available_passphrase,
     new_passphrase_option,
@@ -25,7 +25,6 @@ from vault.cli.setup import (
     choose_passphrase,
     sheet_writer,
 )
-from vault.display import StatusLine
 from vault.errors import UsageError, WrongKeyError
 
 if TYPE_CHECKING:
@@ -33,28 +32,6 @@ if TYPE_CHECKING:
 
 TRIES = 3
 LOCK_WAIT = 600.0  # seconds the switch waits for another command to finish
-
-
-class RotateProgress:
-    """``rotate: 10/40 documents, 12.0/40.0 MB, about 0:05 left`` redrawn in place."""
-
-    def __init__(self) -> None:
-        self._line = StatusLine(sys.stderr)
-        self._start = time.monotonic()
-
-    def __call__(self, done: int, total: int, done_bytes: int, total_bytes: int) -> None:
-        from sync.progress import human_bytes
-
-        text = f"rotate: {done}/{total} documents, {human_bytes(done_bytes)}/"
-        text += human_bytes(total_bytes)
-        elapsed = time.monotonic() - self._start
-        if 0 < done_bytes < total_bytes and elapsed > 1:
-            seconds = int(elapsed * (total_bytes - done_bytes) / done_bytes)
-            text += f", about {seconds // 60}:{seconds % 60:02d} left"
-        self._line.show(text)
-
-    def clear(self) -> None:
-        self._line.clear()
 
 
 @click.command()
@@ -187,7 +164,7 @@ def rotate(
             )
         mover = rotation.hold_mover(vault)  # one 'vault rotate' at a time
         click.get_current_context().call_on_close(mover.release)
-        progress = None if quiet or not sys.stderr.isatty() else RotateProgress()
+        progress = None if quiet or not sys.stderr.isatty() else DocumentProgress("rotate")
         todo = rotation.to_move(vault)
         vault.forget_catalog()
         vault.lock.release()  # storing and reading go on while the documents move
