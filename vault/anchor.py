@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,36 @@ def record_levels(root: Path, listed: dict[str, str]) -> None:
             make_private_dir(default_state_dir())
             make_private_dir(path.parent)
             atomic_write(path, (recipient + "\n").encode("ascii"))
+
+
+def types_path(root: Path) -> Path:
+    """Where the document types each access level is granted by default
+    (config.json's ``levels``) are noted for folder ``root``, outside it."""
+    return recipient_path(root).with_suffix(".level-types.json")
+
+
+def noted_level_types(root: Path) -> dict[str, list[str]] | None:
+    """The types each level was granted by default at the last full unlock
+    (None: none noted, e.g. a vault copied here)."""
+    try:
+        found = json.loads(types_path(root).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict):
+        return None
+    return {
+        str(level): sorted(str(t) for t in types)
+        for level, types in found.items()
+        if isinstance(types, list)
+    }
+
+
+def record_level_types(root: Path, types: dict[str, list[str]]) -> None:
+    """Note ``types`` (a full key unlocked), best effort."""
+    with contextlib.suppress(OSError):
+        make_private_dir(default_state_dir())
+        make_private_dir(types_path(root).parent)
+        atomic_write(types_path(root), json.dumps(types, sort_keys=True).encode("utf-8"))
 
 
 def check_level(root: Path, level: str, recipient: str) -> None:

@@ -106,11 +106,37 @@ def defaults_for(config: Mapping[str, Any], doc_type: str) -> list[str]:
     ]
 
 
-def granted(config: Mapping[str, Any], doc_type: str, explicit: Iterable[str] = ()) -> list[str]:
+def type_grants(config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each level besides ``full`` with the types it is granted by default."""
+    return {
+        name: sorted(str(t) for t in options.get("types", []))
+        for name, options in configured(config).items()
+        if name != FULL
+    }
+
+
+def granted(
+    config: Mapping[str, Any],
+    doc_type: str,
+    explicit: Iterable[str] = (),
+    noted: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
     """The levels a document of ``doc_type`` is stored at: those asked for
-    (``--level``) and those its type gives, sorted, ``full`` left out."""
-    wanted = {name for name in explicit if name != FULL} | set(defaults_for(config, doc_type))
-    return sorted(wanted)
+    (``--level``) and those its type gives, sorted, ``full`` left out.
+    ``noted``: the types granted as a full key last saw them
+    (``vault.anchor.noted_level_types``): a type config.json grants since,
+    written by whoever could write the file, gives nothing until a full key
+    unlocks."""
+    by_type = set(defaults_for(config, doc_type))
+    if noted is not None:
+        by_type = {name for name in by_type if doc_type in noted.get(name, ())}
+    return sorted({name for name in explicit if name != FULL} | by_type)
+
+
+def describe_type_grants(types: Mapping[str, Sequence[str]]) -> str:
+    """``session: letter, contact-arrangements; ...`` (levels granted no type left out)."""
+    shown = [f"{name}: {', '.join(found)}" for name, found in sorted(types.items()) if found]
+    return "; ".join(shown) or "no type"
 
 
 # --- the keys ---------------------------------------------------------------------

@@ -172,6 +172,9 @@ class Vault:
         self.key: DataKey | None = None
         # keys/people.json could not be read or failed its MAC when this unlocked
         self.key_register_damaged = False
+        # config.json's types granted to levels, changed since a full key last
+        # unlocked here: (before, now), for the CLI to say (``_note_level_types``)
+        self.level_types_changed: tuple[dict[str, list[str]], dict[str, list[str]]] | None = None
         self.by_emergency_key = False  # opened with the sealed emergency key
         self.key_label: str | None = None  # the label of the key that unlocked
         # unlocked with a key of an access level other than full (``vault.levels``):
@@ -313,6 +316,17 @@ class Vault:
         """The access level of the key that unlocked (``full`` for the data key)."""
         return self.level_key.name if self.level_key is not None else FULL
 
+    def _note_level_types(self) -> None:
+        """A full key unlocked: note the types config.json grants each level by
+        default (storing without a key grants no other), and keep what
+        changed since the last note for the CLI to say."""
+        now = access_levels.type_grants(self.config)
+        before = anchor.noted_level_types(self.root)
+        if before is not None and before != {k: v for k, v in now.items() if k in before or v}:
+            self.level_types_changed = (before, now)
+        if before != now:
+            anchor.record_level_types(self.root, now)
+
     def _opened_at_level(self, key: LevelKey, label: str | None) -> None:
         """Unlocked with a key of an access level: it reads that level's
         documents, nothing else (``_need_key`` refuses the rest)."""
@@ -334,6 +348,7 @@ class Vault:
         try:
             register = key_register.load_register(self.key_paths, self.config, self._need_key())
             anchor.record_levels(self.root, register.levels)
+            self._note_level_types()
         except IntegrityError:
             self.key_register_damaged = True  # the CLI warns; unlocking went on
             return
@@ -500,7 +515,9 @@ class Vault:
             existing = self.catalog.by_fingerprint(fingerprint)
             if existing is not None:
                 return self.stored_as(existing)
-        granted = access_levels.granted(self.config, doc_type, levels)
+        granted = access_levels.granted(
+            self.config, doc_type, levels, anchor.noted_level_types(self.root)
+        )
         with self.storing() as group:
             if "recipients" not in group.cache:  # the same for the whole group (under the lock)
                 group.cache["recipients"] = [self.recipient]

@@ -921,3 +921,33 @@ def test_a_swapped_level_key_is_refused_and_named_by_verify(
     assert [r["id"] for r in as_json(run(vault_dir, "list", "--json", passphrase=VOLUNTEER))] == [
         doc
     ]
+
+
+def test_types_granted_in_config_json_behind_a_full_keys_back_grant_nothing(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """A keyholder of the session level who can write config.json grants their
+    level a type: documents of that type stored then are not encrypted to the
+    level's key until a full key has unlocked, which says what changed."""
+    set_levels(vault_dir, {"full": {}, "session": {"types": ["letter"]}})
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    ok(run(vault_dir, "list"))  # a full unlock notes what config.json grants
+    inbox = tmp_path / "inbox"
+    session = level_secret(vault_dir, tmp_path / "keys", "volunteer", VOLUNTEER, "session")
+
+    def stored_now(name: str, words: str, doc_type: str) -> list[Path]:
+        before = set(stored(vault_dir))
+        ingest(vault_dir, letter(inbox, name, words), "--type", doc_type)
+        return sorted(set(stored(vault_dir)) - before)
+
+    set_levels(vault_dir, {"full": {}, "session": {"types": ["letter", "court-order"]}})
+    order = stored_now("a.txt", "Court order KOALA", "court-order")
+    note = stored_now("b.txt", "Thanks WALLABY", "letter")
+    assert order and not opened_by(vault_dir, session, order)
+    assert opened_by(vault_dir, session, note) == {p.name for p in note}
+    # A full key unlocking says so, once, and from then on the setting holds.
+    result = ok(run(vault_dir, "list"))
+    assert "court-order" in result.stderr and "config.json" in result.stderr
+    assert "court-order" not in ok(run(vault_dir, "list")).stderr
+    later = stored_now("c.txt", "Order EMU", "court-order")
+    assert opened_by(vault_dir, session, later) == {p.name for p in later}

@@ -273,6 +273,26 @@ def warn_if_key_register_damaged(vault: Vault) -> None:
         click.echo("vault: hint: bring it back from a backup: vault repair NAME", err=True)
 
 
+def warn_if_level_types_changed(vault: Vault) -> None:
+    """Say that config.json now grants other types to access levels by default."""
+    if vault.level_types_changed is None:
+        return
+    from vault.levels import describe_type_grants
+
+    before, now = vault.level_types_changed
+    click.echo(
+        "vault: warning: config.json's access levels now grant by default "
+        f"{describe_type_grants(now)} (before: {describe_type_grants(before)}); "
+        "documents of those types stored from now on open with those levels' keys",
+        err=True,
+    )
+    click.echo(
+        "vault: hint: if nobody here meant it, put config.json's 'levels' back "
+        "and take back what was stored since: vault access revoke LEVEL ID",
+        err=True,
+    )
+
+
 def warn_if_read_only(vault: Vault) -> None:
     """Say what a command could not record or show on a read-only vault."""
     from vault.readonly import notes as read_only_notes
@@ -332,6 +352,7 @@ def unlocked(
             )
         emergency = unlock_vault(vault, spec, agent=agent)
         warn_if_key_register_damaged(vault)
+        warn_if_level_types_changed(vault)
         yield vault
         if vault.dropped_duplicates:
             from vault.cli.dropped import report_dropped
