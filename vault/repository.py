@@ -585,6 +585,16 @@ class Vault:
         folder (``anchor.check_level``); ``UsageError`` for a level with no key."""
         if not names:
             return []
+        from vault import access
+
+        job = access.read_job(self.root)
+        if job is not None and job.kind == access.NEW_KEY and job.level in names:
+            # its old key is still in place, and whoever left may have kept it
+            raise UsageError(
+                f"the access level '{job.level}' is being given a new key, cut short; "
+                "nothing was stored",
+                hint="a full key finishes it first: vault access resume",
+            )
         found = access_levels.recipients(self.key_paths, names)
         listed: dict[str, str] | None = None
         if self.key is not None:

@@ -951,3 +951,36 @@ def test_types_granted_in_config_json_behind_a_full_keys_back_grant_nothing(
     assert "court-order" not in ok(run(vault_dir, "list")).stderr
     later = stored_now("c.txt", "Order EMU", "court-order")
     assert opened_by(vault_dir, session, later) == {p.name for p in later}
+
+
+def test_storing_at_a_level_whose_new_key_was_cut_short_stores_nothing(
+    vault_dir: Path, tmp_path: Path
+) -> None:
+    """A key of the session level removed, the command killed before the
+    level's new key took its place: the leaver's copy of the old key must not
+    open what is stored at the level meanwhile (without a key, by the watch)."""
+    add_key(vault_dir, "volunteer", VOLUNTEER)
+    add_key(vault_dir, "leader", LEADER)
+    inbox = tmp_path / "inbox"
+    ingest(vault_dir, letter(inbox, "a.txt", "Session KOALA"), "--level", "session")
+    ok(run(vault_dir, "list"))
+    kept_by_leaver = level_secret(vault_dir, tmp_path / "old", "volunteer", VOLUNTEER, "session")
+    killed = vault_process(
+        vault_dir, "key", "remove", "volunteer", "--yes",
+        VAULT_PASSPHRASE=PASSPHRASE, VAULT_TEST_ACCESS_STOP_AT="begun",
+    )  # fmt: skip
+    assert killed.returncode == -9, (killed.returncode, killed.stderr)
+    before = set(stored(vault_dir))
+    refused = run(
+        vault_dir, "ingest", str(letter(inbox, "b.txt", "Notes WOMBAT")), "--level", "session",
+        "--keep-source", passphrase=None,
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "vault access resume" in refused.output
+    assert not opened_by(vault_dir, kept_by_leaver, sorted(set(stored(vault_dir)) - before))
+    assert set(stored(vault_dir)) == before  # nothing was stored
+    ok(run(vault_dir, "access", "resume"))
+    later = ingest(vault_dir, letter(inbox, "c.txt", "Notes EMU"), "--level", "session")
+    assert not opened_by(vault_dir, kept_by_leaver, every_file(vault_dir))
+    assert [r["id"] for r in as_json(run(vault_dir, "list", "--json", passphrase=LEADER))][
+        -1
+    ] == later
