@@ -8,7 +8,7 @@ swap a key. The segments of the audit log and journal (``audit/<sha>``,
 ``journal/<sha>``, see ``segments.py``) are named by their hashes, but a
 list names them, so they are judged with it: removed, or not what their
 name says. So every sync lists them all with their hashes, in one listing of
-the top folder, ``keys/``, ``keys/people/``, ``audit/`` and ``journal/``
+the top folder, ``keys/``, ``keys/people/``, ``keys/levels/``, ``audit/`` and ``journal/``
 (``LISTED``), and compares each with the digests recorded when it was sent
 (the state file, ``state.py``): SHA-256 where the remote gives it (a local
 folder computes it), else MD5 (what S3-like stores keep). A file whose hash
@@ -26,12 +26,13 @@ from typing import Any
 
 from sync import rclone
 
-# rclone filter patterns for the replaceable files: the top folder, keys/ and the
-# personal keys in keys/people/; and the segments of the audit log and journal,
-# so one removed or forged is noticed.
+# rclone filter patterns for the replaceable files: the top folder, keys/, the
+# personal keys in keys/people/ and the access levels' keys in keys/levels/;
+# and the segments of the audit log and journal, so one removed or forged is
+# noticed.
 LISTED = (
-    "/*", "/keys/*", "/keys/people/*", "/audit/*", "/journal/*",
-    "/rotation/*", "/rotation/keys/*", "/rotation/keys/people/*",
+    "/*", "/keys/*", "/keys/people/*", "/keys/levels/*", "/audit/*", "/journal/*",
+    "/rotation/*", "/rotation/keys/*", "/rotation/keys/people/*", "/rotation/keys/levels/*",
 )  # fmt: skip
 HASHES = ("sha256", "md5")
 # Audit events that record a look at the vault, not a change to it or a reading

@@ -274,6 +274,16 @@ def test_the_remote_holds_the_level_keys_and_opens_the_same_way(
     usb = tmp_path / "usb"
     ok(run(vault_dir, "remote", "add", "usb", str(usb), "--create", passphrase=None))
     ok(run(vault_dir, "sync", passphrase=None))
+    # The level keys are among the files each sync lists and compares: the
+    # next sync finds the remote as it was left, and a swapped one is seen.
+    again = ok(run(vault_dir, "sync", passphrase=None))
+    assert "already up to date" in again.output and "not as last left" not in again.output
+    forged = usb / "keys" / "levels" / "session.pub"
+    kept = forged.read_bytes()
+    forged.write_bytes(kept.replace(b"age1", b"age2"))
+    healed = ok(run(vault_dir, "sync", passphrase=None))
+    assert "keys/levels/session.pub changed" in healed.output, healed.output
+    assert forged.read_bytes() == kept
     for name in ("session.pub", "session.age"):
         assert (usb / "keys" / "levels" / name).read_bytes() == (
             vault_dir / "keys" / "levels" / name
