@@ -164,6 +164,9 @@ COMMANDS: dict[str, Entry] = {
         "incident",
         "The breach register: record each data breach and what was decided.",
     ),
+    "ui": Entry(
+        "vault.cli.ui", "ui", "Open the vault in your web browser: find, read, store, back up."
+    ),
     "rebuild-catalog": Entry(
         "vault.cli.checks",
         "rebuild_catalog",

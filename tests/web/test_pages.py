@@ -1,0 +1,210 @@
+"""The web page's routes: unlock, lock after idle, search, documents, committee."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from tests.conftest import PASSPHRASE
+from tests.web.conftest import HOSTILE, Web
+from vault.audit import AuditLog
+
+
+def _events(root: Path) -> list[str]:
+    return [entry.event for entry in AuditLog(root / "audit.log").entries()]
+
+
+def test_unlocking_with_a_wrong_passphrase_says_so(web: Web) -> None:
+    answer = web.client.post("/unlock", data={"passphrase": "wrong one", "csrf": web.csrf()})
+    assert answer.status_code == 403
+    assert "does not open this vault" in answer.text
+    assert not web.keeper.unlocked
+    assert "unlock" not in _events(web.root)[-1:]
+
+
+def test_unlocking_opens_the_search_page_and_is_audited(web: Web) -> None:
+    assert 'name="passphrase"' in web.client.get("/").text
+    web.unlock()
+    page = web.client.get("/").text
+    assert 'id="q"' in page and "Lock" in page
+    assert _events(web.root)[-1] == "unlock"
+
+
+def test_the_vault_locks_itself_after_the_idle_time(web: Web) -> None:
+    web.unlock()
+    web.clock.now += 9 * 60
+    assert web.client.get("/results?q=Przybylski").status_code == 200  # a use: time starts again
+    web.clock.now += 9 * 60
+    assert web.keeper.unlocked
+    web.clock.now += 61
+    assert not web.keeper.unlocked
+    assert web.keeper._vault is None  # the key is dropped, not merely hidden
+    assert 'name="passphrase"' in web.client.get("/").text
+    answer = web.client.get("/results?q=Przybylski", headers={"x-requested-with": "fetch"})
+    assert answer.status_code == 401
+    assert web.client.get(f"/doc/{web.docs['letter']}").status_code == 303
+
+
+def test_lock_forgets_the_key(web: Web) -> None:
+    web.unlock()
+    answer = web.client.post("/lock", data={"csrf": web.csrf()})
+    assert answer.status_code == 303
+    assert not web.keeper.unlocked
+    assert 'name="passphrase"' in web.client.get("/").text
+
+
+def test_search_finds_a_misspelt_surname_with_the_line_highlighted(web: Web) -> None:
+    web.unlock()
+    answer = web.client.get("/results", params={"q": "Przybylsky"})
+    assert answer.status_code == 200
+    assert f'href="/doc/{web.docs["letter"]}"' in answer.text
+    assert "<mark>" in answer.text
+    assert "referral" in answer.text and "F-0042" in answer.text
+    assert "similar spelling" in answer.text
+    assert _events(web.root)[-1] == "search"
+
+
+def test_search_filters_as_the_cli_does(web: Web) -> None:
+    web.unlock()
+    found = web.client.get("/results", params={"q": "Przybylski", "type": "court-order"})
+    assert "No documents match" in found.text
+    found = web.client.get("/results", params={"q": "Przybylski", "family": "f42"})
+    assert web.docs["letter"] in found.text
+    found = web.client.get("/results", params={"q": "Przybylski", "until": "1/1/2001"})
+    assert "No documents match" in found.text
+    bad = web.client.get("/results", params={"q": "Przybylski", "family": "Smith"})
+    assert "family reference" in bad.text
+    short = web.client.get("/results", params={"q": "Pr"})
+    assert "at least 3" in short.text
+
+
+def test_hostile_document_text_is_shown_as_text(web: Web) -> None:
+    web.unlock()
+    hits = web.client.get("/results", params={"q": "Kowalczyk"}).text
+    page = web.client.get(f"/doc/{web.docs['hostile']}").text
+    for shown in (hits, page):
+        assert "<script>window" not in shown
+        assert "<img src=x" not in shown
+        assert "<b>name</b>" not in shown
+    assert "&lt;script&gt;window.hacked = 1&lt;/script&gt;" in page
+    assert "&lt;b&gt;name&lt;/b&gt;" in page  # the file name
+    assert "&lt;/script&gt;" in hits
+    assert HOSTILE not in page
+
+
+def test_the_document_page_shows_details_text_per_page_and_is_audited(web: Web) -> None:
+    web.unlock()
+    doc = web.docs["letter"]
+    page = web.client.get(f"/doc/{doc}").text
+    assert "Page 1" in page and "Page 2" in page
+    assert "Contact on Saturdays at the centre" in page
+    assert "NT26P00412" in page and "F-0042" in page
+    assert f"/doc/{doc}/file/original" in page
+    assert _events(web.root)[-1] == "show"
+    missing = web.client.get("/doc/D-NOSUCH1")
+    assert missing.status_code == 404
+    assert "no document" in missing.text
+
+
+def test_the_original_is_shown_inline_from_memory_and_audited_as_a_view(web: Web) -> None:
+    web.unlock()
+    answer = web.client.get(f"/doc/{web.docs['letter']}/file/original")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    assert answer.headers["content-disposition"] == "inline"
+    assert "script-src" not in answer.headers["content-security-policy"]
+    assert answer.content.startswith(b"%PDF")
+    assert b"Referral for the Przybylski" in answer.content
+    assert _events(web.root)[-1] == "view"
+    assert web.client.get(f"/doc/{web.docs['letter']}/file/batch").status_code == 404
+
+
+def test_download_is_an_audited_export(web: Web) -> None:
+    web.unlock()
+    answer = web.client.post(f"/doc/{web.docs['letter']}/download", data={"csrf": web.csrf()})
+    assert answer.status_code == 200
+    assert answer.headers["content-disposition"].startswith('attachment; filename="')
+    assert answer.content.startswith(b"%PDF")
+    entry = list(AuditLog(web.root / "audit.log").entries())[-1]
+    assert entry.event == "export"
+    assert entry.ids[0] == web.docs["letter"]
+    assert entry.detail["to"] == "browser download"
+    assert entry.detail["encrypted"] is False
+
+
+def test_edit_changes_type_family_and_fields(web: Web) -> None:
+    web.unlock()
+    doc = web.docs["letter"]
+    answer = web.client.post(
+        f"/doc/{doc}/edit",
+        data={
+            "csrf": web.csrf(),
+            "type": "court-order",
+            "family": "f7",
+            "field_name": "case number",
+            "field_value": "ZW26C00001",
+            "new_name": "court",
+            "new_value": "Leeds",
+        },
+    )
+    assert answer.status_code == 303
+    page = web.client.get(answer.headers["location"]).text
+    assert "Saved." in page
+    assert "court-order" in page and "F-0007" in page
+    assert "ZW26C00001" in page and "Leeds" in page
+    assert "edit" in _events(web.root)
+    bad = web.client.post(f"/doc/{doc}/edit", data={"csrf": web.csrf(), "family": "Smith"})
+    assert bad.status_code == 400
+
+
+def test_the_committee_page_needs_no_passphrase(web: Web) -> None:
+    assert not web.keeper.unlocked
+    page = web.client.get("/committee")
+    assert page.status_code == 200
+    assert "For the minutes" in page.text and "Backups" in page.text
+    assert "Przybylski" not in page.text
+    report = web.client.post("/committee/report", data={"csrf": web.csrf()})
+    assert report.status_code == 200
+    assert report.content.startswith(b"%PDF")
+    assert report.headers["content-disposition"].startswith("attachment")
+    assert _events(web.root)[-1] == "report"
+    assert not web.keeper.unlocked
+
+
+def _files_changed_since(folders: list[Path], since: float) -> list[Path]:
+    found = []
+    for folder in folders:
+        for dirpath, _, names in os.walk(folder):
+            for name in names:
+                path = Path(dirpath, name)
+                try:
+                    if path.stat().st_mtime >= since:
+                        found.append(path)
+                except OSError:
+                    continue
+    return found
+
+
+def test_no_plaintext_is_written_during_a_session(web: Web) -> None:
+    folders = [web.root, Path(tempfile.gettempdir())]
+    if Path("/dev/shm").is_dir():
+        folders.append(Path("/dev/shm"))
+    since = time.time() - 0.01
+    web.unlock()
+    doc = web.docs["letter"]
+    assert b"Przybylski" in web.client.get(f"/doc/{doc}/file/original").content
+    assert "Przybylski" in web.client.get(f"/doc/{doc}").text
+    assert doc in web.client.get("/results", params={"q": "Przybylski"}).text
+    web.client.post(f"/doc/{doc}/download", data={"csrf": web.csrf()})
+    web.client.post("/lock", data={"csrf": web.csrf()})
+    changed = _files_changed_since(folders, since)
+    assert changed  # the audit log at least: the watch can see writes
+    for path in changed:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        for secret in (b"Przybylski", b"Saturdays", PASSPHRASE.encode()):
+            assert secret not in data, path

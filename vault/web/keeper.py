@@ -1,0 +1,155 @@
+"""The unlocked vault of the web page, kept in this process's memory only.
+
+One ``Vault`` is unlocked once (passphrase of any of the vault's keys) and
+kept open, with its catalog, for the requests that follow; every use of it
+runs on one thread of its own, under the vault's lock, as each CLI command
+does, so the web page and the commands never write at once. Before each use
+the keeper looks whether another program changed the vault meanwhile (a new
+head: the catalog is opened again; new journal entries: they are folded in).
+
+The key is dropped (the vault closed and every reference to the key let go)
+after ``ui_idle_lock_minutes`` without use, on 'Lock', and when the process
+ends; nothing of it is ever written anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from vault.errors import UsageError
+from vault.journal import JOURNAL
+
+if TYPE_CHECKING:
+    from vault.repository import Vault
+
+T = TypeVar("T")
+Stamp = tuple[int, int, int] | None
+
+
+class LockedVaultError(UsageError):
+    """The page needs the vault unlocked, and it is not (or no longer)."""
+
+
+def _stamp(path: Path) -> Stamp:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_ino, found.st_mtime_ns, found.st_size)
+
+
+class Keeper:
+    """Holds the unlocked vault; ``clock`` is for tests."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        idle_minutes: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.root = root
+        self.idle_seconds = idle_minutes * 60
+        self.clock = clock
+        self._vault: Vault | None = None
+        self._last_use = 0.0
+        self._seen: tuple[Stamp, Stamp] = (None, None)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault")
+        self._guard = threading.Lock()
+
+    # --- state ----------------------------------------------------------------
+
+    @property
+    def unlocked(self) -> bool:
+        self.lock_if_idle()
+        return self._vault is not None
+
+    def lock_if_idle(self) -> bool:
+        """Drop the key if it went unused for the idle time; True if it did."""
+        with self._guard:
+            idle = self._vault is not None and (self.clock() - self._last_use >= self.idle_seconds)
+        if idle:
+            self.lock()
+        return idle
+
+    def lock(self) -> None:
+        """Forget the key now (the vault closed on its own thread)."""
+        with self._guard:
+            vault, self._vault = self._vault, None
+        if vault is not None:
+            with contextlib.suppress(RuntimeError):  # the pool is shut down: process ending
+                self._pool.submit(_close, vault).result()
+
+    def close(self) -> None:
+        self.lock()
+        self._pool.shutdown(wait=True)
+
+    # --- using the vault ------------------------------------------------------------
+
+    def unlock(self, passphrase: str) -> None:
+        """Unlock with the passphrase of any of the vault's keys
+        (``WrongKeyError`` if none opens it); audited as 'vault unlock' is."""
+        self._pool.submit(self._unlock, passphrase).result()
+
+    def _unlock(self, passphrase: str) -> None:
+        from vault.repository import Vault
+
+        vault = Vault.open(self.root)
+        with vault.lock:
+            vault.unlock(passphrase)
+            vault.catalog  # noqa: B018 - opens it and folds the journal in
+            vault.audit.append("unlock")
+            self._seen = self._stamps(vault)
+        vault.lock.on_acquire = None  # cleaned up on first taking; others clean their own
+        with self._guard:
+            self._vault, self._last_use = vault, self.clock()
+
+    def call(self, work: Callable[[Vault], T], *, touch: bool = True) -> T:
+        """Run ``work`` with the unlocked vault on the vault's thread, under its
+        lock; ``touch``: it counts as a use (work in the background does not)."""
+        return self._pool.submit(self._run, work, touch).result()
+
+    async def run(self, work: Callable[[Vault], T]) -> T:
+        """``call`` from the event loop, without blocking it."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._run, work)
+
+    def _run(self, work: Callable[[Vault], T], touch: bool = True) -> T:
+        self.lock_if_idle()
+        with self._guard:
+            vault = self._vault
+            if vault is None:
+                raise LockedVaultError("the vault is locked")
+            if touch:
+                self._last_use = self.clock()
+        with vault.lock:
+            self._refresh(vault)
+            try:
+                return work(vault)
+            finally:
+                self._seen = self._stamps(vault)
+
+    def _stamps(self, vault: Vault) -> tuple[Stamp, Stamp]:
+        return (_stamp(vault.layout.head), _stamp(vault.layout.root / JOURNAL))
+
+    def _refresh(self, vault: Vault) -> None:
+        """Catch up with what other programs did since the last use."""
+        head, journal = self._stamps(vault)
+        if head != self._seen[0]:
+            vault.forget_catalog()
+            vault.catalog  # noqa: B018 - opened again, the journal folded in
+        elif journal != self._seen[1] and vault.journal_entries():
+            vault.fold_journal()
+
+
+def _close(vault: Vault) -> None:
+    vault.forget_catalog()
+    vault.key = None
+    vault.audit.key_label = None

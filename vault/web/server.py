@@ -1,0 +1,99 @@
+"""Serving the web page: a socket on 127.0.0.1, uvicorn, the browser opened.
+
+The socket is bound before anything else so that the port is known (and
+free) when the address with its token is made; uvicorn then serves on it.
+While the page runs, a small task locks the vault once it has gone unused
+for the idle time, whether or not a request comes; when the server stops
+(Ctrl-C, the terminal closed), the key is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+import threading
+import webbrowser
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import click
+from starlette.applications import Starlette
+
+from vault.web.app import build
+from vault.web.guard import Guard
+from vault.web.keeper import Keeper
+
+HOST = "127.0.0.1"
+IDLE_CHECK_SECONDS = 5.0
+
+
+def make_app(root: Path, port: int) -> tuple[Starlette, Guard, Keeper]:
+    """The application for the vault at ``root`` served on ``port``."""
+    from vault.config import idle_lock_minutes
+    from vault.repository import Vault, require_vault
+
+    require_vault(root)
+    minutes = idle_lock_minutes(Vault.open(root).config)
+    guard = Guard(port)
+    keeper = Keeper(root, idle_minutes=minutes)
+    app = build(root, guard, keeper)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async def watch() -> None:
+            while True:
+                await asyncio.sleep(IDLE_CHECK_SECONDS)
+                keeper.lock_if_idle()
+
+        task = asyncio.create_task(watch())
+        try:
+            yield
+        finally:
+            task.cancel()
+            keeper.close()
+
+    app.router.lifespan_context = lifespan
+    return app, guard, keeper
+
+
+def bound_socket(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        from vault.errors import UsageError
+
+        raise UsageError(
+            f"cannot serve on port {port}: {exc.strerror}",
+            hint="leave out --port to use a free one",
+        ) from exc
+    sock.listen(64)
+    return sock
+
+
+def serve(root: Path, *, port: int = 0, open_browser: bool = True) -> None:
+    import uvicorn
+
+    sock = bound_socket(port)
+    port = sock.getsockname()[1]
+    app, guard, keeper = make_app(root, port)
+    url = guard.url()
+    click.echo(f"The vault's page is at {url}")
+    sys.stdout.flush()  # at once, even into a pipe: a script may wait for the address
+    click.echo(
+        "Keep this window open while you use it; Ctrl-C stops it and locks the vault.",
+        err=True,
+    )
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        keeper.close()
+        sock.close()
