@@ -58,7 +58,8 @@ def _p(values: list[float], pct: int) -> float:
 
 def in_browser(root: Path, state: Path, rounds: int, profile: Path) -> list[float]:
     times: list[float] = []
-    with running_ui(root, environment(state)) as url, browser(profile) as context:
+    with running_ui(root, environment(state)) as server, browser(profile) as context:
+        url = server.url
         page = context.new_page()  # type: ignore[attr-defined]
         page.goto(url)
         page.get_by_label("Passphrase").fill(PASSPHRASE)

@@ -18,6 +18,7 @@ PAGES = ["/", "/committee", "/results?q=x", "/static/style.css", "/static/app.js
 # Every route that changes something, with its method.
 CHANGING = [
     ("post", "/unlock"),
+    ("post", "/unlock/emergency"),
     ("post", "/lock"),
     ("post", "/doc/{letter}/download"),
     ("post", "/doc/{letter}/edit"),

@@ -12,7 +12,7 @@ from tests.web.conftest import Web
 from vault.cli import cli
 
 
-def _wait(web: Web, path: str, done: callable, seconds: float = 120) -> dict:
+def _wait(web: Web, path: str, done: callable, seconds: float = 60) -> dict:
     deadline = time.monotonic() + seconds
     while True:
         found = web.client.get(path).json()

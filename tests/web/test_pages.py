@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from tests.conftest import PASSPHRASE
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import PASSPHRASE, TEST_WORK_FACTOR, Template
 from tests.web.conftest import HOSTILE, Web
+from vault import scrypt_file
 from vault.audit import AuditLog
+from vault.cli import cli
 
 
 def _events(root: Path) -> list[str]:
@@ -187,24 +194,109 @@ def _files_changed_since(folders: list[Path], since: float) -> list[Path]:
     return found
 
 
-def test_no_plaintext_is_written_during_a_session(web: Web) -> None:
-    folders = [web.root, Path(tempfile.gettempdir())]
+def test_no_plaintext_is_written_during_a_session(
+    web: Web, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The temp folder and the tmpfs are this test's own (the machine's are
+    # shared with other programs, whose files are not this page's doing).
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setenv("TMPDIR", str(temp))
+    folders = [web.root, temp]
     if Path("/dev/shm").is_dir():
-        folders.append(Path("/dev/shm"))
-    since = time.time() - 0.01
-    web.unlock()
-    doc = web.docs["letter"]
-    assert b"Przybylski" in web.client.get(f"/doc/{doc}/file/original").content
-    assert "Przybylski" in web.client.get(f"/doc/{doc}").text
-    assert doc in web.client.get("/results", params={"q": "Przybylski"}).text
-    web.client.post(f"/doc/{doc}/download", data={"csrf": web.csrf()})
-    web.client.post("/lock", data={"csrf": web.csrf()})
-    changed = _files_changed_since(folders, since)
-    assert changed  # the audit log at least: the watch can see writes
-    for path in changed:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            continue
-        for secret in (b"Przybylski", b"Saturdays", PASSPHRASE.encode()):
-            assert secret not in data, path
+        runtime = Path(tempfile.mkdtemp(prefix="web-test-", dir="/dev/shm"))
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+        folders.append(runtime)
+    try:
+        since = time.time() - 0.01
+        web.unlock()
+        doc = web.docs["letter"]
+        assert b"Przybylski" in web.client.get(f"/doc/{doc}/file/original").content
+        assert "Przybylski" in web.client.get(f"/doc/{doc}").text
+        assert doc in web.client.get("/results", params={"q": "Przybylski"}).text
+        web.client.post(f"/doc/{doc}/download", data={"csrf": web.csrf()})
+        web.client.post("/lock", data={"csrf": web.csrf()})
+        changed = _files_changed_since(folders, since)
+        assert changed  # the audit log at least: the watch can see writes
+        for path in changed:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            for secret in (b"Przybylski", b"Saturdays", PASSPHRASE.encode()):
+                assert secret not in data, path
+        for folder in folders[1:]:
+            assert not list(folder.iterdir()), folder  # no work folder is left either
+    finally:
+        if len(folders) > 2:
+            shutil.rmtree(folders[2], ignore_errors=True)
+
+
+def _entries(root: Path) -> list:
+    return list(AuditLog(root / "audit.log").entries())
+
+
+def test_a_personal_key_unlocks_and_is_named(
+    web: Web, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(  # the new key file at the tests' low scrypt cost (see tests/conftest)
+        scrypt_file, "encrypt", functools.partial(scrypt_file.encrypt, work_factor=TEST_WORK_FACTOR)
+    )
+    added = runner.invoke(
+        cli,
+        ["--vault", str(web.root), "key", "add", "deputy"],
+        env={"VAULT_PASSPHRASE": PASSPHRASE, "VAULT_NEW_PASSPHRASE": "Deputy Stays 77"},
+    )
+    assert added.exit_code == 0, added.output
+    answer = web.client.post("/unlock", data={"passphrase": "Deputy Stays 77", "csrf": web.csrf()})
+    assert answer.status_code == 303
+    assert web.keeper.unlocked and web.keeper.key_label == "deputy"
+    last = _entries(web.root)[-1]
+    assert last.event == "unlock" and last.detail["key"] == "deputy"
+    assert "Unlocked with the key “deputy”" in web.client.get("/").text
+
+
+def test_the_emergency_key_opens_the_vault_with_a_reason_recorded(
+    web: Web, template_vault: Template
+) -> None:
+    key = template_vault.emergency_secret
+    typed = " ".join(key[i : i + 4] for i in range(0, len(key), 4)).lower()  # as read off the sheet
+    answer = web.client.post(
+        "/unlock/emergency",
+        data={"emergency_key": typed, "reason": "coordinator in hospital", "csrf": web.csrf()},
+    )
+    assert answer.status_code == 303
+    assert web.keeper.unlocked and web.keeper.by_emergency_key
+    used, unlocked = _entries(web.root)[-2:]
+    assert used.event == "emergency-use" and used.detail["reason"] == "coordinator in hospital"
+    assert unlocked.event == "unlock"
+    page = web.client.get("/").text
+    assert "opened with the emergency key" in page and "vault passwd" in page
+    assert key not in page and key.lower() not in page
+    assert key not in (web.root / "audit.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason", "code", "said"),
+    [
+        ("AGE-SECRET-KEY-1" + "Q" * 58, "court deadline", 403, "Check it against the sheet"),
+        ("not a key at all", "court deadline", 403, "Check it against the sheet"),
+        ("", "court deadline", 400, "No emergency key was typed"),
+        ("{key}", "  ", 400, "Say why the emergency key is used"),
+    ],
+)
+def test_the_emergency_key_is_refused_when_wrong_or_without_a_reason(
+    web: Web, template_vault: Template, typed: str, reason: str, code: int, said: str
+) -> None:
+    before = len(_entries(web.root))
+    typed = typed.format(key=template_vault.emergency_secret)
+    answer = web.client.post(
+        "/unlock/emergency", data={"emergency_key": typed, "reason": reason, "csrf": web.csrf()}
+    )
+    assert answer.status_code == code
+    assert said in answer.text
+    assert 'id="emergency-key"' in answer.text and '<details class="emergency" open' in answer.text
+    assert template_vault.emergency_secret not in answer.text
+    assert not web.keeper.unlocked
+    assert len(_entries(web.root)) == before  # nothing recorded: nothing was opened

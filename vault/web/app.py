@@ -10,8 +10,10 @@ download as an export, each search, each report.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -96,10 +98,23 @@ class Page:
             jobs = Jobs(root, keeper)
         self.jobs = jobs
 
+    def close(self) -> None:
+        """The page stops: its jobs end (within their time limit) and the key is dropped."""
+        try:
+            self.jobs.close()
+        finally:
+            self.keeper.close()
+
     def render(self, request: Request, name: str, code: int = 200, **context: Any) -> Response:
         session: Session = request.scope["state"]["session"]
+        unlocked = self.keeper.unlocked
         body = self.env.get_template(name).render(
-            csrf=session.csrf, unlocked=self.keeper.unlocked, path=request.url.path, **context
+            csrf=session.csrf,
+            unlocked=unlocked,
+            emergency_used=unlocked and self.keeper.by_emergency_key,
+            key_label=self.keeper.key_label if unlocked else None,
+            path=request.url.path,
+            **context,
         )
         return HTMLResponse(body, status_code=code)
 
@@ -160,12 +175,43 @@ def needs_csrf(endpoint: Endpoint) -> Endpoint:
     return checked
 
 
-def build(root: Path, guard: Guard, keeper: Keeper, jobs: Jobs | None = None) -> Starlette:
-    """The Starlette application of ``vault ui``."""
+def build(
+    root: Path,
+    guard: Guard,
+    keeper: Keeper,
+    jobs: Jobs | None = None,
+    *,
+    idle_check_seconds: float | None = None,
+) -> Starlette:
+    """The Starlette application of ``vault ui``. While it runs, a task locks
+    the vault once it has gone unused for the idle time, every
+    ``idle_check_seconds`` (None: only when a request comes); when it stops,
+    its jobs end and the key is dropped (``Page.close``)."""
     page = Page(root, guard, keeper, jobs)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async def watch(every: float) -> None:
+            while True:
+                await asyncio.sleep(every)
+                keeper.lock_if_idle()
+
+        task = asyncio.create_task(watch(idle_check_seconds)) if idle_check_seconds else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+            await _in_thread(page.close)
+
     routes = [
         Route("/", functools.partial(home, page)),
         Route("/unlock", needs_csrf(functools.partial(unlock, page)), methods=["POST"]),
+        Route(
+            "/unlock/emergency",
+            needs_csrf(functools.partial(unlock_emergency, page)),
+            methods=["POST"],
+        ),
         Route("/lock", needs_csrf(functools.partial(lock, page)), methods=["POST"]),
         Route("/results", functools.partial(results, page)),
         Route("/doc/{doc_id}", functools.partial(document, page)),
@@ -195,6 +241,7 @@ def build(root: Path, guard: Guard, keeper: Keeper, jobs: Jobs | None = None) ->
         routes=routes,
         middleware=[Middleware(GuardMiddleware, guard=guard)],
         exception_handlers={VaultError: functools.partial(vault_error, page)},
+        lifespan=lifespan,
     )
     return app
 
@@ -216,7 +263,7 @@ async def vault_error(page: Page, request: Request, exc: Exception) -> Response:
 
 async def home(page: Page, request: Request) -> Response:
     if not page.keeper.unlocked:
-        return page.render(request, "unlock.html", wrong=False)
+        return page.render(request, "unlock.html")
     return page.render(request, "search.html", types=DOC_TYPES, query=request.query_params)
 
 
@@ -229,6 +276,27 @@ async def unlock(page: Page, request: Request) -> Response:
         await _in_thread(page.keeper.unlock, passphrase)
     except WrongKeyError:
         return page.render(request, "unlock.html", code=403, wrong=True)
+    return RedirectResponse("/", status_code=303)
+
+
+async def unlock_emergency(page: Page, request: Request) -> Response:
+    """Unlock with the emergency key of the sealed sheet, typed, and a reason:
+    the use is recorded in the audit log, as the CLI's --emergency-key does."""
+    from vault import emergency_key
+
+    form = await form_of(request)
+    reason = (form.get("reason") or "").strip()
+    try:
+        secret = emergency_key.from_answer(form.get("emergency_key") or "")
+        if not reason:
+            raise UsageError("say why the emergency key is used: it goes to the audit log")
+        await _in_thread(page.keeper.unlock_with_emergency_key, secret, reason)
+    except WrongKeyError:
+        problem = "That is not this vault's emergency key. Check it against the sheet."
+        return page.render(request, "unlock.html", code=403, emergency=problem, reason=reason)
+    except UsageError as exc:
+        problem = exc.message[:1].upper() + exc.message[1:] + "."
+        return page.render(request, "unlock.html", code=400, emergency=problem, reason=reason)
     return RedirectResponse("/", status_code=303)
 
 

@@ -10,6 +10,10 @@ document is written, never during OCR, so searching goes on meanwhile.
 Progress (per file: pages read, stored, not stored and why) is kept in
 memory for the page to ask for.
 
+When the page stops (``close``), files not yet begun are given up (their
+work folders removed), the file being read stops after the page it is on,
+and the threads are waited for, within a time limit.
+
 'Back up now' runs ``sync.backup.sync_remote`` for each remote in a thread,
 its transfer figures kept for the progress bar. The quarantine and the
 backups' facts need no passphrase.
@@ -21,9 +25,10 @@ import contextlib
 import itertools
 import shutil
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from queue import Queue
+from queue import Empty, Queue
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -38,6 +43,12 @@ if TYPE_CHECKING:
 
 MAX_UPLOAD = 2 * 1024**3  # bytes in one file
 DOC_TYPES = ("referral", "court-order", "letter", "other")
+STOP_SECONDS = 15.0  # waited for the file being read (one page) and a backup at the end
+CLOSED = "the vault's page was closed before it was stored; drop it again"
+
+
+class StoppedError(Exception):
+    """The page is closing: the file being read is given up."""
 
 
 class StoringVault(Vault):
@@ -82,6 +93,26 @@ class Jobs:
         self._guard = threading.Lock()
         self._worker: threading.Thread | None = None
         self._backup = BackupJob()
+        self._backup_thread: threading.Thread | None = None
+        self._closing = False
+
+    def close(self, timeout: float = STOP_SECONDS) -> bool:
+        """Stop: files not begun are given up, the one being read stops after
+        its page; wait at most ``timeout`` seconds for the threads (True: they ended)."""
+        with self._guard:
+            self._closing = True
+            while True:
+                try:
+                    job, folder, _ = self._queue.get_nowait()
+                except Empty:
+                    break
+                shutil.rmtree(folder, ignore_errors=True)
+                job.state, job.message = "not stored", CLOSED
+            threads = [t for t in (self._worker, self._backup_thread) if t is not None]
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in threads)
 
     # --- storing --------------------------------------------------------------------
 
@@ -92,6 +123,8 @@ class Jobs:
 
         if not self.keeper.unlocked:
             return JSONResponse({"error": "The vault is locked."}, status_code=401)
+        if self._closing:
+            return JSONResponse({"error": "The vault's page is closing."}, status_code=503)
         name = Path(request.query_params.get("name", "") or "document").name or "document"
         doc_type = request.query_params.get("type") or None
         if doc_type is not None and doc_type not in DOC_TYPES:
@@ -120,6 +153,9 @@ class Jobs:
             raise
         job = FileJob(next(self._numbers), name, doc_type=doc_type, family=family)
         with self._guard:
+            if self._closing:  # closed while it came
+                shutil.rmtree(folder, ignore_errors=True)
+                return JSONResponse({"error": "The vault's page is closing."}, status_code=503)
             self._files.append(job)
             self._queue.put((job, folder, path))
             if self._worker is None or not self._worker.is_alive():
@@ -144,6 +180,8 @@ class Jobs:
                 job, folder, path = self._queue.get()
             try:
                 self._store(job, path)
+            except StoppedError:
+                job.state, job.message = "not stored", CLOSED
             except Exception as exc:  # one file's failure never stops the others
                 job.state, job.message = "not stored", _said(exc)
             finally:
@@ -160,6 +198,8 @@ class Jobs:
         job.state = "reading"
 
         def page(done: int, total: int) -> None:
+            if self._closing:  # the OCR stops its pages, removes its files, and this ends
+                raise StoppedError
             job.page, job.pages = done, total
 
         outcome = Ingester(settings, quarantine_refused=True).ingest_file(vault, path, on_page=page)
@@ -233,8 +273,11 @@ class Jobs:
         with self._guard:
             if self._backup.running:
                 return False
+            if self._closing:
+                return False
             self._backup = BackupJob(running=True)
-        threading.Thread(target=self._back_up, daemon=True).start()
+            self._backup_thread = threading.Thread(target=self._back_up, daemon=True)
+            self._backup_thread.start()
         return True
 
     def backup_progress(self) -> dict[str, Any]:

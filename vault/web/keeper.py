@@ -93,17 +93,40 @@ class Keeper:
 
     # --- using the vault ------------------------------------------------------------
 
-    def unlock(self, passphrase: str) -> None:
-        """Unlock with the passphrase of any of the vault's keys
-        (``WrongKeyError`` if none opens it); audited as 'vault unlock' is."""
-        self._pool.submit(self._unlock, passphrase).result()
+    @property
+    def by_emergency_key(self) -> bool:
+        """Whether the vault was opened with the emergency key."""
+        vault = self._vault
+        return vault is not None and vault.by_emergency_key
 
-    def _unlock(self, passphrase: str) -> None:
+    @property
+    def key_label(self) -> str | None:
+        """The label of the key that unlocked (a personal key's, say)."""
+        vault = self._vault
+        return vault.key_label if vault is not None else None
+
+    def unlock(self, passphrase: str) -> None:
+        """Unlock with the passphrase of any of the vault's keys, the
+        coordinator's or a personal key's (``WrongKeyError`` if none opens
+        it); audited as 'vault unlock' is, naming the key."""
+        self._pool.submit(self._unlock, passphrase, None).result()
+
+    def unlock_with_emergency_key(self, secret: str, reason: str) -> None:
+        """Unlock with the emergency key of the sealed sheet; the use, its time
+        and ``reason`` go to the audit log first, as with the CLI's
+        --emergency-key (``UsageError`` without a reason, ``WrongKeyError``
+        if it is not this vault's)."""
+        self._pool.submit(self._unlock, None, (secret, reason)).result()
+
+    def _unlock(self, passphrase: str | None, emergency: tuple[str, str] | None) -> None:
         from vault.repository import Vault
 
         vault = Vault.open(self.root)
         with vault.lock:
-            vault.unlock(passphrase)
+            if emergency is not None:
+                vault.unlock_with_emergency_key(*emergency)
+            else:
+                vault.unlock(passphrase or "")
             vault.catalog  # noqa: B018 - opens it and folds the journal in
             vault.audit.append("unlock")
             self._seen = self._stamps(vault)

@@ -3,19 +3,18 @@
 The socket is bound before anything else so that the port is known (and
 free) when the address with its token is made; uvicorn then serves on it.
 While the page runs, a small task locks the vault once it has gone unused
-for the idle time, whether or not a request comes; when the server stops
-(Ctrl-C, the terminal closed), the key is dropped.
+for the idle time, whether or not a request comes. When the server stops
+(Ctrl-C, SIGTERM, the terminal closed), a request still running gets
+``GRACE_SECONDS``, the jobs end (a file being read stops after its page,
+``vault.web.jobs``) and the key is dropped.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import socket
 import sys
 import threading
 import webbrowser
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import click
@@ -27,6 +26,7 @@ from vault.web.keeper import Keeper
 
 HOST = "127.0.0.1"
 IDLE_CHECK_SECONDS = 5.0
+GRACE_SECONDS = 5
 
 
 def make_app(root: Path, port: int) -> tuple[Starlette, Guard, Keeper]:
@@ -38,23 +38,7 @@ def make_app(root: Path, port: int) -> tuple[Starlette, Guard, Keeper]:
     minutes = idle_lock_minutes(Vault.open(root).config)
     guard = Guard(port)
     keeper = Keeper(root, idle_minutes=minutes)
-    app = build(root, guard, keeper)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        async def watch() -> None:
-            while True:
-                await asyncio.sleep(IDLE_CHECK_SECONDS)
-                keeper.lock_if_idle()
-
-        task = asyncio.create_task(watch())
-        try:
-            yield
-        finally:
-            task.cancel()
-            keeper.close()
-
-    app.router.lifespan_context = lifespan
+    app = build(root, guard, keeper, idle_check_seconds=IDLE_CHECK_SECONDS)
     return app, guard, keeper
 
 
@@ -88,10 +72,19 @@ def serve(root: Path, *, port: int = 0, open_browser: bool = True) -> None:
         "Keep this window open while you use it; Ctrl-C stops it and locks the vault.",
         err=True,
     )
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        # A request still running when it is told to stop gets this long.
+        timeout_graceful_shutdown=GRACE_SECONDS,
+    )
     server = uvicorn.Server(config)
     if open_browser:
-        threading.Timer(0.5, webbrowser.open, args=(url,)).start()
+        opener = threading.Timer(0.5, webbrowser.open, args=(url,))
+        opener.daemon = True  # a browser that never returns does not keep this program
+        opener.start()
     try:
         server.run(sockets=[sock])
     finally:

@@ -46,6 +46,7 @@
     form.addEventListener("change", search);
     form.addEventListener("submit", function (e) { e.preventDefault(); search(); });
     if (box.value) search();
+    form.dataset.ready = "yes";  // listening now (a script, or a quick hand, may wait for it)
   }
 
   // --- storing dropped files ---------------------------------------------------------
@@ -137,6 +138,14 @@
     }
     drop.addEventListener("dragover", function (e) { e.preventDefault(); drop.classList.add("over"); });
     drop.addEventListener("dragleave", function () { drop.classList.remove("over"); });
+    // Files in folders as 'vault ingest FOLDER' takes them: in order of their
+    // paths, hidden ones (a name starting with ".") left out.
+    function hidden(path) { return path.split("/").some(function (part) { return part.charAt(0) === "."; }); }
+    function sendAll(found) {  // [file, path inside what was dropped]
+      found.filter(function (p) { return !hidden(p[1]); })
+        .sort(function (a, b) { return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0; })
+        .forEach(function (p) { send(p[0], p[0].name); });
+    }
     drop.addEventListener("drop", function (e) {
       e.preventDefault();
       drop.classList.remove("over");
@@ -144,18 +153,19 @@
       if (entries.length && entries[0]) {
         const files = [];
         Promise.all(entries.filter(Boolean).map(function (en) { return walk(en, files); })).then(function () {
-          files.forEach(function (p) { send(p[0], p[0].name); });
+          sendAll(files);
         });
       } else {
-        Array.from(e.dataTransfer.files).forEach(function (f) { send(f, f.name); });
+        sendAll(Array.from(e.dataTransfer.files).map(function (f) { return [f, f.name]; }));
       }
     });
     ["files", "folder"].forEach(function (id) {
       document.getElementById(id).addEventListener("change", function (e) {
-        Array.from(e.target.files).forEach(function (f) { send(f, f.name); });
+        sendAll(Array.from(e.target.files).map(function (f) { return [f, f.webkitRelativePath || f.name]; }));
         e.target.value = "";
       });
     });
+    drop.dataset.ready = "yes";
   }
 
   // --- back up now ---------------------------------------------------------------------
@@ -183,5 +193,6 @@
       fetch("/backups/run", { method: "POST", headers: headers, credentials: "same-origin" }).then(follow);
     });
     if (button.disabled) follow();
+    backup.dataset.ready = "yes";
   }
 })();
