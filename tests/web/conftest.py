@@ -38,7 +38,9 @@ def ends_in_time() -> Iterator[None]:
 
     At the limit, where each thread is is noted and every process the test
     started (vault ui, chromium, Playwright's driver) is killed, so that
-    what it waits on fails at once; if it still waits, it is interrupted.
+    what it waits on fails at once; if it still waits, it is interrupted
+    (Ctrl-C), and if even that does not end it, the run ends with the
+    threads' places printed.
     Afterwards, a thread or process it started that is still there after
     ``GONE_SECONDS`` fails it (the processes are killed)."""
     me = os.getpid()
@@ -52,8 +54,12 @@ def ends_in_time() -> Iterator[None]:
             f.seek(0)
             stacks.append(f.read())
         kill_all(descendants(me) - processes)
-        if not done.wait(15):
-            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        if done.wait(15):
+            return
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        if not done.wait(30):  # a thread that never ends keeps even the exit waiting
+            os.write(2, f"\nA web test ran past its limit and stayed stuck:\n{stacks[0]}".encode())
+            os._exit(3)
 
     done = threading.Event()
     timer = threading.Timer(TEST_SECONDS, expire)

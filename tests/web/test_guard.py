@@ -111,3 +111,23 @@ def test_the_page_loads_nothing_from_elsewhere(web: Web) -> None:
         page = web.client.get(path).text
         assert "http://" not in page and "https://" not in page, path
         assert "<script>" not in page.replace('<script src="/static/app.js" defer></script>', "")
+
+
+def test_answers_go_out_at_once() -> None:
+    """The page's socket (and so each connection accepted from it) sends
+    without waiting to fill a packet: an answer in two writes (headers, body)
+    would otherwise wait about 40 ms for the browser's acknowledgement."""
+    import socket
+
+    from vault.web.server import bound_socket
+
+    sock = bound_socket(0)
+    try:
+        assert sock.getsockname()[0] == "127.0.0.1"
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        client = socket.create_connection(sock.getsockname())
+        accepted, _ = sock.accept()
+        with client, accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()

@@ -6,6 +6,7 @@ import functools
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -54,6 +55,25 @@ def test_the_vault_locks_itself_after_the_idle_time(web: Web) -> None:
     assert web.client.get(f"/doc/{web.docs['letter']}").status_code == 303
 
 
+def test_a_search_that_comes_as_the_idle_time_ends_is_answered_locked(web: Web) -> None:
+    web.unlock()
+    web.clock.now += 10 * 60 + 1  # idle, and nothing looked yet (no watch task in these tests)
+    answers: list = []
+
+    def ask() -> None:
+        answers.append(
+            web.client.get("/results?q=Przybylski", headers={"x-requested-with": "fetch"})
+        )
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    asking.join(timeout=20)
+    assert not asking.is_alive(), "the search never came back: the vault's thread waits on itself"
+    assert answers[0].status_code == 401
+    assert web.keeper._vault is None
+    assert web.client.post("/lock", data={"csrf": web.csrf()}).status_code == 303
+
+
 def test_lock_forgets_the_key(web: Web) -> None:
     web.unlock()
     answer = web.client.post("/lock", data={"csrf": web.csrf()})
@@ -71,6 +91,30 @@ def test_search_finds_a_misspelt_surname_with_the_line_highlighted(web: Web) -> 
     assert "referral" in answer.text and "F-0042" in answer.text
     assert "similar spelling" in answer.text
     assert _events(web.root)[-1] == "search"
+
+
+def test_search_as_one_types_records_the_documents_shown_once_a_minute(web: Web) -> None:
+    web.unlock()
+
+    def searches() -> list[list[str]]:
+        return [e.ids for e in _entries(web.root) if e.event == "search"]
+
+    letter, hostile = web.docs["letter"], web.docs["hostile"]
+    for typed in ("Przyb", "Przybyl", "Przybylski"):  # keypress after keypress
+        assert letter in web.client.get("/results", params={"q": typed}).text
+    assert searches() == [[letter]]  # one entry, not one a key
+    assert hostile in web.client.get("/results", params={"q": "Kowalczyk"}).text
+    assert searches() == [[letter], [hostile]]  # a document not shown yet is recorded
+    web.clock.now += 59
+    web.client.get("/results", params={"q": "Przybylski"})
+    assert len(searches()) == 2
+    web.clock.now += 2  # a minute after it was recorded
+    web.client.get("/results", params={"q": "Przybylski"})
+    assert searches()[-1] == [letter] and len(searches()) == 3
+    web.client.post("/lock", data={"csrf": web.csrf()})
+    web.unlock()  # maybe by someone else: recorded afresh
+    web.client.get("/results", params={"q": "Przybylski"})
+    assert len(searches()) == 4
 
 
 def test_search_filters_as_the_cli_does(web: Web) -> None:

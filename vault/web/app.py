@@ -351,8 +351,9 @@ async def results(page: Page, request: Request) -> Response:
 
     def find(vault: Vault) -> list[Any]:
         hits = search(vault.catalog, query, **filters, limit=SEARCH_LIMIT)
-        if hits:  # snippets show text, as 'vault search' records (ids, never the query)
-            vault.audit.append("search", [hit.id for hit in hits])
+        # Snippets show text: recorded as 'vault search' records (ids, never
+        # the words), once a minute for the same documents (``Keeper.record_shown``).
+        page.keeper.record_shown(vault, "search", [hit.id for hit in hits])
         return hits
 
     hits = await page.keeper.run(find)

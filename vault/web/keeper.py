@@ -10,6 +10,13 @@ head: the catalog is opened again; new journal entries: they are folded in).
 The key is dropped (the vault closed and every reference to the key let go)
 after ``ui_idle_lock_minutes`` without use, on 'Lock', and when the process
 ends; nothing of it is ever written anywhere.
+
+Searching as one types shows the same documents keypress after keypress:
+``record_shown`` writes the audit entry that 'vault search' writes (the ids
+of the documents shown, never the words) only when a search shows a
+document not recorded as shown by this unlocked page in the last
+``SHOWN_AGAIN_SECONDS``; so the log says which documents were seen, and
+when to the minute, without one entry (and one flush to disk) per key.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Stamp = tuple[int, int, int] | None
+SHOWN_AGAIN_SECONDS = 60.0
+CLOSE_SECONDS = 30.0  # waited for the vault's thread to finish a use and close it
 
 
 class LockedVaultError(UsageError):
@@ -61,7 +70,12 @@ class Keeper:
         self._vault: Vault | None = None
         self._last_use = 0.0
         self._seen: tuple[Stamp, Stamp] = (None, None)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault")
+        self._shown: dict[str, float] = {}  # document id -> when recorded as shown
+        self._thread_id: int | None = None
+        self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="vault", initializer=self._on_its_thread
+        )
         self._guard = threading.Lock()
 
     # --- state ----------------------------------------------------------------
@@ -74,22 +88,53 @@ class Keeper:
     def lock_if_idle(self) -> bool:
         """Drop the key if it went unused for the idle time; True if it did."""
         with self._guard:
-            idle = self._vault is not None and (self.clock() - self._last_use >= self.idle_seconds)
-        if idle:
-            self.lock()
-        return idle
+            vault = self._vault
+            if vault is None or self.clock() - self._last_use < self.idle_seconds:
+                return False
+            self._vault = None
+        self._close_on_its_thread(vault)
+        return True
 
     def lock(self) -> None:
         """Forget the key now (the vault closed on its own thread)."""
         with self._guard:
             vault, self._vault = self._vault, None
         if vault is not None:
-            with contextlib.suppress(RuntimeError):  # the pool is shut down: process ending
-                self._pool.submit(_close, vault).result()
+            self._close_on_its_thread(vault)
 
-    def close(self) -> None:
+    def _close_on_its_thread(self, vault: Vault) -> None:
+        """Close ``vault`` on the vault's thread: at once when this is that
+        thread (a use that finds the idle time over), else handed to it and
+        waited for while it finishes what it is doing (at most ``CLOSE_SECONDS``;
+        no use can take the vault meanwhile, it is no longer held)."""
+        if threading.get_ident() == self._thread_id:
+            self._close(vault)
+            return
+        try:
+            closing = self._pool.submit(self._close, vault)
+        except RuntimeError:  # the pool is shut down: the process is ending
+            self._close(vault)
+            return
+        with contextlib.suppress(TimeoutError):
+            closing.result(timeout=CLOSE_SECONDS)
+
+    def _close(self, vault: Vault) -> None:
+        self._shown.clear()  # the next unlock (maybe by another key) records afresh
+        _close(vault)
+
+    def close(self, timeout: float = CLOSE_SECONDS) -> bool:
+        """Lock, and end the vault's thread (waited for at most ``timeout``
+        seconds); True if it ended."""
         self.lock()
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
+
+    def _on_its_thread(self) -> None:
+        self._thread_id = threading.get_ident()
+        self._thread = threading.current_thread()
 
     # --- using the vault ------------------------------------------------------------
 
@@ -145,7 +190,7 @@ class Keeper:
         return await loop.run_in_executor(self._pool, self._run, work)
 
     def _run(self, work: Callable[[Vault], T], touch: bool = True) -> T:
-        self.lock_if_idle()
+        self.lock_if_idle()  # on this thread: the vault is closed here, at once
         with self._guard:
             vault = self._vault
             if vault is None:
@@ -158,6 +203,21 @@ class Keeper:
                 return work(vault)
             finally:
                 self._seen = self._stamps(vault)
+
+    def record_shown(self, vault: Vault, event: str, ids: list[str]) -> bool:
+        """Record ``event`` ('search') showing ``ids`` in the audit log, unless
+        every one of them was recorded as shown in the last
+        ``SHOWN_AGAIN_SECONDS``; True if an entry was written. Called with
+        the vault (on the vault's thread, ``call``/``run``)."""
+        now = self.clock()
+        if ids and all(
+            now - self._shown.get(i, -SHOWN_AGAIN_SECONDS) < SHOWN_AGAIN_SECONDS for i in ids
+        ):
+            return False
+        if ids:
+            vault.audit.append(event, ids)
+            self._shown.update(dict.fromkeys(ids, now))
+        return bool(ids)
 
     def _stamps(self, vault: Vault) -> tuple[Stamp, Stamp]:
         return (_stamp(vault.layout.head), _stamp(vault.layout.root / JOURNAL))

@@ -21,8 +21,6 @@
       const params = new URLSearchParams(new FormData(form));
       if (params.toString() === last) return;  // nothing changed: keep the results (and focus)
       last = params.toString();
-      const address = "/?" + params.toString();
-      history.replaceState(null, "", address);
       if (current) current.abort();
       current = new AbortController();
       const mine = ++asked;
@@ -37,6 +35,9 @@
           results.innerHTML = html;  // made on the server, every text escaped
           results.dataset.shown = String(mine);
           results.dispatchEvent(new CustomEvent("shown", { detail: { query: box.value } }));
+          // The address keeps the search (Back from a document returns to it),
+          // set once the results are in, not before the request goes.
+          history.replaceState(null, "", "/?" + params.toString());
         })
         .catch(function (e) {
           if (e.name !== "AbortError") { last = null; results.textContent = "The search did not work; try again."; }
