@@ -74,6 +74,15 @@ def test_a_search_that_comes_as_the_idle_time_ends_is_answered_locked(web: Web) 
     assert web.client.post("/lock", data={"csrf": web.csrf()}).status_code == 303
 
 
+def test_stopping_the_page_drops_the_key_and_ends_its_threads(web: Web) -> None:
+    web.unlock()
+    assert web.keeper.unlocked
+    web.client.__exit__(None, None, None)  # the server stops: Ctrl-C, SIGTERM, logging out
+    assert web.keeper._vault is None
+    assert web.keeper._thread is not None and not web.keeper._thread.is_alive()
+    assert web.client.portal is None
+
+
 def test_lock_forgets_the_key(web: Web) -> None:
     web.unlock()
     answer = web.client.post("/lock", data={"csrf": web.csrf()})
