@@ -19,10 +19,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import PASSPHRASE, Template, make_pdf
-from tests.web.processes import descendants, kill_all, shown
+from tests.web.processes import descendants, is_resource_tracker, kill_all, shown
 from vault.repository import Vault
 from vault.web.app import build
 from vault.web.guard import Guard
+from vault.web.jobs import Jobs
 from vault.web.keeper import Keeper
 
 TEST_SECONDS = 120.0  # any one test here (the slowest takes about 15 s)
@@ -79,7 +80,7 @@ def ends_in_time() -> Iterator[None]:
     left_processes: set[int] = set()
     while time.monotonic() < deadline:
         left_threads = [t for t in threading.enumerate() if t not in threads and t.is_alive()]
-        left_processes = descendants(me) - processes
+        left_processes = {p for p in descendants(me) - processes if not is_resource_tracker(p)}
         if not left_threads and not left_processes:
             return
         time.sleep(0.02)
@@ -117,6 +118,7 @@ class Web:
     client: TestClient
     guard: Guard
     keeper: Keeper
+    jobs: Jobs
     clock: Clock
     root: Path
     docs: dict[str, str]
@@ -169,9 +171,10 @@ def web(web_template: tuple[Path, dict[str, str]], tmp_path: Path) -> Iterator[W
     guard = Guard(PORT, token="the-token-of-this-run")
     clock = Clock()
     keeper = Keeper(vault_dir, idle_minutes=10, clock=clock)
-    app = build(vault_dir, guard, keeper)
+    jobs = Jobs(vault_dir, keeper)
+    app = build(vault_dir, guard, keeper, jobs)
     with TestClient(app, base_url=BASE, follow_redirects=False) as client:
         answer = client.get(f"/?token={guard.token}")
         assert answer.status_code == 303
-        yield Web(client, guard, keeper, clock, vault_dir, docs)
+        yield Web(client, guard, keeper, jobs, clock, vault_dir, docs)
     keeper.close()

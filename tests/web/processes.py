@@ -54,6 +54,16 @@ def alive(pids: Iterable[int]) -> set[int]:
     return {p for p in pids if p in table}
 
 
+def is_resource_tracker(pid: int) -> bool:
+    """Whether ``pid`` is multiprocessing's resource tracker: one per process
+    that started workers by spawn (the OCR's), living as long as it does."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"multiprocessing.resource_tracker" in f.read()
+    except OSError:
+        return False
+
+
 def kill_all(pids: Iterable[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -81,3 +82,27 @@ def test_backups_page_and_back_up_now(web: Web, tmp_path: Path) -> None:
     assert not progress["running"]
     assert any(m.startswith("usb: backed up") for m in progress["messages"]), progress
     assert "never" not in web.client.get("/backups").text.split("Last backed up")[1][:80]
+
+
+def test_stopping_the_page_ends_its_storing_within_a_limit(web: Web, tmp_path: Path) -> None:
+    """A scan being read stops after the page it is on, a file waiting is
+    given up; neither leaves a work folder, and the thread ends in time."""
+    from tests.scans import scan, write_image_pdf
+    from vault.fsutil import tmpfs_root
+
+    web.unlock()
+    scanned = write_image_pdf(tmp_path / "long.pdf", [scan(), scan(), scan(), scan()])
+    assert _upload(web, "long.pdf", scanned.read_bytes()).status_code == 200
+    assert _upload(web, "waiting.pdf", b"%PDF-1.4 not begun").status_code == 200
+    _wait(web, "/store/progress", lambda p: p["files"][0]["state"] == "reading", seconds=30)
+    started = time.monotonic()
+    assert web.jobs.close(timeout=60)  # the page stops (its lifespan calls this)
+    assert time.monotonic() - started < 60
+    files = web.client.get("/store/progress").json()["files"]
+    assert files[1]["state"] == "not stored" and "closed" in files[1]["message"]
+    assert files[0]["state"] in ("stored", "not stored")
+    if files[0]["state"] == "not stored":
+        assert files[0]["page"] < 4  # stopped after a page, not read to the end
+    leftovers = [p for p in (tmpfs_root() or tmp_path).glob(f"centre-vault-{os.getpid()}-*")]
+    assert not leftovers
+    assert _upload(web, "late.pdf", b"%PDF-1.4").status_code == 503
