@@ -7,11 +7,15 @@ to tests.web.browser.SCREENSHOTS."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from click.testing import CliRunner
 
 from tests.conftest import PASSPHRASE, make_pdf
 from tests.scans import scan, write_image_pdf
 from tests.web.browser import browser, running_ui, screenshot
+from vault.cli import cli
 
 OCR_MS = 60_000  # OCR of a one-page scan on a slow machine
 
@@ -121,13 +125,26 @@ def test_a_coordinator_stores_finds_opens_downloads_and_locks(
 def test_the_committee_page_needs_no_passphrase_and_pages_read_at_200_percent(
     vault_dir: Path, tmp_path: Path
 ) -> None:
-    with running_ui(vault_dir) as server, browser(tmp_path / "profile") as context:
+    # Two backups, on the 2nd and 9th day of the vault, and the page seen on
+    # the 10th: old enough for the report's charts.
+    now = datetime.now(UTC)
+    runner = CliRunner()
+    vault = ["--vault", str(vault_dir)]
+    added = runner.invoke(cli, [*vault, "remote", "add", "usb", str(tmp_path / "usb"), "--create"])
+    assert added.exit_code == 0, added.output
+    for days in (2, 9):
+        later = {"VAULT_TEST_NOW": (now + timedelta(days=days)).isoformat()}
+        assert runner.invoke(cli, [*vault, "sync"], env=later).exit_code == 0
+    seen = {"VAULT_TEST_NOW": (now + timedelta(days=10)).isoformat()}
+    with running_ui(vault_dir, seen) as server, browser(tmp_path / "profile") as context:
         base = server.url.split("?")[0]
         page = context.new_page()  # type: ignore[attr-defined]
         page.goto(server.url)
         page.get_by_role("link", name="Committee", exact=True).click()
         page.get_by_role("heading", name="Backup status for the committee").wait_for()
         assert page.get_by_role("heading", name="For the minutes").is_visible()
+        assert page.get_by_role("heading", name="Daily backups").is_visible()
+        assert page.locator(".chart svg").count() >= 1
         screenshot(page, "06-committee")
         with page.expect_download() as download_info:
             page.get_by_role("button", name="Download the report (PDF)").click()

@@ -233,6 +233,27 @@ def test_the_committee_page_needs_no_passphrase(web: Web) -> None:
     assert not web.keeper.unlocked
 
 
+def test_the_committee_page_draws_the_reports_charts(
+    web: Web, runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Charts come once the vault is a week old: the page looked at 10 days
+    after it was made, with backups on days 2 and 9 (``VAULT_TEST_NOW``)."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    vault = ["--vault", str(web.root)]
+    added = runner.invoke(cli, [*vault, "remote", "add", "usb", str(tmp_path / "usb"), "--create"])
+    assert added.exit_code == 0, added.output
+    for days in (2, 9):
+        monkeypatch.setenv("VAULT_TEST_NOW", (now + timedelta(days=days)).isoformat())
+        assert runner.invoke(cli, [*vault, "sync"]).exit_code == 0
+    monkeypatch.setenv("VAULT_TEST_NOW", (now + timedelta(days=10)).isoformat())
+    page = web.client.get("/committee").text
+    assert "<h2>Daily backups</h2>" in page
+    assert page.count("<svg") >= 1 and "<script" not in page.split("<main")[1]
+    assert "Przybylski" not in page
+
+
 def _files_changed_since(folders: list[Path], since: float) -> list[Path]:
     found = []
     for folder in folders:
