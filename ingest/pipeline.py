@@ -90,6 +90,7 @@ from vault.separator_sheet import Sheet
 
 if TYPE_CHECKING:
     from ocr.document import OcrPool
+    from vault.expected import Match
 
 PageCallback = Callable[[int, int], None]
 
@@ -235,6 +236,10 @@ Outcome = Ingested | Split | Quarantined | Refused | Skipped | Failed
 class IngestReport:
     outcomes: list[Outcome] = field(default_factory=list)
     checked_duplicates: bool = True  # False without the key: found when next unlocked
+    # documents found to be expected post (``vault.expected``), marked received
+    expected: list[Match] = field(default_factory=list)
+    # without the key: how many expectations are open (matched when next unlocked)
+    expected_waiting: int = 0
 
     @property
     def documents(self) -> list[Ingested]:
@@ -306,7 +311,24 @@ class IngestReport:
             text += f" {split.message()}."
         if self.stored and not self.checked_duplicates:
             text += " Duplicates are looked for when the vault is next unlocked."
+        text += self._expected_text()
         return text
+
+    def _expected_text(self) -> str:
+        """What of it was expected post, or when that is found out."""
+        found = self.expected
+        if len(found) == 1:
+            return f" Expected post: {found[0].message()}."
+        if found:
+            named = ", ".join(f"{m.doc_id} as {m.expectation}" for m in found)
+            return f" Expected post: {len(found)} documents marked received ({named})."
+        if self.stored and not self.checked_duplicates and self.expected_waiting:
+            count = self.expected_waiting
+            return (
+                f" {count} expected document{'s are' if count != 1 else ' is'} awaited: "
+                "what arrived is matched when the vault is next unlocked."
+            )
+        return ""
 
 
 def not_a_file(mode: int) -> str | None:
@@ -421,7 +443,8 @@ def understand(
 ) -> dict[str, Any]:
     """``doc_type``, ``family`` and ``fields`` for ``store_file`` from the
     text of each page (``extra``: more fields, e.g. OCR's confidence;
-    ``family``: the one to give when the text names none)."""
+    ``family``: the one to give when the text names none), and the access
+    ``levels`` asked for (``--level``)."""
     text = "\n".join(pages)
     fields = extract_fields(text)
     fields.update(extra or {})
@@ -429,6 +452,7 @@ def understand(
         "doc_type": settings.doc_type or classify(text, settings.rules),
         "family": settings.family or family_reference(text) or family,
         "fields": fields,
+        "levels": settings.levels,
     }
 
 

@@ -36,6 +36,9 @@ class IngestSettings:
     verbose: bool = False  # messages name files by full path, not only by name
     split: bool = True  # a batch scan is split at its separator sheets (``ingest.batch``)
     split_on_blank: bool = False  # ... and at blank pages
+    # the access levels every document is granted to, besides those its type
+    # gives (``vault.levels``)
+    levels: tuple[str, ...] = ()
 
 
 def ingest_settings(
@@ -49,6 +52,7 @@ def ingest_settings(
     verbose: bool = False,
     split: bool = True,
     split_on_blank: bool | None = None,
+    levels: tuple[str, ...] = (),
 ) -> IngestSettings:
     if max_pages is None:
         max_pages = config.get("max_pages", DEFAULT_MAX_PAGES)
@@ -74,4 +78,5 @@ def ingest_settings(
         verbose=verbose,
         split=split,
         split_on_blank=split_on_blank,
+        levels=levels,
     )

@@ -345,6 +345,10 @@ class InboxWatcher:
                     f"{doc_id} was a duplicate of {copy_of} (the same file stored twice); "
                     f"it is kept once, as {copy_of}"
                 )
+            for found in vault.matched_expectations:  # expected post (``vault.expected``)
+                self._notice(found.message())
+            self.report.expected.extend(vault.matched_expectations)
+            vault.matched_expectations.clear()
         for path, _ in taken:
             if path in outcomes:
                 self._record(outcomes[path])

@@ -123,8 +123,7 @@ def _live(vault: Vault, credentials: Credentials) -> tuple[DataKey, dict[str, _D
             vault.unlock_with_emergency_key(credentials.emergency_key, credentials.reason or "")
         else:
             vault.unlock(credentials.passphrase or "", note_use=False)
-        key = vault.key
-        assert key is not None
+        key = vault.unlocked_key()  # a key of an access level is refused
         documents, objects = _holdings(vault, key)
     return key, documents, objects
 

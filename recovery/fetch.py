@@ -19,7 +19,7 @@ from typing import Any
 from sync import rclone, segments
 from sync.rcd import Daemon
 from sync.snapshot import AUDIT, CONFIG, HEAD, JOURNAL, ROTATION
-from vault import key_register
+from vault import key_register, levels
 from vault.errors import RemoteError
 from vault.keys import KeyPaths
 
@@ -41,6 +41,12 @@ def personal_keys(present: Iterable[str]) -> list[str]:
     return sorted(rel for rel in present if key_register.is_personal_key_path(rel))
 
 
+def level_keys(present: Iterable[str]) -> list[str]:
+    """The access levels' key files among ``present`` (``keys/levels/*``,
+    ``vault.levels``): a full key opens them, a level's keys open only theirs."""
+    return sorted(rel for rel in present if key_register.is_level_key_path(rel))
+
+
 def rotation_files(present: Iterable[str]) -> list[str]:
     """The key files and head a sync after a key rotation sends to ``rotation/``
     before it replaces the remote's own (``sync.backup``)."""
@@ -50,6 +56,7 @@ def rotation_files(present: Iterable[str]) -> list[str]:
         for rel in present
         if rel in wanted
         or (rel.startswith(ROTATION) and key_register.is_personal_key_path(rel[len(ROTATION) :]))
+        or (rel.startswith(ROTATION) and key_register.is_level_key_path(rel[len(ROTATION) :]))
     )
 
 
@@ -67,6 +74,13 @@ def named_personal_keys(fetched: Path) -> list[str]:
         named = {f"keys/{k.file}" for k in key_register.read_register(paths, {}).keys}
         found = [rel for rel in found if rel in named]
     return personal_keys(found)
+
+
+def fetched_level_keys(fetched: Path) -> list[str]:
+    """The access levels' key files fetched into ``fetched``."""
+    folder = fetched / "keys" / levels.FOLDER
+    found = [f"keys/{levels.FOLDER}/{p.name}" for p in folder.iterdir()] if folder.is_dir() else []
+    return level_keys(found)
 
 
 StatsCallback = Callable[[dict[str, Any]], None]

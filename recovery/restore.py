@@ -51,7 +51,13 @@ from pathlib import Path
 from typing import Any
 
 from recovery.damage import Damage, name_damage
-from recovery.fetch import KEY_FILES, SMALL_FILES, Source, named_personal_keys
+from recovery.fetch import (
+    KEY_FILES,
+    SMALL_FILES,
+    Source,
+    fetched_level_keys,
+    named_personal_keys,
+)
 from recovery.progress import DocumentTracker, Progress, ProgressCallback
 from recovery.trust import Credentials, Verified, verify_backup
 from sync import replaceable, segments
@@ -61,6 +67,7 @@ from sync.remotes import CONFIG_KEY, local_folder, normalise_path, remotes
 from sync.snapshot import AUDIT, HEAD, JOURNAL, object_path
 from sync.state import RemoteState, save_state
 from vault import anchor
+from vault import levels as access_levels
 from vault.chain import MissingManifestError
 from vault.config import Layout, write_config
 from vault.errors import RemoteError, UsageError, VaultExistsError
@@ -418,7 +425,10 @@ def _put_small_files(
     people = named_personal_keys(fetched)
     if people:
         make_private_dir(layout.keys / PEOPLE)
-    for rel in (*KEY_FILES, *people):
+    levels = fetched_level_keys(fetched)
+    if levels:
+        make_private_dir(layout.keys / access_levels.FOLDER)
+    for rel in (*KEY_FILES, *people, *levels):
         if (fetched / rel).exists():
             atomic_write(layout.root / rel, (fetched / rel).read_bytes())
     make_private_dir(layout.catalog)
@@ -468,7 +478,7 @@ def _save_remote_state(
         listed = {kind: log for kind, log in listed.items() if kind != segments.AUDIT}
     whole = [rel for kind, rel in segments.WHOLE.items() if listed is None or kind not in listed]
     recorded = [rel for rel in SMALL_FILES if rel not in segments.WHOLE.values()]
-    recorded += named_personal_keys(fetched)
+    recorded += named_personal_keys(fetched) + fetched_level_keys(fetched)
     recorded += whole + list(segments.paths(listed or {}))  # the logs as the remote holds them
     files = {}
     for rel in recorded:

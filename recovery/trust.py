@@ -25,7 +25,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from recovery.fetch import KEY_FILES, SMALL_FILES, Source, personal_keys, rotation_files
+from recovery.fetch import (
+    KEY_FILES,
+    SMALL_FILES,
+    Source,
+    level_keys,
+    personal_keys,
+    rotation_files,
+)
 from recovery.journal import trusted_entries
 from sync import segments
 from sync.snapshot import CONFIG, HEAD, JOURNAL, ROTATION
@@ -95,6 +102,7 @@ def verify_backup(
     fetched = work / "remote"
     make_private_dir(fetched)
     wanted = [rel for rel in SMALL_FILES if rel in present] + personal_keys(present)
+    wanted += level_keys(present)
     source.fetch([*wanted, *rotation_files(present)], fetched, work)
     credentials, key, label = _unlock_asking(fetched, ask, where)
     register_rebuilt = _checked_register(fetched, key)

@@ -77,6 +77,8 @@ def recovery_keys(vault: Vault) -> tuple[str, ...]:
     keys = [f"keys/{k.file}" for k in sorted(register.keys, key=lambda k: k.label)]
     if register.stored:
         keys.append(f"keys/{key_register.REGISTER}")
+    for level in sorted(register.levels):  # each access level's keys (``vault.levels``)
+        keys += [f"keys/levels/{level}.pub", f"keys/levels/{level}.age"]
     return ("keys/data.pub", "keys/emergency.age", *keys)
 
 

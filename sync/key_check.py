@@ -10,7 +10,7 @@ warning: its holder may have left.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ class KeyStatus:
     last_used: str | None  # a day, YYYY-MM-DD
     unused_days: int | None  # since last used (never used: since it was made)
     missing: bool = False  # the register names it, but its key file is not there
+    level: str = "full"  # the access level it opens (``vault.levels``)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,10 @@ def check_keys(vault: Vault, now: datetime) -> KeyCheck:
     except IntegrityError:
         return KeyCheck([], None, damaged=True)
     keys = []
+    noted = key_register.read_level_use(vault.key_paths)  # keys of a level, used since
     for k in sorted(register.keys, key=lambda k: (k.label != key_register.COORDINATOR, k.label)):
+        if k.level is not None and noted.get(k.label, "") > (k.last_used or ""):
+            k = replace(k, last_used=noted[k.label])
         used = _day_gap(k.last_used, now)
         keys.append(
             KeyStatus(
@@ -83,6 +87,7 @@ def check_keys(vault: Vault, now: datetime) -> KeyCheck:
                 last_used=k.last_used,
                 unused_days=used if used is not None else _days(k.created, now),
                 missing=not os.path.lexists(vault.key_paths.root / k.file),
+                level=k.level_name,
             )
         )
     return KeyCheck(keys, register.rotated, verified=vault.key is not None)
@@ -115,7 +120,55 @@ def key_line(k: KeyStatus) -> str:
     )
     used = clock.shown_day(_day(k.last_used)) if _day(k.last_used) else "never"
     gone = " Its key file is missing." if k.missing else ""
-    return f"{k.label}: made {made}{ago}{changed}; last used {used}.{gone}"
+    level = f" ({k.level} level)" if k.level != "full" else ""
+    return f"{k.label}{level}: made {made}{ago}{changed}; last used {used}.{gone}"
+
+
+@dataclass(frozen=True)
+class LevelStatus:
+    """An access level as the committee sees it (``vault.levels``): counts only."""
+
+    level: str
+    keys: int  # keys of this level
+    documents: int | None  # documents it opens (full: all); None: not known
+    types: tuple[str, ...] = ()  # document types granted to it when stored
+
+
+def check_levels(vault: Vault, found: KeyCheck, documents: int | None) -> list[LevelStatus]:
+    """Each access level with its number of keys and of the documents it can
+    open, from the settings, the register and the head (no key needed: the
+    head names each level's catalog with its count; ``documents``: every
+    document, what ``full`` opens)."""
+    from vault import levels
+    from vault.errors import IntegrityError
+    from vault.head import read_head
+
+    try:
+        head = read_head(vault.layout.head)
+    except IntegrityError:
+        head = None
+    counts = {entry.level: entry.documents for entry in head[0].levels} if head else {}
+    shown = []
+    for name, options in levels.configured(vault.config).items():
+        keys = sum(1 for k in found.keys if k.level == name)
+        count = documents if name == levels.FULL else counts.get(name, 0 if head else None)
+        shown.append(LevelStatus(name, keys, count, tuple(options.get("types", []))))
+    return shown
+
+
+def level_line(level: LevelStatus) -> str:
+    """``session: 3 keys; 12 documents granted (contact-arrangements by default).``"""
+    keys = f"{level.keys} key{'s' if level.keys != 1 else ''}"
+    if level.level == "full":
+        opens = "opens every document" + (
+            f" ({level.documents})" if level.documents is not None else ""
+        )
+    elif level.documents is None:
+        opens = "documents granted: not known (no head)"
+    else:
+        opens = f"{level.documents} document{'s' if level.documents != 1 else ''} granted"
+    types = f" ({', '.join(level.types)} by default)" if level.types else ""
+    return f"{level.level}: {keys}; {opens}{types}."
 
 
 UNVERIFIED_KEYS = "unverified: needs the passphrase to check"

@@ -7,7 +7,9 @@ figures for the minutes (the one document count, the vault's state code and
 number: a rollback of the vault shows against the last meeting's), each
 backup's last run and what waits to go, the checks called what they are
 (``wording.py``), every use of the emergency key since the committee last
-acknowledged them, with its recorded reason, the data breaches (each open
+acknowledged them, with its recorded reason, the expected post (how many
+are awaited, the overdue ones by type and by how many days, what was
+received, cancelled or lost since the last report), the data breaches (each open
 one with its deadline to report it to the ICO and the time left or overdue,
 each closed since the last report with its decision), the passphrase's age,
 and the keys that open the vault (``key_check.py``: each label, its age, the
@@ -42,8 +44,8 @@ from typing import TYPE_CHECKING
 from fpdf import FPDF
 
 from sync import wording
-from sync.key_check import UNVERIFIED_KEYS, key_line, rotation_line
-from sync.status import Status, incident_lines, retention_line
+from sync.key_check import UNVERIFIED_KEYS, key_line, level_line, rotation_line
+from sync.status import Status, expected_lines, incident_lines, retention_line
 from sync.verdict import Verdict, verdict_lines
 from vault import clock
 from vault.display import escaped
@@ -173,6 +175,7 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     else:
         emergency = [f"Not used {since}."]
     sections.append(("Emergency key", emergency))
+    sections.append(("Expected post", expected_lines(status)))
     sections.append(("Data breaches", breach_lines(status)))
     passphrase = f"Last changed {clock.shown(status.passphrase_changed)}" + (
         f" ({status.passphrase_age_days} days ago)."
@@ -184,6 +187,8 @@ def report_lines(status: Status) -> list[tuple[str, list[str]]]:
     if not status.keys_verified:
         keys.insert(0, f"This list is {UNVERIFIED_KEYS}.")
     sections.append(("Keys that open the vault", keys))
+    if any(level.keys or level.documents for level in status.levels[1:]):
+        sections.append(("Access levels", [level_line(level) for level in status.levels]))
     sections.append(("Records kept", [retention_line(status.retention_due)]))
     return sections
 

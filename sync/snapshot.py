@@ -14,6 +14,8 @@ files they name agree. It has two parts:
   ``journal.log``, ``audit.log``, ``config.json``, ``keys/*`` and
   ``keys/people/*`` (public keys, the age-wrapped copies of the data key,
   one per key of ``vault.key_register``, and its register; needed for recovery),
+  ``keys/levels/*`` (each access level's public key and its key wrapped to
+  the data key and its keyholders, ``vault.levels``),
   leaving out ``LOCAL_ONLY``: what never leaves this computer.
 
 :func:`stage` writes the snapshot's copies of the replaceable files that
@@ -43,9 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from vault import journal, key_register
+from vault import levels as access_levels
 from vault.errors import IntegrityError, VaultNotFoundError
 from vault.head import Head, read_head, read_index
-from vault.key_register import PEOPLE
+from vault.key_register import PEOPLE, is_level_key_path
 from vault.keys import read_key_file
 from vault.repository import Vault
 
@@ -179,13 +182,21 @@ def take_snapshot(vault: Vault, known: Iterable[str] = (), *, sent: Sent | None 
         if path.exists():
             snap.files[path.name] = path.read_bytes()
     snap.named_keys = _named_keys(vault)
-    for folder, prefix in ((layout.keys, "keys"), (layout.keys / PEOPLE, f"keys/{PEOPLE}")):
+    levels = layout.keys / access_levels.FOLDER
+    for folder, prefix in (
+        (layout.keys, "keys"),
+        (layout.keys / PEOPLE, f"keys/{PEOPLE}"),
+        (levels, f"keys/{access_levels.FOLDER}"),
+    ):
         if not folder.is_dir():
             continue
         for key_file in sorted(folder.iterdir()):
             rel = f"{prefix}/{key_file.name}"
-            if prefix != "keys" and snap.named_keys is not None and rel not in snap.named_keys:
+            named = snap.named_keys
+            if prefix == f"keys/{PEOPLE}" and named is not None and rel not in named:
                 continue  # a key file the register does not name is not sent
+            if prefix == f"keys/{access_levels.FOLDER}" and not is_level_key_path(rel):
+                continue
             if key_file.name.startswith(".") or rel in LOCAL_ONLY:
                 continue
             with contextlib.suppress(OSError, VaultNotFoundError):  # a folder, a link...

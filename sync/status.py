@@ -29,6 +29,12 @@ one with its deadline to report it to the ICO (72 hours after the centre
 became aware), and each closed since the last committee report (a ``report``
 entry) with its decision; never their notes, which are encrypted.
 
+Expected post (``vault.expected``) comes from the audit log too: each open
+expectation (its type and due day, overdue by how many days, whether the
+sender was asked again) and each received, cancelled or written off as lost
+since the last committee report; never the family, the sender or the
+notes, which are encrypted.
+
 Emergency-key uses are counted from the committee's last acknowledgement
 (``vault audit ack``), whatever else happened since: making a report does
 not reset them. Times are recorded in UTC and shown in local time
@@ -38,17 +44,17 @@ not reset them. Times are recorded in UTC and shown in local time
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sync import segments
 from sync.backup import make_plan
 from sync.history import Checks, History, add_entry
-from sync.key_check import KeyCheck, KeyStatus, check_keys, unused
+from sync.key_check import KeyCheck, KeyStatus, LevelStatus, check_keys, check_levels, unused
 from sync.remotes import remotes
 from sync.snapshot import HEAD, take_snapshot
 from sync.state import load_state
-from vault import clock, incidents, signing
+from vault import clock, dates, expected, incidents, signing
 from vault import journal as journals
 from vault.anchor import check_present
 from vault.audit import UNREADABLE, AuditEntry
@@ -123,6 +129,9 @@ class Status:
     keys: list[KeyStatus] = field(default_factory=list)  # the key check (``key_check``)
     last_rotation: str | None = None  # when the keys were last rotated; None: never
     keys_verified: bool = False  # the list of keys was checked with the key (``key_check``)
+    # the access levels: keys and documents of each, counts only (``key_check``)
+    levels: list[LevelStatus] = field(default_factory=list)
+    access_cut_short: bool = False  # a change of access (``vault.access``) to finish
     # documents past their retention date (``vault.retention``): counted only
     # with the key at hand (the catalog is encrypted); None: not known
     retention_due: int | None = None
@@ -130,6 +139,24 @@ class Status:
     # open one, and those closed since the last committee report
     incidents: list[dict[str, Any]] = field(default_factory=list)
     last_report: str | None = None  # when the last committee report was made
+    # expected post (``vault.expected``, from the audit log: types and days only):
+    # every open one, and those closed since the last committee report
+    expected: list[dict[str, Any]] = field(default_factory=list)
+    # the overdue ones by type: {"type", "days": days overdue, most first, "chased"}
+    expected_overdue_types: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def expected_open(self) -> int:
+        return sum(1 for e in self.expected if e["state"] == expected.OPEN)
+
+    @property
+    def expected_overdue(self) -> int:
+        return sum(1 for e in self.expected if e["overdue"])
+
+    @property
+    def expected_oldest_due(self) -> str | None:
+        """The due day of the one overdue longest (None: none is overdue)."""
+        return min((e["due"] for e in self.expected if e["overdue"]), default=None)
 
     @property
     def incidents_open(self) -> int:
@@ -150,6 +177,9 @@ class Status:
         data["ok"] = self.ok
         data["incidents_open"] = self.incidents_open
         data["incidents_overdue"] = self.incidents_overdue
+        data["expected_open"] = self.expected_open
+        data["expected_overdue"] = self.expected_overdue
+        data["expected_oldest_due"] = self.expected_oldest_due
         return data
 
 
@@ -179,6 +209,7 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     last_ack: str | None = None
     damaged_audit = 0
     breaches: list[AuditEntry] = []
+    awaited: list[AuditEntry] = []
     last_report: AuditEntry | None = None
     for entry in vault.audit.entries():
         before = history.last
@@ -187,6 +218,8 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
             damaged_audit += 1
         elif entry.event in (incidents.RECORD, incidents.CLOSE):
             breaches.append(entry)
+        elif entry.event in _EXPECTED_EVENTS:
+            awaited.append(entry)
         elif entry.event == "report":
             last_report = entry
         elif entry.event == "ingest":
@@ -240,6 +273,9 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
         incidents=_incidents(breaches, last_report.seq if last_report else 0, now),
         last_report=last_report.time if last_report else None,
     )
+    status.expected, status.expected_overdue_types = _expected(
+        awaited, last_report.seq if last_report else 0, clock.local_date(now)
+    )
     for name, path in sorted(remotes(config).items()):
         found = _remote_status(vault, name, path, now, remote_verify.get(name))
         found.checks = history.of(name)
@@ -250,11 +286,21 @@ def gather_status(vault: Vault, now: datetime | None = None) -> Status:
     found_keys = check_keys(vault, now)
     status.keys, status.last_rotation = found_keys.keys, found_keys.last_rotation
     status.keys_verified = found_keys.verified
+    status.levels = check_levels(vault, found_keys, status.documents)
+    status.access_cut_short = (vault.root / "access").exists()
     if head_verified:
         status.retention_due = _retention_due(vault, now)
     status.alerts = _vault_alerts(vault, status, head, damaged_head, forged_head, damaged_audit)
     status.alerts += warnings(status, config, now)
     status.alerts += _key_alerts(found_keys, config)
+    if status.access_cut_short:
+        status.alerts.append(
+            Alert(
+                "A change of access (a grant, a revoke or a level's new key) was cut short",
+                "run 'vault access resume'",
+                "Ask the coordinator to finish the change of access that was cut short",
+            )
+        )
     status.warnings = [alert.for_coordinator() for alert in status.alerts]
     return status
 
@@ -265,6 +311,23 @@ def _incidents(entries: list[AuditEntry], last_report: int, now: datetime) -> li
     found = incidents.register(entries)
     shown = [i for i in found if i.open] + incidents.closed_since(found, last_report)
     return [i.as_dict(now) for i in shown]
+
+
+_EXPECTED_EVENTS = (expected.ADD, expected.RECEIVED, expected.CANCEL, expected.CHASE, expected.LOST)
+
+
+def _expected(
+    entries: list[AuditEntry], last_report: int, today: date
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every open expectation, then each closed since the audit entry of the
+    last report, as in ``--json``; and the overdue ones by type."""
+    found = expected.register(entries)
+    shown = [e for e in found if e.open] + expected.closed_since(found, last_report)
+    by_type = [
+        {"type": group.doc_type, "days": group.days, "chased": group.chased}
+        for group in expected.overdue_by_type(found, today)
+    ]
+    return [e.as_dict(today) for e in shown], by_type
 
 
 def _retention_due(vault: Vault, now: datetime) -> int | None:
@@ -595,7 +658,10 @@ def incident_lines(status: Status) -> list[str]:
     report with its decision (kinds, times and ICO references only)."""
     lines = []
     for found in status.incidents:
-        what = f"{found['id']} ({incidents.KIND_WORDS.get(found['kind'], found['kind'])})"
+        kind = incidents.KIND_WORDS.get(found["kind"], found["kind"])
+        if found.get("expectation"):
+            kind += f": expected post {found['expectation']} that never came"
+        what = f"{found['id']} ({kind})"
         if found["status"] == "open":
             lines.append(
                 f"{what}, open: aware {clock.shown(found['aware'])}; deadline to report it "
@@ -612,6 +678,82 @@ def incident_lines(status: Status) -> list[str]:
                 "the ICO (the reason is kept, encrypted, in the vault)."
             )
     return lines
+
+
+def expected_line(status: Status) -> str:
+    """The expected post in one line: how many awaited, how many overdue, the
+    oldest due day (types and days only)."""
+    count = status.expected_open
+    if not count:
+        return "Expected post awaited: none."
+    overdue = status.expected_overdue
+    if not overdue:
+        return f"Expected post awaited: {count} (none overdue)."
+    oldest = status.expected_oldest_due
+    assert oldest is not None
+    return (
+        f"Expected post awaited: {count} ({overdue} overdue; the oldest was due "
+        f"{dates.spoken(oldest)})."
+    )
+
+
+def expected_lines(status: Status) -> list[str]:
+    """The expected post for the committee: counts, the overdue ones by type
+    and how many days, what was received or written off since the last report.
+    No family, sender or note: those are encrypted."""
+    since = (
+        f"since the last report ({clock.shown(status.last_report)})"
+        if status.last_report
+        else "since the vault was made"
+    )
+    closed = [e for e in status.expected if e["state"] != expected.OPEN]
+    received = sum(1 for e in closed if e["state"] == expected.CLOSED_RECEIVED)
+    cancelled = sum(1 for e in closed if e["state"] == expected.CANCELLED)
+    lost = [e for e in closed if e["state"] == expected.WRITTEN_OFF]
+    overdue = status.expected_overdue
+    lines = [
+        f"Awaited: {status.expected_open}" + (f" ({overdue} overdue)" if overdue else "")
+        + f". Received {since}: {received}. Cancelled {since}: {cancelled}. "
+        f"Lost {since}: {len(lost)}."
+    ]  # fmt: skip
+    for group in status.expected_overdue_types:
+        days = [int(d) for d in group["days"]]
+        count = len(days)
+        shown = _days_list(days)
+        asked = int(group["chased"])
+        chased = (
+            f"; the sender was asked for a copy of {asked}" if asked and count > 1
+            else "; the sender was asked for a copy" if asked
+            else "; the sender was not asked for a copy yet" if count == 1
+            else "; no sender was asked for a copy yet"
+        )  # fmt: skip
+        lines.append(
+            f"{expected.plural_words(str(group['type'])).capitalize()} overdue: {count}, "
+            f"by {shown}{chased}."
+        )
+    for item in lost:
+        lines.append(
+            f"{expected.type_words(item['type']).capitalize()} due {dates.spoken(item['due'])}: "
+            f"lost, recorded as data breach {item['incident']}."
+        )
+    if overdue:
+        lines.append(
+            "Ask the coordinator whether each sender has been contacted and a copy asked for, "
+            "and whether any of it should be treated as lost paper (a possible data breach)."
+        )
+    return lines
+
+
+def _days_list(days: list[int]) -> str:
+    """``12, 5 and 3 days``; ``1 day``; the longest ten, then how many more."""
+    words = [str(d) for d in days[:10]]
+    more = len(days) - len(words)
+    unit = "day" if days == [1] else "days"
+    if more:
+        return f"{', '.join(words)} {unit} and {more} more"
+    if len(words) == 1:
+        return f"{words[0]} {unit}"
+    return f"{', '.join(words[:-1])} and {words[-1]} {unit}"
 
 
 def retention_line(due: int | None) -> str:

@@ -86,15 +86,29 @@ def breach_reasons(status: Status) -> list[str]:
     ]
 
 
+def expected_reasons(status: Status) -> list[str]:
+    """The overdue expected post as one verdict reason (amber): to chase
+    before the next meeting, and perhaps a breach to record."""
+    overdue = status.expected_overdue
+    if not overdue:
+        return []
+    which = "A document" if overdue == 1 else f"{overdue} documents"
+    verb = "is" if overdue == 1 else "are"
+    return [
+        f"Expected post: {which} expected by post {verb} overdue. Ask the coordinator "
+        "whether each sender has been contacted and a copy asked for."
+    ]
+
+
 def verdict_lines(status: Status, checklist: Checklist | None = None) -> Verdict:
     if checklist is not None:
         return _with_checklist(status, checklist)
-    breaches = breach_reasons(status)
-    count = len(status.alerts) + len(breaches)
+    first = breach_reasons(status) + expected_reasons(status)
+    count = len(status.alerts) + len(first)
     if count:
         things = "thing needs" if count == 1 else "things need"
         lines = [f'{count} {things} attention: see "Warnings and what to ask" below.']
-        lines.append(breaches[0] if breaches else status.alerts[0].for_committee())
+        lines.append(first[0] if first else status.alerts[0].for_committee())
         return Verdict(False, lines, RED if status.incidents_overdue else AMBER)
     lines = ["No warnings."]
     lines.extend(_last_backup(status))
@@ -112,8 +126,9 @@ def reasons(status: Status, checklist: Checklist) -> list[str]:
     """Why the verdict is not green, in plain words, the most urgent first:
     open data breaches, the checklist's problems, then the status's
     warnings, then the checklist's other warnings (one line each, none
-    twice). A breach past the ICO's 72 hours makes the verdict red."""
-    found: list[str] = breach_reasons(status)
+    twice), with overdue expected post after the breaches. A breach past the
+    ICO's 72 hours makes the verdict red."""
+    found: list[str] = breach_reasons(status) + expected_reasons(status)
     asked: set[str] = set()
 
     def add(title: str, fact: str, ask: str) -> None:

@@ -1,4 +1,4 @@
-"""Encrypting a stream to one X25519 recipient, as age v1 lays it out.
+"""Encrypting a stream to X25519 recipients, as age v1 lays it out.
 
 pyrage encrypts on one core while holding Python's lock, and pulls its
 input through Python calls; a key rotation (``vault.reencrypt``) encrypts
@@ -7,7 +7,9 @@ with the ``cryptography`` package's primitives, exactly as the age
 specification lays it out (the same primitives ``scrypt_file`` writes the
 passphrase file with, and ``age_x25519`` reads objects with):
 
-- a random 16-byte file key; one stanza ``-> X25519 SHARE`` where SHARE is
+- a random 16-byte file key; for each recipient (the data key, and the
+  key of each access level the document is granted to: ``vault.levels``)
+  one stanza ``-> X25519 SHARE`` where SHARE is
   the public half of a new ephemeral X25519 key, and its body the file key
   sealed with ChaCha20-Poly1305 (zero nonce) under HKDF-SHA256(X25519
   (ephemeral, recipient), salt SHARE + recipient, info
@@ -26,7 +28,7 @@ the reference ``age`` command and with pyrage. Nothing here reads.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -40,9 +42,19 @@ _LABEL = b"age-encryption.org/v1/X25519"
 _CHUNK = 64 * 1024
 
 
-def header(recipient: str, file_key: bytes) -> bytes:
+def header(recipients: str | Sequence[str], file_key: bytes) -> bytes:
     """The header of an age file whose file key ``file_key`` is wrapped to
-    ``recipient`` (``age1…``), with its MAC line."""
+    each of ``recipients`` (``age1…``; one stanza each, in order), with its
+    MAC line."""
+    wanted = [recipients] if isinstance(recipients, str) else list(recipients)
+    if not wanted:
+        raise CryptoFormatError("an age file needs at least one recipient")
+    text = _VERSION + b"\n" + b"".join(_stanza(r, file_key) for r in wanted) + b"---"
+    return text + b" " + scrypt_file._b64(scrypt_file.header_mac(file_key, text)) + b"\n"
+
+
+def _stanza(recipient: str, file_key: bytes) -> bytes:
+    """One ``-> X25519 SHARE`` stanza wrapping ``file_key`` to ``recipient``."""
     theirs = recipient_bytes(recipient)
     ephemeral = X25519PrivateKey.generate()
     share = ephemeral.public_key().public_bytes_raw()
@@ -54,13 +66,7 @@ def header(recipient: str, file_key: bytes) -> bytes:
         raise CryptoFormatError("age recipient refused: a key of low order")
     wrapping = scrypt_file._hkdf(shared, share + theirs, _LABEL)
     body = ChaCha20Poly1305(wrapping).encrypt(bytes(12), file_key, None)
-    text = (
-        _VERSION + b"\n"
-        + b"-> X25519 " + scrypt_file._b64(share) + b"\n"
-        + scrypt_file._body_lines(body)
-        + b"---"
-    )  # fmt: skip
-    return text + b" " + scrypt_file._b64(scrypt_file.header_mac(file_key, text)) + b"\n"
+    return b"-> X25519 " + scrypt_file._b64(share) + b"\n" + scrypt_file._body_lines(body)
 
 
 def sealed(file_key: bytes, plaintext: Iterable[bytes | memoryview]) -> Iterator[bytes]:

@@ -1,16 +1,18 @@
-"""Decrypting the vault's objects in large pieces: age v1, one X25519 recipient.
+"""Decrypting the vault's objects in large pieces: age v1, X25519 recipients.
 
 pyrage decrypts on one core at about 0.8 GB/s here and hands the plaintext
 over 8 KiB at a time; the ``cryptography`` package's ChaCha20-Poly1305
 (OpenSSL) opens 64 MiB in about 20 ms. Every object the vault writes is an
-age file with one X25519 stanza (to the data key; pyrage adds a "grease"
+age file with X25519 stanzas (one to the data key, and one to the key of
+each access level the document is granted to; pyrage adds a "grease"
 stanza of a made-up kind, which an identity passes over), so such a file is
-read here, as the age specification lays it out, and any other file (more
-X25519 stanzas, a passphrase stanza, armor, a header not in the canonical
-form age writes) is left to pyrage (``decrypt_into`` returns None before
-anything is read beyond the header):
+read here, as the age specification lays it out, and any other file (a
+passphrase stanza, armor, a header not in the canonical form age writes) is
+left to pyrage (``decrypt_into`` returns None before anything is read
+beyond the header):
 
-- stanza ``-> X25519 SHARE``: its body is the 16-byte file key sealed with
+- stanza ``-> X25519 SHARE`` (each is tried until one opens with the
+  identity): its body is the 16-byte file key sealed with
   ChaCha20-Poly1305 (zero nonce) under HKDF-SHA256(X25519(identity, SHARE),
   salt SHARE + the identity's public key, info "age-encryption.org/v1/X25519");
   a share that gives an all-zero secret is refused;
@@ -28,6 +30,7 @@ temp file only. The tests run every community test vector through it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -78,6 +81,7 @@ def _bech32_data(text: str, prefix: str) -> bytes:
     return bytes(out)
 
 
+@functools.lru_cache(maxsize=64)  # the same few recipients, once per file written
 def recipient_bytes(recipient: str) -> bytes:
     """The 32 bytes of an ``age1…`` recipient (``CryptoFormatError`` if it is not one)."""
     try:
@@ -144,7 +148,7 @@ def decrypt_into(
 
     Returns (bytes written, SHA-256 of the file) or None, having read nothing
     but ``head``, when the file is not one this reads (pyrage then does): it
-    reads a header in age's canonical form with one X25519 stanza, and others
+    reads a header in age's canonical form with X25519 stanzas, and others
     only of kinds an identity passes over (pyrage adds one such, "grease").
     """
     found = open_payload(src_fd, head, identity)
@@ -212,22 +216,44 @@ class Payload:
 def open_payload(src_fd: int, head: bytes, identity: str) -> Payload | None:
     """The payload of the age file open at ``src_fd`` (see ``decrypt_into``),
     its header MAC checked; None when the file is not one this reads."""
+    found = unwrap_header(head, identity)
+    if found is None:
+        return None
+    file_key, header_length = found
+    return Payload(src_fd, file_key, header_length)
+
+
+def unwrap_header(head: bytes, identity: str) -> tuple[bytes, int] | None:
+    """(file key, header length) of the age file starting with ``head``, as
+    ``identity`` unwraps it from one of its X25519 stanzas (a document
+    granted to an access level has one per recipient: ``vault.levels``),
+    the header MAC checked; None when the file is not one this reads.
+    ``WrongKeyError`` when no stanza is for ``identity``."""
     key = _private_key(identity)
     parsed = scrypt_file.read_header(head) if key is not None else None
     if key is None or parsed is None:
         return None
     stanzas, header, mac, header_length = parsed
     ours = [(args, body) for args, body in stanzas if args[0] == b"X25519"]
-    if len(ours) != 1 or any(args[0] == b"scrypt" for args, _ in stanzas):
+    if not ours or any(args[0] == b"scrypt" for args, _ in stanzas):
         return None
-    args, body = ours[0]
-    if len(args) != 2 or len(body) != 16 + _TAG:
-        return None
-    try:
-        share = scrypt_file._unb64(args[1], 32)
-    except CryptoFormatError:
-        return None
-    file_key = _file_key(key, share, body)
+    shares = []
+    for args, body in ours:
+        if len(args) != 2 or len(body) != 16 + _TAG:
+            return None
+        try:
+            shares.append((scrypt_file._unb64(args[1], 32), body))
+        except CryptoFormatError:
+            return None
+    file_key = None
+    for share, body in shares:
+        try:
+            file_key = _file_key(key, share, body)
+        except WrongKeyError:
+            continue
+        break
+    if file_key is None:
+        raise WrongKeyError("the key does not open this file")
     if not hmac.compare_digest(scrypt_file.header_mac(file_key, header), mac):
         raise CryptoFormatError("age file refused: header MAC does not match")
-    return Payload(src_fd, file_key, header_length)
+    return file_key, header_length

@@ -108,6 +108,42 @@ def check_recipient(root: Path, recipient: str) -> None:
         )
 
 
+def level_path(root: Path, level: str) -> Path:
+    """Where the public key of access level ``level`` (``vault.levels``) of
+    the vault in folder ``root`` is noted, outside it."""
+    return recipient_path(root).with_suffix(f".level-{level}.pub")
+
+
+def record_levels(root: Path, listed: dict[str, str]) -> None:
+    """Note each access level's public key as the checked register lists it
+    (a full key unlocked), best effort."""
+    for level, recipient in listed.items():
+        path = level_path(root, level)
+        with contextlib.suppress(OSError):
+            if path.read_text("ascii").strip() == recipient:
+                continue
+        with contextlib.suppress(OSError):
+            make_private_dir(default_state_dir())
+            make_private_dir(path.parent)
+            atomic_write(path, (recipient + "\n").encode("ascii"))
+
+
+def check_level(root: Path, level: str, recipient: str) -> None:
+    """Refuse a keys/levels/LEVEL.pub other than the one last noted for this
+    folder: storing without a key would encrypt to a key put there by someone else."""
+    try:
+        noted = level_path(root, level).read_text("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return  # none noted: a vault copied here, or no full unlock since the level was made
+    if noted != recipient:
+        raise IntegrityError(
+            f"keys/levels/{level}.pub is not the public key the access level '{level}' had "
+            "in this folder; nothing was stored",
+            hint="restore the keys folder from a backup; if the level's key was changed "
+            "on purpose, unlock once with a full key (say 'vault list') first",
+        )
+
+
 def pending_path(root: Path) -> Path:
     """Where the new public key of a key rotation begun in folder ``root`` is
     noted, outside it (``vault.rotation``), until its switch."""

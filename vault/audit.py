@@ -3,8 +3,11 @@
 One JSON line per event: sequence number, UTC time, event type, object or
 document ids, and for emergency-key use the recorded reason; for a data
 breach (``vault.incidents``) its kind, when the centre became aware and the
-decision (with the ICO's case reference), never its notes; in an unlocked
-command, the label of the key that unlocked it (``key``). Never file names
+decision (with the ICO's case reference), never its notes; for expected post
+(``vault.expected``) its type, due day and changes, never the family, the
+sender or the notes; in an unlocked
+command, the label of the key that unlocked it (``key``) and, for a key of
+an access level other than ``full``, that level (``level``). Never file names
 or document text. Each entry holds the hash of the one before, and its own hash
 covers its content and that link, so editing, removing or reordering an entry
 breaks the chain. The vault's MAC-protected head records the chain's tip at
@@ -33,6 +36,8 @@ EVENTS = {
     "set-aside", "recover", "drill", "ack", "emergency-sheet", "view", "key-add", "key-remove",
     "rotate-start", "rotate", "erase", "prune",
     "incident", "incident-close", "incident-note", "incident-show",
+    "expect", "expect-received", "expect-cancel", "expect-chase", "expect-lost", "expect-show",
+    "grant", "revoke", "level-rotate", "refused",
 }  # fmt: skip
 
 
@@ -87,6 +92,9 @@ class AuditLog:
         # The label of the key that unlocked this command (``key_register``):
         # named as ``key`` in the detail of every entry it appends.
         self.key_label: str | None = None
+        # ... and its access level (``vault.levels``), named as ``level`` when
+        # it is not ``full`` (an entry naming a key and no level: a full key)
+        self.key_level: str | None = None
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry; a damaged line is a stand-in entry whose hash is
@@ -157,7 +165,7 @@ class AuditLog:
                 "time": clock.stamp(),
                 "event": event,
                 "ids": list(ids),
-                "detail": {"key": self.key_label, **detail} if self.key_label else dict(detail),
+                "detail": self._detail(detail),
                 "prev": prev,
             }
             entry = AuditEntry(**body, hash=_digest(body))
@@ -166,6 +174,13 @@ class AuditLog:
             prev = entry.hash
         append_line(self.path, "".join(lines).encode())
         return made
+
+    def _detail(self, detail: dict[str, Any]) -> dict[str, Any]:
+        if not self.key_label:
+            return dict(detail)
+        if self.key_level:
+            return {"key": self.key_label, "level": self.key_level, **detail}
+        return {"key": self.key_label, **detail}
 
     def verify(self, anchor: tuple[int, str] | None = None) -> list[ChainProblem]:
         """Check the chain; ``anchor`` is a (seq, hash) the chain must contain."""

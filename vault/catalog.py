@@ -12,7 +12,9 @@ copy it into the database once; one of an older schema raises
     documents   one row per document (the manifest without its text), with
                 its title (``vault.title``) and its family reference in the
                 canonical form (``vault.family``)
-                and, for an e-mail, the ids of its attachments (a JSON list)
+                and, for an e-mail, the ids of its attachments (a JSON list);
+                the access levels it is granted to besides ``full`` (``levels``,
+                a JSON list, ``vault.levels``)
     attached    each attachment's e-mail (attachment, email): the way back,
                 made from the e-mails' rows whenever one is put or removed, so
                 that whatever fills the catalog (a fold, a rebuild from the
@@ -21,13 +23,17 @@ copy it into the database once; one of an older schema raises
     incidents   the encrypted part of each data breach recorded (``vault.incidents``):
                 its notes and the reason it was judged not reportable (the plain
                 part, kind and times, is in the audit log)
+    expectations the encrypted part of each document expected by post
+                (``vault.expected``): its family, sender and notes, and whether
+                it is still awaited (a hint for the fold; the plain part, type,
+                due day and state, is in the audit log)
     pages       the OCR or embedded text of each page, as stored
     page_keys, word_index, vocabulary, vocabulary_index: the search index,
                 owned by ``vault.search``
     meta        the state number of the last save (``seq``), whether a
                 document was removed since the last base (``removed``)
-    changes     each document (``doc``), duplicate note (``dup``) or incident
-                (``incident``) changed
+    changes     each document (``doc``), duplicate note (``dup``), incident
+                (``incident``) or expectation (``expectation``) changed
                 since the last chain file, with the objects it named before
                 (``before``) and the save that wrote it (``seq``, until the
                 head naming that save is written: see ``vault.head``)
@@ -36,9 +42,10 @@ A document split from a batch scan names the batch's own object in
 ``batch`` (JSON: ``vault.manifest.batch_ref``); several documents may name
 the same one, and it is kept while any does.
 
-A snapshot from before titles (no ``title`` column), before ``batch``, before
+A snapshot from before titles (no ``title`` column), before ``batch`` or
+``levels``, before
 e-mails (no ``attachments`` column, no ``attached`` table), or before the
-``duplicates`` or ``incidents`` table is brought up to date when opened: each
+``duplicates``, ``incidents`` or ``expectations`` table is brought up to date when opened: each
 document gets a title made from its text, and the manifests are not rewritten.
 
 Deleted rows are overwritten (``PRAGMA secure_delete``) and, after a
@@ -72,6 +79,7 @@ _DOCUMENT_COLUMNS = {
     "family": str, "fields": str, "retention": str, "fingerprint": str, "title": str,
     "attachments": str,
     "batch": str,
+    "levels": str,
 }  # fmt: skip
 
 
@@ -158,6 +166,7 @@ class Catalog:
         self._create_attached()
         self._create_duplicates()
         self._create_incidents()
+        self._create_expectations()
         self._create_bookkeeping()
         self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self._conn.commit()
@@ -191,11 +200,26 @@ class Catalog:
             " (id TEXT PRIMARY KEY, notes TEXT, reason TEXT, partial INTEGER)"
         )
 
+    def _create_expectations(self) -> None:
+        # notes: a JSON list of {"time", "kind", "text"}; open: 1 while awaited
+        # (the audit log says for sure); partial: as for incidents
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS expectations"
+            " (id TEXT PRIMARY KEY, family TEXT, sender TEXT, notes TEXT, open INTEGER,"
+            " partial INTEGER)"
+        )
+
     def _has_batch_column(self) -> bool:
         if not hasattr(self, "_batch_column"):
             columns = {row[1] for row in self._conn.execute("PRAGMA table_info(documents)")}
             self._batch_column = "batch" in columns
         return self._batch_column
+
+    def _has_levels_column(self) -> bool:
+        if not hasattr(self, "_levels_column"):
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(documents)")}
+            self._levels_column = "levels" in columns
+        return self._levels_column
 
     def _objects_sql(self) -> str:
         return "manifest, original, searchable" + (", batch" if self._has_batch_column() else "")
@@ -241,6 +265,9 @@ class Catalog:
         if "batch" not in columns:
             with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
                 self._conn.execute("ALTER TABLE documents ADD COLUMN batch TEXT")
+        if "levels" not in columns:
+            with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
+                self._conn.execute("ALTER TABLE documents ADD COLUMN levels TEXT")
         self._create_duplicates()
         self._create_bookkeeping()
         if "attachments" not in columns or not self._has_table("attached"):
@@ -251,6 +278,9 @@ class Catalog:
         if not self._has_incidents():
             with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
                 self._create_incidents()
+        if not self._has_table("expectations"):
+            with contextlib.suppress(OSError):  # a database that cannot be written: read as it is
+                self._create_expectations()
         if not self._conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'idx_documents_received'"
         ).fetchone():
@@ -283,6 +313,7 @@ class Catalog:
             "title": title_of(manifest),
             "attachments": json.dumps(manifest.attachments) if manifest.attachments else None,
             "batch": None if manifest.batch is None else json.dumps(manifest.batch, sort_keys=True),
+            "levels": json.dumps(sorted(manifest.levels)) if manifest.levels else None,
         }
         self.put(record, manifest.text)
 
@@ -296,6 +327,8 @@ class Catalog:
         row = {name: record.get(name) for name in _DOCUMENT_COLUMNS}
         if not self._has_batch_column():
             del row["batch"]
+        if not self._has_levels_column():
+            del row["levels"]
         columns = ", ".join(row)
         marks = ", ".join("?" * len(row))
         self._conn.execute(
@@ -313,6 +346,29 @@ class Catalog:
             [(attachment, doc_id) for attachment in _ids(row["attachments"])],
         )
         self._unflushed = True
+
+    def rewritten(self, manifest: Manifest, manifest_id: str) -> None:
+        """A document whose files were written again (``vault.access``: its
+        manifest, objects and levels change; its details and text do not):
+        its row updated, its text and search index left as they are."""
+        doc_id = manifest.doc_id
+        row = self.get(doc_id)
+        if row is None or row["title"] != title_of(manifest) or row["size"] != manifest.size:
+            self.add(manifest, manifest_id)  # not the document it was: put whole
+            return
+        self._note_change("doc", doc_id)
+        columns = {
+            "manifest": manifest_id,
+            "original": manifest.original,
+            "searchable": manifest.searchable,
+        }
+        if self._has_levels_column():
+            columns["levels"] = json.dumps(sorted(manifest.levels)) if manifest.levels else None
+        sets = ", ".join(f"{name} = ?" for name in columns)
+        self._conn.execute(
+            f"UPDATE documents SET {sets} WHERE id = ?",  # noqa: S608
+            [*columns.values(), doc_id],
+        )
 
     def remove(self, doc_id: str) -> bool:
         """Remove a document and its text (the next save compacts the index
@@ -360,6 +416,35 @@ class Catalog:
                 json.dumps(notes, ensure_ascii=False),
                 None if reason is None else str(reason),
                 1 if incident.get("partial") else 0,
+            ),
+        )
+
+    def put_expectation(self, expectation: dict[str, Any]) -> None:
+        """Add or replace the encrypted part of an expectation: ``id``,
+        ``family``, ``sender``, ``notes`` (a list of {"time", "kind", "text"}),
+        ``open`` and ``partial`` (``vault.expected``)."""
+        item = expectation.get("id")
+        notes = expectation.get("notes") or []
+        family_ref, sender = expectation.get("family"), expectation.get("sender")
+        if (
+            not isinstance(item, str)
+            or not isinstance(notes, list)
+            or not all(isinstance(n, dict) and isinstance(n.get("text"), str) for n in notes)
+            or not isinstance(family_ref, str | None)
+            or not isinstance(sender, str | None)
+        ):
+            raise IntegrityError("a catalog record of expected post is malformed")
+        self._note_change("expectation", item)
+        self._conn.execute(
+            "INSERT OR REPLACE INTO expectations (id, family, sender, notes, open, partial)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                item,
+                family_ref,
+                sender,
+                json.dumps(notes, ensure_ascii=False),
+                1 if expectation.get("open") else 0,
+                1 if expectation.get("partial") else 0,
             ),
         )
 
@@ -459,10 +544,13 @@ class Catalog:
             yield {"dup": [doc_id, duplicate_of]}
         for found in self.incidents():
             yield {"incident": found}
+        for expected in self.expectations():
+            yield {"expectation": expected}
 
     def apply(self, record: dict[str, Any]) -> None:
         """Apply one chain record (``vault.chain``): a document put or gone, a
-        duplicate note made or dropped, an incident's encrypted part."""
+        duplicate note made or dropped, an incident's or an expectation's
+        encrypted part."""
         if "doc" in record:
             row = record["doc"]
             if not isinstance(row, dict) or not isinstance(row.get("id"), str):
@@ -481,6 +569,11 @@ class Catalog:
             if not isinstance(incident, dict) or not isinstance(incident.get("id"), str):
                 raise IntegrityError("a catalog record is malformed")
             self.put_incident(incident)
+        elif "expectation" in record:
+            expected = record["expectation"]
+            if not isinstance(expected, dict):
+                raise IntegrityError("a catalog record is malformed")
+            self.put_expectation(expected)
         else:
             raise IntegrityError("a catalog record is of an unknown kind")
 
@@ -540,6 +633,43 @@ class Catalog:
         ).fetchall()
         return [_incident(row) for row in rows]
 
+    def expectation(self, expectation_id: str) -> dict[str, Any] | None:
+        """The encrypted part of expectation ``expectation_id`` (None: this
+        catalog has none: made before it, or rebuilt from the manifests)."""
+        if not self._has_table("expectations"):
+            return None
+        row = self._conn.execute(
+            "SELECT id, family, sender, notes, open, partial FROM expectations WHERE id = ?",
+            (expectation_id,),
+        ).fetchone()
+        return _expectation(row) if row else None
+
+    def expectations(self) -> list[dict[str, Any]]:
+        """The encrypted part of every expectation, by id."""
+        if not self._has_table("expectations"):
+            return []
+        rows = self._conn.execute(
+            "SELECT id, family, sender, notes, open, partial FROM expectations ORDER BY id"
+        ).fetchall()
+        return [_expectation(row) for row in rows]
+
+    def has_open_expectations(self) -> bool:
+        """Whether any expectation is marked as still awaited (a hint)."""
+        if not self._has_table("expectations"):
+            return False
+        return (
+            self._conn.execute("SELECT 1 FROM expectations WHERE open = 1").fetchone() is not None
+        )
+
+    def latest(self, doc_type: str, family_ref: str, limit: int) -> list[tuple[str, str]]:
+        """(id, received) of the newest ``limit`` documents of a type and family."""
+        rows = self._conn.execute(
+            "SELECT id, received FROM documents WHERE doc_type = ? AND family = ?"
+            " ORDER BY received DESC, id LIMIT ?",
+            (doc_type, family_ref, limit),
+        ).fetchall()
+        return [(str(doc_id), str(received)) for doc_id, received in rows]
+
     def ids(self) -> list[str]:
         return [row[0] for row in self._conn.execute("SELECT id FROM documents")]
 
@@ -573,6 +703,28 @@ class Catalog:
                 "SELECT text FROM pages WHERE doc_id = ? ORDER BY page", (doc_id,)
             )
         ]
+
+    def at_level(self, level: str) -> list[str]:
+        """The ids of the documents granted to access level ``level``, in order."""
+        if not self._has_levels_column():
+            return []
+        rows = self._conn.execute(
+            "SELECT id, levels FROM documents WHERE levels LIKE ? ORDER BY id",
+            (f'%"{level}"%',),
+        ).fetchall()
+        return [doc_id for doc_id, levels in rows if level in _ids(levels)]
+
+    def level_counts(self) -> dict[str, int]:
+        """How many documents each access level (but ``full``) is granted."""
+        counts: dict[str, int] = {}
+        if not self._has_levels_column():
+            return counts
+        for (levels,) in self._conn.execute(
+            "SELECT levels FROM documents WHERE levels IS NOT NULL"
+        ).fetchall():
+            for level in _ids(levels):
+                counts[level] = counts.get(level, 0) + 1
+        return counts
 
     def by_fingerprint(self, fingerprint: str) -> str | None:
         row = self._conn.execute(
@@ -639,6 +791,14 @@ def _incident(row: tuple[Any, ...]) -> dict[str, Any]:
     return {"id": item, "notes": notes, "reason": reason, "partial": bool(partial)}
 
 
+def _expectation(row: tuple[Any, ...]) -> dict[str, Any]:
+    item, family_ref, sender, notes, is_open, partial = row
+    return {
+        "id": item, "family": family_ref, "sender": sender, "notes": json.loads(notes or "[]"),
+        "open": bool(is_open), "partial": bool(partial),
+    }  # fmt: skip
+
+
 def _ids(value: Any) -> list[str]:
     """An ``attachments`` column's ids (none for a malformed one)."""
     try:
@@ -652,6 +812,7 @@ def _decode(row: dict[str, Any]) -> dict[str, Any]:
     row = dict(row)
     row["fields"] = json.loads(row["fields"] or "{}")
     row["attachments"] = _ids(row.get("attachments"))
+    row["levels"] = _ids(row.get("levels"))
     try:
         row["batch"] = json.loads(row["batch"]) if row.get("batch") else None
     except ValueError:

@@ -7,13 +7,14 @@ delta per save holding only what that save changed. A day of post adds one
 delta of a few kilobytes, not a new copy of the whole catalog.
 
     base    <sha>.age   every document (its catalog row and page text), every
-                        duplicate note and the encrypted part of every incident
-                        (its notes and reason: ``vault.incidents``)
+                        duplicate note, the encrypted part of every incident
+                        (its notes and reason: ``vault.incidents``) and of every
+                        expectation (family, sender, notes: ``vault.expected``)
             <sha>.idx   plain JSON {object id: size} of every object and manifest
                         the catalog names (what sync and verify need, no key)
     delta   <sha>.age   the documents added or changed (their catalog rows),
-                        duplicate notes made or dropped, and incidents recorded or
-                        changed, since the file before it
+                        duplicate notes made or dropped, and incidents and
+                        expectations recorded or changed, since the file before it
             <sha>.idx   plain JSON {"add": {object id: size}, "remove": [ids],
                         "texts": the number of rows whose text is in their manifest}
 
@@ -74,7 +75,7 @@ import io
 import json
 import os
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -101,6 +102,19 @@ MERGE = 16  # this many deltas of one size (saves covered) in a row are merged i
 MERGE_BYTES = 128 * 1024  # ... when they hold at most this much together (a sync sends it again)
 _LINE_LIMIT = 64 * 1024 * 1024  # a record line longer than this is refused
 _MAC = b'{"mac":'
+
+
+class Keyed(Protocol):
+    """What writes and reads a chain file: the key it is decrypted with and
+    the key of its MAC (the data key's; an access level's for that level's
+    catalog, ``vault.level_catalog``)."""
+
+    @property
+    def identity(self) -> x25519.Identity: ...
+
+    @property
+    def mac_key(self) -> bytes: ...
+
 
 Sizes = Callable[[str], int]  # the size of an object or manifest file, by id
 # The page text a manifest carries, by manifest id; None when it cannot be read here.
@@ -178,6 +192,10 @@ def write_delta(
             incident = catalog.incident(item)
             if incident is not None:  # never removed: always there
                 records.append({"incident": incident})
+        elif kind == "expectation":
+            expected = catalog.expectation(item)
+            if expected is not None:  # never removed: always there
+                records.append({"expectation": expected})
         else:
             of = catalog.duplicate_of(item)
             records.append({"dup": [item, of]} if of is not None else {"undup": item})
@@ -235,6 +253,8 @@ def _merge(
             records[("dup", str(record["undup"]))] = record
         elif "incident" in record and isinstance(record["incident"], dict):
             records[("incident", str(record["incident"].get("id")))] = record
+        elif "expectation" in record and isinstance(record["expectation"], dict):
+            records[("expectation", str(record["expectation"].get("id")))] = record
         else:
             raise IntegrityError("a catalog delta holds a record of an unknown kind")
 
@@ -280,7 +300,7 @@ def _write_index(folder: Path, index: dict[str, Any]) -> str:
 class _Lines(io.RawIOBase):
     """The compressed plaintext of a chain file, made as age reads it."""
 
-    def __init__(self, header: dict[str, Any], records: Iterator[dict[str, Any]], key: DataKey):
+    def __init__(self, header: dict[str, Any], records: Iterator[dict[str, Any]], key: Keyed):
         self._lines = self._all(header, records, key)
         self._compress = zlib.compressobj(6)
         self._buffer = b""
@@ -288,7 +308,7 @@ class _Lines(io.RawIOBase):
 
     @staticmethod
     def _all(
-        header: dict[str, Any], records: Iterator[dict[str, Any]], key: DataKey
+        header: dict[str, Any], records: Iterator[dict[str, Any]], key: Keyed
     ) -> Iterator[bytes]:
         mac = hmac.new(key.mac_key, digestmod=hashlib.sha256)
         line = _line(header)
@@ -346,8 +366,11 @@ def _write_records(
     header: dict[str, Any],
     records: Iterator[dict[str, Any]],
     recipient: x25519.Recipient,
-    key: DataKey,
+    key: Keyed,
+    *,
+    also: Sequence[x25519.Recipient] = (),
 ) -> str:
+    """Write a chain file to ``recipient`` (and ``also``); its SHA-256."""
     tmp = private_temp_path(folder)
     try:
         with open(tmp, "wb") as f:
@@ -355,7 +378,7 @@ def _write_records(
             crypto.encrypt_stream(
                 io.BufferedReader(_Lines(header, records, key), 1024 * 1024),
                 out,  # type: ignore[arg-type]
-                [recipient],
+                [recipient, *also],
             )
         digest = out.sha.hexdigest()
         commit_temp(tmp, folder / f"{digest}.age")
@@ -421,7 +444,7 @@ def _check_hash(path: Path, digest: str) -> None:
 class _Reader(io.RawIOBase):
     """Takes the decrypted bytes of a chain file and hands out whole records."""
 
-    def __init__(self, key: DataKey, apply: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, key: Keyed, apply: Callable[[dict[str, Any]], None]) -> None:
         self._decompress = zlib.decompressobj()
         self._mac = hmac.new(key.mac_key, digestmod=hashlib.sha256)
         self._key = key
@@ -485,7 +508,7 @@ class _Reader(io.RawIOBase):
 def read_records(
     path: Path,
     digest: str,
-    key: DataKey,
+    key: Keyed,
     apply: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
     """Decrypt chain file ``path``, check it, and hand each record to ``apply``.

@@ -14,6 +14,7 @@ Settings this version does not know are left alone.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -137,6 +138,27 @@ def _names_to_phrases(value: Any) -> bool:
     )
 
 
+LEVEL_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,22}[a-z0-9])?")
+
+
+def _levels(value: Any) -> bool:
+    """Access levels (``vault.levels``): names to options, each with the
+    document types granted to it when stored (none for ``full``)."""
+    if not isinstance(value, dict):
+        return False
+    for name, options in value.items():
+        if not isinstance(name, str) or not LEVEL_NAME.fullmatch(name):
+            return False
+        if not isinstance(options, dict):
+            return False
+        types = options.get("types", [])
+        if not isinstance(types, list) or not all(_text(t) for t in types):
+            return False
+        if name == "full" and types:
+            return False  # full opens everything: nothing to grant it
+    return True
+
+
 # setting -> (check, what it must be)
 SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "format": (_whole(1, 1), "1"),
@@ -159,6 +181,10 @@ SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "verify_max_age_days": (_whole(1), "a whole number of days of at least 1"),
     "key_unused_warn_days": (_whole(1), "a whole number of days of at least 1"),
     "ui_idle_lock_minutes": (_idle_minutes, "a number of minutes above 0, at most 1440 (a day)"),
+    "levels": (
+        _levels,
+        'a table of access levels, e.g. {"full": {}, "session": {"types": ["session-notes"]}}',
+    ),
 }  # fmt: skip
 
 

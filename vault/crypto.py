@@ -467,7 +467,7 @@ def decrypt_part(src: Path, dst: Path, offset: int, identities: Sequence[str]) -
             from vault import age_x25519  # cryptography: only when an object is read
 
             done = age_x25519.decrypt_into(src_fd, head, identities[0], dst_fd, offset)
-            if done is not None:  # the form every object has: one X25519 stanza
+            if done is not None:  # the form every object has: X25519 stanzas
                 return done
         hashing = _HashingReader(src_fd)
         writer = _OffsetWriter(dst_fd, offset)

@@ -20,6 +20,7 @@ catches these and turns them into one line on stderr and an exit status.
     │   └── CryptoFormatError          malformed or hostile age file
     ├── RemoteError                 5  remote unreachable or refused
     ├── PartialBatchError           6  some inputs not stored (left in place or quarantined)
+    ├── AccessRefusedError          7  the key's access level does not allow this command
     ├── UnreadableInputError        1  this input cannot be stored (quarantine it)
     └── OcrEngineError              1  tesseract failed or is missing
 
@@ -40,6 +41,7 @@ class ExitCode(IntEnum):
     INTEGRITY = 4
     REMOTE = 5
     PARTIAL = 6
+    ACCESS = 7
     INTERRUPTED = 130
 
 
@@ -119,6 +121,13 @@ class RemoteError(VaultError):
 
 class PartialBatchError(VaultError):
     exit_code = ExitCode.PARTIAL
+
+
+class AccessRefusedError(VaultError):
+    """The key that unlocked opens only an access level (``vault.levels``)
+    that may read and search: anything else is refused."""
+
+    exit_code = ExitCode.ACCESS
 
 
 class UnreadableInputError(VaultError):

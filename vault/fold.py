@@ -6,7 +6,10 @@ signed by the key the authenticated head names (``journal.check_entry``).
 An accepted document is fingerprinted (a duplicate is dropped, and the
 catalog notes which document it was a copy of, so that its id, announced
 when it was stored, still leads somewhere) and its manifest signed;
-anything else is set aside, named, and blocks nothing.
+anything else is set aside, named, and blocks nothing. Each document
+added is then matched against the expected post (``vault.expected``): one
+that was awaited is marked received, and listed in the vault's
+``matched_expectations`` for the command to say so.
 
 Safe to repeat after a crash at any instant: an entry whose objects the
 catalog already names was folded before and is not folded again (so it can
@@ -28,6 +31,7 @@ from vault.manifest import Manifest
 from vault.parts import split_ref
 
 if TYPE_CHECKING:
+    from vault.expected import Arrival
     from vault.keys import DataKey
     from vault.repository import Vault
 
@@ -57,6 +61,8 @@ def fold_journal(vault: Vault) -> FoldResult:
     found = journals.read(vault.root / journals.JOURNAL)
     if not found.records and not found.damaged:
         return result
+    from vault.expected import Arrival, match_arrivals  # only when there is something to fold
+
     legacy = vault.legacy_journal
     leftovers: list[str] = []
     aside: list[tuple[dict[str, Any], str]] = []
@@ -64,6 +70,7 @@ def fold_journal(vault: Vault) -> FoldResult:
     # entries plus the catalog, never the entries times the catalog.
     named = catalog.object_ids() | catalog.manifest_ids()
     damaged: list[str] = []
+    arrivals: list[Arrival] = []
     for text in found.damaged:
         torn = _torn_entry(vault, text, key) if legacy else None
         if torn is None:
@@ -92,6 +99,7 @@ def fold_journal(vault: Vault) -> FoldResult:
         catalog.add(doc, manifest_id)
         named |= {manifest_id, *entry["objects"]}
         result.added.append(doc.doc_id)
+        arrivals.append(Arrival(doc.doc_id, doc.doc_type, doc.family, doc.received))
     for text in damaged:
         aside.append(({"damaged": text}, "a damaged journal line"))
     for entry, reason in aside:
@@ -106,6 +114,7 @@ def fold_journal(vault: Vault) -> FoldResult:
         vault.audit.append("set-aside", [m for m, _ in result.set_aside if len(m) == 64])
     if result.added:
         vault.audit.append("fold", result.added)
+    vault.matched_expectations.extend(match_arrivals(vault, arrivals))
     vault.save_catalog()
     vault.empty_journal()
     vault.drop_unreferenced(leftovers)
@@ -177,5 +186,7 @@ def _sign(
         fingerprint = fingerprint_file(plain, key.fingerprint_key)
     if existing := vault.catalog.by_fingerprint(fingerprint):
         return doc, manifest_id, manifest_id, existing
-    signed = vault.manifests.put_bytes(doc.signed(fingerprint, key.mac), [vault.recipient])
+    signed = vault.manifests.put_bytes(
+        doc.signed(fingerprint, key.mac), vault.recipients_of(doc.levels)
+    )
     return replace(doc, fingerprint=fingerprint), signed.id, manifest_id, None

@@ -1,7 +1,8 @@
 """The head: what state of the catalog is the vault's, and the files that hold it.
 
 ``head.json`` names, by hash, the chain of catalog files of ``vault.chain``
-(a base, ``catalog``/``index``, then the deltas since, in order), with the
+(a base, ``catalog``/``index``, then the deltas since, in order), and each
+access level's own catalog file (``vault.level_catalog``), with the
 document count, a sequence number, the audit log's tip, the public half of
 this computer's signing key (``signing.py``), and a MAC over all of it under
 the key derived from the data identity. It is replaced last and atomically,
@@ -25,19 +26,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vault import chain, clock, crypto
+from vault import chain, clock, crypto, level_catalog
 from vault.chain import Link
 from vault.errors import IntegrityError
 from vault.fsutil import atomic_write, make_private_dir, remove_quietly
 from vault.keys import DataKey
+from vault.level_catalog import LevelFile
 
 if TYPE_CHECKING:  # the catalog (SQLite, search) loads only when a snapshot is opened
     from vault.catalog import Catalog
+    from vault.levels import LevelKey
 
 FORMAT = 2
 FORMATS = (1, 2)
@@ -60,6 +63,8 @@ class Head:
     # (age sha, idx sha, saves it covers) of each delta, in order
     deltas: tuple[tuple[str, str, int], ...] = ()
     format: int = FORMAT
+    # each access level's own catalog file (``vault.level_catalog``)
+    levels: tuple[LevelFile, ...] = ()
 
     def body(self) -> bytes:
         record = {**asdict(self), "audit": list(self.audit)}
@@ -68,7 +73,20 @@ class Head:
             del record["signer"]  # a head written before signing keys keeps its MAC
         if self.format == 1:
             del record["deltas"]
+        del record["levels"]
+        if self.levels:  # (a head of a vault without levels keeps its MAC)
+            record["levels"] = {
+                entry.level: {
+                    "catalog": entry.catalog,
+                    "documents": entry.documents,
+                    "key": entry.key,
+                }
+                for entry in self.levels
+            }
         return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
+
+    def level(self, name: str) -> LevelFile | None:
+        return next((entry for entry in self.levels if entry.level == name), None)
 
     @property
     def links(self) -> list[Link]:
@@ -77,7 +95,8 @@ class Head:
 
     def catalog_files(self) -> list[str]:
         """The names of every file in ``catalog/`` this head needs."""
-        return [name for link in self.links for name in link.names]
+        found = [name for link in self.links for name in link.names]
+        return found + [entry.name for entry in self.levels]
 
     @property
     def short(self) -> str:
@@ -112,6 +131,10 @@ def parse_head(data: bytes) -> tuple[Head, str]:
         audit = record["audit"]
         record["audit"] = (int(audit[0]), str(audit[1]))
         record["deltas"] = tuple((str(a), str(i), int(n)) for a, i, n in record.get("deltas", ()))
+        record["levels"] = tuple(
+            LevelFile(str(name), str(e["catalog"]), int(e["documents"]), str(e["key"]))
+            for name, e in sorted(record.get("levels", {}).items())
+        )
         head = Head(**record)
     except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise damaged from exc
@@ -285,6 +308,8 @@ class SaveContext:
     signer: str | None
     sizes: chain.Sizes
     texts: chain.Texts  # a manifest's page text (None when it cannot be read)
+    # each access level's key (``vault.level_catalog``): its catalog is saved too
+    levels: Mapping[str, LevelKey] = field(default_factory=dict)
 
 
 def save_catalog(
@@ -335,6 +360,12 @@ def save_catalog(
             vault_id=ctx.vault_id, seq=seq, sizes=ctx.sizes,
         )  # fmt: skip
         links = [link]
+    level_files = level_catalog.save_levels(
+        ctx.snapshots, catalog, ctx.levels, recipient,
+        previous.levels if previous is not None else None,
+        previous.seq if previous is not None else 0,
+        vault_id=ctx.vault_id, seq=seq,
+    )  # fmt: skip
     catalog.mark_saved(seq)
     if before_head is not None:
         before_head()
@@ -347,6 +378,7 @@ def save_catalog(
         audit=ctx.audit_tip,
         signer=ctx.signer,
         deltas=tuple((link.age, link.idx, link.saves) for link in links[1:]),
+        levels=level_files,
     )
     atomic_write(ctx.head_path, head_record(head, ctx.key))
     catalog.forget_saved(seq, base=base)

@@ -6,7 +6,9 @@ anyone. Each incident is kept in two parts:
 
 - **the plain part, in the audit log** (``vault.audit``): an ``incident``
   entry (the incident's id, its ``kind``, when the centre became ``aware``,
-  UTC, and the entry's own time: when it was recorded) and, once decided, an
+  UTC, and the entry's own time: when it was recorded; for post that was
+  expected and never came, ``vault.expected``, the expectation's id after
+  its own) and, once decided, an
   ``incident-close`` entry (``decision``: ``reported``, with the ICO's case
   reference ``ico``, or ``not-reportable``). Kinds, times and a case number
   are not personal data, so ``vault incident list``, ``vault status`` and
@@ -56,7 +58,9 @@ NOTE_LIMIT = 4000  # characters of one note or reason
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ICO_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9/-]{0,39}")
 _ID = re.compile(f"I-[{_ALPHABET}]{{{ID_LENGTH}}}")
+_EXPECTED_ID = re.compile(f"E-[{_ALPHABET}]{{{ID_LENGTH}}}")  # ``vault.expected``
 EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)  # the earliest aware time taken (any zone)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)  # an audit entry's time after this is not a vault's
 _WHEN = re.compile(r"(.+?)[\sT]+(\d{1,2})[:.](\d{2})")
 AWARE_EXAMPLES = '"2026-12-04 09:30" or "4/12/2026 09:30"'
 
@@ -73,6 +77,7 @@ class Incident:
     decision: str | None = None  # REPORTED or NOT_REPORTABLE once closed
     ico: str | None = None  # the ICO's case reference, when reported
     closed_seq: int = 0  # the audit entry that closed it (0: open)
+    expectation: str | None = None  # the expected post that never came (``vault.expected``)
 
     @property
     def open(self) -> bool:
@@ -116,6 +121,7 @@ class Incident:
             "closed": self.closed,
             "decision": self.decision,
             "ico_reference": self.ico,
+            "expectation": self.expectation,
         }
 
 
@@ -231,17 +237,34 @@ def _recorded(entry: AuditEntry) -> Incident | None:
     if not entry.ids or not isinstance(entry.ids[0], str) or not _ID.fullmatch(entry.ids[0]):
         return None
     kind, aware = entry.detail.get("kind"), entry.detail.get("aware")
-    when, recorded = clock.parse(str(aware)), clock.parse(str(entry.time))
+    when, recorded = clock.parse(str(aware)), sane_time(entry)
     if kind not in KINDS or when is None or recorded is None:
         return None
-    if not EARLIEST <= when <= recorded + timedelta(days=1):  # a day: clocks set wrong
+    if when < EARLIEST or when - recorded > timedelta(days=1):  # a day: clocks set wrong
         return None
-    return Incident(entry.ids[0], str(kind), str(aware), entry.time)
+    linked = entry.ids[1] if len(entry.ids) == 2 else None
+    if linked is not None and not (isinstance(linked, str) and _EXPECTED_ID.fullmatch(linked)):
+        return None
+    if len(entry.ids) > 2 or (linked is not None and kind != "lost-paper"):
+        return None
+    return Incident(entry.ids[0], str(kind), str(aware), entry.time, expectation=linked)
+
+
+def sane_time(entry: AuditEntry) -> datetime | None:
+    """An audit entry's time, if a vault could have written it: between
+    ``EARLIEST`` and ``LATEST``, so that showing it in any zone, or a day
+    added to it, never overflows (a forged or damaged log)."""
+    when = clock.parse(str(entry.time))
+    if when is None or not EARLIEST <= when <= LATEST:
+        return None
+    return when
 
 
 def _closing(entry: AuditEntry) -> tuple[str, str | None] | None:
     """The decision and ICO reference of an ``incident-close`` entry, if it is
     one ``close_incident`` could have written."""
+    if sane_time(entry) is None:
+        return None
     decision, ico = entry.detail.get("decision"), entry.detail.get("ico")
     if decision == REPORTED and isinstance(ico, str) and _ICO_REF.fullmatch(ico):
         return decision, ico
@@ -273,6 +296,7 @@ def register(entries: Iterable[AuditEntry]) -> list[Incident]:
                 found[before.id] = Incident(
                     before.id, before.kind, before.aware, before.recorded,
                     closed=entry.time, decision=decision, ico=ico, closed_seq=entry.seq,
+                    expectation=before.expectation,
                 )  # fmt: skip
     return list(found.values())
 
@@ -296,9 +320,21 @@ class AlreadyClosedError(UsageError):
 # --- recording (needs the key: the catalog is written) ------------------------------
 
 
-def record_incident(vault: Vault, kind: str, aware: datetime, note: str | None) -> Incident:
+def record_incident(
+    vault: Vault,
+    kind: str,
+    aware: datetime,
+    note: str | None,
+    *,
+    linked: tuple[str, str] | None = None,
+) -> Incident:
     """Record a new incident: its note in the catalog, its kind and times in
-    the audit log, then save the catalog."""
+    the audit log, then save the catalog.
+
+    ``linked``: (event, expectation id) of expected post written off as lost
+    (``vault.expected``): the incident's entry names the expectation after
+    its own id, and ``event`` (naming the expectation, then the incident)
+    is written with it, in the same append, with the same kind and time."""
     taken = {i.id for i in register(vault.audit.entries())}
     incident_id = new_incident_id()
     while incident_id in taken:
@@ -306,9 +342,16 @@ def record_incident(vault: Vault, kind: str, aware: datetime, note: str | None) 
     vault.catalog.put_incident(
         {"id": incident_id, "notes": _notes(note), "reason": None, "partial": False}
     )
-    entry = vault.audit.append(RECORD, [incident_id], kind=kind, aware=clock.stamp(aware))
+    events = [(RECORD, [incident_id])]
+    if linked is not None:
+        event, expectation = linked
+        events = [(RECORD, [incident_id, expectation]), (event, [expectation, incident_id])]
+    entry = vault.audit.append_all(events, kind=kind, aware=clock.stamp(aware))[0]
     vault.save_catalog()
-    return Incident(incident_id, kind, clock.stamp(aware), entry.time)
+    return Incident(
+        incident_id, kind, clock.stamp(aware), entry.time,
+        expectation=linked[1] if linked else None,
+    )  # fmt: skip
 
 
 def close_incident(

@@ -42,8 +42,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from vault import clock, revoked_keys
+from vault import clock, crypto, revoked_keys
+from vault import levels as access_levels
 from vault.errors import (
+    AccessRefusedError,
     IntegrityError,
     NotFoundError,
     StorageError,
@@ -52,7 +54,16 @@ from vault.errors import (
     WrongKeyError,
 )
 from vault.fsutil import atomic_write, make_private_dir
-from vault.keys import DataKey, KeyPaths, read_key_file, unlock_file, vault_id_of, wrap_secret
+from vault.keys import (
+    DataKey,
+    KeyPaths,
+    open_key_file,
+    read_key_file,
+    unlock_with_data_secret,
+    vault_id_of,
+    wrap_secret,
+)
+from vault.levels import FULL, LevelKey
 
 COORDINATOR = "coordinator"
 REGISTER = "people.json"
@@ -72,6 +83,15 @@ class KeyRecord:
     last_used: str | None  # a day, YYYY-MM-DD
     work_factor: int | None  # scrypt work factor the file was written with
     wraps: str | None  # vault id of the data identity the file wraps
+    # An access level's key (``vault.levels``): the level, and the public key
+    # of the identity of this person's own that the file wraps (the level's
+    # key is encrypted to it); None for a full key, which wraps the data key.
+    level: str | None = None
+    recipient: str | None = None
+
+    @property
+    def level_name(self) -> str:
+        return self.level or FULL
 
 
 @dataclass
@@ -79,6 +99,8 @@ class Register:
     keys: list[KeyRecord] = field(default_factory=list)
     rotated: str | None = None  # date of the last key rotation
     stored: bool = False  # read from keys/people.json (else made from config.json)
+    # each access level's public key (``vault.levels``), besides full
+    levels: dict[str, str] = field(default_factory=dict)
 
     def find(self, label: str) -> KeyRecord | None:
         return next((k for k in self.keys if k.label == label), None)
@@ -139,11 +161,14 @@ def _implicit(config: dict[str, Any]) -> Register:
 
 
 def _body(register: Register) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "format": 1,
         "keys": [asdict(k) for k in sorted(register.keys, key=lambda k: k.label)],
         "rotated": register.rotated,
     }
+    if register.levels:
+        body["levels"] = dict(sorted(register.levels.items()))
+    return body
 
 
 def _canonical(body: dict[str, Any]) -> bytes:
@@ -160,11 +185,16 @@ def _parse(data: bytes) -> tuple[Register, dict[str, Any], str]:
         mac = found.pop("mac")
         keys = [KeyRecord(**k) for k in found["keys"]]
         rotated = found.get("rotated")
+        listed = found.get("levels", {})
+        levels = {str(name): str(recipient) for name, recipient in listed.items()}
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise damaged from exc
     if not isinstance(mac, str) or not keys or not all(_sane(k) for k in keys):
         raise damaged
-    return Register(keys, rotated if isinstance(rotated, str) else None, True), found, mac
+    if not all(isinstance(v, str) for v in listed.values()):
+        raise damaged
+    register = Register(keys, rotated if isinstance(rotated, str) else None, True, levels)
+    return register, found, mac
 
 
 def _sane(record: KeyRecord) -> bool:
@@ -173,6 +203,10 @@ def _sane(record: KeyRecord) -> bool:
         and bool(_LABEL.fullmatch(record.label))
         and record.label != EMERGENCY
         and record.file == file_of(record.label)
+        and (record.level is None or (isinstance(record.level, str) and record.level != FULL))
+        and (record.level is None) == (record.recipient is None)
+        and (record.recipient is None or isinstance(record.recipient, str))
+        and not (record.level is not None and record.label == COORDINATOR)
     )
 
 
@@ -269,9 +303,30 @@ def found_files(paths: KeyPaths, config: dict[str, Any]) -> Register:
 def unlock_any(
     paths: KeyPaths, config: dict[str, Any], passphrase: str, *, trusted: bool = True
 ) -> tuple[DataKey, str]:
-    """Try ``passphrase`` on every key, the most recently used first; the data key
-    and the label of the key it opened, or ``WrongKeyError`` once (``NotFoundError``
-    when no key file is there). ``trusted``: the register's scrypt work factors
+    """``unlock_any_level`` for what needs a full key (the data key): a key of
+    an access level that opens is refused (``AccessRefusedError``, exit 7)."""
+    key, label = unlock_any_level(paths, config, passphrase, trusted=trusted)
+    if isinstance(key, LevelKey):
+        raise level_refusal(label, key.name)
+    return key, label
+
+
+def level_refusal(label: str, level: str, what: str = "this") -> AccessRefusedError:
+    """The error for a command a key of access level ``level`` may not run."""
+    return AccessRefusedError(
+        f"the key '{label}' is a key of the access level '{level}': it may read and search "
+        f"the documents granted to '{level}', not {what}",
+        hint="use a full key (the coordinator's, or a deputy's)",
+    )
+
+
+def unlock_any_level(
+    paths: KeyPaths, config: dict[str, Any], passphrase: str, *, trusted: bool = True
+) -> tuple[DataKey | LevelKey, str]:
+    """Try ``passphrase`` on every key, the most recently used first; the key
+    it opened (the data key, or an access level's key: ``vault.levels``) and
+    its label, or ``WrongKeyError`` once (``NotFoundError`` when no key file
+    is there). ``trusted``: the register's scrypt work factors
     are this computer's (not: a backup's, read up to the default limit only).
     A register that cannot be read does not lock anyone out: every key file
     there is tried (``found_files``); the next check of the register (its MAC,
@@ -294,7 +349,8 @@ def unlock_any(
         try:
             if revoked_keys.is_revoked(paths.root.parent, read_key_file(path)):
                 continue  # removed or replaced here, then put back
-            return unlock_file(path, paths, passphrase, work_factor=limit), record.label
+            secret = open_key_file(path, passphrase, work_factor=limit)
+            return _opened(paths, secret), record.label
         except WrongKeyError:
             continue
         except OSError:  # a folder, a link, a device in its place: skipped
@@ -321,10 +377,56 @@ def unlock_any(
     )
 
 
+def _opened(paths: KeyPaths, secret: bytes) -> DataKey | LevelKey:
+    """What a key file's secret opens: the data key, or the key of the access
+    level whose ``keys/levels/NAME.age`` it opens (``IntegrityError`` if neither)."""
+    text = secret.decode("utf-8", "replace")
+    try:
+        return unlock_with_data_secret(paths, text)
+    except WrongKeyError:
+        pass
+    found = open_level_key(paths, text)
+    if found is None:
+        raise IntegrityError("the unlocked key does not match this vault's public key")
+    return found
+
+
+def level_files(paths: KeyPaths) -> list[str]:
+    """The access levels that have key files here (``keys/levels/NAME.age``)."""
+    found = access_levels.folder(paths)
+    with contextlib.suppress(OSError):
+        return sorted(p.stem for p in found.glob("*.age") if access_levels.valid_name(p.stem))
+    return []
+
+
+def open_level_key(paths: KeyPaths, secret: str) -> LevelKey | None:
+    """The access level key a personal key's own identity (``secret``: what
+    its passphrase file wraps, as the unlock agent holds it) opens; None when
+    it opens none. A level whose key files do not match raises ``IntegrityError``."""
+    try:
+        identity = crypto.parse_identity(secret)
+    except WrongKeyError:
+        return None
+    for name in level_files(paths):
+        try:
+            return access_levels.open_level(paths, name, identity, opener=secret.strip())
+        except WrongKeyError:
+            continue
+    return None
+
+
 def add_key(
-    paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str, passphrase: str
+    paths: KeyPaths,
+    config: dict[str, Any],
+    key: DataKey,
+    label: str,
+    passphrase: str,
+    level: str | None = None,
 ) -> KeyRecord:
-    """A new personal key ``label`` wrapping the data identity under ``passphrase``."""
+    """A new personal key ``label`` under ``passphrase``: wrapping the data
+    identity (a full key), or, for an access ``level``, an identity of its
+    own to which that level's key is then encrypted too (``vault.levels``;
+    the level gets its key first if it has none)."""
     label = check_new_label(label)
     register = load_register(paths, config, key)
     if register.find(label) is not None:
@@ -333,7 +435,7 @@ def add_key(
             hint=f"choose another label, or 'vault key remove {label}' first",
         )
     try:
-        taken = unlock_any(paths, config, passphrase)[1]
+        taken = unlock_any_level(paths, config, passphrase)[1]
     except (WrongKeyError, IntegrityError, NotFoundError, StorageError):
         taken = None
     if taken is not None:
@@ -342,12 +444,68 @@ def add_key(
             "of its own",
             hint="choose another passphrase",
         )
-    record = KeyRecord(label, file_of(label), clock.stamp(), clock.stamp(), None, 0, None)
+    now = clock.stamp()
+    record = KeyRecord(label, file_of(label), now, now, None, 0, None)
     make_private_dir(paths.root / PEOPLE)
-    factor = wrap_secret(paths.root / record.file, key.secret, passphrase)
-    register.put(replace(record, work_factor=factor, wraps=vault_id_of(key.recipient)))
+    if level is None or level == FULL:
+        factor = wrap_secret(paths.root / record.file, key.secret, passphrase)
+        register.put(replace(record, work_factor=factor, wraps=vault_id_of(key.recipient)))
+        save_register(paths, register, key)
+        return register.find(label) or record
+    level_key = ensure_level(paths, config, key, register, level)
+    secret, public = crypto.generate_identity()
+    factor = wrap_secret(paths.root / record.file, secret, passphrase)
+    register.put(replace(record, work_factor=factor, level=level, recipient=public))
+    access_levels.write_level(paths, level_key, key.recipient, people_of(register, level))
     save_register(paths, register, key)
     return register.find(label) or record
+
+
+def people_of(register: Register, level: str) -> list[str]:
+    """The public keys of the personal keys of access level ``level``."""
+    return sorted(k.recipient for k in register.keys if k.level == level and k.recipient)
+
+
+def ensure_level(
+    paths: KeyPaths, config: dict[str, Any], key: DataKey, register: Register, level: str
+) -> LevelKey:
+    """Access level ``level``'s key, opened with the data key; made first when
+    it has none (its files written, the register naming its public key: the
+    caller saves the register)."""
+    listed = register.levels.get(level)
+    if listed is not None:
+        return access_levels.open_level(paths, level, key.identity, listed)
+    if access_levels.read_recipient(paths, level) is not None:
+        raise IntegrityError(
+            f"keys/levels/{level}.pub is there, but the list of keys names no key for the "
+            f"access level '{level}' (put there, or the list put back from an older copy)",
+            hint="restore the keys folder from a backup ('vault repair NAME')",
+        )
+    made = access_levels.new_level(level)
+    access_levels.write_level(paths, made, key.recipient, people_of(register, level))
+    register.levels[level] = made.recipient
+    return made
+
+
+def make_levels(
+    paths: KeyPaths, config: dict[str, Any], key: DataKey, *, typed_only: bool = False
+) -> list[str]:
+    """Give every access level config.json names a key if it has none (only
+    those granted document types by default, with ``typed_only``: storing
+    without a key needs their public keys); the register is saved when one
+    was made. Returns the levels made."""
+    register = load_register(paths, config, key)
+    made = []
+    settings = access_levels.configured(config)
+    for level in access_levels.names(config):
+        if typed_only and not settings[level].get("types"):
+            continue
+        if level not in register.levels:
+            ensure_level(paths, config, key, register, level)
+            made.append(level)
+    if made:
+        save_register(paths, register, key)
+    return made
 
 
 def removable(register: Register, label: str) -> KeyRecord:
@@ -362,6 +520,12 @@ def removable(register: Register, label: str) -> KeyRecord:
             f"'{label}' is the vault's last key: removing it would leave no passphrase "
             "that opens the vault",
             hint="add another key first ('vault key add LABEL')",
+        )
+    if record.level is None and not any(k.level is None for k in register.keys if k is not record):
+        raise UsageError(
+            f"'{label}' is the vault's last full key: removing it would leave no passphrase "
+            "that opens every document",
+            hint="add another full key first ('vault key add LABEL')",
         )
     return record
 
@@ -426,6 +590,59 @@ def note_use(paths: KeyPaths, config: dict[str, Any], key: DataKey, label: str) 
     save_register(paths, register, key)
 
 
+USE_NOTE = "key-use.json"  # in local/: the days keys of an access level were last used
+
+
+def _use_note(paths: KeyPaths) -> Path:
+    return paths.root.parent / "local" / USE_NOTE
+
+
+def read_level_use(paths: KeyPaths) -> dict[str, str]:
+    """{label: day} of the keys of an access level used since a full key last
+    entered their days in the register (``note_level_use``)."""
+    try:
+        found = json.loads(_use_note(paths).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) for k, v in found.items() if isinstance(v, str) and len(v) == 10}
+
+
+def note_level_use(paths: KeyPaths, label: str) -> None:
+    """Note today as the day key ``label`` (of an access level) was last used.
+    The register carries a MAC under the data key, which such a key does not
+    open: the day waits in ``local/key-use.json`` (never sent to a remote)
+    until a full key enters it (``enter_level_use``); the committee's key
+    check reads both meanwhile."""
+    found = read_level_use(paths)
+    today = clock.now().date().isoformat()
+    if found.get(label) == today:
+        return
+    found[label] = today
+    make_private_dir(_use_note(paths).parent)
+    atomic_write(_use_note(paths), (json.dumps(found, sort_keys=True) + "\n").encode())
+
+
+def enter_level_use(paths: KeyPaths, config: dict[str, Any], key: DataKey) -> None:
+    """Enter the days noted by ``note_level_use`` in the register (a full key
+    unlocked), for the keys of an access level it names; then drop the note."""
+    found = read_level_use(paths)
+    if not found:
+        return
+    register = load_register(paths, config, key)
+    changed = False
+    for label, day in found.items():
+        record = register.find(label)
+        if record is not None and record.level is not None and day > (record.last_used or ""):
+            register.put(replace(record, last_used=day))
+            changed = True
+    if changed:
+        save_register(paths, register, key)
+    with contextlib.suppress(FileNotFoundError):
+        _use_note(paths).unlink()
+
+
 def damaged_files(paths: KeyPaths, config: dict[str, Any]) -> list[tuple[str, str]]:
     """The key files the register names that are missing or not an age scrypt
     file, as (path under the vault folder, "missing" or "corrupt"); no key needed."""
@@ -445,11 +662,36 @@ def damaged_files(paths: KeyPaths, config: dict[str, Any]) -> list[tuple[str, st
             continue
         if not head.startswith(b"age-encryption.org/v1\n-> scrypt "):
             found.append((f"keys/{record.file}", "corrupt"))
+    for level, recipient in sorted(register.levels.items()):  # each access level's keys
+        found += _damaged_level(paths, level, recipient)
     named = {k.file for k in register.keys}
     with contextlib.suppress(OSError):  # left by a key add or remove cut short, or put there
         for path in sorted((paths.root / PEOPLE).iterdir()):
             if f"{PEOPLE}/{path.name}" not in named:
                 found.append((f"keys/{PEOPLE}/{path.name}", "not in the list of keys"))
+    return found
+
+
+def _damaged_level(paths: KeyPaths, level: str, recipient: str) -> list[tuple[str, str]]:
+    """Access level ``level``'s key files, missing or not what they must be:
+    its public key the one the register names, its key an age file."""
+    found = []
+    for path in (access_levels.public_path(paths, level), access_levels.wrapped_path(paths, level)):
+        rel = f"keys/{access_levels.FOLDER}/{path.name}"
+        try:
+            data = read_key_file(path)
+        except VaultNotFoundError:
+            found.append((rel, "missing"))
+            continue
+        except OSError:
+            found.append((rel, "corrupt"))
+            continue
+        if path.suffix == ".pub":
+            good = data.decode("ascii", "replace").strip() == recipient
+        else:
+            good = data.startswith(b"age-encryption.org/v1\n-> X25519 ")
+        if not good:
+            found.append((rel, "corrupt"))
     return found
 
 
@@ -460,4 +702,17 @@ def is_personal_key_path(rel: str) -> bool:
         prefix == f"keys/{PEOPLE}"
         and name.endswith(".age")
         and bool(_LABEL.fullmatch(name[: -len(".age")]))
+    )
+
+
+def is_level_key_path(rel: str) -> bool:
+    """Whether ``rel`` (relative to the vault folder) names an access level's
+    key file (``keys/levels/NAME.pub`` or ``NAME.age``, ``vault.levels``)."""
+    prefix, _, name = rel.rpartition("/")
+    stem, dot, kind = name.rpartition(".")
+    return (
+        prefix == f"keys/{access_levels.FOLDER}"
+        and bool(dot)
+        and kind in ("pub", "age")
+        and access_levels.valid_name(stem)
     )

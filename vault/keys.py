@@ -196,13 +196,18 @@ def unlock_file(
     path: Path, paths: KeyPaths, passphrase: str, *, work_factor: int | None = None
 ) -> DataKey:
     """Unlock with one passphrase file of the vault (``key_register``)."""
+    return _checked(open_key_file(path, passphrase, work_factor=work_factor), paths)
+
+
+def open_key_file(path: Path, passphrase: str, *, work_factor: int | None = None) -> bytes:
+    """What the passphrase file ``path`` wraps (an ``AGE-SECRET-KEY-1…`` line:
+    the data key, or a personal key of an access level, ``vault.levels``)."""
     blob = _read(path)
     limit = max(crypto.MAX_SCRYPT_WORK_FACTOR, work_factor or 0)
     try:
-        secret = crypto.decrypt_with_passphrase(blob, passphrase, max_work_factor=limit)
+        return crypto.decrypt_with_passphrase(blob, passphrase, max_work_factor=limit)
     except WrongKeyError as exc:
         raise WrongKeyError("wrong passphrase", hint="check Caps Lock and try again") from exc
-    return _checked(secret, paths)
 
 
 def unlock_with_emergency_key(paths: KeyPaths, emergency_secret: str) -> DataKey:

@@ -12,7 +12,8 @@ between the two, a catalog rebuild keeps the higher revision. ``revision`` 0
 is left out of the JSON, so manifests written before it existed read the same;
 so is a missing ``title`` (older documents get one made from their text,
 ``vault.title``, where they are shown), and an empty ``attachments`` (the
-document ids of an e-mail's attachments, stored before it).
+document ids of an e-mail's attachments, stored before it), and an empty
+``levels`` (the access levels a document is granted to besides ``full``).
 """
 
 from __future__ import annotations
@@ -101,6 +102,9 @@ class Manifest:
     # a document split from a batch scan (``batch_ref``): the batch's own object,
     # kept whole, and the pages of it this document is
     batch: dict[str, Any] | None = None
+    # the access levels besides ``full`` it is granted to (``vault.levels``),
+    # sorted: each level's key opens its objects and this manifest
+    levels: list[str] = field(default_factory=list)
 
     def to_json(self) -> bytes:
         record = asdict(self)
@@ -114,6 +118,8 @@ class Manifest:
             del record["attachments"]  # only an e-mail's has them
         if record["batch"] is None:
             del record["batch"]
+        if not record["levels"]:
+            del record["levels"]  # granted to no level: the bytes it always had
         return _canonical({"format": FORMAT, **record})
 
     def signed(self, fingerprint: str, mac: Any) -> bytes:
@@ -152,6 +158,10 @@ def parse(data: bytes, *, check_mac: Any | None) -> tuple[Manifest, bool]:
             raise ValueError("bad attachments")
         if manifest.batch is not None and batch_ref(manifest.batch) is None:
             raise ValueError("bad batch")
+        if not isinstance(manifest.levels, list) or not all(
+            isinstance(item, str) and item for item in manifest.levels
+        ):
+            raise ValueError("bad levels")
     except (ValueError, TypeError) as exc:
         raise IntegrityError("a manifest is malformed") from exc
     if mac is None:

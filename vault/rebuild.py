@@ -18,9 +18,11 @@ Manifests without a MAC are rebuilt from only while the journal names them
 (they are folded in after); any other is rejected, as is one whose MAC fails.
 
 The manifests do not carry the notes of recorded data breaches
-(``vault.incidents``): they are taken from this computer's catalog database
+(``vault.incidents``) nor the family, sender and notes of expected post
+(``vault.expected``): they are taken from this computer's catalog database
 when it still opens under the key (each page of it is authenticated), and
-are otherwise lost; the breaches themselves stay in the audit log.
+are otherwise lost; the breaches and expectations themselves stay in the
+audit log.
 """
 
 from __future__ import annotations
@@ -74,10 +76,12 @@ def rebuild_catalog(
         if not vault.objects.exists(object_id) and not vault.manifests.exists(object_id)
     )
     journaled = {entry["manifest"] for entry in vault.journal_entries()}
-    carried = _incidents_of_local_catalog(vault, key)
+    carried, expected = _carried_from_local_catalog(vault, key)
     catalog = vault.fresh_catalog()
     for incident in carried:
         catalog.put_incident(incident)
+    for expectation in expected:
+        catalog.put_expectation(expectation)
     kept: dict[str, tuple[tuple[int, bool], str, str | None]] = {}  # doc id -> rank, id, fp
     ids = list(vault.manifests.ids())
     for n, manifest_id in enumerate(ids, 1):
@@ -128,22 +132,26 @@ def rebuild_catalog(
     return result
 
 
-def _incidents_of_local_catalog(vault: Vault, key: DataKey) -> list[dict[str, Any]]:
-    """The encrypted part of each incident in this computer's catalog database,
-    when it opens (none when it is missing or damaged)."""
+def _carried_from_local_catalog(
+    vault: Vault, key: DataKey
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The encrypted part of each incident and each expectation in this
+    computer's catalog database, when it opens (none when it is missing or
+    damaged)."""
     from vault import catalog_db
     from vault.catalog import Catalog
 
     path = catalog_db.current(vault.layout.local)
     if path is None or not path.is_file():
-        return []
+        return [], []
     try:
         conn = catalog_db.open_database(path, key.catalog_key, read_only=True)
     except catalog_db.ERRORS:
-        return []
+        return [], []
     try:
-        return Catalog.opened(conn).incidents()
+        old = Catalog.opened(conn)
+        return old.incidents(), old.expectations()
     except catalog_db.ERRORS:
-        return []
+        return [], []
     finally:
         conn.close()

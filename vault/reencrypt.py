@@ -38,9 +38,7 @@ from vault.errors import CryptoFormatError, IntegrityError, WrongKeyError
 from vault.fsutil import private_temp_path, remove_quietly
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
-
-    from pyrage import x25519
+    from collections.abc import Iterator, Mapping, Sequence
 
     from vault.keys import DataKey
     from vault.objects import ObjectStore
@@ -87,11 +85,13 @@ def move_object(
     store: ObjectStore,
     object_id: str,
     old: DataKey,
-    recipient: x25519.Recipient,
+    recipients: Sequence[str],
     mac: hmac.HMAC | None = None,
 ) -> tuple[str, int, int]:
-    """Encrypt object ``object_id`` of ``store`` again, to ``recipient``;
-    return (new id, new size, old size). ``mac`` is fed its plaintext."""
+    """Encrypt object ``object_id`` of ``store`` again, to ``recipients`` (the
+    new data key's, and the keys of the access levels the document is
+    granted to); return (new id, new size, old size). ``mac`` is fed its
+    plaintext."""
     path = store.path(object_id)
     if not path.is_file():
         raise IntegrityError(f"object {object_id[:12]} is missing", hint="run 'vault verify'")
@@ -112,7 +112,7 @@ def move_object(
                 written = hashlib.sha256()
                 file_key = os.urandom(16)
                 try:
-                    head = age_seal.header(str(recipient), file_key)
+                    head = age_seal.header(recipients, file_key)
                     out.write(head)
                     written.update(head)
                     for piece in age_seal.sealed(file_key, _fed(payload.pieces(), mac)):
@@ -131,7 +131,8 @@ def move_object(
                     raise _corrupt(object_id)
                 if mac is not None:
                     mac.update(plain.getbuffer())
-                crypto.encrypt_stream(io.BytesIO(plain.getbuffer()), out, [recipient])
+                keys = [crypto.parse_recipient(r) for r in recipients]
+                crypto.encrypt_stream(io.BytesIO(plain.getbuffer()), out, keys)
                 del plain
         stored = store.commit(tmp, digest)
         return stored.id, stored.size, old_size
@@ -146,6 +147,12 @@ def _named(error: BaseException, path: os.PathLike[str], object_id: str) -> Base
     return error
 
 
+def recipients_of(data: str, granted: Sequence[str], levels: Mapping[str, str]) -> list[str]:
+    """The recipients of a document's files: the data key, then the key of
+    each level it is granted to (a level with no key any more is left out)."""
+    return [data, *(levels[name] for name in granted if name in levels)]
+
+
 def crypto_hash(path: os.PathLike[str]) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
@@ -155,7 +162,7 @@ def _move_ref(
     store: ObjectStore,
     ref: str,
     old: DataKey,
-    recipient: x25519.Recipient,
+    recipients: Sequence[str],
     mac: hmac.HMAC | None,
     objects: dict[str, int],
 ) -> tuple[str, int]:
@@ -163,7 +170,7 @@ def _move_ref(
     return the new reference and the old bytes read."""
     new_ids, read = [], 0
     for object_id in parts.split_ref(ref):
-        new_id, size, old_size = move_object(store, object_id, old, recipient, mac)
+        new_id, size, old_size = move_object(store, object_id, old, recipients, mac)
         objects[new_id] = size
         new_ids.append(new_id)
         read += old_size
@@ -175,7 +182,7 @@ def move_batch(objects: ObjectStore, ref: str, old: DataKey, new: DataKey) -> Mo
     every document that names it."""
     fingerprint = hmac.new(new.fingerprint_key, digestmod=hashlib.sha256)
     written: dict[str, int] = {}
-    new_ref, read = _move_ref(objects, ref, old, new.identity.to_public(), fingerprint, written)
+    new_ref, read = _move_ref(objects, ref, old, [new.recipient], fingerprint, written)
     return MovedBatch(ref, new_ref, fingerprint.hexdigest(), written, read)
 
 
@@ -186,8 +193,14 @@ def move_document(
     old: DataKey,
     new: DataKey,
     batches: Mapping[str, tuple[str, str]] | None = None,
+    levels: Mapping[str, str] | None = None,
 ) -> Moved:
     """Move the document whose manifest is ``manifest_id`` (in ``store``) under ``new``.
+
+    ``levels``: the public key of each access level after the rotation; the
+    document's objects and manifest are encrypted to those of the levels it
+    is granted to (``vault.levels``), besides the new data key. A batch scan
+    is never granted to a level (it holds other documents' pages).
 
     The manifest must carry the old key's MAC; the new one names the new
     objects, carries the fingerprint under the new key and the new key's MAC.
@@ -200,13 +213,13 @@ def move_document(
     )
     if not signed:
         raise IntegrityError(f"the manifest of {doc.doc_id} is not verified")
-    recipient = new.identity.to_public()
+    recipients = recipients_of(new.recipient, doc.levels, levels or {})
     fingerprint = hmac.new(new.fingerprint_key, digestmod=hashlib.sha256)
     written: dict[str, int] = {}
-    original, read = _move_ref(objects, doc.original, old, recipient, fingerprint, written)
+    original, read = _move_ref(objects, doc.original, old, recipients, fingerprint, written)
     searchable = doc.searchable
     if searchable is not None:
-        searchable, more = _move_ref(objects, searchable, old, recipient, None, written)
+        searchable, more = _move_ref(objects, searchable, old, recipients, None, written)
         read += more
     batch = doc.batch
     if batch is not None and (ref := manifests.batch_ref(batch)) is not None:
@@ -220,7 +233,8 @@ def move_document(
         if batch.get("fingerprint"):  # under the new key, so a re-run still finds it
             batch["fingerprint"] = found[1]
     moved = replace(doc, original=original, searchable=searchable, batch=batch)
-    record = store.put_bytes(moved.signed(fingerprint.hexdigest(), new.mac), [recipient])
+    keys = [crypto.parse_recipient(r) for r in recipients]
+    record = store.put_bytes(moved.signed(fingerprint.hexdigest(), new.mac), keys)
     written[record.id] = record.size
     return Moved(doc.doc_id, manifest_id, record.id, written, read)
 
@@ -244,11 +258,13 @@ def move_in_worker(
     secrets: tuple[str, str],
     meanwhile: bool,
     batches: Mapping[str, tuple[str, str]] | None = None,
+    levels: Mapping[str, str] | None = None,
 ) -> Moved | None:
     """``move_document`` in a worker process of a key rotation (``vault.rotation``):
     ``roots`` the objects' and manifests' folders and the temp folder,
     ``secrets`` the old and the new data key, ``batches`` the batch scans
-    moved already. ``meanwhile`` (other commands
+    moved already, ``levels`` the access levels' public keys after the
+    rotation. ``meanwhile`` (other commands
     run): None for a document whose manifest is gone, replaced by an edit."""
     from vault.keys import DataKey
     from vault.objects import ObjectStore
@@ -260,7 +276,7 @@ def move_in_worker(
         return None
     old, new = DataKey.from_secret(secrets[0]), DataKey.from_secret(secrets[1])
     try:
-        return move_document(objects, store, manifest_id, old, new, batches)
+        return move_document(objects, store, manifest_id, old, new, batches, levels)
     except IntegrityError:
         if meanwhile and not store.exists(manifest_id):
             return None  # replaced while it was read

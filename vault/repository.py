@@ -24,17 +24,18 @@ import errno
 import hashlib
 import hmac
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pyrage import x25519
 
-from vault import anchor, clock, fold, key_register, retention, rotation, signing
+from vault import anchor, clock, crypto, fold, key_register, retention, rotation, signing
 from vault import family as families
 from vault import journal as journals
 from vault import keys as keyring
+from vault import levels as access_levels
 from vault import manifest as manifests
 from vault.audit import AuditLog
 from vault.config import Layout, read_config, write_config
@@ -71,6 +72,7 @@ from vault.head import (
     save_catalog,
 )
 from vault.keys import DataKey, KeyPaths, NewKeys
+from vault.levels import FULL, LevelKey
 from vault.lock import VaultLock
 from vault.manifest import Manifest
 from vault.objects import BadObject, ObjectStore, hash_file
@@ -79,6 +81,7 @@ from vault.title import title_of
 if TYPE_CHECKING:  # the catalog loads on first use: `vault status` never needs it
     from vault.batches import StoredBatch
     from vault.catalog import Catalog
+    from vault.expected import Match
     from vault.rebuild import RebuildResult
 
 _CHUNK = 1024 * 1024
@@ -171,6 +174,9 @@ class Vault:
         self.key_register_damaged = False
         self.by_emergency_key = False  # opened with the sealed emergency key
         self.key_label: str | None = None  # the label of the key that unlocked
+        # unlocked with a key of an access level other than full (``vault.levels``):
+        # its level's key; ``key`` (the data key) is then None
+        self.level_key: LevelKey | None = None
         self._catalog: Catalog | None = None
         self._head: Head | None = None
         self._fresh: Path | None = None  # a database made again, current from the next save
@@ -181,6 +187,8 @@ class Vault:
         self._opening_fold = FoldResult()  # what opening the catalog folded in
         # (doc id, id of the document it copies) for duplicates folds dropped
         self.dropped_duplicates: list[tuple[str, str]] = []
+        # expected post the folds of this process found had arrived (``vault.expected``)
+        self.matched_expectations: list[Match] = []
         self._group: StoreGroup | None = None  # documents stored, not yet committed
 
     # --- lifecycle ----------------------------------------------------------
@@ -235,6 +243,7 @@ class Vault:
                 "passphrase_changed": now_utc(),
                 "centre_name": centre_name,
                 "scrypt_work_factor": new.work_factor,
+                "levels": access_levels.DEFAULT_LEVELS,
             }
             for directory in (vault.layout.objects, vault.layout.manifests, vault.layout.tmp):
                 make_private_dir(directory)
@@ -291,9 +300,30 @@ class Vault:
         the most recently used tried first; the key's label is then named in
         every audit entry this command writes, and (``note_use``) today is
         recorded as the day that key was last used."""
-        self.key, label = key_register.unlock_any(self.key_paths, self.config, passphrase)
-        anchor.record_recipient(self.root, self.key.recipient)  # proved by unlocking
+        key, label = key_register.unlock_any_level(self.key_paths, self.config, passphrase)
+        if isinstance(key, LevelKey):
+            self._opened_at_level(key, label)
+            return
+        self.key = key
+        anchor.record_recipient(self.root, key.recipient)  # proved by unlocking
         self._opened_by(label, note_use=note_use)
+
+    @property
+    def level(self) -> str:
+        """The access level of the key that unlocked (``full`` for the data key)."""
+        return self.level_key.name if self.level_key is not None else FULL
+
+    def _opened_at_level(self, key: LevelKey, label: str | None) -> None:
+        """Unlocked with a key of an access level: it reads that level's
+        documents, nothing else (``_need_key`` refuses the rest)."""
+        self.key = None
+        self.level_key = key
+        self.key_label = label
+        self.audit.key_label = label
+        self.audit.key_level = key.name
+        if label and self.lock.held and not self.lock.read_only:
+            with contextlib.suppress(OSError):  # costs only the record of the day
+                key_register.note_level_use(self.key_paths, label)
 
     def _opened_by(self, label: str | None, *, note_use: bool = True) -> None:
         # No key of the register is labelled ``emergency`` (``check_new_label``).
@@ -302,17 +332,26 @@ class Vault:
         self.audit.key_label = label
         writable = self.lock.held and not self.lock.read_only
         try:
-            key_register.load_register(self.key_paths, self.config, self._need_key())
+            register = key_register.load_register(self.key_paths, self.config, self._need_key())
+            anchor.record_levels(self.root, register.levels)
         except IntegrityError:
             self.key_register_damaged = True  # the CLI warns; unlocking went on
             return
         except OSError:
             return
+        if writable:  # the levels documents are granted to by type need their keys
+            with contextlib.suppress(OSError):
+                key_register.make_levels(
+                    self.key_paths, self.config, self._need_key(), typed_only=True
+                )
         if note_use and label and not self.by_emergency_key and writable:
             # A full disk or a keys folder that cannot be written costs only the
             # record of the day (the audit log still names the key).
             with contextlib.suppress(OSError):
                 key_register.note_use(self.key_paths, self.config, self._need_key(), label)
+        if writable:  # the days keys of an access level were used, noted meanwhile
+            with contextlib.suppress(OSError):
+                key_register.enter_level_use(self.key_paths, self.config, self._need_key())
 
     def unlock_with_emergency_key(self, secret: str, reason: str) -> None:
         if not reason.strip():
@@ -326,7 +365,19 @@ class Vault:
         """Unlock with the data key itself, as ``vault unlock`` left it with the
         agent with the label of the key that opened it (``WrongKeyError``
         unless it opens this vault)."""
-        key = keyring.unlock_with_data_secret(self.key_paths, secret)
+        try:
+            key = keyring.unlock_with_data_secret(self.key_paths, secret)
+        except WrongKeyError:
+            level = key_register.open_level_key(self.key_paths, secret)
+            if level is None:
+                raise
+            named = key_register.read_register(self.key_paths, self.config).find(label or "")
+            if named is None or named.level != level.name:
+                raise WrongKeyError(
+                    f"the key '{label}' that unlocked this vault was removed since"
+                ) from None
+            self._opened_at_level(level, label)
+            return
         if label and not key_register.still_named(self.key_paths, self.config, key, label):
             raise WrongKeyError(f"the key '{label}' that unlocked this vault was removed since")
         self.key = key
@@ -376,6 +427,8 @@ class Vault:
 
     def _need_key(self) -> DataKey:
         if self.key is None:
+            if self.level_key is not None:
+                raise key_register.level_refusal(self.key_label or "?", self.level_key.name)
             raise UsageError("this needs the vault to be unlocked")
         return self.key
 
@@ -427,6 +480,7 @@ class Vault:
         searchable: Path | None = None,
         attachments: list[str] | None = None,
         batch: StoredBatch | None = None,
+        levels: Sequence[str] = (),
     ) -> Stored:
         """Encrypt a document and its manifest and record them in the journal.
 
@@ -437,6 +491,8 @@ class Vault:
         the document is pages of a batch scan (``vault.batches``);
         its manifest and journal line name the batch's object too.
         ``attachments``: an e-mail's, the ids of documents stored before it.
+        ``levels``: the access levels it is granted to besides those its type
+        gives (``vault.levels``): its files are encrypted to their keys too.
         """
         fingerprint = None
         if self.key is not None:
@@ -444,11 +500,18 @@ class Vault:
             existing = self.catalog.by_fingerprint(fingerprint)
             if existing is not None:
                 return self.stored_as(existing)
+        granted = access_levels.granted(self.config, doc_type, levels)
         with self.storing() as group:
             if "recipients" not in group.cache:  # the same for the whole group (under the lock)
                 group.cache["recipients"] = [self.recipient]
                 group.cache["entry_key"] = self._entry_key()
             recipients = group.cache["recipients"]
+            if granted:  # and the keys of the access levels it is granted to
+                wanted = "levels:" + ",".join(granted)
+                if wanted not in group.cache:
+                    keys = self.level_recipients(granted)
+                    group.cache[wanted] = [*recipients, *map(crypto.parse_recipient, keys)]
+                recipients = group.cache[wanted]
             pending = group.files
             original = self.objects.put_file(path, recipients, pending=pending)
             stored = original.objects
@@ -476,6 +539,7 @@ class Vault:
                 searchable=searchable_id,
                 attachments=list(attachments or []),
                 batch=None if batch is None else batch.record(),
+                levels=granted,
             )
             doc = replace(doc, title=title_of(doc))
             if self.key is not None and fingerprint is not None:
@@ -492,6 +556,31 @@ class Vault:
             )
             group.add(doc.doc_id, entry, [doc.doc_id, *original.objects])
         return Stored(doc.doc_id, doc_type=doc.doc_type, family=doc.family, title=doc.title)
+
+    def recipients_of(self, levels: Sequence[str]) -> list[x25519.Recipient]:
+        """What a document's files are encrypted to: the data key, and the key
+        of each access level it is granted to (``level_recipients``)."""
+        return [self.recipient, *map(crypto.parse_recipient, self.level_recipients(levels))]
+
+    def level_recipients(self, names: Sequence[str]) -> list[str]:
+        """The public keys of access levels ``names``, checked: against the
+        register (a full key unlocked) or the keys noted outside the vault
+        folder (``anchor.check_level``); ``UsageError`` for a level with no key."""
+        if not names:
+            return []
+        found = access_levels.recipients(self.key_paths, names)
+        listed: dict[str, str] | None = None
+        if self.key is not None:
+            listed = key_register.load_register(self.key_paths, self.config, self.key).levels
+        for name, recipient in zip(names, found, strict=True):
+            if listed is not None and listed.get(name) != recipient:
+                raise IntegrityError(
+                    f"keys/levels/{name}.pub is not the key the list of keys names for the "
+                    f"access level '{name}'; nothing was stored",
+                    hint="restore the keys folder from a backup ('vault repair NAME')",
+                )
+            anchor.check_level(self.root, name, recipient)
+        return found
 
     def stored_as(self, existing: str) -> Stored:
         """What storing a copy of document ``existing`` did: nothing new."""
@@ -593,6 +682,8 @@ class Vault:
     @property
     def catalog(self) -> Catalog:
         """The catalog, opened (and the journal folded in) on first use."""
+        if self._catalog is None and self.level_key is not None:
+            self._catalog = self._level_catalog(self.level_key)
         if self._catalog is None:
             key = self._need_key()
             if anchor.head_missing(self.layout.head):
@@ -616,6 +707,33 @@ class Vault:
                     self._save()  # name this computer's signing key (first use, or a new key)
         assert self._catalog is not None
         return self._catalog
+
+    def _level_catalog(self, key: LevelKey) -> Catalog:
+        """The catalog of the access level that unlocked: the documents granted
+        to it and nothing else (``vault.level_catalog``)."""
+        from vault import level_catalog
+
+        found = read_head(self.layout.head)
+        entry = found[0].level(key.name) if found is not None else None
+        local = signing.load(signing.key_path(self.root))
+        aside = {str(e.get("manifest")) for e in self.set_aside_entries() if journals.is_entry(e)}
+        entries = [e for e in self.journal_entries() if e["manifest"] not in aside]
+
+        def manifest_bytes(manifest_id: str) -> bytes | None:
+            try:
+                return self.manifests.check(manifest_id).read_bytes()
+            except (IntegrityError, NotFoundError):
+                return None
+
+        return level_catalog.open_level(
+            self.layout.catalog,
+            entry,
+            key,
+            self.vault_id,
+            entries,
+            local.public if local is not None else None,
+            manifest_bytes,
+        )
 
     def _open_catalog(self, key: DataKey) -> tuple[Catalog, Head]:
         """This computer's catalog database, or, when there is none (a new
@@ -776,6 +894,7 @@ class Vault:
             signer=self._signing_key().public,
             sizes=self.file_sizes(),
             texts=self._texts_for_saving(key),
+            levels=self.level_keys(),
         )
         self._head = save_catalog(
             ctx,
@@ -786,6 +905,36 @@ class Vault:
             before_head=self._make_fresh_current,
         )
         anchor.record(self.root, self.vault_id, self._head, key)
+
+    def level_keys(self) -> dict[str, LevelKey]:
+        """Each access level's key, opened with the data key (``vault.levels``).
+
+        A level whose key cannot be checked (the list of keys damaged, a key
+        file missing or altered) is left out: a save then writes no catalog
+        for it, so its keys see nothing rather than a catalog out of date
+        (a document erased or taken back meanwhile); 'vault verify' and the
+        warnings name the damage, and a save after the repair writes it."""
+        key = self._need_key()
+        try:
+            listed = key_register.load_register(self.key_paths, self.config, key).levels
+        except (IntegrityError, OSError):
+            return {}
+        found = {}
+        for name, recipient in listed.items():
+            try:
+                found[name] = access_levels.open_level(
+                    self.key_paths, name, key.identity, recipient
+                )
+            except (IntegrityError, WrongKeyError, OSError):
+                continue
+        return found
+
+    def reading_identity(self) -> x25519.Identity:
+        """The key documents are decrypted with: the data key, or the key of the
+        access level that unlocked (which opens only that level's documents)."""
+        if self.level_key is not None:
+            return self.level_key.identity
+        return self._need_key().identity
 
     def manifest_texts(self, key: DataKey) -> Callable[[str], list[str] | None]:
         """The page text of a manifest here, by id (``vault.chain``): None when
@@ -967,7 +1116,7 @@ class Vault:
             return row  # every value given is the one it has: nothing to record
         updated = replace(updated, history=[*doc.history, correction])
         record = self.manifests.put_bytes(
-            updated.signed(doc.fingerprint, key.mac), [self.recipient]
+            updated.signed(doc.fingerprint, key.mac), self.recipients_of(updated.levels)
         )
         self.catalog.add(updated, record.id)
         self.audit.append("edit", [row["id"]], changed=sorted(changes))

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from vault import anchor, clock, crypto, key_register, parts, revoked_keys
+from vault import levels as access_levels
 from vault import manifest as manifests
 from vault.config import Layout, read_config, write_config
 from vault.errors import IntegrityError, LockedError, UsageError, VaultError, WrongKeyError
@@ -210,6 +211,13 @@ def begin(
         now = clock.stamp()
         records, kept = [], []
         for record in register.keys:
+            if record.level is not None:  # wraps its holder's own key: carried over as it is
+                make_private_dir(keys.root / key_register.PEOPLE)
+                data = (vault.key_paths.root / record.file).read_bytes()
+                atomic_write(keys.root / record.file, data)
+                kept.append((record.label, revoked_keys.digest(data)))
+                records.append(record)
+                continue
             if record.label == key_register.COORDINATOR:
                 passphrase = new_passphrase
             elif record.label in keep:
@@ -230,7 +238,14 @@ def begin(
             records.append(
                 key_register.KeyRecord(coordinator, key_register.file_of(coordinator), *made)
             )
-        key_register.save_register(keys, key_register.Register(records, rotated=now), new)
+        new_register = key_register.Register(records, rotated=now)
+        for level in register.levels:  # whoever held the old data key could open them
+            fresh = access_levels.new_level(level)
+            access_levels.write_level(
+                keys, fresh, public, key_register.people_of(new_register, level)
+            )
+            new_register.levels[level] = fresh.recipient
+        key_register.save_register(keys, new_register, new)
         emergency_secret, emergency_public = crypto.generate_identity()
         atomic_write(
             keys.emergency,
@@ -243,7 +258,7 @@ def begin(
         dropped = tuple(
             r.label
             for r in register.keys
-            if r.label not in keep and r.label != key_register.COORDINATOR
+            if r.label not in keep and r.label != key_register.COORDINATOR and r.level is None
         )
         anchor.record_pending(vault.root, public)  # outside the folder: see complete_switch
         _write_state(
@@ -454,13 +469,28 @@ def move(
             done_bytes += size
             if progress:
                 progress(0, len(todo), done_bytes, total)
-        calls = [((*args, batches), size) for args, size in calls]
+        levels = new_levels(vault.root)
+        calls = [((*args, batches, levels), size) for args, size in calls]
         for n, (moved_doc, size) in enumerate(_run(pool, move_in_worker, calls), 1):
             _done(note, moved_doc, n)
             done_bytes += size
             if progress:
                 progress(n, len(todo), done_bytes, total)
     return done_bytes
+
+
+def new_levels(root: Path) -> dict[str, str]:
+    """Each access level's new public key (``vault.levels``), as the rotation's
+    new list of keys names it."""
+    paths = KeyPaths(folder(root) / NEW / "keys")
+    return dict(key_register.read_register(paths, {}).levels)
+
+
+def _new_level_keys(root: Path, new: DataKey) -> dict[str, access_levels.LevelKey]:
+    """Each access level's new key, opened with the new data key."""
+    paths = KeyPaths(folder(root) / NEW / "keys")
+    listed = key_register.load_register(paths, {}, new).levels
+    return access_levels.level_keys(paths, new, listed)
 
 
 def _stored_size(vault: Vault, ref: str) -> int:
@@ -582,7 +612,9 @@ def _follow_key_changes(vault: Vault, state: Rotation, new: DataKey) -> Rotation
     kept key removed meanwhile, or given a new passphrase (its file is not
     the one the rotation began with), is not carried over (its holder left,
     or the old passphrase leaked); a key added meanwhile cannot be (its
-    passphrase is not known here). Those still in the vault are dropped."""
+    passphrase is not known here), but for a key of an access level, which
+    wraps its holder's own key, not the data key. Those still in the vault
+    are dropped."""
     now = {k.label: k for k in key_register.read_register(vault.key_paths, vault.config).keys}
     paths = KeyPaths(folder(vault.root) / NEW / "keys")
     register = key_register.load_register(paths, {}, new)
@@ -593,8 +625,27 @@ def _follow_key_changes(vault: Vault, state: Rotation, new: DataKey) -> Rotation
         if k.label != key_register.COORDINATOR
         and (k.label not in now or _digest(vault.key_paths.root / k.file) != kept.get(k.label))
     ]
-    if gone:
+    # A key of an access level added meanwhile wraps its holder's own key: it
+    # is carried over (the level's new key is encrypted to it too).
+    added = [
+        k
+        for label, k in now.items()
+        if k.level is not None and k.level in register.levels and register.find(label) is None
+    ]
+    for record in added:
+        data = (vault.key_paths.root / record.file).read_bytes()
+        make_private_dir(paths.root / key_register.PEOPLE)
+        atomic_write(paths.root / record.file, data)
+    if gone or added:
+        levels = {k.level for k in register.keys if k.label in gone and k.level}
+        levels |= {k.level for k in added if k.level}
         register.keys = [k for k in register.keys if k.label not in gone]
+        for record in added:
+            register.put(record)
+        for level in sorted(levels):
+            opened = access_levels.open_level(paths, level, new.identity, register.levels[level])
+            people = key_register.people_of(register, level)
+            access_levels.write_level(paths, opened, new.recipient, people)
         key_register.save_register(paths, register, new)  # (removes their files)
     carried = {k.label for k in register.keys}
     dropped = {*state.dropped, *(label for label in now if label not in carried)}
@@ -630,6 +681,8 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
             catalog.note_duplicate(doc_id, copy_of)
         for incident in old_catalog.incidents():  # the notes of data breaches
             catalog.put_incident(incident)
+        for expectation in old_catalog.expectations():  # expected post: family, sender
+            catalog.put_expectation(expectation)
         staging = folder(vault.root) / NEW
         make_private_dir(staging / "catalog")
         documents = catalog.count()
@@ -644,6 +697,7 @@ def _save_new_catalog(vault: Vault, state: Rotation, old: DataKey, new: DataKey)
             signer=vault.signing_public(),
             sizes=vault.file_sizes(),
             texts=lambda _manifest_id: None,
+            levels=_new_level_keys(vault.root, new),
         )
         save_catalog(ctx, catalog, None, seq, compact=True)
     finally:
@@ -789,9 +843,17 @@ def _remove_old(root: Path, layout: Layout, keep: set[str], chain_files: set[str
 
 
 def _revoke_old_keys(root: Path, old_keys: Path) -> None:
-    """Note every old key file as taken back: a copy put back never opens here."""
+    """Note every old key file as taken back: a copy put back never opens here
+    (but one carried over as it is: a key of an access level, which wraps
+    its holder's own key, ``vault.levels``)."""
     if not old_keys.is_dir():
         return
+    kept = set()
+    for path in (Layout(root).keys / key_register.PEOPLE).glob("*.age"):
+        with contextlib.suppress(OSError):
+            kept.add(revoked_keys.digest(path.read_bytes()))
     for path in sorted(old_keys.rglob("*.age")):
         with contextlib.suppress(OSError):
-            revoked_keys.revoke(root, path.read_bytes())
+            data = path.read_bytes()
+            if revoked_keys.digest(data) not in kept:
+                revoked_keys.revoke(root, data)

@@ -50,7 +50,7 @@ def open_copy(vault: Vault, doc_id: str, *, version: str, minutes: float) -> Vie
     object_id = version_object(row, version)
     if object_id is None:
         raise NotFoundError(f"document {row['id']} has no {version} version")
-    identity = vault.unlocked_key().identity
+    identity = vault.reading_identity()
     root = tmpfs_root()
     folder = Path(tempfile.mkdtemp(prefix=copies.VIEW_PREFIX, dir=str(root) if root else None))
     try:

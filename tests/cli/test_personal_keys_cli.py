@@ -82,7 +82,7 @@ def test_an_older_vault_has_one_key_called_coordinator(runner: CliRunner, vault_
     assert list(keys) == ["coordinator"]
     assert keys["coordinator"]["file"] == "keys/passphrase.age"
     assert set(keys["coordinator"]) == {
-        "label", "file", "created", "passphrase_changed", "last_used",
+        "label", "file", "created", "passphrase_changed", "last_used", "level",
     }  # fmt: skip
 
 

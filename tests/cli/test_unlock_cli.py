@@ -463,3 +463,44 @@ def test_ingest_while_unlocked_names_a_duplicate_at_once(
     assert again.returncode == 0, again.stderr
     assert f"a duplicate of {doc}, not stored again" in again.stdout + again.stderr
     assert "looked for when the vault is next unlocked" not in again.stderr
+
+
+def test_a_session_key_unlocked_reads_only_its_level_until_it_is_removed(
+    session: dict[str, str], vault_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+
+    from tests.conftest import TEST_WORK_FACTOR
+    from vault import access, key_register, scrypt_file
+
+    volunteer = "Volunteer Tea 58"
+    doc = stored(vault_dir)
+    other = vault_dir.parent / "other.txt"
+    other.write_text("Another letter, not for the session.\n")
+    monkeypatch.setattr(
+        scrypt_file, "encrypt", functools.partial(scrypt_file.encrypt, work_factor=TEST_WORK_FACTOR)
+    )
+    opened = Vault.open(vault_dir)
+    with opened.lock:
+        opened.unlock(PASSPHRASE)
+        key = opened.unlocked_key()
+        key_register.add_key(
+            opened.key_paths, opened.config, key, "volunteer", volunteer, "session"
+        )
+        withheld = opened.store_file(
+            other, name="other.txt", media_type="text/plain", text=[other.read_text()]
+        ).doc_id
+        opened.fold_journal()
+        access.change(opened, access.GRANT, "session", [doc])
+    unlocked = vault("unlock", env={**session, "VAULT_PASSPHRASE": volunteer})
+    assert unlocked.returncode == 0, unlocked.stderr
+    listed = vault("list")
+    assert listed.returncode == 0 and doc in listed.stdout and withheld not in listed.stdout
+    viewed = vault("view", doc, env={**session, "VAULT_VIEWER": "true"})
+    assert viewed.returncode == 0, viewed.stderr
+    refused = vault("export", doc, "--out", str(vault_dir.parent / "out.txt"))
+    assert refused.returncode == 7 and "key of the access level 'session'" in refused.stderr
+    assert volunteer not in listed.stdout + refused.stderr
+    removed = vault("key", "remove", "volunteer", "--yes", passphrase=True)
+    assert removed.returncode == 0, removed.stderr
+    assert asks_for_the_passphrase(vault("list"))  # the session unlock ended with the key

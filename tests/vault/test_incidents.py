@@ -112,3 +112,19 @@ def test_a_local_time_skipped_when_the_clocks_go_forward_is_refused(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_entries_written_at_an_impossible_time_are_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log's own times come from the computer's clock, or from whoever
+    edited it: one that a zone or a day added would take out of range is
+    not shown (it was a crash before)."""
+    log = _log(tmp_path)
+    for odd in ("9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+00:00"):
+        monkeypatch.setenv("VAULT_TEST_NOW", odd)
+        log.append(incidents.RECORD, ["I-AAAAA1"], kind="other", aware=odd)
+        log.append(incidents.CLOSE, ["I-7K3M9Q"], decision="reported", ico="IC-1")
+    monkeypatch.delenv("VAULT_TEST_NOW")
+    (found,) = incidents.register(log.entries())
+    assert found.id == "I-7K3M9Q" and found.open

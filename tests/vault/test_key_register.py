@@ -31,13 +31,13 @@ def test_the_most_recently_used_key_is_tried_first(
     key = vault.unlocked_key()
     key_register.add_key(vault.key_paths, vault.config, key, "deputy", DEPUTY)
     tried: list[str] = []
-    real = key_register.unlock_file
+    real = key_register.open_key_file
 
     def spy(path: Path, *args: object, **kwargs: object) -> object:
         tried.append(path.name)
         return real(path, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(key_register, "unlock_file", spy)
+    monkeypatch.setattr(key_register, "open_key_file", spy)
     # The coordinator unlocked today (the fixture); the deputy never: coordinator first.
     assert key_register.unlock_any(vault.key_paths, vault.config, DEPUTY)[1] == "deputy"
     assert tried == ["passphrase.age", "deputy.age"]

@@ -3,7 +3,7 @@
 Each area's commands live in a module of their own beside this one
 (``documents``, ``view``, ``quarantine``, ``search``, ``records``, ``watch``,
 ``sync``, ``checks``, ``checkup``, ``setup``, ``recover``, ``session``, ``keys``,
-``incident``; shared options in
+``incident``, ``expect``, ``access``; shared options in
 ``common``). The table below names where each command lives and its
 one-line summary, so ``vault --help`` imports none of them;
 ``group.LazyGroup`` loads a command's module only when it is used, and is
@@ -31,6 +31,11 @@ COMMANDS: dict[str, Entry] = {
     ),
     "key": Entry(
         "vault.cli.keys", "key", "Personal keys: each person who may open the vault has their own."
+    ),
+    "access": Entry(
+        "vault.cli.access",
+        "access",
+        "Access levels: grant documents to a level, take them back, list who opens what.",
     ),
     "erase": Entry(
         "vault.cli.erase",
@@ -166,6 +171,11 @@ COMMANDS: dict[str, Entry] = {
     ),
     "ui": Entry(
         "vault.cli.ui", "ui", "Open the vault in your web browser: find, read, store, back up."
+    ),
+    "expect": Entry(
+        "vault.cli.expect",
+        "expect",
+        "Expected post: what a sender says is on its way, matched when it comes.",
     ),
     "rebuild-catalog": Entry(
         "vault.cli.checks",

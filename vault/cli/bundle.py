@@ -9,42 +9,25 @@ or makes the passphrase, shows progress and says how the file is opened;
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from vault.cli.common import UnlockSpec, available_passphrase, read_secret_file, unlocked
-from vault.display import StatusLine, escaped
+from vault.cli.common import (
+    DocumentProgress,
+    UnlockSpec,
+    available_passphrase,
+    read_secret_file,
+    unlocked,
+)
+from vault.display import escaped
 from vault.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from vault.repository import Vault
 
 GIVE_SEPARATELY = "Passphrase for this bundle (give it separately from the file):"
-
-
-class BundleProgress:
-    """``bundle: 3/12 documents, 12.0 MB/40.0 MB`` redrawn in place on stderr."""
-
-    def __init__(self) -> None:
-        self._line = StatusLine(sys.stderr)
-        self._start = time.monotonic()
-
-    def __call__(self, done: int, total: int, done_bytes: int, total_bytes: int) -> None:
-        from sync.progress import human_bytes
-
-        text = f"bundle: {done}/{total} documents, {human_bytes(done_bytes)}/"
-        text += human_bytes(total_bytes)
-        elapsed = time.monotonic() - self._start
-        if 0 < done_bytes < total_bytes and elapsed > 1:
-            seconds = int(elapsed * (total_bytes - done_bytes) / done_bytes)
-            text += f", about {seconds // 60}:{seconds % 60:02d} left"
-        self._line.show(text)
-
-    def clear(self) -> None:
-        self._line.clear()
 
 
 def bundle_passphrase(path: Path | None, unlock: UnlockSpec) -> tuple[str, bool]:
@@ -111,7 +94,7 @@ def export_bundle(
     path, note = bundle_path(out, label)
     check_destination(path, force=force)
     passphrase, made = bundle_passphrase(passphrase_file, unlock)
-    bar = BundleProgress() if sys.stderr.isatty() else None
+    bar = DocumentProgress("bundle") if sys.stderr.isatty() else None
     with unlocked(root, unlock, reading=True) as vault:
         rows = _documents(vault, doc_ids, family)
         try:

@@ -14,6 +14,7 @@ import functools
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +165,17 @@ def standard_input_text(option: str) -> str:
             f"{option}: standard input is not UTF-8 text",
             hint="save it as UTF-8 (plain text) and try again",
         ) from None
+
+
+def given_text(value: str | None, prompt: str | None, option: str) -> str | None:
+    """A note or reason: as given, from standard input ('-'), or, with a
+    ``prompt``, asked for on a terminal (so it stays out of the shell's history)."""
+    if value == "-":
+        return standard_input_text(option)
+    if value is None and prompt is not None and sys.stdin.isatty():
+        answer: str = click.prompt(prompt, default="", show_default=False, err=True)
+        return typed_text(answer, option)
+    return typed_text(value, option)
 
 
 def available_passphrase(passphrase_file: Path | None, env: str = "VAULT_PASSPHRASE") -> str | None:
@@ -325,6 +337,10 @@ def unlocked(
             from vault.cli.dropped import report_dropped
 
             report_dropped(vault)
+        if vault.matched_expectations:
+            from vault.cli.dropped import report_matched
+
+            report_matched(vault)
         if vault.set_aside:  # reported once the command has done and shown the rest
             click.get_current_context().call_on_close(lambda: report_set_aside(vault))
     if emergency and next_steps:
@@ -356,11 +372,42 @@ def unlock_vault(vault: Vault, spec: UnlockSpec, *, agent: bool = True) -> bool:
         except WrongKeyError as exc:
             hint = f"check the passphrase in {where}"
             raise WrongKeyError("wrong passphrase", hint=hint) from exc
-        return False
-    if agent and unlock_from_agent(vault):
-        return False
-    _ask_until_unlocked(vault)
+    elif not (agent and unlock_from_agent(vault)):
+        _ask_until_unlocked(vault)
+    refuse_at_level(vault)
     return False
+
+
+# What a key of an access level other than full may do (``vault.levels``):
+# read and search the documents granted to its level, and unlock for the session.
+LEVEL_COMMANDS = frozenset({"list", "search", "show", "view", "unlock"})
+
+
+def command_name() -> str:
+    """The command running, as typed after ``vault`` ("export", "key add")."""
+    ctx = click.get_current_context(silent=True)
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def refuse_at_level(vault: Vault) -> None:
+    """Refuse (exit 7) every command but ``LEVEL_COMMANDS`` when a key of an
+    access level other than full unlocked; the refusal goes in the audit log
+    (with the key's label and level)."""
+    if vault.level_key is None:
+        return
+    name = command_name()
+    if name in LEVEL_COMMANDS:
+        return
+    from vault.key_register import level_refusal
+
+    if vault.lock.held and not vault.lock.read_only:
+        with contextlib.suppress(OSError):
+            vault.audit.append("refused", [], command=name)
+    raise level_refusal(vault.key_label or "?", vault.level, f"'vault {name}'")
 
 
 def unlock_from_agent(vault: Vault) -> bool:
@@ -514,3 +561,30 @@ def split_options(command: F) -> F:
         is_flag=True,
         help="Store each file whole, even a batch scan with separator sheets.",
     )(command)
+
+
+class DocumentProgress:
+    """``rotate: 10/40 documents, 12.0 MB/40.0 MB, about 0:05 left``, redrawn
+    in place on stderr by a command that works through documents (``rotate``,
+    ``bundle``): called with the documents and bytes done and in all."""
+
+    def __init__(self, name: str) -> None:
+        from vault.display import StatusLine
+
+        self._name = name
+        self._line = StatusLine(sys.stderr)
+        self._start = time.monotonic()
+
+    def __call__(self, done: int, total: int, done_bytes: int, total_bytes: int) -> None:
+        from sync.progress import human_bytes
+
+        text = f"{self._name}: {done}/{total} documents, {human_bytes(done_bytes)}/"
+        text += human_bytes(total_bytes)
+        elapsed = time.monotonic() - self._start
+        if 0 < done_bytes < total_bytes and elapsed > 1:
+            seconds = int(elapsed * (total_bytes - done_bytes) / done_bytes)
+            text += f", about {seconds // 60}:{seconds % 60:02d} left"
+        self._line.show(text)
+
+    def clear(self) -> None:
+        self._line.clear()

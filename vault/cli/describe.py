@@ -1,6 +1,7 @@
 """A document described in words for ``vault show``: what kind of file it is,
 when it came, the facts found in its text, with no technical labels, and
-an e-mail's attachments (or an attachment's e-mail)."""
+an e-mail's attachments (or an attachment's e-mail), and the expected post
+it was received as."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from vault.dates import spoken
 
 if TYPE_CHECKING:
     from vault.catalog import Catalog
+    from vault.repository import Vault
 
 _KINDS = {
     "application/pdf": "PDF",
@@ -145,3 +147,25 @@ def _reading(value: Any) -> str | None:
     pages = ", ".join(str(n) for n in hard)
     plural = "s" if len(hard) > 1 else ""
     return f"page{plural} {pages} hard to read: check the text against the scan"
+
+
+def expected_for(vault: Vault, doc_id: str) -> tuple[str, dict[str, Any]] | None:
+    """The expected post document ``doc_id`` was received as (``vault.expected``),
+    in words and for ``--json``; None when it was none."""
+    from vault import expected
+
+    found = expected.for_document(expected.register(vault.audit.entries()), doc_id)
+    if found is None:
+        return None
+    secret = expected.secret_part(vault, found.id) or {}
+    sender = secret.get("sender")
+    how = "matched on arrival" if found.how == expected.MATCHED else "recorded by hand"
+    words = (
+        f"{found.id}, the {expected.type_words(found.doc_type)} expected"
+        + (f" from {sender}" if sender else "")
+        + f" by {spoken(found.due)} ({how})"
+    )
+    return words, {
+        "id": found.id, "type": found.doc_type, "due": found.due, "how": found.how,
+        "sender": sender, "family": secret.get("family"),
+    }  # fmt: skip

@@ -35,6 +35,7 @@ from vault.outfile import check_destination
 if TYPE_CHECKING:
     from ingest.pipeline import Outcome
     from ingest.sources import StoredSources
+    from vault.repository import Vault
 
 
 @click.command()
@@ -51,6 +52,14 @@ if TYPE_CHECKING:
     metavar="REF",
     help="Pseudonymous family reference: F- and digits, e.g. F-0042 "
     "(default: an F-nnnn code in the text).",
+)
+@click.option(
+    "--level",
+    "levels",
+    metavar="LEVEL",
+    multiple=True,
+    help="Grant the documents to this access level too (e.g. session): its keys open them. "
+    "Types config.json's 'levels' names are granted by default. Repeat for several.",
 )
 @max_pages_option
 @click.option(
@@ -87,6 +96,7 @@ def ingest(
     paths: tuple[Path, ...],
     doc_type: str | None,
     family: str | None,
+    levels: tuple[str, ...],
     quarantine_dir: Path | None,
     max_pages: int | None,
     sources: str | None,
@@ -127,6 +137,10 @@ def ingest(
     computer could not store (disk full, no permission) stay where they are,
     the rest of the batch is still tried, and the exit status is 1.
 
+    A document of the type and family of expected post ('vault expect')
+    is marked received, and the summary says so; stored without the
+    passphrase, it is matched when the vault is next unlocked.
+
     A PDF or TIFF of several documents scanned in one go, with a separator
     sheet ('vault separator-sheet', or a PATCH T sheet) on top of each, is
     split into one document per part: the sheets belong to no document, and
@@ -137,10 +151,16 @@ def ingest(
     file whole; --split-on-blank splits at blank pages too. Blank pages (the
     empty backs of a duplex scan) are not read by OCR.
 
+    --level session grants the documents to the access level 'session' as
+    they are stored: the session team's keys open them (and only them);
+    types that config.json's 'levels' grants to a level are granted to it
+    without asking.
+
     \b
     Example:
         vault ingest ~/Scans/2026-11-25 --type referral --family F-0042
         vault ingest ~/Scans/referral.pdf --remove-source
+        vault ingest ~/Scans/session-notes.pdf --level session
     """
     from ingest.pipeline import Ingested, Split, collect, ingest_paths, require_paths
     from ingest.progress import IngestProgress
@@ -154,6 +174,7 @@ def ingest(
     items = list(collect(list(paths)))
     passphrase = available_passphrase(passphrase_file)
     with opened(root) as vault:
+        levels = _asked_levels(vault, levels)  # refused before anything is read
         settings = ingest_settings(
             vault.root,
             vault.config,
@@ -164,6 +185,7 @@ def ingest(
             verbose=verbose,
             split=not no_split,
             split_on_blank=split_on_blank,
+            levels=levels,
         )
         if passphrase:
             vault.unlock(passphrase)
@@ -208,6 +230,10 @@ def ingest(
                 bar.clear()
         if vault.key is not None:
             vault.fold_journal()
+        elif report.stored:
+            report.expected_waiting = _awaited(vault)
+        report.expected = list(vault.matched_expectations)
+        vault.matched_expectations.clear()
     report_dropped(vault)
     if as_json:
         print_json([d for o in report.documents for d in o.as_dicts()])
@@ -220,6 +246,22 @@ def ingest(
         raise refused(report.failed, f"{len(report.failed)} of {len(items)} inputs")
     if report.not_stored:
         raise PartialBatchError(f"{report.not_stored} of {len(items)} inputs were not stored")
+
+
+def _asked_levels(vault: Vault, asked: tuple[str, ...]) -> tuple[str, ...]:
+    """The access levels ``--level`` names, each known and with a key (exit 2)."""
+    from vault import levels
+
+    wanted = tuple(sorted({levels.check_level(vault.config, name) for name in asked}))
+    vault.level_recipients(wanted)  # each has a key, the one noted for this folder
+    return wanted
+
+
+def _awaited(vault: Vault) -> int:
+    """How many expected documents are awaited (from the audit log: no key)."""
+    from vault import expected
+
+    return sum(1 for e in expected.register(vault.audit.entries()) if e.open)
 
 
 _SUMMARY_KEYS = (
@@ -365,7 +407,8 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
     The facts are those found in its text (case and referral numbers,
     dates) or set with 'vault edit'; the file it came from is named. An
     e-mail lists its attachments (each a document of its own), and an
-    attachment names the e-mail it came with.
+    attachment names the e-mail it came with. A document that was expected
+    post ('vault expect') names the expectation and its sender.
     --history lists each correction instead: when, with which key, and
     each detail before and after.
 
@@ -374,7 +417,14 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
         vault show D-7K3M9Q
         vault show D-7K3M9Q --history
     """
-    from vault.cli.describe import attachment_line, email_line, file_kind, found_facts, received
+    from vault.cli.describe import (
+        attachment_line,
+        email_line,
+        expected_for,
+        file_kind,
+        found_facts,
+        received,
+    )
 
     with unlocked(root, unlock, reading=True) as vault:
         row = vault.document(doc_id)
@@ -382,6 +432,7 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
         corrections = vault.history(row["id"]) if history else []
         attachments = [attachment_line(vault.catalog, a) for a in row["attachments"]]
         emails = [vault.catalog.get(e) for e in vault.catalog.emails_of(row["id"])]
+        awaited = expected_for(vault, row["id"])
         vault.audit.append("show", [row["id"]])
     if history:
         _show_history(row, corrections, as_json)
@@ -389,7 +440,12 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
     if as_json:
         kept = [found["id"] if found else line.split()[0] for line, found in attachments]
         attached_to = [email["id"] for email in emails if email]
-        print_json({**row, "attachments": kept, "attached_to": attached_to, "text": text})
+        print_json(
+            {
+                **row, "attachments": kept, "attached_to": attached_to, "text": text,
+                "expected": awaited[1] if awaited else None,
+            }
+        )  # fmt: skip
         return
     click.echo(f"{row['id']}  {escaped(row['title'] or row['name'])}")
     lines = [
@@ -401,6 +457,8 @@ def show(root: Path, doc_id: str, as_json: bool, history: bool, unlock: UnlockSp
     if attachments:
         lines.append(("attachments", ", ".join(line for line, _ in attachments)))
     lines += [("attached to", email_line(email)) for email in emails if email]
+    if awaited:
+        lines.append(("expected", awaited[0]))
     if row.get("batch"):
         from vault.batches import pages_text
 

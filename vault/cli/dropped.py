@@ -1,6 +1,7 @@
-"""Saying which documents were dropped as duplicates when the journal was
-folded in: stored without the passphrase, they were announced under an id
-of their own, and that id now leads to the document they copy."""
+"""Saying what folding the journal in found: which documents were dropped
+as duplicates (stored without the passphrase, they were announced under an
+id of their own, and that id now leads to the document they copy), and
+which were expected post, now marked received (``vault.expected``)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,10 @@ def report_dropped(vault: Vault) -> None:
             err=True,
         )
     vault.dropped_duplicates.clear()
+
+
+def report_matched(vault: Vault) -> None:
+    """One line on stderr for each expected document this command's folds found."""
+    for found in vault.matched_expectations:
+        click.echo(f"vault: {found.message()}.", err=True)
+    vault.matched_expectations.clear()

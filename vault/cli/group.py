@@ -37,7 +37,8 @@ from vault.errors import ExitCode, VaultError
 
 EXIT_STATUSES = """\b
 Exit status: 0 ok, 1 failure, 2 usage, 3 wrong passphrase or key,
-4 integrity failure, 5 remote unreachable, 6 some inputs not stored, 130 interrupted."""
+4 integrity failure, 5 remote unreachable, 6 some inputs not stored,
+7 refused at the key's access level, 130 interrupted."""
 SECRETS = "vault.secrets"  # ctx.meta: the secret environment variables of this run
 
 

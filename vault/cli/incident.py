@@ -8,7 +8,6 @@ in the catalog, so writing or reading them needs the key.
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,12 +16,11 @@ import click
 
 from vault.cli.common import (
     UnlockSpec,
+    given_text,
     json_option,
     opened,
     passphrase_options,
     print_json,
-    standard_input_text,
-    typed_text,
     unlock_options,
     unlocked,
 )
@@ -155,6 +153,8 @@ def incident_list(root: Path, as_json: bool, notes: bool, unlock: UnlockSpec) ->
             f"{clock.shown(item.aware)}  recorded {clock.shown(item.recorded)}"
         )
         click.echo(f"  {_status(item, now)}")
+        if item.expectation:
+            click.echo(f"  {_expected_line(item)}")
         if notes:
             for line in _secret_lines(secret.get(item.id)):
                 click.echo(f"  {line}")
@@ -186,6 +186,8 @@ def incident_show(root: Path, incident_id: str, as_json: bool, unlock: UnlockSpe
     click.echo(f"  aware:    {clock.shown(item.aware)}")
     click.echo(f"  recorded: {clock.shown(item.recorded)}")
     click.echo(f"  {_status(item, now)}")
+    if item.expectation:
+        click.echo(f"  {_expected_line(item)}")
     for line in _secret_lines(secret[item.id]):
         click.echo(f"  {line}")
 
@@ -283,12 +285,7 @@ def incident_close(
 
 def _text(value: str | None, prompt: str, option: str) -> str | None:
     """A note or reason: as given, from standard input ('-'), or asked on a terminal."""
-    if value == "-":
-        return standard_input_text(option)
-    if value is None and sys.stdin.isatty():
-        answer: str = click.prompt(prompt, default="", show_default=False, err=True)
-        return typed_text(answer, option)
-    return typed_text(value, option)
+    return given_text(value, prompt, option)
 
 
 def _status(item: Incident, now: datetime) -> str:
@@ -297,6 +294,10 @@ def _status(item: Incident, now: datetime) -> str:
     if item.open:
         return f"open: report to the ICO by {clock.shown(item.deadline)}, {item.time_left(now)}"
     return f"closed {clock.shown(item.closed)}: {item.decision_words()}"
+
+
+def _expected_line(item: Incident) -> str:
+    return f"expected post {item.expectation} never came ('vault expect list' shows it)"
 
 
 def _secret_lines(secret: dict[str, Any] | None) -> list[str]:

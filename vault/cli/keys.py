@@ -42,24 +42,40 @@ def key() -> None:
 
 @key.command(name="add")
 @click.argument("label")
+@click.option(
+    "--level",
+    metavar="LEVEL",
+    default="full",
+    show_default=True,
+    help="The access level the key opens: 'full' (every document) or a level such as "
+    "'session' (only the documents granted to it, to read and search).",
+)
 @unlock_options
 @new_passphrase_option("the new key's passphrase")
 @click.pass_obj
-def key_add(root: Path, label: str, unlock: UnlockSpec, new_passphrase_file: Path | None) -> None:
+def key_add(
+    root: Path, label: str, level: str, unlock: UnlockSpec, new_passphrase_file: Path | None
+) -> None:
     """Add a key LABEL with a passphrase of its own (asks for it twice).
 
-    Unlock first with a key you hold (your passphrase is asked, even when
-    the vault is unlocked); then the new person types their passphrase,
+    Unlock first with a full key you hold (your passphrase is asked, even
+    when the vault is unlocked); then the new person types their passphrase,
     which follows the same rules as at 'vault init'. LABEL: 1 to 24
-    letters, digits and '-'.
+    letters, digits and '-'. With --level session the key opens only the
+    documents granted to the session level, to read and search them.
 
     \b
     Example:
         vault key add deputy
+        vault key add volunteer-1 --level session
     """
     from vault import key_register
+    from vault import levels as access_levels
+    from vault.cli.common import opened
 
     wanted = key_register.check_new_label(label)  # refused before anything is asked
+    with opened(root, reading=True) as found:
+        chosen = access_levels.check_level(found.config, level, full=True)
     with unlocked(root, unlock, agent=False) as vault:
         existing = key_register.load_register(vault.key_paths, vault.config, vault.unlocked_key())
         if existing.find(wanted) is not None:
@@ -73,14 +89,23 @@ def key_add(root: Path, label: str, unlock: UnlockSpec, new_passphrase_file: Pat
             new_passphrase_file, env="VAULT_NEW_PASSPHRASE", prompt=f"Passphrase for '{wanted}'"
         )
         key_register.add_key(
-            vault.key_paths, vault.config, vault.unlocked_key(), wanted, passphrase
+            vault.key_paths, vault.config, vault.unlocked_key(), wanted, passphrase, chosen
         )
         if vault.key_label and not vault.by_emergency_key:  # the first register: its day
             key_register.note_use(
                 vault.key_paths, vault.config, vault.unlocked_key(), vault.key_label
             )
-        vault.audit.append("key-add", [], label=wanted)
-    click.echo(f"Key '{wanted}' added: its passphrase now opens the vault.")
+        if chosen == access_levels.FULL:
+            vault.audit.append("key-add", [], label=wanted)
+        else:
+            vault.audit.append("key-add", [], label=wanted, for_level=chosen)
+    if chosen == access_levels.FULL:
+        click.echo(f"Key '{wanted}' added: its passphrase now opens the vault.")
+    else:
+        click.echo(
+            f"Key '{wanted}' added: its passphrase opens the documents granted to "
+            f"'{chosen}' ('vault access grant {chosen} ID'), to read and search."
+        )
     click.echo("Run 'vault sync' so the backups hold it too.", err=True)
 
 
@@ -112,16 +137,17 @@ def key_list(root: Path, as_json: bool) -> None:
                     "created": k.created,
                     "passphrase_changed": k.passphrase_changed,
                     "last_used": k.last_used,
+                    "level": k.level_name,
                 }
                 for k in rows
             ]
         )
         return
-    click.echo(f"{'LABEL':<24} {'CREATED':<10} {'PASSPHRASE SET':<14} LAST USED")
+    click.echo(f"{'LABEL':<24} {'LEVEL':<10} {'CREATED':<10} {'PASSPHRASE SET':<14} LAST USED")
     for k in rows:
         click.echo(
-            f"{k.label:<24} {_day(k.created):<10} {_day(k.passphrase_changed):<14} "
-            f"{k.last_used or 'never'}"
+            f"{k.label:<24} {k.level_name:<10} {_day(k.created):<10} "
+            f"{_day(k.passphrase_changed):<14} {k.last_used or 'never'}"
         )
 
 
@@ -137,10 +163,12 @@ def _day(stamp: str | None) -> str:
 def key_remove(root: Path, label: str, yes: bool, unlock: UnlockSpec) -> None:
     """Remove key LABEL: its passphrase no longer opens the vault.
 
-    The last key cannot be removed. Someone leaving: remove their key, then
+    The last full key cannot be removed. Someone leaving: remove their key, then
     'vault sync' (the backups drop it too). Whoever held it may have copied
     the vault's key: only a key rotation takes that away from what is stored
-    from then on, and nothing takes back what they already read.
+    from then on, and nothing takes back what they already read. A key of
+    an access level (session) is followed at once by a new key for that
+    level, and its documents are encrypted again (only those).
     On a terminal it asks first; in a script give --yes.
 
     \b
@@ -168,8 +196,24 @@ def key_remove(root: Path, label: str, yes: bool, unlock: UnlockSpec) -> None:
             if not agreed:
                 click.echo("Nothing was removed.", err=True)
                 return
+        record = register.find(wanted)
+        level = record.level if record is not None else None
+        if level is not None:
+            from vault import access as changes
+            from vault.cli.access import finish_cut_short
+
+            changes.refuse_during_rotation(vault)  # before anything is removed
+            finish_cut_short(vault)
         key_register.remove_key(vault.key_paths, vault.config, vault.unlocked_key(), wanted)
         vault.audit.append("key-remove", [], label=wanted)
+        if level is not None:
+            from vault.cli.access import progress_line, report
+
+            # Its holder could have kept the level's key: the level gets a new
+            # one, and its documents are sealed again under new file keys.
+            done = changes.new_key(vault, level, "key-remove", progress_line("Sealing again"))
+    if level is not None:
+        report(done)
     from vault import agent_client
 
     # A session 'vault unlock' opened (perhaps with that key) ends here too.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from vault.cli.common import (
+    DocumentProgress,
     UnlockSpec,
     available_passphrase,
     new_passphrase_option,
@@ -25,7 +25,6 @@ from vault.cli.setup import (
     choose_passphrase,
     sheet_writer,
 )
-from vault.display import StatusLine
 from vault.errors import UsageError, WrongKeyError
 
 if TYPE_CHECKING:
@@ -33,28 +32,6 @@ if TYPE_CHECKING:
 
 TRIES = 3
 LOCK_WAIT = 600.0  # seconds the switch waits for another command to finish
-
-
-class RotateProgress:
-    """``rotate: 10/40 documents, 12.0/40.0 MB, about 0:05 left`` redrawn in place."""
-
-    def __init__(self) -> None:
-        self._line = StatusLine(sys.stderr)
-        self._start = time.monotonic()
-
-    def __call__(self, done: int, total: int, done_bytes: int, total_bytes: int) -> None:
-        from sync.progress import human_bytes
-
-        text = f"rotate: {done}/{total} documents, {human_bytes(done_bytes)}/"
-        text += human_bytes(total_bytes)
-        elapsed = time.monotonic() - self._start
-        if 0 < done_bytes < total_bytes and elapsed > 1:
-            seconds = int(elapsed * (total_bytes - done_bytes) / done_bytes)
-            text += f", about {seconds // 60}:{seconds % 60:02d} left"
-        self._line.show(text)
-
-    def clear(self) -> None:
-        self._line.clear()
 
 
 @click.command()
@@ -75,6 +52,12 @@ class RotateProgress:
     help="Keep the personal key LABEL: its holder's passphrase is the first line of FILE. "
     "On a terminal each holder is asked instead. A personal key not kept is removed.",
 )
+@click.option(
+    "--level",
+    metavar="LEVEL",
+    help="Give only this access level (e.g. session) a new key, and encrypt only its "
+    "documents again (the vault's own key and every other document untouched).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress display.")
 @click.pass_obj
 def rotate(
@@ -83,6 +66,7 @@ def rotate(
     new_passphrase_file: Path | None,
     sheet: Path | None,
     keep_keys: tuple[str, ...],
+    level: str | None,
     quiet: bool,
 ) -> None:
     """Make a new key for the vault and encrypt every document again to it.
@@ -111,12 +95,28 @@ def rotate(
     and only then deletes the old ones there. Nothing takes back what
     someone already copied or read.
 
+    --level session gives only the session level a new key (its keyholders
+    keep their passphrases) and encrypts only the documents granted to it
+    again, under new file keys: for when a session key may have been
+    copied ('vault key remove' of a session key does the same). Nothing is
+    asked but a full key's passphrase.
+
     \b
     Example:
         vault rotate
         vault rotate --emergency-sheet ~/new-sheet.pdf --keep-key deputy=deputy.txt
+        vault rotate --level session
     """
     from vault import agent_client, rotation
+
+    if level is not None:
+        if sheet is not None or keep_keys or new_passphrase_file is not None:
+            raise UsageError(
+                "--level gives an access level a new key: it takes no new passphrase, "
+                "sheet or kept keys"
+            )
+        rotate_level(root, unlock, level)
+        return
 
     given_keep = _parse_keep(keep_keys)
     before = rotation.read_state(root)
@@ -164,7 +164,7 @@ def rotate(
             )
         mover = rotation.hold_mover(vault)  # one 'vault rotate' at a time
         click.get_current_context().call_on_close(mover.release)
-        progress = None if quiet or not sys.stderr.isatty() else RotateProgress()
+        progress = None if quiet or not sys.stderr.isatty() else DocumentProgress("rotate")
         todo = rotation.to_move(vault)
         vault.forget_catalog()
         vault.lock.release()  # storing and reading go on while the documents move
@@ -212,6 +212,19 @@ def rotate(
         )
 
 
+def rotate_level(root: Path, unlock: UnlockSpec, level: str) -> None:
+    """``vault rotate --level LEVEL``: a new key for the level (``vault.access``)."""
+    from vault import access as changes
+    from vault import levels
+    from vault.cli.access import finish_cut_short, progress_line, report
+
+    with unlocked(root, unlock) as vault:
+        wanted = levels.check_level(vault.config, level)
+        finish_cut_short(vault)
+        done = changes.new_key(vault, wanted, "rotate", progress_line("Sealing again"))
+    report(done)
+
+
 def _parse_keep(values: tuple[str, ...]) -> dict[str, Path]:
     from vault.key_register import check_label
 
@@ -232,7 +245,7 @@ def _refuse_old_passphrase(vault: Vault, passphrase: str) -> None:
     from vault.errors import VaultError
 
     try:
-        key_register.unlock_any(vault.key_paths, vault.config, passphrase)
+        key_register.unlock_any_level(vault.key_paths, vault.config, passphrase)
     except (VaultError, OSError):
         return
     raise UsageError(
@@ -247,7 +260,10 @@ def _kept(vault: Vault, unlock: UnlockSpec, given: dict[str, Path]) -> dict[str,
     from vault.keys import unlock_file
 
     register = key_register.load_register(vault.key_paths, vault.config, vault.unlocked_key())
-    labels = [k.label for k in register.keys if k.label != key_register.COORDINATOR]
+    # (a key of an access level wraps its holder's own key: it is kept as it is)
+    labels = [
+        k.label for k in register.keys if k.label != key_register.COORDINATOR and k.level is None
+    ]
     unknown = sorted(set(given) - set(labels))
     if unknown:
         raise UsageError(

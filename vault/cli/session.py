@@ -65,10 +65,13 @@ def unlock(root: Path, unlock: UnlockSpec) -> None:
     agent_client.checked_folder(create=True)  # refused before anything is asked
     with unlocked(root, unlock, reading=True) as vault:
         minutes = idle_lock_minutes(vault.config)
+        # A key of an access level: its holder's own key, which opens the
+        # level's key (and stops opening it once that key is taken away).
+        held = vault.level_key.opener if vault.level_key is not None else None
         until = agent_client.store_key(
             vault.root,
             vault.vault_id,
-            vault.unlocked_key().secret,
+            held or vault.unlocked_key().secret,
             idle_seconds=minutes * 60,
             watch_pid=agent_client.session_watch(),
             label=vault.key_label,

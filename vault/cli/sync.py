@@ -289,7 +289,8 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     Documents held, the last document stored, each backup's last run and
     what the next sync must send, the checks of each copy (sizes, contents
     read back, fully checked), emergency key uses since the committee last
-    acknowledged them, the data breaches open (and whether any is past the
+    acknowledged them, the expected post awaited (how many are overdue, the
+    oldest due day), the data breaches open (and whether any is past the
     72 hours to report it to the ICO), the passphrase's age and whether the
     vault is unlocked ('vault unlock') and until when, with warnings in plain words
     and the command that deals with each, and how many readable copies of
@@ -309,8 +310,8 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         vault status --json
     """
     from sync import wording
-    from sync.key_check import UNVERIFIED_KEYS, key_line, rotation_line
-    from sync.status import gather_status, incidents_line, retention_line
+    from sync.key_check import UNVERIFIED_KEYS, key_line, level_line, rotation_line
+    from sync.status import expected_line, gather_status, incidents_line, retention_line
     from vault import copies
     from vault.agent_client import unlocked_until
     from vault.cli.session import iso_local, when
@@ -355,6 +356,7 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
     )
     for use in found.emergency_uses:
         click.echo(escaped(f"  {shown(use['time'])}: {use['reason']}"))
+    click.echo(expected_line(found))
     click.echo(incidents_line(found))
     if found.passphrase_age_days is not None:
         click.echo(f"Passphrase changed: {found.passphrase_age_days} days ago.")
@@ -364,6 +366,10 @@ def status(root: Path, as_json: bool, passphrase_file: Path | None) -> None:
         for k in found.keys:
             click.echo(f"  {key_line(k)}")
     click.echo(rotation_line(found.last_rotation))
+    if any(level.keys or level.documents for level in found.levels[1:]):
+        click.echo("Access levels:")
+        for level in found.levels:
+            click.echo(f"  {level_line(level)}")
     click.echo(retention_line(found.retention_due))
     locks = f"until {when(until)} ('vault lock' locks it now)." if until else "no."
     click.echo(f"Unlocked: {locks}")
@@ -418,7 +424,8 @@ def report(root: Path, out: Path, force: bool, passphrase_file: Path | None) -> 
     number of documents and the vault's state code for the minutes,
     backups, checks (each called what it is), emergency key uses since the
     committee last acknowledged them ('vault audit ack'), with reasons, the
-    data breaches (each open one with its deadline to report it to the ICO,
+    expected post (the overdue by type and by how many days, never who
+    from or for whom), the data breaches (each open one with its deadline to report it to the ICO,
     each closed since the last report with its decision; never their
     notes), once the vault is a week old, the days with and without a
     backup, and the policy checklist of 'vault checkup' on a page of its

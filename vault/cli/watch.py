@@ -98,7 +98,9 @@ def watch(
     (as 'vault ingest' does; --no-split, --split-on-blank) and its file
     leaves the inbox only once every part is stored.
     No passphrase is needed; with VAULT_PASSPHRASE or --passphrase-file,
-    duplicates are caught straight away. It starts by saying what it watches;
+    duplicates are caught straight away, and a document that was expected
+    post ('vault expect') is marked received and named (without the
+    passphrase, when the vault is next unlocked). It starts by saying what it watches;
     on a terminal it shows the file and page being read. Stop with Ctrl-C.
     With --once, the exit status is 1 if the computer refused to store a file
     (disk full, no permission; it stays in the inbox), else 6 if any file was
@@ -190,6 +192,10 @@ def watch(
     finally:
         if bar is not None:
             bar.clear()
+    if key is None and report.stored:  # expected post is matched when next unlocked
+        from vault import expected
+
+        report.expected_waiting = sum(1 for e in expected.register(vault.audit.entries()) if e.open)
     if not quiet or report.not_stored:
         click.echo(escaped(report.summary(settings.quarantine.folder)), err=True)
     if report.failed:  # the computer refused (disk full): status 1, as ingest
