@@ -374,3 +374,44 @@ def test_the_emergency_key_is_refused_when_wrong_or_without_a_reason(
     assert template_vault.emergency_secret not in answer.text
     assert not web.keeper.unlocked
     assert len(_entries(web.root)) == before  # nothing recorded: nothing was opened
+
+
+def test_a_session_key_reads_and_searches_its_documents_only(
+    web: Web, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(  # the new key files at the tests' low scrypt cost (see tests/conftest)
+        scrypt_file, "encrypt", functools.partial(scrypt_file.encrypt, work_factor=TEST_WORK_FACTOR)
+    )
+    letter, hostile = web.docs["letter"], web.docs["hostile"]
+    full = {"VAULT_PASSPHRASE": PASSPHRASE}
+    vault = ["--vault", str(web.root)]
+    added = runner.invoke(
+        cli,
+        [*vault, "key", "add", "volunteer-1", "--level", "session"],
+        env={**full, "VAULT_NEW_PASSPHRASE": "Volunteer Duty 58"},
+    )
+    assert added.exit_code == 0, added.output
+    granted = runner.invoke(cli, [*vault, "access", "grant", "session", letter], env=full)
+    assert granted.exit_code == 0, granted.output
+
+    answer = web.client.post(
+        "/unlock", data={"passphrase": "Volunteer Duty 58", "csrf": web.csrf()}
+    )
+    assert answer.status_code == 303
+    assert web.keeper.level == "session"
+    assert "(session documents only)" in web.client.get("/").text
+    assert letter in web.client.get("/results", params={"q": "Przybylski"}).text
+    assert hostile not in web.client.get("/results", params={"q": "Kowalczyk"}).text
+    assert web.client.get(f"/doc/{hostile}").status_code == 404
+    page = web.client.get(f"/doc/{letter}").text
+    assert "Przybylski" in page
+    assert "Download a copy" not in page and "Correct the details" not in page
+    shown = web.client.get(f"/doc/{letter}/file/original")  # opened with the level's key
+    assert shown.status_code == 200 and b"Przybylski" in shown.content
+    for path, form in (("download", {}), ("edit", {"type": "letter", "family": "F-0001"})):
+        refused = web.client.post(f"/doc/{letter}/{path}", data={"csrf": web.csrf(), **form})
+        assert refused.status_code == 403, path
+        assert "access level" in refused.text
+        last = _entries(web.root)[-1]
+        assert last.event == "refused" and last.detail["key"] == "volunteer-1"
+    assert "F-0001" not in web.client.get(f"/doc/{letter}").text

@@ -32,7 +32,14 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from vault.errors import LockedError, NotFoundError, UsageError, VaultError, WrongKeyError
+from vault.errors import (
+    AccessRefusedError,
+    LockedError,
+    NotFoundError,
+    UsageError,
+    VaultError,
+    WrongKeyError,
+)
 from vault.web.guard import DOCUMENT_CSP, Guard, GuardMiddleware, Session, csrf_matches
 from vault.web.keeper import Keeper, LockedVaultError
 
@@ -113,6 +120,7 @@ class Page:
             unlocked=unlocked,
             emergency_used=unlocked and self.keeper.by_emergency_key,
             key_label=self.keeper.key_label if unlocked else None,
+            level=self.keeper.level if unlocked else None,
             path=request.url.path,
             **context,
         )
@@ -253,7 +261,7 @@ async def vault_error(page: Page, request: Request, exc: Exception) -> Response:
         return RedirectResponse("/", status_code=303)
     assert isinstance(exc, VaultError)
     status = 404 if isinstance(exc, NotFoundError) else 503 if isinstance(exc, LockedError) else 400
-    if isinstance(exc, WrongKeyError):
+    if isinstance(exc, WrongKeyError | AccessRefusedError):
         status = 403
     return page.render(request, "error.html", code=status, message=exc.message, hint=exc.hint or "")
 
@@ -400,7 +408,7 @@ def _decrypted(vault: Vault, ref: str) -> Iterator[bytes]:
     """The plaintext of object ``ref`` (parts one after another), from memory."""
     from vault.parts import split_ref
 
-    identities = [vault.unlocked_key().identity]
+    identities = [vault.reading_identity()]  # the data key, or the level's that unlocked
     for object_id in split_ref(ref):
         yield vault.objects.get_bytes(object_id, identities)
 
@@ -441,6 +449,7 @@ async def download(page: Page, request: Request) -> Response:
     version = "searchable" if form.get("version") == "searchable" else "original"
 
     def read(vault: Vault) -> tuple[str, str, list[bytes]]:
+        refuse_at_level(vault, "export")  # a copy out of the vault: a full key's
         row = vault.document(doc_id)
         ref = version_object(row, version)
         if ref is None:
@@ -461,6 +470,17 @@ async def download(page: Page, request: Request) -> Response:
     response = StreamingResponse(iter(chunks), media_type=media_type)
     response.headers["content-disposition"] = _attachment(name)
     return response
+
+
+def refuse_at_level(vault: Vault, command: str) -> None:
+    """A key of an access level reads and searches; anything else is refused
+    (exit status 7 for the CLI), and the refusal recorded, as the CLI does."""
+    if vault.level_key is None:
+        return
+    from vault.key_register import level_refusal
+
+    vault.audit.append("refused", [], command=command)
+    raise level_refusal(vault.key_label or "?", vault.level, "this")
 
 
 def _attachment(name: str) -> str:
@@ -487,6 +507,7 @@ async def edit(page: Page, request: Request) -> Response:
         fields[new_name] = str(new_value).strip()
 
     def change(vault: Vault) -> str:
+        refuse_at_level(vault, "edit")
         row = vault.document(doc_id)
         kept = row.get("fields") or {}
         changed = {  # only text fields are edited here; others (OCR confidence) are kept

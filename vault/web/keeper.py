@@ -145,6 +145,13 @@ class Keeper:
         return vault is not None and vault.by_emergency_key
 
     @property
+    def level(self) -> str | None:
+        """The access level of the key that unlocked ('full', or one such as
+        'session' that reads and searches its documents only); None when locked."""
+        vault = self._vault
+        return vault.level if vault is not None else None
+
+    @property
     def key_label(self) -> str | None:
         """The label of the key that unlocked (a personal key's, say)."""
         vault = self._vault
@@ -225,7 +232,8 @@ class Keeper:
     def _refresh(self, vault: Vault) -> None:
         """Catch up with what other programs did since the last use."""
         head, journal = self._stamps(vault)
-        if head != self._seen[0]:
+        at_level = vault.level_key is not None  # a level's catalog is made, not folded into
+        if head != self._seen[0] or (at_level and journal != self._seen[1]):
             vault.forget_catalog()
             vault.catalog  # noqa: B018 - opened again, the journal folded in
         elif journal != self._seen[1] and vault.journal_entries():
