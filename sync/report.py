@@ -254,6 +254,34 @@ def write_report(
         place(made, out, force=force)
 
 
+def report_bytes(
+    status: Status,
+    kind: str,
+    today: date | None = None,
+    *,
+    checklist: Checklist | None = None,
+) -> bytes:
+    """The report as ``kind`` ("pdf" or "html") in memory, as ``write_report``
+    writes it (the web page hands it to the browser; it holds no personal data)."""
+    days = chart_days(status, today)
+    verdict = verdict_lines(status, checklist)
+    if kind == "pdf":
+        return _pdf(status, verdict, days, checklist)
+    return _html(status, verdict, days, checklist).encode()
+
+
+def report_charts(status: Status, today: date | None = None) -> list[tuple[str, str, str]]:
+    """The report's charts as (heading, summary, SVG), none while the vault is new."""
+    days = chart_days(status, today)
+    if not days:
+        return []
+    charts = [("Daily backups", backups_summary(days), _svg_strip(days))]
+    summary = documents_summary(days)
+    if summary is not None:
+        charts.append(("Documents held", summary, _svg_documents(days)))
+    return charts
+
+
 def _title(status: Status) -> str:
     centre = f" - {escaped(status.centre_name)}" if status.centre_name else ""
     return f"Backup status report{centre}"

@@ -169,6 +169,9 @@ COMMANDS: dict[str, Entry] = {
         "incident",
         "The breach register: record each data breach and what was decided.",
     ),
+    "ui": Entry(
+        "vault.cli.ui", "ui", "Open the vault in your web browser: find, read, store, back up."
+    ),
     "expect": Entry(
         "vault.cli.expect",
         "expect",
