@@ -59,6 +59,9 @@ def _printable_lines(text: str) -> str:
 
 
 _DROPPED = ("Cc", "Cf", "Cs", "Co")  # control, format, surrogate and private-use characters
+# The width of each character measured so far, in millimetres at FONT_SIZE, by
+# font: measuring through fpdf2 costs more than the rest of a short rendition.
+_WIDTHS: dict[str, dict[str, float]] = {}
 
 
 def _western(text: str) -> bool:
@@ -129,7 +132,7 @@ def render_pdf(sections: list[str], out: Path, *, max_pages: int) -> list[str]:
         pages.append([])
 
     new_page()
-    widths: dict[str, float] = {}
+    widths = _WIDTHS.setdefault(str(font or "Helvetica"), {})
 
     def width(text: str) -> float:
         try:

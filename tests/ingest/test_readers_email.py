@@ -184,6 +184,39 @@ def test_broken_mime_is_read_as_far_as_it_goes(tmp_path: Path) -> None:
     assert [a.name for a in mail.attachments] == ["cut.pdf"]
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        b'multipart/mixed; boundary="b""',  # a quote too many
+        b'multipart/mixed; boundary="b\r',  # a quote left open, a stray carriage return
+        b"multipart/mixed;\r\n\tboundary=b",  # folded, as Outlook writes it
+        b'multipart/mixed; boundary="=?utf-8?q?b?="',  # an encoded word where none belongs
+    ],
+)
+def test_a_damaged_structure_is_read_as_leniently_as_the_standard_library_does(
+    tmp_path: Path, content_type: bytes
+) -> None:
+    # Well-formed structure headers are read as they came, any other through
+    # policy.default; these are read as policy.default reads them.
+    path = tmp_path / "damaged.eml"
+    path.write_bytes(
+        b"From: a@example.org\nMessage-ID: <1@x>\nMIME-Version: 1.0\n"
+        b"Content-Type: " + content_type + b"\n\n"
+        b"--b\nContent-Type: text/plain\n\nThe body: okapi.\n"
+        b'--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename="'
+        b'=?utf-8?q?caf=C3=A9.pdf?="\n\n%PDF\n'
+        b"--b\nContent-Type: application/pdf\nContent-Disposition: attachment; "
+        b"filename*=no-such-charset''%C3%A9dition.pdf\nContent-Transfer-Encoding: base64\n\n"
+        b"JVBERg==\n--b--\n"
+    )
+    mail = read_mail(path, MEDIA_TYPE)
+    assert mail.body == "The body: okapi."
+    assert [(a.name, a.data) for a in mail.attachments] == [
+        ("café.pdf", b"%PDF"),
+        ("édition.pdf", b"%PDF"),
+    ]
+
+
 def test_an_unknown_charset_is_decoded_by_the_text_rules(tmp_path: Path) -> None:
     path = tmp_path / "charset.eml"
     path.write_bytes(
