@@ -291,11 +291,23 @@ class _AsItCame(Compat32):
         return str(policy.default.header_fetch_parse(name, value))
 
 
+# A list of plain addresses ("Jane Carter <jane@example.org>, team@example.org":
+# names of letters, digits, ' _ - and single spaces, addresses of dot-atoms)
+# is shown by ``policy.default`` as it came: it is not parsed (parsing an
+# address header took a tenth of the time of storing a plain e-mail).
+_PLAIN_NAME = r"[A-Za-z0-9'_-]+(?: [A-Za-z0-9'_-]+)*"
+_PLAIN_ADDRESS = r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_PLAIN_MAILBOX = rf"(?:{_PLAIN_NAME} <{_PLAIN_ADDRESS}>|{_PLAIN_ADDRESS})"
+_PLAIN_ADDRESSES = re.compile(rf"{_PLAIN_MAILBOX}(?:, {_PLAIN_MAILBOX})*")
+
+
 def _header(message: Any, name: str) -> str:
     """A header as ``policy.default`` shows it (the first, if repeated)."""
     raw = next((v for k, v in message.raw_items() if k.lower() == name), None)
     if raw is None:
         return ""
+    if name in ("from", "to", "cc") and _PLAIN_ADDRESSES.fullmatch(raw):
+        return str(raw)
     try:
         return str(policy.default.header_fetch_parse(name, raw))
     except Exception:  # a header the parser cannot make sense of: shown as it came

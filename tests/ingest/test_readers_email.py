@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -269,3 +270,43 @@ def test_a_damaged_outlook_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes(good[: len(good) // 2])
     with pytest.raises(UnreadableInputError):
         read_mail(path, OUTLOOK)
+
+
+PLAIN_NAMES = ["Jane Carter", "O'Brien", "Team", "x_y-z", "Harbour View Centre 2"]
+PLAIN_ADDRESSES = ["jane@example.org", "a.b+c@mail.example.co.uk", "x@y", "a%b@x", "UP@EX.ORG"]
+NAMES = ["J. Smith", '"Carter, Jane"', "=?utf-8?q?Zo=C3=AB?=", "Zoë", "Duty  Team",
+         "(comment)", "", "a,b", "<x>"]  # fmt: skip
+ADDRESSES = [".bad@x", "a..b@x", '"quoted"@x', "no-at-sign", "a@[127.0.0.1]", "a@b.", "@x"]
+
+
+def test_addresses_are_shown_as_the_standard_library_shows_them() -> None:
+    """Plain lists of addresses are shown as they came, without parsing: the
+    same as policy.default shows them; any other is parsed by it."""
+    from email import policy
+    from email.message import Message
+
+    from ingest.readers.mail import _PLAIN_ADDRESSES, _header
+
+    rng = random.Random(13)
+    plain = 0
+    for _ in range(1000):
+        mailboxes = []
+        for _ in range(rng.randint(1, 3)):
+            plainly = rng.random() < 0.7
+            name = rng.choice(PLAIN_NAMES if plainly else NAMES + PLAIN_NAMES)
+            address = rng.choice(PLAIN_ADDRESSES if plainly else ADDRESSES + PLAIN_ADDRESSES)
+            form = rng.choice(["named", "named", "bare", "bracketed"])
+            mailboxes.append(
+                {"named": f"{name} <{address}>", "bare": address, "bracketed": f"<{address}>"}[form]
+            )
+        raw = rng.choice([", ", ", ", ", ", ",", " , "]).join(mailboxes)
+        raw += rng.choice(["", "", "", " "])
+        message = Message()
+        message["To"] = raw
+        try:
+            expected = str(policy.default.header_fetch_parse("to", raw))
+        except Exception:  # what the parser cannot make sense of is shown as it came
+            expected = raw
+        assert _header(message, "to") == expected, raw
+        plain += _PLAIN_ADDRESSES.fullmatch(raw) is not None
+    assert plain > 100  # many were taken as they came
