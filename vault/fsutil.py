@@ -47,7 +47,10 @@ def write_private_temp(directory: Path, data: bytes, *, prefix: str = TEMP_PREFI
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view) :]
+            written = os.write(fd, view)
+            if written <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(name))
+            view = view[written:]
     except BaseException:
         os.close(fd)
         remove_quietly(name)
