@@ -93,6 +93,25 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], tuple[str, str, str]]] = [
 ]
 
 
+# Quick tests that rule a pattern out before it runs (a pattern scans the
+# text position by position; these take a fraction of that): each finds what
+# any match of its pattern must hold, so a text they rule out has no match.
+# The words of the patterns that ignore case are looked for in the text
+# folded: lower case, with the four characters other than A-Z that Python's
+# re takes for an ASCII letter when ignoring case (dotted and dotless I, long
+# s, the Kelvin sign) made that letter.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_CASE_BARE_HINT = re.compile(r"[A-Z]\d{5}")
+_REFERRAL_HINT = re.compile(r"referral\s*(?:n|ref)|our\s*ref")  # in the folded text
+_DATE_HINTS = (re.compile(r"\d-\d\d-\d\d"), re.compile(r"\d[/.-]\d{1,2}[/.-]\d{4}"))
+_MONTH_STARTS = tuple(sorted({name[:3] for name in _MONTHS}))  # every name begins with one
+
+
+def _folded(text: str) -> str:
+    """``text`` as the quick tests above look at it."""
+    return text.translate(_FOLD).lower()
+
+
 def _has_digit(token: str) -> bool:
     return any(c.isdigit() for c in token)
 
@@ -105,29 +124,39 @@ def _first_labelled(pattern: re.Pattern[str], text: str) -> str | None:
     return None
 
 
-def case_number(text: str) -> str | None:
-    labelled = _first_labelled(_CASE_LABELLED, text)
+def case_number(text: str, folded: str | None = None) -> str | None:
+    """``folded``: ``text`` folded (``_folded``), when the caller has it."""
+    folded = _folded(text) if folded is None else folded
+    labelled = _first_labelled(_CASE_LABELLED, text) if "case" in folded else None
     if labelled:
         return labelled
-    bare = _CASE_BARE.search(text)
+    bare = _CASE_BARE.search(text) if _CASE_BARE_HINT.search(text) else None
     return bare.group(0) if bare else None
 
 
-def referral_number(text: str) -> str | None:
-    labelled = _first_labelled(_REFERRAL_LABELLED, text)
+def referral_number(text: str, folded: str | None = None) -> str | None:
+    folded = _folded(text) if folded is None else folded
+    labelled = None
+    if _REFERRAL_HINT.search(folded):
+        labelled = _first_labelled(_REFERRAL_LABELLED, text)
     if labelled:
         return labelled
-    bare = _REFERRAL_BARE.search(text)
+    bare = _REFERRAL_BARE.search(text) if "ref-" in folded else None
     return bare.group(0) if bare else None
 
 
-def dates(text: str) -> list[str]:
+def dates(text: str, folded: str | None = None) -> list[str]:
     """Every valid date in ``text`` as ISO strings, in order, without repeats."""
+    folded = _folded(text) if folded is None else folded
+    numeric = [hint.search(text) is not None for hint in _DATE_HINTS]
+    named = any(start in folded for start in _MONTH_STARTS)
     found: list[tuple[int, str]] = []
-    for pattern, order in _DATE_PATTERNS:
+    for (pattern, order), possible in zip(_DATE_PATTERNS, [*numeric, named, named], strict=True):
+        if not possible:
+            continue
         for match in pattern.finditer(text):
             parts = dict(zip(order, match.groups(), strict=True))
-            month = _MONTHS[parts["M"].lower()] if "M" in parts else int(parts["m"])
+            month = _MONTHS[_folded(parts["M"])] if "M" in parts else int(parts["m"])
             try:
                 day = date(int(parts["y"]), month, int(parts["d"]))
             except ValueError:
@@ -148,10 +177,11 @@ def family_reference(text: str) -> str | None:
 def extract_fields(text: str) -> dict[str, Any]:
     """The facts found in ``text``, keyed ``case_number``, ``referral_number``, ``dates``."""
     fields: dict[str, Any] = {}
-    if found := case_number(text):
+    folded = _folded(text)
+    if found := case_number(text, folded):
         fields["case_number"] = found
-    if found := referral_number(text):
+    if found := referral_number(text, folded):
         fields["referral_number"] = found
-    if found_dates := dates(text):
+    if found_dates := dates(text, folded):
         fields["dates"] = found_dates
     return fields

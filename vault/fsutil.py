@@ -37,6 +37,28 @@ def private_temp_path(directory: Path, *, prefix: str = TEMP_PREFIX) -> Path:
     return name
 
 
+def write_private_temp(directory: Path, data: bytes, *, prefix: str = TEMP_PREFIX) -> Path:
+    """A new 0600 file in ``directory`` holding ``data`` (not fsynced); its path.
+
+    One open for both (``private_temp_path`` and a second open cost a file
+    creation and a lookup more). A failed write leaves no file."""
+    name = directory / f"{prefix}{secrets.token_hex(8)}"
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            if written <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(name))
+            view = view[written:]
+    except BaseException:
+        os.close(fd)
+        remove_quietly(name)
+        raise
+    os.close(fd)
+    return name
+
+
 def remove_quietly(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()

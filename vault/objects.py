@@ -30,6 +30,7 @@ from vault.fsutil import (
     make_private_dir,
     private_temp_path,
     remove_quietly,
+    write_private_temp,
 )
 from vault.group_commit import PendingFiles
 
@@ -65,6 +66,14 @@ class BadObject:
 def hash_file(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _size_of(path: Path) -> int | None:
+    """The size of the file at ``path``, None if there is none."""
+    try:
+        return os.stat(path).st_size
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 class ObjectStore:
@@ -170,11 +179,11 @@ class ObjectStore:
         return self.put_encrypted(crypto.encrypt_bytes(data, recipients), pending=pending)
 
     def put_encrypted(self, blob: bytes, *, pending: PendingFiles | None = None) -> StoredObject:
-        tmp = private_temp_path(self.tmp)
+        tmp = write_private_temp(self.tmp, blob)
         try:
-            with open(tmp, "wb") as f:
-                f.write(blob)
-            return self._commit(tmp, hashlib.sha256(blob).hexdigest(), pending=pending)
+            return self._commit(
+                tmp, hashlib.sha256(blob).hexdigest(), pending=pending, size=len(blob)
+            )
         finally:
             remove_quietly(tmp)
 
@@ -184,12 +193,18 @@ class ObjectStore:
         return self._commit(tmp, digest)
 
     def _commit(
-        self, tmp: Path, digest: str | None = None, *, pending: PendingFiles | None = None
+        self,
+        tmp: Path,
+        digest: str | None = None,
+        *,
+        pending: PendingFiles | None = None,
+        size: int | None = None,
     ) -> StoredObject:
         object_id = digest or hash_file(tmp)
-        size = tmp.stat().st_size
+        if size is None:
+            size = tmp.stat().st_size
         final = self.path(object_id)
-        if final.exists() and final.stat().st_size == size:
+        if _size_of(final) == size:
             if pending is None:
                 return StoredObject(object_id, size)  # same bytes already stored, durably
             if hash_file(final) == object_id:  # perhaps left, not yet durable, by a crash

@@ -35,6 +35,8 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email import policy
+from email.policy import Compat32
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -205,13 +207,12 @@ def html_text(html: str, deadline: Deadline, budget: TextBudget) -> str:
 
 
 def open_eml(path: Path, limits: Limits) -> Mail:
-    from email import policy
     from email.parser import BytesParser
 
     check_size(path.stat().st_size, limits)
     deadline, budget = Deadline(limits.seconds), TextBudget(limits.max_chars)
     with open(path, "rb") as f:
-        message = BytesParser(policy=policy.default).parse(f)
+        message = BytesParser(policy=_AsItCame()).parse(f)
     deadline.check()
     _survey(message, limits)
     headers = {name: shown(_header(message, name)) for name, _ in SHOWN}
@@ -255,14 +256,62 @@ def open_eml(path: Path, limits: Limits) -> Mail:
     )
 
 
+# Headers. ``policy.default`` parses a header into an object each time it is
+# looked at, and reading an e-mail looks at its parts' Content-Type many
+# times (counting, finding the body, taking the parts): most of the time it
+# took. So the message is parsed with ``_AsItCame``: ``policy.compat32``, but
+# a Content-Type, Content-Disposition or Content-Transfer-Encoding is read as
+# it came only when it is plainly well formed (tokens and quoted strings of
+# ASCII; no encoded word, RFC 2231 parameter, comment or 8-bit byte), where
+# that gives the parameters ``policy.default`` gives; any other, a damaged
+# one too, is read as ``policy.default`` reads it, as leniently. The headers
+# shown are decoded as ``policy.default`` decodes them.
+
+_ATOM = r"[!#$%&'*+.^_`{|}~0-9A-Za-z-]+"  # a token of RFC 2045
+_NAME = r"[!#$%&'+.^_`{|}~0-9A-Za-z-]+"  # an atom without "*" (RFC 2231's mark)
+_PARAMETERS = rf"""(?:[ \t]*;[ \t]*{_NAME}[ \t]*=[ \t]*(?:{_ATOM}|"[ !#-\[\]-~]*"))*[ \t]*"""
+_PLAIN = {
+    "content-type": re.compile(rf"[ \t]*{_ATOM}/{_ATOM}{_PARAMETERS}"),
+    "content-disposition": re.compile(rf"[ \t]*{_ATOM}{_PARAMETERS}"),
+    "content-transfer-encoding": re.compile(_ATOM),
+}
+_LINE_BREAK = re.compile(r"\r|\n")  # as policy.default unfolds a header
+
+
+class _AsItCame(Compat32):
+    """``policy.compat32``, but a part's structure read as said above."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        plain = _PLAIN.get(name.lower())
+        if plain is None:
+            return super().header_fetch_parse(name, value)
+        unfolded = _LINE_BREAK.sub("", value)
+        if plain.fullmatch(unfolded) and "=?" not in unfolded:
+            return unfolded
+        return str(policy.default.header_fetch_parse(name, value))
+
+
+# A list of plain addresses ("Jane Carter <jane@example.org>, team@example.org":
+# names of letters, digits, ' _ - and single spaces, addresses of dot-atoms)
+# is shown by ``policy.default`` as it came: it is not parsed (parsing an
+# address header took a tenth of the time of storing a plain e-mail).
+_PLAIN_NAME = r"[A-Za-z0-9'_-]+(?: [A-Za-z0-9'_-]+)*"
+_PLAIN_ADDRESS = r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_PLAIN_MAILBOX = rf"(?:{_PLAIN_NAME} <{_PLAIN_ADDRESS}>|{_PLAIN_ADDRESS})"
+_PLAIN_ADDRESSES = re.compile(rf"{_PLAIN_MAILBOX}(?:, {_PLAIN_MAILBOX})*")
+
+
 def _header(message: Any, name: str) -> str:
+    """A header as ``policy.default`` shows it (the first, if repeated)."""
+    raw = next((v for k, v in message.raw_items() if k.lower() == name), None)
+    if raw is None:
+        return ""
+    if name in ("from", "to", "cc") and _PLAIN_ADDRESSES.fullmatch(raw):
+        return str(raw)
     try:
-        value = message[name]
+        return str(policy.default.header_fetch_parse(name, raw))
     except Exception:  # a header the parser cannot make sense of: shown as it came
-        value = next(
-            (v for k, v in message.raw_items() if k.lower() == name), ""
-        )  # fmt: skip
-    return "" if value is None else str(value)
+        return str(raw)
 
 
 def _is_message(part: Any, media_type: str) -> bool:
@@ -305,10 +354,33 @@ def _survey(message: Any, limits: Limits) -> None:
 
 
 def _body_part(message: Any) -> Any:
-    try:
-        return message.get_body(preferencelist=("plain", "html"))
-    except Exception:  # a damaged structure: no body found, the parts are still read
-        return None
+    """The part that is the e-mail's body: the first plain-text part, else
+    the first HTML part, looked for as ``EmailMessage.get_body(("plain",
+    "html"))`` is documented to: depth first, passing over attachments and
+    attached e-mails, and in a multipart/related only its root part (the
+    one its ``start`` parameter names, else the first). None if there is none."""
+    html = None
+    stack = [message]
+    while stack:
+        part = stack.pop()
+        if part.get_content_disposition() == "attachment":
+            continue
+        maintype, _, subtype = part.get_content_type().partition("/")
+        if maintype == "text":
+            if subtype == "plain":
+                return part
+            if subtype == "html" and html is None:
+                html = part
+            continue
+        children = part.get_payload()
+        if maintype != "multipart" or not isinstance(children, list) or not children:
+            continue
+        if subtype == "related":
+            start = part.get_param("start")
+            root = next((c for c in children if start and c.get("content-id") == start), None)
+            children = [children[0] if root is None else root]
+        stack.extend(reversed(children))
+    return html
 
 
 def _own_parts(message: Any) -> Iterator[tuple[Any, bool]]:

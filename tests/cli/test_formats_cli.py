@@ -23,6 +23,7 @@ from tests.ingest.documents import (
     rtf_file,
     truncated_docx,
     utf16_text,
+    word97_doc,
     word_docx,
 )
 from vault.cli import cli
@@ -36,6 +37,7 @@ GOOD = {
     "letter.txt": ["zebra", "Zoë"],
     "visit.html": ["giraffe", "ibis"],
     "note.rtf": ["heron", "euro"],
+    "letter.doc": ["narwhal", "pelican"],
     "minutes.md": ["quokka"],
     "rota.csv": ["Haddock"],
 }
@@ -59,6 +61,7 @@ def write_good(folder: Path) -> None:
     utf16_text(folder / "letter.txt")
     hostile_html(folder / "visit.html")
     rtf_file(folder / "note.rtf")
+    word97_doc(folder / "letter.doc")
     (folder / "minutes.md").write_text("# Minutes\n\nThe quokka came to the centre.\n")
     (folder / "rota.csv").write_text("name,day\nHaddock,Monday\n")
 

@@ -1,6 +1,7 @@
 """Born-digital documents for the tests, made by the formats' own writers
 (python-docx, odfpy) or by hand (text in several encodings, HTML, RTF, an
-OLE2 container as old Office files are), and hostile ones (a cut-short
+OLE2 container as old Office files are, a Word 97 .doc inside one), and
+hostile ones (a cut-short
 .docx, zip bombs, a zip whose directory lies, HTML with scripts).
 
 Each document holds distinct words (a "walrus" in the body, an "otter" in
@@ -26,6 +27,9 @@ CONTENT_TYPES = (
     f'<Override PartName="/word/document.xml" ContentType="{DOCX_MAIN}"/></Types>'
 )
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+WORD97 = ("Word 97 letter: narwhal and pelican.", "A fee of £12 – paid.")
 
 
 def word_docx(path: Path, body: str = "Docx body walrus") -> Path:
@@ -203,6 +207,38 @@ def ole_file(path: Path, streams: dict[str, bytes]) -> Path:
     assert len(header) == 512
     path.write_bytes(header + fat_bytes + directory + b"".join(bodies))
     return path
+
+
+def word97_doc(path: Path, paragraphs: tuple[str, ...] = WORD97) -> Path:
+    """A Word 97-2003 .doc written by hand, as [MS-DOC] lays it out: in the
+    WordDocument stream, the File Information Block (Word 97's, nFib 0xC1;
+    its table stream is 1Table) and the text, each paragraph ending in a
+    carriage return, as 8-bit Windows-1252; in 1Table, the piece table (one
+    piece: all the text, "compressed", that is 8-bit) and a stylesheet of no
+    styles. Both streams are at least 4096 bytes, so they lie in ordinary
+    sectors of the OLE2 file, as a Word document's do."""
+    text = "".join(f"{paragraph}\r" for paragraph in paragraphs).encode("cp1252")
+    start = 0x400  # the text's offset in WordDocument, after the FIB
+    fib = bytearray(start)
+    # FibBase: wIdent, nFib, unused, lid (English), pnNext, flags (fWhichTblStm, fExtChar)
+    struct.pack_into("<6H", fib, 0x00, 0xA5EC, 0x00C1, 0, 0x0409, 0, 0x1200)
+    struct.pack_into("<H", fib, 0x0C, 0x00BF)  # nFibBack
+    struct.pack_into("<II", fib, 0x18, start, start + len(text))  # Word 97's fcMin, fcMac
+    struct.pack_into("<H", fib, 0x20, 14)  # csw: 14 words of FibRgW97
+    struct.pack_into("<H", fib, 0x3E, 22)  # cslw: 22 longs of FibRgLw97
+    struct.pack_into("<I", fib, 0x40, max(4096, start + len(text)))  # cbMac
+    struct.pack_into("<I", fib, 0x4C, len(text))  # ccpText
+    struct.pack_into("<H", fib, 0x98, 93)  # cbRgFcLcb: FibRgFcLcb97
+    pieces = struct.pack("<II", 0, len(text)) + struct.pack("<HIH", 0, start * 2 | 0x40000000, 0)
+    clx = b"\x02" + struct.pack("<I", len(pieces)) + pieces  # Pcdt: PlcPcd
+    stylesheet = struct.pack("<10H", 18, 0, 10, 1, 0, 0, 0, 0, 0, 0)  # Stshi: no styles
+    struct.pack_into("<II", fib, 0xA2, len(clx), len(stylesheet))  # fcStshf, lcbStshf
+    struct.pack_into("<II", fib, 0x1A2, 0, len(clx))  # fcClx, lcbClx
+    streams = {
+        "WordDocument": (bytes(fib) + text).ljust(4096, b"\0"),
+        "1Table": (clx + stylesheet).ljust(4096, b"\0"),
+    }
+    return ole_file(path, streams)
 
 
 def not_really_word(path: Path) -> Path:

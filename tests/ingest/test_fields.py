@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
+import re
+from datetime import date
+
 import pytest
 
 from ingest.fields import (
@@ -65,6 +70,12 @@ def test_dates_in_every_style_as_iso_in_order_without_repeats() -> None:
     ]
 
 
+def test_a_month_spelt_with_a_long_s_is_read_not_a_crash() -> None:
+    # Python's re takes "ſ" (U+017F) for "s" when ignoring case: the month's
+    # name is looked up folded the same way.
+    assert dates("12 ſeptember 2026; Auguſt 3, 2026") == ["2026-09-12", "2026-08-03"]
+
+
 @pytest.mark.parametrize(
     "text", ["31/02/2026", "2026-13-01", "REF-2026-0193", "12/11/26", "call 01234 567890"]
 )
@@ -98,3 +109,55 @@ def test_extract_fields_only_what_is_there() -> None:
         "case_number": "NT26P00412",
         "dates": ["2026-11-12"],
     }
+
+
+def _unhinted(text: str) -> tuple[str | None, str | None, list[str]]:
+    """Case number, referral number and dates by the patterns alone, each run
+    on the whole text (what the quick tests in front of them must not change)."""
+    from ingest import fields
+
+    def first(labelled: re.Pattern[str], bare: re.Pattern[str]) -> str | None:
+        found = fields._first_labelled(labelled, text)
+        match = bare.search(text)
+        return found or (match.group(0) if match else None)
+
+    found: list[tuple[int, str]] = []
+    for pattern, order in fields._DATE_PATTERNS:
+        for match in pattern.finditer(text):
+            parts = dict(zip(order, match.groups(), strict=True))
+            month = fields._MONTHS[fields._folded(parts["M"])] if "M" in parts else int(parts["m"])
+            with contextlib.suppress(ValueError):
+                found.append(
+                    (match.start(), date(int(parts["y"]), month, int(parts["d"])).isoformat())
+                )
+    return (
+        first(fields._CASE_LABELLED, fields._CASE_BARE),
+        first(fields._REFERRAL_LABELLED, fields._REFERRAL_BARE),
+        list(dict.fromkeys(iso for _, iso in sorted(found))),
+    )
+
+
+PIECES = [
+    "Case number: NT26P00412", "CASE NO. ZW23C50123", "caſe ref LS25P01234", "ZW23C50123",
+    "Referral number: REF-2026-0193", "Our ref: AB/12-3", "OUR REFERENCE. X9", "rEf-2026-01234",
+    "referral\tno 77", "ReferraL NUMBER is RX-1", "12/11/2026", "1.2.2026", "2026-11-12",
+    "3rd of November 2026", "12 ſeptember 2026", "SEPT 4, 2026", "May 1st 2026", "31/02/2026",
+    "1/12/2026/7", "2026-11-12-3", "٢٠٢٦-١١-١٢", "İtem 00012", "Kelvin K", "item 12-3",
+    "Referral 00012 for family F-1012", "court order supervised", "\n", " ", "—", "(", ")",
+]  # fmt: skip
+
+
+def test_the_quick_tests_never_rule_out_what_the_patterns_find() -> None:
+    rng = random.Random(2026)
+    texts = ["".join(rng.choice(PIECES) for _ in range(rng.randint(1, 8))) for _ in range(2000)]
+    texts += PIECES
+    found_any = [0, 0, 0]
+    for text in texts:
+        expected = _unhinted(text)
+        assert (case_number(text), referral_number(text), dates(text)) == expected, text
+        fields = extract_fields(text)
+        assert fields.get("case_number") == expected[0]
+        assert fields.get("referral_number") == expected[1]
+        assert fields.get("dates", []) == expected[2]
+        found_any = [n + bool(value) for n, value in zip(found_any, expected, strict=True)]
+    assert all(count > 50 for count in found_any)  # each kind of fact found often

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -184,6 +185,39 @@ def test_broken_mime_is_read_as_far_as_it_goes(tmp_path: Path) -> None:
     assert [a.name for a in mail.attachments] == ["cut.pdf"]
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        b'multipart/mixed; boundary="b""',  # a quote too many
+        b'multipart/mixed; boundary="b\r',  # a quote left open, a stray carriage return
+        b"multipart/mixed;\r\n\tboundary=b",  # folded, as Outlook writes it
+        b'multipart/mixed; boundary="=?utf-8?q?b?="',  # an encoded word where none belongs
+    ],
+)
+def test_a_damaged_structure_is_read_as_leniently_as_the_standard_library_does(
+    tmp_path: Path, content_type: bytes
+) -> None:
+    # Well-formed structure headers are read as they came, any other through
+    # policy.default; these are read as policy.default reads them.
+    path = tmp_path / "damaged.eml"
+    path.write_bytes(
+        b"From: a@example.org\nMessage-ID: <1@x>\nMIME-Version: 1.0\n"
+        b"Content-Type: " + content_type + b"\n\n"
+        b"--b\nContent-Type: text/plain\n\nThe body: okapi.\n"
+        b'--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename="'
+        b'=?utf-8?q?caf=C3=A9.pdf?="\n\n%PDF\n'
+        b"--b\nContent-Type: application/pdf\nContent-Disposition: attachment; "
+        b"filename*=no-such-charset''%C3%A9dition.pdf\nContent-Transfer-Encoding: base64\n\n"
+        b"JVBERg==\n--b--\n"
+    )
+    mail = read_mail(path, MEDIA_TYPE)
+    assert mail.body == "The body: okapi."
+    assert [(a.name, a.data) for a in mail.attachments] == [
+        ("café.pdf", b"%PDF"),
+        ("édition.pdf", b"%PDF"),
+    ]
+
+
 def test_an_unknown_charset_is_decoded_by_the_text_rules(tmp_path: Path) -> None:
     path = tmp_path / "charset.eml"
     path.write_bytes(
@@ -236,3 +270,43 @@ def test_a_damaged_outlook_file_is_refused(tmp_path: Path) -> None:
     path.write_bytes(good[: len(good) // 2])
     with pytest.raises(UnreadableInputError):
         read_mail(path, OUTLOOK)
+
+
+PLAIN_NAMES = ["Jane Carter", "O'Brien", "Team", "x_y-z", "Harbour View Centre 2"]
+PLAIN_ADDRESSES = ["jane@example.org", "a.b+c@mail.example.co.uk", "x@y", "a%b@x", "UP@EX.ORG"]
+NAMES = ["J. Smith", '"Carter, Jane"', "=?utf-8?q?Zo=C3=AB?=", "Zoë", "Duty  Team",
+         "(comment)", "", "a,b", "<x>"]  # fmt: skip
+ADDRESSES = [".bad@x", "a..b@x", '"quoted"@x', "no-at-sign", "a@[127.0.0.1]", "a@b.", "@x"]
+
+
+def test_addresses_are_shown_as_the_standard_library_shows_them() -> None:
+    """Plain lists of addresses are shown as they came, without parsing: the
+    same as policy.default shows them; any other is parsed by it."""
+    from email import policy
+    from email.message import Message
+
+    from ingest.readers.mail import _PLAIN_ADDRESSES, _header
+
+    rng = random.Random(13)
+    plain = 0
+    for _ in range(1000):
+        mailboxes = []
+        for _ in range(rng.randint(1, 3)):
+            plainly = rng.random() < 0.7
+            name = rng.choice(PLAIN_NAMES if plainly else NAMES + PLAIN_NAMES)
+            address = rng.choice(PLAIN_ADDRESSES if plainly else ADDRESSES + PLAIN_ADDRESSES)
+            form = rng.choice(["named", "named", "bare", "bracketed"])
+            mailboxes.append(
+                {"named": f"{name} <{address}>", "bare": address, "bracketed": f"<{address}>"}[form]
+            )
+        raw = rng.choice([", ", ", ", ", ", ",", " , "]).join(mailboxes)
+        raw += rng.choice(["", "", "", " "])
+        message = Message()
+        message["To"] = raw
+        try:
+            expected = str(policy.default.header_fetch_parse("to", raw))
+        except Exception:  # what the parser cannot make sense of is shown as it came
+            expected = raw
+        assert _header(message, "to") == expected, raw
+        plain += _PLAIN_ADDRESSES.fullmatch(raw) is not None
+    assert plain > 100  # many were taken as they came

@@ -10,7 +10,7 @@ import pytest
 from ingest.detect import detect_media_type
 from ingest.readers import read_document
 from ingest.readers.msword import NOT_INSTALLED
-from tests.ingest.documents import not_really_word, rtf_file
+from tests.ingest.documents import WORD97, not_really_word, rtf_file, word97_doc
 from vault.errors import UnreadableInputError
 
 RTF = "application/rtf"
@@ -36,6 +36,16 @@ def test_damaged_rtf_does_not_crash(tmp_path: Path) -> None:
 def test_doc_is_found_by_its_word_stream(tmp_path: Path) -> None:
     path = not_really_word(tmp_path / "renamed.bin")
     assert detect_media_type(path) == DOC
+
+
+def test_a_word_97_document_is_read_by_antiword(tmp_path: Path) -> None:
+    # antiword is installed by scripts/setup: without it this fails, as it should
+    path = word97_doc(tmp_path / "letter.doc")
+    assert detect_media_type(path) == DOC
+    document = read_document(path, DOC)
+    assert document.note is None and document.has_text
+    lines = [line for line in "".join(document.sections).splitlines() if line.strip()]
+    assert lines == list(WORD97)  # "£" and the dash too: read as Windows-1252
 
 
 @pytest.mark.skipif(shutil.which("antiword") is None, reason="antiword is installed by setup")
