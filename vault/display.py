@@ -45,6 +45,12 @@ def escaped_lines(text: str) -> str:
     return text.translate(_MANY_LINES)
 
 
+def indented_text(text: str) -> str:
+    """Text a user wrote (a note, a reason) for a line of its own: escaped,
+    each further line indented under the first."""
+    return escaped_lines(text).replace("\n", "\n    ")
+
+
 class StatusLine:
     """One line redrawn in place on ``stream`` (a progress display)."""
 

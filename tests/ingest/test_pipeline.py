@@ -219,21 +219,13 @@ def test_a_scan_is_read_and_understood(vault_dir: Path, tmp_path: Path) -> None:
     assert json.dumps(doc["fields"])  # manifest fields are plain JSON
 
 
-def test_a_batch_that_cannot_be_recorded_fails_each_of_its_files(
-    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Its outcomes are handed on only after the commit, as ``Failed``; a copy
-    of one of its files met later in the run is stored, not taken for a
-    duplicate of a document that never was."""
+def _first_commit_fails(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The first group commit's journal write fails as on a full disk; the
+    list it returns collects the number of entries each commit writes."""
     import errno
 
-    from ingest.pipeline import Failed, Ingested, Ingester, Outcome, store_batches
     from vault import group_commit
 
-    a = make_pdf(tmp_path / "a.pdf", "letter a")
-    make_pdf(tmp_path / "b.pdf", "letter b")
-    (tmp_path / "copy.pdf").write_bytes(a.read_bytes())
-    (tmp_path / "again.pdf").write_bytes(a.read_bytes())
     real = group_commit.journals.append_all
     commits: list[int] = []
 
@@ -244,6 +236,22 @@ def test_a_batch_that_cannot_be_recorded_fails_each_of_its_files(
         real(path, entries)
 
     monkeypatch.setattr(group_commit.journals, "append_all", first_fails)
+    return commits
+
+
+def test_a_batch_that_cannot_be_recorded_fails_each_of_its_files(
+    vault_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its outcomes are handed on only after the commit, as ``Failed``; a copy
+    of one of its files met later in the run is stored, not taken for a
+    duplicate of a document that never was."""
+    from ingest.pipeline import Failed, Ingested, Ingester, Outcome, store_batches
+
+    a = make_pdf(tmp_path / "a.pdf", "letter a")
+    make_pdf(tmp_path / "b.pdf", "letter b")
+    (tmp_path / "copy.pdf").write_bytes(a.read_bytes())
+    (tmp_path / "again.pdf").write_bytes(a.read_bytes())
+    commits = _first_commit_fails(monkeypatch)
     vault = Vault.open(vault_dir)
     ingester = Ingester(ingest_settings(vault_dir, vault.config))
     delivered: list[Outcome] = []
@@ -268,27 +276,15 @@ def test_a_batch_scan_in_a_batch_that_cannot_be_recorded_fails_whole(
     """A batch scan split into documents is handed on as ``Failed`` when the
     batch its parts are in cannot be recorded (so ``vault watch`` keeps the
     scan in the inbox), and the same scan met again is split and stored."""
-    import errno
-
     from ingest.batch import Split
     from ingest.pipeline import Failed, Ingester, Outcome, store_batches
     from tests import batchscans, scans
-    from vault import group_commit
 
     first, second = list(batchscans.LETTERS)[:2]
     a, b = batchscans.letter_pages(first, 1)[0], batchscans.letter_pages(second, 1)[0]
     batch = batchscans.write(tmp_path / "batch.pdf", [a, scans.separator_page(), b])
     (tmp_path / "again.pdf").write_bytes(batch.read_bytes())
-    real = group_commit.journals.append_all
-    commits: list[int] = []
-
-    def first_fails(path: Path, entries: list[dict[str, Any]]) -> None:
-        commits.append(len(entries))
-        if len(commits) == 1:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, entries)
-
-    monkeypatch.setattr(group_commit.journals, "append_all", first_fails)
+    commits = _first_commit_fails(monkeypatch)
     vault = Vault.open(vault_dir)
     ingester = Ingester(ingest_settings(vault_dir, vault.config))
     delivered: list[Outcome] = []

@@ -26,7 +26,7 @@ from vault.cli.common import (
     unlock_options,
     unlocked,
 )
-from vault.display import escaped, escaped_lines
+from vault.display import escaped, indented_text
 from vault.errors import UsageError
 
 if TYPE_CHECKING:
@@ -392,7 +392,7 @@ def _secret_lines(secret: dict[str, Any] | None) -> list[str]:
     for note in secret["notes"]:
         kind = {"cancel": "cancelled because", "chase": "when chased", "lost": "when lost"}
         label = kind.get(str(note.get("kind")), "note")
-        text = escaped_lines(str(note["text"])).replace("\n", "\n    ")
+        text = indented_text(str(note["text"]))
         lines.append(f"{label}, {clock.shown(note.get('time'))}: {text}")
     return lines
 

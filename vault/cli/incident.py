@@ -24,7 +24,7 @@ from vault.cli.common import (
     unlock_options,
     unlocked,
 )
-from vault.display import escaped_lines
+from vault.display import indented_text
 from vault.errors import UsageError
 
 if TYPE_CHECKING:
@@ -314,10 +314,10 @@ def _secret_lines(secret: dict[str, Any] | None) -> list[str]:
     if not secret["notes"] and not secret["partial"]:
         lines.append("notes: none")
     for note in secret["notes"]:
-        text = escaped_lines(str(note["text"])).replace("\n", "\n    ")
+        text = indented_text(str(note["text"]))
         lines.append(f"note, {clock.shown(note.get('time'))}: {text}")
     if secret["reason"] is not None:
-        text = escaped_lines(str(secret["reason"])).replace("\n", "\n    ")
+        text = indented_text(str(secret["reason"]))
         lines.append(f"not reportable because: {text}")
     return lines
 
